@@ -1,0 +1,2 @@
+//! permatrix: a declarative test-runner for endpoint permission matrices.
+pub mod suite;

@@ -1,0 +1,106 @@
+//! Load errors that point into the user's file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::yaml::Pos;
+
+/// One problem in a suite file, with its location.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file the problem is in.
+    pub file: PathBuf,
+    /// Where in the file (line 0 when the problem is the whole file).
+    pub pos: Pos,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it, when known ("did you mean `expect`?").
+    pub help: Option<String>,
+    /// The source line the position points at, for the caret display.
+    pub source_line: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        if self.pos.line == 0 {
+            write!(f, "{file}: error: {}", self.message)?;
+        } else {
+            write!(f, "{file}:{}:{}: error: {}", self.pos.line, self.pos.column, self.message)?;
+        }
+        if let Some(line) = &self.source_line {
+            let number = self.pos.line.to_string();
+            let pad = " ".repeat(number.len());
+            let caret_at = " ".repeat(self.pos.column.saturating_sub(1) as usize);
+            write!(f, "\n {pad} |\n {number} | {line}\n {pad} | {caret_at}^")?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Collects the diagnostics of one file.
+pub struct Diagnostics<'a> {
+    file: &'a Path,
+    source: &'a str,
+    /// Everything found so far.
+    pub found: Vec<Diagnostic>,
+}
+
+impl<'a> Diagnostics<'a> {
+    /// An empty collector for `file`, whose text is `source`.
+    pub fn new(file: &'a Path, source: &'a str) -> Diagnostics<'a> {
+        Diagnostics { file, source, found: Vec::new() }
+    }
+
+    /// Records a problem at `pos`.
+    pub fn error(&mut self, pos: Pos, message: impl Into<String>) {
+        self.push(pos, message.into(), None);
+    }
+
+    /// Records a problem at `pos` with a hint.
+    pub fn error_with_help(&mut self, pos: Pos, message: impl Into<String>, help: impl Into<String>) {
+        self.push(pos, message.into(), Some(help.into()));
+    }
+
+    fn push(&mut self, pos: Pos, message: String, help: Option<String>) {
+        let source_line = (pos.line > 0)
+            .then(|| self.source.lines().nth(pos.line as usize - 1))
+            .flatten()
+            .map(|line| line.trim_end().to_string());
+        self.found.push(Diagnostic { file: self.file.to_path_buf(), pos, message, help, source_line });
+    }
+}
+
+/// The closest of `candidates` to a misspelt `word`, if any is close enough.
+pub fn nearest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_key() {
+        assert_eq!(nearest("expet", ["request", "expect", "name"]), Some("expect"));
+        assert_eq!(nearest("zzz", ["request", "expect"]), None);
+    }
+
+    #[test]
+    fn renders_location_caret_and_help() {
+        let mut diags = Diagnostics::new(Path::new("s.yaml"), "a: 1\n  expet: 2\n");
+        diags.error_with_help(Pos { line: 2, column: 3 }, "unknown key `expet`", "did you mean `expect`?");
+        let text = diags.found[0].to_string();
+        assert!(text.starts_with("s.yaml:2:3: error: unknown key `expet`"), "{text}");
+        assert!(text.contains(" 2 |   expet: 2\n   |   ^"), "{text}");
+        assert!(text.ends_with("= help: did you mean `expect`?"), "{text}");
+    }
+}

@@ -1,0 +1,209 @@
+//! Expectations: what status a principal must get, and how `expect:` maps resolve.
+
+use std::fmt;
+
+use super::yaml::{Node, Pos, Value};
+
+/// The statuses a cell accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Expectation {
+    /// Exactly this status.
+    Status(u16),
+    /// Any status of this class: `2` is "2xx".
+    Class(u8),
+    /// `allow`: any 2xx.
+    Allow,
+    /// `deny`: 401 or 403.
+    Deny,
+    /// `any`: whatever comes back.
+    Any,
+    /// Any of these.
+    OneOf(Vec<Expectation>),
+}
+
+impl Expectation {
+    /// Whether `status` satisfies the expectation.
+    pub fn matches(&self, status: u16) -> bool {
+        match self {
+            Expectation::Status(s) => *s == status,
+            Expectation::Class(c) => status / 100 == u16::from(*c),
+            Expectation::Allow => (200..300).contains(&status),
+            Expectation::Deny => status == 401 || status == 403,
+            Expectation::Any => true,
+            Expectation::OneOf(items) => items.iter().any(|e| e.matches(status)),
+        }
+    }
+
+    /// Parses one expectation value from YAML.
+    pub fn from_node(node: &Node) -> Result<Expectation, String> {
+        match &node.value {
+            Value::Int(n) => status(*n).map(Expectation::Status),
+            Value::Str(text) => parse_text(text.trim()),
+            Value::Seq(items) if !items.is_empty() => {
+                let mut parsed = Vec::with_capacity(items.len());
+                for item in items {
+                    match &item.value {
+                        Value::Seq(_) => return Err("lists of expectations do not nest".into()),
+                        _ => parsed.push(Expectation::from_node(item)?),
+                    }
+                }
+                Ok(Expectation::OneOf(parsed))
+            }
+            Value::Seq(_) => Err("an empty list accepts no status".into()),
+            other => Err(format!(
+                "expected a status (403), a class (\"2xx\"), a list ([401, 403]) or allow/deny/any, found {}",
+                other.kind()
+            )),
+        }
+    }
+}
+
+fn status(n: i64) -> Result<u16, String> {
+    match u16::try_from(n) {
+        Ok(s) if (100..=599).contains(&s) => Ok(s),
+        _ => Err(format!("{n} is not an HTTP status (100 to 599)")),
+    }
+}
+
+fn parse_text(text: &str) -> Result<Expectation, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "allow" => return Ok(Expectation::Allow),
+        "deny" => return Ok(Expectation::Deny),
+        "any" => return Ok(Expectation::Any),
+        _ => {}
+    }
+    let bytes = text.as_bytes();
+    if bytes.len() == 3 && bytes[1..].eq_ignore_ascii_case(b"xx") && (b'1'..=b'5').contains(&bytes[0]) {
+        return Ok(Expectation::Class(bytes[0] - b'0'));
+    }
+    match text.parse::<i64>() {
+        Ok(n) => status(n).map(Expectation::Status),
+        Err(_) => Err(format!(
+            "`{text}` is not an expectation: use a status (403), a class (\"2xx\"), a list ([401, 403]) or allow, deny, any"
+        )),
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expectation::Status(s) => write!(f, "{s}"),
+            Expectation::Class(c) => write!(f, "{c}xx"),
+            Expectation::Allow => f.write_str("allow"),
+            Expectation::Deny => f.write_str("deny"),
+            Expectation::Any => f.write_str("any"),
+            Expectation::OneOf(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+/// One `key: value` of an `expect:` map.
+#[derive(Clone, Debug)]
+pub struct ExpectEntry {
+    /// A principal, a group or `*`.
+    pub key: String,
+    /// Where the key is.
+    pub pos: Pos,
+    /// The parsed value.
+    pub value: Expectation,
+}
+
+/// The wildcard key: every principal not named otherwise.
+pub const WILDCARD: &str = "*";
+
+/// How one principal's expectation failed to resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    /// Nothing in the merged map covers the principal.
+    Missing,
+    /// Two of its groups say different things.
+    Conflict {
+        /// The groups and their values, as written.
+        groups: Vec<(String, String)>,
+    },
+}
+
+/// Resolves a principal's expectation: the endpoint's map laid over the
+/// defaults, then its own key, else its groups' (which must agree), else `*`.
+pub fn resolve(
+    endpoint: &[ExpectEntry],
+    defaults: &[ExpectEntry],
+    principal: &str,
+    groups_of_principal: &[&str],
+) -> Result<Expectation, ResolveError> {
+    let lookup = |key: &str| {
+        endpoint.iter().find(|e| e.key == key).or_else(|| defaults.iter().find(|e| e.key == key))
+    };
+    if let Some(entry) = lookup(principal) {
+        return Ok(entry.value.clone());
+    }
+    let from_groups: Vec<(&str, &ExpectEntry)> =
+        groups_of_principal.iter().filter_map(|g| lookup(g).map(|e| (*g, e))).collect();
+    if let Some((_, first)) = from_groups.first() {
+        if from_groups.iter().all(|(_, e)| e.value == first.value) {
+            return Ok(first.value.clone());
+        }
+        return Err(ResolveError::Conflict {
+            groups: from_groups.iter().map(|(g, e)| (g.to_string(), e.value.to_string())).collect(),
+        });
+    }
+    lookup(WILDCARD).map(|e| e.value.clone()).ok_or(ResolveError::Missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::yaml::parse;
+
+    fn expectation(yaml: &str) -> Result<Expectation, String> {
+        Expectation::from_node(&parse(yaml).unwrap())
+    }
+
+    fn entry(key: &str, value: Expectation) -> ExpectEntry {
+        ExpectEntry { key: key.into(), pos: Pos::default(), value }
+    }
+
+    #[test]
+    fn parses_every_form() {
+        assert_eq!(expectation("403"), Ok(Expectation::Status(403)));
+        assert_eq!(expectation("\"2xx\""), Ok(Expectation::Class(2)));
+        assert_eq!(expectation("deny"), Ok(Expectation::Deny));
+        assert_eq!(
+            expectation("[401, 404]"),
+            Ok(Expectation::OneOf(vec![Expectation::Status(401), Expectation::Status(404)]))
+        );
+        assert!(expectation("99").is_err());
+        assert!(expectation("6xx").is_err());
+        assert!(expectation("alow").is_err());
+        assert!(expectation("[]").is_err());
+    }
+
+    #[test]
+    fn keywords_match_their_statuses() {
+        assert!(Expectation::Allow.matches(204) && !Expectation::Allow.matches(302));
+        assert!(Expectation::Deny.matches(401) && Expectation::Deny.matches(403));
+        assert!(!Expectation::Deny.matches(404));
+        assert!(Expectation::Class(4).matches(429));
+    }
+
+    #[test]
+    fn precedence_is_principal_then_group_then_wildcard_endpoint_over_defaults() {
+        let defaults = vec![entry("anonymous", Expectation::Status(401)), entry("*", Expectation::Status(500))];
+        let endpoint = vec![entry("*", Expectation::Status(200)), entry("apps", Expectation::Status(403))];
+        assert_eq!(resolve(&endpoint, &defaults, "anonymous", &[]), Ok(Expectation::Status(401)));
+        assert_eq!(resolve(&endpoint, &defaults, "app", &["apps"]), Ok(Expectation::Status(403)));
+        assert_eq!(resolve(&endpoint, &defaults, "admin", &[]), Ok(Expectation::Status(200)));
+        assert_eq!(resolve(&[], &[], "admin", &[]), Err(ResolveError::Missing));
+        let clash = vec![entry("a", Expectation::Status(200)), entry("b", Expectation::Deny)];
+        assert!(matches!(resolve(&clash, &[], "p", &["a", "b"]), Err(ResolveError::Conflict { .. })));
+    }
+}

@@ -1,0 +1,249 @@
+//! The validated suite: what the rest of permatrix plans, runs and reports on.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::expect::{ExpectEntry, Expectation};
+use super::template::Template;
+use super::yaml::Pos;
+
+/// One suite file, validated.
+#[derive(Clone, Debug)]
+pub struct Suite {
+    /// `suite:`, names the snapshot.
+    pub name: String,
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    /// `description:`.
+    pub description: Option<String>,
+    /// Where the requests go.
+    pub target: Target,
+    /// `vars:`.
+    pub vars: BTreeMap<String, Template>,
+    /// Principals, in declared order.
+    pub principals: Vec<Principal>,
+    /// Groups of principals, in declared order.
+    pub groups: Vec<Group>,
+    /// Endpoints, in declared order.
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// `target:` — where and how requests are sent.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// `base_url:`; empty after interpolation means "use the mock".
+    pub base_url: Option<Template>,
+    /// `mock:`, resolved against the suite file's folder.
+    pub mock: Option<PathBuf>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Cells of this suite in flight at once.
+    pub concurrency: usize,
+    /// Retries on 429/503 and connect errors.
+    pub retries: u32,
+    /// Requests per second to this target.
+    pub rate_limit: Option<f64>,
+    /// Whether POST/PUT/PATCH/DELETE may be sent to a real target.
+    pub allow_mutations: bool,
+    /// Where `target:` is, for errors about it.
+    pub pos: Pos,
+}
+
+/// Defaults for `target:` fields left out.
+pub mod target_defaults {
+    use std::time::Duration;
+    /// Per-request timeout.
+    pub const TIMEOUT: Duration = Duration::from_secs(10);
+    /// Cells in flight at once.
+    pub const CONCURRENCY: usize = 8;
+    /// Retries on 429/503 and connect errors.
+    pub const RETRIES: u32 = 2;
+}
+
+/// A user or app together with its auth mode.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    /// Its key under `principals:`.
+    pub name: String,
+    /// Where the key is.
+    pub pos: Pos,
+    /// `description:`.
+    pub description: Option<String>,
+    /// `scopes:`, labels shown in reports.
+    pub scopes: Vec<String>,
+    /// `vars:`, which make its requests differ from other principals'.
+    pub vars: BTreeMap<String, Template>,
+    /// `auth:`.
+    pub auth: AuthSpec,
+    /// `headers:` sent with each of its requests (secret, like credentials).
+    pub headers: Vec<(String, Template)>,
+    /// `canary:`, an endpoint it must reach.
+    pub canary: Option<String>,
+}
+
+/// How a principal authenticates, as written in the suite.
+#[derive(Clone, Debug)]
+pub enum AuthSpec {
+    /// Sends nothing.
+    None,
+    /// `Authorization: Basic …`.
+    Basic {
+        /// User name or email.
+        username: Template,
+        /// Password or API token.
+        password: Template,
+    },
+    /// `Authorization: Bearer …`.
+    Bearer {
+        /// The token.
+        token: Template,
+    },
+    /// Any header, e.g. an API key.
+    Header {
+        /// Header name.
+        name: String,
+        /// Header value.
+        value: Template,
+    },
+    /// Logs in once and reuses the token or session cookie.
+    Login(LoginSpec),
+}
+
+/// `auth: { login: … }`.
+#[derive(Clone, Debug)]
+pub struct LoginSpec {
+    /// The login request line, relative to the target when it starts with `/`.
+    pub request: RequestLine,
+    /// The credentials sent.
+    pub body: Option<Body>,
+    /// Where the credential comes from in the response.
+    pub extract: LoginExtract,
+    /// Header the token is sent in (default Authorization).
+    pub header: String,
+    /// Scheme before the token (default Bearer; empty for none).
+    pub scheme: String,
+}
+
+/// Which part of a login response is the credential.
+#[derive(Clone, Debug)]
+pub enum LoginExtract {
+    /// A JSON pointer into the response body.
+    Token(String),
+    /// A cookie set by the response.
+    Cookie(String),
+}
+
+/// A named group of principals.
+#[derive(Clone, Debug)]
+pub struct Group {
+    /// Its key under `groups:`.
+    pub name: String,
+    /// Member principals' names.
+    pub members: Vec<String>,
+}
+
+/// `METHOD PATH[?QUERY]`.
+#[derive(Clone, Debug)]
+pub struct RequestLine {
+    /// Upper-cased method.
+    pub method: String,
+    /// Path and query, interpolated at run time.
+    pub target: Template,
+}
+
+/// A request body.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// `json:`, sent with `Content-Type: application/json`.
+    Json(JsonTemplate),
+    /// `form:`, sent url-encoded.
+    Form(Vec<(String, Template)>),
+    /// `body:`, sent as written.
+    Raw(Template),
+}
+
+/// A JSON value whose strings may hold `${…}`.
+#[derive(Clone, Debug)]
+pub enum JsonTemplate {
+    /// `null`.
+    Null,
+    /// `true`/`false`.
+    Bool(bool),
+    /// A number.
+    Number(serde_json::Number),
+    /// A string, interpolated.
+    String(Template),
+    /// An array.
+    Array(Vec<JsonTemplate>),
+    /// An object, keys in order.
+    Object(Vec<(String, JsonTemplate)>),
+}
+
+impl JsonTemplate {
+    /// Every template inside, for validation.
+    pub fn templates(&self) -> Vec<&Template> {
+        let mut out = Vec::new();
+        self.collect(&mut out);
+        out
+    }
+
+    fn collect<'a>(&'a self, out: &mut Vec<&'a Template>) {
+        match self {
+            JsonTemplate::String(t) => out.push(t),
+            JsonTemplate::Array(items) => items.iter().for_each(|i| i.collect(out)),
+            JsonTemplate::Object(entries) => entries.iter().for_each(|(_, v)| v.collect(out)),
+            JsonTemplate::Null | JsonTemplate::Bool(_) | JsonTemplate::Number(_) => {}
+        }
+    }
+}
+
+impl Body {
+    /// Every template inside, for validation.
+    pub fn templates(&self) -> Vec<&Template> {
+        match self {
+            Body::Json(json) => json.templates(),
+            Body::Form(fields) => fields.iter().map(|(_, t)| t).collect(),
+            Body::Raw(t) => vec![t],
+        }
+    }
+}
+
+/// One endpoint of a suite.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// `name:`, or the request line as written.
+    pub name: String,
+    /// Where the endpoint's entry starts.
+    pub pos: Pos,
+    /// `request:`.
+    pub request: RequestLine,
+    /// `headers:`.
+    pub headers: Vec<(String, Template)>,
+    /// `query:`, appended to the query string.
+    pub query: Vec<(String, Template)>,
+    /// `json:`, `form:` or `body:`.
+    pub body: Option<Body>,
+    /// The endpoint's own `expect:` entries (defaults are merged at resolution).
+    pub expect: Vec<ExpectEntry>,
+    /// The expectation each principal resolved to, in principal order.
+    pub resolved: Vec<Expectation>,
+    /// `snapshot:` extra facts.
+    pub snapshot: SnapshotExtras,
+}
+
+/// What an endpoint's `snapshot:` asks to record besides the status.
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotExtras {
+    /// Response header names to record.
+    pub headers: Vec<String>,
+    /// A JSON pointer into the response body to record.
+    pub body: Option<String>,
+}
+
+impl Endpoint {
+    /// Whether the request changes state (refused against a real target by default).
+    pub fn is_mutation(&self) -> bool {
+        matches!(self.request.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+    }
+}

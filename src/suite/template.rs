@@ -1,0 +1,224 @@
+//! `${NAME}` and `${NAME:-default}` interpolation in suite strings.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::yaml::Pos;
+
+/// A string from a suite that may contain `${NAME}` references.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template {
+    /// The text as written in the file.
+    pub raw: String,
+    /// Where the text starts in the file.
+    pub pos: Pos,
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Part {
+    Literal(String),
+    Var { name: String, default: Option<String> },
+}
+
+/// Why a string could not be read as a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSyntaxError(pub String);
+
+impl fmt::Display for TemplateSyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A `${NAME}` that no layer of the scope could supply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved(pub String);
+
+/// The layers a variable is looked up in, in SPEC order: `--var`, the cell's
+/// principal's `vars`, the suite's `vars`, the environment; `BASE_URL` is the
+/// effective target once known.
+#[derive(Clone, Copy, Debug)]
+pub struct Scope<'a> {
+    /// `--var NAME=VALUE` from the command line.
+    pub cli: &'a BTreeMap<String, String>,
+    /// The principal's `vars`, when the string belongs to a cell.
+    pub principal: Option<&'a BTreeMap<String, Template>>,
+    /// The suite's `vars`.
+    pub suite: &'a BTreeMap<String, Template>,
+    /// The process environment, captured once.
+    pub env: &'a BTreeMap<String, String>,
+    /// The effective target, once known.
+    pub base_url: Option<&'a str>,
+}
+
+/// The variable that names the effective target.
+pub const BASE_URL: &str = "BASE_URL";
+
+impl<'a> Scope<'a> {
+    /// Looks a name up; `Ok(None)` means it is not defined anywhere.
+    fn lookup(&self, name: &str) -> Result<Option<String>, Unresolved> {
+        if let Some(value) = self.cli.get(name) {
+            return Ok(Some(value.clone()));
+        }
+        if let Some(template) = self.principal.and_then(|vars| vars.get(name)) {
+            // A principal's vars may refer to the suite's, never to other principal vars.
+            let outer = Scope { principal: None, ..*self };
+            return template.render(&outer).map(Some);
+        }
+        if let Some(template) = self.suite.get(name) {
+            let outer = Scope { principal: None, suite: &EMPTY, ..*self };
+            return template.render(&outer).map(Some);
+        }
+        if name == BASE_URL {
+            return Ok(self.base_url.map(str::to_string));
+        }
+        Ok(self.env.get(name).cloned())
+    }
+
+    /// True when `BASE_URL` would resolve to a value, now or once the target is known.
+    fn defers_base_url(&self, name: &str) -> bool {
+        name == BASE_URL && self.base_url.is_none()
+    }
+}
+
+static EMPTY: BTreeMap<String, Template> = BTreeMap::new();
+
+impl Template {
+    /// Parses `raw`; `$${` writes a literal `${`.
+    pub fn parse(raw: &str, pos: Pos) -> Result<Template, TemplateSyntaxError> {
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut rest = raw;
+        while let Some(at) = rest.find("${") {
+            if rest[..at].ends_with('$') {
+                literal.push_str(&rest[..at]);
+                literal.push('{');
+                rest = &rest[at + 2..];
+                continue;
+            }
+            literal.push_str(&rest[..at]);
+            let after = &rest[at + 2..];
+            let Some(close) = after.find('}') else {
+                return Err(TemplateSyntaxError(format!("`${{` without a closing `}}` in {raw:?}")));
+            };
+            let body = &after[..close];
+            let (name, default) = match body.split_once(":-") {
+                Some((name, default)) => (name, Some(default.to_string())),
+                None => (body, None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(TemplateSyntaxError(format!(
+                    "`${{{body}}}` is not a variable reference: names use letters, digits and `_`"
+                )));
+            }
+            if !literal.is_empty() {
+                parts.push(Part::Literal(std::mem::take(&mut literal)));
+            }
+            parts.push(Part::Var { name: name.to_string(), default });
+            rest = &after[close + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(Template { raw: raw.to_string(), pos, parts })
+    }
+
+    /// A template holding plain text, for values made by the program.
+    pub fn literal(text: &str) -> Template {
+        Template { raw: text.to_string(), pos: Pos::default(), parts: vec![Part::Literal(text.to_string())] }
+    }
+
+    /// The names this template refers to.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Var { name, .. } => Some(name.as_str()),
+            Part::Literal(_) => None,
+        })
+    }
+
+    /// True when the template refers to `BASE_URL`, directly or through vars.
+    pub fn mentions(&self, name: &str) -> bool {
+        self.names().any(|n| n == name)
+    }
+
+    /// Renders the template in a scope.
+    pub fn render(&self, scope: &Scope<'_>) -> Result<String, Unresolved> {
+        let mut out = String::with_capacity(self.raw.len());
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Var { name, default } => match (scope.lookup(name)?, default) {
+                    (Some(value), _) => out.push_str(&value),
+                    (None, Some(default)) => out.push_str(default),
+                    (None, None) => return Err(Unresolved(name.clone())),
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// The names that would stay unresolved in `scope`; `BASE_URL` counts as
+    /// resolved while the target is still unknown.
+    pub fn unresolved(&self, scope: &Scope<'_>) -> Vec<String> {
+        let mut missing = Vec::new();
+        for part in &self.parts {
+            let Part::Var { name, default } = part else { continue };
+            if default.is_some() || scope.defers_base_url(name) {
+                continue;
+            }
+            match scope.lookup(name) {
+                Ok(Some(_)) => {}
+                Ok(None) => missing.push(name.clone()),
+                Err(Unresolved(inner)) => missing.push(inner),
+            }
+        }
+        missing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, Template> {
+        pairs.iter().map(|(k, v)| (k.to_string(), Template::parse(v, Pos::default()).unwrap())).collect()
+    }
+
+    fn plain(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn layers_resolve_in_spec_order() {
+        let cli = plain(&[("a", "cli")]);
+        let principal = vars(&[("a", "principal"), ("b", "principal"), ("own", "${project}-1")]);
+        let suite = vars(&[("a", "suite"), ("b", "suite"), ("c", "suite"), ("project", "TEST")]);
+        let env = plain(&[("a", "env"), ("b", "env"), ("c", "env"), ("d", "env")]);
+        let scope = Scope { cli: &cli, principal: Some(&principal), suite: &suite, env: &env, base_url: Some("http://x") };
+        let t = Template::parse("${a} ${b} ${c} ${d} ${e:-dflt} ${own} ${BASE_URL}", Pos::default()).unwrap();
+        assert_eq!(t.render(&scope).unwrap(), "cli principal suite env dflt TEST-1 http://x");
+    }
+
+    #[test]
+    fn unresolved_names_are_reported() {
+        let empty = BTreeMap::new();
+        let none = BTreeMap::new();
+        let scope = Scope { cli: &empty, principal: None, suite: &none, env: &empty, base_url: None };
+        let t = Template::parse("/x/${missing}/${BASE_URL}/${ok:-}", Pos::default()).unwrap();
+        assert_eq!(t.unresolved(&scope), vec!["missing".to_string()]);
+        assert_eq!(t.render(&scope), Err(Unresolved("missing".into())));
+    }
+
+    #[test]
+    fn escapes_and_syntax_errors() {
+        let empty = BTreeMap::new();
+        let none = BTreeMap::new();
+        let scope = Scope { cli: &empty, principal: None, suite: &none, env: &empty, base_url: None };
+        let t = Template::parse("cost $${x}", Pos::default()).unwrap();
+        assert_eq!(t.render(&scope).unwrap(), "cost ${x}");
+        assert!(Template::parse("${open", Pos::default()).is_err());
+        assert!(Template::parse("${a b}", Pos::default()).is_err());
+    }
+}

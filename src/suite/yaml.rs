@@ -1,0 +1,220 @@
+//! A YAML document as a tree of nodes that each remember where they came from.
+//!
+//! serde-saphyr stops at the first deserialization error, but a suite author
+//! wants every problem at once; so YAML is read into this lenient tree (only a
+//! syntax error stops it) and the suite is validated from it by hand.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A position in a source file, 1-based.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pos {
+    /// Line number, starting at 1 (0 when unknown).
+    pub line: u32,
+    /// Column number, starting at 1 (0 when unknown).
+    pub column: u32,
+}
+
+/// One YAML node with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Where the node starts.
+    pub pos: Pos,
+    /// What the node holds.
+    pub value: Value,
+}
+
+/// The content of a [`Node`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `~`, `null` or nothing.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// Any string scalar.
+    Str(String),
+    /// A sequence, in order.
+    Seq(Vec<Node>),
+    /// A mapping, in source order, duplicates kept (validation reports them).
+    Map(Vec<(Node, Node)>),
+}
+
+impl Value {
+    /// What kind of YAML value this is, for messages ("expected a map, found a string").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a map",
+        }
+    }
+}
+
+impl Node {
+    /// The string content of a scalar key or value, if it is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The scalar rendered as text (numbers and booleans included), for keys and headers.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Null | Value::Seq(_) | Value::Map(_) => None,
+        }
+    }
+}
+
+/// Parses one YAML document; the error is the first syntax problem, located.
+pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        budget: Some(serde_saphyr::Budget::default()),
+    };
+    let parsed: Result<Option<Spanned<RawNode>>, _> =
+        serde_saphyr::from_str_with_options(text, options);
+    match parsed {
+        Ok(Some(root)) => Ok(into_node(root)),
+        Ok(None) => Ok(Node { pos: Pos { line: 1, column: 1 }, value: Value::Null }),
+        Err(err) => {
+            let pos = err.location().map(pos_of).unwrap_or_default();
+            Err((pos, first_line(&err.to_string())))
+        }
+    }
+}
+
+fn first_line(message: &str) -> String {
+    message.lines().next().unwrap_or(message).trim().to_string()
+}
+
+fn pos_of(loc: serde_saphyr::Location) -> Pos {
+    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    Pos { line: clamp(loc.line()), column: clamp(loc.column()) }
+}
+
+fn into_node(spanned: Spanned<RawNode>) -> Node {
+    Node { pos: pos_of(spanned.referenced), value: spanned.value.0 }
+}
+
+/// The deserialization target: a [`Value`] whose children carry spans.
+struct RawNode(Value);
+
+impl<'de> Deserialize<'de> for RawNode {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawNode;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_unit<E>(self) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Null))
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<RawNode, D::Error> {
+        RawNode::deserialize(d)
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Int(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<RawNode, E> {
+        Ok(RawNode(match i64::try_from(v) {
+            Ok(i) => Value::Int(i),
+            Err(_) => Value::Str(v.to_string()),
+        }))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Str(v.to_string())))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Str(v.to_string())))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Float(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Str(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Str(v)))
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RawNode, E> {
+        Ok(RawNode(Value::Str(String::from_utf8_lossy(v).into_owned())))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawNode, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<RawNode>>()? {
+            items.push(into_node(item));
+        }
+        Ok(RawNode(Value::Seq(items)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawNode, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<Spanned<RawNode>, Spanned<RawNode>>()? {
+            entries.push((into_node(key), into_node(value)));
+        }
+        Ok(RawNode(Value::Map(entries)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_positions_and_duplicate_keys() {
+        let node = parse("a: 1\nb:\n  - x\n  - {c: 2}\na: 3\n").unwrap();
+        let Value::Map(entries) = &node.value else { panic!("not a map: {node:?}") };
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[2].0.pos, Pos { line: 5, column: 1 });
+        let Value::Seq(items) = &entries[1].1.value else { panic!("not a seq") };
+        assert_eq!(items[1].pos, Pos { line: 4, column: 5 });
+        let Value::Map(inner) = &items[1].value else { panic!("not a map") };
+        assert_eq!(inner[0].0.pos, Pos { line: 4, column: 6 });
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let (pos, message) = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        assert!(pos.line >= 1, "{pos:?} {message}");
+    }
+
+    #[test]
+    fn alias_bomb_is_refused() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = i - 1;
+            doc.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+        }
+        assert!(parse(&doc).is_err());
+    }
+}
