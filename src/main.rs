@@ -1,3 +1,157 @@
-fn main() {
-    println!("Hello, world!");
+//! The `permatrix` command: parses the command line and environment into a
+//! plain configuration, then calls the library. Nothing else reads argv or the environment.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use permatrix::app::{self, RunConfig};
+use permatrix::execute::ExecOptions;
+use permatrix::plan::Selection;
+use permatrix::report::terminal::TerminalStyle;
+
+/// A declarative test-runner for endpoint permission matrices.
+#[derive(Parser)]
+#[command(name = "permatrix", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run suites and check every endpoint × principal cell.
+    Run(RunArgs),
+    /// Load and validate suites without sending anything; prints every problem.
+    Check {
+        /// Suite files, or folders of *.yaml suites.
+        #[arg(default_value = "suites")]
+        paths: Vec<PathBuf>,
+        /// Set a variable (repeatable): takes precedence over vars and the environment.
+        #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Suite files, or folders of *.yaml suites.
+    #[arg(default_value = "suites")]
+    paths: Vec<PathBuf>,
+    /// Send every suite's requests here instead of its target.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Force the embedded mock (not available in this version).
+    #[arg(long)]
+    mock: bool,
+    /// Set a variable (repeatable): takes precedence over vars and the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Only cells whose endpoint or principal name contains TEXT.
+    #[arg(long, value_name = "TEXT")]
+    filter: Option<String>,
+    /// Only this principal (repeatable).
+    #[arg(long = "principal", value_name = "NAME")]
+    principals: Vec<String>,
+    /// Cells in flight at once, overriding every suite's `concurrency`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: Option<u16>,
+    /// Per-request timeout, overriding every suite's `timeout` (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Send POST/PUT/PATCH/DELETE to real targets too.
+    #[arg(long)]
+    allow_mutations: bool,
+    /// Write the run as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Snapshot folder [not implemented yet: accepted and ignored].
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// Write changed snapshots [not implemented yet: accepted and ignored].
+    #[arg(long)]
+    accept: bool,
+    /// Skip snapshots [not implemented yet: accepted and ignored].
+    #[arg(long)]
+    no_snapshot: bool,
+    /// Markdown report [not implemented yet: accepted and ignored].
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+    /// HTML report [not implemented yet: accepted and ignored].
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Print only failing cells and the closing line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    permatrix::suite::read::parse_duration(text)
+}
+
+fn environment() -> BTreeMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+fn exec_options(vars: Vec<(String, String)>, env: BTreeMap<String, String>) -> ExecOptions {
+    ExecOptions { cli_vars: vars.into_iter().collect(), env, ..ExecOptions::default() }
+}
+
+fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
+    let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = TerminalStyle {
+        color: std::io::stdout().is_terminal() && !no_color,
+        progress: std::io::stderr().is_terminal() && !args.quiet,
+        quiet: args.quiet,
+    };
+    let not_yet = [
+        ("--snapshots", args.snapshots.is_some()),
+        ("--accept", args.accept),
+        ("--no-snapshot", args.no_snapshot),
+        ("--markdown", args.markdown.is_some()),
+        ("--html", args.html.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, used)| used.then_some(flag))
+    .collect();
+    let mut exec = exec_options(args.vars, env);
+    exec.concurrency = args.concurrency.map(usize::from);
+    exec.timeout = args.timeout;
+    exec.allow_mutations = args.allow_mutations;
+    RunConfig {
+        paths: args.paths,
+        base_url: args.base_url,
+        force_mock: args.mock,
+        exec,
+        selection: Selection { filter: args.filter, principals: args.principals },
+        json: args.json,
+        junit: args.junit,
+        not_yet,
+        style,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = environment();
+    let code = match cli.command {
+        Command::Run(args) => app::run(&run_config(args, env)),
+        Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
+    };
+    ExitCode::from(code)
 }

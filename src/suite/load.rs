@@ -263,7 +263,11 @@ fn read_principal(r: &mut Reader<'_>, name: &str, pos: Pos, node: &Node) -> Opti
         vars: fields.get("vars").map(|n| r.template_map(n, "vars").into_iter().collect()).unwrap_or_default(),
         auth: auth?,
         headers: fields.get("headers").map(|n| r.headers(n, "headers")).unwrap_or_default(),
-        canary: fields.get("canary").and_then(|n| r.string(n, "canary")),
+        canary: fields.get("canary").and_then(|n| {
+            // Canaries arrive with the auth issue; refusing beats silently ignoring.
+            r.diags.error(n.pos, "`canary:` is not supported by this version of permatrix");
+            r.string(n, "canary")
+        }),
     })
 }
 
@@ -341,9 +345,13 @@ fn read_login(r: &mut Reader<'_>, node: &Node) -> Option<LoginSpec> {
             None
         }
     };
-    let header = f.get("header").and_then(|n| r.string(n, "header")).unwrap_or_else(|| "Authorization".into());
-    let default_scheme = if matches!(extract, Some(LoginExtract::Cookie(_))) { "" } else { "Bearer" };
-    let scheme = f.get("scheme").and_then(|n| r.string(n, "scheme")).unwrap_or_else(|| default_scheme.into());
+    let header = f.get("header").and_then(|n| r.string(n, "header"));
+    if let (Some(name), Some(node)) = (&header, f.get("header"))
+        && reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+    {
+        r.diags.error(node.pos, format!("`{name}` is not a valid header name"));
+    }
+    let scheme = f.get("scheme").and_then(|n| r.string(n, "scheme"));
     Some(LoginSpec { request: request?, body, extract: extract?, header, scheme })
 }
 

@@ -119,10 +119,10 @@ pub struct LoginSpec {
     pub body: Option<Body>,
     /// Where the credential comes from in the response.
     pub extract: LoginExtract,
-    /// Header the token is sent in (default Authorization).
-    pub header: String,
-    /// Scheme before the token (default Bearer; empty for none).
-    pub scheme: String,
+    /// Header the credential is sent in (default: Authorization for a token, Cookie for a cookie).
+    pub header: Option<String>,
+    /// Scheme before a token (default Bearer; empty for none).
+    pub scheme: Option<String>,
 }
 
 /// Which part of a login response is the credential.

@@ -1,0 +1,205 @@
+//! The commands as library calls: `run` and `check` from a plain configuration,
+//! returning the process exit code. Nothing here reads argv or the environment.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::execute::{self, ExecOptions, ResolvedTarget};
+use crate::http;
+use crate::outcome::Tally;
+use crate::plan::{self, Selection};
+use crate::redact::{MIN_FREE_TEXT_LEN, Redactor};
+use crate::report::json::JsonReporter;
+use crate::report::junit::JunitReporter;
+use crate::report::terminal::{TerminalReporter, TerminalStyle};
+use crate::report::{Event, Reporter, RunReport};
+use crate::suite::{self, Diagnostic, LoadOptions, Scope, Suite};
+
+/// Process exit codes (SPEC §3).
+pub mod exit {
+    /// Every cell passed or was skipped.
+    pub const PASSED: u8 = 0;
+    /// A cell failed or errored.
+    pub const FAILED: u8 = 1;
+    /// Invalid suite, invalid usage, or a target that could not be set up.
+    pub const INVALID: u8 = 2;
+    /// Interrupted (Ctrl-C).
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Everything `permatrix run` needs, parsed from the command line and environment.
+#[derive(Clone, Debug, Default)]
+pub struct RunConfig {
+    /// Suite files or folders.
+    pub paths: Vec<PathBuf>,
+    /// `--base-url`: overrides every suite's target.
+    pub base_url: Option<String>,
+    /// `--mock`: force the embedded mock.
+    pub force_mock: bool,
+    /// Engine settings and interpolation sources.
+    pub exec: ExecOptions,
+    /// `--filter` and `--principal`.
+    pub selection: Selection,
+    /// `--json FILE`.
+    pub json: Option<PathBuf>,
+    /// `--junit FILE`.
+    pub junit: Option<PathBuf>,
+    /// Flags accepted but not implemented yet, named for the warning.
+    pub not_yet: Vec<&'static str>,
+    /// Terminal colours, progress bar, `--quiet`.
+    pub style: TerminalStyle,
+}
+
+fn load_options(exec: &ExecOptions) -> LoadOptions {
+    LoadOptions { cli_vars: exec.cli_vars.clone(), env: exec.env.clone() }
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics {
+        let _ = writeln!(err, "{d}\n");
+    }
+    let _ = writeln!(err, "{} problem(s) found; nothing was run.", diagnostics.len());
+}
+
+/// `permatrix check`: loads and validates, printing every problem.
+pub fn check(paths: &[PathBuf], exec: &ExecOptions) -> u8 {
+    match suite::load(paths, &load_options(exec)) {
+        Ok(suites) => {
+            let cells: usize = suites.iter().map(|s| s.endpoints.len() * s.principals.len()).sum();
+            println!("{} suite(s) valid, {cells} cells", suites.len());
+            exit::PASSED
+        }
+        Err(diagnostics) => {
+            let mut err = std::io::stderr().lock();
+            for d in &diagnostics {
+                let _ = writeln!(err, "{d}\n");
+            }
+            let _ = writeln!(err, "{} problem(s) found.", diagnostics.len());
+            exit::INVALID
+        }
+    }
+}
+
+/// `permatrix run`: load, plan, execute, report; returns the exit code.
+pub fn run(config: &RunConfig) -> u8 {
+    let suites = match suite::load(&config.paths, &load_options(&config.exec)) {
+        Ok(suites) => suites,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            return exit::INVALID;
+        }
+    };
+    let targets = match resolve_targets(&suites, config) {
+        Ok(targets) => targets,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::INVALID;
+        }
+    };
+    let cells = match plan::plan(&suites, &config.selection) {
+        Ok(cells) => cells,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::INVALID;
+        }
+    };
+    for flag in &config.not_yet {
+        eprintln!("warning: {flag} is not implemented in this version of permatrix and does nothing");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INVALID;
+        }
+    };
+    let mut reporters: Vec<Box<dyn Reporter>> =
+        vec![Box::new(TerminalReporter::new(std::io::stdout(), config.style))];
+    reporters.extend(config.json.clone().map(|p| Box::new(JsonReporter::new(p)) as Box<dyn Reporter>));
+    reporters.extend(config.junit.clone().map(|p| Box::new(JunitReporter::new(p)) as Box<dyn Reporter>));
+    let mut report_errors = Vec::new();
+    let mut emit = |reporters: &mut Vec<Box<dyn Reporter>>, event: &Event<'_>| {
+        for reporter in reporters.iter_mut() {
+            if let Err(e) = reporter.handle(event) {
+                report_errors.push(e);
+            }
+        }
+    };
+    emit(&mut reporters, &Event::Started { cells: cells.len() });
+    let redactor = Arc::new(Redactor::new());
+    let executed = runtime.block_on(async {
+        let work = execute::execute(&suites, &targets, &cells, &config.exec, redactor.clone(), |outcome| {
+            emit(&mut reporters, &Event::CellFinished(outcome))
+        });
+        tokio::select! {
+            result = work => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let outcomes = match executed {
+        None => {
+            eprintln!("interrupted: no report was written");
+            return exit::INTERRUPTED;
+        }
+        Some(Err(message)) => {
+            eprintln!("error: {message}");
+            return exit::INVALID;
+        }
+        Some(Ok(outcomes)) => outcomes,
+    };
+    if redactor.short_secrets() > 0 {
+        eprintln!(
+            "warning: {} secret(s) are shorter than {MIN_FREE_TEXT_LEN} characters: they are masked where a whole value equals them, not inside other text",
+            redactor.short_secrets()
+        );
+    }
+    let tally = Tally::of(&outcomes);
+    let report = RunReport { suites: &suites, targets: &targets, outcomes: &outcomes, tally };
+    emit(&mut reporters, &Event::Finished(&report));
+    drop(reporters);
+    if !report_errors.is_empty() {
+        for e in &report_errors {
+            eprintln!("error: {e}");
+        }
+        return exit::INVALID;
+    }
+    if tally.fails_run() { exit::FAILED } else { exit::PASSED }
+}
+
+/// Works out each suite's effective base URL: `--base-url`, else its `target.base_url`.
+fn resolve_targets(suites: &[Suite], config: &RunConfig) -> Result<Vec<ResolvedTarget>, String> {
+    if config.force_mock {
+        return Err("--mock: the embedded mock is not available in this version of permatrix".into());
+    }
+    if let Some(url) = &config.base_url {
+        let base_url = http::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
+        return Ok(suites.iter().map(|_| ResolvedTarget { base_url: base_url.clone(), is_mock: false }).collect());
+    }
+    suites
+        .iter()
+        .map(|suite| {
+            let scope = Scope {
+                cli: &config.exec.cli_vars,
+                principal: None,
+                suite: &suite.vars,
+                env: &config.exec.env,
+                base_url: None,
+            };
+            let text = match &suite.target.base_url {
+                Some(template) => http::render(template, &scope)?,
+                None => String::new(),
+            };
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "suite `{}` ({}): no base URL, and the embedded mock is not available in this version; set target.base_url or pass --base-url",
+                    suite.name,
+                    suite.file.display()
+                ));
+            }
+            let base_url = http::parse_base_url(&text).map_err(|e| format!("suite `{}`: {e}", suite.name))?;
+            Ok(ResolvedTarget { base_url, is_mock: false })
+        })
+        .collect()
+}

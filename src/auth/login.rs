@@ -1,0 +1,138 @@
+//! `login`: logs in once per principal and reuses the token or session cookie.
+
+use std::time::Duration;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use reqwest::header::SET_COOKIE;
+use std::sync::Arc;
+
+use super::cache::{Cached, TokenCache};
+use super::{Auth, AuthEnv, AuthError, header};
+use crate::http::{self, EncodedBody};
+use crate::redact::Redactor;
+use crate::suite::{LoginExtract, LoginSpec};
+
+/// A login, performed on first use and shared by the principal's cells.
+pub struct Login {
+    client: reqwest::Client,
+    method: reqwest::Method,
+    url: url::Url,
+    body: Option<EncodedBody>,
+    extract: LoginExtract,
+    header: String,
+    scheme: String,
+    timeout: Duration,
+    redactor: Arc<Redactor>,
+    cache: TokenCache,
+}
+
+impl Login {
+    /// Prepares the login request; nothing is sent until the first cell needs it.
+    pub fn build(spec: &LoginSpec, env: &AuthEnv<'_>) -> Result<Login, AuthError> {
+        let path = http::render(&spec.request.target, &env.scope).map_err(AuthError)?;
+        let url = http::build_url(&env.base_url, &path, &[]).map_err(AuthError)?;
+        let body = match &spec.body {
+            Some(body) => {
+                let encoded = http::render_body(body, &env.scope).map_err(AuthError)?;
+                // Login bodies carry passwords: every string in them is a credential.
+                register_body_values(body, env)?;
+                Some(encoded)
+            }
+            None => None,
+        };
+        let method = reqwest::Method::from_bytes(spec.request.method.as_bytes())
+            .map_err(|_| AuthError(format!("`{}` is not an HTTP method", spec.request.method)))?;
+        let (default_header, default_scheme) = match spec.extract {
+            LoginExtract::Token(_) => ("Authorization", "Bearer"),
+            LoginExtract::Cookie(_) => ("Cookie", ""),
+        };
+        Ok(Login {
+            client: env.client.clone(),
+            method,
+            url,
+            body,
+            extract: spec.extract.clone(),
+            header: spec.header.clone().unwrap_or_else(|| default_header.into()),
+            scheme: spec.scheme.clone().unwrap_or_else(|| default_scheme.into()),
+            timeout: env.timeout,
+            redactor: env.redactor.clone(),
+            cache: TokenCache::new(),
+        })
+    }
+
+    async fn log_in(&self) -> Result<Cached, AuthError> {
+        let what = format!("login {} {}", self.method, self.redactor.mask(self.url.as_str()));
+        let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
+        *request.timeout_mut() = Some(self.timeout);
+        if let Some(body) = &self.body {
+            http::attach_body(&mut request, body);
+        }
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| AuthError(format!("{what} failed: {}", self.redactor.mask(&http::describe_error(&e, self.timeout)))))?;
+        let response = http::read_response(response)
+            .await
+            .map_err(|e| AuthError(format!("{what} failed: {}", self.redactor.mask(&http::describe_error(&e, self.timeout)))))?;
+        if !(200..300).contains(&response.status) {
+            return Err(AuthError(format!(
+                "{what} answered {}: {}",
+                response.status,
+                self.redactor.mask(&http::excerpt(&response.body))
+            )));
+        }
+        let credential = match &self.extract {
+            LoginExtract::Token(pointer) => token_at(&response.body, pointer)
+                .ok_or_else(|| AuthError(format!("{what}: the response has no token at `{pointer}`")))?,
+            LoginExtract::Cookie(name) => cookie_named(&response.headers, name)
+                .ok_or_else(|| AuthError(format!("{what}: the response sets no cookie `{name}`")))?,
+        };
+        self.redactor.add(&credential);
+        let value = match (&self.extract, self.scheme.as_str()) {
+            (LoginExtract::Cookie(name), _) => format!("{name}={credential}"),
+            (LoginExtract::Token(_), "") => credential,
+            (LoginExtract::Token(_), scheme) => format!("{scheme} {credential}"),
+        };
+        self.redactor.add(&value);
+        Ok(Cached { value, refresh_at: None })
+    }
+}
+
+impl Auth for Login {
+    fn authorize<'a>(&'a self, request: &'a mut reqwest::Request) -> BoxFuture<'a, Result<(), AuthError>> {
+        async move {
+            let value = self.cache.get_or_fetch(|| self.log_in()).await?;
+            let (name, value) = header(&self.header, &value)?;
+            request.headers_mut().insert(name, value);
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+fn register_body_values(body: &crate::suite::Body, env: &AuthEnv<'_>) -> Result<(), AuthError> {
+    for template in body.templates() {
+        env.redactor.add(&http::render(template, &env.scope).map_err(AuthError)?);
+    }
+    Ok(())
+}
+
+fn token_at(body: &[u8], pointer: &str) -> Option<String> {
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    match json.pointer(pointer)? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn cookie_named(headers: &reqwest::header::HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(SET_COOKIE).iter().find_map(|value| {
+        let text = value.to_str().ok()?;
+        let pair = text.split(';').next()?;
+        let (cookie, value) = pair.split_once('=')?;
+        (cookie.trim() == name && !value.trim().is_empty()).then(|| value.trim().to_string())
+    })
+}

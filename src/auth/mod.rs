@@ -1,0 +1,75 @@
+//! Auth modes: one file per mode behind one trait, built from a principal's `auth:`.
+//!
+//! A mode sees the final request (method, exact URL, headers, body) just before
+//! it is sent, so modes that sign requests fit; modes that need a one-time
+//! setup (a login, a token fetch) share it through [`cache::TokenCache`].
+
+pub mod cache;
+mod login;
+mod static_header;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use reqwest::header::{HeaderName, HeaderValue};
+use thiserror::Error;
+use url::Url;
+
+use crate::redact::Redactor;
+use crate::suite::{AuthSpec, Scope};
+
+/// Why a principal's credentials could not be applied.
+#[derive(Debug, Clone, Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct AuthError(pub String);
+
+/// Adds a principal's credentials to its requests.
+pub trait Auth: Send + Sync {
+    /// Adds credentials to `request`, running any setup it needs first.
+    fn authorize<'a>(&'a self, request: &'a mut reqwest::Request) -> BoxFuture<'a, Result<(), AuthError>>;
+}
+
+/// What a mode may use besides its own fields.
+#[derive(Clone)]
+pub struct AuthEnv<'a> {
+    /// The principal's interpolation scope (its vars, the suite's, `--var`, environment, BASE_URL).
+    pub scope: Scope<'a>,
+    /// The principal's client, for setup requests (its cookie jar included).
+    pub client: reqwest::Client,
+    /// The effective target, which relative setup URLs are resolved against.
+    pub base_url: Url,
+    /// Timeout for setup requests.
+    pub timeout: Duration,
+    /// Where the credentials and everything derived from them are registered.
+    pub redactor: Arc<Redactor>,
+}
+
+/// Builds the mode for `spec`, registering its credentials as secrets.
+pub fn build(spec: &AuthSpec, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthError> {
+    match spec {
+        AuthSpec::None => Ok(Arc::new(static_header::StaticHeaders(Vec::new()))),
+        AuthSpec::Basic { username, password } => static_header::basic(username, password, env),
+        AuthSpec::Bearer { token } => static_header::bearer(token, env),
+        AuthSpec::Header { name, value } => static_header::api_header(name, value, env),
+        AuthSpec::Login(login) => login::Login::build(login, env).map(|l| Arc::new(l) as Arc<dyn Auth>),
+    }
+}
+
+/// Renders a template in the principal's scope and registers the result as a secret.
+fn secret(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<String, AuthError> {
+    let value = template
+        .render(&env.scope)
+        .map_err(|unresolved| AuthError(format!("unresolved variable `${{{}}}`", unresolved.0)))?;
+    env.redactor.add(&value);
+    Ok(value)
+}
+
+/// A header, checked; the value is never shown in the error (it is a secret).
+fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), AuthError> {
+    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| AuthError(format!("`{name}` is not a valid header name")))?;
+    let mut value =
+        HeaderValue::from_str(value).map_err(|_| AuthError(format!("the value for header `{name}` has characters a header cannot carry")))?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}

@@ -1,0 +1,180 @@
+//! One cell: build its request, authorize it, send it (retrying where allowed), observe.
+
+use std::time::Instant;
+
+use reqwest::header::{HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
+
+use super::{Shared, retry, timeout_of};
+use crate::http::{self, EncodedBody, ReadResponse};
+use crate::judge::judge;
+use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Observation, SentRequest};
+use crate::suite::{Endpoint, Scope};
+
+/// A cell's request, rendered once and rebuilt for each attempt.
+struct Prepared {
+    method: reqwest::Method,
+    url: url::Url,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Option<EncodedBody>,
+}
+
+/// Runs one cell to its outcome; never fails (failures are outcomes).
+pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
+    let started = Instant::now();
+    let suite = &shared.suites[id.suite];
+    let endpoint = &suite.endpoints[id.endpoint];
+    let expected = endpoint.resolved[id.principal].clone();
+    let mut outcome = CellOutcome {
+        id,
+        expected,
+        request: None,
+        result: CellResult::Skipped { reason: String::new() },
+        verdict: crate::outcome::Verdict::Skipped,
+        attempts: 0,
+        elapsed: Default::default(),
+    };
+    outcome.result = attempt_cell(shared, id, endpoint, &mut outcome).await;
+    outcome.verdict = judge(&outcome.expected, &outcome.result);
+    outcome.elapsed = started.elapsed();
+    outcome
+}
+
+async fn attempt_cell(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint, outcome: &mut CellOutcome) -> CellResult {
+    let suite = &shared.suites[id.suite];
+    let target = &shared.targets[id.suite];
+    let prepared = match prepare(shared, id, endpoint) {
+        Ok(p) => p,
+        Err(message) => return CellResult::Error { kind: ErrorKind::Request, message: shared.redactor.mask(&message) },
+    };
+    outcome.request =
+        Some(SentRequest { method: prepared.method.to_string(), url: shared.redactor.mask(prepared.url.as_str()) });
+    let allowed = target.is_mock || suite.target.allow_mutations || shared.options.allow_mutations;
+    if endpoint.is_mutation() && !allowed {
+        return CellResult::Skipped {
+            reason: format!(
+                "{} not sent to a real target: set `allow_mutations: true` in the suite's target or pass --allow-mutations",
+                prepared.method
+            ),
+        };
+    }
+    let Some(runtime) = shared.principals.get(&(id.suite, id.principal)) else {
+        return CellResult::Error { kind: ErrorKind::Request, message: "principal was not set up".into() };
+    };
+    let auth = match &runtime.auth {
+        Ok(auth) => auth,
+        Err(e) => return CellResult::Error { kind: ErrorKind::Auth, message: format!("credentials: {e}") },
+    };
+    let timeout = timeout_of(suite, shared.options);
+    let Ok(_permit) = shared.in_flight.acquire().await else {
+        return CellResult::Error { kind: ErrorKind::Request, message: "the run was shut down".into() };
+    };
+    let retries = suite.target.retries;
+    loop {
+        outcome.attempts += 1;
+        let attempt = outcome.attempts;
+        let mut request = build(&prepared, timeout);
+        if let Err(e) = auth.authorize(&mut request).await {
+            return CellResult::Error { kind: ErrorKind::Auth, message: format!("credentials: {}", shared.redactor.mask(&e.0)) };
+        }
+        if let Some(pacer) = &shared.pacers[id.suite] {
+            pacer.wait().await;
+        }
+        let sent = match runtime.client.execute(request).await {
+            Ok(response) => http::read_response(response).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(response) if retry::is_retryable_status(response.status) && attempt <= retries => {
+                tokio::time::sleep(retry::wait_after_status(&response.headers, attempt)).await;
+            }
+            Ok(response) => return CellResult::Responded(observe(shared, endpoint, &response)),
+            Err(e) if e.is_connect() && attempt <= retries => {
+                tokio::time::sleep(retry::backoff(attempt)).await;
+            }
+            Err(e) => {
+                let kind = if e.is_timeout() {
+                    ErrorKind::Timeout
+                } else if e.is_connect() {
+                    ErrorKind::Connect
+                } else {
+                    ErrorKind::Request
+                };
+                return CellResult::Error { kind, message: shared.redactor.mask(&http::describe_error(&e, timeout)) };
+            }
+        }
+    }
+}
+
+fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepared, String> {
+    let suite = &shared.suites[id.suite];
+    let principal = &suite.principals[id.principal];
+    let base_url = shared.targets[id.suite].base_url.as_str().trim_end_matches('/').to_string();
+    let scope = Scope {
+        cli: &shared.options.cli_vars,
+        principal: Some(&principal.vars),
+        suite: &suite.vars,
+        env: &shared.options.env,
+        base_url: Some(&base_url),
+    };
+    let path = http::render(&endpoint.request.target, &scope)?;
+    let query = endpoint
+        .query
+        .iter()
+        .map(|(name, value)| Ok((name.clone(), http::render(value, &scope)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let url = http::build_url(&shared.targets[id.suite].base_url, &path, &query)?;
+    let method = reqwest::Method::from_bytes(endpoint.request.method.as_bytes())
+        .map_err(|_| format!("`{}` is not an HTTP method", endpoint.request.method))?;
+    let mut headers = Vec::new();
+    for (name, template) in endpoint.headers.iter().chain(&principal.headers) {
+        let value = http::render(template, &scope)?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid header name"))?;
+        let value = HeaderValue::from_str(&value).map_err(|_| format!("the value of header `{name}` cannot be sent in a header"))?;
+        headers.push((name, value));
+    }
+    let body = endpoint.body.as_ref().map(|b| http::render_body(b, &scope)).transpose()?;
+    Ok(Prepared { method, url, headers, body })
+}
+
+fn build(prepared: &Prepared, timeout: std::time::Duration) -> reqwest::Request {
+    let mut request = reqwest::Request::new(prepared.method.clone(), prepared.url.clone());
+    *request.timeout_mut() = Some(timeout);
+    for (name, value) in &prepared.headers {
+        request.headers_mut().insert(name.clone(), value.clone());
+    }
+    if let Some(body) = &prepared.body {
+        http::attach_body(&mut request, body);
+    }
+    request
+}
+
+fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) -> Observation {
+    let header_text = |name: &str| {
+        let values: Vec<String> = response
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| shared.redactor.mask(&String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    };
+    let mut facts = Vec::new();
+    for name in &endpoint.snapshot.headers {
+        let lower = name.to_ascii_lowercase();
+        facts.push((format!("header {lower}"), header_text(&lower).unwrap_or_else(|| "(absent)".into())));
+    }
+    if let Some(pointer) = &endpoint.snapshot.body {
+        let value = serde_json::from_slice::<serde_json::Value>(&response.body)
+            .ok()
+            .and_then(|json| json.pointer(pointer).map(|v| v.to_string()))
+            .unwrap_or_else(|| "(absent)".into());
+        facts.push((format!("body {pointer}"), shared.redactor.mask(&value)));
+    }
+    Observation {
+        status: response.status,
+        www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
+        location: header_text(LOCATION.as_str()),
+        excerpt: shared.redactor.mask(&http::excerpt(&response.body)),
+        facts,
+    }
+}

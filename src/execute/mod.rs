@@ -1,0 +1,175 @@
+//! The async engine: every selected cell of every suite through one bounded
+//! pipeline, with per-principal clients, auth, pacing and retries.
+
+mod cell;
+pub mod pace;
+pub mod retry;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream;
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::auth::{self, Auth, AuthEnv, AuthError};
+use crate::outcome::{CellId, CellOutcome};
+use crate::redact::Redactor;
+use crate::suite::{Scope, Suite};
+use pace::Pacer;
+
+/// Where one suite's requests go.
+#[derive(Clone, Debug)]
+pub struct ResolvedTarget {
+    /// The effective base URL (`${BASE_URL}`).
+    pub base_url: Url,
+    /// Whether it is permatrix's own mock (mutations are always allowed there).
+    pub is_mock: bool,
+}
+
+/// Run-wide settings from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct ExecOptions {
+    /// `--concurrency`: overrides every suite's `concurrency`.
+    pub concurrency: Option<usize>,
+    /// `--timeout`: overrides every suite's `timeout`.
+    pub timeout: Option<Duration>,
+    /// `--allow-mutations`.
+    pub allow_mutations: bool,
+    /// `--var NAME=VALUE`.
+    pub cli_vars: BTreeMap<String, String>,
+    /// The environment, captured once.
+    pub env: BTreeMap<String, String>,
+}
+
+/// A principal ready to send: its own client (own cookies) and auth mode.
+struct PrincipalRuntime {
+    client: reqwest::Client,
+    auth: Result<Arc<dyn Auth>, AuthError>,
+}
+
+/// Everything a cell needs, shared by all cells of the run.
+struct Shared<'a> {
+    suites: &'a [Suite],
+    targets: &'a [ResolvedTarget],
+    options: &'a ExecOptions,
+    redactor: Arc<Redactor>,
+    principals: HashMap<(usize, usize), PrincipalRuntime>,
+    pacers: Vec<Option<Arc<Pacer>>>,
+    in_flight: Semaphore,
+}
+
+/// Installs the TLS crypto provider once per process (reqwest needs one).
+fn ensure_crypto_provider() {
+    // An error only means another part of the process installed one first.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The suite's per-request timeout after `--timeout`.
+fn timeout_of(suite: &Suite, options: &ExecOptions) -> Duration {
+    options.timeout.unwrap_or(suite.target.timeout)
+}
+
+/// Runs `cells` and returns their outcomes in suite order; `on_outcome` sees
+/// each as it finishes (in completion order), for progress display.
+pub async fn execute(
+    suites: &[Suite],
+    targets: &[ResolvedTarget],
+    cells: &[CellId],
+    options: &ExecOptions,
+    redactor: Arc<Redactor>,
+    mut on_outcome: impl FnMut(&CellOutcome),
+) -> Result<Vec<CellOutcome>, String> {
+    ensure_crypto_provider();
+    let mut principals = HashMap::new();
+    for cell in cells {
+        let key = (cell.suite, cell.principal);
+        if !principals.contains_key(&key) {
+            principals.insert(key, principal_runtime(suites, targets, options, &redactor, key)?);
+        }
+    }
+    let global_limit = options
+        .concurrency
+        .unwrap_or_else(|| suites.iter().map(|s| s.target.concurrency).max().unwrap_or(1))
+        .max(1);
+    let shared = Shared {
+        suites,
+        targets,
+        options,
+        redactor,
+        principals,
+        pacers: pacers(suites, targets),
+        in_flight: Semaphore::new(global_limit),
+    };
+    let shared = &shared;
+    let per_suite = (0..suites.len()).map(|s| {
+        let limit = options.concurrency.unwrap_or(suites[s].target.concurrency).max(1);
+        let mine: Vec<CellId> = cells.iter().copied().filter(|c| c.suite == s).collect();
+        stream::iter(mine).map(move |id| cell::run(shared, id)).buffer_unordered(limit).boxed_local()
+    });
+    let mut all = stream::select_all(per_suite);
+    let mut outcomes = Vec::with_capacity(cells.len());
+    while let Some(outcome) = all.next().await {
+        on_outcome(&outcome);
+        outcomes.push(outcome);
+    }
+    outcomes.sort_by_key(|o| o.id);
+    Ok(outcomes)
+}
+
+fn principal_runtime(
+    suites: &[Suite],
+    targets: &[ResolvedTarget],
+    options: &ExecOptions,
+    redactor: &Arc<Redactor>,
+    (s, p): (usize, usize),
+) -> Result<PrincipalRuntime, String> {
+    let suite = &suites[s];
+    let principal = &suite.principals[p];
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .user_agent(concat!("permatrix/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot create an HTTP client: {e}"))?;
+    let base_url = targets[s].base_url.as_str().trim_end_matches('/').to_string();
+    let scope = Scope {
+        cli: &options.cli_vars,
+        principal: Some(&principal.vars),
+        suite: &suite.vars,
+        env: &options.env,
+        base_url: Some(&base_url),
+    };
+    // Extra principal headers are credentials too ("headers: may add more").
+    for (_, template) in &principal.headers {
+        if let Ok(value) = template.render(&scope) {
+            redactor.add(&value);
+        }
+    }
+    let env = AuthEnv {
+        scope,
+        client: client.clone(),
+        base_url: targets[s].base_url.clone(),
+        timeout: timeout_of(suite, options),
+        redactor: redactor.clone(),
+    };
+    let auth = auth::build(&principal.auth, &env).map_err(|e| AuthError(redactor.mask(&e.0)));
+    Ok(PrincipalRuntime { client, auth })
+}
+
+/// One pacer per distinct target origin, at the slowest rate any suite asks for it.
+fn pacers(suites: &[Suite], targets: &[ResolvedTarget]) -> Vec<Option<Arc<Pacer>>> {
+    let mut rates: HashMap<String, f64> = HashMap::new();
+    for (suite, target) in suites.iter().zip(targets) {
+        if let Some(rate) = suite.target.rate_limit {
+            let origin = target.base_url.origin().ascii_serialization();
+            let slot = rates.entry(origin).or_insert(rate);
+            *slot = slot.min(rate);
+        }
+    }
+    let shared: HashMap<String, Arc<Pacer>> =
+        rates.into_iter().map(|(origin, rate)| (origin, Arc::new(Pacer::new(rate)))).collect();
+    targets.iter().map(|t| shared.get(&t.base_url.origin().ascii_serialization()).cloned()).collect()
+}

@@ -1,0 +1,203 @@
+//! The HTTP layer shared by cells and auth setup: URLs, bodies, response excerpts, error text.
+
+use std::time::Duration;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use url::Url;
+
+use crate::suite::{Body, JsonTemplate, Scope, Template};
+
+/// Characters left as they are in `query:` names and values: RFC 3986 unreserved.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Most bytes of a response body read (the rest is drained unread).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Characters of body shown in an excerpt.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// Builds the URL of a request: `path` appended to the base URL's own path,
+/// then `query` pairs percent-encoded (`%20` for a space) and appended.
+/// An absolute `path` (auth setup only) is used as it is.
+pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<Url, String> {
+    let mut text = if path.starts_with("http://") || path.starts_with("https://") {
+        path.to_string()
+    } else {
+        let mut root = base.clone();
+        root.set_query(None);
+        root.set_fragment(None);
+        format!("{}{}", root.as_str().trim_end_matches('/'), path)
+    };
+    for (i, (name, value)) in query.iter().enumerate() {
+        let separator = match (i, text.contains('?')) {
+            (0, false) => "?",
+            _ if text.ends_with('?') || text.ends_with('&') => "",
+            _ => "&",
+        };
+        text.push_str(separator);
+        text.extend(utf8_percent_encode(name, QUERY_VALUE));
+        text.push('=');
+        text.extend(utf8_percent_encode(value, QUERY_VALUE));
+    }
+    Url::parse(&text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))
+}
+
+/// Parses a base URL given by a user: http or https with a host.
+pub fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("`{text}` is not a valid base URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{text}` is not a valid base URL: it needs http:// or https:// and a host"));
+    }
+    Ok(url)
+}
+
+/// A body ready to send.
+#[derive(Clone, Debug)]
+pub struct EncodedBody {
+    /// Its content type, unless the body is raw text.
+    pub content_type: Option<&'static str>,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Renders a body template in `scope`.
+pub fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, String> {
+    Ok(match body {
+        Body::Json(json) => EncodedBody {
+            content_type: Some("application/json"),
+            bytes: serde_json::to_vec(&render_json(json, scope)?).map_err(|e| e.to_string())?,
+        },
+        Body::Form(fields) => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in fields {
+                form.append_pair(name, &render(value, scope)?);
+            }
+            EncodedBody { content_type: Some("application/x-www-form-urlencoded"), bytes: form.finish().into_bytes() }
+        }
+        Body::Raw(text) => EncodedBody { content_type: None, bytes: render(text, scope)?.into_bytes() },
+    })
+}
+
+/// Renders a template, turning an unresolved name into a message.
+pub fn render(template: &Template, scope: &Scope<'_>) -> Result<String, String> {
+    template.render(scope).map_err(|u| format!("unresolved variable `${{{}}}`", u.0))
+}
+
+fn render_json(json: &JsonTemplate, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    Ok(match json {
+        JsonTemplate::Null => Value::Null,
+        JsonTemplate::Bool(b) => Value::Bool(*b),
+        JsonTemplate::Number(n) => Value::Number(n.clone()),
+        JsonTemplate::String(t) => Value::String(render(t, scope)?),
+        JsonTemplate::Array(items) => Value::Array(items.iter().map(|i| render_json(i, scope)).collect::<Result<_, _>>()?),
+        JsonTemplate::Object(entries) => Value::Object(
+            entries.iter().map(|(k, v)| Ok((k.clone(), render_json(v, scope)?))).collect::<Result<_, String>>()?,
+        ),
+    })
+}
+
+/// Sets a body on a request, keeping a content type the suite set itself.
+pub fn attach_body(request: &mut reqwest::Request, body: &EncodedBody) {
+    if let Some(content_type) = body.content_type
+        && !request.headers().contains_key(CONTENT_TYPE)
+    {
+        request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    *request.body_mut() = Some(body.bytes.clone().into());
+}
+
+/// A response read up to [`BODY_LIMIT`].
+#[derive(Clone, Debug)]
+pub struct ReadResponse {
+    /// The status code.
+    pub status: u16,
+    /// All headers.
+    pub headers: HeaderMap,
+    /// The first [`BODY_LIMIT`] bytes of the body.
+    pub body: Vec<u8>,
+}
+
+/// Reads a response's status, headers and the start of its body.
+pub async fn read_response(mut response: reqwest::Response) -> Result<ReadResponse, reqwest::Error> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_LIMIT.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room < chunk.len() {
+            break;
+        }
+    }
+    Ok(ReadResponse { status, headers, body })
+}
+
+/// The start of a body on one line, for failure lines and reports (mask it before showing).
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let mut flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > EXCERPT_CHARS {
+        flat = flat.chars().take(EXCERPT_CHARS).collect::<String>() + "…";
+    }
+    flat
+}
+
+/// Explains a transport error in a line: timeout, refused connection, TLS, DNS…
+pub fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
+    if error.is_timeout() {
+        return format!("timed out after {}", humantime::format_duration(timeout));
+    }
+    let mut chain = Vec::new();
+    let mut source: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !chain.iter().any(|c: &String| c.contains(&text)) {
+            chain.push(text);
+        }
+        source = e.source();
+    }
+    // reqwest's own text names the URL, which may carry a secret: the caller masks it.
+    let kind = if error.is_connect() { "connection failed" } else { "request failed" };
+    format!("{kind}: {}", chain.join(": "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn paths_are_appended_to_the_base_path() {
+        let url = build_url(&base("https://host/jira/"), "/rest/api/2/search?jql=a%3Db", &[]).unwrap();
+        assert_eq!(url.as_str(), "https://host/jira/rest/api/2/search?jql=a%3Db");
+        let url = build_url(&base("http://127.0.0.1:8080"), "/x", &[]).unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:8080/x");
+    }
+
+    #[test]
+    fn query_values_are_encoded_with_percent_20() {
+        let query = vec![("jql".to_string(), "project = A&B".to_string()), ("x y".to_string(), "é~".to_string())];
+        let url = build_url(&base("http://h/"), "/s?fixed=1", &query).unwrap();
+        assert_eq!(url.as_str(), "http://h/s?fixed=1&jql=project%20%3D%20A%26B&x%20y=%C3%A9~");
+        let url = build_url(&base("http://h/"), "/s", &query[..1]).unwrap();
+        assert_eq!(url.query(), Some("jql=project%20%3D%20A%26B"));
+    }
+
+    #[test]
+    fn base_urls_need_http_and_a_host() {
+        assert!(parse_base_url("http://127.0.0.1:1").is_ok());
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn excerpts_are_one_short_line() {
+        assert_eq!(excerpt(b"{\n  \"a\": 1\n}"), "{ \"a\": 1 }");
+        assert_eq!(excerpt(&[b'x'; 500]).chars().count(), EXCERPT_CHARS + 1);
+    }
+}

@@ -1,0 +1,182 @@
+//! What happened to each cell: the values every reporter consumes.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::suite::Expectation;
+
+/// One endpoint × principal of one suite, by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CellId {
+    /// Index of the suite in the run.
+    pub suite: usize,
+    /// Index of the endpoint in its suite.
+    pub endpoint: usize,
+    /// Index of the principal in its suite.
+    pub principal: usize,
+}
+
+/// The verdict on a cell. New states are added as variants; reporters show
+/// unknown ones by their [`Verdict::as_str`] name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The status met the expectation.
+    Passed,
+    /// A response came, with a status outside the expectation.
+    Failed,
+    /// No response to judge: timeout, refused connection, TLS, DNS, auth setup.
+    Error,
+    /// Not sent (a mutation against a real target without permission).
+    Skipped,
+}
+
+impl Verdict {
+    /// The name used in JSON, JUnit and the terminal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::Error => "error",
+            Verdict::Skipped => "skipped",
+        }
+    }
+
+    /// Whether this verdict makes the run fail.
+    pub fn fails_run(self) -> bool {
+        matches!(self, Verdict::Failed | Verdict::Error)
+    }
+}
+
+/// The request a cell sent, secrets masked.
+#[derive(Clone, Debug, Serialize)]
+pub struct SentRequest {
+    /// The method.
+    pub method: String,
+    /// The URL, masked.
+    pub url: String,
+}
+
+/// A response, as far as reports need it (every text already masked).
+#[derive(Clone, Debug, Serialize)]
+pub struct Observation {
+    /// The status code.
+    pub status: u16,
+    /// `WWW-Authenticate`, when sent.
+    pub www_authenticate: Option<String>,
+    /// `Location`, when sent (redirects are recorded, not followed).
+    pub location: Option<String>,
+    /// The start of the body on one line.
+    pub excerpt: String,
+    /// Extra facts the endpoint's `snapshot:` asks for, as `(label, value)`.
+    pub facts: Vec<(String, String)>,
+}
+
+/// Why a cell has no response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    /// No response within the timeout.
+    Timeout,
+    /// The connection could not be made (refused, DNS, TLS).
+    Connect,
+    /// The principal's credentials could not be obtained or applied.
+    Auth,
+    /// The request could not be built or sent.
+    Request,
+}
+
+/// What a cell ended with.
+#[derive(Clone, Debug)]
+pub enum CellResult {
+    /// A response arrived.
+    Responded(Observation),
+    /// No response.
+    Error {
+        /// The kind of failure.
+        kind: ErrorKind,
+        /// What went wrong, masked.
+        message: String,
+    },
+    /// Not sent.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One finished cell.
+#[derive(Clone, Debug)]
+pub struct CellOutcome {
+    /// Which cell.
+    pub id: CellId,
+    /// What it had to get.
+    pub expected: Expectation,
+    /// The request as sent, when it was built.
+    pub request: Option<SentRequest>,
+    /// What came back.
+    pub result: CellResult,
+    /// The judgement.
+    pub verdict: Verdict,
+    /// Requests sent (more than one after retries).
+    pub attempts: u32,
+    /// Wall time of the cell, retries included.
+    pub elapsed: Duration,
+}
+
+impl CellOutcome {
+    /// The status received, if any.
+    pub fn status(&self) -> Option<u16> {
+        match &self.result {
+            CellResult::Responded(o) => Some(o.status),
+            _ => None,
+        }
+    }
+}
+
+/// Counts of verdicts over a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    /// Cells that passed.
+    pub passed: usize,
+    /// Cells that failed.
+    pub failed: usize,
+    /// Cells that errored.
+    pub errors: usize,
+    /// Cells not sent.
+    pub skipped: usize,
+}
+
+impl Tally {
+    /// Counts `outcomes`.
+    pub fn of<'a>(outcomes: impl IntoIterator<Item = &'a CellOutcome>) -> Tally {
+        let mut tally = Tally::default();
+        for outcome in outcomes {
+            match outcome.verdict {
+                Verdict::Passed => tally.passed += 1,
+                Verdict::Failed => tally.failed += 1,
+                Verdict::Error => tally.errors += 1,
+                Verdict::Skipped => tally.skipped += 1,
+            }
+        }
+        tally
+    }
+
+    /// `N passed, N failed`, then `, N errors, N skipped` when non-zero.
+    pub fn line(&self) -> String {
+        let mut line = format!("{} passed, {} failed", self.passed, self.failed);
+        if self.errors > 0 {
+            line.push_str(&format!(", {} errors", self.errors));
+        }
+        if self.skipped > 0 {
+            line.push_str(&format!(", {} skipped", self.skipped));
+        }
+        line
+    }
+
+    /// Whether the run fails because of its cells.
+    pub fn fails_run(&self) -> bool {
+        self.failed > 0 || self.errors > 0
+    }
+}

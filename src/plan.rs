@@ -1,0 +1,41 @@
+//! Planning: suites become the list of cells to run, filters applied.
+
+use crate::outcome::CellId;
+use crate::suite::Suite;
+
+/// Which cells a run selects.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// `--filter`: the endpoint or principal name contains this text.
+    pub filter: Option<String>,
+    /// `--principal`: only these principals (empty: all).
+    pub principals: Vec<String>,
+}
+
+/// Lists the selected cells in suite order: endpoints in order, principals in order.
+/// Fails when a `--principal` names no principal of any suite.
+pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, String> {
+    for wanted in &selection.principals {
+        if !suites.iter().any(|s| s.principals.iter().any(|p| &p.name == wanted)) {
+            return Err(format!("--principal {wanted}: no suite of this run has a principal named `{wanted}`"));
+        }
+    }
+    let mut cells = Vec::new();
+    for (s, suite) in suites.iter().enumerate() {
+        for (e, endpoint) in suite.endpoints.iter().enumerate() {
+            for (p, principal) in suite.principals.iter().enumerate() {
+                if !selection.principals.is_empty() && !selection.principals.contains(&principal.name) {
+                    continue;
+                }
+                if let Some(text) = &selection.filter
+                    && !endpoint.name.contains(text.as_str())
+                    && !principal.name.contains(text.as_str())
+                {
+                    continue;
+                }
+                cells.push(CellId { suite: s, endpoint: e, principal: p });
+            }
+        }
+    }
+    Ok(cells)
+}

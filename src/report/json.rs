@@ -1,0 +1,95 @@
+//! `--json FILE`: the whole run as one JSON document (schema in the README).
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use super::{Event, Reporter, RunReport, write_atomically};
+use crate::outcome::{CellOutcome, CellResult};
+
+/// The schema identifier written in every document; bumped only on breaking changes.
+pub const SCHEMA: &str = "permatrix.run.v1";
+
+/// Writes the JSON report when the run finishes.
+pub struct JsonReporter {
+    path: PathBuf,
+}
+
+impl JsonReporter {
+    /// A reporter writing to `path`.
+    pub fn new(path: PathBuf) -> JsonReporter {
+        JsonReporter { path }
+    }
+}
+
+impl Reporter for JsonReporter {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
+        let Event::Finished(run) = event else { return Ok(()) };
+        let mut text = serde_json::to_vec_pretty(&document(run)).map_err(|e| e.to_string())?;
+        text.push(b'\n');
+        write_atomically(&self.path, &text)
+    }
+}
+
+/// The JSON document for a run.
+pub fn document(run: &RunReport<'_>) -> Value {
+    let suites: Vec<Value> = run
+        .suites
+        .iter()
+        .enumerate()
+        .map(|(s, suite)| {
+            let cells: Vec<Value> =
+                run.outcomes.iter().filter(|o| o.id.suite == s).map(|o| cell(run, o)).collect();
+            json!({
+                "name": suite.name,
+                "file": suite.file.display().to_string(),
+                "description": suite.description,
+                "target": run.targets.get(s).map(|t| t.base_url.to_string()),
+                "principals": suite.principals.iter().map(|p| json!({
+                    "name": p.name,
+                    "description": p.description,
+                    "scopes": p.scopes,
+                })).collect::<Vec<_>>(),
+                "endpoints": suite.endpoints.iter().map(|e| json!({
+                    "name": e.name,
+                    "method": e.request.method,
+                    "line": e.pos.line,
+                })).collect::<Vec<_>>(),
+                "cells": cells,
+            })
+        })
+        .collect();
+    json!({
+        "schema": SCHEMA,
+        "summary": run.tally,
+        "suites": suites,
+    })
+}
+
+fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
+    let suite = &run.suites[outcome.id.suite];
+    let mut cell = json!({
+        "endpoint": suite.endpoints[outcome.id.endpoint].name,
+        "principal": suite.principals[outcome.id.principal].name,
+        "outcome": outcome.verdict.as_str(),
+        "expected": outcome.expected.to_string(),
+        "status": outcome.status(),
+        "request": outcome.request,
+        "attempts": outcome.attempts,
+        "duration_ms": outcome.elapsed.as_millis() as u64,
+    });
+    let extra = match &outcome.result {
+        CellResult::Responded(o) => json!({
+            "www_authenticate": o.www_authenticate,
+            "location": o.location,
+            "excerpt": o.excerpt,
+            "facts": o.facts.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+        }),
+        CellResult::Error { kind, message } => json!({"error": {"kind": kind, "message": message}}),
+        CellResult::Skipped { reason } => json!({"reason": reason}),
+    };
+    if let (Value::Object(cell), Value::Object(extra)) = (&mut cell, extra) {
+        cell.extend(extra);
+    }
+    cell
+}
