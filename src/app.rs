@@ -52,7 +52,10 @@ pub struct RunConfig {
 }
 
 fn load_options(exec: &ExecOptions) -> LoadOptions {
-    LoadOptions { cli_vars: exec.cli_vars.clone(), env: exec.env.clone() }
+    LoadOptions {
+        cli_vars: exec.cli_vars.clone(),
+        env: exec.env.clone(),
+    }
 }
 
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
@@ -60,14 +63,21 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
     for d in diagnostics {
         let _ = writeln!(err, "{d}\n");
     }
-    let _ = writeln!(err, "{} problem(s) found; nothing was run.", diagnostics.len());
+    let _ = writeln!(
+        err,
+        "{} problem(s) found; nothing was run.",
+        diagnostics.len()
+    );
 }
 
 /// `permatrix check`: loads and validates, printing every problem.
 pub fn check(paths: &[PathBuf], exec: &ExecOptions) -> u8 {
     match suite::load(paths, &load_options(exec)) {
         Ok(suites) => {
-            let cells: usize = suites.iter().map(|s| s.endpoints.len() * s.principals.len()).sum();
+            let cells: usize = suites
+                .iter()
+                .map(|s| s.endpoints.len() * s.principals.len())
+                .sum();
             println!("{} suite(s) valid, {cells} cells", suites.len());
             exit::PASSED
         }
@@ -106,19 +116,36 @@ pub fn run(config: &RunConfig) -> u8 {
         }
     };
     for flag in &config.not_yet {
-        eprintln!("warning: {flag} is not implemented in this version of permatrix and does nothing");
+        eprintln!(
+            "warning: {flag} is not implemented in this version of permatrix and does nothing"
+        );
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return exit::INVALID;
         }
     };
-    let mut reporters: Vec<Box<dyn Reporter>> =
-        vec![Box::new(TerminalReporter::new(std::io::stdout(), config.style))];
-    reporters.extend(config.json.clone().map(|p| Box::new(JsonReporter::new(p)) as Box<dyn Reporter>));
-    reporters.extend(config.junit.clone().map(|p| Box::new(JunitReporter::new(p)) as Box<dyn Reporter>));
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::new(
+        std::io::stdout(),
+        config.style,
+    ))];
+    reporters.extend(
+        config
+            .json
+            .clone()
+            .map(|p| Box::new(JsonReporter::new(p)) as Box<dyn Reporter>),
+    );
+    reporters.extend(
+        config
+            .junit
+            .clone()
+            .map(|p| Box::new(JunitReporter::new(p)) as Box<dyn Reporter>),
+    );
     let mut report_errors = Vec::new();
     let mut emit = |reporters: &mut Vec<Box<dyn Reporter>>, event: &Event<'_>| {
         for reporter in reporters.iter_mut() {
@@ -130,9 +157,14 @@ pub fn run(config: &RunConfig) -> u8 {
     emit(&mut reporters, &Event::Started { cells: cells.len() });
     let redactor = Arc::new(Redactor::new());
     let executed = runtime.block_on(async {
-        let work = execute::execute(&suites, &targets, &cells, &config.exec, redactor.clone(), |outcome| {
-            emit(&mut reporters, &Event::CellFinished(outcome))
-        });
+        let work = execute::execute(
+            &suites,
+            &targets,
+            &cells,
+            &config.exec,
+            redactor.clone(),
+            |outcome| emit(&mut reporters, &Event::CellFinished(outcome)),
+        );
         tokio::select! {
             result = work => Some(result),
             _ = tokio::signal::ctrl_c() => None,
@@ -156,7 +188,12 @@ pub fn run(config: &RunConfig) -> u8 {
         );
     }
     let tally = Tally::of(&outcomes);
-    let report = RunReport { suites: &suites, targets: &targets, outcomes: &outcomes, tally };
+    let report = RunReport {
+        suites: &suites,
+        targets: &targets,
+        outcomes: &outcomes,
+        tally,
+    };
     emit(&mut reporters, &Event::Finished(&report));
     drop(reporters);
     if !report_errors.is_empty() {
@@ -165,17 +202,29 @@ pub fn run(config: &RunConfig) -> u8 {
         }
         return exit::INVALID;
     }
-    if tally.fails_run() { exit::FAILED } else { exit::PASSED }
+    if tally.fails_run() {
+        exit::FAILED
+    } else {
+        exit::PASSED
+    }
 }
 
 /// Works out each suite's effective base URL: `--base-url`, else its `target.base_url`.
 fn resolve_targets(suites: &[Suite], config: &RunConfig) -> Result<Vec<ResolvedTarget>, String> {
     if config.force_mock {
-        return Err("--mock: the embedded mock is not available in this version of permatrix".into());
+        return Err(
+            "--mock: the embedded mock is not available in this version of permatrix".into(),
+        );
     }
     if let Some(url) = &config.base_url {
         let base_url = http::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
-        return Ok(suites.iter().map(|_| ResolvedTarget { base_url: base_url.clone(), is_mock: false }).collect());
+        return Ok(suites
+            .iter()
+            .map(|_| ResolvedTarget {
+                base_url: base_url.clone(),
+                is_mock: false,
+            })
+            .collect());
     }
     suites
         .iter()

@@ -9,7 +9,11 @@ use url::Url;
 use crate::suite::{Body, JsonTemplate, Scope, Template};
 
 /// Characters left as they are in `query:` names and values: RFC 3986 unreserved.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Most bytes of a response body read (the rest is drained unread).
 pub const BODY_LIMIT: usize = 64 * 1024;
@@ -45,9 +49,12 @@ pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<U
 
 /// Parses a base URL given by a user: http or https with a host.
 pub fn parse_base_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("`{text}` is not a valid base URL: {e}"))?;
+    let url =
+        Url::parse(text.trim()).map_err(|e| format!("`{text}` is not a valid base URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("`{text}` is not a valid base URL: it needs http:// or https:// and a host"));
+        return Err(format!(
+            "`{text}` is not a valid base URL: it needs http:// or https:// and a host"
+        ));
     }
     Ok(url)
 }
@@ -73,15 +80,23 @@ pub fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, String
             for (name, value) in fields {
                 form.append_pair(name, &render(value, scope)?);
             }
-            EncodedBody { content_type: Some("application/x-www-form-urlencoded"), bytes: form.finish().into_bytes() }
+            EncodedBody {
+                content_type: Some("application/x-www-form-urlencoded"),
+                bytes: form.finish().into_bytes(),
+            }
         }
-        Body::Raw(text) => EncodedBody { content_type: None, bytes: render(text, scope)?.into_bytes() },
+        Body::Raw(text) => EncodedBody {
+            content_type: None,
+            bytes: render(text, scope)?.into_bytes(),
+        },
     })
 }
 
 /// Renders a template, turning an unresolved name into a message.
 pub fn render(template: &Template, scope: &Scope<'_>) -> Result<String, String> {
-    template.render(scope).map_err(|u| format!("unresolved variable `${{{}}}`", u.0))
+    template
+        .render(scope)
+        .map_err(|u| format!("unresolved variable `${{{}}}`", u.0))
 }
 
 fn render_json(json: &JsonTemplate, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
@@ -91,9 +106,17 @@ fn render_json(json: &JsonTemplate, scope: &Scope<'_>) -> Result<serde_json::Val
         JsonTemplate::Bool(b) => Value::Bool(*b),
         JsonTemplate::Number(n) => Value::Number(n.clone()),
         JsonTemplate::String(t) => Value::String(render(t, scope)?),
-        JsonTemplate::Array(items) => Value::Array(items.iter().map(|i| render_json(i, scope)).collect::<Result<_, _>>()?),
+        JsonTemplate::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| render_json(i, scope))
+                .collect::<Result<_, _>>()?,
+        ),
         JsonTemplate::Object(entries) => Value::Object(
-            entries.iter().map(|(k, v)| Ok((k.clone(), render_json(v, scope)?))).collect::<Result<_, String>>()?,
+            entries
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), render_json(v, scope)?)))
+                .collect::<Result<_, String>>()?,
         ),
     })
 }
@@ -103,7 +126,9 @@ pub fn attach_body(request: &mut reqwest::Request, body: &EncodedBody) {
     if let Some(content_type) = body.content_type
         && !request.headers().contains_key(CONTENT_TYPE)
     {
-        request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        request
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     *request.body_mut() = Some(body.bytes.clone().into());
 }
@@ -120,7 +145,9 @@ pub struct ReadResponse {
 }
 
 /// Reads a response's status, headers and the start of its body.
-pub async fn read_response(mut response: reqwest::Response) -> Result<ReadResponse, reqwest::Error> {
+pub async fn read_response(
+    mut response: reqwest::Response,
+) -> Result<ReadResponse, reqwest::Error> {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();
@@ -131,7 +158,11 @@ pub async fn read_response(mut response: reqwest::Response) -> Result<ReadRespon
             break;
         }
     }
-    Ok(ReadResponse { status, headers, body })
+    Ok(ReadResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// The start of a body on one line, for failure lines and reports (mask it before showing).
@@ -159,7 +190,11 @@ pub fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
         source = e.source();
     }
     // reqwest's own text names the URL, which may carry a secret: the caller masks it.
-    let kind = if error.is_connect() { "connection failed" } else { "request failed" };
+    let kind = if error.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
     format!("{kind}: {}", chain.join(": "))
 }
 
@@ -173,17 +208,31 @@ mod tests {
 
     #[test]
     fn paths_are_appended_to_the_base_path() {
-        let url = build_url(&base("https://host/jira/"), "/rest/api/2/search?jql=a%3Db", &[]).unwrap();
-        assert_eq!(url.as_str(), "https://host/jira/rest/api/2/search?jql=a%3Db");
+        let url = build_url(
+            &base("https://host/jira/"),
+            "/rest/api/2/search?jql=a%3Db",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://host/jira/rest/api/2/search?jql=a%3Db"
+        );
         let url = build_url(&base("http://127.0.0.1:8080"), "/x", &[]).unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:8080/x");
     }
 
     #[test]
     fn query_values_are_encoded_with_percent_20() {
-        let query = vec![("jql".to_string(), "project = A&B".to_string()), ("x y".to_string(), "é~".to_string())];
+        let query = vec![
+            ("jql".to_string(), "project = A&B".to_string()),
+            ("x y".to_string(), "é~".to_string()),
+        ];
         let url = build_url(&base("http://h/"), "/s?fixed=1", &query).unwrap();
-        assert_eq!(url.as_str(), "http://h/s?fixed=1&jql=project%20%3D%20A%26B&x%20y=%C3%A9~");
+        assert_eq!(
+            url.as_str(),
+            "http://h/s?fixed=1&jql=project%20%3D%20A%26B&x%20y=%C3%A9~"
+        );
         let url = build_url(&base("http://h/"), "/s", &query[..1]).unwrap();
         assert_eq!(url.query(), Some("jql=project%20%3D%20A%26B"));
     }

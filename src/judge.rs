@@ -6,7 +6,9 @@ use crate::suite::Expectation;
 /// The verdict for a cell's result.
 pub fn judge(expected: &Expectation, result: &CellResult) -> Verdict {
     match result {
-        CellResult::Responded(observation) if expected.matches(observation.status) => Verdict::Passed,
+        CellResult::Responded(observation) if expected.matches(observation.status) => {
+            Verdict::Passed
+        }
         CellResult::Responded(_) => Verdict::Failed,
         CellResult::Error { .. } => Verdict::Error,
         CellResult::Skipped { .. } => Verdict::Skipped,
@@ -19,15 +21,30 @@ mod tests {
     use crate::outcome::{ErrorKind, Observation};
 
     fn responded(status: u16) -> CellResult {
-        CellResult::Responded(Observation { status, www_authenticate: None, location: None, excerpt: String::new(), facts: vec![] })
+        CellResult::Responded(Observation {
+            status,
+            www_authenticate: None,
+            location: None,
+            excerpt: String::new(),
+            facts: vec![],
+        })
     }
 
     #[test]
     fn verdicts() {
         assert_eq!(judge(&Expectation::Deny, &responded(403)), Verdict::Passed);
         assert_eq!(judge(&Expectation::Deny, &responded(200)), Verdict::Failed);
-        let error = CellResult::Error { kind: ErrorKind::Timeout, message: "t".into() };
+        let error = CellResult::Error {
+            kind: ErrorKind::Timeout,
+            message: "t".into(),
+        };
         assert_eq!(judge(&Expectation::Any, &error), Verdict::Error);
-        assert_eq!(judge(&Expectation::Any, &CellResult::Skipped { reason: "r".into() }), Verdict::Skipped);
+        assert_eq!(
+            judge(
+                &Expectation::Any,
+                &CellResult::Skipped { reason: "r".into() }
+            ),
+            Verdict::Skipped
+        );
     }
 }

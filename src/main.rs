@@ -24,7 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run suites and check every endpoint × principal cell.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Load and validate suites without sending anything; prints every problem.
     Check {
         /// Suite files, or folders of *.yaml suites.
@@ -109,7 +109,11 @@ fn environment() -> BTreeMap<String, String> {
 }
 
 fn exec_options(vars: Vec<(String, String)>, env: BTreeMap<String, String>) -> ExecOptions {
-    ExecOptions { cli_vars: vars.into_iter().collect(), env, ..ExecOptions::default() }
+    ExecOptions {
+        cli_vars: vars.into_iter().collect(),
+        env,
+        ..ExecOptions::default()
+    }
 }
 
 fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
@@ -138,7 +142,10 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
         base_url: args.base_url,
         force_mock: args.mock,
         exec,
-        selection: Selection { filter: args.filter, principals: args.principals },
+        selection: Selection {
+            filter: args.filter,
+            principals: args.principals,
+        },
         json: args.json,
         junit: args.junit,
         not_yet,
@@ -150,7 +157,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = environment();
     let code = match cli.command {
-        Command::Run(args) => app::run(&run_config(args, env)),
+        Command::Run(args) => app::run(&run_config(*args, env)),
         Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
     };
     ExitCode::from(code)

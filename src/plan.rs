@@ -16,15 +16,22 @@ pub struct Selection {
 /// Fails when a `--principal` names no principal of any suite.
 pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, String> {
     for wanted in &selection.principals {
-        if !suites.iter().any(|s| s.principals.iter().any(|p| &p.name == wanted)) {
-            return Err(format!("--principal {wanted}: no suite of this run has a principal named `{wanted}`"));
+        if !suites
+            .iter()
+            .any(|s| s.principals.iter().any(|p| &p.name == wanted))
+        {
+            return Err(format!(
+                "--principal {wanted}: no suite of this run has a principal named `{wanted}`"
+            ));
         }
     }
     let mut cells = Vec::new();
     for (s, suite) in suites.iter().enumerate() {
         for (e, endpoint) in suite.endpoints.iter().enumerate() {
             for (p, principal) in suite.principals.iter().enumerate() {
-                if !selection.principals.is_empty() && !selection.principals.contains(&principal.name) {
+                if !selection.principals.is_empty()
+                    && !selection.principals.contains(&principal.name)
+                {
                     continue;
                 }
                 if let Some(text) = &selection.filter
@@ -33,7 +40,11 @@ pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, Stri
                 {
                     continue;
                 }
-                cells.push(CellId { suite: s, endpoint: e, principal: p });
+                cells.push(CellId {
+                    suite: s,
+                    endpoint: e,
+                    principal: p,
+                });
             }
         }
     }

@@ -28,7 +28,10 @@ impl Redactor {
         if secret.is_empty() {
             return false;
         }
-        let mut secrets = self.secrets.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut secrets = self
+            .secrets
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !secrets.iter().any(|s| s == secret) {
             secrets.push(secret.to_string());
             secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
@@ -38,18 +41,30 @@ impl Redactor {
 
     /// How many registered secrets are too short to be masked inside free text.
     pub fn short_secrets(&self) -> usize {
-        let secrets = self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        secrets.iter().filter(|s| s.chars().count() < MIN_FREE_TEXT_LEN).count()
+        let secrets = self
+            .secrets
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        secrets
+            .iter()
+            .filter(|s| s.chars().count() < MIN_FREE_TEXT_LEN)
+            .count()
     }
 
     /// Masks every registered secret in `text`.
     pub fn mask(&self, text: &str) -> String {
-        let secrets = self.secrets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let secrets = self
+            .secrets
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if secrets.iter().any(|s| s == text) {
             return MASK.to_string();
         }
         let mut out = text.to_string();
-        for secret in secrets.iter().filter(|s| s.chars().count() >= MIN_FREE_TEXT_LEN) {
+        for secret in secrets
+            .iter()
+            .filter(|s| s.chars().count() >= MIN_FREE_TEXT_LEN)
+        {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), MASK);
             }
@@ -68,7 +83,10 @@ mod tests {
         assert!(!r.add("s3cret-token"));
         assert!(!r.add("s3cret-token-extended"));
         assert!(r.add("abc"));
-        assert_eq!(r.mask("x s3cret-token-extended y s3cret-token"), format!("x {MASK} y {MASK}"));
+        assert_eq!(
+            r.mask("x s3cret-token-extended y s3cret-token"),
+            format!("x {MASK} y {MASK}")
+        );
         assert_eq!(r.mask("abc"), MASK);
         assert_eq!(r.mask("abcdef"), "abcdef");
     }

@@ -77,7 +77,10 @@ mod tests {
                     .get_or_fetch(|| async {
                         fetches.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(20)).await;
-                        Ok(Cached { value: "tok".into(), refresh_at: None })
+                        Ok(Cached {
+                            value: "tok".into(),
+                            refresh_at: None,
+                        })
                     })
                     .await
             }));
@@ -104,9 +107,24 @@ mod tests {
     async fn refreshes_when_due() {
         let cache = TokenCache::new();
         let first = cache
-            .get_or_fetch(|| async { Ok(Cached { value: "a".into(), refresh_at: Some(Instant::now()) }) })
+            .get_or_fetch(|| async {
+                Ok(Cached {
+                    value: "a".into(),
+                    refresh_at: Some(Instant::now()),
+                })
+            })
             .await;
-        let second = cache.get_or_fetch(|| async { Ok(Cached { value: "b".into(), refresh_at: None }) }).await;
-        assert_eq!((first.unwrap(), second.unwrap()), ("a".to_string(), "b".to_string()));
+        let second = cache
+            .get_or_fetch(|| async {
+                Ok(Cached {
+                    value: "b".into(),
+                    refresh_at: None,
+                })
+            })
+            .await;
+        assert_eq!(
+            (first.unwrap(), second.unwrap()),
+            ("a".to_string(), "b".to_string())
+        );
     }
 }

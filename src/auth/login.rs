@@ -11,7 +11,7 @@ use super::cache::{Cached, TokenCache};
 use super::{Auth, AuthEnv, AuthError, header};
 use crate::http::{self, EncodedBody};
 use crate::redact::Redactor;
-use crate::suite::{LoginExtract, LoginSpec};
+use crate::suite::{Body, JsonTemplate, LoginExtract, LoginSpec, Template};
 
 /// A login, performed on first use and shared by the principal's cells.
 pub struct Login {
@@ -62,20 +62,28 @@ impl Login {
     }
 
     async fn log_in(&self) -> Result<Cached, AuthError> {
-        let what = format!("login {} {}", self.method, self.redactor.mask(self.url.as_str()));
+        let what = format!(
+            "login {} {}",
+            self.method,
+            self.redactor.mask(self.url.as_str())
+        );
         let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
         *request.timeout_mut() = Some(self.timeout);
         if let Some(body) = &self.body {
             http::attach_body(&mut request, body);
         }
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .map_err(|e| AuthError(format!("{what} failed: {}", self.redactor.mask(&http::describe_error(&e, self.timeout)))))?;
-        let response = http::read_response(response)
-            .await
-            .map_err(|e| AuthError(format!("{what} failed: {}", self.redactor.mask(&http::describe_error(&e, self.timeout)))))?;
+        let response = self.client.execute(request).await.map_err(|e| {
+            AuthError(format!(
+                "{what} failed: {}",
+                self.redactor.mask(&http::describe_error(&e, self.timeout))
+            ))
+        })?;
+        let response = http::read_response(response).await.map_err(|e| {
+            AuthError(format!(
+                "{what} failed: {}",
+                self.redactor.mask(&http::describe_error(&e, self.timeout))
+            ))
+        })?;
         if !(200..300).contains(&response.status) {
             return Err(AuthError(format!(
                 "{what} answered {}: {}",
@@ -84,10 +92,14 @@ impl Login {
             )));
         }
         let credential = match &self.extract {
-            LoginExtract::Token(pointer) => token_at(&response.body, pointer)
-                .ok_or_else(|| AuthError(format!("{what}: the response has no token at `{pointer}`")))?,
-            LoginExtract::Cookie(name) => cookie_named(&response.headers, name)
-                .ok_or_else(|| AuthError(format!("{what}: the response sets no cookie `{name}`")))?,
+            LoginExtract::Token(pointer) => token_at(&response.body, pointer).ok_or_else(|| {
+                AuthError(format!("{what}: the response has no token at `{pointer}`"))
+            })?,
+            LoginExtract::Cookie(name) => {
+                cookie_named(&response.headers, name).ok_or_else(|| {
+                    AuthError(format!("{what}: the response sets no cookie `{name}`"))
+                })?
+            }
         };
         self.redactor.add(&credential);
         let value = match (&self.extract, self.scheme.as_str()) {
@@ -96,12 +108,18 @@ impl Login {
             (LoginExtract::Token(_), scheme) => format!("{scheme} {credential}"),
         };
         self.redactor.add(&value);
-        Ok(Cached { value, refresh_at: None })
+        Ok(Cached {
+            value,
+            refresh_at: None,
+        })
     }
 }
 
 impl Auth for Login {
-    fn authorize<'a>(&'a self, request: &'a mut reqwest::Request) -> BoxFuture<'a, Result<(), AuthError>> {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+    ) -> BoxFuture<'a, Result<(), AuthError>> {
         async move {
             let value = self.cache.get_or_fetch(|| self.log_in()).await?;
             let (name, value) = header(&self.header, &value)?;
@@ -112,11 +130,39 @@ impl Auth for Login {
     }
 }
 
-fn register_body_values(body: &crate::suite::Body, env: &AuthEnv<'_>) -> Result<(), AuthError> {
-    for template in body.templates() {
-        env.redactor.add(&http::render(template, &env.scope).map_err(AuthError)?);
+/// Fields of a login body that name the principal rather than authenticate it.
+const IDENTITY_FIELDS: &[&str] = &["username", "user", "login", "email", "name"];
+
+/// Registers every value of a login body as a secret, except identity fields.
+fn register_body_values(body: &Body, env: &AuthEnv<'_>) -> Result<(), AuthError> {
+    let mut register = |key: Option<&str>, template: &Template| {
+        if key.is_some_and(|k| IDENTITY_FIELDS.contains(&k.to_ascii_lowercase().as_str())) {
+            return Ok(());
+        }
+        env.redactor
+            .add(&http::render(template, &env.scope).map_err(AuthError)?);
+        Ok(())
+    };
+    match body {
+        Body::Form(fields) => fields.iter().try_for_each(|(k, t)| register(Some(k), t)),
+        Body::Raw(t) => register(None, t),
+        Body::Json(json) => walk_json(json, None, &mut register),
     }
-    Ok(())
+}
+
+fn walk_json(
+    json: &JsonTemplate,
+    key: Option<&str>,
+    register: &mut impl FnMut(Option<&str>, &Template) -> Result<(), AuthError>,
+) -> Result<(), AuthError> {
+    match json {
+        JsonTemplate::String(t) => register(key, t),
+        JsonTemplate::Array(items) => items.iter().try_for_each(|i| walk_json(i, key, register)),
+        JsonTemplate::Object(entries) => entries
+            .iter()
+            .try_for_each(|(k, v)| walk_json(v, Some(k), register)),
+        JsonTemplate::Null | JsonTemplate::Bool(_) | JsonTemplate::Number(_) => Ok(()),
+    }
 }
 
 fn token_at(body: &[u8], pointer: &str) -> Option<String> {

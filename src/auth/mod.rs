@@ -27,7 +27,10 @@ pub struct AuthError(pub String);
 /// Adds a principal's credentials to its requests.
 pub trait Auth: Send + Sync {
     /// Adds credentials to `request`, running any setup it needs first.
-    fn authorize<'a>(&'a self, request: &'a mut reqwest::Request) -> BoxFuture<'a, Result<(), AuthError>>;
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+    ) -> BoxFuture<'a, Result<(), AuthError>>;
 }
 
 /// What a mode may use besides its own fields.
@@ -52,7 +55,9 @@ pub fn build(spec: &AuthSpec, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthEr
         AuthSpec::Basic { username, password } => static_header::basic(username, password, env),
         AuthSpec::Bearer { token } => static_header::bearer(token, env),
         AuthSpec::Header { name, value } => static_header::api_header(name, value, env),
-        AuthSpec::Login(login) => login::Login::build(login, env).map(|l| Arc::new(l) as Arc<dyn Auth>),
+        AuthSpec::Login(login) => {
+            login::Login::build(login, env).map(|l| Arc::new(l) as Arc<dyn Auth>)
+        }
     }
 }
 
@@ -67,9 +72,13 @@ fn secret(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<String
 
 /// A header, checked; the value is never shown in the error (it is a secret).
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), AuthError> {
-    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| AuthError(format!("`{name}` is not a valid header name")))?;
-    let mut value =
-        HeaderValue::from_str(value).map_err(|_| AuthError(format!("the value for header `{name}` has characters a header cannot carry")))?;
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| AuthError(format!("`{name}` is not a valid header name")))?;
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
+        AuthError(format!(
+            "the value for header `{name}` has characters a header cannot carry"
+        ))
+    })?;
     value.set_sensitive(true);
     Ok((name, value))
 }

@@ -15,7 +15,10 @@ use crate::suite::Template;
 pub struct StaticHeaders(pub Vec<(HeaderName, HeaderValue)>);
 
 impl Auth for StaticHeaders {
-    fn authorize<'a>(&'a self, request: &'a mut reqwest::Request) -> BoxFuture<'a, Result<(), AuthError>> {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+    ) -> BoxFuture<'a, Result<(), AuthError>> {
         for (name, value) in &self.0 {
             request.headers_mut().insert(name.clone(), value.clone());
         }
@@ -24,24 +27,38 @@ impl Auth for StaticHeaders {
 }
 
 /// `Authorization: Basic base64(username:password)`; the base64 is a secret too.
-pub fn basic(username: &Template, password: &Template, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthError> {
+pub fn basic(
+    username: &Template,
+    password: &Template,
+    env: &AuthEnv<'_>,
+) -> Result<Arc<dyn Auth>, AuthError> {
     let username = username
         .render(&env.scope)
         .map_err(|u| AuthError(format!("unresolved variable `${{{}}}`", u.0)))?;
     let password = secret(password, env)?;
     let encoded = STANDARD.encode(format!("{username}:{password}"));
     env.redactor.add(&encoded);
-    Ok(Arc::new(StaticHeaders(vec![header("authorization", &format!("Basic {encoded}"))?])))
+    Ok(Arc::new(StaticHeaders(vec![header(
+        "authorization",
+        &format!("Basic {encoded}"),
+    )?])))
 }
 
 /// `Authorization: Bearer <token>`.
 pub fn bearer(token: &Template, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthError> {
     let token = secret(token, env)?;
-    Ok(Arc::new(StaticHeaders(vec![header("authorization", &format!("Bearer {token}"))?])))
+    Ok(Arc::new(StaticHeaders(vec![header(
+        "authorization",
+        &format!("Bearer {token}"),
+    )?])))
 }
 
 /// Any header, e.g. `X-API-Key: <key>`.
-pub fn api_header(name: &str, value: &Template, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthError> {
+pub fn api_header(
+    name: &str,
+    value: &Template,
+    env: &AuthEnv<'_>,
+) -> Result<Arc<dyn Auth>, AuthError> {
     let value = secret(value, env)?;
     Ok(Arc::new(StaticHeaders(vec![header(name, &value)?])))
 }

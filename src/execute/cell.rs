@@ -28,7 +28,9 @@ pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
         id,
         expected,
         request: None,
-        result: CellResult::Skipped { reason: String::new() },
+        result: CellResult::Skipped {
+            reason: String::new(),
+        },
         verdict: crate::outcome::Verdict::Skipped,
         attempts: 0,
         elapsed: Default::default(),
@@ -39,15 +41,27 @@ pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
     outcome
 }
 
-async fn attempt_cell(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint, outcome: &mut CellOutcome) -> CellResult {
+async fn attempt_cell(
+    shared: &Shared<'_>,
+    id: CellId,
+    endpoint: &Endpoint,
+    outcome: &mut CellOutcome,
+) -> CellResult {
     let suite = &shared.suites[id.suite];
     let target = &shared.targets[id.suite];
     let prepared = match prepare(shared, id, endpoint) {
         Ok(p) => p,
-        Err(message) => return CellResult::Error { kind: ErrorKind::Request, message: shared.redactor.mask(&message) },
+        Err(message) => {
+            return CellResult::Error {
+                kind: ErrorKind::Request,
+                message: shared.redactor.mask(&message),
+            };
+        }
     };
-    outcome.request =
-        Some(SentRequest { method: prepared.method.to_string(), url: shared.redactor.mask(prepared.url.as_str()) });
+    outcome.request = Some(SentRequest {
+        method: prepared.method.to_string(),
+        url: shared.redactor.mask(prepared.url.as_str()),
+    });
     let allowed = target.is_mock || suite.target.allow_mutations || shared.options.allow_mutations;
     if endpoint.is_mutation() && !allowed {
         return CellResult::Skipped {
@@ -58,15 +72,26 @@ async fn attempt_cell(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint, outc
         };
     }
     let Some(runtime) = shared.principals.get(&(id.suite, id.principal)) else {
-        return CellResult::Error { kind: ErrorKind::Request, message: "principal was not set up".into() };
+        return CellResult::Error {
+            kind: ErrorKind::Request,
+            message: "principal was not set up".into(),
+        };
     };
     let auth = match &runtime.auth {
         Ok(auth) => auth,
-        Err(e) => return CellResult::Error { kind: ErrorKind::Auth, message: format!("credentials: {e}") },
+        Err(e) => {
+            return CellResult::Error {
+                kind: ErrorKind::Auth,
+                message: format!("credentials: {e}"),
+            };
+        }
     };
     let timeout = timeout_of(suite, shared.options);
     let Ok(_permit) = shared.in_flight.acquire().await else {
-        return CellResult::Error { kind: ErrorKind::Request, message: "the run was shut down".into() };
+        return CellResult::Error {
+            kind: ErrorKind::Request,
+            message: "the run was shut down".into(),
+        };
     };
     let retries = suite.target.retries;
     loop {
@@ -74,7 +99,10 @@ async fn attempt_cell(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint, outc
         let attempt = outcome.attempts;
         let mut request = build(&prepared, timeout);
         if let Err(e) = auth.authorize(&mut request).await {
-            return CellResult::Error { kind: ErrorKind::Auth, message: format!("credentials: {}", shared.redactor.mask(&e.0)) };
+            return CellResult::Error {
+                kind: ErrorKind::Auth,
+                message: format!("credentials: {}", shared.redactor.mask(&e.0)),
+            };
         }
         if let Some(pacer) = &shared.pacers[id.suite] {
             pacer.wait().await;
@@ -99,7 +127,10 @@ async fn attempt_cell(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint, outc
                 } else {
                     ErrorKind::Request
                 };
-                return CellResult::Error { kind, message: shared.redactor.mask(&http::describe_error(&e, timeout)) };
+                return CellResult::Error {
+                    kind,
+                    message: shared.redactor.mask(&http::describe_error(&e, timeout)),
+                };
             }
         }
     }
@@ -108,7 +139,11 @@ async fn attempt_cell(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint, outc
 fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepared, String> {
     let suite = &shared.suites[id.suite];
     let principal = &suite.principals[id.principal];
-    let base_url = shared.targets[id.suite].base_url.as_str().trim_end_matches('/').to_string();
+    let base_url = shared.targets[id.suite]
+        .base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
     let scope = Scope {
         cli: &shared.options.cli_vars,
         principal: Some(&principal.vars),
@@ -128,12 +163,23 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
     let mut headers = Vec::new();
     for (name, template) in endpoint.headers.iter().chain(&principal.headers) {
         let value = http::render(template, &scope)?;
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("`{name}` is not a valid header name"))?;
-        let value = HeaderValue::from_str(&value).map_err(|_| format!("the value of header `{name}` cannot be sent in a header"))?;
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`{name}` is not a valid header name"))?;
+        let value = HeaderValue::from_str(&value)
+            .map_err(|_| format!("the value of header `{name}` cannot be sent in a header"))?;
         headers.push((name, value));
     }
-    let body = endpoint.body.as_ref().map(|b| http::render_body(b, &scope)).transpose()?;
-    Ok(Prepared { method, url, headers, body })
+    let body = endpoint
+        .body
+        .as_ref()
+        .map(|b| http::render_body(b, &scope))
+        .transpose()?;
+    Ok(Prepared {
+        method,
+        url,
+        headers,
+        body,
+    })
 }
 
 fn build(prepared: &Prepared, timeout: std::time::Duration) -> reqwest::Request {
@@ -161,7 +207,10 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
     let mut facts = Vec::new();
     for name in &endpoint.snapshot.headers {
         let lower = name.to_ascii_lowercase();
-        facts.push((format!("header {lower}"), header_text(&lower).unwrap_or_else(|| "(absent)".into())));
+        facts.push((
+            format!("header {lower}"),
+            header_text(&lower).unwrap_or_else(|| "(absent)".into()),
+        ));
     }
     if let Some(pointer) = &endpoint.snapshot.body {
         let value = serde_json::from_slice::<serde_json::Value>(&response.body)

@@ -86,13 +86,19 @@ pub async fn execute(
     let mut principals = HashMap::new();
     for cell in cells {
         let key = (cell.suite, cell.principal);
-        if !principals.contains_key(&key) {
-            principals.insert(key, principal_runtime(suites, targets, options, &redactor, key)?);
+        if let std::collections::hash_map::Entry::Vacant(slot) = principals.entry(key) {
+            slot.insert(principal_runtime(suites, targets, options, &redactor, key)?);
         }
     }
     let global_limit = options
         .concurrency
-        .unwrap_or_else(|| suites.iter().map(|s| s.target.concurrency).max().unwrap_or(1))
+        .unwrap_or_else(|| {
+            suites
+                .iter()
+                .map(|s| s.target.concurrency)
+                .max()
+                .unwrap_or(1)
+        })
         .max(1);
     let shared = Shared {
         suites,
@@ -105,9 +111,15 @@ pub async fn execute(
     };
     let shared = &shared;
     let per_suite = (0..suites.len()).map(|s| {
-        let limit = options.concurrency.unwrap_or(suites[s].target.concurrency).max(1);
+        let limit = options
+            .concurrency
+            .unwrap_or(suites[s].target.concurrency)
+            .max(1);
         let mine: Vec<CellId> = cells.iter().copied().filter(|c| c.suite == s).collect();
-        stream::iter(mine).map(move |id| cell::run(shared, id)).buffer_unordered(limit).boxed_local()
+        stream::iter(mine)
+            .map(move |id| cell::run(shared, id))
+            .buffer_unordered(limit)
+            .boxed_local()
     });
     let mut all = stream::select_all(per_suite);
     let mut outcomes = Vec::with_capacity(cells.len());
@@ -134,7 +146,11 @@ fn principal_runtime(
         .user_agent(concat!("permatrix/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| format!("cannot create an HTTP client: {e}"))?;
-    let base_url = targets[s].base_url.as_str().trim_end_matches('/').to_string();
+    let base_url = targets[s]
+        .base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
     let scope = Scope {
         cli: &options.cli_vars,
         principal: Some(&principal.vars),
@@ -169,7 +185,16 @@ fn pacers(suites: &[Suite], targets: &[ResolvedTarget]) -> Vec<Option<Arc<Pacer>
             *slot = slot.min(rate);
         }
     }
-    let shared: HashMap<String, Arc<Pacer>> =
-        rates.into_iter().map(|(origin, rate)| (origin, Arc::new(Pacer::new(rate)))).collect();
-    targets.iter().map(|t| shared.get(&t.base_url.origin().ascii_serialization()).cloned()).collect()
+    let shared: HashMap<String, Arc<Pacer>> = rates
+        .into_iter()
+        .map(|(origin, rate)| (origin, Arc::new(Pacer::new(rate))))
+        .collect();
+    targets
+        .iter()
+        .map(|t| {
+            shared
+                .get(&t.base_url.origin().ascii_serialization())
+                .cloned()
+        })
+        .collect()
 }

@@ -15,7 +15,10 @@ pub struct Pacer {
 impl Pacer {
     /// A pacer for `per_second` requests per second.
     pub fn new(per_second: f64) -> Pacer {
-        Pacer { interval: Duration::from_secs_f64(1.0 / per_second.max(1e-6)), next: Mutex::new(None) }
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / per_second.max(1e-6)),
+            next: Mutex::new(None),
+        }
     }
 
     /// Waits for this request's turn.

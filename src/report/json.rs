@@ -24,7 +24,9 @@ impl JsonReporter {
 
 impl Reporter for JsonReporter {
     fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
-        let Event::Finished(run) = event else { return Ok(()) };
+        let Event::Finished(run) = event else {
+            return Ok(());
+        };
         let mut text = serde_json::to_vec_pretty(&document(run)).map_err(|e| e.to_string())?;
         text.push(b'\n');
         write_atomically(&self.path, &text)
@@ -38,8 +40,12 @@ pub fn document(run: &RunReport<'_>) -> Value {
         .iter()
         .enumerate()
         .map(|(s, suite)| {
-            let cells: Vec<Value> =
-                run.outcomes.iter().filter(|o| o.id.suite == s).map(|o| cell(run, o)).collect();
+            let cells: Vec<Value> = run
+                .outcomes
+                .iter()
+                .filter(|o| o.id.suite == s)
+                .map(|o| cell(run, o))
+                .collect();
             json!({
                 "name": suite.name,
                 "file": suite.file.display().to_string(),

@@ -22,7 +22,9 @@ impl JunitReporter {
 
 impl Reporter for JunitReporter {
     fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
-        let Event::Finished(run) = event else { return Ok(()) };
+        let Event::Finished(run) = event else {
+            return Ok(());
+        };
         let xml = report(run).to_string().map_err(|e| e.to_string())?;
         write_atomically(&self.path, xml.as_bytes())
     }
@@ -46,15 +48,19 @@ pub fn report(run: &RunReport<'_>) -> Report {
                     status
                 }
                 Verdict::Failed | Verdict::Error => {
-                    let kind =
-                        if outcome.verdict == Verdict::Failed { NonSuccessKind::Failure } else { NonSuccessKind::Error };
+                    let kind = if outcome.verdict == Verdict::Failed {
+                        NonSuccessKind::Failure
+                    } else {
+                        NonSuccessKind::Error
+                    };
                     let mut status = TestCaseStatus::non_success(kind);
                     status.set_message(detail(outcome));
                     status.set_type(outcome.verdict.as_str());
                     status
                 }
             };
-            let mut case = TestCase::new(format!("{} :: {}", endpoint.name, principal.name), status);
+            let mut case =
+                TestCase::new(format!("{} :: {}", endpoint.name, principal.name), status);
             case.set_classname(suite.name.as_str());
             case.set_time(outcome.elapsed);
             test_suite.add_test_case(case);

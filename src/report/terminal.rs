@@ -30,7 +30,11 @@ pub struct TerminalReporter<W: Write> {
 impl<W: Write> TerminalReporter<W> {
     /// A reporter writing to `out`.
     pub fn new(out: W, style: TerminalStyle) -> TerminalReporter<W> {
-        TerminalReporter { out, style, bar: None }
+        TerminalReporter {
+            out,
+            style,
+            bar: None,
+        }
     }
 
     /// The writer back, for tests.
@@ -43,8 +47,13 @@ impl<W: Write> Reporter for TerminalReporter<W> {
     fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
         match event {
             Event::Started { cells } if self.style.progress => {
-                let bar = ProgressBar::with_draw_target(Some(*cells as u64), ProgressDrawTarget::stderr());
-                if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} cells {elapsed} {msg}") {
+                let bar = ProgressBar::with_draw_target(
+                    Some(*cells as u64),
+                    ProgressDrawTarget::stderr(),
+                );
+                if let Ok(style) =
+                    ProgressStyle::with_template("{bar:30} {pos}/{len} cells {elapsed} {msg}")
+                {
                     bar.set_style(style);
                 }
                 self.bar = Some(bar);
@@ -60,8 +69,12 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     bar.finish_and_clear();
                 }
                 let text = render(run, self.style);
-                self.out.write_all(text.as_bytes()).map_err(|e| format!("cannot write to the terminal: {e}"))?;
-                self.out.flush().map_err(|e| format!("cannot write to the terminal: {e}"))?;
+                self.out
+                    .write_all(text.as_bytes())
+                    .map_err(|e| format!("cannot write to the terminal: {e}"))?;
+                self.out
+                    .flush()
+                    .map_err(|e| format!("cannot write to the terminal: {e}"))?;
             }
         }
         Ok(())
@@ -83,7 +96,9 @@ pub fn detail(outcome: &CellOutcome) -> String {
             }
             line
         }
-        CellResult::Error { message, .. } => format!("expected {}, no response: {message}", outcome.expected),
+        CellResult::Error { message, .. } => {
+            format!("expected {}, no response: {message}", outcome.expected)
+        }
         CellResult::Skipped { reason } => reason.clone(),
     }
 }
@@ -130,16 +145,34 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
 }
 
 fn paint(text: &str, style: TerminalStyle, colour: impl Fn(&str) -> String) -> String {
-    if style.color { colour(text) } else { text.to_string() }
+    if style.color {
+        colour(text)
+    } else {
+        text.to_string()
+    }
 }
 
 /// One suite's matrix: rows endpoints, columns principals.
 fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
     let suite = &run.suites[s];
-    let target = run.targets.get(s).map(|t| format!(" → {}", t.base_url)).unwrap_or_default();
+    let target = run
+        .targets
+        .get(s)
+        .map(|t| format!(" → {}", t.base_url))
+        .unwrap_or_default();
     let mut text = format!("{} ({}){target}\n", suite.name, suite.file.display());
-    let first_width = suite.endpoints.iter().map(|e| e.name.chars().count()).max().unwrap_or(0).max(8);
-    let widths: Vec<usize> = suite.principals.iter().map(|p| p.name.chars().count().max(6)).collect();
+    let first_width = suite
+        .endpoints
+        .iter()
+        .map(|e| e.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    let widths: Vec<usize> = suite
+        .principals
+        .iter()
+        .map(|p| p.name.chars().count().max(6))
+        .collect();
     text.push_str(&" ".repeat(first_width));
     for (principal, width) in suite.principals.iter().zip(&widths) {
         text.push_str(&format!("  {:<width$}", principal.name));
@@ -150,7 +183,10 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
         text.push_str(&endpoint.name);
         text.push_str(&" ".repeat(first_width - name_width));
         for (p, width) in widths.iter().enumerate() {
-            let outcome = run.outcomes.iter().find(|o| o.id.suite == s && o.id.endpoint == e && o.id.principal == p);
+            let outcome = run
+                .outcomes
+                .iter()
+                .find(|o| o.id.suite == s && o.id.endpoint == e && o.id.principal == p);
             let (plain, painted) = cell_text(outcome, style);
             text.push_str("  ");
             text.push_str(&painted);
@@ -163,7 +199,9 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
 
 /// A matrix cell as plain text (for widths) and as displayed.
 fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, String) {
-    let Some(outcome) = outcome else { return ("·".into(), paint("·", style, |s| s.dimmed().to_string())) };
+    let Some(outcome) = outcome else {
+        return ("·".into(), paint("·", style, |s| s.dimmed().to_string()));
+    };
     let plain = match (&outcome.result, outcome.verdict) {
         (CellResult::Responded(o), Verdict::Failed) => format!("{} ✗", o.status),
         (CellResult::Responded(o), _) => o.status.to_string(),

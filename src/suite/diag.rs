@@ -26,7 +26,11 @@ impl fmt::Display for Diagnostic {
         if self.pos.line == 0 {
             write!(f, "{file}: error: {}", self.message)?;
         } else {
-            write!(f, "{file}:{}:{}: error: {}", self.pos.line, self.pos.column, self.message)?;
+            write!(
+                f,
+                "{file}:{}:{}: error: {}",
+                self.pos.line, self.pos.column, self.message
+            )?;
         }
         if let Some(line) = &self.source_line {
             let number = self.pos.line.to_string();
@@ -52,7 +56,11 @@ pub struct Diagnostics<'a> {
 impl<'a> Diagnostics<'a> {
     /// An empty collector for `file`, whose text is `source`.
     pub fn new(file: &'a Path, source: &'a str) -> Diagnostics<'a> {
-        Diagnostics { file, source, found: Vec::new() }
+        Diagnostics {
+            file,
+            source,
+            found: Vec::new(),
+        }
     }
 
     /// Records a problem at `pos`.
@@ -61,7 +69,12 @@ impl<'a> Diagnostics<'a> {
     }
 
     /// Records a problem at `pos` with a hint.
-    pub fn error_with_help(&mut self, pos: Pos, message: impl Into<String>, help: impl Into<String>) {
+    pub fn error_with_help(
+        &mut self,
+        pos: Pos,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         self.push(pos, message.into(), Some(help.into()));
     }
 
@@ -70,7 +83,13 @@ impl<'a> Diagnostics<'a> {
             .then(|| self.source.lines().nth(pos.line as usize - 1))
             .flatten()
             .map(|line| line.trim_end().to_string());
-        self.found.push(Diagnostic { file: self.file.to_path_buf(), pos, message, help, source_line });
+        self.found.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            pos,
+            message,
+            help,
+            source_line,
+        });
     }
 }
 
@@ -90,16 +109,26 @@ mod tests {
 
     #[test]
     fn suggests_the_nearest_key() {
-        assert_eq!(nearest("expet", ["request", "expect", "name"]), Some("expect"));
+        assert_eq!(
+            nearest("expet", ["request", "expect", "name"]),
+            Some("expect")
+        );
         assert_eq!(nearest("zzz", ["request", "expect"]), None);
     }
 
     #[test]
     fn renders_location_caret_and_help() {
         let mut diags = Diagnostics::new(Path::new("s.yaml"), "a: 1\n  expet: 2\n");
-        diags.error_with_help(Pos { line: 2, column: 3 }, "unknown key `expet`", "did you mean `expect`?");
+        diags.error_with_help(
+            Pos { line: 2, column: 3 },
+            "unknown key `expet`",
+            "did you mean `expect`?",
+        );
         let text = diags.found[0].to_string();
-        assert!(text.starts_with("s.yaml:2:3: error: unknown key `expet`"), "{text}");
+        assert!(
+            text.starts_with("s.yaml:2:3: error: unknown key `expet`"),
+            "{text}"
+        );
         assert!(text.contains(" 2 |   expet: 2\n   |   ^"), "{text}");
         assert!(text.ends_with("= help: did you mean `expect`?"), "{text}");
     }

@@ -73,7 +73,10 @@ fn parse_text(text: &str) -> Result<Expectation, String> {
         _ => {}
     }
     let bytes = text.as_bytes();
-    if bytes.len() == 3 && bytes[1..].eq_ignore_ascii_case(b"xx") && (b'1'..=b'5').contains(&bytes[0]) {
+    if bytes.len() == 3
+        && bytes[1..].eq_ignore_ascii_case(b"xx")
+        && (b'1'..=b'5').contains(&bytes[0])
+    {
         return Ok(Expectation::Class(bytes[0] - b'0'));
     }
     match text.parse::<i64>() {
@@ -141,22 +144,32 @@ pub fn resolve(
     groups_of_principal: &[&str],
 ) -> Result<Expectation, ResolveError> {
     let lookup = |key: &str| {
-        endpoint.iter().find(|e| e.key == key).or_else(|| defaults.iter().find(|e| e.key == key))
+        endpoint
+            .iter()
+            .find(|e| e.key == key)
+            .or_else(|| defaults.iter().find(|e| e.key == key))
     };
     if let Some(entry) = lookup(principal) {
         return Ok(entry.value.clone());
     }
-    let from_groups: Vec<(&str, &ExpectEntry)> =
-        groups_of_principal.iter().filter_map(|g| lookup(g).map(|e| (*g, e))).collect();
+    let from_groups: Vec<(&str, &ExpectEntry)> = groups_of_principal
+        .iter()
+        .filter_map(|g| lookup(g).map(|e| (*g, e)))
+        .collect();
     if let Some((_, first)) = from_groups.first() {
         if from_groups.iter().all(|(_, e)| e.value == first.value) {
             return Ok(first.value.clone());
         }
         return Err(ResolveError::Conflict {
-            groups: from_groups.iter().map(|(g, e)| (g.to_string(), e.value.to_string())).collect(),
+            groups: from_groups
+                .iter()
+                .map(|(g, e)| (g.to_string(), e.value.to_string()))
+                .collect(),
         });
     }
-    lookup(WILDCARD).map(|e| e.value.clone()).ok_or(ResolveError::Missing)
+    lookup(WILDCARD)
+        .map(|e| e.value.clone())
+        .ok_or(ResolveError::Missing)
 }
 
 #[cfg(test)]
@@ -169,7 +182,11 @@ mod tests {
     }
 
     fn entry(key: &str, value: Expectation) -> ExpectEntry {
-        ExpectEntry { key: key.into(), pos: Pos::default(), value }
+        ExpectEntry {
+            key: key.into(),
+            pos: Pos::default(),
+            value,
+        }
     }
 
     #[test]
@@ -179,7 +196,10 @@ mod tests {
         assert_eq!(expectation("deny"), Ok(Expectation::Deny));
         assert_eq!(
             expectation("[401, 404]"),
-            Ok(Expectation::OneOf(vec![Expectation::Status(401), Expectation::Status(404)]))
+            Ok(Expectation::OneOf(vec![
+                Expectation::Status(401),
+                Expectation::Status(404)
+            ]))
         );
         assert!(expectation("99").is_err());
         assert!(expectation("6xx").is_err());
@@ -197,13 +217,34 @@ mod tests {
 
     #[test]
     fn precedence_is_principal_then_group_then_wildcard_endpoint_over_defaults() {
-        let defaults = vec![entry("anonymous", Expectation::Status(401)), entry("*", Expectation::Status(500))];
-        let endpoint = vec![entry("*", Expectation::Status(200)), entry("apps", Expectation::Status(403))];
-        assert_eq!(resolve(&endpoint, &defaults, "anonymous", &[]), Ok(Expectation::Status(401)));
-        assert_eq!(resolve(&endpoint, &defaults, "app", &["apps"]), Ok(Expectation::Status(403)));
-        assert_eq!(resolve(&endpoint, &defaults, "admin", &[]), Ok(Expectation::Status(200)));
+        let defaults = vec![
+            entry("anonymous", Expectation::Status(401)),
+            entry("*", Expectation::Status(500)),
+        ];
+        let endpoint = vec![
+            entry("*", Expectation::Status(200)),
+            entry("apps", Expectation::Status(403)),
+        ];
+        assert_eq!(
+            resolve(&endpoint, &defaults, "anonymous", &[]),
+            Ok(Expectation::Status(401))
+        );
+        assert_eq!(
+            resolve(&endpoint, &defaults, "app", &["apps"]),
+            Ok(Expectation::Status(403))
+        );
+        assert_eq!(
+            resolve(&endpoint, &defaults, "admin", &[]),
+            Ok(Expectation::Status(200))
+        );
         assert_eq!(resolve(&[], &[], "admin", &[]), Err(ResolveError::Missing));
-        let clash = vec![entry("a", Expectation::Status(200)), entry("b", Expectation::Deny)];
-        assert!(matches!(resolve(&clash, &[], "p", &["a", "b"]), Err(ResolveError::Conflict { .. })));
+        let clash = vec![
+            entry("a", Expectation::Status(200)),
+            entry("b", Expectation::Deny),
+        ];
+        assert!(matches!(
+            resolve(&clash, &[], "p", &["a", "b"]),
+            Err(ResolveError::Conflict { .. })
+        ));
     }
 }

@@ -244,6 +244,9 @@ pub struct SnapshotExtras {
 impl Endpoint {
     /// Whether the request changes state (refused against a real target by default).
     pub fn is_mutation(&self) -> bool {
-        matches!(self.request.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+        matches!(
+            self.request.method.as_str(),
+            "POST" | "PUT" | "PATCH" | "DELETE"
+        )
     }
 }

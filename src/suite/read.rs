@@ -18,12 +18,18 @@ pub struct Fields<'n> {
 impl<'n> Fields<'n> {
     /// The value under `key`.
     pub fn get(&self, key: &str) -> Option<&'n Node> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| *v)
     }
 
     /// The key node under `key`, for errors about the entry itself.
     pub fn key_pos(&self, key: &str) -> Option<Pos> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, k, _)| k.pos)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, k, _)| k.pos)
     }
 }
 
@@ -35,25 +41,50 @@ pub struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     /// Reads a map; `known` lists the accepted keys (`None`: any key).
-    pub fn map<'n>(&mut self, node: &'n Node, what: &str, known: Option<&[&str]>) -> Option<Fields<'n>> {
+    pub fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        known: Option<&[&str]>,
+    ) -> Option<Fields<'n>> {
         let entries = match &node.value {
             Value::Map(entries) => entries,
-            Value::Null => return Some(Fields { pos: node.pos, entries: Vec::new() }),
+            Value::Null => {
+                return Some(Fields {
+                    pos: node.pos,
+                    entries: Vec::new(),
+                });
+            }
             other => {
-                self.diags.error(node.pos, format!("{what} must be a map, found {}", other.kind()));
+                self.diags.error(
+                    node.pos,
+                    format!("{what} must be a map, found {}", other.kind()),
+                );
                 return None;
             }
         };
-        let mut fields = Fields { pos: node.pos, entries: Vec::new() };
+        let mut fields = Fields {
+            pos: node.pos,
+            entries: Vec::new(),
+        };
         for (key, value) in entries {
             let Some(name) = key.scalar_text() else {
-                self.diags.error(key.pos, format!("keys of {what} must be plain text, found {}", key.value.kind()));
+                self.diags.error(
+                    key.pos,
+                    format!(
+                        "keys of {what} must be plain text, found {}",
+                        key.value.kind()
+                    ),
+                );
                 continue;
             };
             if let Some((_, first, _)) = fields.entries.iter().find(|(k, _, _)| *k == name) {
                 self.diags.error(
                     key.pos,
-                    format!("duplicate key `{name}` in {what} (first at line {})", first.pos.line),
+                    format!(
+                        "duplicate key `{name}` in {what} (first at line {})",
+                        first.pos.line
+                    ),
                 );
                 continue;
             }
@@ -85,7 +116,10 @@ impl<'a> Reader<'a> {
             Value::Seq(items) => Some(items),
             Value::Null => Some(&[]),
             other => {
-                self.diags.error(node.pos, format!("{what} must be a list, found {}", other.kind()));
+                self.diags.error(
+                    node.pos,
+                    format!("{what} must be a list, found {}", other.kind()),
+                );
                 None
             }
         }
@@ -96,7 +130,10 @@ impl<'a> Reader<'a> {
         match &node.value {
             Value::Str(s) => Some(s.clone()),
             other => {
-                self.diags.error(node.pos, format!("{what} must be a string, found {}", other.kind()));
+                self.diags.error(
+                    node.pos,
+                    format!("{what} must be a string, found {}", other.kind()),
+                );
                 None
             }
         }
@@ -105,7 +142,10 @@ impl<'a> Reader<'a> {
     /// Reads a scalar as an interpolated string (numbers and booleans as written).
     pub fn template(&mut self, node: &Node, what: &str) -> Option<Template> {
         let Some(text) = node.scalar_text() else {
-            self.diags.error(node.pos, format!("{what} must be a string, found {}", node.value.kind()));
+            self.diags.error(
+                node.pos,
+                format!("{what} must be a string, found {}", node.value.kind()),
+            );
             return None;
         };
         match Template::parse(&text, node.pos) {
@@ -119,21 +159,28 @@ impl<'a> Reader<'a> {
 
     /// Reads a map of names to interpolated strings (`vars`, `headers`, `query`, `form`).
     pub fn template_map(&mut self, node: &Node, what: &str) -> Vec<(String, Template)> {
-        let Some(fields) = self.map(node, what, None) else { return Vec::new() };
+        let Some(fields) = self.map(node, what, None) else {
+            return Vec::new();
+        };
         fields
             .entries
             .iter()
-            .filter_map(|(key, _, value)| Some((key.clone(), self.template(value, &format!("{what}.{key}"))?)))
+            .filter_map(|(key, _, value)| {
+                Some((key.clone(), self.template(value, &format!("{what}.{key}"))?))
+            })
             .collect()
     }
 
     /// Reads a header map, checking the names.
     pub fn headers(&mut self, node: &Node, what: &str) -> Vec<(String, Template)> {
-        let Some(fields) = self.map(node, what, None) else { return Vec::new() };
+        let Some(fields) = self.map(node, what, None) else {
+            return Vec::new();
+        };
         let mut headers = Vec::new();
         for (name, key, value) in &fields.entries {
             if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                self.diags.error(key.pos, format!("`{name}` is not a valid header name"));
+                self.diags
+                    .error(key.pos, format!("`{name}` is not a valid header name"));
                 continue;
             }
             if let Some(t) = self.template(value, &format!("header `{name}`")) {
@@ -148,7 +195,10 @@ impl<'a> Reader<'a> {
         match &node.value {
             Value::Bool(b) => Some(*b),
             other => {
-                self.diags.error(node.pos, format!("{what} must be true or false, found {}", other.kind()));
+                self.diags.error(
+                    node.pos,
+                    format!("{what} must be true or false, found {}", other.kind()),
+                );
                 None
             }
         }
@@ -159,11 +209,17 @@ impl<'a> Reader<'a> {
         match &node.value {
             Value::Int(n) if (min..=max).contains(n) => Some(*n),
             Value::Int(n) => {
-                self.diags.error(node.pos, format!("{what} must be between {min} and {max}, found {n}"));
+                self.diags.error(
+                    node.pos,
+                    format!("{what} must be between {min} and {max}, found {n}"),
+                );
                 None
             }
             other => {
-                self.diags.error(node.pos, format!("{what} must be a whole number, found {}", other.kind()));
+                self.diags.error(
+                    node.pos,
+                    format!("{what} must be a whole number, found {}", other.kind()),
+                );
                 None
             }
         }
@@ -186,11 +242,21 @@ impl<'a> Reader<'a> {
         let text = self.string(node, "request")?;
         match parse_request_line(&text, absolute_ok) {
             Ok((method, target)) => {
-                let target = self.template(&Node { pos: node.pos, value: Value::Str(target) }, "request")?;
+                let target = self.template(
+                    &Node {
+                        pos: node.pos,
+                        value: Value::Str(target),
+                    },
+                    "request",
+                )?;
                 Some(RequestLine { method, target })
             }
             Err(message) => {
-                self.diags.error_with_help(node.pos, message, "write it as `METHOD PATH[?QUERY]`, e.g. `GET /rest/api/2/myself`");
+                self.diags.error_with_help(
+                    node.pos,
+                    message,
+                    "write it as `METHOD PATH[?QUERY]`, e.g. `GET /rest/api/2/myself`",
+                );
                 None
             }
         }
@@ -198,10 +264,16 @@ impl<'a> Reader<'a> {
 
     /// Reads the one body among `json:`, `form:` and `body:`.
     pub fn body(&mut self, fields: &Fields<'_>) -> Option<Body> {
-        let present: Vec<&str> = ["json", "form", "body"].into_iter().filter(|k| fields.get(k).is_some()).collect();
+        let present: Vec<&str> = ["json", "form", "body"]
+            .into_iter()
+            .filter(|k| fields.get(k).is_some())
+            .collect();
         if present.len() > 1 {
             let pos = fields.key_pos(present[1]).unwrap_or(fields.pos);
-            self.diags.error(pos, format!("a request has one body, found {}", present.join(" and ")));
+            self.diags.error(
+                pos,
+                format!("a request has one body, found {}", present.join(" and ")),
+            );
             return None;
         }
         if let Some(node) = fields.get("json") {
@@ -210,7 +282,10 @@ impl<'a> Reader<'a> {
         if let Some(node) = fields.get("form") {
             return Some(Body::Form(self.template_map(node, "form")));
         }
-        fields.get("body").and_then(|node| self.template(node, "body")).map(Body::Raw)
+        fields
+            .get("body")
+            .and_then(|node| self.template(node, "body"))
+            .map(Body::Raw)
     }
 
     fn json(&mut self, node: &Node) -> Option<JsonTemplate> {
@@ -226,11 +301,17 @@ impl<'a> Reader<'a> {
                 }
             },
             Value::Str(_) => JsonTemplate::String(self.template(node, "json")?),
-            Value::Seq(items) => JsonTemplate::Array(items.iter().filter_map(|i| self.json(i)).collect()),
+            Value::Seq(items) => {
+                JsonTemplate::Array(items.iter().filter_map(|i| self.json(i)).collect())
+            }
             Value::Map(_) => {
                 let fields = self.map(node, "json", None)?;
                 JsonTemplate::Object(
-                    fields.entries.iter().filter_map(|(k, _, v)| Some((k.clone(), self.json(v)?))).collect(),
+                    fields
+                        .entries
+                        .iter()
+                        .filter_map(|(k, _, v)| Some((k.clone(), self.json(v)?)))
+                        .collect(),
                 )
             }
         })
@@ -243,21 +324,29 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
-    humantime::parse_duration(text).map_err(|_| format!("`{text}` is not a duration (write e.g. 10s, 500ms, 3m)"))
+    humantime::parse_duration(text)
+        .map_err(|_| format!("`{text}` is not a duration (write e.g. 10s, 500ms, 3m)"))
 }
 
 /// Splits `METHOD PATH` into the upper-cased method and the path.
 pub fn parse_request_line(text: &str, absolute_ok: bool) -> Result<(String, String), String> {
     let mut words = text.split_whitespace();
     let (Some(method), Some(target), None) = (words.next(), words.next(), words.next()) else {
-        return Err(format!("malformed request line `{text}`: expected a method and a path"));
+        return Err(format!(
+            "malformed request line `{text}`: expected a method and a path"
+        ));
     };
     if !method.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(format!("malformed request line `{text}`: `{method}` is not an HTTP method"));
+        return Err(format!(
+            "malformed request line `{text}`: `{method}` is not an HTTP method"
+        ));
     }
-    let absolute = target.starts_with("http://") || target.starts_with("https://") || target.starts_with("${");
-    if !target.starts_with('/') && !(absolute_ok && absolute) {
-        return Err(format!("malformed request line `{text}`: the path must start with `/`"));
+    let absolute =
+        target.starts_with("http://") || target.starts_with("https://") || target.starts_with("${");
+    if !(target.starts_with('/') || absolute_ok && absolute) {
+        return Err(format!(
+            "malformed request line `{text}`: the path must start with `/`"
+        ));
     }
     Ok((method.to_ascii_uppercase(), target.to_string()))
 }
@@ -268,7 +357,10 @@ mod tests {
 
     #[test]
     fn request_lines() {
-        assert_eq!(parse_request_line("get /a?b=c", false), Ok(("GET".into(), "/a?b=c".into())));
+        assert_eq!(
+            parse_request_line("get /a?b=c", false),
+            Ok(("GET".into(), "/a?b=c".into()))
+        );
         assert!(parse_request_line("GET", false).is_err());
         assert!(parse_request_line("GET a b", false).is_err());
         assert!(parse_request_line("GET rest/api", false).is_err());

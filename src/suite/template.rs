@@ -18,7 +18,10 @@ pub struct Template {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Part {
     Literal(String),
-    Var { name: String, default: Option<String> },
+    Var {
+        name: String,
+        default: Option<String>,
+    },
 }
 
 /// Why a string could not be read as a template.
@@ -63,11 +66,18 @@ impl<'a> Scope<'a> {
         }
         if let Some(template) = self.principal.and_then(|vars| vars.get(name)) {
             // A principal's vars may refer to the suite's, never to other principal vars.
-            let outer = Scope { principal: None, ..*self };
+            let outer = Scope {
+                principal: None,
+                ..*self
+            };
             return template.render(&outer).map(Some);
         }
         if let Some(template) = self.suite.get(name) {
-            let outer = Scope { principal: None, suite: &EMPTY, ..*self };
+            let outer = Scope {
+                principal: None,
+                suite: &EMPTY,
+                ..*self
+            };
             return template.render(&outer).map(Some);
         }
         if name == BASE_URL {
@@ -100,7 +110,9 @@ impl Template {
             literal.push_str(&rest[..at]);
             let after = &rest[at + 2..];
             let Some(close) = after.find('}') else {
-                return Err(TemplateSyntaxError(format!("`${{` without a closing `}}` in {raw:?}")));
+                return Err(TemplateSyntaxError(format!(
+                    "`${{` without a closing `}}` in {raw:?}"
+                )));
             };
             let body = &after[..close];
             let (name, default) = match body.split_once(":-") {
@@ -115,19 +127,30 @@ impl Template {
             if !literal.is_empty() {
                 parts.push(Part::Literal(std::mem::take(&mut literal)));
             }
-            parts.push(Part::Var { name: name.to_string(), default });
+            parts.push(Part::Var {
+                name: name.to_string(),
+                default,
+            });
             rest = &after[close + 1..];
         }
         literal.push_str(rest);
         if !literal.is_empty() {
             parts.push(Part::Literal(literal));
         }
-        Ok(Template { raw: raw.to_string(), pos, parts })
+        Ok(Template {
+            raw: raw.to_string(),
+            pos,
+            parts,
+        })
     }
 
     /// A template holding plain text, for values made by the program.
     pub fn literal(text: &str) -> Template {
-        Template { raw: text.to_string(), pos: Pos::default(), parts: vec![Part::Literal(text.to_string())] }
+        Template {
+            raw: text.to_string(),
+            pos: Pos::default(),
+            parts: vec![Part::Literal(text.to_string())],
+        }
     }
 
     /// The names this template refers to.
@@ -164,7 +187,9 @@ impl Template {
     pub fn unresolved(&self, scope: &Scope<'_>) -> Vec<String> {
         let mut missing = Vec::new();
         for part in &self.parts {
-            let Part::Var { name, default } = part else { continue };
+            let Part::Var { name, default } = part else {
+                continue;
+            };
             if default.is_some() || scope.defers_base_url(name) {
                 continue;
             }
@@ -183,29 +208,63 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, Template> {
-        pairs.iter().map(|(k, v)| (k.to_string(), Template::parse(v, Pos::default()).unwrap())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Template::parse(v, Pos::default()).unwrap()))
+            .collect()
     }
 
     fn plain(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn layers_resolve_in_spec_order() {
         let cli = plain(&[("a", "cli")]);
-        let principal = vars(&[("a", "principal"), ("b", "principal"), ("own", "${project}-1")]);
-        let suite = vars(&[("a", "suite"), ("b", "suite"), ("c", "suite"), ("project", "TEST")]);
+        let principal = vars(&[
+            ("a", "principal"),
+            ("b", "principal"),
+            ("own", "${project}-1"),
+        ]);
+        let suite = vars(&[
+            ("a", "suite"),
+            ("b", "suite"),
+            ("c", "suite"),
+            ("project", "TEST"),
+        ]);
         let env = plain(&[("a", "env"), ("b", "env"), ("c", "env"), ("d", "env")]);
-        let scope = Scope { cli: &cli, principal: Some(&principal), suite: &suite, env: &env, base_url: Some("http://x") };
-        let t = Template::parse("${a} ${b} ${c} ${d} ${e:-dflt} ${own} ${BASE_URL}", Pos::default()).unwrap();
-        assert_eq!(t.render(&scope).unwrap(), "cli principal suite env dflt TEST-1 http://x");
+        let scope = Scope {
+            cli: &cli,
+            principal: Some(&principal),
+            suite: &suite,
+            env: &env,
+            base_url: Some("http://x"),
+        };
+        let t = Template::parse(
+            "${a} ${b} ${c} ${d} ${e:-dflt} ${own} ${BASE_URL}",
+            Pos::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            t.render(&scope).unwrap(),
+            "cli principal suite env dflt TEST-1 http://x"
+        );
     }
 
     #[test]
     fn unresolved_names_are_reported() {
         let empty = BTreeMap::new();
         let none = BTreeMap::new();
-        let scope = Scope { cli: &empty, principal: None, suite: &none, env: &empty, base_url: None };
+        let scope = Scope {
+            cli: &empty,
+            principal: None,
+            suite: &none,
+            env: &empty,
+            base_url: None,
+        };
         let t = Template::parse("/x/${missing}/${BASE_URL}/${ok:-}", Pos::default()).unwrap();
         assert_eq!(t.unresolved(&scope), vec!["missing".to_string()]);
         assert_eq!(t.render(&scope), Err(Unresolved("missing".into())));
@@ -215,7 +274,13 @@ mod tests {
     fn escapes_and_syntax_errors() {
         let empty = BTreeMap::new();
         let none = BTreeMap::new();
-        let scope = Scope { cli: &empty, principal: None, suite: &none, env: &empty, base_url: None };
+        let scope = Scope {
+            cli: &empty,
+            principal: None,
+            suite: &none,
+            env: &empty,
+            base_url: None,
+        };
         let t = Template::parse("cost $${x}", Pos::default()).unwrap();
         assert_eq!(t.render(&scope).unwrap(), "cost ${x}");
         assert!(Template::parse("${open", Pos::default()).is_err());

@@ -93,7 +93,10 @@ pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
         serde_saphyr::from_str_with_options(text, options);
     match parsed {
         Ok(Some(root)) => Ok(into_node(root)),
-        Ok(None) => Ok(Node { pos: Pos { line: 1, column: 1 }, value: Value::Null }),
+        Ok(None) => Ok(Node {
+            pos: Pos { line: 1, column: 1 },
+            value: Value::Null,
+        }),
         Err(err) => {
             let pos = err.location().map(pos_of).unwrap_or_default();
             Err((pos, first_line(&err.to_string())))
@@ -107,11 +110,17 @@ fn first_line(message: &str) -> String {
 
 fn pos_of(loc: serde_saphyr::Location) -> Pos {
     let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-    Pos { line: clamp(loc.line()), column: clamp(loc.column()) }
+    Pos {
+        line: clamp(loc.line()),
+        column: clamp(loc.column()),
+    }
 }
 
 fn into_node(spanned: Spanned<RawNode>) -> Node {
-    Node { pos: pos_of(spanned.referenced), value: spanned.value.0 }
+    Node {
+        pos: pos_of(spanned.referenced),
+        value: spanned.value.0,
+    }
 }
 
 /// The deserialization target: a [`Value`] whose children carry spans.
@@ -193,12 +202,18 @@ mod tests {
     #[test]
     fn keeps_positions_and_duplicate_keys() {
         let node = parse("a: 1\nb:\n  - x\n  - {c: 2}\na: 3\n").unwrap();
-        let Value::Map(entries) = &node.value else { panic!("not a map: {node:?}") };
+        let Value::Map(entries) = &node.value else {
+            panic!("not a map: {node:?}")
+        };
         assert_eq!(entries.len(), 3);
         assert_eq!(entries[2].0.pos, Pos { line: 5, column: 1 });
-        let Value::Seq(items) = &entries[1].1.value else { panic!("not a seq") };
+        let Value::Seq(items) = &entries[1].1.value else {
+            panic!("not a seq")
+        };
         assert_eq!(items[1].pos, Pos { line: 4, column: 5 });
-        let Value::Map(inner) = &items[1].value else { panic!("not a map") };
+        let Value::Map(inner) = &items[1].value else {
+            panic!("not a map")
+        };
         assert_eq!(inner[0].0.pos, Pos { line: 4, column: 6 });
     }
 
