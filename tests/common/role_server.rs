@@ -82,13 +82,11 @@ fn who(headers: &HeaderMap) -> Who {
             Who::Invalid
         };
     }
-    if let Some(cookie) = headers.get(header::COOKIE).and_then(|c| c.to_str().ok()) {
-        if cookie
-            .split(';')
-            .any(|c| c.trim() == format!("session={SESSION_COOKIE}"))
-        {
-            return Who::Alice;
-        }
+    let session = format!("session={SESSION_COOKIE}");
+    if let Some(cookie) = headers.get(header::COOKIE).and_then(|c| c.to_str().ok())
+        && cookie.split(';').any(|c| c.trim() == session)
+    {
+        return Who::Alice;
     }
     let Some(auth) = headers
         .get(header::AUTHORIZATION)
