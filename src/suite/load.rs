@@ -596,7 +596,12 @@ fn read_expect(r: &mut Reader<'_>, node: &Node) -> Vec<ExpectEntry> {
                         value.pos,
                         format!("invalid expectation for `{key}`: {message}"),
                     );
-                    None
+                    // Keep the key so the cell does not also show up as missing.
+                    Some(ExpectEntry {
+                        key: key.clone(),
+                        pos: key_node.pos,
+                        value: Expectation::Any,
+                    })
                 }
             },
         )

@@ -164,15 +164,19 @@ pub fn router(stats: Arc<Stats>) -> Router {
         .route(
             "/items/{id}",
             get(|headers: HeaderMap, Path(id): Path<String>| async move {
+                let caller = who(&headers);
+                if matches!(caller, Who::Anonymous | Who::Invalid) {
+                    return unauthenticated();
+                }
                 let owner = match id.as_str() {
                     "1" => Who::Alice,
                     "2" => Who::Bob,
                     _ => return StatusCode::NOT_FOUND.into_response(),
                 };
-                match who(&headers) {
-                    Who::Anonymous | Who::Invalid => unauthenticated(),
-                    w if w == owner || w == Who::Alice => ok(&format!(r#"{{"id":"{id}"}}"#)),
-                    _ => StatusCode::NOT_FOUND.into_response(),
+                if caller == owner || caller == Who::Alice {
+                    ok(&format!(r#"{{"id":"{id}"}}"#))
+                } else {
+                    StatusCode::NOT_FOUND.into_response()
                 }
             }),
         )

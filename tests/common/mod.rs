@@ -1,0 +1,122 @@
+//! Shared test helpers: the role-model server and running the permatrix binary.
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+pub mod role_server;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+pub use role_server::Stats;
+
+/// What a run of the binary printed and returned.
+#[derive(Debug)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Everything printed.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+/// A scratch folder holding suites and reports.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// Writes `text` to `name` inside the workspace and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write suite");
+        path
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// Runs `permatrix` with `args` in the workspace, off the async runtime.
+    pub async fn permatrix(&self, args: &[&str]) -> Output {
+        let dir = self.dir.path().to_path_buf();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || run_binary(&dir, &args))
+            .await
+            .expect("join")
+    }
+}
+
+fn run_binary(dir: &Path, args: &[String]) -> Output {
+    let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run permatrix");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Starts the role-model server on a free loopback port.
+pub async fn server() -> (String, Arc<Stats>) {
+    let (addr, stats): (SocketAddr, _) = role_server::start(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("start server");
+    (format!("http://{addr}"), stats)
+}
+
+/// The principals of the role model, as suite YAML.
+pub const PRINCIPALS: &str = r#"
+principals:
+  anonymous:
+    auth: none
+  alice:
+    vars: { own_item: "1" }
+    auth:
+      basic: { username: alice, password: "${ALICE_PASSWORD}" }
+  bob:
+    vars: { own_item: "2" }
+    auth:
+      basic: { username: bob, password: "${BOB_PASSWORD}" }
+  reader:
+    auth:
+      bearer: { token: "${READER_TOKEN}" }
+  service:
+    auth:
+      header: { name: X-API-Key, value: "${SERVICE_KEY}" }
+"#;
+
+/// `--var` arguments supplying the role model's credentials.
+pub fn credential_vars() -> Vec<String> {
+    vec![
+        format!("--var=ALICE_PASSWORD={}", role_server::ALICE_PASSWORD),
+        format!("--var=BOB_PASSWORD={}", role_server::BOB_PASSWORD),
+        format!("--var=READER_TOKEN={}", role_server::READER_TOKEN),
+        format!("--var=SERVICE_KEY={}", role_server::SERVICE_KEY),
+    ]
+}
+
+/// A suite against `base` with the role model's principals and the given `rest`.
+pub fn suite(name: &str, base: &str, target_extra: &str, rest: &str) -> String {
+    format!("suite: {name}\ntarget:\n  base_url: {base}\n{target_extra}\n{PRINCIPALS}\n{rest}")
+}

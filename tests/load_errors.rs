@@ -1,0 +1,203 @@
+//! `permatrix check` and `run` on invalid suites: every problem, located, exit 2.
+
+mod common;
+
+use common::Workspace;
+
+/// One file with many independent problems; each must be reported with its location.
+const BROKEN: &str = r#"suite: broken
+target:
+  base_url: http://127.0.0.1:9
+  timout: 5s
+principals:
+  alice:
+    auth: { basic: { username: alice, password: "${NOT_SET_ANYWHERE_PERMATRIX}" } }
+  bob:
+    auth: none
+  bob:
+    auth: none
+  carol:
+    auth: none
+groups:
+  a: [alice, carol]
+  b: [carol]
+endpoints:
+  - request: GET /one
+    expet: { "*": 200 }
+  - request: GET /one
+    expect: { "*": 200 }
+  - request: FETCH
+    expect: { "*": 200 }
+  - name: statuses
+    request: GET /two
+    expect: { alice: 999, bob: "3xz", carol: 200 }
+  - name: strangers
+    request: GET /three
+    expect: { mallory: 200, "*": 200 }
+  - name: clash
+    request: GET /four
+    expect: { a: 200, b: 403 }
+  - name: incomplete
+    request: GET /five
+    expect: { alice: 200 }
+"#;
+
+#[tokio::test]
+async fn check_reports_every_problem_with_its_location() {
+    let ws = Workspace::new();
+    ws.write("broken.yaml", BROKEN);
+    let out = ws.permatrix(&["check", "broken.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    let expected = [
+        ("broken.yaml:4:3:", "unknown key `timout` in target"),
+        ("", "did you mean `timeout`?"),
+        (
+            "broken.yaml:7:49:",
+            "unresolved variable `${NOT_SET_ANYWHERE_PERMATRIX}`",
+        ),
+        (
+            "broken.yaml:10:3:",
+            "duplicate key `bob` in principals (first at line 8)",
+        ),
+        ("broken.yaml:19:5:", "unknown key `expet` in an endpoint"),
+        ("", "did you mean `expect`?"),
+        (
+            "broken.yaml:20:5:",
+            "duplicate endpoint name `GET /one` (first at line 18)",
+        ),
+        ("broken.yaml:22:14:", "malformed request line `FETCH`"),
+        (
+            "broken.yaml:26:22:",
+            "invalid expectation for `alice`: 999 is not an HTTP status",
+        ),
+        (
+            "broken.yaml:26:32:",
+            "invalid expectation for `bob`: `3xz` is not an expectation",
+        ),
+        (
+            "broken.yaml:29:15:",
+            "`expect` names unknown principal or group `mallory`",
+        ),
+        (
+            "broken.yaml:30:5:",
+            "conflicting expectations for principal `carol` in endpoint `clash`",
+        ),
+        ("", "cell(s) have no expectation"),
+        ("", "`incomplete` × `bob`"),
+        ("", "`GET /one` × `alice`"),
+        ("", "`incomplete` × `carol`"),
+    ];
+    for (location, message) in expected {
+        let found = out
+            .stderr
+            .lines()
+            .any(|l| l.starts_with(location) && l.contains(message));
+        assert!(found, "missing {location} {message} in:\n{}", out.stderr);
+    }
+    assert!(
+        out.stderr.trim_end().ends_with("problem(s) found."),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn yaml_syntax_errors_stop_at_the_first_with_a_location() {
+    let ws = Workspace::new();
+    ws.write(
+        "syntax.yaml",
+        "suite: s\nprincipals:\n  a: { auth: none\nendpoints: []\n",
+    );
+    let out = ws.permatrix(&["check", "syntax.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    let first = out.stderr.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("syntax.yaml:") && first.contains("YAML syntax error"),
+        "{}",
+        out.stderr
+    );
+    let located: Vec<&str> = first.split(':').collect();
+    assert!(
+        located.len() > 3 && located[1].parse::<u32>().is_ok_and(|l| l >= 3),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn duplicate_suite_names_across_files_are_refused() {
+    let ws = Workspace::new();
+    let text = "suite: same\ntarget: { base_url: http://127.0.0.1:9 }\nprincipals: { a: { auth: none } }\nendpoints:\n  - request: GET /x\n    expect: { a: 200 }\n";
+    ws.write("one.yaml", text);
+    ws.write("two.yaml", text);
+    let out = ws.permatrix(&["check", "."]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("duplicate suite name `same`"),
+        "{}",
+        out.stderr
+    );
+    let out = ws.permatrix(&["check", "one.yaml"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("1 suite(s) valid, 1 cells"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn auth_and_structure_problems_name_the_fix() {
+    let ws = Workspace::new();
+    let text = r#"suite: Bad Name
+principals:
+  a:
+    auth: { basik: { username: u, password: p } }
+  b:
+    auth: { bearer: { token: t }, none: {} }
+  c: {}
+endpoints:
+  - request: GET /x
+    json: { a: 1 }
+    body: raw
+    expect: { "*": [] }
+"#;
+    ws.write("s.yaml", text);
+    let out = ws.permatrix(&["check", "s.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    for needle in [
+        "s.yaml:1:8: error: suite name `Bad Name` must match [a-z0-9_-]+",
+        "s.yaml:4:13: error: unknown auth mode `basik`",
+        "did you mean `basic`?",
+        "s.yaml:6:11: error: principal `b` needs exactly one auth mode, found 2",
+        "s.yaml:7:3: error: principal `c` has no `auth:`",
+        "s.yaml:11:5: error: a request has one body, found json and body",
+        "s.yaml:12:20: error: invalid expectation for `*`: an empty list accepts no status",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "missing {needle} in:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn missing_files_and_folders_are_reported() {
+    let ws = Workspace::new();
+    let out = ws.permatrix(&["check", "nope.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("nope.yaml: error: no such file or folder"),
+        "{}",
+        out.stderr
+    );
+    std::fs::create_dir(ws.path("empty")).expect("mkdir");
+    let out = ws.permatrix(&["run", "empty"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("no *.yaml suite in this folder"),
+        "{}",
+        out.stderr
+    );
+}
