@@ -581,31 +581,23 @@ fn read_expect(r: &mut Reader<'_>, node: &Node) -> Vec<ExpectEntry> {
     let Some(fields) = r.map(node, "expect", None) else {
         return Vec::new();
     };
-    fields
-        .entries
-        .iter()
-        .filter_map(
-            |(key, key_node, value)| match Expectation::from_node(value) {
-                Ok(parsed) => Some(ExpectEntry {
-                    key: key.clone(),
-                    pos: key_node.pos,
-                    value: parsed,
-                }),
-                Err(message) => {
-                    r.diags.error(
-                        value.pos,
-                        format!("invalid expectation for `{key}`: {message}"),
-                    );
-                    // Keep the key so the cell does not also show up as missing.
-                    Some(ExpectEntry {
-                        key: key.clone(),
-                        pos: key_node.pos,
-                        value: Expectation::Any,
-                    })
-                }
-            },
-        )
-        .collect()
+    let mut entries = Vec::new();
+    for (key, key_node, value) in &fields.entries {
+        let value = Expectation::from_node(value).unwrap_or_else(|message| {
+            r.diags.error(
+                value.pos,
+                format!("invalid expectation for `{key}`: {message}"),
+            );
+            // Keep the key so the cell does not also show up as missing.
+            Expectation::Any
+        });
+        entries.push(ExpectEntry {
+            key: key.clone(),
+            pos: key_node.pos,
+            value,
+        });
+    }
+    entries
 }
 
 fn read_endpoints(
