@@ -87,7 +87,7 @@ impl Node {
 pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
-        budget: Some(serde_saphyr::Budget::default()),
+        budget: Some(suite_budget()),
     };
     let parsed: Result<Option<Spanned<RawNode>>, _> =
         serde_saphyr::from_str_with_options(text, options);
@@ -102,6 +102,18 @@ pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
             Err((pos, first_line(&err.to_string())))
         }
     }
+}
+
+/// Limits far above any real suite (thousands of endpoints) and far below what
+/// an alias bomb expands to, so hostile files fail fast instead of exhausting memory.
+fn suite_budget() -> serde_saphyr::Budget {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_reader_input_bytes = Some(16 * 1024 * 1024);
+    budget.max_events = 500_000;
+    budget.max_aliases = 10_000;
+    budget.max_nodes = 200_000;
+    budget.max_total_scalar_bytes = 16 * 1024 * 1024;
+    budget
 }
 
 fn first_line(message: &str) -> String {
