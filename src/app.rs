@@ -115,6 +115,10 @@ pub fn run(config: &RunConfig) -> u8 {
             return exit::INVALID;
         }
     };
+    if let Some(problem) = unwritable_report(config) {
+        eprintln!("error: {problem}");
+        return exit::INVALID;
+    }
     for flag in &config.not_yet {
         eprintln!(
             "warning: {flag} is not implemented in this version of permatrix and does nothing"
@@ -207,6 +211,23 @@ pub fn run(config: &RunConfig) -> u8 {
     } else {
         exit::PASSED
     }
+}
+
+/// A report path whose folder does not exist, found before anything is sent.
+fn unwritable_report(config: &RunConfig) -> Option<String> {
+    [("--json", &config.json), ("--junit", &config.junit)]
+        .into_iter()
+        .find_map(|(flag, path)| {
+            let path = path.as_ref()?;
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+            (!folder.is_dir()).then(|| {
+                format!(
+                    "{flag} {}: the folder {} does not exist",
+                    path.display(),
+                    folder.display()
+                )
+            })
+        })
 }
 
 /// Works out each suite's effective base URL: `--base-url`, else its `target.base_url`.

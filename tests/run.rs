@@ -130,7 +130,7 @@ endpoints:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_and_junit_reports_hold_every_cell() {
-    let (base, _) = server().await;
+    let (base, stats) = server().await;
     let ws = Workspace::new();
     let rest = r#"
 endpoints:
@@ -147,6 +147,17 @@ endpoints:
         2,
         "a report folder that does not exist is an error: {}",
         out.all()
+    );
+    assert!(
+        out.stderr
+            .contains("--json out/r.json: the folder out does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        stats.total(),
+        0,
+        "nothing is sent when a report cannot be written"
     );
     std::fs::create_dir(ws.path("out")).expect("mkdir");
     let out = run(&ws, &["--json", "out/r.json", "--junit", "r.xml"]).await;

@@ -54,7 +54,7 @@ fn parse_http_date(text: &str) -> Option<SystemTime> {
 
 /// Exponential backoff for connect errors and statuses without `Retry-After`.
 pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(200u64.saturating_mul(1 << attempt.min(6)) / 2)
+    Duration::from_millis(100u64 << attempt.clamp(1, 8))
 }
 
 #[cfg(test)]
