@@ -457,6 +457,28 @@ endpoints:
         cell(&json(&ws, "r.json"), "GET /slow", "alice")["error"]["kind"],
         "connect"
     );
+
+    // Connect errors are retried: `retries: 2` makes three attempts before the error.
+    ws.write(
+        "s.yaml",
+        &suite("errors", &format!("http://{closed}"), "  retries: 2", rest),
+    );
+    let out = run(&ws, &["--principal", "alice", "--json", "r.json"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        cell(&json(&ws, "r.json"), "GET /slow", "alice")["attempts"],
+        3
+    );
+
+    // --timeout overrides the suite's timeout.
+    ws.write("s.yaml", &suite("errors", &base, "  timeout: 30s", rest));
+    let out = run(&ws, &["--principal", "alice", "--timeout", "200ms"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("timed out after 200ms"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,7 +7,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use owo_colors::OwoColorize;
 
 use super::{Event, Reporter, RunReport};
-use crate::outcome::{CellOutcome, CellResult, Verdict};
+use std::collections::HashMap;
+
+use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 
 /// How the terminal display looks.
 #[derive(Clone, Copy, Debug, Default)]
@@ -161,40 +163,64 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
         .map(|t| format!(" → {}", t.base_url))
         .unwrap_or_default();
     let mut text = format!("{} ({}){target}\n", suite.name, suite.file.display());
+    let by_cell: HashMap<CellId, &CellOutcome> = run
+        .outcomes
+        .iter()
+        .filter(|o| o.id.suite == s)
+        .map(|o| (o.id, o))
+        .collect();
     let first_width = suite
         .endpoints
         .iter()
         .map(|e| e.name.chars().count())
         .max()
-        .unwrap_or(0)
-        .max(8);
+        .unwrap_or(0);
     let widths: Vec<usize> = suite
         .principals
         .iter()
-        .map(|p| p.name.chars().count().max(6))
+        .map(|p| p.name.chars().count().max(5))
         .collect();
-    text.push_str(&" ".repeat(first_width));
-    for (principal, width) in suite.principals.iter().zip(&widths) {
-        text.push_str(&format!("  {:<width$}", principal.name));
-    }
-    text.push('\n');
+    let header: Vec<(String, String)> = suite
+        .principals
+        .iter()
+        .map(|p| (p.name.clone(), p.name.clone()))
+        .collect();
+    text.push_str(&row("", first_width, &header, &widths));
     for (e, endpoint) in suite.endpoints.iter().enumerate() {
-        let name_width = endpoint.name.chars().count();
-        text.push_str(&endpoint.name);
-        text.push_str(&" ".repeat(first_width - name_width));
-        for (p, width) in widths.iter().enumerate() {
-            let outcome = run
-                .outcomes
-                .iter()
-                .find(|o| o.id.suite == s && o.id.endpoint == e && o.id.principal == p);
-            let (plain, painted) = cell_text(outcome, style);
-            text.push_str("  ");
-            text.push_str(&painted);
-            text.push_str(&" ".repeat(width.saturating_sub(plain.chars().count())));
-        }
-        text.push('\n');
+        let cells: Vec<(String, String)> = (0..suite.principals.len())
+            .map(|p| {
+                cell_text(
+                    by_cell
+                        .get(&CellId {
+                            suite: s,
+                            endpoint: e,
+                            principal: p,
+                        })
+                        .copied(),
+                    style,
+                )
+            })
+            .collect();
+        text.push_str(&row(&endpoint.name, first_width, &cells, &widths));
     }
     text
+}
+
+/// One matrix line: the label padded, then each `(plain, painted)` cell padded by its plain width.
+fn row(label: &str, label_width: usize, cells: &[(String, String)], widths: &[usize]) -> String {
+    let mut line = format!(
+        "{label}{}",
+        " ".repeat(label_width.saturating_sub(label.chars().count()))
+    );
+    for (i, ((plain, painted), width)) in cells.iter().zip(widths).enumerate() {
+        line.push_str("  ");
+        line.push_str(painted);
+        if i + 1 < cells.len() {
+            line.push_str(&" ".repeat(width.saturating_sub(plain.chars().count())));
+        }
+    }
+    line.push('\n');
+    line
 }
 
 /// A matrix cell as plain text (for widths) and as displayed.
@@ -215,4 +241,137 @@ fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, St
         Verdict::Skipped => paint(&plain, style, |s| s.dimmed().to_string()),
     };
     (plain, painted)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::execute::ResolvedTarget;
+    use crate::outcome::{CellId, ErrorKind, Observation, Tally};
+    use crate::suite::{LoadOptions, load_str};
+
+    const SUITE: &str = r#"
+suite: shown
+target: { base_url: "http://127.0.0.1:1" }
+principals:
+  anonymous: { auth: none }
+  administrator: { auth: none }
+endpoints:
+  - request: GET /a
+    expect: { "*": deny }
+  - name: a much longer endpoint name
+    request: POST /b
+    expect: { "*": 200 }
+"#;
+
+    fn outcome(
+        endpoint: usize,
+        principal: usize,
+        result: CellResult,
+        verdict: Verdict,
+    ) -> CellOutcome {
+        CellOutcome {
+            id: CellId {
+                suite: 0,
+                endpoint,
+                principal,
+            },
+            expected: crate::suite::Expectation::Deny,
+            request: None,
+            result,
+            verdict,
+            attempts: 1,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    fn responded(status: u16) -> CellResult {
+        CellResult::Responded(Observation {
+            status,
+            www_authenticate: Some("Basic realm=\"x\"".into()),
+            location: None,
+            excerpt: String::new(),
+            facts: vec![],
+        })
+    }
+
+    fn rendered(style: TerminalStyle) -> String {
+        let suite =
+            load_str(Path::new("shown.yaml"), SUITE, &LoadOptions::default()).expect("valid");
+        let suites = [suite];
+        let targets = [ResolvedTarget {
+            base_url: url::Url::parse("http://127.0.0.1:1").expect("url"),
+            is_mock: false,
+        }];
+        let outcomes = [
+            outcome(0, 0, responded(401), Verdict::Passed),
+            outcome(0, 1, responded(200), Verdict::Failed),
+            outcome(
+                1,
+                0,
+                CellResult::Error {
+                    kind: ErrorKind::Timeout,
+                    message: "timed out after 1s".into(),
+                },
+                Verdict::Error,
+            ),
+            outcome(
+                1,
+                1,
+                CellResult::Skipped {
+                    reason: "POST not sent".into(),
+                },
+                Verdict::Skipped,
+            ),
+        ];
+        let report = RunReport {
+            suites: &suites,
+            targets: &targets,
+            outcomes: &outcomes,
+            tally: Tally::of(&outcomes),
+        };
+        render(&report, style)
+    }
+
+    #[test]
+    fn plain_output_lists_problems_then_the_aligned_matrix_then_the_tally() {
+        let text = rendered(TerminalStyle::default());
+        let expected = "\
+FAIL  shown › GET /a › administrator: expected deny, got 200 · WWW-Authenticate: Basic realm=\"x\"
+ERROR shown › a much longer endpoint name › anonymous: expected deny, no response: timed out after 1s
+SKIP  shown › a much longer endpoint name › administrator: POST not sent
+
+shown (shown.yaml) → http://127.0.0.1:1/
+                             anonymous  administrator
+GET /a                       401        200 ✗
+a much longer endpoint name  error      skip
+
+1 passed, 1 failed, 1 errors, 1 skipped
+";
+        assert_eq!(text, expected);
+        assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn colour_only_when_asked_and_quiet_drops_the_matrix() {
+        assert!(
+            rendered(TerminalStyle {
+                color: true,
+                ..TerminalStyle::default()
+            })
+            .contains("\u{1b}[")
+        );
+        let quiet = rendered(TerminalStyle {
+            quiet: true,
+            ..TerminalStyle::default()
+        });
+        assert!(!quiet.contains("anonymous  administrator"), "{quiet}");
+        assert!(
+            quiet.ends_with("1 passed, 1 failed, 1 errors, 1 skipped\n"),
+            "{quiet}"
+        );
+    }
 }
