@@ -58,16 +58,13 @@ fn load_options(exec: &ExecOptions) -> LoadOptions {
     }
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic]) {
+/// Prints every diagnostic, then how many there were and `closing`.
+fn print_diagnostics(diagnostics: &[Diagnostic], closing: &str) {
     let mut err = std::io::stderr().lock();
     for d in diagnostics {
         let _ = writeln!(err, "{d}\n");
     }
-    let _ = writeln!(
-        err,
-        "{} problem(s) found; nothing was run.",
-        diagnostics.len()
-    );
+    let _ = writeln!(err, "{} problem(s) found{closing}", diagnostics.len());
 }
 
 /// `permatrix check`: loads and validates, printing every problem.
@@ -82,11 +79,7 @@ pub fn check(paths: &[PathBuf], exec: &ExecOptions) -> u8 {
             exit::PASSED
         }
         Err(diagnostics) => {
-            let mut err = std::io::stderr().lock();
-            for d in &diagnostics {
-                let _ = writeln!(err, "{d}\n");
-            }
-            let _ = writeln!(err, "{} problem(s) found.", diagnostics.len());
+            print_diagnostics(&diagnostics, ".");
             exit::INVALID
         }
     }
@@ -97,7 +90,7 @@ pub fn run(config: &RunConfig) -> u8 {
     let suites = match suite::load(&config.paths, &load_options(&config.exec)) {
         Ok(suites) => suites,
         Err(diagnostics) => {
-            print_diagnostics(&diagnostics);
+            print_diagnostics(&diagnostics, "; nothing was run.");
             return exit::INVALID;
         }
     };
