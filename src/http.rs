@@ -8,8 +8,8 @@ use url::Url;
 
 use crate::suite::{Body, JsonTemplate, Scope, Template};
 
-/// Characters left as they are in `query:` names and values: RFC 3986 unreserved.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+/// Characters left as they are when encoding `query:` values and qsh parts: RFC 3986 unreserved.
+pub const UNRESERVED_ONLY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
@@ -40,9 +40,9 @@ pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<U
             _ => "&",
         };
         text.push_str(separator);
-        text.extend(utf8_percent_encode(name, QUERY_VALUE));
+        text.extend(utf8_percent_encode(name, UNRESERVED_ONLY));
         text.push('=');
-        text.extend(utf8_percent_encode(value, QUERY_VALUE));
+        text.extend(utf8_percent_encode(value, UNRESERVED_ONLY));
     }
     Url::parse(&text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))
 }

@@ -5,6 +5,7 @@
 //! turns the outcomes into terminal, JSON and JUnit output.
 
 pub mod app;
+pub mod atlassian;
 pub mod auth;
 pub mod execute;
 pub mod http;
