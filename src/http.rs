@@ -99,7 +99,8 @@ pub fn render(template: &Template, scope: &Scope<'_>) -> Result<String, String> 
         .map_err(|u| format!("unresolved variable `${{{}}}`", u.0))
 }
 
-fn render_json(json: &JsonTemplate, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
+/// Renders a JSON template in `scope`.
+pub fn render_json(json: &JsonTemplate, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
     use serde_json::Value;
     Ok(match json {
         JsonTemplate::Null => Value::Null,

@@ -5,8 +5,14 @@
 //! setup (a login, a token fetch) share it through [`cache::TokenCache`].
 
 pub mod cache;
+mod client_credentials;
+mod connect_jwt;
+pub mod jwt_bearer_grant;
 mod login;
+mod self_signed;
+pub mod sign;
 mod static_header;
+mod token_endpoint;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +37,11 @@ pub trait Auth: Send + Sync {
         &'a self,
         request: &'a mut reqwest::Request,
     ) -> BoxFuture<'a, Result<(), AuthError>>;
+
+    /// What the mode's setup did (a token exchange), secrets masked, for `explain`.
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// What a mode may use besides its own fields.
@@ -55,10 +66,32 @@ pub fn build(spec: &AuthSpec, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthEr
         AuthSpec::Basic { username, password } => static_header::basic(username, password, env),
         AuthSpec::Bearer { token } => static_header::bearer(token, env),
         AuthSpec::Header { name, value } => static_header::api_header(name, value, env),
-        AuthSpec::Login(login) => {
-            login::Login::build(login, env).map(|l| Arc::new(l) as Arc<dyn Auth>)
+        AuthSpec::Login(spec) => shared(login::Login::build(spec, env)),
+        AuthSpec::ConnectJwt(spec) => shared(connect_jwt::ConnectJwt::build(spec, env)),
+        AuthSpec::JwtBearerGrant(spec) => {
+            shared(jwt_bearer_grant::JwtBearerGrant::build(spec, env))
         }
+        AuthSpec::ClientCredentials(spec) => {
+            shared(client_credentials::ClientCredentials::build(spec, env))
+        }
+        AuthSpec::Jwt(spec) => shared(self_signed::SelfSignedJwt::build(spec, env)),
     }
+}
+
+fn shared<A: Auth + 'static>(built: Result<A, AuthError>) -> Result<Arc<dyn Auth>, AuthError> {
+    built.map(|auth| Arc::new(auth) as Arc<dyn Auth>)
+}
+
+/// Renders a template in the principal's scope (not a secret).
+fn render(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<String, AuthError> {
+    crate::http::render(template, &env.scope).map_err(AuthError)
+}
+
+/// A token endpoint's URL: relative to the target when it starts with `/`.
+fn token_url(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<Url, AuthError> {
+    let text = render(template, env)?;
+    crate::http::build_url(&env.base_url, &text, &[])
+        .map_err(|e| AuthError(format!("token_url: {e}")))
 }
 
 /// Renders a template in the principal's scope and registers the result as a secret.

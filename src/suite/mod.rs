@@ -1,6 +1,9 @@
 //! Suites: the YAML format, its validated model, interpolation and load errors.
 
+pub mod auth_spec;
+mod check;
 pub mod diag;
+mod endpoint;
 pub mod expect;
 pub mod load;
 pub mod model;

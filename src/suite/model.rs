@@ -108,6 +108,113 @@ pub enum AuthSpec {
     },
     /// Logs in once and reuses the token or session cookie.
     Login(LoginSpec),
+    /// A fresh Atlassian Connect JWT with the request's qsh, per request.
+    ConnectJwt(ConnectJwtSpec),
+    /// The OAuth 2.0 JWT-bearer grant (Atlassian user impersonation).
+    JwtBearerGrant(GrantSpec),
+    /// The OAuth 2.0 client-credentials grant.
+    ClientCredentials(ClientCredentialsSpec),
+    /// A self-signed JWT.
+    Jwt(SelfSignedJwtSpec),
+}
+
+/// `auth: { connect_jwt: … }`.
+#[derive(Clone, Debug)]
+pub struct ConnectJwtSpec {
+    /// `iss`: the app key.
+    pub issuer: Template,
+    /// The shared secret (HS256 key).
+    pub secret: Template,
+    /// `sub`, optional.
+    pub subject: Option<Template>,
+    /// `aud`, optional.
+    pub audience: Option<Template>,
+    /// Lifetime of each token (default 3m).
+    pub ttl: Duration,
+    /// Where the token goes.
+    pub placement: JwtPlacement,
+}
+
+/// Where a Connect JWT is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtPlacement {
+    /// `Authorization: JWT <token>`.
+    Header,
+    /// `?jwt=<token>`.
+    Query,
+}
+
+/// `auth: { jwt_bearer_grant: … }`.
+#[derive(Clone, Debug)]
+pub struct GrantSpec {
+    /// The token endpoint; relative to the target when it starts with `/`.
+    pub token_url: Template,
+    /// The app's OAuth client id (`iss` is `urn:atlassian:connect:clientid:<id>`).
+    pub client_id: Template,
+    /// The shared secret (HS256 key of the assertion).
+    pub secret: Template,
+    /// `sub`: the user to act as.
+    pub subject: Template,
+    /// `tnt`: the instance's base URL.
+    pub tenant: Template,
+    /// `scope` form field, optional.
+    pub scope: Option<Template>,
+    /// `aud` (default: the token endpoint's origin).
+    pub audience: Option<Template>,
+}
+
+/// `auth: { client_credentials: … }`.
+#[derive(Clone, Debug)]
+pub struct ClientCredentialsSpec {
+    /// The token endpoint; relative to the target when it starts with `/`.
+    pub token_url: Template,
+    /// The client id.
+    pub client_id: Template,
+    /// The client secret.
+    pub client_secret: Template,
+    /// `scope`, optional.
+    pub scope: Option<Template>,
+    /// `audience`, optional (Auth0 and others).
+    pub audience: Option<Template>,
+    /// How the client authenticates to the token endpoint.
+    pub client_auth: ClientAuth,
+}
+
+/// How a client authenticates to a token endpoint (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with client id and secret (the default).
+    Basic,
+    /// `client_id` and `client_secret` form fields.
+    Form,
+}
+
+/// `auth: { jwt: … }`.
+#[derive(Clone, Debug)]
+pub struct SelfSignedJwtSpec {
+    /// The signing algorithm.
+    pub algorithm: jsonwebtoken::Algorithm,
+    /// The key.
+    pub key: JwtKey,
+    /// Claims besides `iat` and `exp`.
+    pub claims: Vec<(String, JsonTemplate)>,
+    /// Lifetime of each token (default 5m); re-signed before it runs out.
+    pub ttl: Duration,
+    /// `kid` header, optional.
+    pub kid: Option<String>,
+    /// Header the token goes in (default Authorization).
+    pub header: String,
+    /// Scheme before the token (default Bearer; empty for none).
+    pub scheme: String,
+}
+
+/// The key a self-signed JWT is signed with.
+#[derive(Clone, Debug)]
+pub enum JwtKey {
+    /// An HMAC secret (HS256/384/512).
+    Secret(Template),
+    /// A PEM private key file (RS256, ES256, EdDSA), resolved against the suite's folder.
+    PrivateKeyFile(PathBuf),
 }
 
 /// `auth: { login: … }`.

@@ -288,7 +288,8 @@ impl<'a> Reader<'a> {
             .map(Body::Raw)
     }
 
-    fn json(&mut self, node: &Node) -> Option<JsonTemplate> {
+    /// Reads a JSON value whose strings may hold `${…}`.
+    pub fn json(&mut self, node: &Node) -> Option<JsonTemplate> {
         Some(match &node.value {
             Value::Null => JsonTemplate::Null,
             Value::Bool(b) => JsonTemplate::Bool(*b),

@@ -1,0 +1,103 @@
+//! `jwt`: a self-signed JWT (PostgREST, RabbitMQ OAuth 2, custom gateways), re-signed before it expires.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use jsonwebtoken::{EncodingKey, Header};
+use serde_json::{Map, Value};
+
+use super::cache::{Cached, TokenCache};
+use super::sign::{now_seconds, sign};
+use super::token_endpoint::refresh_margin;
+use super::{Auth, AuthEnv, AuthError, header, secret};
+use crate::http;
+use crate::redact::Redactor;
+use crate::suite::auth_spec::encoding_key;
+use crate::suite::{JwtKey, SelfSignedJwtSpec};
+
+/// A JWT signed by the principal itself.
+pub struct SelfSignedJwt {
+    header: Header,
+    key: EncodingKey,
+    claims: Map<String, Value>,
+    ttl: Duration,
+    header_name: String,
+    scheme: String,
+    redactor: Arc<Redactor>,
+    cache: TokenCache,
+}
+
+impl SelfSignedJwt {
+    /// Reads the key and renders the claims; the key material is never shown.
+    pub fn build(spec: &SelfSignedJwtSpec, env: &AuthEnv<'_>) -> Result<SelfSignedJwt, AuthError> {
+        let key = match &spec.key {
+            JwtKey::Secret(template) => EncodingKey::from_secret(secret(template, env)?.as_bytes())
+                .map_err(|e| AuthError(format!("unusable secret: {e}")))?,
+            JwtKey::PrivateKeyFile(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    AuthError(format!(
+                        "cannot read private_key_file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                encoding_key(&pem, spec.algorithm)
+                    .map_err(|e| AuthError(format!("private_key_file {}: {e}", path.display())))?
+            }
+        };
+        let mut claims = Map::new();
+        for (name, value) in &spec.claims {
+            claims.insert(
+                name.clone(),
+                http::render_json(value, &env.scope).map_err(AuthError)?,
+            );
+        }
+        let mut header = Header::new(spec.algorithm);
+        header.kid = spec.kid.clone();
+        Ok(SelfSignedJwt {
+            header,
+            key,
+            claims,
+            ttl: spec.ttl,
+            header_name: spec.header.clone(),
+            scheme: spec.scheme.clone(),
+            redactor: env.redactor.clone(),
+            cache: TokenCache::new(),
+        })
+    }
+
+    fn mint(&self) -> Result<Cached, AuthError> {
+        let iat = now_seconds();
+        let mut claims = self.claims.clone();
+        claims.insert("iat".into(), Value::from(iat));
+        claims.insert("exp".into(), Value::from(iat + self.ttl.as_secs().max(1)));
+        let token = sign(&self.header, &Value::Object(claims), &self.key)?;
+        self.redactor.add(&token);
+        let refresh_at = Some(Instant::now() + self.ttl - refresh_margin(self.ttl));
+        Ok(Cached {
+            value: token,
+            refresh_at,
+        })
+    }
+}
+
+impl Auth for SelfSignedJwt {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut reqwest::Request,
+    ) -> BoxFuture<'a, Result<(), AuthError>> {
+        async move {
+            let token = self.cache.get_or_fetch(|| async { self.mint() }).await?;
+            let value = if self.scheme.is_empty() {
+                token
+            } else {
+                format!("{} {token}", self.scheme)
+            };
+            let (name, value) = header(&self.header_name, &value)?;
+            request.headers_mut().insert(name, value);
+            Ok(())
+        }
+        .boxed()
+    }
+}

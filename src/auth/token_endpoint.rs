@@ -1,0 +1,152 @@
+//! Token endpoints (OAuth 2.0): one form POST, the access token and its lifetime out.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, HeaderValue};
+
+use super::AuthError;
+use super::cache::Cached;
+use crate::http::{self, EncodedBody};
+use crate::redact::Redactor;
+
+/// How long before `expires_in` runs out a token is fetched again.
+pub fn refresh_margin(lifetime: Duration) -> Duration {
+    (lifetime / 10).min(Duration::from_secs(30))
+}
+
+/// A token request about to be sent.
+pub struct TokenRequest<'a> {
+    /// The principal's client.
+    pub client: &'a reqwest::Client,
+    /// The token endpoint.
+    pub url: &'a url::Url,
+    /// Form fields.
+    pub form: Vec<(&'a str, String)>,
+    /// HTTP Basic client authentication, when used.
+    pub basic: Option<(String, String)>,
+    /// Request timeout.
+    pub timeout: Duration,
+    /// For masking what the endpoint says.
+    pub redactor: &'a Redactor,
+}
+
+/// What `explain` shows about a token exchange.
+#[derive(Default)]
+pub struct ExchangeLog(Mutex<Vec<String>>);
+
+impl ExchangeLog {
+    /// Records a line.
+    pub fn push(&self, line: String) {
+        if let Ok(mut lines) = self.0.lock() {
+            lines.push(line);
+        }
+    }
+
+    /// The lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+/// Posts the request and returns the access token, registered as a secret, and when to refresh it.
+pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cached, AuthError> {
+    let redactor = request.redactor;
+    let what = format!(
+        "token endpoint POST {}",
+        redactor.mask(request.url.as_str())
+    );
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(&request.form)
+        .finish();
+    let body = EncodedBody {
+        content_type: Some("application/x-www-form-urlencoded"),
+        bytes: form.into_bytes(),
+    };
+    let mut http_request = reqwest::Request::new(reqwest::Method::POST, request.url.clone());
+    *http_request.timeout_mut() = Some(request.timeout);
+    http_request
+        .headers_mut()
+        .insert(ACCEPT, HeaderValue::from_static("application/json"));
+    if let Some((user, password)) = &request.basic {
+        use base64::Engine;
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        redactor.add(&encoded);
+        let (name, value) = super::header("authorization", &format!("Basic {encoded}"))?;
+        http_request.headers_mut().insert(name, value);
+    }
+    http::attach_body(&mut http_request, &body);
+    let failed = |e: reqwest::Error| {
+        AuthError(format!(
+            "{what} failed: {}",
+            redactor.mask(&http::describe_error(&e, request.timeout))
+        ))
+    };
+    let response = request.client.execute(http_request).await.map_err(failed)?;
+    let response = http::read_response(response).await.map_err(failed)?;
+    if !(200..300).contains(&response.status) {
+        let line = format!(
+            "{what} answered {}: {}",
+            response.status,
+            redactor.mask(&http::excerpt(&response.body))
+        );
+        log.push(line.clone());
+        return Err(AuthError(line));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&response.body).map_err(|_| {
+        AuthError(format!(
+            "{what} answered {} without a JSON body: {}",
+            response.status,
+            redactor.mask(&http::excerpt(&response.body))
+        ))
+    })?;
+    let token = json["access_token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            AuthError(format!(
+                "{what} answered {} without an access_token",
+                response.status
+            ))
+        })?
+        .to_string();
+    redactor.add(&token);
+    let expires_in = match &json["expires_in"] {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|s| s.is_finite() && *s > 0.0)
+    .map(|s| Duration::from_secs_f64(s.min(1e9)));
+    log.push(format!(
+        "{what} answered {}: token_type {}, expires_in {}, scope {}",
+        response.status,
+        json["token_type"].as_str().unwrap_or("(none)"),
+        expires_in.map_or("(none)".to_string(), |d| format!("{}s", d.as_secs())),
+        json["scope"].as_str().unwrap_or("(none)"),
+    ));
+    let refresh_at =
+        expires_in.map(|lifetime| Instant::now() + lifetime - refresh_margin(lifetime));
+    Ok(Cached {
+        value: token,
+        refresh_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refreshes_a_little_before_expiry() {
+        assert_eq!(
+            refresh_margin(Duration::from_secs(900)),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(10)),
+            Duration::from_secs(1)
+        );
+    }
+}

@@ -1,0 +1,434 @@
+//! Reading a principal's `auth:` into an [`AuthSpec`], one mode per function.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::diag::nearest;
+use super::model::*;
+use super::read::{Fields, Reader};
+use super::template::Template;
+use super::yaml::Node;
+
+/// The auth modes, as written in suites.
+pub const AUTH_MODES: &[&str] = &[
+    "none",
+    "basic",
+    "bearer",
+    "header",
+    "login",
+    "connect_jwt",
+    "jwt_bearer_grant",
+    "client_credentials",
+    "jwt",
+];
+
+/// Default lifetime of a Connect JWT.
+pub const CONNECT_JWT_TTL: Duration = Duration::from_secs(180);
+/// Default lifetime of a self-signed JWT.
+pub const SELF_SIGNED_TTL: Duration = Duration::from_secs(300);
+
+/// Reads `auth:`; `file` anchors `private_key_file`.
+pub(super) fn read_auth(
+    r: &mut Reader<'_>,
+    node: &Node,
+    principal: &str,
+    file: &Path,
+) -> Option<AuthSpec> {
+    if node.as_str() == Some("none") {
+        return Some(AuthSpec::None);
+    }
+    let fields = r.map(node, "auth", None)?;
+    let [(mode, key, body)] = fields.entries.as_slice() else {
+        r.diags.error_with_help(
+            node.pos,
+            format!(
+                "principal `{principal}` needs exactly one auth mode, found {}",
+                fields.entries.len()
+            ),
+            format!("modes: {}", AUTH_MODES.join(", ")),
+        );
+        return None;
+    };
+    let mut mode_fields = |known: &[&str]| r.map(body, &format!("auth `{mode}`"), Some(known));
+    let f = match mode.as_str() {
+        "none" => return Some(AuthSpec::None),
+        "basic" => mode_fields(&["username", "password"])?,
+        "bearer" => mode_fields(&["token"])?,
+        "header" => mode_fields(&["name", "value"])?,
+        "login" => mode_fields(&[
+            "request", "json", "form", "body", "token", "cookie", "header", "scheme",
+        ])?,
+        "connect_jwt" => mode_fields(&["issuer", "secret", "subject", "audience", "ttl", "in"])?,
+        "jwt_bearer_grant" => mode_fields(&[
+            "token_url",
+            "client_id",
+            "secret",
+            "subject",
+            "tenant",
+            "scope",
+            "audience",
+        ])?,
+        "client_credentials" => mode_fields(&[
+            "token_url",
+            "client_id",
+            "client_secret",
+            "scope",
+            "audience",
+            "client_auth",
+        ])?,
+        "jwt" => mode_fields(&[
+            "algorithm",
+            "secret",
+            "private_key_file",
+            "claims",
+            "ttl",
+            "kid",
+            "header",
+            "scheme",
+        ])?,
+        other => {
+            let help = match nearest(other, AUTH_MODES.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => format!("modes: {}", AUTH_MODES.join(", ")),
+            };
+            r.diags
+                .error_with_help(key.pos, format!("unknown auth mode `{other}`"), help);
+            return None;
+        }
+    };
+    let mut m = Mode { r, f: &f, mode };
+    match mode.as_str() {
+        "basic" => Some(AuthSpec::Basic {
+            username: m.template("username")?,
+            password: m.template("password")?,
+        }),
+        "bearer" => Some(AuthSpec::Bearer {
+            token: m.template("token")?,
+        }),
+        "header" => read_header(&mut m),
+        "login" => read_login(&mut m).map(AuthSpec::Login),
+        "connect_jwt" => read_connect_jwt(&mut m).map(AuthSpec::ConnectJwt),
+        "jwt_bearer_grant" => read_grant(&mut m).map(AuthSpec::JwtBearerGrant),
+        "client_credentials" => read_client_credentials(&mut m).map(AuthSpec::ClientCredentials),
+        _ => read_self_signed(&mut m, file).map(AuthSpec::Jwt),
+    }
+}
+
+/// One mode's fields being read.
+struct Mode<'r, 'a, 'n> {
+    r: &'r mut Reader<'a>,
+    f: &'r Fields<'n>,
+    mode: &'r str,
+}
+
+impl<'n> Mode<'_, '_, 'n> {
+    /// A required field's node.
+    fn required(&mut self, key: &str) -> Option<&'n Node> {
+        let node = self.f.get(key);
+        if node.is_none() {
+            self.r
+                .diags
+                .error(self.f.pos, format!("auth `{}` needs `{key}:`", self.mode));
+        }
+        node
+    }
+
+    /// A required field, interpolated.
+    fn template(&mut self, key: &str) -> Option<Template> {
+        let node = self.required(key)?;
+        self.r.template(node, key)
+    }
+
+    /// An optional field, interpolated.
+    fn optional_template(&mut self, key: &str) -> Option<Template> {
+        let node = self.f.get(key)?;
+        self.r.template(node, key)
+    }
+
+    /// An optional plain string.
+    fn optional_string(&mut self, key: &str) -> Option<String> {
+        let node = self.f.get(key)?;
+        self.r.string(node, key)
+    }
+
+    /// An optional header name, checked.
+    fn header_name(&mut self, key: &str) -> Option<String> {
+        let node = self.f.get(key)?;
+        let name = self.r.string(node, key)?;
+        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            self.r
+                .diags
+                .error(node.pos, format!("`{name}` is not a valid header name"));
+            return None;
+        }
+        Some(name)
+    }
+
+    /// An optional duration, or `default`.
+    fn duration(&mut self, key: &str, default: Duration) -> Duration {
+        match self.f.get(key) {
+            Some(node) => self.r.duration(node, key).unwrap_or(default),
+            None => default,
+        }
+    }
+
+    /// An optional choice among `options`, or the first.
+    fn choice(&mut self, key: &str, options: &[&str]) -> Option<usize> {
+        let Some(node) = self.f.get(key) else {
+            return Some(0);
+        };
+        let value = self.r.string(node, key)?;
+        let found = options.iter().position(|o| o.eq_ignore_ascii_case(&value));
+        if found.is_none() {
+            self.r.diags.error(
+                node.pos,
+                format!(
+                    "`{key}` must be one of {}, found `{value}`",
+                    options.join(", ")
+                ),
+            );
+        }
+        found
+    }
+}
+
+fn read_header(m: &mut Mode<'_, '_, '_>) -> Option<AuthSpec> {
+    m.required("name")?;
+    let name = m.header_name("name");
+    let value = m.template("value");
+    Some(AuthSpec::Header {
+        name: name?,
+        value: value?,
+    })
+}
+
+fn read_login(m: &mut Mode<'_, '_, '_>) -> Option<LoginSpec> {
+    let request_node = m.required("request")?;
+    let request = m.r.request_line(request_node, true);
+    let body = m.r.body(m.f);
+    let extract = match (m.f.get("token"), m.f.get("cookie")) {
+        (Some(t), None) => m.r.string(t, "token").and_then(|pointer| {
+            let ok = pointer.is_empty() || pointer.starts_with('/');
+            if !ok {
+                m.r.diags.error(
+                    t.pos,
+                    format!("token `{pointer}` must be a JSON pointer such as /access_token"),
+                );
+            }
+            ok.then_some(LoginExtract::Token(pointer))
+        }),
+        (None, Some(c)) => m.r.string(c, "cookie").map(LoginExtract::Cookie),
+        _ => {
+            m.r.diags.error(
+                m.f.pos,
+                "login needs exactly one of `token:` (a JSON pointer) or `cookie:` (a cookie name)",
+            );
+            None
+        }
+    };
+    let header = m.header_name("header");
+    let scheme = m.optional_string("scheme");
+    Some(LoginSpec {
+        request: request?,
+        body,
+        extract: extract?,
+        header,
+        scheme,
+    })
+}
+
+fn read_connect_jwt(m: &mut Mode<'_, '_, '_>) -> Option<ConnectJwtSpec> {
+    let issuer = m.template("issuer");
+    let secret = m.template("secret");
+    let subject = m.optional_template("subject");
+    let audience = m.optional_template("audience");
+    let ttl = m.duration("ttl", CONNECT_JWT_TTL);
+    let placement = match m.choice("in", &["header", "query"])? {
+        0 => JwtPlacement::Header,
+        _ => JwtPlacement::Query,
+    };
+    Some(ConnectJwtSpec {
+        issuer: issuer?,
+        secret: secret?,
+        subject,
+        audience,
+        ttl,
+        placement,
+    })
+}
+
+fn read_grant(m: &mut Mode<'_, '_, '_>) -> Option<GrantSpec> {
+    let token_url = m.template("token_url");
+    let client_id = m.template("client_id");
+    let secret = m.template("secret");
+    let subject = m.template("subject");
+    let tenant = m.template("tenant");
+    let scope = m.optional_template("scope");
+    let audience = m.optional_template("audience");
+    Some(GrantSpec {
+        token_url: token_url?,
+        client_id: client_id?,
+        secret: secret?,
+        subject: subject?,
+        tenant: tenant?,
+        scope,
+        audience,
+    })
+}
+
+fn read_client_credentials(m: &mut Mode<'_, '_, '_>) -> Option<ClientCredentialsSpec> {
+    let token_url = m.template("token_url");
+    let client_id = m.template("client_id");
+    let client_secret = m.template("client_secret");
+    let scope = m.optional_template("scope");
+    let audience = m.optional_template("audience");
+    let client_auth = match m.choice("client_auth", &["basic", "form"])? {
+        0 => ClientAuth::Basic,
+        _ => ClientAuth::Form,
+    };
+    Some(ClientCredentialsSpec {
+        token_url: token_url?,
+        client_id: client_id?,
+        client_secret: client_secret?,
+        scope,
+        audience,
+        client_auth,
+    })
+}
+
+fn read_self_signed(m: &mut Mode<'_, '_, '_>, file: &Path) -> Option<SelfSignedJwtSpec> {
+    use jsonwebtoken::Algorithm::*;
+    let names = ["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"];
+    let algorithm = match m.choice("algorithm", &names)? {
+        0 => HS256,
+        1 => HS384,
+        2 => HS512,
+        3 => RS256,
+        4 => ES256,
+        _ => EdDSA,
+    };
+    if m.f.get("algorithm").is_none() {
+        m.r.diags.error(
+            m.f.pos,
+            format!("auth `jwt` needs `algorithm:` ({})", names.join(", ")),
+        );
+        return None;
+    }
+    let hmac = matches!(algorithm, HS256 | HS384 | HS512);
+    let key = match (m.f.get("secret"), m.f.get("private_key_file"), hmac) {
+        (Some(node), None, true) => JwtKey::Secret(m.r.template(node, "secret")?),
+        (None, Some(node), false) => {
+            let name = m.r.string(node, "private_key_file")?;
+            let path = file.parent().unwrap_or(Path::new(".")).join(name);
+            if let Err(problem) = check_private_key(&path, algorithm) {
+                m.r.diags.error(node.pos, problem);
+                return None;
+            }
+            JwtKey::PrivateKeyFile(path)
+        }
+        _ => {
+            let wanted = if hmac {
+                "`secret:`"
+            } else {
+                "`private_key_file:` (PEM)"
+            };
+            m.r.diags.error(
+                m.f.pos,
+                format!("auth `jwt` with {algorithm:?} needs {wanted}, and only that key"),
+            );
+            return None;
+        }
+    };
+    let claims = match m.f.get("claims") {
+        Some(node) => match m.r.json(node)? {
+            JsonTemplate::Object(entries) => entries,
+            _ => {
+                m.r.diags.error(node.pos, "claims must be a map");
+                return None;
+            }
+        },
+        None => Vec::new(),
+    };
+    let ttl = m.duration("ttl", SELF_SIGNED_TTL);
+    let kid = m.optional_string("kid");
+    let header = m
+        .header_name("header")
+        .unwrap_or_else(|| "Authorization".into());
+    let scheme = m
+        .optional_string("scheme")
+        .unwrap_or_else(|| "Bearer".into());
+    Some(SelfSignedJwtSpec {
+        algorithm,
+        key,
+        claims,
+        ttl,
+        kid,
+        header,
+        scheme,
+    })
+}
+
+/// Reads and parses a PEM private key for `algorithm`, so a bad key is a load error.
+fn check_private_key(path: &Path, algorithm: jsonwebtoken::Algorithm) -> Result<(), String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("cannot read private_key_file {}: {e}", path.display()))?;
+    encoding_key(&pem, algorithm).map(|_| ()).map_err(|e| {
+        format!(
+            "private_key_file {} is not a {algorithm:?} PEM private key: {e}",
+            path.display()
+        )
+    })
+}
+
+/// The signing key for a PEM private key.
+pub fn encoding_key(
+    pem: &[u8],
+    algorithm: jsonwebtoken::Algorithm,
+) -> Result<jsonwebtoken::EncodingKey, String> {
+    use jsonwebtoken::{Algorithm::*, EncodingKey};
+    let key = match algorithm {
+        RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => EncodingKey::from_rsa_pem(pem),
+        ES256 | ES384 => EncodingKey::from_ec_pem(pem),
+        EdDSA => EncodingKey::from_ed_pem(pem),
+        _ => return Err("an HMAC algorithm takes a secret, not a key file".into()),
+    };
+    key.map_err(|e| e.to_string())
+}
+
+/// Every template in an auth spec, for variable checks.
+pub(super) fn auth_templates(auth: &AuthSpec) -> Vec<&Template> {
+    match auth {
+        AuthSpec::None => Vec::new(),
+        AuthSpec::Basic { username, password } => vec![username, password],
+        AuthSpec::Bearer { token } => vec![token],
+        AuthSpec::Header { value, .. } => vec![value],
+        AuthSpec::Login(login) => {
+            let mut all = vec![&login.request.target];
+            all.extend(login.body.iter().flat_map(Body::templates));
+            all
+        }
+        AuthSpec::ConnectJwt(c) => {
+            let mut all = vec![&c.issuer, &c.secret];
+            all.extend(c.subject.iter().chain(&c.audience));
+            all
+        }
+        AuthSpec::JwtBearerGrant(g) => {
+            let mut all = vec![&g.token_url, &g.client_id, &g.secret, &g.subject, &g.tenant];
+            all.extend(g.scope.iter().chain(&g.audience));
+            all
+        }
+        AuthSpec::ClientCredentials(c) => {
+            let mut all = vec![&c.token_url, &c.client_id, &c.client_secret];
+            all.extend(c.scope.iter().chain(&c.audience));
+            all
+        }
+        AuthSpec::Jwt(j) => {
+            let mut all: Vec<&Template> =
+                j.claims.iter().flat_map(|(_, v)| v.templates()).collect();
+            if let JwtKey::Secret(secret) = &j.key {
+                all.push(secret);
+            }
+            all
+        }
+    }
+}

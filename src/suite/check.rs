@@ -1,0 +1,175 @@
+//! Checks across a whole suite: `expect` keys, expectation resolution and
+//! completeness, canaries, and that every `${NAME}` resolves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::auth_spec::auth_templates;
+use super::diag::nearest;
+use super::expect::{self, ExpectEntry, ResolveError, WILDCARD};
+use super::load::LoadOptions;
+use super::model::*;
+use super::read::Reader;
+use super::template::{Scope, Template};
+use super::yaml::Pos;
+
+pub(super) fn check_expect_keys(
+    r: &mut Reader<'_>,
+    suite: &Suite,
+    defaults: &[ExpectEntry],
+    endpoints: &[Endpoint],
+) {
+    let known: Vec<&str> = suite
+        .principals
+        .iter()
+        .map(|p| p.name.as_str())
+        .chain(suite.groups.iter().map(|g| g.name.as_str()))
+        .chain([WILDCARD])
+        .collect();
+    for entry in defaults
+        .iter()
+        .chain(endpoints.iter().flat_map(|e| &e.expect))
+    {
+        if known.contains(&entry.key.as_str()) {
+            continue;
+        }
+        let help = match nearest(&entry.key, known.iter().copied()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => "keys of `expect` are principals, groups or \"*\"".to_string(),
+        };
+        r.diags.error_with_help(
+            entry.pos,
+            format!("`expect` names unknown principal or group `{}`", entry.key),
+            help,
+        );
+    }
+}
+
+pub(super) fn resolve_expectations(
+    r: &mut Reader<'_>,
+    suite: &Suite,
+    defaults: &[ExpectEntry],
+    endpoints: &mut [Endpoint],
+    at: Pos,
+) {
+    let mut missing = Vec::new();
+    for endpoint in endpoints.iter_mut() {
+        for principal in &suite.principals {
+            let groups: Vec<&str> = suite
+                .groups
+                .iter()
+                .filter(|g| g.members.contains(&principal.name))
+                .map(|g| g.name.as_str())
+                .collect();
+            match expect::resolve(&endpoint.expect, defaults, &principal.name, &groups) {
+                Ok(expectation) => endpoint.resolved.push(expectation),
+                Err(ResolveError::Missing) => {
+                    missing.push(format!("`{}` × `{}`", endpoint.name, principal.name))
+                }
+                Err(ResolveError::Conflict { groups }) => {
+                    let listed: Vec<String> =
+                        groups.iter().map(|(g, v)| format!("`{g}`: {v}")).collect();
+                    r.diags.error_with_help(
+                        endpoint.pos,
+                        format!(
+                            "conflicting expectations for principal `{}` in endpoint `{}` through its groups ({})",
+                            principal.name,
+                            endpoint.name,
+                            listed.join(", ")
+                        ),
+                        format!("name `{}` in this endpoint's expect", principal.name),
+                    );
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        r.diags.error_with_help(
+            at,
+            format!("{} cell(s) have no expectation:\n    {}", missing.len(), missing.join("\n    ")),
+            "name the principal, one of its groups or \"*\" in the endpoint's expect or in defaults.expect",
+        );
+    }
+}
+
+pub(super) fn check_canaries(r: &mut Reader<'_>, suite: &Suite) {
+    for principal in &suite.principals {
+        let Some(canary) = &principal.canary else {
+            continue;
+        };
+        if !suite.endpoints.iter().any(|e| &e.name == canary) {
+            let help = nearest(canary, suite.endpoints.iter().map(|e| e.name.as_str()))
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| "a canary names an endpoint of this suite".into());
+            r.diags.error_with_help(
+                principal.pos,
+                format!(
+                    "canary `{canary}` of principal `{}` is not an endpoint",
+                    principal.name
+                ),
+                help,
+            );
+        }
+    }
+}
+
+fn endpoint_templates(endpoint: &Endpoint) -> Vec<&Template> {
+    let mut all = vec![&endpoint.request.target];
+    all.extend(endpoint.headers.iter().map(|(_, t)| t));
+    all.extend(endpoint.query.iter().map(|(_, t)| t));
+    all.extend(endpoint.body.iter().flat_map(Body::templates));
+    all
+}
+
+/// Every `${NAME}` must resolve for every principal that will render it.
+pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadOptions) {
+    // (position, variable) -> principals lacking it; an empty set means "the suite itself".
+    let mut unresolved: BTreeMap<(Pos, String), BTreeSet<String>> = BTreeMap::new();
+    let suite_scope = Scope {
+        cli: &options.cli_vars,
+        principal: None,
+        suite: &suite.vars,
+        env: &options.env,
+        base_url: None,
+    };
+    let mut note = |template: &Template, scope: &Scope<'_>, principal: Option<&str>| {
+        for name in template.unresolved(scope) {
+            let entry = unresolved.entry((template.pos, name)).or_default();
+            entry.extend(principal.map(str::to_string));
+        }
+    };
+    if let Some(base_url) = &suite.target.base_url {
+        note(base_url, &suite_scope, None);
+    }
+    for principal in &suite.principals {
+        let scope = Scope {
+            principal: Some(&principal.vars),
+            ..suite_scope
+        };
+        let own = auth_templates(&principal.auth)
+            .into_iter()
+            .chain(principal.headers.iter().map(|(_, t)| t));
+        for template in own.chain(suite.endpoints.iter().flat_map(endpoint_templates)) {
+            note(template, &scope, Some(&principal.name));
+        }
+    }
+    let total = suite.principals.len();
+    for ((pos, name), principals) in unresolved {
+        let whom = if principals.is_empty() || principals.len() == total {
+            String::new()
+        } else {
+            format!(
+                " for principal {}",
+                principals
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        r.diags.error_with_help(
+            pos,
+            format!("unresolved variable `${{{name}}}`{whom}"),
+            format!("set it with --var {name}=…, a principal's or the suite's `vars`, or the environment; or write `${{{name}:-default}}`"),
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Reading `endpoints:` and `expect:` maps.
+
+use super::expect::{ExpectEntry, Expectation};
+use super::model::*;
+use super::read::Reader;
+use super::template::Template;
+use super::yaml::Node;
+
+const ENDPOINT_KEYS: &[&str] = &[
+    "name", "request", "headers", "query", "json", "form", "body", "expect", "snapshot",
+];
+const SNAPSHOT_KEYS: &[&str] = &["headers", "body"];
+
+pub(super) fn read_expect(r: &mut Reader<'_>, node: &Node) -> Vec<ExpectEntry> {
+    let Some(fields) = r.map(node, "expect", None) else {
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    for (key, key_node, value) in &fields.entries {
+        let value = Expectation::from_node(value).unwrap_or_else(|message| {
+            r.diags.error(
+                value.pos,
+                format!("invalid expectation for `{key}`: {message}"),
+            );
+            // Keep the key so the cell does not also show up as missing.
+            Expectation::Any
+        });
+        entries.push(ExpectEntry {
+            key: key.clone(),
+            pos: key_node.pos,
+            value,
+        });
+    }
+    entries
+}
+
+pub(super) fn read_endpoints(
+    r: &mut Reader<'_>,
+    node: &Node,
+    default_headers: &[(String, Template)],
+) -> Vec<Endpoint> {
+    let items = r.seq(node, "endpoints").unwrap_or_default();
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    for item in items {
+        let Some(endpoint) = read_endpoint(r, item, default_headers) else {
+            continue;
+        };
+        if let Some(first) = endpoints.iter().find(|e| e.name == endpoint.name) {
+            r.diags.error_with_help(
+                endpoint.pos,
+                format!(
+                    "duplicate endpoint name `{}` (first at line {})",
+                    endpoint.name, first.pos.line
+                ),
+                "give one of them a `name:`",
+            );
+            continue;
+        }
+        endpoints.push(endpoint);
+    }
+    endpoints
+}
+
+fn read_endpoint(
+    r: &mut Reader<'_>,
+    node: &Node,
+    default_headers: &[(String, Template)],
+) -> Option<Endpoint> {
+    let f = r.map(node, "an endpoint", Some(ENDPOINT_KEYS))?;
+    let Some(request_node) = f.get("request") else {
+        r.diags.error(
+            node.pos,
+            "endpoint has no `request:` (e.g. `request: GET /rest/api/2/myself`)",
+        );
+        return None;
+    };
+    let request = r.request_line(request_node, false);
+    let name = match f.get("name") {
+        Some(n) => r.string(n, "name"),
+        None => request_node.as_str().map(|s| s.trim().to_string()),
+    };
+    let mut headers: Vec<(String, Template)> = default_headers.to_vec();
+    for (header, value) in f
+        .get("headers")
+        .map(|n| r.headers(n, "headers"))
+        .unwrap_or_default()
+    {
+        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(&header));
+        headers.push((header, value));
+    }
+    let query = f
+        .get("query")
+        .map(|n| r.template_map(n, "query"))
+        .unwrap_or_default();
+    let body = r.body(&f);
+    let expect = f
+        .get("expect")
+        .map(|n| read_expect(r, n))
+        .unwrap_or_default();
+    let snapshot = f
+        .get("snapshot")
+        .map(|n| read_snapshot(r, n))
+        .unwrap_or_default();
+    Some(Endpoint {
+        name: name?,
+        pos: node.pos,
+        request: request?,
+        headers,
+        query,
+        body,
+        expect,
+        resolved: Vec::new(),
+        snapshot,
+    })
+}
+
+fn read_snapshot(r: &mut Reader<'_>, node: &Node) -> SnapshotExtras {
+    let Some(f) = r.map(node, "snapshot", Some(SNAPSHOT_KEYS)) else {
+        return SnapshotExtras::default();
+    };
+    let headers = match f.get("headers") {
+        Some(n) => r
+            .seq(n, "snapshot.headers")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|h| r.string(h, "a header name"))
+            .collect(),
+        None => Vec::new(),
+    };
+    let body = f.get("body").and_then(|n| r.string(n, "snapshot.body"));
+    SnapshotExtras { headers, body }
+}
