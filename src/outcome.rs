@@ -30,6 +30,9 @@ pub enum Verdict {
     Error,
     /// Not sent (a mutation against a real target without permission).
     Skipped,
+    /// A denial from a principal whose canary was not reached: its credentials
+    /// were rejected, so the denial says nothing about the permission.
+    CredentialsRejected,
 }
 
 impl Verdict {
@@ -40,12 +43,16 @@ impl Verdict {
             Verdict::Failed => "failed",
             Verdict::Error => "error",
             Verdict::Skipped => "skipped",
+            Verdict::CredentialsRejected => "credentials-rejected",
         }
     }
 
     /// Whether this verdict makes the run fail.
     pub fn fails_run(self) -> bool {
-        matches!(self, Verdict::Failed | Verdict::Error)
+        matches!(
+            self,
+            Verdict::Failed | Verdict::Error | Verdict::CredentialsRejected
+        )
     }
 }
 
@@ -123,6 +130,31 @@ pub struct CellOutcome {
     pub attempts: u32,
     /// Wall time of the cell, retries included.
     pub elapsed: Duration,
+    /// Why the verdict is what it is, when the status alone does not say (a failed canary).
+    pub note: Option<String>,
+    /// Everything sent and received, when `explain` asked for it.
+    pub trace: Option<Box<Trace>>,
+}
+
+/// The whole exchange of one cell, for `explain` (every text already masked).
+#[derive(Clone, Debug, Default)]
+pub struct Trace {
+    /// The method sent.
+    pub method: String,
+    /// The URL sent.
+    pub url: String,
+    /// The request headers sent.
+    pub request_headers: Vec<(String, String)>,
+    /// JWTs found in the request: where, header and claims.
+    pub jwts: Vec<(String, serde_json::Value, serde_json::Value)>,
+    /// For a Connect JWT: the canonical request and its hash, recomputed from the URL sent.
+    pub canonical: Option<(String, String)>,
+    /// The response headers.
+    pub response_headers: Vec<(String, String)>,
+    /// The start of the response body (longer than the excerpt).
+    pub body: String,
+    /// What the auth mode's setup did (token exchanges).
+    pub auth_notes: Vec<String>,
 }
 
 impl CellOutcome {
@@ -156,7 +188,7 @@ impl Tally {
             match outcome.verdict {
                 Verdict::Passed => tally.passed += 1,
                 Verdict::Failed => tally.failed += 1,
-                Verdict::Error => tally.errors += 1,
+                Verdict::Error | Verdict::CredentialsRejected => tally.errors += 1,
                 Verdict::Skipped => tally.skipped += 1,
             }
         }

@@ -1,5 +1,6 @@
 //! Planning: suites become the list of cells to run, filters applied.
 
+use crate::execute::canary_of;
 use crate::outcome::CellId;
 use crate::suite::Suite;
 
@@ -48,5 +49,26 @@ pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, Stri
             }
         }
     }
+    add_canaries(suites, &mut cells);
     Ok(cells)
+}
+
+/// A principal's canary runs whenever any of its cells does, selected or not:
+/// its result decides how the principal's denials read.
+fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
+    let mut needed: Vec<CellId> = cells
+        .iter()
+        .filter_map(|c| {
+            let endpoint = canary_of(&suites[c.suite], c.principal)?;
+            Some(CellId { endpoint, ..*c })
+        })
+        .collect();
+    needed.sort();
+    needed.dedup();
+    for canary in needed {
+        if !cells.contains(&canary) {
+            cells.push(canary);
+        }
+    }
+    cells.sort();
 }

@@ -34,6 +34,8 @@ pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
         verdict: crate::outcome::Verdict::Skipped,
         attempts: 0,
         elapsed: Default::default(),
+        note: None,
+        trace: None,
     };
     outcome.result = attempt_cell(shared, id, endpoint, &mut outcome).await;
     outcome.verdict = judge(&outcome.expected, &outcome.result);

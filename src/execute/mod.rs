@@ -1,6 +1,8 @@
 //! The async engine: every selected cell of every suite through one bounded
 //! pipeline, with per-principal clients, auth, pacing and retries.
 
+mod canary;
+pub use canary::canary_of;
 mod cell;
 pub mod pace;
 pub mod retry;
@@ -110,10 +112,31 @@ pub async fn execute(
         in_flight: Semaphore::new(global_limit),
     };
     let shared = &shared;
-    let per_suite = (0..suites.len()).map(|s| {
-        let limit = options
+    // Canaries run first: their result decides how the principal's denials read.
+    let (canaries, rest) = canary::split(suites, cells);
+    let mut outcomes = run_phase(shared, &canaries, &mut on_outcome).await;
+    let rejected = canary::failures(suites, &outcomes);
+    let mut later = run_phase(shared, &rest, &mut |_| {}).await;
+    for outcome in &mut later {
+        canary::apply(outcome, &rejected);
+        on_outcome(outcome);
+    }
+    outcomes.append(&mut later);
+    outcomes.sort_by_key(|o| o.id);
+    Ok(outcomes)
+}
+
+/// Runs `cells` through the pipeline, each suite bounded by its concurrency.
+async fn run_phase(
+    shared: &Shared<'_>,
+    cells: &[CellId],
+    on_outcome: &mut impl FnMut(&CellOutcome),
+) -> Vec<CellOutcome> {
+    let per_suite = (0..shared.suites.len()).map(|s| {
+        let limit = shared
+            .options
             .concurrency
-            .unwrap_or(suites[s].target.concurrency)
+            .unwrap_or(shared.suites[s].target.concurrency)
             .max(1);
         let mine: Vec<CellId> = cells.iter().copied().filter(|c| c.suite == s).collect();
         stream::iter(mine)
@@ -127,8 +150,7 @@ pub async fn execute(
         on_outcome(&outcome);
         outcomes.push(outcome);
     }
-    outcomes.sort_by_key(|o| o.id);
-    Ok(outcomes)
+    outcomes
 }
 
 fn principal_runtime(

@@ -47,7 +47,7 @@ pub fn report(run: &RunReport<'_>) -> Report {
                     }
                     status
                 }
-                Verdict::Failed | Verdict::Error => {
+                Verdict::Failed | Verdict::Error | Verdict::CredentialsRejected => {
                     let kind = if outcome.verdict == Verdict::Failed {
                         NonSuccessKind::Failure
                     } else {

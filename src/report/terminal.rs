@@ -86,6 +86,9 @@ impl<W: Write> Reporter for TerminalReporter<W> {
 /// What went wrong with a cell, in one line: expectation and status, then
 /// `WWW-Authenticate`, `Location` or a body excerpt; the error; the skip reason.
 pub fn detail(outcome: &CellOutcome) -> String {
+    if let (Some(note), Some(status)) = (&outcome.note, outcome.status()) {
+        return format!("{note}; got {status}, expected {}", outcome.expected);
+    }
     match &outcome.result {
         CellResult::Responded(o) => {
             let mut line = format!("expected {}, got {}", outcome.expected, o.status);
@@ -114,6 +117,9 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             Verdict::Failed => paint("FAIL ", style, |s| s.red().bold().to_string()),
             Verdict::Error => paint("ERROR", style, |s| s.yellow().bold().to_string()),
             Verdict::Skipped => paint("SKIP ", style, |s| s.dimmed().to_string()),
+            Verdict::CredentialsRejected => {
+                paint("REJECTED", style, |s| s.magenta().bold().to_string())
+            }
             Verdict::Passed => continue,
         };
         text.push_str(&format!(
@@ -230,6 +236,7 @@ fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, St
     };
     let plain = match (&outcome.result, outcome.verdict) {
         (CellResult::Responded(o), Verdict::Failed) => format!("{} ✗", o.status),
+        (CellResult::Responded(o), Verdict::CredentialsRejected) => format!("{} ⊘", o.status),
         (CellResult::Responded(o), _) => o.status.to_string(),
         (CellResult::Error { .. }, _) => "error".into(),
         (CellResult::Skipped { .. }, _) => "skip".into(),
@@ -239,6 +246,7 @@ fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, St
         Verdict::Failed => paint(&plain, style, |s| s.red().bold().to_string()),
         Verdict::Error => paint(&plain, style, |s| s.yellow().to_string()),
         Verdict::Skipped => paint(&plain, style, |s| s.dimmed().to_string()),
+        Verdict::CredentialsRejected => paint(&plain, style, |s| s.magenta().to_string()),
     };
     (plain, painted)
 }
@@ -285,6 +293,8 @@ endpoints:
             verdict,
             attempts: 1,
             elapsed: Duration::ZERO,
+            note: None,
+            trace: None,
         }
     }
 

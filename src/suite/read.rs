@@ -242,13 +242,13 @@ impl<'a> Reader<'a> {
         let text = self.string(node, "request")?;
         match parse_request_line(&text, absolute_ok) {
             Ok((method, target)) => {
-                let target = self.template(
-                    &Node {
-                        pos: node.pos,
-                        value: Value::Str(target),
-                    },
-                    "request",
-                )?;
+                let target = match Template::parse(&target, node.pos) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        self.diags.error(node.pos, format!("request: {e}"));
+                        return None;
+                    }
+                };
                 Some(RequestLine { method, target })
             }
             Err(message) => {

@@ -26,6 +26,11 @@ pub struct Node {
     pub pos: Pos,
     /// What the node holds.
     pub value: Value,
+    /// A number's or boolean's text as written (`1.10`, `0x1F`), so that using
+    /// it as text never changes it.
+    pub raw: Option<String>,
+    /// The node's byte range in the source, when known.
+    pub bytes: Option<(usize, usize)>,
 }
 
 /// The content of a [`Node`].
@@ -71,8 +76,11 @@ impl Node {
         }
     }
 
-    /// The scalar rendered as text (numbers and booleans included), for keys and headers.
+    /// The scalar as text, numbers and booleans exactly as written, for keys and strings.
     pub fn scalar_text(&self) -> Option<String> {
+        if let Some(raw) = &self.raw {
+            return Some(raw.clone());
+        }
         match &self.value {
             Value::Str(s) => Some(s.clone()),
             Value::Int(i) => Some(i.to_string()),
@@ -85,17 +93,23 @@ impl Node {
 
 /// Parses one YAML document; the error is the first syntax problem, located.
 pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
+    // YAML 1.2 spellings only: `no`, `on`, `y` and `007` stay text.
     let options = serde_saphyr::options! {
+        strict_booleans: true,
+        leading_zero_numbers_as_strings: true,
+        underscored_numbers_as_strings: true,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         budget: Some(suite_budget()),
     };
     let parsed: Result<Option<Spanned<RawNode>>, _> =
         serde_saphyr::from_str_with_options(text, options);
     match parsed {
-        Ok(Some(root)) => Ok(into_node(root)),
+        Ok(Some(root)) => Ok(with_raw_text(into_node(root), text)),
         Ok(None) => Ok(Node {
             pos: Pos { line: 1, column: 1 },
             value: Value::Null,
+            raw: None,
+            bytes: None,
         }),
         Err(err) => {
             let pos = err.location().map(pos_of).unwrap_or_default();
@@ -129,10 +143,40 @@ fn pos_of(loc: serde_saphyr::Location) -> Pos {
 }
 
 fn into_node(spanned: Spanned<RawNode>) -> Node {
+    let span = spanned.referenced.span();
+    let bytes = match (span.byte_offset(), span.byte_len()) {
+        (Some(start), Some(len)) => usize::try_from(start).ok().zip(usize::try_from(len).ok()),
+        _ => None,
+    };
     Node {
         pos: pos_of(spanned.referenced),
         value: spanned.value.0,
+        raw: None,
+        bytes,
     }
+}
+
+/// Fills in the source text of numbers and booleans.
+fn with_raw_text(mut node: Node, text: &str) -> Node {
+    if matches!(node.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
+        node.raw = node
+            .bytes
+            .and_then(|(start, len)| text.get(start..start.checked_add(len)?))
+            .map(|slice| slice.trim().to_string());
+    }
+    node.value = match node.value {
+        Value::Seq(items) => {
+            Value::Seq(items.into_iter().map(|n| with_raw_text(n, text)).collect())
+        }
+        Value::Map(entries) => Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (with_raw_text(k, text), with_raw_text(v, text)))
+                .collect(),
+        ),
+        other => other,
+    };
+    node
 }
 
 /// The deserialization target: a [`Value`] whose children carry spans.
@@ -227,6 +271,36 @@ mod tests {
             panic!("not a map")
         };
         assert_eq!(inner[0].0.pos, Pos { line: 4, column: 6 });
+    }
+
+    #[test]
+    fn scalars_used_as_text_keep_their_spelling() {
+        let node =
+            parse("ver: 1.10\nzip: 01234\nbig: 1e3\nhex: 0x1F\nflag: yes\nno: on\n007: x\nn: 12\n")
+                .unwrap();
+        let Value::Map(entries) = &node.value else {
+            panic!("not a map")
+        };
+        let texts: Vec<(String, String)> = entries
+            .iter()
+            .map(|(k, v)| (k.scalar_text().unwrap(), v.scalar_text().unwrap()))
+            .collect();
+        let expected = [
+            ("ver", "1.10"),
+            ("zip", "01234"),
+            ("big", "1e3"),
+            ("hex", "0x1F"),
+            ("flag", "yes"),
+            ("no", "on"),
+            ("007", "x"),
+            ("n", "12"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(texts, expected);
+        assert_eq!(entries[7].1.value, Value::Int(12));
     }
 
     #[test]

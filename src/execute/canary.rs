@@ -1,0 +1,53 @@
+//! Canaries: an endpoint a principal must reach. When it is not reached, the
+//! principal's denials say nothing about permissions: its credentials were
+//! rejected, and its denials are reported as such.
+
+use std::collections::HashMap;
+
+use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
+use crate::suite::Suite;
+
+/// The index of a principal's canary endpoint, if it has one.
+pub fn canary_of(suite: &Suite, principal: usize) -> Option<usize> {
+    let name = suite.principals[principal].canary.as_ref()?;
+    suite.endpoints.iter().position(|e| &e.name == name)
+}
+
+/// Splits cells into canaries (run first) and the rest.
+pub fn split(suites: &[Suite], cells: &[CellId]) -> (Vec<CellId>, Vec<CellId>) {
+    cells
+        .iter()
+        .partition(|c| canary_of(&suites[c.suite], c.principal) == Some(c.endpoint))
+}
+
+/// For each principal whose canary was not reached, why.
+pub fn failures(suites: &[Suite], canaries: &[CellOutcome]) -> HashMap<(usize, usize), String> {
+    canaries
+        .iter()
+        .filter_map(|o| {
+            let suite = &suites[o.id.suite];
+            let name = &suite.endpoints[o.id.endpoint].name;
+            let got = match &o.result {
+                CellResult::Responded(r) if (200..300).contains(&r.status) => return None,
+                CellResult::Skipped { .. } => return None,
+                CellResult::Responded(r) => r.status.to_string(),
+                CellResult::Error { message, .. } => format!("no response: {message}"),
+            };
+            Some((
+                (o.id.suite, o.id.principal),
+                format!("credentials rejected: canary `{name}` was not reached ({got})"),
+            ))
+        })
+        .collect()
+}
+
+/// Turns a denial of a principal whose canary failed into "credentials rejected".
+pub fn apply(outcome: &mut CellOutcome, rejected: &HashMap<(usize, usize), String>) {
+    let Some(reason) = rejected.get(&(outcome.id.suite, outcome.id.principal)) else {
+        return;
+    };
+    if matches!(outcome.status(), Some(401 | 403)) {
+        outcome.verdict = Verdict::CredentialsRejected;
+        outcome.note = Some(reason.clone());
+    }
+}
