@@ -212,6 +212,12 @@ fn unwritable_report(config: &RunConfig) -> Option<String> {
         .into_iter()
         .find_map(|(flag, path)| {
             let path = path.as_ref()?;
+            if path.is_dir() {
+                return Some(format!(
+                    "{flag} {}: is a folder, not a file",
+                    path.display()
+                ));
+            }
             let folder = path.parent().filter(|p| !p.as_os_str().is_empty())?;
             (!folder.is_dir()).then(|| {
                 format!(

@@ -56,6 +56,18 @@ pub fn parse_base_url(text: &str) -> Result<Url, String> {
             "`{text}` is not a valid base URL: it needs http:// or https:// and a host"
         ));
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        // The URL is shown in every report; credentials belong in a principal's auth.
+        return Err(
+            "a base URL must not carry a user name or password: give them to a principal's `auth:`"
+                .into(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{text}` is not a valid base URL: it cannot have a query or fragment"
+        ));
+    }
     Ok(url)
 }
 
@@ -169,11 +181,27 @@ pub async fn read_response(
 /// The start of a body on one line, for failure lines and reports (mask it before showing).
 pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let mut flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut flat: String = printable(&text)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     if flat.chars().count() > EXCERPT_CHARS {
         flat = flat.chars().take(EXCERPT_CHARS).collect::<String>() + "…";
     }
     flat
+}
+
+/// `text` with control characters (terminal escapes) replaced, so a server cannot drive the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && !c.is_whitespace() {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// Explains a transport error in a line: timeout, refused connection, TLS, DNS…
@@ -243,10 +271,13 @@ mod tests {
         assert!(parse_base_url("http://127.0.0.1:1").is_ok());
         assert!(parse_base_url("ftp://x").is_err());
         assert!(parse_base_url("not a url").is_err());
+        assert!(parse_base_url("http://admin:pw@host/").is_err());
+        assert!(parse_base_url("http://host/?a=b").is_err());
     }
 
     #[test]
-    fn excerpts_are_one_short_line() {
+    fn excerpts_are_one_short_printable_line() {
+        assert_eq!(excerpt(b"\x1b[2Jhi\x07"), "\u{FFFD}[2Jhi\u{FFFD}");
         assert_eq!(excerpt(b"{\n  \"a\": 1\n}"), "{ \"a\": 1 }");
         assert_eq!(excerpt(&[b'x'; 500]).chars().count(), EXCERPT_CHARS + 1);
     }

@@ -51,7 +51,15 @@ pub(super) fn read_auth(
     };
     let mut mode_fields = |known: &[&str]| r.map(body, &format!("auth `{mode}`"), Some(known));
     let f = match mode.as_str() {
-        "none" => return Some(AuthSpec::None),
+        "none" => {
+            if !matches!(&body.value, super::yaml::Value::Null)
+                && !matches!(&body.value, super::yaml::Value::Map(m) if m.is_empty())
+            {
+                r.diags.error(body.pos, "auth `none` takes no fields");
+                return None;
+            }
+            return Some(AuthSpec::None);
+        }
         "basic" => mode_fields(&["username", "password"])?,
         "bearer" => mode_fields(&["token"])?,
         "header" => mode_fields(&["name", "value"])?,

@@ -173,3 +173,31 @@ pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadO
         );
     }
 }
+
+/// A `base_url` that resolves now (a literal or from variables) must be a valid
+/// one, reported at its location rather than when the run starts.
+pub(super) fn check_base_url(r: &mut Reader<'_>, suite: &Suite, options: &LoadOptions) {
+    let Some(template) = &suite.target.base_url else {
+        return;
+    };
+    if template.mentions(super::template::BASE_URL) {
+        r.diags.error(
+            template.pos,
+            "base_url cannot refer to `${BASE_URL}`: it defines it",
+        );
+        return;
+    }
+    let scope = Scope {
+        cli: &options.cli_vars,
+        principal: None,
+        suite: &suite.vars,
+        env: &options.env,
+        base_url: None,
+    };
+    if let Ok(text) = template.render(&scope)
+        && !text.trim().is_empty()
+        && let Err(problem) = crate::http::parse_base_url(&text)
+    {
+        r.diags.error(template.pos, format!("base_url: {problem}"));
+    }
+}

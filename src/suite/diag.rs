@@ -16,8 +16,10 @@ pub struct Diagnostic {
     pub message: String,
     /// How to fix it, when known ("did you mean `expect`?").
     pub help: Option<String>,
-    /// The source line the position points at, for the caret display.
+    /// The source line the position points at (a window of it when long), for the caret display.
     pub source_line: Option<String>,
+    /// The caret's column within `source_line`.
+    pub caret: u32,
 }
 
 impl fmt::Display for Diagnostic {
@@ -35,7 +37,7 @@ impl fmt::Display for Diagnostic {
         if let Some(line) = &self.source_line {
             let number = self.pos.line.to_string();
             let pad = " ".repeat(number.len());
-            let caret_at = " ".repeat(self.pos.column.saturating_sub(1) as usize);
+            let caret_at = " ".repeat(self.caret.saturating_sub(1) as usize);
             write!(f, "\n {pad} |\n {number} | {line}\n {pad} | {caret_at}^")?;
         }
         if let Some(help) = &self.help {
@@ -79,18 +81,54 @@ impl<'a> Diagnostics<'a> {
     }
 
     fn push(&mut self, pos: Pos, message: String, help: Option<String>) {
-        let source_line = (pos.line > 0)
+        let line = (pos.line > 0)
             .then(|| self.source.lines().nth(pos.line as usize - 1))
             .flatten()
-            .map(|line| line.trim_end().to_string());
+            .map(str::trim_end);
+        let (source_line, caret) = match line {
+            Some(line) => {
+                let (window, caret) = window(line, pos.column);
+                (Some(window), caret)
+            }
+            None => (None, pos.column),
+        };
         self.found.push(Diagnostic {
             file: self.file.to_path_buf(),
             pos,
             message,
             help,
             source_line,
+            caret,
         });
     }
+}
+
+/// Characters of a source line shown around the caret.
+const WINDOW: usize = 100;
+
+/// At most [`WINDOW`] characters of `line` around `column`, and the caret's column in them.
+fn window(line: &str, column: u32) -> (String, u32) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if chars.len() <= WINDOW {
+        return (chars.into_iter().collect(), column);
+    }
+    let start = (column as usize)
+        .saturating_sub(WINDOW / 2)
+        .min(chars.len() - WINDOW);
+    let shown: String = chars[start..start + WINDOW].iter().collect();
+    let (prefix, shift) = if start > 0 { ("…", 1) } else { ("", 0) };
+    let suffix = if start + WINDOW < chars.len() {
+        "…"
+    } else {
+        ""
+    };
+    (
+        format!("{prefix}{shown}{suffix}"),
+        column - start as u32 + shift,
+    )
 }
 
 /// The closest of `candidates` to a misspelt `word`, if any is close enough.
@@ -114,6 +152,14 @@ mod tests {
             Some("expect")
         );
         assert_eq!(nearest("zzz", ["request", "expect"]), None);
+    }
+
+    #[test]
+    fn long_lines_show_a_window_with_the_caret_on_the_spot() {
+        let line = format!("{}X{}", "a".repeat(500), "b".repeat(500));
+        let (shown, caret) = window(&line, 501);
+        assert!(shown.chars().count() <= WINDOW + 2);
+        assert_eq!(shown.chars().nth(caret as usize - 1), Some('X'));
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub(super) fn read_endpoints(
         let Some(endpoint) = read_endpoint(r, item, default_headers) else {
             continue;
         };
+        if let Some(problem) = super::load::name_problem(&endpoint.name) {
+            r.diags
+                .error(endpoint.pos, format!("endpoint name {problem}"));
+            continue;
+        }
         if let Some(first) = endpoints.iter().find(|e| e.name == endpoint.name) {
             r.diags.error_with_help(
                 endpoint.pos,

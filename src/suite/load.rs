@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::auth_spec::read_auth;
-use super::check::{check_canaries, check_expect_keys, check_variables, resolve_expectations};
+use super::check::{
+    check_base_url, check_canaries, check_expect_keys, check_variables, resolve_expectations,
+};
 use super::diag::{Diagnostic, Diagnostics, nearest};
 use super::endpoint::{read_endpoints, read_expect};
 use super::expect::WILDCARD;
@@ -71,6 +73,9 @@ pub fn suite_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
             problems.push(file_problem(path, "no such file or folder"));
         }
     }
+    // The same file named twice (`suites suites/demo.yaml`) is one suite, not a duplicate.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     if problems.is_empty() {
         Ok(files)
     } else {
@@ -85,6 +90,7 @@ fn file_problem(path: &Path, message: &str) -> Diagnostic {
         message: message.into(),
         help: None,
         source_line: None,
+        caret: 0,
     }
 }
 
@@ -105,14 +111,17 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Vec<Suite>, Vec<
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
     for suite in &suites {
         if let Some(first) = seen.insert(&suite.name, &suite.file) {
-            problems.push(file_problem(
-                &suite.file,
-                &format!(
-                    "duplicate suite name `{}` (also in {}): snapshots are named after suites",
-                    suite.name,
-                    first.display()
-                ),
-            ));
+            problems.push(Diagnostic {
+                pos: suite.name_pos,
+                ..file_problem(
+                    &suite.file,
+                    &format!(
+                        "duplicate suite name `{}` (also in {}): snapshots are named after suites",
+                        suite.name,
+                        first.display()
+                    ),
+                )
+            });
         }
     }
     if problems.is_empty() {
@@ -222,6 +231,7 @@ fn read_suite(
     };
     let suite = Suite {
         name: name?,
+        name_pos: top.get("suite").map_or(root.pos, |n| n.pos),
         file: file.to_path_buf(),
         description,
         target: target?,
@@ -241,6 +251,7 @@ fn read_suite(
     let suite = Suite { endpoints, ..suite };
     check_canaries(r, &suite);
     check_variables(r, &suite, options);
+    check_base_url(r, &suite, options);
     Some(suite)
 }
 
@@ -299,11 +310,14 @@ fn read_rate(r: &mut Reader<'_>, node: &Node) -> Option<f64> {
         _ => f64::NAN,
     };
     match count.trim().parse::<f64>() {
-        Ok(n) if n > 0.0 && seconds.is_finite() => Some(n / seconds),
+        // Between one request an hour and a million a second.
+        Ok(n) if seconds.is_finite() && (1.0 / 3600.0..=1e6).contains(&(n / seconds)) => {
+            Some(n / seconds)
+        }
         _ => {
             r.diags.error(
                 node.pos,
-                format!("rate_limit `{text}` must be a positive count per s, m or h, e.g. 20/s"),
+                format!("rate_limit `{text}` must be a count per s, m or h between 1/h and 1000000/s, e.g. 20/s"),
             );
             None
         }
@@ -327,6 +341,10 @@ fn read_principals(r: &mut Reader<'_>, file: &Path, node: &Node) -> Vec<Principa
                 key.pos,
                 "`*` cannot name a principal: it means every principal in `expect`",
             );
+            continue;
+        }
+        if let Some(problem) = name_problem(name) {
+            r.diags.error(key.pos, format!("principal name {problem}"));
             continue;
         }
         if let Some(p) = read_principal(r, file, name, key.pos, value) {
@@ -361,7 +379,16 @@ fn read_principal(
             .seq(n, "scopes")
             .unwrap_or_default()
             .iter()
-            .filter_map(|s| s.scalar_text())
+            .filter_map(|s| {
+                let text = s.scalar_text();
+                if text.is_none() {
+                    r.diags.error(
+                        s.pos,
+                        format!("a scope is a label, found {}", s.value.kind()),
+                    );
+                }
+                text
+            })
             .collect(),
         None => Vec::new(),
     };
@@ -385,17 +412,34 @@ fn read_principal(
     })
 }
 
+/// Why a principal, group or endpoint name cannot be shown on one line of the matrix.
+pub(super) fn name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        Some("must not be empty".into())
+    } else if name.chars().any(char::is_control) {
+        Some(format!(
+            "{name:?} must be one line without control characters"
+        ))
+    } else {
+        None
+    }
+}
+
 fn read_groups(r: &mut Reader<'_>, node: &Node, principals: &[Principal]) -> Vec<Group> {
     let Some(fields) = r.map(node, "groups", None) else {
         return Vec::new();
     };
     let mut groups = Vec::new();
     for (name, key, value) in &fields.entries {
-        if principals.iter().any(|p| &p.name == name) || name == WILDCARD {
-            r.diags.error(
-                key.pos,
-                format!("group `{name}` has the name of a principal"),
-            );
+        let problem = if name == WILDCARD {
+            Some("`*` cannot name a group: it means every principal in `expect`".to_string())
+        } else if principals.iter().any(|p| &p.name == name) {
+            Some(format!("group `{name}` has the name of a principal"))
+        } else {
+            name_problem(name).map(|p| format!("group name {p}"))
+        };
+        if let Some(problem) = problem {
+            r.diags.error(key.pos, problem);
             continue;
         }
         let members: Vec<String> = r

@@ -13,6 +13,8 @@ use super::yaml::Pos;
 pub struct Suite {
     /// `suite:`, names the snapshot.
     pub name: String,
+    /// Where the name is written.
+    pub name_pos: Pos,
     /// The file it was loaded from.
     pub file: PathBuf,
     /// `description:`.
@@ -349,11 +351,12 @@ pub struct SnapshotExtras {
 }
 
 impl Endpoint {
-    /// Whether the request changes state (refused against a real target by default).
+    /// Whether the request may change state (refused against a real target by
+    /// default): every method but the safe ones of RFC 9110 §9.2.1.
     pub fn is_mutation(&self) -> bool {
-        matches!(
+        !matches!(
             self.request.method.as_str(),
-            "POST" | "PUT" | "PATCH" | "DELETE"
+            "GET" | "HEAD" | "OPTIONS" | "TRACE"
         )
     }
 }

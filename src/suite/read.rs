@@ -183,9 +183,19 @@ impl<'a> Reader<'a> {
                     .error(key.pos, format!("`{name}` is not a valid header name"));
                 continue;
             }
-            if let Some(t) = self.template(value, &format!("header `{name}`")) {
-                headers.push((name.clone(), t));
+            let Some(t) = self.template(value, &format!("header `{name}`")) else {
+                continue;
+            };
+            if t.raw.chars().any(|c| c.is_control() && c != '\t') {
+                self.diags.error(
+                    value.pos,
+                    format!(
+                        "the value of header `{name}` must be one line without control characters"
+                    ),
+                );
+                continue;
             }
+            headers.push((name.clone(), t));
         }
         headers
     }
@@ -216,9 +226,12 @@ impl<'a> Reader<'a> {
                 None
             }
             other => {
+                let found = node
+                    .scalar_text()
+                    .unwrap_or_else(|| other.kind().to_string());
                 self.diags.error(
                     node.pos,
-                    format!("{what} must be a whole number, found {}", other.kind()),
+                    format!("{what} must be a whole number between {min} and {max}, found {found}"),
                 );
                 None
             }
@@ -322,6 +335,14 @@ impl<'a> Reader<'a> {
 /// Parses a duration: `10s`, `1500ms`, `3m`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    let duration = parse_any_duration(text)?;
+    if duration < Duration::from_millis(1) || duration > Duration::from_secs(24 * 3600) {
+        return Err(format!("`{text}` must be between 1ms and 24h"));
+    }
+    Ok(duration)
+}
+
+fn parse_any_duration(text: &str) -> Result<Duration, String> {
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
@@ -349,6 +370,11 @@ pub fn parse_request_line(text: &str, absolute_ok: bool) -> Result<(String, Stri
             "malformed request line `{text}`: the path must start with `/`"
         ));
     }
+    if target.contains('#') {
+        return Err(format!(
+            "malformed request line `{text}`: a `#` fragment is never sent; write it %23 if it belongs to the path or query"
+        ));
+    }
     Ok((method.to_ascii_uppercase(), target.to_string()))
 }
 
@@ -366,6 +392,7 @@ mod tests {
         assert!(parse_request_line("GET a b", false).is_err());
         assert!(parse_request_line("GET rest/api", false).is_err());
         assert!(parse_request_line("G3T /a", false).is_err());
+        assert!(parse_request_line("GET /a#frag", false).is_err());
         assert!(parse_request_line("POST https://auth.example.com/login", true).is_ok());
         assert!(parse_request_line("POST https://auth.example.com/login", false).is_err());
     }
@@ -376,5 +403,8 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("1ns").is_err());
+        assert!(parse_duration("99999999999999999999").is_err());
     }
 }

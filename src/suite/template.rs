@@ -196,6 +196,8 @@ impl Template {
             match scope.lookup(name) {
                 Ok(Some(_)) => {}
                 Ok(None) => missing.push(name.clone()),
+                // BASE_URL reached through a var is known once the target is.
+                Err(Unresolved(inner)) if scope.defers_base_url(&inner) => {}
                 Err(Unresolved(inner)) => missing.push(inner),
             }
         }
@@ -267,6 +269,13 @@ mod tests {
         };
         let t = Template::parse("/x/${missing}/${BASE_URL}/${ok:-}", Pos::default()).unwrap();
         assert_eq!(t.unresolved(&scope), vec!["missing".to_string()]);
+        let suite = vars(&[("api", "${BASE_URL}/api")]);
+        let through_var = Scope {
+            suite: &suite,
+            ..scope
+        };
+        let via = Template::parse("${api}/x", Pos::default()).unwrap();
+        assert!(via.unresolved(&through_var).is_empty());
         assert_eq!(t.render(&scope), Err(Unresolved("missing".into())));
     }
 
