@@ -191,6 +191,37 @@ pub fn excerpt(body: &[u8]) -> String {
     flat
 }
 
+/// Whether a header carries credentials by its name (its values are secrets
+/// wherever they are set: defaults, endpoints or principals).
+pub fn is_credential_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie"
+    ) || [
+        "token",
+        "key",
+        "secret",
+        "auth",
+        "session",
+        "password",
+        "signature",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+/// Registers the value of every cookie a response sets as a secret.
+pub fn register_cookies(headers: &HeaderMap, redactor: &crate::redact::Redactor) {
+    for value in headers.get_all(reqwest::header::SET_COOKIE) {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let pair = text.split(';').next().unwrap_or_default();
+        if let Some((_, value)) = pair.split_once('=') {
+            redactor.add(value.trim().trim_matches('"'));
+        }
+    }
+}
+
 /// `text` with control characters (terminal escapes) replaced, so a server cannot drive the terminal.
 pub fn printable(text: &str) -> String {
     text.chars()

@@ -23,7 +23,8 @@ impl Redactor {
         Redactor::default()
     }
 
-    /// Registers a secret; returns true when it is too short to be masked inside free text.
+    /// Registers a secret, with the forms it takes once encoded in a URL, a
+    /// form or a JSON string; returns true when it is too short to be masked inside free text.
     pub fn add(&self, secret: &str) -> bool {
         if secret.is_empty() {
             return false;
@@ -32,10 +33,12 @@ impl Redactor {
             .secrets
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !secrets.iter().any(|s| s == secret) {
-            secrets.push(secret.to_string());
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for form in encoded_forms(secret) {
+            if !secrets.contains(&form) {
+                secrets.push(form);
+            }
         }
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secret.chars().count() < MIN_FREE_TEXT_LEN
     }
 
@@ -73,6 +76,22 @@ impl Redactor {
     }
 }
 
+/// A secret as written, percent-encoded, form-encoded and JSON-escaped.
+fn encoded_forms(secret: &str) -> Vec<String> {
+    let percent =
+        percent_encoding::utf8_percent_encode(secret, crate::http::UNRESERVED_ONLY).to_string();
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_string();
+    let mut forms = vec![secret.to_string()];
+    for form in [percent, form, json] {
+        if !forms.contains(&form) {
+            forms.push(form);
+        }
+    }
+    forms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +108,22 @@ mod tests {
         );
         assert_eq!(r.mask("abc"), MASK);
         assert_eq!(r.mask("abcdef"), "abcdef");
+    }
+
+    #[test]
+    fn encoded_forms_are_masked_too() {
+        let r = Redactor::new();
+        r.add("p@ss w0rd!\"x\\");
+        for shown in [
+            "p%40ss%20w0rd%21%22x%5C",
+            "p%40ss+w0rd%21%22x%5C",
+            "p@ss w0rd!\\\"x\\\\",
+        ] {
+            assert_eq!(
+                r.mask(&format!("a {shown} b")),
+                format!("a {MASK} b"),
+                "{shown}"
+            );
+        }
     }
 }

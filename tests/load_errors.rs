@@ -201,3 +201,56 @@ async fn missing_files_and_folders_are_reported() {
         out.stderr
     );
 }
+
+#[tokio::test]
+async fn values_that_would_misbehave_at_run_time_are_refused_at_load() {
+    let ws = Workspace::new();
+    let text = r#"suite: strict
+target:
+  base_url: "http://admin:hunter2@127.0.0.1:9"
+  timeout: 0
+  rate_limit: 0.0000001/s
+principals:
+  "": { auth: none }
+  a: { auth: { none: { garbage: 1 } } }
+  b:
+    auth: none
+    scopes: [read, [write]]
+endpoints:
+  - request: GET /x#frag
+    expect: { "*": 200 }
+  - name: "two\nlines"
+    request: GET /y
+    headers: { X-Bad: "a\r\nInjected: 1" }
+    expect: { "*": 200 }
+"#;
+    ws.write("s.yaml", text);
+    let out = ws.permatrix(&["check", "s.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    for needle in [
+        "s.yaml:3:13: error: base_url: a base URL must not carry a user name or password",
+        "s.yaml:4:12: error: timeout: `0` must be between 1ms and 24h",
+        "s.yaml:5:15: error: rate_limit `0.0000001/s` must be a count per s, m or h between 1/h and 1000000/s",
+        "s.yaml:7:3: error: principal name must not be empty",
+        "s.yaml:8:22: error: auth `none` takes no fields",
+        "s.yaml:11:20: error: a scope is a label, found a list",
+        "s.yaml:13:14: error: malformed request line `GET /x#frag`: a `#` fragment is never sent",
+        "s.yaml:15:5: error: endpoint name \"two\\nlines\" must be one line without control characters",
+        "s.yaml:17:23: error: the value of header `X-Bad` must be one line without control characters",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "missing {needle} in:\n{}",
+            out.stderr
+        );
+    }
+    let message = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("s.yaml:3:13:"))
+        .unwrap_or_default();
+    assert!(
+        !message.contains("hunter2"),
+        "the message does not repeat the password: {message}"
+    );
+}

@@ -610,18 +610,27 @@ principals:
 endpoints:
   - name: echo
     request: GET /echo
+    headers: {{ X-Upstream-Token: "${{UPSTREAM}}" }}
     expect: {{ "*": 200 }}
 "#
     );
     ws.write("s.yaml", &text);
-    let vars = credential_vars();
+    let mut vars = credential_vars();
+    vars.push("--var=UPSTREAM=upstream-token-0c1d2e".into());
     let mut args = vec!["run", "s.yaml", "--json", "r.json", "--junit", "r.xml"];
     args.extend(vars.iter().map(String::as_str));
     let out = ws.permatrix(&args).await;
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
-        out.stdout.contains("you sent [Basic ****]"),
+        out.stdout.contains("you sent [Basic ****] [] [] [****]"),
         "the echo is shown, masked: {}",
+        out.stdout
+    );
+    // The token login's response also set a session cookie, which the jar sends back.
+    assert!(
+        out.stdout
+            .contains("› web: expected 200, got 418 · you sent [****] [] [****] [****]"),
+        "{}",
         out.stdout
     );
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("alice:{ALICE_PASSWORD}"));
@@ -633,6 +642,7 @@ endpoints:
         LOGIN_TOKEN,
         SESSION_COOKIE,
         &basic,
+        "upstream-token-0c1d2e",
     ];
     for (name, text) in [
         ("terminal", out.all()),

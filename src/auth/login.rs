@@ -84,6 +84,7 @@ impl Login {
                 self.redactor.mask(&http::describe_error(&e, self.timeout))
             ))
         })?;
+        http::register_cookies(&response.headers, &self.redactor);
         if !(200..300).contains(&response.status) {
             return Err(AuthError(format!(
                 "{what} answered {}: {}",

@@ -85,6 +85,7 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
     };
     let response = request.client.execute(http_request).await.map_err(failed)?;
     let response = http::read_response(response).await.map_err(failed)?;
+    http::register_cookies(&response.headers, redactor);
     if !(200..300).contains(&response.status) {
         let line = format!(
             "{what} answered {}: {}",

@@ -165,6 +165,9 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
     let mut headers = Vec::new();
     for (name, template) in endpoint.headers.iter().chain(&principal.headers) {
         let value = http::render(template, &scope)?;
+        if http::is_credential_header(name) {
+            shared.redactor.add(&value);
+        }
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| format!("`{name}` is not a valid header name"))?;
         let value = HeaderValue::from_str(&value)
@@ -197,12 +200,18 @@ fn build(prepared: &Prepared, timeout: std::time::Duration) -> reqwest::Request 
 }
 
 fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) -> Observation {
+    // The principal's jar sends these cookies back: they are session credentials.
+    http::register_cookies(&response.headers, &shared.redactor);
     let header_text = |name: &str| {
         let values: Vec<String> = response
             .headers
             .get_all(name)
             .iter()
-            .map(|v| shared.redactor.mask(&String::from_utf8_lossy(v.as_bytes())))
+            .map(|v| {
+                shared
+                    .redactor
+                    .mask(&http::printable(&String::from_utf8_lossy(v.as_bytes())))
+            })
             .collect();
         (!values.is_empty()).then(|| values.join(", "))
     };

@@ -233,9 +233,17 @@ pub fn router(stats: Arc<Stats>) -> Router {
                     .get("x-api-key")
                     .and_then(|a| a.to_str().ok())
                     .unwrap_or("");
+                let cookie = headers
+                    .get(header::COOKIE)
+                    .and_then(|a| a.to_str().ok())
+                    .unwrap_or("");
+                let upstream = headers
+                    .get("x-upstream-token")
+                    .and_then(|a| a.to_str().ok())
+                    .unwrap_or("");
                 (
                     StatusCode::IM_A_TEAPOT,
-                    format!("you sent [{auth}] [{key}]"),
+                    format!("you sent [{auth}] [{key}] [{cookie}] [{upstream}]"),
                 )
                     .into_response()
             }),
