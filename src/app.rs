@@ -28,15 +28,22 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
+/// Where the command line sends requests, overriding the suites' targets.
+#[derive(Clone, Debug, Default)]
+pub struct TargetChoice {
+    /// `--base-url`: overrides every suite's target.
+    pub base_url: Option<String>,
+    /// `--mock`: force the embedded mock.
+    pub force_mock: bool,
+}
+
 /// Everything `permatrix run` needs, parsed from the command line and environment.
 #[derive(Clone, Debug, Default)]
 pub struct RunConfig {
     /// Suite files or folders.
     pub paths: Vec<PathBuf>,
-    /// `--base-url`: overrides every suite's target.
-    pub base_url: Option<String>,
-    /// `--mock`: force the embedded mock.
-    pub force_mock: bool,
+    /// `--base-url` and `--mock`.
+    pub target: TargetChoice,
     /// Engine settings and interpolation sources.
     pub exec: ExecOptions,
     /// `--filter` and `--principal`.
@@ -51,7 +58,7 @@ pub struct RunConfig {
     pub style: TerminalStyle,
 }
 
-fn load_options(exec: &ExecOptions) -> LoadOptions {
+pub(crate) fn load_options(exec: &ExecOptions) -> LoadOptions {
     LoadOptions {
         cli_vars: exec.cli_vars.clone(),
         env: exec.env.clone(),
@@ -59,7 +66,7 @@ fn load_options(exec: &ExecOptions) -> LoadOptions {
 }
 
 /// Prints every diagnostic, then how many there were and `closing`.
-fn print_diagnostics(diagnostics: &[Diagnostic], closing: &str) {
+pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], closing: &str) {
     let mut err = std::io::stderr().lock();
     for d in diagnostics {
         let _ = writeln!(err, "{d}\n");
@@ -94,7 +101,7 @@ pub fn run(config: &RunConfig) -> u8 {
             return exit::INVALID;
         }
     };
-    let targets = match resolve_targets(&suites, config) {
+    let targets = match resolve_targets(&suites, &config.target, &config.exec) {
         Ok(targets) => targets,
         Err(message) => {
             eprintln!("error: {message}");
@@ -230,13 +237,17 @@ fn unwritable_report(config: &RunConfig) -> Option<String> {
 }
 
 /// Works out each suite's effective base URL: `--base-url`, else its `target.base_url`.
-fn resolve_targets(suites: &[Suite], config: &RunConfig) -> Result<Vec<ResolvedTarget>, String> {
-    if config.force_mock {
+pub(crate) fn resolve_targets(
+    suites: &[Suite],
+    target: &TargetChoice,
+    exec: &ExecOptions,
+) -> Result<Vec<ResolvedTarget>, String> {
+    if target.force_mock {
         return Err(
             "--mock: the embedded mock is not available in this version of permatrix".into(),
         );
     }
-    if let Some(url) = &config.base_url {
+    if let Some(url) = &target.base_url {
         let base_url = http::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
         return Ok(suites
             .iter()
@@ -250,10 +261,10 @@ fn resolve_targets(suites: &[Suite], config: &RunConfig) -> Result<Vec<ResolvedT
         .iter()
         .map(|suite| {
             let scope = Scope {
-                cli: &config.exec.cli_vars,
+                cli: &exec.cli_vars,
                 principal: None,
                 suite: &suite.vars,
-                env: &config.exec.env,
+                env: &exec.env,
                 base_url: None,
             };
             let text = match &suite.target.base_url {

@@ -8,6 +8,7 @@ pub mod app;
 pub mod atlassian;
 pub mod auth;
 pub mod execute;
+pub mod explain;
 pub mod http;
 pub mod judge;
 pub mod outcome;

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use permatrix::app::{self, RunConfig};
+use permatrix::app::{self, RunConfig, TargetChoice};
 use permatrix::execute::ExecOptions;
+use permatrix::explain::{self, ExplainConfig};
 use permatrix::plan::Selection;
 use permatrix::report::terminal::TerminalStyle;
 
@@ -25,6 +26,9 @@ struct Cli {
 enum Command {
     /// Run suites and check every endpoint × principal cell.
     Run(Box<RunArgs>),
+    /// Run one cell verbosely: the request as sent, JWTs decoded, the qsh, the
+    /// token exchange, the response, and what the result means.
+    Explain(ExplainArgs),
     /// Load and validate suites without sending anything; prints every problem.
     Check {
         /// Suite files, or folders of *.yaml suites.
@@ -34,6 +38,33 @@ enum Command {
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
     },
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    /// The suite file.
+    suite: PathBuf,
+    /// The endpoint's name (its `name:`, or its request line as written).
+    #[arg(long, value_name = "NAME")]
+    endpoint: String,
+    /// The principal's name.
+    #[arg(long, value_name = "NAME")]
+    principal: String,
+    /// Send the request here instead of the suite's target.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Force the embedded mock (not available in this version).
+    #[arg(long)]
+    mock: bool,
+    /// Set a variable (repeatable): takes precedence over vars and the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Per-request timeout, overriding the suite's `timeout`.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Send POST/PUT/PATCH/DELETE to a real target too.
+    #[arg(long)]
+    allow_mutations: bool,
 }
 
 #[derive(Args)]
@@ -139,8 +170,10 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
     exec.allow_mutations = args.allow_mutations;
     RunConfig {
         paths: args.paths,
-        base_url: args.base_url,
-        force_mock: args.mock,
+        target: TargetChoice {
+            base_url: args.base_url,
+            force_mock: args.mock,
+        },
         exec,
         selection: Selection {
             filter: args.filter,
@@ -159,6 +192,21 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => app::run(&run_config(*args, env)),
         Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
+        Command::Explain(args) => {
+            let mut exec = exec_options(args.vars, env);
+            exec.timeout = args.timeout;
+            exec.allow_mutations = args.allow_mutations;
+            explain::explain(&ExplainConfig {
+                suite: args.suite,
+                endpoint: args.endpoint,
+                principal: args.principal,
+                target: TargetChoice {
+                    base_url: args.base_url,
+                    force_mock: args.mock,
+                },
+                exec,
+            })
+        }
     };
     ExitCode::from(code)
 }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use reqwest::header::{HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 
-use super::{Shared, retry, timeout_of};
+use super::{Shared, retry, timeout_of, trace};
 use crate::http::{self, EncodedBody, ReadResponse};
 use crate::judge::judge;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Observation, SentRequest};
@@ -101,10 +101,29 @@ async fn attempt_cell(
         let attempt = outcome.attempts;
         let mut request = build(&prepared, timeout);
         if let Err(e) = auth.authorize(&mut request).await {
+            if shared.options.trace {
+                let notes = auth
+                    .notes()
+                    .iter()
+                    .map(|n| shared.redactor.mask(n))
+                    .collect();
+                outcome.trace = Some(Box::new(crate::outcome::Trace {
+                    auth_notes: notes,
+                    ..Default::default()
+                }));
+            }
             return CellResult::Error {
                 kind: ErrorKind::Auth,
                 message: format!("credentials: {}", shared.redactor.mask(&e.0)),
             };
+        }
+        if shared.options.trace {
+            let context_path = shared.targets[id.suite].base_url.path();
+            outcome.trace = Some(Box::new(trace::request(
+                &request,
+                context_path,
+                &shared.redactor,
+            )));
         }
         if let Some(pacer) = &shared.pacers[id.suite] {
             pacer.wait().await;
@@ -117,7 +136,17 @@ async fn attempt_cell(
             Ok(response) if retry::is_retryable_status(response.status) && attempt <= retries => {
                 tokio::time::sleep(retry::wait_after_status(&response.headers, attempt)).await;
             }
-            Ok(response) => return CellResult::Responded(observe(shared, endpoint, &response)),
+            Ok(response) => {
+                if let Some(trace) = &mut outcome.trace {
+                    trace::response(trace, &response, &shared.redactor);
+                    trace.auth_notes = auth
+                        .notes()
+                        .iter()
+                        .map(|n| shared.redactor.mask(n))
+                        .collect();
+                }
+                return CellResult::Responded(observe(shared, endpoint, &response));
+            }
             Err(e) if e.is_connect() && attempt <= retries => {
                 tokio::time::sleep(retry::backoff(attempt)).await;
             }

@@ -6,6 +6,7 @@ pub use canary::canary_of;
 mod cell;
 pub mod pace;
 pub mod retry;
+mod trace;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -44,6 +45,8 @@ pub struct ExecOptions {
     pub cli_vars: BTreeMap<String, String>,
     /// The environment, captured once.
     pub env: BTreeMap<String, String>,
+    /// Record each cell's whole exchange (for `explain`).
+    pub trace: bool,
 }
 
 /// A principal ready to send: its own client (own cookies) and auth mode.

@@ -1,0 +1,75 @@
+//! Tracing one cell for `explain`: the request as sent and the response, secrets masked.
+
+use crate::atlassian::qsh;
+use crate::auth::sign::decode_unverified;
+use crate::http::{self, ReadResponse};
+use crate::outcome::Trace;
+use crate::redact::Redactor;
+
+/// Characters of body `explain` shows.
+const BODY_CHARS: usize = 2000;
+
+/// The request about to be sent: method, URL and headers masked, JWTs decoded,
+/// and for a Connect JWT the canonical request recomputed from the URL sent.
+pub fn request(request: &reqwest::Request, context_path: &str, redactor: &Redactor) -> Trace {
+    let mut trace = Trace {
+        method: request.method().to_string(),
+        url: redactor.mask(request.url().as_str()),
+        ..Trace::default()
+    };
+    let mut connect = false;
+    for (name, value) in request.headers() {
+        let text = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if let Some(token) = text.split_whitespace().last()
+            && let Some((header, claims)) = decode_unverified(token)
+        {
+            connect |= text.starts_with("JWT ");
+            trace.jwts.push((format!("header {name}"), header, claims));
+        }
+        trace
+            .request_headers
+            .push((name.to_string(), redactor.mask(&text)));
+    }
+    for (name, value) in request.url().query_pairs() {
+        if name == qsh::JWT_PARAM
+            && let Some((header, claims)) = decode_unverified(&value)
+        {
+            connect = true;
+            trace
+                .jwts
+                .push(("query parameter jwt".into(), header, claims));
+        }
+    }
+    if connect {
+        let url = request.url();
+        let canonical = qsh::canonical_request(
+            request.method().as_str(),
+            url.path(),
+            url.query(),
+            context_path,
+        );
+        let hash = qsh::qsh(&canonical);
+        trace.canonical = Some((canonical, hash));
+    }
+    trace
+}
+
+/// Adds the response to a trace.
+pub fn response(trace: &mut Trace, response: &ReadResponse, redactor: &Redactor) {
+    trace.response_headers = response
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                redactor.mask(&http::printable(&String::from_utf8_lossy(value.as_bytes()))),
+            )
+        })
+        .collect();
+    let body = http::printable(&String::from_utf8_lossy(&response.body));
+    let mut body: String = body.chars().take(BODY_CHARS).collect();
+    if response.body.len() > body.len() {
+        body.push('…');
+    }
+    trace.body = redactor.mask(&body);
+}

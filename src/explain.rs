@@ -1,0 +1,297 @@
+//! `permatrix explain`: one cell, verbosely — the request as sent, its JWTs
+//! decoded, the canonical request and qsh, the token exchange, the response,
+//! and a one-line reading of the result.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::app::{TargetChoice, exit, load_options, print_diagnostics, resolve_targets};
+use crate::execute::{self, ExecOptions};
+use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
+use crate::redact::Redactor;
+use crate::suite::diag::nearest;
+use crate::suite::{self, AuthSpec, Suite};
+
+/// What `permatrix explain` needs.
+#[derive(Clone, Debug, Default)]
+pub struct ExplainConfig {
+    /// The suite file.
+    pub suite: PathBuf,
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// The principal's name.
+    pub principal: String,
+    /// `--base-url` / `--mock`.
+    pub target: TargetChoice,
+    /// Engine settings and interpolation sources.
+    pub exec: ExecOptions,
+}
+
+/// Runs one cell and prints everything about it; exit 0 when it passed, 1 when not, 2 on bad input.
+pub fn explain(config: &ExplainConfig) -> u8 {
+    let suites = match suite::load(
+        std::slice::from_ref(&config.suite),
+        &load_options(&config.exec),
+    ) {
+        Ok(suites) => suites,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics, "; nothing was run.");
+            return exit::INVALID;
+        }
+    };
+    let Some(suite) = suites.first() else {
+        eprintln!("error: {} holds no suite", config.suite.display());
+        return exit::INVALID;
+    };
+    let id = match find_cell(suite, &config.endpoint, &config.principal) {
+        Ok(id) => id,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::INVALID;
+        }
+    };
+    let targets = match resolve_targets(&suites, &config.target, &config.exec) {
+        Ok(targets) => targets,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::INVALID;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INVALID;
+        }
+    };
+    let exec = ExecOptions {
+        trace: true,
+        ..config.exec.clone()
+    };
+    let redactor = Arc::new(Redactor::new());
+    let outcomes = runtime.block_on(execute::execute(
+        &suites,
+        &targets,
+        &[id],
+        &exec,
+        redactor,
+        |_| {},
+    ));
+    let outcome = match outcomes {
+        Ok(outcomes) => outcomes.into_iter().find(|o| o.id == id),
+        Err(message) => {
+            eprintln!("error: {message}");
+            return exit::INVALID;
+        }
+    };
+    let Some(outcome) = outcome else {
+        eprintln!("error: the cell did not run");
+        return exit::INVALID;
+    };
+    print!("{}", render(suite, &outcome));
+    if outcome.verdict.fails_run() {
+        exit::FAILED
+    } else {
+        exit::PASSED
+    }
+}
+
+fn find_cell(suite: &Suite, endpoint: &str, principal: &str) -> Result<CellId, String> {
+    let missing = |what: &str, name: &str, names: Vec<&str>| {
+        let hint = nearest(name, names.iter().copied())
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_else(|| format!("; the {what}s are: {}", names.join(", ")));
+        format!("suite `{}` has no {what} named `{name}`{hint}", suite.name)
+    };
+    let e = suite
+        .endpoints
+        .iter()
+        .position(|e| e.name == endpoint)
+        .ok_or_else(|| {
+            missing(
+                "endpoint",
+                endpoint,
+                suite.endpoints.iter().map(|e| e.name.as_str()).collect(),
+            )
+        })?;
+    let p = suite
+        .principals
+        .iter()
+        .position(|p| p.name == principal)
+        .ok_or_else(|| {
+            missing(
+                "principal",
+                principal,
+                suite.principals.iter().map(|p| p.name.as_str()).collect(),
+            )
+        })?;
+    Ok(CellId {
+        suite: 0,
+        endpoint: e,
+        principal: p,
+    })
+}
+
+/// The explanation of one outcome, as printed.
+pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
+    let endpoint = &suite.endpoints[outcome.id.endpoint];
+    let principal = &suite.principals[outcome.id.principal];
+    let mut out = String::new();
+    let mut line = |label: &str, text: &str| {
+        let _ = writeln!(out, "{label:<9}{text}");
+    };
+    line(
+        "cell",
+        &format!("{} › {} › {}", suite.name, endpoint.name, principal.name),
+    );
+    if !principal.scopes.is_empty() {
+        line("scopes", &principal.scopes.join(", "));
+    }
+    line("auth", auth_mode(&principal.auth));
+    line("expect", &outcome.expected.to_string());
+    let trace = outcome.trace.as_deref();
+    if let Some(trace) = trace {
+        for note in &trace.auth_notes {
+            line("token", note);
+        }
+        if !trace.method.is_empty() {
+            line("request", &format!("{} {}", trace.method, trace.url));
+            for (name, value) in &trace.request_headers {
+                line("", &format!("{name}: {value}"));
+            }
+        }
+        for (place, header, claims) in &trace.jwts {
+            line("jwt", &format!("in {place}"));
+            line("", &format!("header {header}"));
+            line("", &format!("claims {claims}"));
+        }
+        if let Some((canonical, hash)) = &trace.canonical {
+            line("qsh", &format!("canonical request {canonical}"));
+            let claimed: Vec<&str> = trace
+                .jwts
+                .iter()
+                .filter_map(|(_, _, c)| c["qsh"].as_str())
+                .collect();
+            let verdict = match claimed.first() {
+                Some(claim) if *claim == hash => "the token's qsh claim matches",
+                Some(_) => "the token's qsh claim DIFFERS: the server will answer 401",
+                None => "the token has no qsh claim",
+            };
+            line("", &format!("sha256 {hash} ({verdict})"));
+        }
+    } else if let Some(request) = &outcome.request {
+        line("request", &format!("{} {}", request.method, request.url));
+    }
+    match &outcome.result {
+        CellResult::Responded(o) => {
+            line("response", &o.status.to_string());
+            if let Some(trace) = trace {
+                for (name, value) in &trace.response_headers {
+                    line("", &format!("{name}: {value}"));
+                }
+                if !trace.body.is_empty() {
+                    line("body", &trace.body);
+                }
+            }
+        }
+        CellResult::Error { message, .. } => line("error", message),
+        CellResult::Skipped { reason } => line("skipped", reason),
+    }
+    let verdict = match (outcome.verdict, outcome.status()) {
+        (Verdict::Passed, Some(status)) => {
+            format!("PASSED: {status} is within {}", outcome.expected)
+        }
+        (Verdict::Failed, Some(status)) => {
+            format!("FAILED: expected {}, got {status}", outcome.expected)
+        }
+        (verdict, _) => verdict.as_str().to_uppercase(),
+    };
+    line("verdict", &verdict);
+    line("reading", &reading(outcome, &principal.auth));
+    out
+}
+
+fn auth_mode(auth: &AuthSpec) -> &'static str {
+    match auth {
+        AuthSpec::None => "none (anonymous)",
+        AuthSpec::Basic { .. } => "basic",
+        AuthSpec::Bearer { .. } => "bearer",
+        AuthSpec::Header { .. } => "header",
+        AuthSpec::Login(_) => "login",
+        AuthSpec::ConnectJwt(_) => "connect_jwt (a fresh HS256 JWT per request, bound by its qsh)",
+        AuthSpec::JwtBearerGrant(_) => {
+            "jwt_bearer_grant (OAuth 2.0 JWT-bearer grant, sent as Bearer)"
+        }
+        AuthSpec::ClientCredentials(_) => "client_credentials (OAuth 2.0, sent as Bearer)",
+        AuthSpec::Jwt(_) => "jwt (self-signed)",
+    }
+}
+
+/// One line saying what the result means.
+pub fn reading(outcome: &CellOutcome, auth: &AuthSpec) -> String {
+    if let Some(note) = &outcome.note {
+        return format!("{note}: this denial says nothing about the permission");
+    }
+    let o = match &outcome.result {
+        CellResult::Responded(o) => o,
+        CellResult::Error {
+            kind: ErrorKind::Auth,
+            ..
+        } => {
+            return "the credentials could not be obtained: see the token endpoint's answer above"
+                .into();
+        }
+        CellResult::Error {
+            kind: ErrorKind::Timeout,
+            ..
+        } => {
+            return "no answer within the timeout: the target is slow or the request hangs".into();
+        }
+        CellResult::Error {
+            kind: ErrorKind::Connect,
+            ..
+        } => {
+            return "the target could not be reached: check the base URL and that the service runs"
+                .into();
+        }
+        CellResult::Error { .. } => return "the request could not be sent".into(),
+        CellResult::Skipped { reason } => return reason.clone(),
+    };
+    let said = format!(
+        "{} {}",
+        o.www_authenticate.as_deref().unwrap_or(""),
+        o.excerpt
+    )
+    .to_lowercase();
+    let anonymous = matches!(auth, AuthSpec::None);
+    let wanted_denial = !outcome.expected.matches(o.status)
+        && matches!(outcome.expected, crate::suite::Expectation::Deny);
+    match o.status {
+        200..=299 if wanted_denial => {
+            "reached, though it was expected to be denied: this principal can use the endpoint — a possible security hole".into()
+        }
+        200..=299 => "reached: this principal can use the endpoint".into(),
+        300..=399 => format!(
+            "redirected to {} (not followed): usually a login page, i.e. the credentials were not taken as an API credential",
+            o.location.as_deref().unwrap_or("(no Location)")
+        ),
+        400 if !anonymous => "400: the request was refused as malformed — for a JWT, one that does not parse".into(),
+        401 if anonymous => "401 without credentials: the endpoint needs authentication".into(),
+        401 if said.contains("scope does not match") => {
+            "401 \"scope does not match\": the token is valid but its scopes do not cover this endpoint — an OAuth bearer token gets 401, not 403, for a missing scope; compare the token's scope with the endpoint's required scope".into()
+        }
+        401 => "401 with credentials: the credentials were rejected, not the permission — check the token (expired? wrong secret? qsh?), its scope and the endpoint's required scope".into(),
+        403 if said.contains("not in an authorized api scope") => {
+            "403 \"not in an authorized API scope\": the app is authenticated, but its Connect scopes do not include the one this endpoint needs".into()
+        }
+        403 => "403: the credentials were accepted; the principal lacks the permission (or the app the scope) this endpoint needs".into(),
+        404 => "404: the endpoint does not exist, or it hides the object from this principal (no permission to see it)".into(),
+        429 | 503 => "the server asked to slow down or is unavailable, even after the retries".into(),
+        500..=599 => "the server failed: not an authorization answer".into(),
+        status => format!("{status}: neither reached nor denied"),
+    }
+}
