@@ -268,12 +268,12 @@ pub fn reading(outcome: &CellOutcome, auth: &AuthSpec) -> String {
     )
     .to_lowercase();
     let anonymous = matches!(auth, AuthSpec::None);
-    let wanted_denial = !outcome.expected.matches(o.status)
-        && matches!(outcome.expected, crate::suite::Expectation::Deny);
+    let unexpected = !outcome.expected.matches(o.status);
     match o.status {
-        200..=299 if wanted_denial => {
-            "reached, though it was expected to be denied: this principal can use the endpoint — a possible security hole".into()
-        }
+        200..=299 if unexpected => format!(
+            "reached, though {} was expected: this principal can use the endpoint — a possible security hole",
+            outcome.expected
+        ),
         200..=299 => "reached: this principal can use the endpoint".into(),
         300..=399 => format!(
             "redirected to {} (not followed): usually a login page, i.e. the credentials were not taken as an API credential",

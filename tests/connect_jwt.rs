@@ -263,3 +263,54 @@ principals:
     );
     assert!(!out.all().contains("eyJ"), "{}", out.all());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_the_connect_jwt_claims_and_the_canonical_request() {
+    let (base, _) = server().await;
+    let ws = Workspace::new();
+    let suite = format!(
+        r#"suite: explained
+target: {{ base_url: "{base}" }}
+principals:
+  app:
+    scopes: [READ]
+    auth: {{ connect_jwt: {{ issuer: my-app, secret: "${{SECRET}}", in: query, subject: user-1 }} }}
+endpoints:
+  - name: search
+    request: get /rest/api/2/search/?jql=project+%3D+TEST
+    query: {{ fields: "summary,status" }}
+    expect: {{ app: 200 }}
+"#
+    );
+    ws.write("s.yaml", &suite);
+    let secret = format!("--var=SECRET={SECRET}");
+    let out = ws
+        .permatrix(&[
+            "explain",
+            "s.yaml",
+            "--endpoint",
+            "search",
+            "--principal",
+            "app",
+            &secret,
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let text = &out.stdout;
+    for needle in [
+        "auth     connect_jwt",
+        &format!(
+            "request  GET {base}/rest/api/2/search/?jql=project+%3D+TEST&fields=summary%2Cstatus&jwt=****"
+        ),
+        "jwt      in query parameter jwt",
+        "header {\"typ\":\"JWT\",\"alg\":\"HS256\"}",
+        "\"iss\":\"my-app\"",
+        "\"sub\":\"user-1\"",
+        "qsh      canonical request GET&/rest/api/2/search&fields=summary%2Cstatus&jql=project%20%3D%20TEST",
+        "(the token's qsh claim matches)",
+        "verdict  PASSED: 200 is within 200",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains("jwt=ey"), "{text}");
+}

@@ -699,3 +699,77 @@ async fn bad_targets_and_invalid_suites_run_nothing_and_exit_2() {
     assert!(out.stderr.contains("nothing was run"), "{}", out.stderr);
     assert_eq!(stats.total(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_canary_turns_the_principals_denials_into_credentials_rejected() {
+    let (base, stats) = server().await;
+    let ws = Workspace::new();
+    let text = format!(
+        r#"suite: canary
+target: {{ base_url: "{base}" }}
+principals:
+  alice:
+    canary: GET /me
+    auth: {{ basic: {{ username: alice, password: "${{ALICE_PASSWORD}}" }} }}
+  stale:
+    canary: GET /me
+    auth: {{ bearer: {{ token: an-expired-token-123 }} }}
+endpoints:
+  - request: GET /me
+    expect: {{ "*": allow }}
+  - name: admin settings
+    request: GET /admin/settings
+    expect: {{ alice: 200, "*": deny }}
+  - request: GET /public
+    expect: {{ "*": 200 }}
+"#
+    );
+    ws.write("s.yaml", &text);
+    let vars = credential_vars();
+    let mut args = vec![
+        "run", "s.yaml", "--json", "r.json", "--junit", "r.xml", "--filter", "admin",
+    ];
+    args.extend(vars.iter().map(String::as_str));
+    let out = ws.permatrix(&args).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert_eq!(
+        stats.hits("GET /me"),
+        2,
+        "canaries run even when filtered out"
+    );
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("admin settings › stale"))
+        .expect("line");
+    assert!(
+        line.starts_with("REJECTED canary › admin settings › stale: credentials rejected: canary `GET /me` was not reached (401); got 401, expected deny"),
+        "{line}"
+    );
+    assert!(out.stdout.contains("401 ⊘"), "{}", out.stdout);
+    let report = json(&ws, "r.json");
+    assert_eq!(
+        cell(&report, "admin settings", "stale")["outcome"],
+        "credentials-rejected"
+    );
+    assert_eq!(
+        cell(&report, "admin settings", "alice")["outcome"],
+        "passed"
+    );
+    assert_eq!(cell(&report, "GET /me", "stale")["outcome"], "failed");
+    assert!(ws.read("r.xml").contains(r#"<error message="credentials rejected: canary `GET /me` was not reached (401); got 401, expected deny" type="credentials-rejected"/>"#), "{}", ws.read("r.xml"));
+    // A reached endpoint is not a denial: it stays a plain result.
+    let out = run_all(&ws, &vars).await;
+    assert_eq!(
+        cell(&json(&ws, "r.json"), "GET /public", "stale")["outcome"],
+        "passed",
+        "{}",
+        out.all()
+    );
+}
+
+async fn run_all(ws: &Workspace, vars: &[String]) -> common::Output {
+    let mut args = vec!["run", "s.yaml", "--json", "r.json"];
+    args.extend(vars.iter().map(String::as_str));
+    ws.permatrix(&args).await
+}
