@@ -757,6 +757,10 @@ endpoints:
         "passed"
     );
     assert_eq!(cell(&report, "GET /me", "stale")["outcome"], "failed");
+    assert_eq!(
+        cell(&report, "admin settings", "stale")["note"],
+        "credentials rejected: canary `GET /me` was not reached (401)"
+    );
     assert!(ws.read("r.xml").contains(r#"<error message="credentials rejected: canary `GET /me` was not reached (401); got 401, expected deny" type="credentials-rejected"/>"#), "{}", ws.read("r.xml"));
     // A reached endpoint is not a denial: it stays a plain result.
     let out = run_all(&ws, &vars).await;

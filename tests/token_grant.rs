@@ -263,13 +263,19 @@ async fn a_grant_token_is_fetched_once_per_principal_even_for_50_cells_at_once()
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_refusing_token_endpoint_errors_only_that_principals_cells() {
+async fn a_refusing_or_down_token_endpoint_errors_only_that_principals_cells() {
     let (base, tokens) = server().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
     let ws = Workspace::new();
     let mut suite = format!("suite: refused\ntarget: {{ base_url: \"{base}\" }}\nprincipals:\n");
     suite.push_str(&grant_principal("good", "${APP_SECRET}"));
     suite.push_str(&grant_principal("bad", "a-secret-the-server-rejects"));
     suite.push_str("  anonymous: { auth: none }\n");
+    let unreachable = format!("http://{closed}/oauth2/token");
+    suite
+        .push_str(&grant_principal("down", "${APP_SECRET}").replace("/oauth2/token", &unreachable));
     suite.push_str("endpoints:\n  - { request: GET /api/me, expect: { \"*\": 200, anonymous: 401 } }\n  - { request: GET /api/me?again=1, expect: { \"*\": 200, anonymous: 401 } }\n");
     ws.write("s.yaml", &suite);
     let secret = format!("--var=APP_SECRET={APP_SECRET}");
@@ -280,9 +286,19 @@ async fn a_refusing_token_endpoint_errors_only_that_principals_cells() {
     assert!(
         out.stdout
             .trim_end()
-            .ends_with("4 passed, 0 failed, 2 errors"),
+            .ends_with("4 passed, 0 failed, 4 errors"),
         "{}",
         out.stdout
+    );
+    let down = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("› GET /api/me › down"))
+        .expect("line");
+    assert!(
+        down.contains("credentials: token endpoint POST")
+            && down.contains("failed: connection failed"),
+        "{down}"
     );
     let line = out
         .stdout

@@ -83,6 +83,7 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
         "request": outcome.request,
         "attempts": outcome.attempts,
         "duration_ms": outcome.elapsed.as_millis() as u64,
+        "note": outcome.note,
     });
     let extra = match &outcome.result {
         CellResult::Responded(o) => json!({
