@@ -14,7 +14,7 @@ use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::terminal::{TerminalReporter, TerminalStyle};
 use crate::report::{Event, Reporter, RunReport};
-use crate::suite::{self, Diagnostic, LoadOptions, Scope, Suite};
+use crate::suite::{self, Diagnostic, LoadOptions, Suite};
 
 /// Process exit codes (SPEC §3).
 pub mod exit {
@@ -58,10 +58,12 @@ pub struct RunConfig {
     pub style: TerminalStyle,
 }
 
-pub(crate) fn load_options(exec: &ExecOptions) -> LoadOptions {
+pub(crate) fn load_options(exec: &ExecOptions, target: &TargetChoice) -> LoadOptions {
     LoadOptions {
         cli_vars: exec.cli_vars.clone(),
         env: exec.env.clone(),
+        base_url: target.base_url.clone(),
+        force_mock: target.force_mock,
     }
 }
 
@@ -76,7 +78,7 @@ pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], closing: &str) {
 
 /// `permatrix check`: loads and validates, printing every problem.
 pub fn check(paths: &[PathBuf], exec: &ExecOptions) -> u8 {
-    match suite::load(paths, &load_options(exec)) {
+    match suite::load(paths, &load_options(exec, &TargetChoice::default())) {
         Ok(suites) => {
             let cells: usize = suites
                 .iter()
@@ -94,17 +96,10 @@ pub fn check(paths: &[PathBuf], exec: &ExecOptions) -> u8 {
 
 /// `permatrix run`: load, plan, execute, report; returns the exit code.
 pub fn run(config: &RunConfig) -> u8 {
-    let suites = match suite::load(&config.paths, &load_options(&config.exec)) {
+    let suites = match suite::load(&config.paths, &load_options(&config.exec, &config.target)) {
         Ok(suites) => suites,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics, "; nothing was run.");
-            return exit::INVALID;
-        }
-    };
-    let targets = match resolve_targets(&suites, &config.target, &config.exec) {
-        Ok(targets) => targets,
-        Err(message) => {
-            eprintln!("error: {message}");
             return exit::INVALID;
         }
     };
@@ -131,6 +126,13 @@ pub fn run(config: &RunConfig) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INVALID;
+        }
+    };
+    let targets = match runtime.block_on(prepare_targets(&suites, &config.target, &config.exec)) {
+        Ok(targets) => targets,
+        Err(message) => {
+            eprintln!("error: {message}");
             return exit::INVALID;
         }
     };
@@ -236,50 +238,146 @@ fn unwritable_report(config: &RunConfig) -> Option<String> {
         })
 }
 
-/// Works out each suite's effective base URL: `--base-url`, else its `target.base_url`.
-pub(crate) fn resolve_targets(
+/// Starts the mocks that serve the run (one per definition file, on a free
+/// loopback port, living as long as the runtime) and works out each suite's
+/// effective base URL: its mock, else `--base-url`, else its `target.base_url`.
+pub(crate) async fn prepare_targets(
     suites: &[Suite],
     target: &TargetChoice,
     exec: &ExecOptions,
 ) -> Result<Vec<ResolvedTarget>, String> {
-    if target.force_mock {
-        return Err(
-            "--mock: the embedded mock is not available in this version of permatrix".into(),
-        );
+    let mut started: Vec<(std::path::PathBuf, url::Url)> = Vec::new();
+    for def in suites.iter().filter_map(|s| s.mock.as_deref()) {
+        if started.iter().any(|(file, _)| file == &def.file) {
+            continue;
+        }
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let (addr, _task) = crate::mock::serve(def.clone(), loopback, std::future::pending())
+            .await
+            .map_err(|e| format!("cannot start the mock {}: {e}", def.file.display()))?;
+        let url = url::Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| format!("mock address {addr}: {e}"))?;
+        started.push((def.file.clone(), url));
     }
+    let mocked = |suite: &Suite| {
+        let def = suite.mock.as_deref()?;
+        started
+            .iter()
+            .find(|(file, _)| file == &def.file)
+            .map(|(_, url)| url.clone())
+    };
+    let real = resolve_targets(suites, target, exec)?;
+    suites
+        .iter()
+        .zip(real)
+        .map(|(suite, real)| match (mocked(suite), real) {
+            (Some(url), _) => Ok(ResolvedTarget {
+                base_url: url,
+                is_mock: true,
+            }),
+            (None, Some(real)) => Ok(real),
+            (None, None) => Err(format!("suite `{}`: its mock did not start", suite.name)),
+        })
+        .collect()
+}
+
+/// Each suite's base URL when no mock serves it: `--base-url`, else its `target.base_url`.
+fn resolve_targets(
+    suites: &[Suite],
+    target: &TargetChoice,
+    exec: &ExecOptions,
+) -> Result<Vec<Option<ResolvedTarget>>, String> {
     if let Some(url) = &target.base_url {
         let base_url = http::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
         return Ok(suites
             .iter()
-            .map(|_| ResolvedTarget {
-                base_url: base_url.clone(),
-                is_mock: false,
+            .map(|_| {
+                Some(ResolvedTarget {
+                    base_url: base_url.clone(),
+                    is_mock: false,
+                })
             })
             .collect());
     }
     suites
         .iter()
         .map(|suite| {
-            let scope = Scope {
-                cli: &exec.cli_vars,
-                principal: None,
-                suite: &suite.vars,
-                env: &exec.env,
-                base_url: None,
-            };
+            if suite.mock.is_some() {
+                return Ok(None);
+            }
+            let scope = suite.scope(&exec.cli_vars, &exec.env, None);
             let text = match &suite.target.base_url {
                 Some(template) => http::render(template, &scope)?,
                 None => String::new(),
             };
             if text.trim().is_empty() {
                 return Err(format!(
-                    "suite `{}` ({}): no base URL, and the embedded mock is not available in this version; set target.base_url or pass --base-url",
+                    "suite `{}` ({}): no base URL and no mock; set target.base_url or target.mock, or pass --base-url",
                     suite.name,
                     suite.file.display()
                 ));
             }
             let base_url = http::parse_base_url(&text).map_err(|e| format!("suite `{}`: {e}", suite.name))?;
-            Ok(ResolvedTarget { base_url, is_mock: false })
+            Ok(Some(ResolvedTarget { base_url, is_mock: false }))
         })
         .collect()
+}
+
+/// `permatrix mock FILE`: serves a mock definition until Ctrl-C.
+pub fn serve_mock(file: &std::path::Path, host: &str, port: u16) -> u8 {
+    let def = match crate::mock::load(file) {
+        Ok(def) => def,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics, "; the mock was not started.");
+            return exit::INVALID;
+        }
+    };
+    let addr = match format!("{host}:{port}").parse::<std::net::SocketAddr>() {
+        Ok(addr) => addr,
+        Err(_) => match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => std::net::SocketAddr::new(ip, port),
+            Err(_) => {
+                eprintln!("error: --host {host}: not an IP address");
+                return exit::INVALID;
+            }
+        },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INVALID;
+        }
+    };
+    runtime.block_on(async {
+        let name = def.name.clone();
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        let (bound, task) = match crate::mock::serve(def, addr, stop).await {
+            Ok(started) => started,
+            Err(e) => {
+                eprintln!("error: cannot listen on {addr}: {e}");
+                return exit::INVALID;
+            }
+        };
+        println!("mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)");
+        match task.await {
+            Ok(Ok(())) => {
+                println!("mock `{name}` stopped");
+                exit::PASSED
+            }
+            Ok(Err(e)) => {
+                eprintln!("error: the mock stopped: {e}");
+                exit::FAILED
+            }
+            Err(e) => {
+                eprintln!("error: the mock stopped: {e}");
+                exit::FAILED
+            }
+        }
+    })
 }

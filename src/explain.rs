@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::app::{TargetChoice, exit, load_options, print_diagnostics, resolve_targets};
+use crate::app::{TargetChoice, exit, load_options, prepare_targets, print_diagnostics};
 use crate::execute::{self, ExecOptions};
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
 use crate::redact::Redactor;
@@ -32,7 +32,7 @@ pub struct ExplainConfig {
 pub fn explain(config: &ExplainConfig) -> u8 {
     let suites = match suite::load(
         std::slice::from_ref(&config.suite),
-        &load_options(&config.exec),
+        &load_options(&config.exec, &config.target),
     ) {
         Ok(suites) => suites,
         Err(diagnostics) => {
@@ -51,13 +51,6 @@ pub fn explain(config: &ExplainConfig) -> u8 {
             return exit::INVALID;
         }
     };
-    let targets = match resolve_targets(&suites, &config.target, &config.exec) {
-        Ok(targets) => targets,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::INVALID;
-        }
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -65,6 +58,13 @@ pub fn explain(config: &ExplainConfig) -> u8 {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
+            return exit::INVALID;
+        }
+    };
+    let targets = match runtime.block_on(prepare_targets(&suites, &config.target, &config.exec)) {
+        Ok(targets) => targets,
+        Err(message) => {
+            eprintln!("error: {message}");
             return exit::INVALID;
         }
     };

@@ -11,6 +11,7 @@ pub mod execute;
 pub mod explain;
 pub mod http;
 pub mod judge;
+pub mod mock;
 pub mod outcome;
 pub mod plan;
 pub mod redact;

@@ -29,6 +29,17 @@ enum Command {
     /// Run one cell verbosely: the request as sent, JWTs decoded, the qsh, the
     /// token exchange, the response, and what the result means.
     Explain(ExplainArgs),
+    /// Serve a mock definition until interrupted.
+    Mock {
+        /// The mock definition (YAML).
+        file: PathBuf,
+        /// Port to listen on (0: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
     /// Load and validate suites without sending anything; prints every problem.
     Check {
         /// Suite files, or folders of *.yaml suites.
@@ -53,7 +64,7 @@ struct ExplainArgs {
     /// Send the request here instead of the suite's target.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
-    /// Force the embedded mock (not available in this version).
+    /// Send the request to the suite's mock, whatever its base URL.
     #[arg(long)]
     mock: bool,
     /// Set a variable (repeatable): takes precedence over vars and the environment.
@@ -75,7 +86,7 @@ struct RunArgs {
     /// Send every suite's requests here instead of its target.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
-    /// Force the embedded mock (not available in this version).
+    /// Send every suite to its mock (`target.mock`), whatever its base URL.
     #[arg(long)]
     mock: bool,
     /// Set a variable (repeatable): takes precedence over vars and the environment.
@@ -192,6 +203,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Run(args) => app::run(&run_config(*args, env)),
         Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
+        Command::Mock { file, port, host } => app::serve_mock(&file, &host, port),
         Command::Explain(args) => {
             let mut exec = exec_options(args.vars, env);
             exec.timeout = args.timeout;

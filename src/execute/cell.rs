@@ -8,7 +8,7 @@ use super::{Shared, retry, timeout_of, trace};
 use crate::http::{self, EncodedBody, ReadResponse};
 use crate::judge::judge;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Observation, SentRequest};
-use crate::suite::{Endpoint, Scope};
+use crate::suite::Endpoint;
 
 /// A cell's request, rendered once and rebuilt for each attempt.
 struct Prepared {
@@ -175,13 +175,13 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
         .as_str()
         .trim_end_matches('/')
         .to_string();
-    let scope = Scope {
-        cli: &shared.options.cli_vars,
-        principal: Some(&principal.vars),
-        suite: &suite.vars,
-        env: &shared.options.env,
-        base_url: Some(&base_url),
-    };
+    let scope = suite
+        .scope(
+            &shared.options.cli_vars,
+            &shared.options.env,
+            Some(&base_url),
+        )
+        .for_principal(&principal.vars);
     let path = http::render(&endpoint.request.target, &scope)?;
     let query = endpoint
         .query

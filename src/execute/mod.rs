@@ -20,7 +20,7 @@ use url::Url;
 use crate::auth::{self, Auth, AuthEnv, AuthError};
 use crate::outcome::{CellId, CellOutcome};
 use crate::redact::Redactor;
-use crate::suite::{Scope, Suite};
+use crate::suite::Suite;
 use pace::Pacer;
 
 /// Where one suite's requests go.
@@ -176,13 +176,9 @@ fn principal_runtime(
         .as_str()
         .trim_end_matches('/')
         .to_string();
-    let scope = Scope {
-        cli: &options.cli_vars,
-        principal: Some(&principal.vars),
-        suite: &suite.vars,
-        env: &options.env,
-        base_url: Some(&base_url),
-    };
+    let scope = suite
+        .scope(&options.cli_vars, &options.env, Some(&base_url))
+        .for_principal(&principal.vars);
     // Extra principal headers are credentials too ("headers: may add more").
     for (_, template) in &principal.headers {
         if let Ok(value) = template.render(&scope) {

@@ -124,13 +124,7 @@ fn endpoint_templates(endpoint: &Endpoint) -> Vec<&Template> {
 pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadOptions) {
     // (position, variable) -> principals lacking it; an empty set means "the suite itself".
     let mut unresolved: BTreeMap<(Pos, String), BTreeSet<String>> = BTreeMap::new();
-    let suite_scope = Scope {
-        cli: &options.cli_vars,
-        principal: None,
-        suite: &suite.vars,
-        env: &options.env,
-        base_url: None,
-    };
+    let suite_scope = suite.scope(&options.cli_vars, &options.env, None);
     let mut note = |template: &Template, scope: &Scope<'_>, principal: Option<&str>| {
         for name in template.unresolved(scope) {
             let entry = unresolved.entry((template.pos, name)).or_default();
@@ -141,10 +135,7 @@ pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadO
         note(base_url, &suite_scope, None);
     }
     for principal in &suite.principals {
-        let scope = Scope {
-            principal: Some(&principal.vars),
-            ..suite_scope
-        };
+        let scope = suite_scope.for_principal(&principal.vars);
         let own = auth_templates(&principal.auth)
             .into_iter()
             .chain(principal.headers.iter().map(|(_, t)| t));
@@ -187,13 +178,7 @@ pub(super) fn check_base_url(r: &mut Reader<'_>, suite: &Suite, options: &LoadOp
         );
         return;
     }
-    let scope = Scope {
-        cli: &options.cli_vars,
-        principal: None,
-        suite: &suite.vars,
-        env: &options.env,
-        base_url: None,
-    };
+    let scope = suite.scope(&options.cli_vars, &options.env, None);
     if let Ok(text) = template.render(&scope)
         && !text.trim().is_empty()
         && let Err(problem) = crate::http::parse_base_url(&text)

@@ -21,6 +21,10 @@ pub struct LoadOptions {
     pub cli_vars: BTreeMap<String, String>,
     /// The environment, captured once by the caller.
     pub env: BTreeMap<String, String>,
+    /// `--base-url`: every suite goes there, none to its mock.
+    pub base_url: Option<String>,
+    /// `--mock`: every suite goes to its mock.
+    pub force_mock: bool,
 }
 
 const SUITE_KEYS: &[&str] = &[
@@ -150,7 +154,7 @@ pub fn load_str(file: &Path, text: &str, options: &LoadOptions) -> Result<Suite,
         Some(suite) if reader.diags.found.is_empty() => Ok(suite),
         _ => {
             let mut found = reader.diags.found;
-            found.sort_by_key(|d| d.pos);
+            found.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
             Err(found)
         }
     }
@@ -239,6 +243,11 @@ fn read_suite(
         principals,
         groups,
         endpoints: Vec::new(),
+        mock: None,
+    };
+    let suite = Suite {
+        mock: serving_mock(r, &suite, options),
+        ..suite
     };
     check_expect_keys(r, &suite, &default_expect, &endpoints);
     resolve_expectations(
@@ -253,6 +262,47 @@ fn read_suite(
     check_variables(r, &suite, options);
     check_base_url(r, &suite, options);
     Some(suite)
+}
+
+/// The mock that serves this suite's run: with `--mock`, or when its base URL
+/// is empty and it names a `mock:`; never with `--base-url`.
+fn serving_mock(
+    r: &mut Reader<'_>,
+    suite: &Suite,
+    options: &LoadOptions,
+) -> Option<std::sync::Arc<crate::mock::MockDef>> {
+    if options.base_url.is_some() {
+        return None;
+    }
+    let scope = suite.scope(&options.cli_vars, &options.env, None);
+    let base_url_empty = match &suite.target.base_url {
+        None => true,
+        Some(template) => template
+            .render(&scope)
+            .is_ok_and(|url| url.trim().is_empty()),
+    };
+    if !options.force_mock && !base_url_empty {
+        return None;
+    }
+    let Some(path) = &suite.target.mock else {
+        r.diags.error_with_help(
+            suite.target.pos,
+            if options.force_mock {
+                "--mock: this suite's target names no `mock:`"
+            } else {
+                "the target has no base URL and no `mock:` to serve the run"
+            },
+            "set target.base_url (or pass --base-url), or name a mock definition in target.mock",
+        );
+        return None;
+    };
+    match crate::mock::load(path) {
+        Ok(def) => Some(std::sync::Arc::new(def)),
+        Err(problems) => {
+            r.diags.found.extend(problems);
+            None
+        }
+    }
 }
 
 fn read_target(r: &mut Reader<'_>, file: &Path, node: Option<&Node>, root: Pos) -> Option<Target> {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::expect::{ExpectEntry, Expectation};
-use super::template::Template;
+use super::template::{Scope, Template};
 use super::yaml::Pos;
 
 /// One suite file, validated.
@@ -29,6 +29,27 @@ pub struct Suite {
     pub groups: Vec<Group>,
     /// Endpoints, in declared order.
     pub endpoints: Vec<Endpoint>,
+    /// The mock that serves this run, when the target has no base URL (or `--mock`).
+    pub mock: Option<std::sync::Arc<crate::mock::MockDef>>,
+}
+
+impl Suite {
+    /// The interpolation scope of the suite itself; add a principal with [`Scope::for_principal`].
+    pub fn scope<'a>(
+        &'a self,
+        cli: &'a BTreeMap<String, String>,
+        env: &'a BTreeMap<String, String>,
+        base_url: Option<&'a str>,
+    ) -> Scope<'a> {
+        Scope {
+            cli,
+            principal: None,
+            suite: &self.vars,
+            mock: self.mock.as_deref().map(|m| &m.vars),
+            env,
+            base_url,
+        }
+    }
 }
 
 /// `target:` — where and how requests are sent.

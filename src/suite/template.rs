@@ -39,8 +39,9 @@ impl fmt::Display for TemplateSyntaxError {
 pub struct Unresolved(pub String);
 
 /// The layers a variable is looked up in, in SPEC order: `--var`, the cell's
-/// principal's `vars`, the suite's `vars`, the environment; `BASE_URL` is the
-/// effective target once known.
+/// principal's `vars`, the suite's `vars`, the serving mock's `vars` (only
+/// when a mock serves the run), the environment; `BASE_URL` is the effective
+/// target once known.
 #[derive(Clone, Copy, Debug)]
 pub struct Scope<'a> {
     /// `--var NAME=VALUE` from the command line.
@@ -49,6 +50,8 @@ pub struct Scope<'a> {
     pub principal: Option<&'a BTreeMap<String, Template>>,
     /// The suite's `vars`.
     pub suite: &'a BTreeMap<String, Template>,
+    /// Variables of the mock serving the run (its credentials), when one does.
+    pub mock: Option<&'a BTreeMap<String, String>>,
     /// The process environment, captured once.
     pub env: &'a BTreeMap<String, String>,
     /// The effective target, once known.
@@ -83,7 +86,18 @@ impl<'a> Scope<'a> {
         if name == BASE_URL {
             return Ok(self.base_url.map(str::to_string));
         }
+        if let Some(value) = self.mock.and_then(|vars| vars.get(name)) {
+            return Ok(Some(value.clone()));
+        }
         Ok(self.env.get(name).cloned())
+    }
+
+    /// This scope with a principal's vars.
+    pub fn for_principal(self, vars: &'a BTreeMap<String, Template>) -> Scope<'a> {
+        Scope {
+            principal: Some(vars),
+            ..self
+        }
     }
 
     /// True when `BASE_URL` would resolve to a value, now or once the target is known.
@@ -264,6 +278,7 @@ mod tests {
             cli: &empty,
             principal: None,
             suite: &none,
+            mock: None,
             env: &empty,
             base_url: None,
         };
@@ -287,6 +302,7 @@ mod tests {
             cli: &empty,
             principal: None,
             suite: &none,
+            mock: None,
             env: &empty,
             base_url: None,
         };

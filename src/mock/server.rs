@@ -1,0 +1,329 @@
+//! The mock instance as an axum router over plain state: token endpoint,
+//! route matching, and Jira's choice of status (FACTS.md §5).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::def::{MockDef, MockRoute, segments};
+use super::scope::ConnectScope;
+use super::verify::{self, Caller, Refusal};
+
+/// The grant type of RFC 7523.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+/// Where the JWT-bearer grant is served.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+
+/// An access token the mock issued.
+#[derive(Clone, Debug)]
+pub struct Issued {
+    /// The app it was issued to.
+    pub app: usize,
+    /// The user it acts as.
+    pub user: usize,
+    /// Its scopes.
+    pub scopes: Vec<ConnectScope>,
+    /// When it stops working.
+    pub expires_at: Instant,
+}
+
+/// A running mock's state.
+pub struct MockState {
+    /// The definition it serves.
+    pub def: MockDef,
+    /// Access tokens issued so far.
+    pub tokens: Mutex<HashMap<String, Issued>>,
+    issued_count: AtomicU64,
+}
+
+impl MockState {
+    /// Fresh state for `def`.
+    pub fn new(def: MockDef) -> MockState {
+        MockState {
+            def,
+            tokens: Mutex::new(HashMap::new()),
+            issued_count: AtomicU64::new(0),
+        }
+    }
+}
+
+/// The mock as a router: everything goes through one handler.
+pub fn router(state: Arc<MockState>) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+/// Serves `def` on `addr` until `shutdown` completes; returns the bound address.
+pub async fn serve(
+    def: MockDef,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = router(Arc::new(MockState::new(def)));
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    });
+    Ok((bound, task))
+}
+
+async fn handle(
+    State(state): State<Arc<MockState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method == Method::POST && uri.path() == TOKEN_PATH {
+        return token(&state, &body);
+    }
+    let path_segments = segments(uri.path());
+    let Some(route) = state
+        .def
+        .routes
+        .iter()
+        .find(|r| r.method == method.as_str() && matches(r, &path_segments))
+    else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("No route for {method} {}", uri.path()),
+        );
+    };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    match verify::identify(
+        &state,
+        method.as_str(),
+        uri.path(),
+        uri.query(),
+        authorization,
+    ) {
+        Ok(caller) => decide(&state, route, &caller),
+        Err(Refusal::Malformed(message)) => error(StatusCode::BAD_REQUEST, &message),
+        Err(Refusal::Unauthorized { scheme, message }) => challenge(
+            &state,
+            scheme,
+            "invalid_token",
+            error(StatusCode::UNAUTHORIZED, &message),
+        ),
+    }
+}
+
+fn matches(route: &MockRoute, path: &[String]) -> bool {
+    route.segments.len() == path.len()
+        && route
+            .segments
+            .iter()
+            .zip(path)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
+}
+
+/// Jira's order: credentials, then the app's scope, then the user's permission.
+fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
+    let def = &state.def;
+    let user = match caller {
+        Caller::Anonymous if route.anonymous => return answer(route),
+        Caller::Anonymous => {
+            let response = error(
+                StatusCode::UNAUTHORIZED,
+                "You are not authenticated. Authentication required to perform this operation.",
+            );
+            return challenge(state, "Basic", "", response);
+        }
+        Caller::App(app) => {
+            // An app's own user holds what its scopes grant (modeled).
+            return if ConnectScope::granted(&def.apps[*app].scopes, route.scope) {
+                answer(route)
+            } else {
+                error(
+                    StatusCode::FORBIDDEN,
+                    "Request not in an authorized API scope",
+                )
+            };
+        }
+        Caller::Impersonated { scopes, user, .. } => {
+            if !route.impersonation || !ConnectScope::granted(scopes, route.scope) {
+                let body = json!({"code": 401, "message": "Unauthorized; scope does not match"});
+                let response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+                return challenge(state, "Bearer", "insufficient_scope", response);
+            }
+            *user
+        }
+        Caller::User(user) => *user,
+    };
+    let Some(permission) = &route.permission else {
+        return answer(route);
+    };
+    let groups = &def.users[user].groups;
+    if def.holders(permission).iter().any(|g| groups.contains(g)) {
+        answer(route)
+    } else if route.hidden {
+        error(
+            StatusCode::NOT_FOUND,
+            "The resource does not exist or you do not have permission to see it.",
+        )
+    } else {
+        error(
+            StatusCode::FORBIDDEN,
+            &format!("You do not have the {permission} permission this operation needs."),
+        )
+    }
+}
+
+fn answer(route: &MockRoute) -> Response {
+    let status = StatusCode::from_u16(route.status).unwrap_or(StatusCode::OK);
+    if status == StatusCode::NO_CONTENT || route.body.is_null() {
+        return status.into_response();
+    }
+    (status, axum::Json(route.body.clone())).into_response()
+}
+
+/// Jira's ErrorCollection.
+fn error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"errorMessages": [message], "errors": {}})),
+    )
+        .into_response()
+}
+
+fn challenge(state: &MockState, scheme: &str, error: &str, mut response: Response) -> Response {
+    let realm = state.def.name.replace('"', "");
+    let value = match (scheme, error) {
+        ("Bearer", error) if !error.is_empty() => {
+            format!("Bearer realm=\"{realm}\", error=\"{error}\"")
+        }
+        (scheme, _) => format!("{scheme} realm=\"{realm}\""),
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": error, "error_description": description})),
+    )
+        .into_response()
+}
+
+/// `POST /oauth2/token`: the JWT-bearer grant (FACTS.md §4).
+fn token(state: &MockState, body: &[u8]) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
+    if form.get("grant_type").map(String::as_str) != Some(JWT_BEARER) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only the JWT-bearer grant is served",
+        );
+    }
+    let Some(assertion) = form.get("assertion") else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "no assertion");
+    };
+    let Some((header, claims)) = verify::peek(assertion) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the assertion does not parse",
+        );
+    };
+    if header["alg"] != "HS256" {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the assertion must be HS256",
+        );
+    }
+    let client_id = claims["iss"]
+        .as_str()
+        .and_then(|i| i.strip_prefix("urn:atlassian:connect:clientid:"));
+    let def = &state.def;
+    let Some(app) = def
+        .apps
+        .iter()
+        .position(|a| a.oauth_client_id.is_some() && a.oauth_client_id.as_deref() == client_id)
+    else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown client");
+    };
+    let claims = match verify::verify_hs256(assertion, &def.apps[app].shared_secret) {
+        Ok(claims) => claims,
+        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e),
+    };
+    if !def.apps[app].scopes.contains(&ConnectScope::ActAsUser) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "the app does not hold ACT_AS_USER",
+        );
+    }
+    let account = claims["sub"]
+        .as_str()
+        .and_then(|s| s.strip_prefix("urn:atlassian:connect:useraccountid:"));
+    let Some(user) = def
+        .users
+        .iter()
+        .position(|u| Some(u.account_id.as_str()) == account)
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "sub names no known user",
+        );
+    };
+    let granted = &def.apps[app].scopes;
+    let scopes: Vec<ConnectScope> = match form.get("scope") {
+        Some(asked) => asked
+            .split([' ', '+'])
+            .filter_map(ConnectScope::parse)
+            .filter(|s| granted.contains(s))
+            .collect(),
+        None => granted.clone(),
+    };
+    let token = mint(state, app);
+    let issued = Issued {
+        app,
+        user,
+        scopes: scopes.clone(),
+        expires_at: Instant::now() + def.token_lifetime,
+    };
+    if let Ok(mut tokens) = state.tokens.lock() {
+        tokens.insert(token.clone(), issued);
+    }
+    let scope: Vec<String> = scopes.iter().map(ToString::to_string).collect();
+    axum::Json(json!({
+        "access_token": token,
+        "expires_in": def.token_lifetime.as_secs(),
+        "token_type": "Bearer",
+        "scope": scope.join(" "),
+    }))
+    .into_response()
+}
+
+/// A fresh token nobody can guess without the app's secret.
+fn mint(state: &MockState, app: usize) -> String {
+    let n = state.issued_count.fetch_add(1, Ordering::SeqCst);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let seed = format!("{n}:{nanos}:{}", state.def.apps[app].shared_secret);
+    format!("mock-{}", hex::encode(Sha256::digest(seed.as_bytes())))
+}
