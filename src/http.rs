@@ -25,8 +25,13 @@ pub const EXCERPT_CHARS: usize = 200;
 /// then `query` pairs percent-encoded (`%20` for a space) and appended.
 /// An absolute `path` (auth setup only) is used as it is.
 pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<Url, String> {
-    let mut text = if path.starts_with("http://") || path.starts_with("https://") {
+    let lower = path.get(..8).unwrap_or(path).to_ascii_lowercase();
+    let mut text = if lower.starts_with("http://") || lower.starts_with("https://") {
         path.to_string()
+    } else if !path.starts_with('/') {
+        return Err(format!(
+            "`{path}` must start with `/` (relative to the target) or be an http(s) URL"
+        ));
     } else {
         let mut root = base.clone();
         root.set_query(None);

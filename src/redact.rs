@@ -1,6 +1,7 @@
 //! The secret registry: every credential and everything derived from one is
 //! registered here, and every text that leaves permatrix is masked through it.
 
+use std::collections::HashSet;
 use std::sync::RwLock;
 
 /// What a masked secret is replaced with.
@@ -13,8 +14,17 @@ pub const MIN_FREE_TEXT_LEN: usize = 6;
 /// The set of known secrets.
 #[derive(Debug, Default)]
 pub struct Redactor {
-    /// Longest first, so a secret containing another is masked whole.
-    secrets: RwLock<Vec<String>>,
+    /// Secrets with their length in characters, longest first, so a secret
+    /// containing another is masked whole.
+    secrets: RwLock<Vec<(String, usize)>>,
+    /// Tokens minted per request (Connect JWTs): many, all made of token
+    /// characters, so they are found by lookup rather than by search.
+    tokens: RwLock<HashSet<String>>,
+}
+
+/// Characters a minted token is made of (base64url and the JWT dots).
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
 }
 
 impl Redactor {
@@ -34,12 +44,27 @@ impl Redactor {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for form in encoded_forms(secret) {
-            if !secrets.contains(&form) {
-                secrets.push(form);
+            if !secrets.iter().any(|(s, _)| *s == form) {
+                let chars = form.chars().count();
+                let at = secrets.partition_point(|(_, n)| *n >= chars);
+                secrets.insert(at, (form, chars));
             }
         }
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secret.chars().count() < MIN_FREE_TEXT_LEN
+    }
+
+    /// Registers a minted token (only token characters, at least
+    /// [`MIN_FREE_TEXT_LEN`] long); anything else is registered as a secret.
+    pub fn add_token(&self, token: &str) {
+        if token.len() < MIN_FREE_TEXT_LEN || !token.chars().all(is_token_char) {
+            self.add(token);
+            return;
+        }
+        let mut tokens = self
+            .tokens
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        tokens.insert(token.to_string());
     }
 
     /// How many registered secrets are too short to be masked inside free text.
@@ -50,7 +75,7 @@ impl Redactor {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         secrets
             .iter()
-            .filter(|s| s.chars().count() < MIN_FREE_TEXT_LEN)
+            .filter(|(_, n)| *n < MIN_FREE_TEXT_LEN)
             .count()
     }
 
@@ -60,18 +85,48 @@ impl Redactor {
             .secrets
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if secrets.iter().any(|s| s == text) {
+        if secrets.iter().any(|(s, _)| s == text) {
             return MASK.to_string();
         }
         let mut out = text.to_string();
-        for secret in secrets
-            .iter()
-            .filter(|s| s.chars().count() >= MIN_FREE_TEXT_LEN)
-        {
+        for (secret, _) in secrets.iter().take_while(|(_, n)| *n >= MIN_FREE_TEXT_LEN) {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), MASK);
             }
         }
+        drop(secrets);
+        self.mask_tokens(&out)
+    }
+
+    /// Replaces every run of token characters that is a registered token.
+    fn mask_tokens(&self, text: &str) -> String {
+        let tokens = self
+            .tokens
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if tokens.is_empty() {
+            return text.to_string();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find(is_token_char) {
+            out.push_str(&rest[..start]);
+            let run = &rest[start..];
+            let end = run.find(|c: char| !is_token_char(c)).unwrap_or(run.len());
+            let word = &run[..end];
+            // A sentence may end right after a token.
+            let bare = word.trim_end_matches('.');
+            if tokens.contains(word) {
+                out.push_str(MASK);
+            } else if tokens.contains(bare) {
+                out.push_str(MASK);
+                out.push_str(&word[bare.len()..]);
+            } else {
+                out.push_str(word);
+            }
+            rest = &run[end..];
+        }
+        out.push_str(rest);
         out
     }
 }
@@ -108,6 +163,18 @@ mod tests {
         );
         assert_eq!(r.mask("abc"), MASK);
         assert_eq!(r.mask("abcdef"), "abcdef");
+    }
+
+    #[test]
+    fn minted_tokens_are_masked_by_lookup() {
+        let r = Redactor::new();
+        r.add_token("eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl");
+        let text = "GET /x?a=1&jwt=eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl and JWT eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl.";
+        assert_eq!(
+            r.mask(text),
+            format!("GET /x?a=1&jwt={MASK} and JWT {MASK}.")
+        );
+        assert_eq!(r.mask("eyJhbGciOi.eyJpc3MiOi"), "eyJhbGciOi.eyJpc3MiOi");
     }
 
     #[test]

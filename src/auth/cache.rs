@@ -15,7 +15,12 @@ pub struct Cached {
     pub value: String,
     /// When to fetch again; `None` keeps it for the whole run.
     pub refresh_at: Option<Instant>,
+    /// When it stops working, if known: a failed refresh keeps it until then.
+    pub expires_at: Option<Instant>,
 }
+
+/// How long after a failed refresh the next one is tried.
+const RETRY_REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Holds one principal's fetched credential, or the reason fetching it failed.
 #[derive(Debug, Default)]
@@ -47,7 +52,18 @@ impl TokenCache {
             Some(Err(_)) => false,
         };
         if due {
-            *slot = Some(fetch().await);
+            let fresh = fetch().await;
+            let still_valid = match &*slot {
+                Some(Ok(old)) => old.expires_at.is_none_or(|at| Instant::now() < at),
+                _ => false,
+            };
+            match (fresh, slot.as_mut()) {
+                // A failed refresh keeps a token that still works, and tries again a little later.
+                (Err(_), Some(Ok(old))) if still_valid => {
+                    old.refresh_at = Some(Instant::now() + RETRY_REFRESH_AFTER);
+                }
+                (fresh, _) => *slot = Some(fresh),
+            }
         }
         match &*slot {
             Some(Ok(cached)) => Ok(cached.value.clone()),
@@ -80,6 +96,7 @@ mod tests {
                         Ok(Cached {
                             value: "tok".into(),
                             refresh_at: None,
+                            expires_at: None,
                         })
                     })
                     .await
@@ -104,6 +121,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_failed_refresh_keeps_a_token_that_still_works() {
+        let cache = TokenCache::new();
+        let first = cache
+            .get_or_fetch(|| async {
+                Ok(Cached {
+                    value: "old".into(),
+                    refresh_at: Some(Instant::now()),
+                    expires_at: Some(Instant::now() + Duration::from_secs(60)),
+                })
+            })
+            .await;
+        let second = cache
+            .get_or_fetch(|| async { Err(AuthError("503".into())) })
+            .await;
+        assert_eq!(
+            (first, second),
+            (Ok("old".to_string()), Ok("old".to_string()))
+        );
+    }
+
+    #[tokio::test]
     async fn refreshes_when_due() {
         let cache = TokenCache::new();
         let first = cache
@@ -111,6 +149,7 @@ mod tests {
                 Ok(Cached {
                     value: "a".into(),
                     refresh_at: Some(Instant::now()),
+                    expires_at: None,
                 })
             })
             .await;
@@ -119,6 +158,7 @@ mod tests {
                 Ok(Cached {
                     value: "b".into(),
                     refresh_at: None,
+                    expires_at: None,
                 })
             })
             .await;

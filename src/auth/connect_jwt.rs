@@ -65,7 +65,7 @@ impl ConnectJwt {
             claims.insert("aud".into(), Value::from(aud.clone()));
         }
         let token = hs256(&Value::Object(claims), &self.secret)?;
-        self.redactor.add(&token);
+        self.redactor.add_token(&token);
         Ok(token)
     }
 }

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use serde_json::json;
 
 use super::cache::TokenCache;
-use super::sign::{decode_unverified, hs256, now_seconds};
+use super::sign::{hs256, now_seconds};
 use super::token_endpoint::{self, ExchangeLog, TokenRequest};
 use super::{Auth, AuthEnv, AuthError, header, render, secret, token_url};
 use crate::redact::Redactor;
@@ -82,7 +82,8 @@ impl JwtBearerGrant {
             ("assertion", self.assertion()?),
         ];
         if let Some(scope) = &self.scope {
-            form.push(("scope", scope.clone()));
+            // Atlassian's client libraries send scopes upper-cased and space-separated.
+            form.push(("scope", scope.to_ascii_uppercase()));
         }
         let request = TokenRequest {
             client: &self.client,
@@ -113,9 +114,4 @@ impl Auth for JwtBearerGrant {
     fn notes(&self) -> Vec<String> {
         self.log.lines()
     }
-}
-
-/// Decodes the access token too when it is a JWT, for `explain`.
-pub fn describe_token(token: &str) -> Option<String> {
-    decode_unverified(token).map(|(header, claims)| format!("header {header}, claims {claims}"))
 }

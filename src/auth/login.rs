@@ -112,6 +112,7 @@ impl Login {
         Ok(Cached {
             value,
             refresh_at: None,
+            expires_at: None,
         })
     }
 }

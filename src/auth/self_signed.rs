@@ -73,11 +73,12 @@ impl SelfSignedJwt {
         claims.insert("iat".into(), Value::from(iat));
         claims.insert("exp".into(), Value::from(iat + self.ttl.as_secs().max(1)));
         let token = sign(&self.header, &Value::Object(claims), &self.key)?;
-        self.redactor.add(&token);
+        self.redactor.add_token(&token);
         let refresh_at = Some(Instant::now() + self.ttl - refresh_margin(self.ttl));
         Ok(Cached {
             value: token,
             refresh_at,
+            expires_at: Some(Instant::now() + self.ttl),
         })
     }
 }

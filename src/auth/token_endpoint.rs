@@ -70,8 +70,13 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
         .insert(ACCEPT, HeaderValue::from_static("application/json"));
     if let Some((user, password)) = &request.basic {
         use base64::Engine;
-        let encoded =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        // RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            enc(user),
+            enc(password)
+        ));
         redactor.add(&encoded);
         let (name, value) = super::header("authorization", &format!("Basic {encoded}"))?;
         http_request.headers_mut().insert(name, value);
@@ -118,8 +123,9 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
         serde_json::Value::String(s) => s.parse::<f64>().ok(),
         _ => None,
     }
-    .filter(|s| s.is_finite() && *s > 0.0)
-    .map(|s| Duration::from_secs_f64(s.min(1e9)));
+    // 0 or less: good for this request only, fetched again on the next.
+    .filter(|s| s.is_finite())
+    .map(|s| Duration::from_secs_f64(s.clamp(0.0, 1e9)));
     log.push(format!(
         "{what} answered {}: token_type {}, expires_in {}, scope {}",
         response.status,
@@ -127,11 +133,11 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
         expires_in.map_or("(none)".to_string(), |d| format!("{}s", d.as_secs())),
         json["scope"].as_str().unwrap_or("(none)"),
     ));
-    let refresh_at =
-        expires_in.map(|lifetime| Instant::now() + lifetime - refresh_margin(lifetime));
+    let now = Instant::now();
     Ok(Cached {
         value: token,
-        refresh_at,
+        refresh_at: expires_in.map(|lifetime| now + lifetime - refresh_margin(lifetime)),
+        expires_at: expires_in.map(|lifetime| now + lifetime),
     })
 }
 

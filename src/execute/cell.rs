@@ -99,6 +99,10 @@ async fn attempt_cell(
     loop {
         outcome.attempts += 1;
         let attempt = outcome.attempts;
+        // Pace before signing, so a waiting request never carries a stale token.
+        if let Some(pacer) = &shared.pacers[id.suite] {
+            pacer.wait().await;
+        }
         let mut request = build(&prepared, timeout);
         if let Err(e) = auth.authorize(&mut request).await {
             if shared.options.trace {
@@ -125,9 +129,6 @@ async fn attempt_cell(
                 &shared.redactor,
             )));
         }
-        if let Some(pacer) = &shared.pacers[id.suite] {
-            pacer.wait().await;
-        }
         let sent = match runtime.client.execute(request).await {
             Ok(response) => http::read_response(response).await,
             Err(e) => Err(e),
@@ -137,6 +138,8 @@ async fn attempt_cell(
                 tokio::time::sleep(retry::wait_after_status(&response.headers, attempt)).await;
             }
             Ok(response) => {
+                // The principal's jar sends these cookies back: they are session credentials.
+                http::register_cookies(&response.headers, &shared.redactor);
                 if let Some(trace) = &mut outcome.trace {
                     trace::response(trace, &response, &shared.redactor);
                     trace.auth_notes = auth
@@ -229,8 +232,6 @@ fn build(prepared: &Prepared, timeout: std::time::Duration) -> reqwest::Request 
 }
 
 fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) -> Observation {
-    // The principal's jar sends these cookies back: they are session credentials.
-    http::register_cookies(&response.headers, &shared.redactor);
     let header_text = |name: &str| {
         let values: Vec<String> = response
             .headers

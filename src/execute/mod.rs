@@ -117,13 +117,13 @@ pub async fn execute(
     let shared = &shared;
     // Canaries run first: their result decides how the principal's denials read.
     let (canaries, rest) = canary::split(suites, cells);
-    let mut outcomes = run_phase(shared, &canaries, &mut on_outcome).await;
+    let mut outcomes = run_phase(shared, &canaries, &mut |outcome| on_outcome(outcome)).await;
     let rejected = canary::failures(suites, &outcomes);
-    let mut later = run_phase(shared, &rest, &mut |_| {}).await;
-    for outcome in &mut later {
+    let mut later = run_phase(shared, &rest, &mut |outcome| {
         canary::apply(outcome, &rejected);
-        on_outcome(outcome);
-    }
+        on_outcome(outcome)
+    })
+    .await;
     outcomes.append(&mut later);
     outcomes.sort_by_key(|o| o.id);
     Ok(outcomes)
@@ -133,7 +133,7 @@ pub async fn execute(
 async fn run_phase(
     shared: &Shared<'_>,
     cells: &[CellId],
-    on_outcome: &mut impl FnMut(&CellOutcome),
+    on_outcome: &mut impl FnMut(&mut CellOutcome),
 ) -> Vec<CellOutcome> {
     let per_suite = (0..shared.suites.len()).map(|s| {
         let limit = shared
@@ -149,8 +149,8 @@ async fn run_phase(
     });
     let mut all = stream::select_all(per_suite);
     let mut outcomes = Vec::with_capacity(cells.len());
-    while let Some(outcome) = all.next().await {
-        on_outcome(&outcome);
+    while let Some(mut outcome) = all.next().await {
+        on_outcome(&mut outcome);
         outcomes.push(outcome);
     }
     outcomes

@@ -251,22 +251,30 @@ mod tests {
             ("c", "suite"),
             ("project", "TEST"),
         ]);
-        let env = plain(&[("a", "env"), ("b", "env"), ("c", "env"), ("d", "env")]);
+        let env = plain(&[
+            ("a", "env"),
+            ("b", "env"),
+            ("c", "env"),
+            ("d", "env"),
+            ("m", "env"),
+        ]);
+        let mock = plain(&[("c", "mock"), ("d", "mock"), ("m", "mock")]);
         let scope = Scope {
             cli: &cli,
             principal: Some(&principal),
             suite: &suite,
+            mock: Some(&mock),
             env: &env,
             base_url: Some("http://x"),
         };
         let t = Template::parse(
-            "${a} ${b} ${c} ${d} ${e:-dflt} ${own} ${BASE_URL}",
+            "${a} ${b} ${c} ${d} ${m} ${e:-dflt} ${own} ${BASE_URL}",
             Pos::default(),
         )
         .unwrap();
         assert_eq!(
             t.render(&scope).unwrap(),
-            "cli principal suite env dflt TEST-1 http://x"
+            "cli principal suite mock mock dflt TEST-1 http://x"
         );
     }
 
