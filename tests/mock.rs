@@ -1,0 +1,511 @@
+//! The mock instance against credentials minted here, independently of
+//! permatrix's client code: jsonwebtoken directly, hand-built claims and
+//! hand-written canonical strings.
+
+mod common;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const DEF: &str = r#"mock: test-jira
+token_lifetime: 15m
+users:
+  admin: { email: admin@example.com, api_token: admin-token-123456, account_id: acc-admin, groups: [admins, users] }
+  user: { username: plain, email: user@example.com, api_token: user-token-123456, account_id: acc-user, groups: [users] }
+  guest: { email: guest@example.com, api_token: guest-token-123456, account_id: acc-guest, groups: [] }
+apps:
+  reader-app: { shared_secret: reader-secret-abcdef, oauth_client_id: reader-client, scopes: [READ, ACT_AS_USER] }
+  plain-app: { shared_secret: plain-secret-abcdef, oauth_client_id: plain-client, scopes: [WRITE] }
+permissions:
+  ADMINISTER: [admins]
+  BROWSE_PROJECTS: [users]
+routes:
+  - { route: GET /rest/api/2/configuration, scope: READ, anonymous: true }
+  - { route: GET /rest/api/2/search, scope: READ, permission: BROWSE_PROJECTS }
+  - { route: GET /rest/api/2/permissions, scope: ADMIN, permission: ADMINISTER }
+  - { route: GET /rest/api/2/settings/columns, scope: INACCESSIBLE }
+  - { route: "GET /rest/api/2/issue/{issueIdOrKey}", scope: READ, permission: BROWSE_PROJECTS, hidden: true }
+  - { route: POST /rest/api/2/issue, scope: WRITE, response: { status: 201, json: { key: TEST-2 } } }
+"#;
+
+struct Mock {
+    base: String,
+    client: reqwest::Client,
+}
+
+async fn mock(def: &str) -> Mock {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let def = permatrix::mock::def::load_str(std::path::Path::new("test-jira.yaml"), def)
+        .expect("valid mock");
+    let (addr, _) = permatrix::mock::serve(def, ([127, 0, 0, 1], 0).into(), std::future::pending())
+        .await
+        .expect("mock starts");
+    Mock {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+fn qsh(canonical: &str) -> String {
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+fn hs256(claims: &Value, secret: &str) -> String {
+    let key = EncodingKey::from_secret(secret.as_bytes()).expect("key");
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).expect("sign")
+}
+
+fn connect_claims(canonical: &str) -> Value {
+    json!({"iss": "reader-app", "iat": now(), "exp": now() + 180, "qsh": qsh(canonical)})
+}
+
+impl Mock {
+    async fn send(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        authorization: Option<&str>,
+    ) -> (u16, HeaderMapLite, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path_and_query}", self.base));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.expect("response");
+        let status = response.status().as_u16();
+        let challenge = response
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = serde_json::from_slice(&response.bytes().await.unwrap_or_default())
+            .unwrap_or(Value::Null);
+        (
+            status,
+            HeaderMapLite {
+                www_authenticate: challenge,
+            },
+            body,
+        )
+    }
+
+    async fn grant(&self, claims: &Value, secret: &str, scope: Option<&str>) -> (u16, Value) {
+        let assertion = hs256(claims, secret);
+        let mut form = vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:jwt-bearer".to_string(),
+            ),
+            ("assertion", assertion),
+        ];
+        if let Some(scope) = scope {
+            form.push(("scope", scope.to_string()));
+        }
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
+        let response = self
+            .client
+            .post(format!("{}/oauth2/token", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("response");
+        (
+            response.status().as_u16(),
+            serde_json::from_slice(&response.bytes().await.unwrap_or_default())
+                .unwrap_or(Value::Null),
+        )
+    }
+}
+
+struct HeaderMapLite {
+    www_authenticate: Option<String>,
+}
+
+fn basic(login: &str, token: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{login}:{token}")))
+}
+
+#[tokio::test]
+async fn connect_jwts_verify_in_header_and_query_and_scopes_decide() {
+    let m = mock(DEF).await;
+    let canonical = "GET&/rest/api/2/search&jql=project%20%3D%20TEST&maxResults=5";
+    let token = hs256(&connect_claims(canonical), "reader-secret-abcdef");
+    let path = "/rest/api/2/search?maxResults=5&jql=project+%3D+TEST";
+    assert_eq!(
+        m.send("GET", path, Some(&format!("JWT {token}"))).await.0,
+        200
+    );
+    let (status, ..) = m.send("GET", &format!("{path}&jwt={token}"), None).await;
+    assert_eq!(
+        status, 200,
+        "the jwt parameter is dropped from the canonical request"
+    );
+
+    let token = hs256(
+        &connect_claims("GET&/rest/api/2/permissions&"),
+        "reader-secret-abcdef",
+    );
+    let (status, _, body) = m
+        .send(
+            "GET",
+            "/rest/api/2/permissions",
+            Some(&format!("JWT {token}")),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["errorMessages"][0]),
+        (403, &json!("Request not in an authorized API scope"))
+    );
+    let token = hs256(
+        &connect_claims("GET&/rest/api/2/settings/columns&"),
+        "reader-secret-abcdef",
+    );
+    assert_eq!(
+        m.send(
+            "GET",
+            "/rest/api/2/settings/columns/",
+            Some(&format!("JWT {token}"))
+        )
+        .await
+        .0,
+        403
+    );
+}
+
+#[tokio::test]
+async fn forged_connect_jwts_are_refused_with_401() {
+    let m = mock(DEF).await;
+    let canonical = "GET&/rest/api/2/configuration&";
+    let good = connect_claims(canonical);
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut claims = good.clone();
+        f(&mut claims);
+        claims
+    };
+    let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = URL_SAFE_NO_PAD.encode(good.to_string());
+    let hs512 = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS512),
+        &good,
+        &EncodingKey::from_secret(b"reader-secret-abcdef").expect("key"),
+    )
+    .expect("sign");
+    let forged = [
+        (
+            "tampered qsh",
+            hs256(
+                &with(&|c| c["qsh"] = json!(qsh("GET&/other&"))),
+                "reader-secret-abcdef",
+            ),
+        ),
+        (
+            "missing qsh",
+            hs256(
+                &with(&|c| _ = c.as_object_mut().map(|o| o.remove("qsh"))),
+                "reader-secret-abcdef",
+            ),
+        ),
+        (
+            "expired",
+            hs256(
+                &with(&|c| c["exp"] = json!(now() - 120)),
+                "reader-secret-abcdef",
+            ),
+        ),
+        (
+            "nbf in the future",
+            hs256(
+                &with(&|c| c["nbf"] = json!(now() + 120)),
+                "reader-secret-abcdef",
+            ),
+        ),
+        (
+            "no iat",
+            hs256(
+                &with(&|c| _ = c.as_object_mut().map(|o| o.remove("iat"))),
+                "reader-secret-abcdef",
+            ),
+        ),
+        ("wrong secret", hs256(&good, "not-the-shared-secret")),
+        ("alg none", format!("{none_header}.{payload}.")),
+        ("HS512", hs512),
+        (
+            "unknown issuer",
+            hs256(
+                &with(&|c| c["iss"] = json!("stranger")),
+                "reader-secret-abcdef",
+            ),
+        ),
+    ];
+    // configuration allows anonymous access, yet bad credentials are refused, not ignored.
+    for (what, token) in forged {
+        let (status, headers, body) = m
+            .send(
+                "GET",
+                "/rest/api/2/configuration",
+                Some(&format!("JWT {token}")),
+            )
+            .await;
+        assert_eq!(status, 401, "{what}: {body}");
+        assert!(
+            headers
+                .www_authenticate
+                .is_some_and(|c| c.starts_with("JWT realm=")),
+            "{what}"
+        );
+        assert!(body["errorMessages"][0].is_string(), "{what}: {body}");
+    }
+    let (status, ..) = m
+        .send("GET", "/rest/api/2/configuration", Some("JWT not.a-jwt"))
+        .await;
+    assert_eq!(status, 400, "a JWT that does not parse");
+    let valid = hs256(&good, "reader-secret-abcdef");
+    assert_eq!(
+        m.send(
+            "GET",
+            "/rest/api/2/configuration",
+            Some(&format!("JWT {valid}"))
+        )
+        .await
+        .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn basic_users_permissions_and_hidden_objects() {
+    let m = mock(DEF).await;
+    let admin = basic("admin@example.com", "admin-token-123456");
+    let by_username = basic("plain", "user-token-123456");
+    let guest = basic("guest@example.com", "guest-token-123456");
+    assert_eq!(
+        m.send("GET", "/rest/api/2/permissions", Some(&admin))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        m.send("GET", "/rest/api/2/permissions", Some(&by_username))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        m.send("GET", "/rest/api/2/issue/TEST-1", Some(&by_username))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        m.send("GET", "/rest/api/2/issue/TEST-1", Some(&guest))
+            .await
+            .0,
+        404,
+        "hidden, not forbidden"
+    );
+    assert_eq!(
+        m.send("GET", "/rest/api/2/search", Some(&guest)).await.0,
+        403
+    );
+    let (status, headers, body) = m
+        .send(
+            "GET",
+            "/rest/api/2/search",
+            Some(&basic("admin@example.com", "wrong")),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(headers.www_authenticate.is_some());
+    assert_eq!(body["errors"], json!({}));
+    let (status, headers, body) = m.send("GET", "/rest/api/2/search", None).await;
+    assert_eq!(status, 401);
+    assert!(
+        headers
+            .www_authenticate
+            .is_some_and(|c| c.starts_with("Basic realm=\"test-jira\""))
+    );
+    assert_eq!(
+        body["errorMessages"][0],
+        "You are not authenticated. Authentication required to perform this operation."
+    );
+    assert_eq!(
+        m.send("GET", "/rest/api/2/configuration", None).await.0,
+        200
+    );
+    let (status, _, body) = m.send("POST", "/rest/api/2/issue", Some(&admin)).await;
+    assert_eq!((status, &body["key"]), (201, &json!("TEST-2")));
+    for caller in [None, Some(admin.as_str())] {
+        assert_eq!(
+            m.send("GET", "/rest/api/2/nothing-here", caller).await.0,
+            404
+        );
+        assert_eq!(m.send("DELETE", "/rest/api/2/search", caller).await.0, 404);
+    }
+}
+
+#[tokio::test]
+async fn the_jwt_bearer_grant_issues_tokens_limited_by_the_apps_scopes() {
+    let m = mock(DEF).await;
+    let assertion = |iss: &str, sub: &str| {
+        json!({"iss": format!("urn:atlassian:connect:clientid:{iss}"), "sub": format!("urn:atlassian:connect:useraccountid:{sub}"),
+               "tnt": m.base, "aud": m.base, "iat": now(), "exp": now() + 60})
+    };
+    let (status, body) = m
+        .grant(
+            &assertion("reader-client", "acc-admin"),
+            "reader-secret-abcdef",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["token_type"].as_str(), body["expires_in"].as_u64()),
+        (Some("Bearer"), Some(900))
+    );
+    assert_eq!(body["scope"], "READ ACT_AS_USER");
+    let bearer = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+    assert_eq!(
+        m.send("GET", "/rest/api/2/search", Some(&bearer)).await.0,
+        200,
+        "READ as the admin"
+    );
+    let (status, headers, body) = m
+        .send("GET", "/rest/api/2/permissions", Some(&bearer))
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            401,
+            json!({"code": 401, "message": "Unauthorized; scope does not match"})
+        )
+    );
+    assert!(
+        headers
+            .www_authenticate
+            .is_some_and(|c| c.contains("insufficient_scope"))
+    );
+    assert_eq!(
+        m.send("GET", "/rest/api/2/settings/columns", Some(&bearer))
+            .await
+            .0,
+        401
+    );
+
+    let (_, body) = m
+        .grant(
+            &assertion("reader-client", "acc-guest"),
+            "reader-secret-abcdef",
+            Some("read"),
+        )
+        .await;
+    let as_guest = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+    assert_eq!(
+        m.send("GET", "/rest/api/2/issue/TEST-1", Some(&as_guest))
+            .await
+            .0,
+        404,
+        "the user's permissions apply"
+    );
+
+    let refusals = [
+        (
+            assertion("reader-client", "acc-admin"),
+            "wrong-secret-000000",
+            "invalid_grant",
+        ),
+        (
+            assertion("reader-client", "nobody"),
+            "reader-secret-abcdef",
+            "invalid_grant",
+        ),
+        (
+            assertion("unknown-client", "acc-admin"),
+            "reader-secret-abcdef",
+            "invalid_grant",
+        ),
+        (
+            assertion("plain-client", "acc-admin"),
+            "plain-secret-abcdef",
+            "unauthorized_client",
+        ),
+    ];
+    for (claims, secret, error) in refusals {
+        let (status, body) = m.grant(&claims, secret, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some(error)),
+            "{claims}"
+        );
+    }
+    let (status, ..) = m
+        .send(
+            "GET",
+            "/rest/api/2/search",
+            Some("Bearer never-issued-token-0000"),
+        )
+        .await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn issued_tokens_expire() {
+    let m = mock(&DEF.replace("token_lifetime: 15m", "token_lifetime: 1ms")).await;
+    let claims = json!({"iss": "urn:atlassian:connect:clientid:reader-client", "sub": "urn:atlassian:connect:useraccountid:acc-admin",
+                        "tnt": m.base, "aud": m.base, "iat": now(), "exp": now() + 60});
+    let (status, body) = m.grant(&claims, "reader-secret-abcdef", None).await;
+    assert_eq!(status, 200);
+    let bearer = format!("Bearer {}", body["access_token"].as_str().expect("token"));
+    // Well past the 1 ms lifetime (a loopback round trip can be shorter).
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let (status, _, body) = m.send("GET", "/rest/api/2/search", Some(&bearer)).await;
+    assert_eq!(
+        (status, &body["errorMessages"][0]),
+        (401, &json!("the access token has expired"))
+    );
+}
+
+#[tokio::test]
+async fn mock_definitions_report_every_problem_with_its_location() {
+    let ws = common::Workspace::new();
+    ws.write(
+        "bad-mock.yaml",
+        "mock: bad\nusers:\n  u: { email: a@b.c, api_tokn: x, account_id: 1 }\napps:\n  a: { shared_secret: s, scopes: [READ, WRTE] }\nroutes:\n  - { route: GET /x, scope: ADMN }\n  - { route: FETCH, permission: NOPE }\n",
+    );
+    ws.write(
+        "s.yaml",
+        "suite: s\ntarget: { mock: bad-mock.yaml }\nprincipals: { a: { auth: none } }\nendpoints:\n  - { request: GET /x, expect: { a: 401 } }\n",
+    );
+    let out = ws.permatrix(&["check", "s.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    for needle in [
+        "bad-mock.yaml:3:22: error: unknown key `api_tokn` in user `u`",
+        "did you mean `api_token`?",
+        "bad-mock.yaml:5:41: error: unknown Connect scope `WRTE`",
+        "did you mean `WRITE`?",
+        "bad-mock.yaml:7:29: error: unknown Connect scope `ADMN`",
+        "bad-mock.yaml:8:14: error: malformed request line `FETCH`",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "missing {needle} in:\n{}",
+            out.stderr
+        );
+    }
+}
