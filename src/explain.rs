@@ -186,6 +186,9 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     } else if let Some(request) = &outcome.request {
         line("request", &format!("{} {}", request.method, request.url));
     }
+    if let Some(needs) = mock_requirements(suite, outcome) {
+        line("needs", &needs);
+    }
     match &outcome.result {
         CellResult::Responded(o) => {
             line("response", &o.status.to_string());
@@ -213,6 +216,28 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     line("verdict", &verdict);
     line("reading", &reading(outcome, &principal.auth));
     out
+}
+
+/// What the serving mock's route requires, so a refusal can be read against it.
+fn mock_requirements(suite: &Suite, outcome: &CellOutcome) -> Option<String> {
+    let def = suite.mock.as_deref()?;
+    let request = outcome.request.as_ref()?;
+    let path = url::Url::parse(&request.url).ok()?.path().to_string();
+    let route = def.route_for(&request.method, &path)?;
+    let mut needs = format!("scope {}", route.scope);
+    if let Some(permission) = &route.permission {
+        needs.push_str(&format!(", permission {permission}"));
+    }
+    if route.anonymous {
+        needs.push_str(", anonymous allowed");
+    }
+    if !route.impersonation {
+        needs.push_str(", no impersonation");
+    }
+    Some(format!(
+        "{needs} (the mock's route {} {})",
+        route.method, route.template
+    ))
 }
 
 fn auth_mode(auth: &AuthSpec) -> &'static str {

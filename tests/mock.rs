@@ -509,3 +509,49 @@ async fn mock_definitions_report_every_problem_with_its_location() {
         );
     }
 }
+
+#[tokio::test]
+async fn permatrix_mock_serves_until_interrupted() {
+    use std::io::{BufRead, BufReader};
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let ws = common::Workspace::new();
+    let file = ws.write("m.yaml", DEF);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args(["mock", file.to_str().expect("path"), "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = tokio::task::spawn_blocking(move || {
+        let first = lines.next().and_then(Result::ok).unwrap_or_default();
+        (first, lines)
+    });
+    let (first, mut lines) = first.await.expect("join");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    let status = reqwest::get(format!("{url}rest/api/2/configuration"))
+        .await
+        .expect("get")
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("wait");
+    assert_eq!(exit.code(), Some(0));
+    assert!(
+        lines
+            .next()
+            .and_then(Result::ok)
+            .is_some_and(|l| l.contains("stopped"))
+    );
+}

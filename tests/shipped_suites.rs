@@ -27,3 +27,50 @@ fn the_shipped_suites_pass_against_the_mock_with_no_environment() {
         "the Jira profile's matrix runs whole: {tally}"
     );
 }
+
+fn explain(endpoint: &str, principal: &str) -> (i32, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args([
+            "explain",
+            "suites/jira-cloud.yaml",
+            "--endpoint",
+            endpoint,
+            "--principal",
+            principal,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .output()
+        .expect("run permatrix");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn explain_reads_the_forum_cases() {
+    let (code, text) = explain("GET /rest/api/2/permissions", "app-as-admin");
+    assert_eq!(code, 0, "{text}");
+    for needle in [
+        "token endpoint POST http://127.0.0.1:",
+        "scope READ ACT_AS_USER",
+        "needs    scope ADMIN, permission ADMINISTER (the mock's route GET /rest/api/2/permissions)",
+        "body     {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}",
+        "reading  401 \"scope does not match\"",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let (code, text) = explain("GET /rest/api/2/settings/columns", "app");
+    assert_eq!(code, 0, "{text}");
+    for needle in [
+        "qsh      canonical request GET&/rest/api/2/settings/columns&",
+        "(the token's qsh claim matches)",
+        "needs    scope INACCESSIBLE, permission ADMINISTER",
+        "Request not in an authorized API scope",
+        "reading  403 \"not in an authorized API scope\"",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    assert!(!text.contains("mock-shared-secret"), "{text}");
+}

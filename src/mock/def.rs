@@ -89,6 +89,14 @@ pub struct MockRoute {
 }
 
 impl MockDef {
+    /// The route that answers `method` on `path`, if any.
+    pub fn route_for(&self, method: &str, path: &str) -> Option<&MockRoute> {
+        let path = segments(path);
+        self.routes
+            .iter()
+            .find(|r| r.method == method && r.matches(&path))
+    }
+
     /// The groups holding `permission`.
     pub fn holders(&self, permission: &str) -> &[String] {
         self.permissions
@@ -452,6 +460,18 @@ fn to_json(node: &Node) -> serde_json::Value {
                 .filter_map(|(k, v)| Some((k.scalar_text()?, to_json(v))))
                 .collect(),
         ),
+    }
+}
+
+impl MockRoute {
+    /// Whether the route's template matches these path segments.
+    pub fn matches(&self, path: &[String]) -> bool {
+        self.segments.len() == path.len()
+            && self
+                .segments
+                .iter()
+                .zip(path)
+                .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
     }
 }
 

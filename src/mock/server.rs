@@ -95,7 +95,7 @@ async fn handle(
         .def
         .routes
         .iter()
-        .find(|r| r.method == method.as_str() && matches(r, &path_segments))
+        .find(|r| r.method == method.as_str() && r.matches(&path_segments))
     else {
         return error(
             StatusCode::NOT_FOUND,
@@ -121,15 +121,6 @@ async fn handle(
             error(StatusCode::UNAUTHORIZED, &message),
         ),
     }
-}
-
-fn matches(route: &MockRoute, path: &[String]) -> bool {
-    route.segments.len() == path.len()
-        && route
-            .segments
-            .iter()
-            .zip(path)
-            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
 }
 
 /// Jira's order: credentials, then the app's scope, then the user's permission.
