@@ -67,6 +67,20 @@ pub(crate) fn load_options(exec: &ExecOptions, target: &TargetChoice) -> LoadOpt
     }
 }
 
+/// The async runtime of a command, or `None` after saying why there is none.
+pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            None
+        }
+    }
+}
+
 /// Prints every diagnostic, then how many there were and `closing`.
 pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], closing: &str) {
     let mut err = std::io::stderr().lock();
@@ -119,15 +133,8 @@ pub fn run(config: &RunConfig) -> u8 {
             "warning: {flag} is not implemented in this version of permatrix and does nothing"
         );
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::INVALID;
-        }
+    let Some(runtime) = runtime() else {
+        return exit::INVALID;
     };
     let targets = match runtime.block_on(prepare_targets(&suites, &config.target, &config.exec)) {
         Ok(targets) => targets,
@@ -342,15 +349,8 @@ pub fn serve_mock(file: &std::path::Path, host: &str, port: u16) -> u8 {
             }
         },
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::INVALID;
-        }
+    let Some(runtime) = runtime() else {
+        return exit::INVALID;
     };
     runtime.block_on(async {
         let name = def.name.clone();

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::app::{TargetChoice, exit, load_options, prepare_targets, print_diagnostics};
+use crate::app::{TargetChoice, exit, load_options, prepare_targets, print_diagnostics, runtime};
 use crate::execute::{self, ExecOptions};
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
 use crate::redact::Redactor;
@@ -51,15 +51,8 @@ pub fn explain(config: &ExplainConfig) -> u8 {
             return exit::INVALID;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return exit::INVALID;
-        }
+    let Some(runtime) = runtime() else {
+        return exit::INVALID;
     };
     let targets = match runtime.block_on(prepare_targets(&suites, &config.target, &config.exec)) {
         Ok(targets) => targets,

@@ -5,14 +5,79 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, HeaderValue};
 
-use super::AuthError;
-use super::cache::Cached;
+use std::sync::Arc;
+
+use super::cache::{Cached, TokenCache};
+use super::{AuthEnv, AuthError};
 use crate::http::{self, EncodedBody};
 use crate::redact::Redactor;
+use crate::suite::Template;
 
 /// How long before `expires_in` runs out a token is fetched again.
 pub fn refresh_margin(lifetime: Duration) -> Duration {
     (lifetime / 10).min(Duration::from_secs(30))
+}
+
+/// A token endpoint and the access token it gave one principal, shared by
+/// every cell of that principal.
+pub struct TokenEndpoint {
+    /// The endpoint's URL.
+    pub url: url::Url,
+    client: reqwest::Client,
+    timeout: Duration,
+    /// Where assertions and tokens are registered.
+    pub redactor: Arc<Redactor>,
+    cache: TokenCache,
+    /// What `explain` shows.
+    pub log: ExchangeLog,
+}
+
+/// What a grant posts: form fields, and HTTP Basic client authentication when used.
+pub struct Grant {
+    /// Form fields.
+    pub form: Vec<(&'static str, String)>,
+    /// Client id and secret for HTTP Basic.
+    pub basic: Option<(String, String)>,
+}
+
+impl TokenEndpoint {
+    /// The endpoint at `token_url`, relative to the target when it starts with `/`.
+    pub fn new(token_url: &Template, env: &AuthEnv<'_>) -> Result<TokenEndpoint, AuthError> {
+        Ok(TokenEndpoint {
+            url: super::token_url(token_url, env)?,
+            client: env.client.clone(),
+            timeout: env.timeout,
+            redactor: env.redactor.clone(),
+            cache: TokenCache::new(),
+            log: ExchangeLog::default(),
+        })
+    }
+
+    /// Sends the cached access token as Bearer, fetching it with `grant` first when due.
+    pub async fn bearer(
+        &self,
+        request: &mut reqwest::Request,
+        grant: impl FnOnce() -> Result<Grant, AuthError>,
+    ) -> Result<(), AuthError> {
+        let token = self
+            .cache
+            .get_or_fetch(|| async {
+                let Grant { form, basic } = grant()?;
+                let request = TokenRequest {
+                    client: &self.client,
+                    url: &self.url,
+                    form,
+                    basic,
+                    timeout: self.timeout,
+                    redactor: &self.redactor,
+                };
+                fetch(request, &self.log).await
+            })
+            .await?;
+        let (name, value) = super::header("authorization", &format!("Bearer {token}"))?;
+        request.headers_mut().insert(name, value);
+        Ok(())
+    }
 }
 
 /// A token request about to be sent.
