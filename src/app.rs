@@ -52,6 +52,8 @@ pub struct RunConfig {
     pub json: Option<PathBuf>,
     /// `--junit FILE`.
     pub junit: Option<PathBuf>,
+    /// Snapshot handling; `None` with `--no-snapshot`.
+    pub snapshots: Option<crate::snapshot::SnapshotSettings>,
     /// Flags accepted but not implemented yet, named for the warning.
     pub not_yet: Vec<&'static str>,
     /// Terminal colours, progress bar, `--quiet`.
@@ -201,21 +203,37 @@ pub fn run(config: &RunConfig) -> u8 {
         );
     }
     let tally = Tally::of(&outcomes);
+    let mut snapshots = Vec::new();
+    let mut snapshot_errors = Vec::new();
+    if let Some(settings) = &config.snapshots {
+        for (s, suite) in suites.iter().enumerate() {
+            match crate::snapshot::check(suite, s, &outcomes, settings) {
+                Ok(outcome) => snapshots.push(Some(outcome)),
+                Err(e) => {
+                    snapshot_errors.push(e);
+                    snapshots.push(None);
+                }
+            }
+        }
+    }
+    let snapshot_failed = snapshots.iter().flatten().any(|s| s.fails_run());
     let report = RunReport {
         suites: &suites,
         targets: &targets,
         outcomes: &outcomes,
         tally,
+        snapshots: &snapshots,
     };
     emit(&mut reporters, &Event::Finished(&report));
     drop(reporters);
+    report_errors.extend(snapshot_errors);
     if !report_errors.is_empty() {
         for e in &report_errors {
             eprintln!("error: {e}");
         }
         return exit::INVALID;
     }
-    if tally.fails_run() {
+    if tally.fails_run() || snapshot_failed {
         exit::FAILED
     } else {
         exit::PASSED

@@ -240,6 +240,16 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Multi-line `text` with control characters replaced, line breaks kept.
+pub fn printable_lines(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            let (body, newline) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+            format!("{}{newline}", printable(body))
+        })
+        .collect()
+}
+
 /// Explains a transport error in a line: timeout, refused connection, TLS, DNS…
 pub fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {

@@ -16,4 +16,5 @@ pub mod outcome;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod snapshot;
 pub mod suite;

@@ -13,6 +13,7 @@ use permatrix::execute::ExecOptions;
 use permatrix::explain::{self, ExplainConfig};
 use permatrix::plan::Selection;
 use permatrix::report::terminal::TerminalStyle;
+use permatrix::snapshot::SnapshotSettings;
 
 /// A declarative test-runner for endpoint permission matrices.
 #[derive(Parser)]
@@ -113,13 +114,13 @@ struct RunArgs {
     /// Write a JUnit XML report to FILE.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
-    /// Snapshot folder [not implemented yet: accepted and ignored].
-    #[arg(long, value_name = "DIR")]
-    snapshots: Option<PathBuf>,
-    /// Write changed snapshots [not implemented yet: accepted and ignored].
+    /// Where snapshots are kept (`<DIR>/<suite>.snap`).
+    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    snapshots: PathBuf,
+    /// Write changed snapshots instead of failing on them.
     #[arg(long)]
     accept: bool,
-    /// Skip snapshots [not implemented yet: accepted and ignored].
+    /// Neither compare nor write snapshots.
     #[arg(long)]
     no_snapshot: bool,
     /// Markdown report [not implemented yet: accepted and ignored].
@@ -160,15 +161,15 @@ fn exec_options(vars: Vec<(String, String)>, env: BTreeMap<String, String>) -> E
 
 fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
     let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let ci_is_set = env
+        .get("CI")
+        .is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
     let style = TerminalStyle {
         color: std::io::stdout().is_terminal() && !no_color,
         progress: std::io::stderr().is_terminal() && !args.quiet,
         quiet: args.quiet,
     };
     let not_yet = [
-        ("--snapshots", args.snapshots.is_some()),
-        ("--accept", args.accept),
-        ("--no-snapshot", args.no_snapshot),
         ("--markdown", args.markdown.is_some()),
         ("--html", args.html.is_some()),
     ]
@@ -192,6 +193,11 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
         },
         json: args.json,
         junit: args.junit,
+        snapshots: (!args.no_snapshot).then(|| SnapshotSettings {
+            dir: args.snapshots,
+            accept: args.accept,
+            ci: ci_is_set,
+        }),
         not_yet,
         style,
     }

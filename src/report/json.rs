@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Event, Reporter, RunReport, write_atomically};
 use crate::outcome::{CellOutcome, CellResult};
+use crate::snapshot::SnapshotOutcome;
 
 /// The schema identifier written in every document; bumped only on breaking changes.
 pub const SCHEMA: &str = "permatrix.run.v1";
@@ -61,6 +62,7 @@ pub fn document(run: &RunReport<'_>) -> Value {
                     "method": e.request.method,
                     "line": e.pos.line,
                 })).collect::<Vec<_>>(),
+                "snapshot": run.snapshots.get(s).and_then(Option::as_ref).map(snapshot),
                 "cells": cells,
             })
         })
@@ -70,6 +72,43 @@ pub fn document(run: &RunReport<'_>) -> Value {
         "summary": run.tally,
         "suites": suites,
     })
+}
+
+fn snapshot(outcome: &SnapshotOutcome) -> Value {
+    let changes = |changes: &[crate::snapshot::Change]| -> Vec<Value> {
+        changes
+            .iter()
+            .map(|c| json!({"class": c.class.as_str(), "what": c.what}))
+            .collect()
+    };
+    match outcome {
+        SnapshotOutcome::Unchanged => json!({"state": "unchanged"}),
+        SnapshotOutcome::Created(path) => {
+            json!({"state": "created", "path": path.display().to_string()})
+        }
+        SnapshotOutcome::MissingInCi(path) => {
+            json!({"state": "missing-in-ci", "path": path.display().to_string()})
+        }
+        SnapshotOutcome::Changed {
+            path,
+            new_path,
+            changes: found,
+            ..
+        } => json!({
+            "state": "changed",
+            "path": path.display().to_string(),
+            "new_path": new_path.display().to_string(),
+            "changes": changes(found),
+        }),
+        SnapshotOutcome::Accepted {
+            path,
+            changes: found,
+        } => json!({
+            "state": "accepted",
+            "path": path.display().to_string(),
+            "changes": changes(found),
+        }),
+    }
 }
 
 fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {

@@ -25,6 +25,8 @@ pub struct RunReport<'a> {
     pub outcomes: &'a [CellOutcome],
     /// Their counts.
     pub tally: Tally,
+    /// Each suite's snapshot check, by suite index (empty with `--no-snapshot`).
+    pub snapshots: &'a [Option<crate::snapshot::SnapshotOutcome>],
 }
 
 /// What a reporter is told, in order: started, each cell as it finishes, finished.

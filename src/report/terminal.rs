@@ -9,6 +9,7 @@ use owo_colors::OwoColorize;
 use super::{Event, Reporter, RunReport};
 use std::collections::HashMap;
 
+use crate::http;
 use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 
 /// How the terminal display looks.
@@ -141,6 +142,7 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             text.push('\n');
         }
     }
+    text.push_str(&snapshot_lines(run, style));
     let tally = run.tally.line();
     let tally = if run.tally.fails_run() {
         paint(&tally, style, |s| s.red().bold().to_string())
@@ -149,6 +151,82 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
     };
     text.push_str(&tally);
     text.push('\n');
+    text
+}
+
+/// What each suite's snapshot check found; widened changes stand out.
+fn snapshot_lines(run: &RunReport<'_>, style: TerminalStyle) -> String {
+    use crate::snapshot::{ChangeClass, SnapshotOutcome};
+    let mut text = String::new();
+    let changes = |text: &mut String, changes: &[crate::snapshot::Change]| {
+        for change in changes {
+            let line = change.to_string();
+            let line = match change.class {
+                ChangeClass::Widened => paint(&line, style, |s| s.red().bold().to_string()),
+                ChangeClass::AuthBroken => paint(&line, style, |s| s.magenta().to_string()),
+                ChangeClass::Narrowed => paint(&line, style, |s| s.yellow().to_string()),
+                _ => line,
+            };
+            text.push_str(&format!("  {line}\n"));
+        }
+    };
+    for (suite, outcome) in run.suites.iter().zip(run.snapshots) {
+        match outcome {
+            None | Some(SnapshotOutcome::Unchanged) => {}
+            Some(SnapshotOutcome::Created(path)) => {
+                text.push_str(&format!(
+                    "snapshot {}: written to {} (first run)\n",
+                    suite.name,
+                    path.display()
+                ));
+            }
+            Some(SnapshotOutcome::MissingInCi(path)) => {
+                let line = format!(
+                    "snapshot {}: {} does not exist and CI is set: run permatrix where CI is not set and commit the snapshot",
+                    suite.name,
+                    path.display()
+                );
+                text.push_str(&paint(&line, style, |s| s.red().bold().to_string()));
+                text.push('\n');
+            }
+            Some(SnapshotOutcome::Changed {
+                path,
+                new_path,
+                changes: found,
+                diff,
+            }) => {
+                let line = format!(
+                    "snapshot {}: the matrix changed ({} change(s)) against {}",
+                    suite.name,
+                    found.len(),
+                    path.display()
+                );
+                text.push_str(&paint(&line, style, |s| s.red().bold().to_string()));
+                text.push('\n');
+                changes(&mut text, found);
+                text.push_str(&http::printable_lines(diff));
+                text.push_str(&format!(
+                    "the new matrix is in {}: review it, then run again with --accept (or cargo insta review)\n",
+                    new_path.display()
+                ));
+            }
+            Some(SnapshotOutcome::Accepted {
+                path,
+                changes: found,
+            }) => {
+                text.push_str(&format!(
+                    "snapshot {}: accepted {} change(s) into {}\n",
+                    suite.name,
+                    found.len(),
+                    path.display()
+                ));
+                changes(&mut text, found);
+            }
+        }
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
     text
 }
 
@@ -342,6 +420,7 @@ endpoints:
             targets: &targets,
             outcomes: &outcomes,
             tally: Tally::of(&outcomes),
+            snapshots: &[],
         };
         render(&report, style)
     }

@@ -54,9 +54,17 @@ impl Workspace {
     }
 
     /// Runs `permatrix` with `args` in the workspace, off the async runtime.
+    /// `run` goes without snapshots unless the test names a snapshot flag:
+    /// the tests of other features run the same suite several times on purpose.
     pub async fn permatrix(&self, args: &[&str]) -> Output {
         let dir = self.dir.path().to_path_buf();
-        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let snapshot_flag = args
+            .iter()
+            .any(|a| a.starts_with("--snapshots") || a == "--accept" || a == "--no-snapshot");
+        if args.first().is_some_and(|a| a == "run") && !snapshot_flag {
+            args.push("--no-snapshot".into());
+        }
         tokio::task::spawn_blocking(move || run_binary(&dir, &args))
             .await
             .expect("join")
@@ -68,6 +76,7 @@ fn run_binary(dir: &Path, args: &[String]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
+        .env_remove("CI")
         .output()
         .expect("run permatrix");
     Output {

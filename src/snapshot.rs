@@ -1,0 +1,492 @@
+//! Snapshots of the observed matrix: rendered to deterministic text, compared
+//! with `snapshots/<suite>.snap` (insta's file format), every change classified.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::outcome::{CellOutcome, CellResult};
+use crate::report::write_atomically;
+use crate::suite::Suite;
+
+/// One cell as recorded: its status (or `skipped`) and the extra facts asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// `200`, `403`, … or `skipped`.
+    pub status: String,
+    /// `(label, value)` facts from the endpoint's `snapshot:`.
+    pub facts: Vec<(String, String)>,
+}
+
+/// A recorded matrix: endpoints in order, each with its principals in order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Matrix {
+    /// `(endpoint, [(principal, cell)])`.
+    pub endpoints: Vec<(String, Vec<(String, Recorded)>)>,
+}
+
+impl Matrix {
+    fn cell(&self, endpoint: &str, principal: &str) -> Option<&Recorded> {
+        let (_, cells) = self.endpoints.iter().find(|(e, _)| e == endpoint)?;
+        cells.iter().find(|(p, _)| p == principal).map(|(_, r)| r)
+    }
+
+    fn principals(&self) -> BTreeSet<&str> {
+        self.endpoints
+            .iter()
+            .flat_map(|(_, cells)| cells.iter().map(|(p, _)| p.as_str()))
+            .collect()
+    }
+
+    /// The deterministic text of the matrix.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for (endpoint, cells) in &self.endpoints {
+            out.push_str(endpoint);
+            out.push('\n');
+            for (principal, cell) in cells {
+                out.push_str(&format!("  {principal} → {}\n", cell.status));
+                for (label, value) in &cell.facts {
+                    out.push_str(&format!("    {label}: {value}\n"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads back what [`Matrix::render`] wrote; lines it does not understand are skipped.
+    pub fn parse(text: &str) -> Matrix {
+        let mut matrix = Matrix::default();
+        for line in text.lines() {
+            if let Some(fact) = line.strip_prefix("    ") {
+                let Some((label, value)) = fact.split_once(": ") else {
+                    continue;
+                };
+                if let Some((_, cells)) = matrix.endpoints.last_mut()
+                    && let Some((_, cell)) = cells.last_mut()
+                {
+                    cell.facts.push((label.to_string(), value.to_string()));
+                }
+            } else if let Some(cell) = line.strip_prefix("  ") {
+                let Some((principal, status)) = cell.rsplit_once(" → ") else {
+                    continue;
+                };
+                if let Some((_, cells)) = matrix.endpoints.last_mut() {
+                    cells.push((
+                        principal.to_string(),
+                        Recorded {
+                            status: status.to_string(),
+                            facts: Vec::new(),
+                        },
+                    ));
+                }
+            } else if !line.trim().is_empty() {
+                matrix.endpoints.push((line.to_string(), Vec::new()));
+            }
+        }
+        matrix
+    }
+}
+
+/// The matrix a run observed, laid over the previous one: cells that ran
+/// replace theirs, skipped cells are recorded as `skipped`, errored or
+/// unselected cells keep their previous line; endpoints and principals gone
+/// from the suite are dropped.
+pub fn observed(
+    suite: &Suite,
+    s: usize,
+    outcomes: &[CellOutcome],
+    previous: Option<&Matrix>,
+) -> Matrix {
+    let mut matrix = Matrix::default();
+    for (e, endpoint) in suite.endpoints.iter().enumerate() {
+        let mut cells = Vec::new();
+        for (p, principal) in suite.principals.iter().enumerate() {
+            let ran = outcomes
+                .iter()
+                .find(|o| o.id.suite == s && o.id.endpoint == e && o.id.principal == p);
+            let recorded = match ran.map(|o| &o.result) {
+                Some(CellResult::Responded(o)) => Some(Recorded {
+                    status: o.status.to_string(),
+                    facts: o.facts.clone(),
+                }),
+                Some(CellResult::Skipped { .. }) => Some(Recorded {
+                    status: "skipped".into(),
+                    facts: Vec::new(),
+                }),
+                Some(CellResult::Error { .. }) | None => previous
+                    .and_then(|m| m.cell(&endpoint.name, &principal.name))
+                    .cloned(),
+            };
+            if let Some(recorded) = recorded {
+                cells.push((principal.name.clone(), recorded));
+            }
+        }
+        if !cells.is_empty() {
+            matrix.endpoints.push((endpoint.name.clone(), cells));
+        }
+    }
+    matrix
+}
+
+/// What kind of change a line of the diff is (SPEC §4), in reporting order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeClass {
+    /// Not reached before, reached now: a possible security regression.
+    Widened,
+    /// 401 now, not 401 before.
+    AuthBroken,
+    /// Reached before, not reached now, not 401.
+    Narrowed,
+    /// Anything else (403 → 404, a header or body fact).
+    Changed,
+    /// An endpoint, principal or cell that was not recorded before.
+    Added,
+    /// An endpoint or principal no longer recorded.
+    Removed,
+}
+
+impl ChangeClass {
+    /// The word that leads the change's line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeClass::Widened => "widened",
+            ChangeClass::AuthBroken => "auth-broken",
+            ChangeClass::Narrowed => "narrowed",
+            ChangeClass::Changed => "changed",
+            ChangeClass::Added => "added",
+            ChangeClass::Removed => "removed",
+        }
+    }
+}
+
+/// One classified change.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Change {
+    /// Its class.
+    pub class: ChangeClass,
+    /// What changed, e.g. "GET /x × app: 403 → 200".
+    pub what: String,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<11} {}", self.class.as_str(), self.what)
+    }
+}
+
+fn reached(status: &str) -> bool {
+    status.starts_with('2') && status.len() == 3
+}
+
+fn classify_status(old: &str, new: &str) -> ChangeClass {
+    if !reached(old) && reached(new) {
+        ChangeClass::Widened
+    } else if new == "401" {
+        ChangeClass::AuthBroken
+    } else if reached(old) {
+        ChangeClass::Narrowed
+    } else {
+        ChangeClass::Changed
+    }
+}
+
+/// Every difference between two matrices, classified, widened first.
+pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let (old_principals, new_principals) = (old.principals(), new.principals());
+    for p in new_principals.difference(&old_principals) {
+        changes.push(Change {
+            class: ChangeClass::Added,
+            what: format!("principal `{p}`"),
+        });
+    }
+    for p in old_principals.difference(&new_principals) {
+        changes.push(Change {
+            class: ChangeClass::Removed,
+            what: format!("principal `{p}`"),
+        });
+    }
+    for (endpoint, _) in &old.endpoints {
+        if !new.endpoints.iter().any(|(e, _)| e == endpoint) {
+            changes.push(Change {
+                class: ChangeClass::Removed,
+                what: format!("endpoint `{endpoint}`"),
+            });
+        }
+    }
+    for (endpoint, cells) in &new.endpoints {
+        if !old.endpoints.iter().any(|(e, _)| e == endpoint) {
+            changes.push(Change {
+                class: ChangeClass::Added,
+                what: format!("endpoint `{endpoint}`"),
+            });
+            continue;
+        }
+        for (principal, cell) in cells {
+            if !old_principals.contains(principal.as_str()) {
+                continue;
+            }
+            let what = format!("{endpoint} × {principal}");
+            match old.cell(endpoint, principal) {
+                None => changes.push(Change {
+                    class: ChangeClass::Added,
+                    what: format!("{what}: {}", cell.status),
+                }),
+                Some(before) if before.status != cell.status => changes.push(Change {
+                    class: classify_status(&before.status, &cell.status),
+                    what: format!("{what}: {} → {}", before.status, cell.status),
+                }),
+                Some(before) if before.facts != cell.facts => changes.push(Change {
+                    class: ChangeClass::Changed,
+                    what: format!("{what}: {}", describe_facts(&before.facts, &cell.facts)),
+                }),
+                Some(_) => {}
+            }
+        }
+    }
+    changes.sort();
+    changes
+}
+
+fn describe_facts(before: &[(String, String)], after: &[(String, String)]) -> String {
+    let changed: Vec<String> = after
+        .iter()
+        .filter(|fact| !before.contains(fact))
+        .map(|(label, value)| {
+            let old = before
+                .iter()
+                .find(|(l, _)| l == label)
+                .map_or("(absent)", |(_, v)| v.as_str());
+            format!("{label} {old} → {value}")
+        })
+        .collect();
+    if changed.is_empty() {
+        "facts changed".into()
+    } else {
+        changed.join("; ")
+    }
+}
+
+/// What checking one suite's snapshot found.
+#[derive(Clone, Debug)]
+pub enum SnapshotOutcome {
+    /// Same as recorded.
+    Unchanged,
+    /// There was none: it was written.
+    Created(PathBuf),
+    /// There was none and `CI` is set: nothing written, the run fails.
+    MissingInCi(PathBuf),
+    /// It differs: `.snap.new` written beside it, the run fails.
+    Changed {
+        /// The recorded snapshot.
+        path: PathBuf,
+        /// Where the new one was written.
+        new_path: PathBuf,
+        /// The classified changes.
+        changes: Vec<Change>,
+        /// A line diff of old and new.
+        diff: String,
+    },
+    /// It differed and `--accept` wrote the new one.
+    Accepted {
+        /// The snapshot written.
+        path: PathBuf,
+        /// The classified changes.
+        changes: Vec<Change>,
+    },
+}
+
+impl SnapshotOutcome {
+    /// Whether this makes the run fail.
+    pub fn fails_run(&self) -> bool {
+        matches!(
+            self,
+            SnapshotOutcome::MissingInCi(_) | SnapshotOutcome::Changed { .. }
+        )
+    }
+}
+
+/// How snapshots are handled in a run.
+#[derive(Clone, Debug)]
+pub struct SnapshotSettings {
+    /// `--snapshots DIR` (default `snapshots`).
+    pub dir: PathBuf,
+    /// `--accept`.
+    pub accept: bool,
+    /// The `CI` environment variable is set.
+    pub ci: bool,
+}
+
+/// The contents of a `.snap` file: insta's header, then the matrix.
+pub fn file_contents(suite: &str, matrix: &str) -> String {
+    format!("---\nsource: permatrix\nexpression: {suite}\n---\n{matrix}")
+}
+
+/// The matrix text of a `.snap` file (what follows insta's header).
+pub fn body_of(file: &str) -> &str {
+    match file
+        .strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+    {
+        Some((_, body)) => body,
+        None => file,
+    }
+}
+
+/// Where a suite's snapshot lives.
+pub fn path_for(dir: &Path, suite: &str) -> PathBuf {
+    dir.join(format!("{suite}.snap"))
+}
+
+/// Compares one suite's observed matrix with its snapshot and writes what SPEC §4 says.
+pub fn check(
+    suite: &Suite,
+    s: usize,
+    outcomes: &[CellOutcome],
+    settings: &SnapshotSettings,
+) -> Result<SnapshotOutcome, String> {
+    let path = path_for(&settings.dir, &suite.name);
+    let new_path = path.with_extension("snap.new");
+    let previous = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+    };
+    let old = previous.as_deref().map(|text| Matrix::parse(body_of(text)));
+    let new = observed(suite, s, outcomes, old.as_ref());
+    let rendered = new.render();
+    let remove_stale = || match std::fs::remove_file(&new_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {e}", new_path.display()))
+        }
+        _ => Ok(()),
+    };
+    let Some(previous) = previous else {
+        if rendered.is_empty() {
+            return Ok(SnapshotOutcome::Unchanged);
+        }
+        if settings.ci {
+            return Ok(SnapshotOutcome::MissingInCi(path));
+        }
+        std::fs::create_dir_all(&settings.dir)
+            .map_err(|e| format!("cannot create {}: {e}", settings.dir.display()))?;
+        write_atomically(&path, file_contents(&suite.name, &rendered).as_bytes())?;
+        return Ok(SnapshotOutcome::Created(path));
+    };
+    let old_body = body_of(&previous);
+    if old_body.trim_end() == rendered.trim_end() {
+        remove_stale()?;
+        return Ok(SnapshotOutcome::Unchanged);
+    }
+    let changes = classify(&old.unwrap_or_default(), &new);
+    if settings.accept {
+        write_atomically(&path, file_contents(&suite.name, &rendered).as_bytes())?;
+        remove_stale()?;
+        return Ok(SnapshotOutcome::Accepted { path, changes });
+    }
+    write_atomically(&new_path, file_contents(&suite.name, &rendered).as_bytes())?;
+    let diff = similar::TextDiff::from_lines(old_body, rendered.as_str())
+        .unified_diff()
+        .context_radius(2)
+        .header(&path.display().to_string(), &new_path.display().to_string())
+        .to_string();
+    Ok(SnapshotOutcome::Changed {
+        path,
+        new_path,
+        changes,
+        diff,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(rows: &[(&str, &[(&str, &str)])]) -> Matrix {
+        Matrix {
+            endpoints: rows
+                .iter()
+                .map(|(e, cells)| {
+                    let cells = cells
+                        .iter()
+                        .map(|(p, s)| {
+                            (
+                                p.to_string(),
+                                Recorded {
+                                    status: s.to_string(),
+                                    facts: vec![],
+                                },
+                            )
+                        })
+                        .collect();
+                    (e.to_string(), cells)
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn render_and_parse_round_trip() {
+        let mut m = matrix(&[
+            ("GET /a", &[("app", "403"), ("admin", "200")]),
+            ("POST /b", &[("app", "skipped")]),
+        ]);
+        m.endpoints[0].1[0]
+            .1
+            .facts
+            .push(("header www-authenticate".into(), "JWT realm=\"x\"".into()));
+        let text = m.render();
+        assert_eq!(
+            text,
+            "GET /a\n  app → 403\n    header www-authenticate: JWT realm=\"x\"\n  admin → 200\nPOST /b\n  app → skipped\n"
+        );
+        assert_eq!(Matrix::parse(&text), m);
+        assert_eq!(body_of(&file_contents("s", &text)), text);
+    }
+
+    #[test]
+    fn every_change_is_classified_widened_first() {
+        let old = matrix(&[
+            (
+                "GET /a",
+                &[
+                    ("app", "403"),
+                    ("user", "200"),
+                    ("bot", "200"),
+                    ("admin", "403"),
+                ],
+            ),
+            ("GET /gone", &[("app", "200")]),
+        ]);
+        let new = matrix(&[
+            (
+                "GET /a",
+                &[
+                    ("app", "200"),
+                    ("user", "401"),
+                    ("bot", "500"),
+                    ("admin", "404"),
+                    ("new-p", "200"),
+                ],
+            ),
+            ("GET /new", &[("app", "200")]),
+        ]);
+        let lines: Vec<String> = classify(&old, &new)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "widened     GET /a × app: 403 → 200",
+                "auth-broken GET /a × user: 200 → 401",
+                "narrowed    GET /a × bot: 200 → 500",
+                "changed     GET /a × admin: 403 → 404",
+                "added       endpoint `GET /new`",
+                "added       principal `new-p`",
+                "removed     endpoint `GET /gone`",
+            ]
+        );
+    }
+}
