@@ -193,7 +193,7 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
         },
         json: args.json,
         junit: args.junit,
-        snapshots: (!args.no_snapshot).then(|| SnapshotSettings {
+        snapshots: (!args.no_snapshot).then_some(SnapshotSettings {
             dir: args.snapshots,
             accept: args.accept,
             ci: ci_is_set,
