@@ -57,6 +57,15 @@ impl Workspace {
     /// `run` goes without snapshots unless the test names a snapshot flag:
     /// the tests of other features run the same suite several times on purpose.
     pub async fn permatrix(&self, args: &[&str]) -> Output {
+        self.permatrix_with_env(args, &[]).await
+    }
+
+    /// Like [`Workspace::permatrix`], with extra environment variables.
+    pub async fn permatrix_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let dir = self.dir.path().to_path_buf();
         let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let snapshot_flag = args
@@ -65,18 +74,19 @@ impl Workspace {
         if args.first().is_some_and(|a| a == "run") && !snapshot_flag {
             args.push("--no-snapshot".into());
         }
-        tokio::task::spawn_blocking(move || run_binary(&dir, &args))
+        tokio::task::spawn_blocking(move || run_binary(&dir, &args, &env))
             .await
             .expect("join")
     }
 }
 
-fn run_binary(dir: &Path, args: &[String]) -> Output {
+fn run_binary(dir: &Path, args: &[String], env: &[(String, String)]) -> Output {
     let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
         .env_remove("CI")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run permatrix");
     Output {
