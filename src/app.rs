@@ -66,6 +66,7 @@ pub(crate) fn load_options(exec: &ExecOptions, target: &TargetChoice) -> LoadOpt
         env: exec.env.clone(),
         base_url: target.base_url.clone(),
         force_mock: target.force_mock,
+        mock_where_defined: false,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod atlassian;
 pub mod auth;
 pub mod execute;
 pub mod explain;
+pub mod harness;
 pub mod http;
 pub mod judge;
 pub mod mock;

@@ -120,9 +120,8 @@ async fn every_flip_is_classified_and_accept_leaves_no_stray_files() {
         let out = run(&["--accept"]).await;
         assert_eq!(out.code, 0, "{}", out.all());
         assert!(
-            out.stdout.contains(&format!(
-                "snapshot flips: accepted 2 change(s) into snaps/flips.snap"
-            )),
+            out.stdout
+                .contains("snapshot flips: accepted 2 change(s) into snaps/flips.snap"),
             "{}",
             out.stdout
         );

@@ -25,6 +25,8 @@ pub struct LoadOptions {
     pub base_url: Option<String>,
     /// `--mock`: every suite goes to its mock.
     pub force_mock: bool,
+    /// Suites that define a mock go to it whatever their base URL says (the harness).
+    pub mock_where_defined: bool,
 }
 
 const SUITE_KEYS: &[&str] = &[
@@ -281,7 +283,8 @@ fn serving_mock(
             .render(&scope)
             .is_ok_and(|url| url.trim().is_empty()),
     };
-    if !options.force_mock && !base_url_empty {
+    let wanted = options.force_mock || (options.mock_where_defined && suite.target.mock.is_some());
+    if !wanted && !base_url_empty {
         return None;
     }
     let Some(path) = &suite.target.mock else {

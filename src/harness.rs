@@ -1,0 +1,227 @@
+//! The cargo-test harness (SPEC §5): every cell a libtest-mimic trial named
+//! `<suite>::<endpoint>::<principal>`, plus one `<suite>::snapshot` trial per
+//! suite asserted with insta. A crate's `tests/permissions.rs` (with
+//! `harness = false`) holds `fn main() -> ExitCode { permatrix::harness::main("suites") }`.
+//!
+//! The harness plans first, applies libtest's filters, then executes only the
+//! selected cells on one runtime and connection pool, and hands the results to
+//! the trials; `--list` sends nothing. Under nextest (one process per trial)
+//! each process executes just its own cell.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+
+use crate::app::{TargetChoice, prepare_targets, runtime};
+use crate::execute::{self, ExecOptions, canary_of};
+use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
+use crate::plan::{self, Selection};
+use crate::redact::Redactor;
+use crate::report::terminal::detail;
+use crate::snapshot::{self, Matrix};
+use crate::suite::{self, LoadOptions, Suite};
+
+/// How the harness runs.
+#[derive(Clone, Debug)]
+pub struct HarnessOptions {
+    /// Send every suite that defines a mock to it, whatever the environment
+    /// says (for a repository's own tests: `JIRA_BASE_URL` on a developer's
+    /// machine must not turn `cargo test` into a run against production).
+    /// Suites without a mock keep their base URL.
+    pub force_mock: bool,
+    /// Where the snapshots are (default `snapshots`, relative to the package root).
+    pub snapshots: PathBuf,
+}
+
+impl Default for HarnessOptions {
+    fn default() -> HarnessOptions {
+        HarnessOptions {
+            force_mock: false,
+            snapshots: PathBuf::from("snapshots"),
+        }
+    }
+}
+
+/// Runs the suites under `dir` as libtest trials.
+pub fn main(dir: &str) -> ExitCode {
+    main_with(dir, &HarnessOptions::default())
+}
+
+/// Runs the suites under `dir` as libtest trials, with options.
+pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
+    let args = Arguments::from_args();
+    let env: std::collections::BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    let load = LoadOptions {
+        cli_vars: Default::default(),
+        env: env.clone(),
+        base_url: None,
+        force_mock: false,
+        mock_where_defined: options.force_mock,
+    };
+    let suites = match suite::load(&[dir.as_ref().to_path_buf()], &load) {
+        Ok(suites) => suites,
+        Err(diagnostics) => {
+            let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+            let trial = Trial::test("permatrix::load", move || {
+                Err(Failed::from(text.join("\n\n")))
+            });
+            return libtest_mimic::run(&args, vec![trial]).exit_code();
+        }
+    };
+    let cells = match plan::plan(&suites, &Selection::default()) {
+        Ok(cells) => cells,
+        Err(message) => {
+            return libtest_mimic::run(
+                &args,
+                vec![Trial::test("permatrix::plan", move || Err(message.into()))],
+            )
+            .exit_code();
+        }
+    };
+    let name = |c: &CellId| {
+        let s = &suites[c.suite];
+        format!(
+            "{}::{}::{}",
+            s.name, s.endpoints[c.endpoint].name, s.principals[c.principal].name
+        )
+    };
+    let snapshot_name = |s: &Suite| format!("{}::snapshot", s.name);
+    let selected = |trial_name: &str| {
+        let probe = Trial::test(trial_name, || Ok(()));
+        !args.is_filtered_out(&probe) && !args.is_ignored(&probe)
+    };
+    if args.list {
+        let mut trials: Vec<Trial> = cells
+            .iter()
+            .map(|c| Trial::test(name(c), || Ok(())))
+            .collect();
+        trials.extend(
+            suites
+                .iter()
+                .map(|s| Trial::test(snapshot_name(s), || Ok(()))),
+        );
+        return libtest_mimic::run(&args, trials).exit_code();
+    }
+    let whole_suites: Vec<bool> = suites.iter().map(|s| selected(&snapshot_name(s))).collect();
+    let mut chosen: Vec<CellId> = cells
+        .iter()
+        .copied()
+        .filter(|c| whole_suites[c.suite] || selected(&name(c)))
+        .collect();
+    // A principal's canary runs with any of its cells: its result decides how they read.
+    let canaries: Vec<CellId> = chosen
+        .iter()
+        .filter_map(|c| {
+            Some(CellId {
+                endpoint: canary_of(&suites[c.suite], c.principal)?,
+                ..*c
+            })
+        })
+        .collect();
+    chosen.extend(canaries);
+    chosen.sort();
+    chosen.dedup();
+    let outcomes = match execute_cells(&suites, &chosen, &env) {
+        Ok(outcomes) => outcomes,
+        Err(message) => {
+            return libtest_mimic::run(
+                &args,
+                vec![Trial::test("permatrix::setup", move || Err(message.into()))],
+            )
+            .exit_code();
+        }
+    };
+    let by_cell: HashMap<CellId, CellOutcome> =
+        outcomes.iter().map(|o| (o.id, o.clone())).collect();
+    let mut trials = Vec::new();
+    for cell in &cells {
+        let outcome = by_cell.get(cell).cloned();
+        let skipped = outcome
+            .as_ref()
+            .is_some_and(|o| o.verdict == Verdict::Skipped);
+        trials.push(Trial::test(name(cell), move || judge(outcome)).with_ignored_flag(skipped));
+    }
+    let outcomes = Arc::new(outcomes);
+    for (s, suite) in suites.iter().enumerate() {
+        let (suite, outcomes, dir) = (suite.clone(), outcomes.clone(), options.snapshots.clone());
+        let ran_whole = whole_suites[s];
+        trials.push(Trial::test(snapshot_name(&suite), move || {
+            if !ran_whole {
+                return Err(
+                    "the snapshot trial needs its whole suite: select `<suite>::snapshot`".into(),
+                );
+            }
+            assert_snapshot(&suite, s, &outcomes, &dir)
+        }));
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+fn execute_cells(
+    suites: &[Suite],
+    cells: &[CellId],
+    env: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<CellOutcome>, String> {
+    let runtime = runtime().ok_or("cannot start the async runtime")?;
+    let exec = ExecOptions {
+        env: env.clone(),
+        ..ExecOptions::default()
+    };
+    let target = TargetChoice {
+        base_url: None,
+        force_mock: false,
+    };
+    runtime.block_on(async {
+        let targets = prepare_targets(suites, &target, &exec).await?;
+        execute::execute(
+            suites,
+            &targets,
+            cells,
+            &exec,
+            Arc::new(Redactor::new()),
+            |_| {},
+        )
+        .await
+    })
+}
+
+fn judge(outcome: Option<CellOutcome>) -> Result<(), Failed> {
+    match outcome {
+        Some(o) if o.verdict.fails_run() => Err(detail(&o).into()),
+        Some(_) => Ok(()),
+        None => Err("the cell was not executed".into()),
+    }
+}
+
+fn assert_snapshot(
+    suite: &Suite,
+    s: usize,
+    outcomes: &[CellOutcome],
+    dir: &Path,
+) -> Result<(), Failed> {
+    let dir = std::env::current_dir()
+        .map(|cwd| cwd.join(dir))
+        .map_err(|e| e.to_string())?;
+    let previous = std::fs::read_to_string(snapshot::path_for(&dir, &suite.name))
+        .ok()
+        .map(|text| Matrix::parse(snapshot::body_of(&text)));
+    // Errored cells keep their recorded line; the run fails on them anyway.
+    let errored = outcomes
+        .iter()
+        .any(|o| o.id.suite == s && matches!(o.result, CellResult::Error { .. }));
+    let rendered = snapshot::observed(suite, s, outcomes, previous.as_ref()).render();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(&dir);
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| insta::assert_snapshot!(suite.name.as_str(), rendered));
+    if errored {
+        return Err("cells of this suite errored; their snapshot lines were kept".into());
+    }
+    Ok(())
+}

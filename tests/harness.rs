@@ -1,0 +1,151 @@
+//! The harness as a user's `cargo test` sees it: this repository's own
+//! `suites` harness binary run as a subprocess in a workspace whose `suites/`
+//! targets a counting server.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{Workspace, server};
+
+/// The `suites` test binary cargo built beside this one.
+fn harness_binary() -> PathBuf {
+    let me = std::env::current_exe().expect("current exe");
+    let deps = me.parent().expect("deps folder");
+    let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(deps)
+        .expect("read deps")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.starts_with("suites-") && p.extension().is_none()
+        })
+        .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+        .collect();
+    candidates.sort();
+    candidates
+        .pop()
+        .map(|(_, p)| p)
+        .expect("the suites harness binary is built by `cargo test`")
+}
+
+/// Runs the harness in the workspace, off the async runtime.
+async fn run(ws: &Workspace, args: &[&str]) -> (i32, String) {
+    let dir = ws.dir.path().to_path_buf();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let output = Command::new(harness_binary())
+            .args(&args)
+            .current_dir(dir)
+            .env_remove("CI")
+            .env("INSTA_UPDATE", "no")
+            .output()
+            .expect("run harness");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code().unwrap_or(-1), text)
+    })
+    .await
+    .expect("join")
+}
+
+const SUITE: &str = r#"suite: probe
+target: { base_url: "BASE" }
+principals:
+  alice: { auth: { basic: { username: alice, password: alice-password-1 } } }
+  anonymous: { auth: none }
+endpoints:
+  - { name: admin settings, request: GET /admin/settings, expect: { alice: 200, anonymous: 401 } }
+  - { request: GET /me, expect: { alice: 200, anonymous: 401 } }
+  - { request: POST /items, expect: { alice: 201, anonymous: 401 } }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trials_are_named_listed_without_requests_and_filtered_before_running() {
+    let (base, stats) = server().await;
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path("suites")).expect("mkdir");
+    ws.write("suites/probe.yaml", &SUITE.replace("BASE", &base));
+
+    let (code, text) = run(&ws, &["--list"]).await;
+    assert_eq!(code, 0, "{text}");
+    let listed: Vec<&str> = text.lines().filter(|l| l.ends_with(": test")).collect();
+    assert_eq!(
+        listed,
+        [
+            "probe::admin settings::alice: test",
+            "probe::admin settings::anonymous: test",
+            "probe::GET /me::alice: test",
+            "probe::GET /me::anonymous: test",
+            "probe::POST /items::alice: test",
+            "probe::POST /items::anonymous: test",
+            "probe::snapshot: test",
+        ]
+    );
+    assert_eq!(stats.total(), 0, "--list sends no request");
+
+    let (code, text) = run(&ws, &["admin settings"]).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("2 passed; 0 failed; 0 ignored; 0 measured; 5 filtered out"),
+        "{text}"
+    );
+    assert_eq!(stats.hits("GET /admin/settings"), 2);
+    assert_eq!(stats.total(), 2, "only the selected cells were executed");
+
+    let (code, text) = run(
+        &ws,
+        &["--exact", "probe::GET /me::alice", "--format", "terse"],
+    )
+    .await;
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("1 passed; 0 failed; 0 ignored; 0 measured; 6 filtered out"),
+        "{text}"
+    );
+    assert_eq!(stats.total(), 3);
+
+    // Mutations against a real target are skipped cells, shown as ignored trials.
+    let (code, text) = run(&ws, &["POST"]).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("0 passed; 0 failed; 2 ignored"), "{text}");
+    assert_eq!(stats.hits("POST /items"), 0);
+
+    // The snapshot trial runs the whole suite and asserts with insta (INSTA_UPDATE=no: nothing written).
+    let (code, text) = run(&ws, &["snapshot"]).await;
+    assert_eq!(code, 101, "no snapshot recorded yet: {text}");
+    assert!(
+        text.contains("probe::snapshot") && text.contains("FAILED"),
+        "{text}"
+    );
+    assert_eq!(
+        stats.hits("GET /me"),
+        3,
+        "the snapshot trial executed its whole suite"
+    );
+
+    let (code, text) = run(&ws, &["anonymous"]).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("2 passed; 0 failed; 1 ignored"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_cell_fails_its_trial_with_the_reason() {
+    let (base, _) = server().await;
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path("suites")).expect("mkdir");
+    let suite = SUITE
+        .replace("BASE", &base)
+        .replacen("anonymous: 401 }", "anonymous: 200 }", 1);
+    ws.write("suites/probe.yaml", &suite);
+    let (code, text) = run(&ws, &["admin settings"]).await;
+    assert_eq!(code, 101, "{text}");
+    assert!(
+        text.contains("probe::admin settings::anonymous") && text.contains("expected 200, got 401"),
+        "{text}"
+    );
+}
