@@ -22,7 +22,9 @@ PER_SCOPE = {"ADMIN": 14, "READ": 16, "WRITE": 8, "DELETE": 6, "PROJECT_ADMIN": 
 PERMISSION = {"ADMIN": "ADMINISTER", "PROJECT_ADMIN": "ADMINISTER_PROJECTS", "DELETE": "DELETE_ISSUES",
               "WRITE": "EDIT_ISSUES", "READ": "BROWSE_PROJECTS"}
 HOLDERS = {"ADMINISTER": ["site-admins"], "ADMINISTER_PROJECTS": ["site-admins"],
-           "DELETE_ISSUES": ["site-admins"], "EDIT_ISSUES": ["jira-users"], "BROWSE_PROJECTS": ["jira-users"]}
+           "DELETE_ISSUES": ["site-admins"], "EDIT_ISSUES": ["jira-users"],
+           # `anyone` is every caller, anonymous included: the projects are public (modeled).
+           "BROWSE_PROJECTS": ["jira-users", "anyone"]}
 CHAIN = ["NONE", "READ", "WRITE", "DELETE", "PROJECT_ADMIN", "ADMIN"]
 SAMPLE = {"issueIdOrKey": "TEST-1", "projectIdOrKey": "TEST", "projectKeyOrId": "TEST", "key": "jira-software",
           "fieldId": "customfield_10000", "fieldKey": "customfield_10000", "accountId": "5b10a2844c20165700ede21g"}
@@ -100,7 +102,7 @@ def expected(o, principal):
     ok = o["success"]
     denied_user = 404 if hidden(o) else 403
     if principal == "anonymous":
-        return ok if o["anonymous"] else 401
+        return ok if o["anonymous"] and (perm is None or "anyone" in HOLDERS[perm]) else 401
     if principal == "admin":
         return ok
     if principal == "user":

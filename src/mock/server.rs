@@ -127,7 +127,9 @@ async fn handle(
 fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
     let def = &state.def;
     let user = match caller {
-        Caller::Anonymous if route.anonymous => return answer(route),
+        // Anonymous access needs the route to allow it and its permission, if
+        // any, granted to the pseudo-group `anyone` (Jira's "public").
+        Caller::Anonymous if route.anonymous && anyone_holds(def, route) => return answer(route),
         Caller::Anonymous => {
             let response = error(
                 StatusCode::UNAUTHORIZED,
@@ -173,6 +175,13 @@ fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
             &format!("You do not have the {permission} permission this operation needs."),
         )
     }
+}
+
+/// The pseudo-group of every caller, anonymous ones included.
+pub const ANYONE: &str = "anyone";
+
+fn anyone_holds(def: &MockDef, route: &MockRoute) -> bool {
+    route.permission.as_deref().is_none_or(|p| def.holders(p).iter().any(|g| g == ANYONE))
 }
 
 fn answer(route: &MockRoute) -> Response {
