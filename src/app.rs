@@ -349,6 +349,9 @@ fn resolve_targets(
         .collect()
 }
 
+/// How long open connections may hold a stopping mock.
+const MOCK_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `permatrix mock FILE`: serves a mock definition until Ctrl-C.
 pub fn serve_mock(file: &std::path::Path, host: &str, port: u16) -> u8 {
     let def = match crate::mock::load(file) {
@@ -376,7 +379,7 @@ pub fn serve_mock(file: &std::path::Path, host: &str, port: u16) -> u8 {
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let (bound, task) = match crate::mock::serve(def, addr, stop).await {
+        let (bound, mut task) = match crate::mock::serve(def, addr, stop).await {
             Ok(started) => started,
             Err(e) => {
                 eprintln!("error: cannot listen on {addr}: {e}");
@@ -384,7 +387,16 @@ pub fn serve_mock(file: &std::path::Path, host: &str, port: u16) -> u8 {
             }
         };
         println!("mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)");
-        match task.await {
+        // Ctrl-C starts a graceful stop; a client holding a connection open
+        // gets a short grace, then the mock stops anyway.
+        let stopped = tokio::select! {
+            stopped = &mut task => stopped,
+            _ = async {
+                let _ = tokio::signal::ctrl_c().await;
+                tokio::time::sleep(MOCK_STOP_GRACE).await;
+            } => Ok(Ok(())),
+        };
+        match stopped {
             Ok(Ok(())) => {
                 println!("mock `{name}` stopped");
                 exit::PASSED

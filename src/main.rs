@@ -63,7 +63,7 @@ struct ExplainArgs {
     #[arg(long, value_name = "NAME")]
     principal: String,
     /// Send the request here instead of the suite's target.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "mock")]
     base_url: Option<String>,
     /// Send the request to the suite's mock, whatever its base URL.
     #[arg(long)]
@@ -85,7 +85,7 @@ struct RunArgs {
     #[arg(default_value = "suites")]
     paths: Vec<PathBuf>,
     /// Send every suite's requests here instead of its target.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "mock")]
     base_url: Option<String>,
     /// Send every suite to its mock (`target.mock`), whatever its base URL.
     #[arg(long)]

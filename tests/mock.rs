@@ -243,6 +243,16 @@ async fn forged_connect_jwts_are_refused_with_401() {
                 "reader-secret-abcdef",
             ),
         ),
+        (
+            "exp before nbf",
+            hs256(
+                &with(&|c| {
+                    c["nbf"] = json!(now() - 5);
+                    c["exp"] = json!(now() - 10);
+                }),
+                "reader-secret-abcdef",
+            ),
+        ),
         ("wrong secret", hs256(&good, "not-the-shared-secret")),
         ("alg none", format!("{none_header}.{payload}.")),
         ("HS512", hs512),
@@ -276,6 +286,13 @@ async fn forged_connect_jwts_are_refused_with_401() {
         .send("GET", "/rest/api/2/configuration", Some("JWT not.a-jwt"))
         .await;
     assert_eq!(status, 400, "a JWT that does not parse");
+    let array_claims = format!("{none_header}.{}.c2ln", URL_SAFE_NO_PAD.encode("[1]"));
+    for malformed in ["JWT", &format!("JWT {array_claims}")] {
+        let (status, ..) = m
+            .send("GET", "/rest/api/2/configuration", Some(malformed))
+            .await;
+        assert_eq!(status, 400, "{malformed}");
+    }
     let valid = hs256(&good, "reader-secret-abcdef");
     assert_eq!(
         m.send(
@@ -454,6 +471,17 @@ async fn the_jwt_bearer_grant_issues_tokens_limited_by_the_apps_scopes() {
             "{claims}"
         );
     }
+    let (status, body) = m
+        .grant(
+            &assertion("reader-client", "acc-admin"),
+            "reader-secret-abcdef",
+            Some("ADMIN"),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
     let (status, ..) = m
         .send(
             "GET",

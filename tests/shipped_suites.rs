@@ -74,3 +74,53 @@ fn explain_reads_the_forum_cases() {
     }
     assert!(!text.contains("mock-shared-secret"), "{text}");
 }
+
+#[test]
+fn a_real_target_without_its_secrets_fails_at_load_naming_them() {
+    for (args, env) in [
+        (
+            vec!["check", "suites/"],
+            vec![("JIRA_BASE_URL", "https://example.atlassian.net")],
+        ),
+        (
+            vec!["run", "suites/", "--base-url", "http://127.0.0.1:9"],
+            vec![],
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .envs(env)
+            .output()
+            .expect("run permatrix");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        for variable in [
+            "JIRA_ADMIN_EMAIL",
+            "JIRA_ADMIN_API_TOKEN",
+            "JIRA_USER_EMAIL",
+            "JIRA_USER_API_TOKEN",
+            "APP_KEY",
+            "APP_SECRET",
+            "APP_OAUTH_CLIENT_ID",
+            "ADMIN_ACCOUNT_ID",
+            "AUTH_SERVER",
+            "ADMIN_APP_KEY",
+            "ADMIN_APP_SECRET",
+        ] {
+            assert!(
+                stderr.contains(&format!("unresolved variable `${{{variable}}}`")),
+                "{args:?}: {variable} in:\n{stderr}"
+            );
+        }
+        assert!(
+            !stderr.contains("mock-"),
+            "no mock secret appears: {stderr}"
+        );
+        assert!(
+            stderr.contains("nothing was run") || args[0] == "check",
+            "{stderr}"
+        );
+    }
+}

@@ -225,6 +225,16 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
             Vec::new()
         }
     };
+    let name = name.filter(|n| {
+        let problem = crate::suite::load::name_problem(n);
+        if let Some(problem) = &problem {
+            r.diags.error(
+                top.get("mock").map_or(top.pos, |n| n.pos),
+                format!("mock name {problem}"),
+            );
+        }
+        problem.is_none()
+    });
     let def = MockDef {
         name: name?,
         file: file.to_path_buf(),
@@ -268,7 +278,14 @@ fn required(
     what: &str,
 ) -> Option<String> {
     match fields.get(key) {
-        Some(n) => r.scalar(n, key),
+        // An empty credential would let empty credentials in.
+        Some(n) => r.scalar(n, key).filter(|value| {
+            if value.trim().is_empty() {
+                r.diags
+                    .error(n.pos, format!("{what}: `{key}` must not be empty"));
+            }
+            !value.trim().is_empty()
+        }),
         None => {
             r.diags.error(fields.pos, format!("{what} needs `{key}:`"));
             None
@@ -286,8 +303,14 @@ fn read_users(r: &mut Reader<'_>, node: &Node) -> Vec<MockUser> {
         let Some(f) = r.map(value, &what, Some(USER_KEYS)) else {
             continue;
         };
-        let username = f.get("username").and_then(|n| r.scalar(n, "username"));
-        let email = f.get("email").and_then(|n| r.scalar(n, "email"));
+        let username = f
+            .get("username")
+            .and_then(|n| r.scalar(n, "username"))
+            .filter(|s| !s.is_empty());
+        let email = f
+            .get("email")
+            .and_then(|n| r.scalar(n, "email"))
+            .filter(|s| !s.is_empty());
         if username.is_none() && email.is_none() {
             r.diags.error(
                 key.pos,
@@ -319,8 +342,12 @@ fn read_apps(r: &mut Reader<'_>, node: &Node) -> Vec<MockApp> {
         return Vec::new();
     };
     let mut apps = Vec::new();
-    for (key_name, _, value) in &fields.entries {
+    for (key_name, key, value) in &fields.entries {
         let what = format!("app `{key_name}`");
+        if let Some(problem) = crate::suite::load::name_problem(key_name) {
+            r.diags.error(key.pos, format!("app key {problem}"));
+            continue;
+        }
         let Some(f) = r.map(value, &what, Some(APP_KEYS)) else {
             continue;
         };
@@ -432,7 +459,7 @@ fn read_response(
 ) -> Option<(u16, serde_json::Value)> {
     let f = r.map(node, "response", Some(RESPONSE_KEYS))?;
     let status = match f.get("status") {
-        Some(n) => r.integer(n, "status", 100, 599).map(|s| s as u16)?,
+        Some(n) => r.integer(n, "status", 200, 599).map(|s| s as u16)?,
         None => default_status,
     };
     let body = f

@@ -102,9 +102,17 @@ async fn handle(
             &format!("No route for {method} {}", uri.path()),
         );
     };
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => {
+            let response = error(
+                StatusCode::UNAUTHORIZED,
+                "the Authorization header is not text",
+            );
+            return challenge(&state, "Basic", "", response);
+        }
+    };
     match verify::identify(
         &state,
         method.as_str(),
@@ -181,7 +189,10 @@ fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
 pub const ANYONE: &str = "anyone";
 
 fn anyone_holds(def: &MockDef, route: &MockRoute) -> bool {
-    route.permission.as_deref().is_none_or(|p| def.holders(p).iter().any(|g| g == ANYONE))
+    route
+        .permission
+        .as_deref()
+        .is_none_or(|p| def.holders(p).iter().any(|g| g == ANYONE))
 }
 
 fn answer(route: &MockRoute) -> Response {
@@ -297,6 +308,13 @@ fn token(state: &MockState, body: &[u8]) -> Response {
             .collect(),
         None => granted.clone(),
     };
+    if scopes.is_empty() {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "none of the requested scopes is granted to the app",
+        );
+    }
     let token = mint(state, app);
     let issued = Issued {
         app,

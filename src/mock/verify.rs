@@ -66,6 +66,9 @@ pub fn identify(
             Some((scheme, credential)) => {
                 (scheme.to_ascii_lowercase(), credential.trim().to_string())
             }
+            None if value.trim().eq_ignore_ascii_case("jwt") => {
+                return Err(Refusal::Malformed("the JWT is empty".into()));
+            }
             None => return Err(unauthorized("Basic", "malformed Authorization header")),
         },
         None => match from_query {
@@ -137,6 +140,11 @@ pub fn verify_hs256(token: &str, secret: &str) -> Result<serde_json::Value, Stri
     let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
         .map_err(|e| format!("JWT verification failed: {e}"))?
         .claims;
+    if let (Some(nbf), Some(exp)) = (claims["nbf"].as_f64(), claims["exp"].as_f64())
+        && exp <= nbf
+    {
+        return Err("'exp' must be after 'nbf'".into());
+    }
     if !claims["iat"].is_number() {
         return Err("'exp' and 'iat' are required claims. Atlassian JWT does not allow JWTs with unlimited lifetimes.".into());
     }
@@ -150,7 +158,7 @@ fn connect_jwt(
     path: &str,
     query: Option<&str>,
 ) -> Result<Caller, Refusal> {
-    let Some((header, claims)) = peek(token) else {
+    let Some((header, claims)) = peek(token).filter(|(h, c)| h.is_object() && c.is_object()) else {
         return Err(Refusal::Malformed("the JWT does not parse".into()));
     };
     if header["alg"] != "HS256" {

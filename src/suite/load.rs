@@ -466,7 +466,7 @@ fn read_principal(
 }
 
 /// Why a principal, group or endpoint name cannot be shown on one line of the matrix.
-pub(super) fn name_problem(name: &str) -> Option<String> {
+pub fn name_problem(name: &str) -> Option<String> {
     if name.trim().is_empty() {
         Some("must not be empty".into())
     } else if name.chars().any(char::is_control) {
