@@ -217,3 +217,39 @@ async fn a_filtered_run_leaves_the_other_lines_as_they_are() {
         "{new}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_facts_record_the_asked_headers_and_body_masked() {
+    let (base, _) = common::server().await;
+    let ws = Workspace::new();
+    let suite = format!(
+        r#"suite: facts
+target: {{ base_url: "{base}" }}
+principals:
+  anonymous: {{ auth: none }}
+  reader: {{ auth: {{ bearer: {{ token: "{token}" }} }} }}
+endpoints:
+  - request: GET /me
+    expect: {{ "*": any }}
+    snapshot: {{ headers: [WWW-Authenticate, X-Absent], body: /error }}
+  - request: GET /echo
+    expect: {{ "*": any }}
+    snapshot: {{ body: /nothing }}
+"#,
+        token = common::role_server::READER_TOKEN
+    );
+    ws.write("s.yaml", &suite);
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--snapshots", "snaps"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let text = ws.read("snaps/facts.snap");
+    assert!(
+        text.contains(
+            "GET /me\n  anonymous → 401\n    header www-authenticate: Basic realm=\"demo\"\n    header x-absent: (absent)\n    body /error: \"authentication required\"\n  reader → 200\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains(common::role_server::READER_TOKEN), "{text}");
+    assert!(!text.contains("127.0.0.1"), "no port in a snapshot: {text}");
+}
