@@ -10,8 +10,11 @@ use crate::http;
 use crate::outcome::Tally;
 use crate::plan::{self, Selection};
 use crate::redact::{MIN_FREE_TEXT_LEN, Redactor};
+use crate::report::github::GithubAnnotations;
+use crate::report::html::HtmlReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
+use crate::report::markdown::{MarkdownReporter, MarkdownTarget};
 use crate::report::terminal::{TerminalReporter, TerminalStyle};
 use crate::report::{Event, Reporter, RunReport};
 use crate::suite::{self, Diagnostic, LoadOptions, Suite};
@@ -26,6 +29,15 @@ pub mod exit {
     pub const INVALID: u8 = 2;
     /// Interrupted (Ctrl-C).
     pub const INTERRUPTED: u8 = 130;
+}
+
+/// What GitHub Actions asks of a run, read from its environment.
+#[derive(Clone, Debug, Default)]
+pub struct GithubEnv {
+    /// `GITHUB_STEP_SUMMARY`: the Markdown summary is appended to this file.
+    pub step_summary: Option<PathBuf>,
+    /// `GITHUB_ACTIONS=true`: print an `::error` annotation per failing cell.
+    pub annotations: bool,
 }
 
 /// Where the command line sends requests, overriding the suites' targets.
@@ -54,8 +66,12 @@ pub struct RunConfig {
     pub junit: Option<PathBuf>,
     /// Snapshot handling; `None` with `--no-snapshot`.
     pub snapshots: Option<crate::snapshot::SnapshotSettings>,
-    /// Flags accepted but not implemented yet, named for the warning.
-    pub not_yet: Vec<&'static str>,
+    /// `--markdown FILE`.
+    pub markdown: Option<PathBuf>,
+    /// `--html FILE`.
+    pub html: Option<PathBuf>,
+    /// What GitHub Actions asks for.
+    pub github: GithubEnv,
     /// Terminal colours, progress bar, `--quiet`.
     pub style: TerminalStyle,
 }
@@ -131,11 +147,6 @@ pub fn run(config: &RunConfig) -> u8 {
         eprintln!("error: {problem}");
         return exit::INVALID;
     }
-    for flag in &config.not_yet {
-        eprintln!(
-            "warning: {flag} is not implemented in this version of permatrix and does nothing"
-        );
-    }
     let Some(runtime) = runtime() else {
         return exit::INVALID;
     };
@@ -162,6 +173,26 @@ pub fn run(config: &RunConfig) -> u8 {
             .clone()
             .map(|p| Box::new(JunitReporter::new(p)) as Box<dyn Reporter>),
     );
+    reporters.extend(
+        config
+            .markdown
+            .clone()
+            .map(|p| Box::new(MarkdownReporter::new(MarkdownTarget::File(p))) as Box<dyn Reporter>),
+    );
+    reporters.extend(
+        config
+            .html
+            .clone()
+            .map(|p| Box::new(HtmlReporter::new(p)) as Box<dyn Reporter>),
+    );
+    reporters.extend(
+        config.github.step_summary.clone().map(|p| {
+            Box::new(MarkdownReporter::new(MarkdownTarget::Append(p))) as Box<dyn Reporter>
+        }),
+    );
+    if config.github.annotations {
+        reporters.push(Box::new(GithubAnnotations::new(std::io::stdout())));
+    }
     let mut report_errors = Vec::new();
     let mut emit = |reporters: &mut Vec<Box<dyn Reporter>>, event: &Event<'_>| {
         for reporter in reporters.iter_mut() {
@@ -243,25 +274,30 @@ pub fn run(config: &RunConfig) -> u8 {
 
 /// A report path whose folder does not exist, found before anything is sent.
 fn unwritable_report(config: &RunConfig) -> Option<String> {
-    [("--json", &config.json), ("--junit", &config.junit)]
-        .into_iter()
-        .find_map(|(flag, path)| {
-            let path = path.as_ref()?;
-            if path.is_dir() {
-                return Some(format!(
-                    "{flag} {}: is a folder, not a file",
-                    path.display()
-                ));
-            }
-            let folder = path.parent().filter(|p| !p.as_os_str().is_empty())?;
-            (!folder.is_dir()).then(|| {
-                format!(
-                    "{flag} {}: the folder {} does not exist",
-                    path.display(),
-                    folder.display()
-                )
-            })
+    [
+        ("--json", &config.json),
+        ("--junit", &config.junit),
+        ("--markdown", &config.markdown),
+        ("--html", &config.html),
+    ]
+    .into_iter()
+    .find_map(|(flag, path)| {
+        let path = path.as_ref()?;
+        if path.is_dir() {
+            return Some(format!(
+                "{flag} {}: is a folder, not a file",
+                path.display()
+            ));
+        }
+        let folder = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+        (!folder.is_dir()).then(|| {
+            format!(
+                "{flag} {}: the folder {} does not exist",
+                path.display(),
+                folder.display()
+            )
         })
+    })
 }
 
 /// Starts the mocks that serve the run (one per definition file, on a free

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use permatrix::app::{self, RunConfig, TargetChoice};
+use permatrix::app::{self, GithubEnv, RunConfig, TargetChoice};
 use permatrix::execute::ExecOptions;
 use permatrix::explain::{self, ExplainConfig};
 use permatrix::plan::Selection;
@@ -123,10 +123,10 @@ struct RunArgs {
     /// Neither compare nor write snapshots.
     #[arg(long)]
     no_snapshot: bool,
-    /// Markdown report [not implemented yet: accepted and ignored].
+    /// Write the matrix and each principal's reach as Markdown to FILE.
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
-    /// HTML report [not implemented yet: accepted and ignored].
+    /// Write the matrix as one self-contained HTML page to FILE.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// Print only failing cells and the closing line.
@@ -143,6 +143,12 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
     permatrix::suite::read::parse_duration(text)
+}
+
+/// The terminal's width in columns, when stdout is one.
+fn terminal_width() -> Option<usize> {
+    let (_, columns) = console::Term::stdout().size_checked()?;
+    Some(usize::from(columns))
 }
 
 fn environment() -> BTreeMap<String, String> {
@@ -164,18 +170,23 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
     let ci_is_set = env
         .get("CI")
         .is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let width = env
+        .get("COLUMNS")
+        .and_then(|c| c.parse::<usize>().ok())
+        .or_else(|| terminal_width().filter(|_| std::io::stdout().is_terminal()));
     let style = TerminalStyle {
         color: std::io::stdout().is_terminal() && !no_color,
         progress: std::io::stderr().is_terminal() && !args.quiet,
         quiet: args.quiet,
+        width,
     };
-    let not_yet = [
-        ("--markdown", args.markdown.is_some()),
-        ("--html", args.html.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(flag, used)| used.then_some(flag))
-    .collect();
+    let github = GithubEnv {
+        step_summary: env
+            .get("GITHUB_STEP_SUMMARY")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+        annotations: env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+    };
     let mut exec = exec_options(args.vars, env);
     exec.concurrency = args.concurrency.map(usize::from);
     exec.timeout = args.timeout;
@@ -198,7 +209,9 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
             accept: args.accept,
             ci: ci_is_set,
         }),
-        not_yet,
+        markdown: args.markdown,
+        html: args.html,
+        github,
         style,
     }
 }

@@ -4,8 +4,12 @@
 //! the JSON file and the JUnit file each handle them, and adding a format
 //! means adding a [`Reporter`] here, nothing else.
 
+pub mod cells;
+pub mod github;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod terminal;
 mod write;
 

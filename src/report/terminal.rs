@@ -21,6 +21,8 @@ pub struct TerminalStyle {
     pub progress: bool,
     /// `--quiet`: only the cell lines and the tally.
     pub quiet: bool,
+    /// Columns the matrix must fit in (`COLUMNS`, or the terminal's width); `None`: no limit.
+    pub width: Option<usize>,
 }
 
 /// Writes the human-readable report.
@@ -253,25 +255,8 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
         .filter(|o| o.id.suite == s)
         .map(|o| (o.id, o))
         .collect();
-    let first_width = suite
-        .endpoints
-        .iter()
-        .map(|e| e.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    let widths: Vec<usize> = suite
-        .principals
-        .iter()
-        .map(|p| p.name.chars().count().max(5))
-        .collect();
-    let header: Vec<(String, String)> = suite
-        .principals
-        .iter()
-        .map(|p| (p.name.clone(), p.name.clone()))
-        .collect();
-    text.push_str(&row("", first_width, &header, &widths));
-    for (e, endpoint) in suite.endpoints.iter().enumerate() {
-        let cells: Vec<(String, String)> = (0..suite.principals.len())
+    let cells = |e: usize| -> Vec<(String, String)> {
+        (0..suite.principals.len())
             .map(|p| {
                 cell_text(
                     by_cell
@@ -284,10 +269,95 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
                     style,
                 )
             })
+            .collect()
+    };
+    let names: Vec<&str> = suite.endpoints.iter().map(|e| e.name.as_str()).collect();
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let full: Vec<usize> = suite
+        .principals
+        .iter()
+        .map(|p| p.name.chars().count().max(5))
+        .collect();
+    let available = style.width.unwrap_or(usize::MAX);
+    let fits = |label: usize, columns: &[usize]| {
+        label + columns.iter().map(|w| w + 2).sum::<usize>() <= available
+    };
+    // 1. Whole names.
+    if fits(longest, &full) {
+        let header: Vec<(String, String)> = suite
+            .principals
+            .iter()
+            .map(|p| (p.name.clone(), p.name.clone()))
             .collect();
-        text.push_str(&row(&endpoint.name, first_width, &cells, &widths));
+        text.push_str(&row("", longest, &header, &full));
+        for (e, name) in names.iter().enumerate() {
+            text.push_str(&row(name, longest, &cells(e), &full));
+        }
+        return text;
+    }
+    // 2. Principals as P1, P2… with a legend; long endpoint names shortened.
+    let short: Vec<String> = (1..=suite.principals.len())
+        .map(|i| format!("P{i}"))
+        .collect();
+    let narrow: Vec<usize> = short.iter().map(|l| l.len().max(5)).collect();
+    let columns: usize = narrow.iter().map(|w| w + 2).sum();
+    let label = longest.min(available.saturating_sub(columns)).max(12);
+    if label + columns <= available {
+        let legend: Vec<String> = suite
+            .principals
+            .iter()
+            .zip(&short)
+            .map(|(p, l)| format!("{l} = {}", p.name))
+            .collect();
+        text.push_str(&wrap(&legend.join(", "), available));
+        let header: Vec<(String, String)> = short.iter().map(|l| (l.clone(), l.clone())).collect();
+        text.push_str(&row("", label, &header, &narrow));
+        for (e, name) in names.iter().enumerate() {
+            text.push_str(&row(&shorten(name, label), label, &cells(e), &narrow));
+        }
+        return text;
+    }
+    // 3. Too many principals for any table: one list per principal.
+    for (p, principal) in suite.principals.iter().enumerate() {
+        text.push_str(&format!("{}:\n", principal.name));
+        for (e, name) in names.iter().enumerate() {
+            let (_, painted) = &cells(e)[p];
+            text.push_str(&format!(
+                "  {painted}  {}\n",
+                shorten(name, available.saturating_sub(10).max(12))
+            ));
+        }
     }
     text
+}
+
+/// `name` cut to `width` characters, marking the cut.
+fn shorten(name: &str, width: usize) -> String {
+    if name.chars().count() <= width {
+        return name.to_string();
+    }
+    let kept: String = name.chars().take(width.saturating_sub(1)).collect();
+    format!("{kept}…")
+}
+
+/// `text` broken at `, ` to lines no wider than `width`.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for part in text.split(", ") {
+        if !line.is_empty() && line.chars().count() + part.chars().count() + 2 > width {
+            out.push_str(&line);
+            out.push_str(",\n");
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        line.push_str(part);
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
 }
 
 /// One matrix line: the label padded, then each `(plain, painted)` cell padded by its plain width.

@@ -86,6 +86,9 @@ fn run_binary(dir: &Path, args: &[String], env: &[(String, String)]) -> Output {
         .current_dir(dir)
         .env_remove("NO_COLOR")
         .env_remove("CI")
+        .env_remove("COLUMNS")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run permatrix");

@@ -1,0 +1,91 @@
+//! How a cell reads in the documentation reports: one word and one symbol per
+//! kind of answer, shared by Markdown, HTML and the GitHub summary.
+
+use crate::outcome::{CellOutcome, CellResult, Verdict};
+
+/// What kind of answer a cell got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    /// 2xx.
+    Reached,
+    /// 3xx.
+    Redirected,
+    /// 401.
+    Unauthenticated,
+    /// 403.
+    Forbidden,
+    /// 404.
+    Hidden,
+    /// Any other status.
+    Other,
+    /// No response.
+    Error,
+    /// Not sent.
+    Skipped,
+}
+
+impl Reading {
+    /// Reads an outcome.
+    pub fn of(outcome: &CellOutcome) -> Reading {
+        match &outcome.result {
+            CellResult::Responded(o) => match o.status {
+                200..=299 => Reading::Reached,
+                300..=399 => Reading::Redirected,
+                401 => Reading::Unauthenticated,
+                403 => Reading::Forbidden,
+                404 => Reading::Hidden,
+                _ => Reading::Other,
+            },
+            CellResult::Error { .. } => Reading::Error,
+            CellResult::Skipped { .. } => Reading::Skipped,
+        }
+    }
+
+    /// The word used everywhere (SPEC §2).
+    pub fn word(self) -> &'static str {
+        match self {
+            Reading::Reached => "reached",
+            Reading::Redirected => "redirected",
+            Reading::Unauthenticated => "unauthenticated",
+            Reading::Forbidden => "forbidden",
+            Reading::Hidden => "hidden",
+            Reading::Other => "other",
+            Reading::Error => "error",
+            Reading::Skipped => "skipped",
+        }
+    }
+
+    /// Its symbol in Markdown.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Reading::Reached => "✅",
+            Reading::Redirected => "↪️",
+            Reading::Unauthenticated => "🔒",
+            Reading::Forbidden => "⛔",
+            Reading::Hidden => "🙈",
+            Reading::Other => "❔",
+            Reading::Error => "⚠️",
+            Reading::Skipped => "⏭️",
+        }
+    }
+}
+
+/// The legend of the symbols.
+pub const LEGEND: &str = "✅ reached · ↪️ redirected · 🔒 unauthenticated · ⛔ forbidden · 🙈 hidden · ❔ other · ⚠️ error · ⏭️ skipped · ❌ not as expected";
+
+/// A cell's short text: its status, `error` or `skip`.
+pub fn short(outcome: &CellOutcome) -> String {
+    match &outcome.result {
+        CellResult::Responded(o) => o.status.to_string(),
+        CellResult::Error { .. } => "error".into(),
+        CellResult::Skipped { .. } => "skip".into(),
+    }
+}
+
+/// Whether the cell is a problem the reader must see.
+pub fn mismatch(outcome: &CellOutcome) -> bool {
+    matches!(
+        outcome.verdict,
+        Verdict::Failed | Verdict::CredentialsRejected
+    )
+}

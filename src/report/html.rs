@@ -1,0 +1,271 @@
+//! `--html FILE`: one self-contained page (inline CSS and JS, nothing fetched)
+//! with the coloured matrix, sticky headers, a filter, each cell's details,
+//! the reach lists and the snapshot's classified changes.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use super::cells::{Reading, mismatch, short};
+use super::terminal::detail;
+use super::{Event, Reporter, RunReport, write_atomically};
+use crate::outcome::{CellId, CellOutcome};
+use crate::snapshot::SnapshotOutcome;
+
+/// Writes the HTML page when the run finishes.
+pub struct HtmlReporter {
+    path: PathBuf,
+}
+
+impl HtmlReporter {
+    /// A reporter writing to `path`.
+    pub fn new(path: PathBuf) -> HtmlReporter {
+        HtmlReporter { path }
+    }
+}
+
+impl Reporter for HtmlReporter {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
+        let Event::Finished(run) = event else {
+            return Ok(());
+        };
+        write_atomically(&self.path, render(run).as_bytes())
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = r#"
+:root { --reached:#1a7f37; --denied:#b35900; --unauth:#8250df; --hidden:#57606a; --bad:#cf222e; --bg:#ffffff; --line:#d0d7de; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #1f2328; background: #f6f8fa; }
+header { padding: 16px 24px; background: #24292f; color: #fff; display: flex; gap: 24px; align-items: center; flex-wrap: wrap; }
+header h1 { font-size: 18px; margin: 0; }
+header .tally { font-weight: 600; }
+header input[type=search] { padding: 6px 10px; border-radius: 6px; border: 0; min-width: 260px; }
+header label { user-select: none; }
+main { padding: 16px 24px; }
+section.suite { background: var(--bg); border: 1px solid var(--line); border-radius: 8px; margin-bottom: 24px; }
+section.suite > h2 { margin: 0; padding: 12px 16px; font-size: 16px; border-bottom: 1px solid var(--line); }
+section.suite > p { margin: 8px 16px; color: #57606a; }
+.scroll { overflow: auto; max-height: 75vh; }
+table.matrix { border-collapse: separate; border-spacing: 0; font-variant-numeric: tabular-nums; }
+table.matrix th, table.matrix td { border-bottom: 1px solid var(--line); border-right: 1px solid var(--line); padding: 4px 10px; white-space: nowrap; }
+table.matrix thead th { position: sticky; top: 0; background: #eaeef2; z-index: 2; }
+table.matrix th.endpoint { position: sticky; left: 0; background: #fff; text-align: left; z-index: 1; font-family: ui-monospace, monospace; font-weight: 500; }
+table.matrix thead th.endpoint { z-index: 3; background: #eaeef2; }
+td.cell { text-align: center; cursor: pointer; font-weight: 600; }
+td.cell.reached { color: var(--reached); background: #dafbe1; }
+td.cell.redirected, td.cell.other { color: #57606a; background: #f6f8fa; }
+td.cell.unauthenticated { color: var(--unauth); background: #fbefff; }
+td.cell.forbidden { color: var(--denied); background: #fff1e5; }
+td.cell.hidden { color: var(--hidden); background: #eaeef2; }
+td.cell.error { color: #fff; background: #9a6700; }
+td.cell.skipped { color: #8c959f; background: repeating-linear-gradient(45deg,#fff,#fff 4px,#f6f8fa 4px,#f6f8fa 8px); }
+td.cell.mismatch { outline: 3px solid var(--bad); outline-offset: -3px; }
+td.cell.mismatch::after { content: " ✗"; color: var(--bad); }
+td.cell.none { color: #8c959f; cursor: default; }
+td.cell.selected { box-shadow: inset 0 0 0 2px #0969da; }
+#details { position: fixed; right: 16px; bottom: 16px; width: min(560px, 90vw); max-height: 50vh; overflow: auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; box-shadow: 0 8px 24px rgba(0,0,0,.2); padding: 12px 16px; display: none; white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; }
+#details.open { display: block; }
+.reach, .changes { margin: 8px 16px 16px; }
+.reach li code, .changes li code { font-size: 12px; }
+.changes .widened { color: var(--bad); font-weight: 700; }
+.changes .auth-broken { color: var(--unauth); font-weight: 600; }
+.legend { margin: 8px 16px; color: #57606a; font-size: 12px; }
+.legend span { padding: 1px 6px; border-radius: 4px; margin-right: 6px; }
+tr.filtered { display: none; }
+"#;
+
+const SCRIPT: &str = r#"
+(function () {
+  var box = document.getElementById('filter');
+  var problems = document.getElementById('problems');
+  var details = document.getElementById('details');
+  function apply() {
+    var q = box.value.trim().toLowerCase();
+    var onlyProblems = problems.checked;
+    document.querySelectorAll('table.matrix tbody tr').forEach(function (row) {
+      var name = row.getAttribute('data-endpoint').toLowerCase();
+      var show = (!q || name.indexOf(q) >= 0) && (!onlyProblems || row.querySelector('td.mismatch, td.error'));
+      row.classList.toggle('filtered', !show);
+    });
+  }
+  box.addEventListener('input', apply);
+  problems.addEventListener('change', apply);
+  document.querySelectorAll('td.cell[data-detail]').forEach(function (cell) {
+    cell.addEventListener('click', function () {
+      document.querySelectorAll('td.cell.selected').forEach(function (c) { c.classList.remove('selected'); });
+      cell.classList.add('selected');
+      details.textContent = cell.getAttribute('data-detail');
+      details.classList.add('open');
+    });
+  });
+  details.addEventListener('click', function () { details.classList.remove('open'); });
+  var m = /[#&]filter=([^&]*)/.exec(location.hash);
+  if (m) { box.value = decodeURIComponent(m[1]); }
+  apply();
+})();
+"#;
+
+/// The whole page.
+pub fn render(run: &RunReport<'_>) -> String {
+    let by_cell: HashMap<CellId, &CellOutcome> = run.outcomes.iter().map(|o| (o.id, o)).collect();
+    let mut html = String::new();
+    let title = run
+        .suites
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>permatrix: {}</title>\n<style>{STYLE}</style></head>\n<body>\n\
+         <header><h1>permatrix · {}</h1><span class=\"tally\">{}</span>\
+         <input id=\"filter\" type=\"search\" placeholder=\"filter endpoints…\" aria-label=\"filter endpoints\">\
+         <label><input id=\"problems\" type=\"checkbox\"> only problems</label></header>\n<main>\n",
+        escape(&title),
+        escape(&title),
+        escape(&run.tally.line())
+    );
+    for (s, suite) in run.suites.iter().enumerate() {
+        let _ = write!(
+            html,
+            "<section class=\"suite\" id=\"suite-{}\"><h2>{}</h2>\n",
+            escape(&suite.name),
+            escape(&suite.name)
+        );
+        if let Some(description) = &suite.description {
+            let _ = writeln!(html, "<p>{}</p>", escape(description.trim()));
+        }
+        html.push_str("<p class=\"legend\"><span class=\"cell reached\">reached</span><span>redirected</span><span>unauthenticated</span><span>forbidden</span><span>hidden</span> · a red outline marks a cell not as expected · click a cell for its details</p>\n");
+        html.push_str("<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th class=\"endpoint\">endpoint</th>");
+        for principal in &suite.principals {
+            let tip = principal.description.as_deref().unwrap_or_default();
+            let _ = write!(
+                html,
+                "<th title=\"{}\">{}</th>",
+                escape(tip),
+                escape(&principal.name)
+            );
+        }
+        html.push_str("</tr></thead>\n<tbody>\n");
+        for (e, endpoint) in suite.endpoints.iter().enumerate() {
+            let _ = write!(
+                html,
+                "<tr data-endpoint=\"{}\"><th class=\"endpoint\">{}</th>",
+                escape(&endpoint.name),
+                escape(&endpoint.name)
+            );
+            for (p, principal) in suite.principals.iter().enumerate() {
+                match by_cell.get(&CellId {
+                    suite: s,
+                    endpoint: e,
+                    principal: p,
+                }) {
+                    Some(o) => {
+                        let reading = Reading::of(o);
+                        let mut class = format!("cell {}", reading.word());
+                        if mismatch(o) {
+                            class.push_str(" mismatch");
+                        }
+                        let info = format!(
+                            "{} › {} › {}\nexpected {}, {}: {}\n{}",
+                            suite.name,
+                            endpoint.name,
+                            principal.name,
+                            o.expected,
+                            o.verdict.as_str(),
+                            short(o),
+                            detail(o)
+                        );
+                        let _ = write!(
+                            html,
+                            "<td class=\"{class}\" data-detail=\"{}\" title=\"expected {}, got {}\">{}</td>",
+                            escape(&info),
+                            escape(&o.expected.to_string()),
+                            escape(&short(o)),
+                            escape(&short(o))
+                        );
+                    }
+                    None => html.push_str("<td class=\"cell none\">·</td>"),
+                }
+            }
+            html.push_str("</tr>\n");
+        }
+        html.push_str("</tbody></table></div>\n<ul class=\"reach\">\n");
+        for (p, principal) in suite.principals.iter().enumerate() {
+            let reached: Vec<String> = (0..suite.endpoints.len())
+                .filter(|e| {
+                    by_cell
+                        .get(&CellId {
+                            suite: s,
+                            endpoint: *e,
+                            principal: p,
+                        })
+                        .is_some_and(|o| Reading::of(o) == Reading::Reached)
+                })
+                .map(|e| format!("<code>{}</code>", escape(&suite.endpoints[e].name)))
+                .collect();
+            let scopes = if principal.scopes.is_empty() {
+                String::new()
+            } else {
+                format!(" (scopes: {})", escape(&principal.scopes.join(", ")))
+            };
+            let description = principal
+                .description
+                .as_deref()
+                .map(|d| format!(" — {}", escape(d)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                html,
+                "<li><strong>{}</strong>{scopes}{description}: reached {} endpoint(s){}{}</li>",
+                escape(&principal.name),
+                reached.len(),
+                if reached.is_empty() { "" } else { ": " },
+                reached.join(", ")
+            );
+        }
+        html.push_str("</ul>\n");
+        if let Some(Some(
+            SnapshotOutcome::Changed { changes, .. } | SnapshotOutcome::Accepted { changes, .. },
+        )) = run.snapshots.get(s)
+        {
+            html.push_str(
+                "<h3 style=\"margin:8px 16px\">Snapshot changes</h3><ul class=\"changes\">\n",
+            );
+            for change in changes {
+                let _ = writeln!(
+                    html,
+                    "<li class=\"{}\">{} <code>{}</code></li>",
+                    change.class.as_str(),
+                    change.class.as_str(),
+                    escape(&change.what)
+                );
+            }
+            html.push_str("</ul>\n");
+        }
+        html.push_str("</section>\n");
+    }
+    let _ = write!(
+        html,
+        "</main>\n<div id=\"details\" role=\"dialog\" aria-live=\"polite\"></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    );
+    html
+}

@@ -1,0 +1,150 @@
+//! `--markdown FILE` and the GitHub step summary: the matrix as documentation,
+//! with each principal's reach.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::cells::{LEGEND, Reading, mismatch, short};
+use super::{Event, Reporter, RunReport, write_atomically};
+use crate::outcome::{CellId, CellOutcome};
+use crate::snapshot::SnapshotOutcome;
+
+/// Where the Markdown goes.
+pub enum MarkdownTarget {
+    /// A file written whole at the end.
+    File(PathBuf),
+    /// A file appended to (GitHub's `GITHUB_STEP_SUMMARY`).
+    Append(PathBuf),
+}
+
+/// Writes the Markdown report when the run finishes.
+pub struct MarkdownReporter {
+    target: MarkdownTarget,
+}
+
+impl MarkdownReporter {
+    /// A reporter writing to `target`.
+    pub fn new(target: MarkdownTarget) -> MarkdownReporter {
+        MarkdownReporter { target }
+    }
+}
+
+impl Reporter for MarkdownReporter {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
+        let Event::Finished(run) = event else {
+            return Ok(());
+        };
+        let text = render(run);
+        match &self.target {
+            MarkdownTarget::File(path) => write_atomically(path, text.as_bytes()),
+            MarkdownTarget::Append(path) => {
+                use std::io::Write;
+                let fail = |e: std::io::Error| format!("cannot append to {}: {e}", path.display());
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(fail)?;
+                file.write_all(text.as_bytes()).map_err(fail)
+            }
+        }
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace('`', "'")
+        .replace(['\n', '\r'], " ")
+}
+
+/// The whole Markdown document.
+pub fn render(run: &RunReport<'_>) -> String {
+    let by_cell: HashMap<CellId, &CellOutcome> = run.outcomes.iter().map(|o| (o.id, o)).collect();
+    let mut out = String::new();
+    for (s, suite) in run.suites.iter().enumerate() {
+        out.push_str(&format!("## {}\n\n", escape(&suite.name)));
+        if let Some(description) = &suite.description {
+            out.push_str(&format!("{}\n\n", description.trim()));
+        }
+        out.push_str("| endpoint |");
+        for principal in &suite.principals {
+            out.push_str(&format!(" {} |", escape(&principal.name)));
+        }
+        out.push_str("\n| --- |");
+        out.push_str(&" --- |".repeat(suite.principals.len()));
+        out.push('\n');
+        for (e, endpoint) in suite.endpoints.iter().enumerate() {
+            out.push_str(&format!("| `{}` |", escape(&endpoint.name)));
+            for p in 0..suite.principals.len() {
+                let text = match by_cell.get(&CellId {
+                    suite: s,
+                    endpoint: e,
+                    principal: p,
+                }) {
+                    Some(o) if mismatch(o) => format!("❌ {} (expected {})", short(o), o.expected),
+                    Some(o) => format!("{} {}", Reading::of(o).symbol(), short(o)),
+                    None => "·".into(),
+                };
+                out.push_str(&format!(" {} |", escape(&text)));
+            }
+            out.push('\n');
+        }
+        out.push_str(&format!("\n{LEGEND}\n\n### Reach\n\n"));
+        for (p, principal) in suite.principals.iter().enumerate() {
+            let reached: Vec<String> = (0..suite.endpoints.len())
+                .filter(|e| {
+                    by_cell
+                        .get(&CellId {
+                            suite: s,
+                            endpoint: *e,
+                            principal: p,
+                        })
+                        .is_some_and(|o| Reading::of(o) == Reading::Reached)
+                })
+                .map(|e| format!("`{}`", escape(&suite.endpoints[e].name)))
+                .collect();
+            let ran = (0..suite.endpoints.len())
+                .filter(|e| {
+                    by_cell.contains_key(&CellId {
+                        suite: s,
+                        endpoint: *e,
+                        principal: p,
+                    })
+                })
+                .count();
+            let mut line = format!("- **{}**", escape(&principal.name));
+            if !principal.scopes.is_empty() {
+                line.push_str(&format!(
+                    " (scopes: {})",
+                    escape(&principal.scopes.join(", "))
+                ));
+            }
+            if let Some(description) = &principal.description {
+                line.push_str(&format!(" — {}", escape(description)));
+            }
+            line.push_str(&format!(". Reached {} of {ran}", reached.len()));
+            if !reached.is_empty() {
+                line.push_str(&format!(": {}", reached.join(", ")));
+            }
+            out.push_str(&line);
+            out.push('\n');
+        }
+        if let Some(Some(
+            SnapshotOutcome::Changed { changes, .. } | SnapshotOutcome::Accepted { changes, .. },
+        )) = run.snapshots.get(s)
+        {
+            out.push_str("\n### Snapshot changes\n\n");
+            for change in changes {
+                out.push_str(&format!(
+                    "- **{}** {}\n",
+                    change.class.as_str(),
+                    escape(&change.what)
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str(&format!("**{}**\n", run.tally.line()));
+    out
+}
