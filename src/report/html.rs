@@ -145,9 +145,9 @@ pub fn render(run: &RunReport<'_>) -> String {
         escape(&run.tally.line())
     );
     for (s, suite) in run.suites.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<section class=\"suite\" id=\"suite-{}\"><h2>{}</h2>\n",
+            "<section class=\"suite\" id=\"suite-{}\"><h2>{}</h2>",
             escape(&suite.name),
             escape(&suite.name)
         );
