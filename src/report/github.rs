@@ -71,3 +71,20 @@ impl<W: Write> Reporter for GithubAnnotations<W> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_annotation_per_failing_cell_at_its_endpoint_line() {
+        let lines = super::super::fixture::with_report(super::annotations);
+        assert_eq!(
+            lines,
+            [
+                "::error file=suites/fixture.yaml,line=14,title=fixture › GET /rest/api/2/search › app%3A failed::expected allow, got 401 · {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}",
+                "::error file=suites/fixture.yaml,line=16,title=fixture › permissions | admin only › anonymous%3A failed::expected deny, got 404",
+                "::error file=suites/fixture.yaml,line=16,title=fixture › permissions | admin only › admin%3A error::expected 200, no response: timed out after 10s",
+                "::error file=suites/fixture.yaml,line=16,title=fixture › permissions | admin only › app%3A credentials rejected::credentials rejected: canary `GET /rest/api/2/search` was not reached (401); got 401, expected deny",
+            ]
+        );
+    }
+}

@@ -269,3 +269,73 @@ pub fn render(run: &RunReport<'_>) -> String {
     );
     html
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_page_is_self_contained_escaped_and_classed() {
+        let html = super::super::fixture::with_report(super::render);
+        assert!(html.starts_with("<!DOCTYPE html>"));
+        assert!(
+            html.contains("default-src 'none'"),
+            "a CSP forbids every request"
+        );
+        for attribute in ["src=", "href=", "@import", "url("] {
+            assert!(!html.contains(attribute), "nothing to fetch: {attribute}");
+        }
+        assert!(html.contains("<table class=\"matrix\">"));
+        assert!(html.contains("position: sticky"));
+        assert!(html.contains("<input id=\"filter\" type=\"search\""));
+        assert_eq!(html.matches("<tr data-endpoint=").count(), 3);
+        assert_eq!(html.matches("<td class=\"cell ").count(), 9);
+        assert!(
+            html.contains("<td class=\"cell unauthenticated mismatch\""),
+            "the app's 401 where 2xx was expected"
+        );
+        assert!(html.contains("<td class=\"cell reached\""));
+        assert!(html.contains("<td class=\"cell skipped\""));
+        assert!(html.contains("<td class=\"cell error\""));
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>alert(1)"), "names are escaped");
+        assert!(
+            html.contains("&lt;b&gt;created&lt;/b&gt;"),
+            "excerpts are escaped"
+        );
+        assert!(html.contains("<li class=\"widened\">widened"));
+        assert!(html.contains("a Connect app &lt;with&gt; &quot;quotes&quot; &amp; ampersands"));
+        assert_eq!(html.matches("<script>").count(), 1, "one inline script");
+    }
+
+    #[test]
+    fn five_hundred_endpoints_by_twenty_principals_stay_one_page() {
+        let mut suite =
+            String::from("suite: big\ntarget: { base_url: \"http://127.0.0.1:1\" }\nprincipals:\n");
+        for p in 0..20 {
+            suite.push_str(&format!("  p{p}: {{ auth: none }}\n"));
+        }
+        suite.push_str("endpoints:\n");
+        for e in 0..500 {
+            suite.push_str(&format!(
+                "  - {{ request: GET /e/{e}, expect: {{ \"*\": any }} }}\n"
+            ));
+        }
+        let suite = crate::suite::load_str(
+            std::path::Path::new("big.yaml"),
+            &suite,
+            &Default::default(),
+        )
+        .expect("valid");
+        let suites = [suite];
+        let report = super::super::RunReport {
+            suites: &suites,
+            targets: &[],
+            outcomes: &[],
+            tally: Default::default(),
+            snapshots: &[],
+        };
+        let html = super::render(&report);
+        assert_eq!(html.matches("<tr data-endpoint=").count(), 500);
+        assert_eq!(html.matches("<td class=\"cell none\">").count(), 10_000);
+        assert!(html.len() < 2_000_000, "{} bytes", html.len());
+    }
+}

@@ -51,6 +51,7 @@ impl Reporter for MarkdownReporter {
     }
 }
 
+/// Text for a table cell inside a code span.
 fn escape(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('|', "\\|")
@@ -58,18 +59,26 @@ fn escape(text: &str) -> String {
         .replace(['\n', '\r'], " ")
 }
 
+/// Text outside code spans: Markdown renderers would read `<…>` as HTML.
+fn prose(text: &str) -> String {
+    escape(text)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// The whole Markdown document.
 pub fn render(run: &RunReport<'_>) -> String {
     let by_cell: HashMap<CellId, &CellOutcome> = run.outcomes.iter().map(|o| (o.id, o)).collect();
     let mut out = String::new();
     for (s, suite) in run.suites.iter().enumerate() {
-        out.push_str(&format!("## {}\n\n", escape(&suite.name)));
+        out.push_str(&format!("## {}\n\n", prose(&suite.name)));
         if let Some(description) = &suite.description {
-            out.push_str(&format!("{}\n\n", description.trim()));
+            out.push_str(&format!("{}\n\n", prose(description.trim())));
         }
         out.push_str("| endpoint |");
         for principal in &suite.principals {
-            out.push_str(&format!(" {} |", escape(&principal.name)));
+            out.push_str(&format!(" {} |", prose(&principal.name)));
         }
         out.push_str("\n| --- |");
         out.push_str(&" --- |".repeat(suite.principals.len()));
@@ -113,15 +122,15 @@ pub fn render(run: &RunReport<'_>) -> String {
                     })
                 })
                 .count();
-            let mut line = format!("- **{}**", escape(&principal.name));
+            let mut line = format!("- **{}**", prose(&principal.name));
             if !principal.scopes.is_empty() {
                 line.push_str(&format!(
                     " (scopes: {})",
-                    escape(&principal.scopes.join(", "))
+                    prose(&principal.scopes.join(", "))
                 ));
             }
             if let Some(description) = &principal.description {
-                line.push_str(&format!(" — {}", escape(description)));
+                line.push_str(&format!(" — {}", prose(description)));
             }
             line.push_str(&format!(". Reached {} of {ran}", reached.len()));
             if !reached.is_empty() {
@@ -139,7 +148,7 @@ pub fn render(run: &RunReport<'_>) -> String {
                 out.push_str(&format!(
                     "- **{}** {}\n",
                     change.class.as_str(),
-                    escape(&change.what)
+                    prose(&change.what)
                 ));
             }
         }
@@ -147,4 +156,13 @@ pub fn render(run: &RunReport<'_>) -> String {
     }
     out.push_str(&format!("**{}**\n", run.tally.line()));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_markdown_of_a_fixed_run() {
+        let text = super::super::fixture::with_report(super::render);
+        insta::assert_snapshot!(text);
+    }
 }

@@ -5,6 +5,8 @@
 //! means adding a [`Reporter`] here, nothing else.
 
 pub mod cells;
+#[cfg(test)]
+mod fixture;
 pub mod github;
 pub mod html;
 pub mod json;

@@ -321,11 +321,10 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
     for (p, principal) in suite.principals.iter().enumerate() {
         text.push_str(&format!("{}:\n", principal.name));
         for (e, name) in names.iter().enumerate() {
-            let (_, painted) = &cells(e)[p];
-            text.push_str(&format!(
-                "  {painted}  {}\n",
-                shorten(name, available.saturating_sub(10).max(12))
-            ));
+            let (plain, painted) = &cells(e)[p];
+            let pad = " ".repeat(7usize.saturating_sub(plain.chars().count()));
+            let name = shorten(name, available.saturating_sub(13).max(12));
+            text.push_str(&format!("  {painted}{pad}  {name}\n"));
         }
     }
     text
@@ -512,6 +511,25 @@ a much longer endpoint name  error      skip
 ";
         assert_eq!(text, expected);
         assert!(!text.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn wide_matrices_shorten_then_list() {
+        let at = |width| {
+            super::super::fixture::with_report(|run| {
+                render(
+                    run,
+                    TerminalStyle {
+                        width: Some(width),
+                        quiet: false,
+                        ..TerminalStyle::default()
+                    },
+                )
+            })
+        };
+        insta::assert_snapshot!("full_width", at(200));
+        insta::assert_snapshot!("legend", at(40));
+        insta::assert_snapshot!("per_principal", at(30));
     }
 
     #[test]
