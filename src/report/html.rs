@@ -69,11 +69,11 @@ table.matrix thead th { position: sticky; top: 0; background: #eaeef2; z-index: 
 table.matrix th.endpoint { position: sticky; left: 0; background: #fff; text-align: left; z-index: 1; font-family: ui-monospace, monospace; font-weight: 500; }
 table.matrix thead th.endpoint { z-index: 3; background: #eaeef2; }
 td.cell { text-align: center; cursor: pointer; font-weight: 600; }
-td.cell.reached { color: var(--reached); background: #dafbe1; }
-td.cell.redirected, td.cell.other { color: #57606a; background: #f6f8fa; }
-td.cell.unauthenticated { color: var(--unauth); background: #fbefff; }
-td.cell.forbidden { color: var(--denied); background: #fff1e5; }
-td.cell.hidden { color: var(--hidden); background: #eaeef2; }
+.cell.reached { color: var(--reached); background: #dafbe1; }
+.cell.redirected, .cell.other { color: #57606a; background: #f6f8fa; }
+.cell.unauthenticated { color: var(--unauth); background: #fbefff; }
+.cell.forbidden { color: var(--denied); background: #fff1e5; }
+.cell.hidden { color: var(--hidden); background: #eaeef2; }
 td.cell.error { color: #fff; background: #9a6700; }
 td.cell.skipped { color: #8c959f; background: repeating-linear-gradient(45deg,#fff,#fff 4px,#f6f8fa 4px,#f6f8fa 8px); }
 td.cell.mismatch { outline: 3px solid var(--bad); outline-offset: -3px; }
@@ -154,7 +154,7 @@ pub fn render(run: &RunReport<'_>) -> String {
         if let Some(description) = &suite.description {
             let _ = writeln!(html, "<p>{}</p>", escape(description.trim()));
         }
-        html.push_str("<p class=\"legend\"><span class=\"cell reached\">reached</span><span>redirected</span><span>unauthenticated</span><span>forbidden</span><span>hidden</span> · a red outline marks a cell not as expected · click a cell for its details</p>\n");
+        html.push_str("<p class=\"legend\"><span class=\"cell reached\">reached</span><span class=\"cell redirected\">redirected</span><span class=\"cell unauthenticated\">unauthenticated</span><span class=\"cell forbidden\">forbidden</span><span class=\"cell hidden\">hidden</span> · a red outline marks a cell not as expected · click a cell for its details</p>\n");
         html.push_str("<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th class=\"endpoint\">endpoint</th>");
         for principal in &suite.principals {
             let tip = principal.description.as_deref().unwrap_or_default();
@@ -186,13 +186,11 @@ pub fn render(run: &RunReport<'_>) -> String {
                             class.push_str(" mismatch");
                         }
                         let info = format!(
-                            "{} › {} › {}\nexpected {}, {}: {}\n{}",
+                            "{} › {} › {}\n{}\n{}",
                             suite.name,
                             endpoint.name,
                             principal.name,
-                            o.expected,
                             o.verdict.as_str(),
-                            short(o),
                             detail(o)
                         );
                         let _ = write!(
@@ -209,7 +207,7 @@ pub fn render(run: &RunReport<'_>) -> String {
             }
             html.push_str("</tr>\n");
         }
-        html.push_str("</tbody></table></div>\n<ul class=\"reach\">\n");
+        html.push_str("</tbody></table></div>\n<details open><summary style=\"margin:8px 16px;cursor:pointer\">Reach: the endpoints each principal reached</summary><ul class=\"reach\">\n");
         for (p, principal) in suite.principals.iter().enumerate() {
             let reached: Vec<String> = (0..suite.endpoints.len())
                 .filter(|e| {
@@ -242,7 +240,7 @@ pub fn render(run: &RunReport<'_>) -> String {
                 reached.join(", ")
             );
         }
-        html.push_str("</ul>\n");
+        html.push_str("</ul></details>\n");
         if let Some(Some(
             SnapshotOutcome::Changed { changes, .. } | SnapshotOutcome::Accepted { changes, .. },
         )) = run.snapshots.get(s)
