@@ -783,3 +783,71 @@ async fn run_all(ws: &Workspace, vars: &[String]) -> common::Output {
     args.extend(vars.iter().map(String::as_str));
     ws.permatrix(&args).await
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_actions_gets_a_step_summary_and_annotations_and_files_get_written() {
+    let (base, _) = server().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite("gh", &base, "", MATRIX).replace(
+            "expect: { alice: 200, \"*\": deny }",
+            "expect: { \"*\": 200 }",
+        ),
+    );
+    ws.write("summary.md", "# earlier step\n");
+    let summary = ws.path("summary.md");
+    let vars = credential_vars();
+    let mut args = vec!["run", "s.yaml", "--markdown", "m.md", "--html", "m.html"];
+    args.extend(vars.iter().map(String::as_str));
+    let out = ws
+        .permatrix_with_env(
+            &args,
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap_or_default()),
+            ],
+        )
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let annotation = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::error "))
+        .unwrap_or_default();
+    let line = ws
+        .read("s.yaml")
+        .lines()
+        .position(|l| l.contains("- name: admin settings"))
+        .unwrap_or(0)
+        + 1;
+    let expected = format!(
+        "::error file=s.yaml,line={line},title=gh › admin settings › bob%3A failed::expected 200, got 403"
+    );
+    assert!(
+        annotation.starts_with(&expected),
+        "{expected}\n{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("::error "))
+            .count(),
+        3
+    );
+    let summary = ws.read("summary.md");
+    assert!(
+        summary.starts_with("# earlier step\n## gh\n"),
+        "appended: {summary}"
+    );
+    assert!(
+        summary.contains("| `admin settings` | 🔒 401 | ✅ 200 | ❌ 403 (expected 200) |"),
+        "{summary}"
+    );
+    assert_eq!(
+        ws.read("m.md"),
+        summary.trim_start_matches("# earlier step\n")
+    );
+    assert!(ws.read("m.html").contains("<table class=\"matrix\">"));
+}
