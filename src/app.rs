@@ -203,6 +203,7 @@ pub fn run(config: &RunConfig) -> u8 {
     };
     emit(&mut reporters, &Event::Started { cells: cells.len() });
     let redactor = Arc::new(Redactor::new());
+    let mut so_far = Vec::new();
     let executed = runtime.block_on(async {
         let work = execute::execute(
             &suites,
@@ -210,7 +211,10 @@ pub fn run(config: &RunConfig) -> u8 {
             &cells,
             &config.exec,
             redactor.clone(),
-            |outcome| emit(&mut reporters, &Event::CellFinished(outcome)),
+            |outcome| {
+                so_far.push(outcome.clone());
+                emit(&mut reporters, &Event::CellFinished(outcome))
+            },
         );
         tokio::select! {
             result = work => Some(result),
@@ -219,7 +223,23 @@ pub fn run(config: &RunConfig) -> u8 {
     });
     let outcomes = match executed {
         None => {
-            eprintln!("interrupted: no report was written");
+            // Interrupted: what finished is shown; no file, no snapshot is written.
+            drop(reporters);
+            so_far.sort_by_key(|o| o.id);
+            let tally = Tally::of(&so_far);
+            let report = RunReport {
+                suites: &suites,
+                targets: &targets,
+                outcomes: &so_far,
+                tally,
+                snapshots: &[],
+            };
+            print!("{}", crate::report::terminal::render(&report, config.style));
+            eprintln!(
+                "interrupted after {} of {} cells: no report file and no snapshot was written",
+                so_far.len(),
+                cells.len()
+            );
             return exit::INTERRUPTED;
         }
         Some(Err(message)) => {

@@ -96,6 +96,7 @@ async fn attempt_cell(
         };
     };
     let retries = suite.target.retries;
+    let mut waited = std::time::Duration::ZERO;
     loop {
         outcome.attempts += 1;
         let attempt = outcome.attempts;
@@ -134,8 +135,24 @@ async fn attempt_cell(
             Err(e) => Err(e),
         };
         match sent {
-            Ok(response) if retry::is_retryable_status(response.status) && attempt <= retries => {
-                tokio::time::sleep(retry::wait_after_status(&response.headers, attempt)).await;
+            Ok(response)
+                if retry::is_retryable_status(response.status)
+                    && attempt <= retries
+                    && waited + retry::wait_after_status(&response.headers, attempt)
+                        <= retry::MAX_TOTAL_WAIT =>
+            {
+                let wait = retry::wait_after_status(&response.headers, attempt);
+                waited += wait;
+                tokio::time::sleep(wait).await;
+            }
+            Ok(response) if retry::is_retryable_status(response.status) && attempt > 1 => {
+                outcome.note = Some(format!(
+                    "still {} after {} retries",
+                    response.status,
+                    attempt - 1
+                ));
+                http::register_cookies(&response.headers, &shared.redactor);
+                return CellResult::Responded(observe(shared, endpoint, &response));
             }
             Ok(response) => {
                 // The principal's jar sends these cookies back: they are session credentials.

@@ -7,6 +7,9 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 /// The longest wait a `Retry-After` may impose.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// The longest a cell waits in all between retries: a 429 storm ends the cell, not the run.
+pub const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
+
 /// Statuses worth retrying: the server asks to come back later. Never 401/403/404.
 pub fn is_retryable_status(status: u16) -> bool {
     status == 429 || status == 503

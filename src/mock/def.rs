@@ -134,11 +134,11 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 
 /// Loads and validates a mock definition, reporting every problem with its location.
 pub fn load(file: &Path) -> Result<MockDef, Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::suite::load::read_source(file).map_err(|message| {
         vec![Diagnostic {
             file: file.to_path_buf(),
             pos: Pos::default(),
-            message: format!("cannot read the mock definition: {e}"),
+            message: format!("mock definition: {message}"),
             help: None,
             source_line: None,
             caret: 0,

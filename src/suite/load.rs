@@ -100,18 +100,43 @@ fn file_problem(path: &Path, message: &str) -> Diagnostic {
     }
 }
 
+/// The largest suite or mock file read (the YAML budget refuses more anyway;
+/// this refuses it before reading it into memory).
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a suite or mock file as text: at most [`MAX_SOURCE_BYTES`], UTF-8.
+pub fn read_source(file: &Path) -> Result<String, String> {
+    let size = std::fs::metadata(file)
+        .map_err(|e| format!("cannot read the file: {e}"))?
+        .len();
+    if size > MAX_SOURCE_BYTES {
+        return Err(format!(
+            "the file is {} MiB; suites and mock definitions are limited to {} MiB",
+            size / (1024 * 1024),
+            MAX_SOURCE_BYTES / (1024 * 1024)
+        ));
+    }
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read the file: {e}"))?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the file is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
 /// Loads and validates every suite under `paths`; any problem in any file fails the whole load.
 pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Vec<Suite>, Vec<Diagnostic>> {
     let files = suite_files(paths)?;
     let mut suites = Vec::new();
     let mut problems = Vec::new();
     for file in &files {
-        match std::fs::read_to_string(file) {
+        match read_source(file) {
             Ok(text) => match load_str(file, &text, options) {
                 Ok(suite) => suites.push(suite),
                 Err(found) => problems.extend(found),
             },
-            Err(e) => problems.push(file_problem(file, &format!("cannot read the file: {e}"))),
+            Err(message) => problems.push(file_problem(file, &message)),
         }
     }
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();

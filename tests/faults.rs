@@ -1,0 +1,255 @@
+//! Faults and hostile input: every failure a clear error, the run never lost.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::Workspace;
+
+#[tokio::test]
+async fn bad_files_are_clear_errors_never_panics() {
+    let ws = Workspace::new();
+    let mut garbage = vec![0u8, 159, 146, 150, 255, 254];
+    garbage.extend((0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    ws.write("empty.yaml", "");
+    std::fs::write(ws.path("garbage.yaml"), &garbage).expect("write");
+    let big = "# padding\n".repeat(5 * 1024 * 1024);
+    ws.write("big.yaml", &big);
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let prev = i - 1;
+        bomb.push_str(&format!("a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+    }
+    ws.write("bomb.yaml", &bomb);
+    ws.write(
+        "deep.yaml",
+        &format!("suite: {}{}\n", "[".repeat(20_000), "]".repeat(20_000)),
+    );
+    for (file, message) in [
+        ("empty.yaml", "missing `suite:`"),
+        ("garbage.yaml", "not UTF-8 text"),
+        ("big.yaml", "limited to 16 MiB"),
+        ("bomb.yaml", "YAML syntax error"),
+        ("deep.yaml", "YAML syntax error"),
+    ] {
+        let out = ws.permatrix(&["check", file]).await;
+        assert_eq!(out.code, 2, "{file}: {}", out.all());
+        assert!(
+            out.stderr.contains(file) && out.stderr.contains(message),
+            "{file}: {}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "{file}: {}", out.stderr);
+    }
+}
+
+/// A raw TCP server that handles each connection with `serve`.
+fn raw_server(serve: impl Fn(std::net::TcpStream) + Send + Sync + 'static) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn read_request(stream: &mut std::net::TcpStream) {
+    let mut buf = [0u8; 4096];
+    let _ = stream.read(&mut buf);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn network_faults_are_error_cells_and_the_run_finishes() {
+    let closes = raw_server(|mut s| {
+        read_request(&mut s);
+    });
+    let garbage = raw_server(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"\x00\x01 this is not HTTP at all\r\n\r\n");
+    });
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let endless = raw_server(move |mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n");
+        let chunk = [b'x'; 16 * 1024];
+        while s.write_all(&chunk).is_ok() {
+            counter.fetch_add(chunk.len(), Ordering::SeqCst);
+            if counter.load(Ordering::SeqCst) > 512 * 1024 * 1024 {
+                break;
+            }
+        }
+    });
+    let ws = Workspace::new();
+    let suite = format!(
+        r#"suite: faults
+target: {{ base_url: "{closes}", retries: 0, timeout: 3s }}
+principals:
+  anyone: {{ auth: none }}
+endpoints:
+  - {{ name: closes at once, request: GET /x, expect: {{ "*": 200 }} }}
+"#
+    );
+    ws.write("closes.yaml", &suite);
+    ws.write(
+        "garbage.yaml",
+        &suite
+            .replace(&closes, &garbage)
+            .replace("suite: faults", "suite: garbage")
+            .replace("closes at once", "not http"),
+    );
+    ws.write(
+        "endless.yaml",
+        &suite
+            .replace(&closes, &endless)
+            .replace("suite: faults", "suite: endless")
+            .replace("closes at once", "endless body"),
+    );
+    let out = ws.permatrix(&["run", ".", "--json", "r.json"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("ERROR faults › closes at once › anyone: expected 200, no response:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("ERROR garbage › not http › anyone: expected 200, no response:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .trim_end()
+            .ends_with("1 passed, 0 failed, 2 errors"),
+        "{}",
+        out.stdout
+    );
+    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let endless_cell = report["suites"]
+        .as_array()
+        .and_then(|suites| suites.iter().find(|s| s["name"] == "endless"))
+        .map(|s| &s["cells"][0])
+        .expect("the endless suite");
+    assert_eq!(endless_cell["status"], 200, "{report}");
+    assert!(
+        endless_cell["excerpt"]
+            .as_str()
+            .is_some_and(|e| e.len() <= 210),
+        "a bounded excerpt"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let bytes = sent.load(Ordering::SeqCst);
+    assert!(
+        bytes < 64 * 1024 * 1024,
+        "the endless body was dropped after a bounded read: {bytes} bytes sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_storm_ends_the_cell_after_bounded_retries() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let storm = raw_server(move |mut s| {
+        loop {
+            let mut buf = [0u8; 4096];
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            let reply = b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 0\r\ncontent-length: 4\r\n\r\nslow";
+            if s.write_all(reply).is_err() {
+                return;
+            }
+        }
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!("suite: storm\ntarget: {{ base_url: \"{storm}\", retries: 4 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /x, expect: {{ p: 200 }} }}\n"),
+    );
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("FAIL  storm › GET /x › p: still 429 after 4 retries; got 429, expected 200"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_the_run_shows_what_finished_and_writes_nothing() {
+    let (base, _) = common::server().await;
+    let ws = Workspace::new();
+    let mut suite = format!(
+        "suite: slow\ntarget: {{ base_url: \"{base}\", timeout: 30s, concurrency: 2 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /public, expect: {{ p: 200 }} }}\n"
+    );
+    for i in 0..6 {
+        suite.push_str(&format!(
+            "  - {{ name: slow {i}, request: GET /slow, expect: {{ p: 200 }} }}\n"
+        ));
+    }
+    ws.write("s.yaml", &suite);
+    let dir = ws.dir.path().to_path_buf();
+    let (code, stdout, stderr, elapsed) = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_permatrix"))
+            .args(["run", "s.yaml", "--json", "r.json", "--snapshots", "snaps"])
+            .current_dir(&dir)
+            .env_remove("CI")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(1200));
+        let _ = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let output = child.wait_with_output().expect("wait");
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            started.elapsed(),
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(10),
+        "stopped promptly: {elapsed:?}"
+    );
+    assert!(
+        stdout.contains("slow (s.yaml)"),
+        "the matrix so far: {stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 0 failed"),
+        "the closing line of what finished: {stdout}"
+    );
+    assert!(
+        stderr.contains("interrupted after 1 of 7 cells"),
+        "{stderr}"
+    );
+    let left: Vec<String> = std::fs::read_dir(ws.dir.path())
+        .expect("read dir")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(
+        left,
+        ["s.yaml"],
+        "no report, no snapshot, no temporary file"
+    );
+}
