@@ -66,22 +66,23 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
     let suites = match suite::load(&[dir.as_ref().to_path_buf()], &load) {
         Ok(suites) => suites,
         Err(diagnostics) => {
+            // Whatever the filter: a broken suite must fail the run, not be filtered away.
             let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
-            let trial = Trial::test("permatrix::load", move || {
-                Err(Failed::from(text.join("\n\n")))
-            });
-            return libtest_mimic::run(&args, vec![trial]).exit_code();
+            if args.list {
+                let trial = Trial::test("permatrix::load", || Ok(()));
+                return libtest_mimic::run(&args, vec![trial]).exit_code();
+            }
+            eprintln!(
+                "{}\n\n{} problem(s) found; no trial was run.",
+                text.join("\n\n"),
+                text.len()
+            );
+            return ExitCode::from(101);
         }
     };
     let cells = match plan::plan(&suites, &Selection::default()) {
         Ok(cells) => cells,
-        Err(message) => {
-            return libtest_mimic::run(
-                &args,
-                vec![Trial::test("permatrix::plan", move || Err(message.into()))],
-            )
-            .exit_code();
-        }
+        Err(message) => return setup_failed(&message),
     };
     let name = |c: &CellId| {
         let s = &suites[c.suite];
@@ -91,14 +92,20 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         )
     };
     let snapshot_name = |s: &Suite| format!("{}::snapshot", s.name);
-    let selected = |trial_name: &str| {
-        let probe = Trial::test(trial_name, || Ok(()));
+    // Known before anything runs: a mutation against a real target without
+    // permission is a skipped cell, listed as an ignored trial.
+    let skipped_by_plan = |c: &CellId| {
+        let s = &suites[c.suite];
+        s.endpoints[c.endpoint].is_mutation() && !s.target.allow_mutations && s.mock.is_none()
+    };
+    let selected = |trial_name: &str, ignored: bool| {
+        let probe = Trial::test(trial_name, || Ok(())).with_ignored_flag(ignored);
         !args.is_filtered_out(&probe) && !args.is_ignored(&probe)
     };
     if args.list {
         let mut trials: Vec<Trial> = cells
             .iter()
-            .map(|c| Trial::test(name(c), || Ok(())))
+            .map(|c| Trial::test(name(c), || Ok(())).with_ignored_flag(skipped_by_plan(c)))
             .collect();
         trials.extend(
             suites
@@ -107,11 +114,14 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         );
         return libtest_mimic::run(&args, trials).exit_code();
     }
-    let whole_suites: Vec<bool> = suites.iter().map(|s| selected(&snapshot_name(s))).collect();
+    let whole_suites: Vec<bool> = suites
+        .iter()
+        .map(|s| selected(&snapshot_name(s), false))
+        .collect();
     let mut chosen: Vec<CellId> = cells
         .iter()
         .copied()
-        .filter(|c| whole_suites[c.suite] || selected(&name(c)))
+        .filter(|c| whole_suites[c.suite] || selected(&name(c), skipped_by_plan(c)))
         .collect();
     // A principal's canary runs with any of its cells: its result decides how they read.
     let canaries: Vec<CellId> = chosen
@@ -128,13 +138,7 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
     chosen.dedup();
     let outcomes = match execute_cells(&suites, &chosen, &env) {
         Ok(outcomes) => outcomes,
-        Err(message) => {
-            return libtest_mimic::run(
-                &args,
-                vec![Trial::test("permatrix::setup", move || Err(message.into()))],
-            )
-            .exit_code();
-        }
+        Err(message) => return setup_failed(&message),
     };
     let by_cell: HashMap<CellId, CellOutcome> =
         outcomes.iter().map(|o| (o.id, o.clone())).collect();
@@ -144,7 +148,8 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         let skipped = outcome
             .as_ref()
             .is_some_and(|o| o.verdict == Verdict::Skipped);
-        trials.push(Trial::test(name(cell), move || judge(outcome)).with_ignored_flag(skipped));
+        let ignored = skipped || skipped_by_plan(cell);
+        trials.push(Trial::test(name(cell), move || judge(outcome)).with_ignored_flag(ignored));
     }
     let outcomes = Arc::new(outcomes);
     for (s, suite) in suites.iter().enumerate() {
@@ -154,6 +159,12 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         }));
     }
     libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// Fails the run whatever the filter: a target that cannot be set up is not a filtered-out test.
+fn setup_failed(message: &str) -> ExitCode {
+    eprintln!("error: {message}\nno trial was run.");
+    ExitCode::from(101)
 }
 
 fn execute_cells(
@@ -203,13 +214,21 @@ fn assert_snapshot(
         .map_err(|e| e.to_string())?;
     let previous = std::fs::read_to_string(snapshot::path_for(&dir, &suite.name))
         .ok()
-        .map(|text| Matrix::parse(snapshot::body_of(&text)));
+        .map(|text| Matrix::parse(snapshot::body_of(&text.replace("\r\n", "\n"))));
     // Errored cells keep their recorded line; the run fails on them anyway.
     let errored = outcomes
         .iter()
         .any(|o| o.id.suite == s && matches!(o.result, CellResult::Error { .. }));
-    let rendered = snapshot::observed(suite, s, outcomes, previous.as_ref()).render();
+    let observed = snapshot::observed(suite, s, outcomes, previous.as_ref());
+    let rendered = observed.render();
+    // The classes lead, so a CI log says "widened" before insta's diff.
+    if let Some(previous) = &previous {
+        for change in snapshot::classify(previous, &observed) {
+            eprintln!("{}: {change}", suite.name);
+        }
+    }
     let mut settings = insta::Settings::clone_current();
+    settings.set_description(format!("the permission matrix of {}", suite.file.display()));
     settings.set_snapshot_path(&dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);

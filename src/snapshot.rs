@@ -180,7 +180,10 @@ fn reached(status: &str) -> bool {
 }
 
 fn classify_status(old: &str, new: &str) -> ChangeClass {
-    if !reached(old) && reached(new) {
+    // A cell sent in one run and skipped in the other changed how it ran, not what it may reach.
+    if old == "skipped" || new == "skipped" {
+        ChangeClass::Changed
+    } else if !reached(old) && reached(new) {
         ChangeClass::Widened
     } else if new == "401" {
         ChangeClass::AuthBroken
@@ -323,7 +326,7 @@ pub fn file_contents(suite: &str, matrix: &str) -> String {
     format!("---\nsource: permatrix\nexpression: {suite}\n---\n{matrix}")
 }
 
-/// The matrix text of a `.snap` file (what follows insta's header).
+/// The matrix text of a `.snap` file (what follows insta's header); expects `\n` line ends.
 pub fn body_of(file: &str) -> &str {
     match file
         .strip_prefix("---\n")
@@ -349,7 +352,8 @@ pub fn check(
     let path = path_for(&settings.dir, &suite.name);
     let new_path = path.with_extension("snap.new");
     let previous = match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
+        // A checkout may have turned the line ends into CRLF.
+        Ok(text) => Some(text.replace("\r\n", "\n")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
@@ -366,7 +370,7 @@ pub fn check(
         if rendered.is_empty() {
             return Ok(SnapshotOutcome::Unchanged);
         }
-        if settings.ci {
+        if settings.ci && !settings.accept {
             return Ok(SnapshotOutcome::MissingInCi(path));
         }
         std::fs::create_dir_all(&settings.dir)
@@ -488,5 +492,13 @@ mod tests {
                 "removed     endpoint `GET /gone`",
             ]
         );
+        let skipped = matrix(&[("POST /x", &[("app", "skipped")])]);
+        let sent = matrix(&[("POST /x", &[("app", "201")])]);
+        assert_eq!(
+            classify(&skipped, &sent)[0].class,
+            ChangeClass::Changed,
+            "a run mode, not a permission"
+        );
+        assert_eq!(classify(&sent, &skipped)[0].class, ChangeClass::Changed);
     }
 }

@@ -149,3 +149,33 @@ async fn a_failing_cell_fails_its_trial_with_the_reason() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_suite_fails_the_run_whatever_the_filter_and_skips_are_known_when_listing() {
+    let (base, _) = server().await;
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path("suites")).expect("mkdir");
+    ws.write("suites/probe.yaml", &SUITE.replace("BASE", &base));
+    let (code, text) = run(&ws, &["--list", "--ignored"]).await;
+    assert_eq!(code, 0, "{text}");
+    let listed: Vec<&str> = text.lines().filter(|l| l.ends_with(": test")).collect();
+    assert_eq!(
+        listed,
+        [
+            "probe::POST /items::alice: test",
+            "probe::POST /items::anonymous: test"
+        ]
+    );
+
+    ws.write(
+        "suites/probe.yaml",
+        &SUITE.replace("BASE", "${NOT_SET_IN_THIS_TEST}"),
+    );
+    let (code, text) = run(&ws, &["--exact", "probe::GET /me::alice"]).await;
+    assert_eq!(code, 101, "{text}");
+    assert!(
+        text.contains("unresolved variable `${NOT_SET_IN_THIS_TEST}`")
+            && text.contains("no trial was run"),
+        "{text}"
+    );
+}

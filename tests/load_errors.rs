@@ -254,3 +254,23 @@ endpoints:
         "the message does not repeat the password: {message}"
     );
 }
+
+#[tokio::test]
+async fn names_that_would_break_test_names_or_snapshots_are_refused() {
+    let ws = Workspace::new();
+    let text = "suite: names\ntarget: { base_url: \"http://127.0.0.1:9\" }\nprincipals:\n  \" padded\": { auth: none }\n  \"a::b\": { auth: none }\nendpoints:\n  - { request: GET /x, expect: { \"*\": 200 }, snapshot: { body: \"/a: b\" } }\n";
+    ws.write("s.yaml", text);
+    let out = ws.permatrix(&["check", "s.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    for needle in [
+        "s.yaml:4:3: error: principal name \" padded\" must not start or end with spaces",
+        "s.yaml:5:3: error: principal name \"a::b\" must not contain `::`",
+        "snapshot.body `/a: b` must be a JSON pointer",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "missing {needle} in:\n{}",
+            out.stderr
+        );
+    }
+}

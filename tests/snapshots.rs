@@ -253,3 +253,42 @@ endpoints:
     assert!(!text.contains(common::role_server::READER_TOKEN), "{text}");
     assert!(!text.contains("127.0.0.1"), "no port in a snapshot: {text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn crlf_snapshots_read_the_same_and_junit_reports_the_snapshot() {
+    let (base, status) = flipping_server().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &suite(&base, 2));
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--snapshots", "snaps"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let crlf = ws.read("snaps/flips.snap").replace('\n', "\r\n");
+    ws.write("snaps/flips.snap", &crlf);
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--snapshots", "snaps", "--junit", "r.xml"])
+        .await;
+    assert_eq!(
+        out.code,
+        0,
+        "a CRLF checkout is not a change: {}",
+        out.all()
+    );
+    assert!(
+        ws.read("r.xml")
+            .contains("<testcase name=\"snapshot\" classname=\"flips\"/>"),
+        "{}",
+        ws.read("r.xml")
+    );
+    status.store(200, Ordering::SeqCst);
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--snapshots", "snaps", "--junit", "r.xml"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let xml = ws.read("r.xml");
+    assert!(
+        xml.contains("type=\"snapshot-changed\"")
+            && xml.contains("widened     GET /thing/0 × app: 403 → 200"),
+        "{xml}"
+    );
+}

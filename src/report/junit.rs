@@ -7,6 +7,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::{Event, Reporter, RunReport, write_atomically};
 use crate::outcome::{CellResult, Verdict};
 use crate::report::terminal::detail;
+use crate::snapshot::SnapshotOutcome;
 
 /// Writes the JUnit XML report when the run finishes.
 pub struct JunitReporter {
@@ -28,6 +29,31 @@ impl Reporter for JunitReporter {
         let xml = report(run).to_string().map_err(|e| e.to_string())?;
         write_atomically(&self.path, xml.as_bytes())
     }
+}
+
+/// The snapshot check as a testcase, so a widened matrix is red on JUnit dashboards too.
+fn snapshot_case(suite: &str, snapshot: &SnapshotOutcome) -> TestCase {
+    let status = match snapshot {
+        SnapshotOutcome::Changed { changes, .. } => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let lines: Vec<String> = changes.iter().map(ToString::to_string).collect();
+            status.set_message(format!("the matrix changed: {}", lines.join("; ")));
+            status.set_type("snapshot-changed");
+            status
+        }
+        SnapshotOutcome::MissingInCi(path) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(format!("{} does not exist and CI is set", path.display()));
+            status.set_type("snapshot-missing");
+            status
+        }
+        SnapshotOutcome::Unchanged
+        | SnapshotOutcome::Created(_)
+        | SnapshotOutcome::Accepted { .. } => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new("snapshot", status);
+    case.set_classname(suite);
+    case
 }
 
 /// The JUnit report for a run.
@@ -64,6 +90,9 @@ pub fn report(run: &RunReport<'_>) -> Report {
             case.set_classname(suite.name.as_str());
             case.set_time(outcome.elapsed);
             test_suite.add_test_case(case);
+        }
+        if let Some(Some(snapshot)) = run.snapshots.get(s) {
+            test_suite.add_test_case(snapshot_case(&suite.name, snapshot));
         }
         report.add_test_suite(test_suite);
     }

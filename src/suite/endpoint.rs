@@ -132,6 +132,13 @@ fn read_snapshot(r: &mut Reader<'_>, node: &Node) -> SnapshotExtras {
             .collect(),
         None => Vec::new(),
     };
-    let body = f.get("body").and_then(|n| r.string(n, "snapshot.body"));
+    let body = f.get("body").and_then(|n| {
+        let pointer = r.string(n, "snapshot.body")?;
+        let ok = pointer.starts_with('/') && !pointer.contains(": ");
+        if !ok {
+            r.diags.error(n.pos, format!("snapshot.body `{pointer}` must be a JSON pointer such as /errorMessages/0, without \": \""));
+        }
+        ok.then_some(pointer)
+    });
     SnapshotExtras { headers, body }
 }

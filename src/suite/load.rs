@@ -494,6 +494,12 @@ fn read_principal(
 pub fn name_problem(name: &str) -> Option<String> {
     if name.trim().is_empty() {
         Some("must not be empty".into())
+    } else if name.trim() != name {
+        Some(format!("{name:?} must not start or end with spaces"))
+    } else if name.contains("::") {
+        Some(format!(
+            "{name:?} must not contain `::` (it separates the parts of test names)"
+        ))
     } else if name.chars().any(char::is_control) {
         Some(format!(
             "{name:?} must be one line without control characters"
