@@ -47,6 +47,18 @@ pub struct ExecOptions {
     pub env: BTreeMap<String, String>,
     /// Record each cell's whole exchange (for `explain`).
     pub trace: bool,
+    /// A DNS resolver to use instead of the system's (tests inject one).
+    pub resolver: Option<Resolver>,
+}
+
+/// A DNS resolver for every principal's client.
+#[derive(Clone)]
+pub struct Resolver(pub Arc<dyn reqwest::dns::Resolve>);
+
+impl std::fmt::Debug for Resolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Resolver")
+    }
 }
 
 /// A principal ready to send: its own client (own cookies) and auth mode.
@@ -165,10 +177,28 @@ fn principal_runtime(
 ) -> Result<PrincipalRuntime, String> {
     let suite = &suites[s];
     let principal = &suite.principals[p];
-    let client = reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_store(true)
-        .user_agent(concat!("permatrix/", env!("CARGO_PKG_VERSION")))
+        .user_agent(concat!("permatrix/", env!("CARGO_PKG_VERSION")));
+    let tls = &suite.target.tls;
+    if let Some(pem) = &tls.ca {
+        let certs = reqwest::Certificate::from_pem_bundle(pem)
+            .map_err(|e| format!("suite `{}`: tls.ca_file: {e}", suite.name))?;
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(pem) = &tls.client_identity {
+        let identity = reqwest::Identity::from_pem(pem)
+            .map_err(|e| format!("suite `{}`: tls.client_cert/client_key: {e}", suite.name))?;
+        builder = builder.identity(identity);
+    }
+    builder = builder.tls_danger_accept_invalid_certs(tls.insecure);
+    if let Some(resolver) = &options.resolver {
+        builder = builder.dns_resolver(resolver.0.clone());
+    }
+    let client = builder
         .build()
         .map_err(|e| format!("cannot create an HTTP client: {e}"))?;
     let base_url = targets[s]

@@ -47,6 +47,7 @@ const TARGET_KEYS: &[&str] = &[
     "retries",
     "rate_limit",
     "allow_mutations",
+    "tls",
 ];
 const PRINCIPAL_KEYS: &[&str] = &["description", "scopes", "vars", "auth", "headers", "canary"];
 const DEFAULTS_KEYS: &[&str] = &["headers", "expect"];
@@ -342,6 +343,7 @@ fn read_target(r: &mut Reader<'_>, file: &Path, node: Option<&Node>, root: Pos) 
         retries: target_defaults::RETRIES,
         rate_limit: None,
         allow_mutations: false,
+        tls: TlsOptions::default(),
         pos: node.map_or(root, |n| n.pos),
     };
     let Some(node) = node else {
@@ -374,7 +376,59 @@ fn read_target(r: &mut Reader<'_>, file: &Path, node: Option<&Node>, root: Pos) 
     if let Some(n) = fields.get("allow_mutations") {
         target.allow_mutations = r.boolean(n, "allow_mutations").unwrap_or(false);
     }
+    if let Some(n) = fields.get("tls") {
+        target.tls = read_tls(r, file, n);
+    }
     Some(target)
+}
+
+/// `tls: { ca_file, insecure, client_cert, client_key }`: files read and checked now.
+fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node) -> TlsOptions {
+    let mut tls = TlsOptions::default();
+    let Some(f) = r.map(
+        node,
+        "tls",
+        Some(&["ca_file", "insecure", "client_cert", "client_key"]),
+    ) else {
+        return tls;
+    };
+    let folder = file.parent().unwrap_or(Path::new("."));
+    let pem = |r: &mut Reader<'_>, key: &str| -> Option<Vec<u8>> {
+        let n = f.get(key)?;
+        let path = folder.join(r.string(n, key)?);
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes.windows(11).any(|w| w == b"-----BEGIN ") => Some(bytes),
+            Ok(_) => {
+                r.diags
+                    .error(n.pos, format!("{key} {} is not a PEM file", path.display()));
+                None
+            }
+            Err(e) => {
+                r.diags
+                    .error(n.pos, format!("cannot read {key} {}: {e}", path.display()));
+                None
+            }
+        }
+    };
+    tls.ca = pem(r, "ca_file");
+    let cert = pem(r, "client_cert");
+    let key = pem(r, "client_key");
+    match (cert, key) {
+        (Some(mut cert), Some(key)) => {
+            cert.push(b'\n');
+            cert.extend(key);
+            tls.client_identity = Some(cert);
+        }
+        (None, None) => {}
+        _ => r.diags.error(
+            f.pos,
+            "mutual TLS needs both `client_cert:` and `client_key:`",
+        ),
+    }
+    if let Some(n) = f.get("insecure") {
+        tls.insecure = r.boolean(n, "insecure").unwrap_or(false);
+    }
+    tls
 }
 
 /// `20/s`, `600/m` or a bare number per second.

@@ -69,8 +69,21 @@ pub struct Target {
     pub rate_limit: Option<f64>,
     /// Whether POST/PUT/PATCH/DELETE may be sent to a real target.
     pub allow_mutations: bool,
+    /// `tls:`, how the target's certificate is checked and which one the client shows.
+    pub tls: TlsOptions,
     /// Where `target:` is, for errors about it.
     pub pos: Pos,
+}
+
+/// `tls:` of a target.
+#[derive(Clone, Debug, Default)]
+pub struct TlsOptions {
+    /// `ca_file`: PEM certificates trusted besides the system's.
+    pub ca: Option<Vec<u8>>,
+    /// `insecure: true`: accept any certificate (a test instance's self-signed one).
+    pub insecure: bool,
+    /// `client_cert` and `client_key`: PEM certificate and key for mutual TLS.
+    pub client_identity: Option<Vec<u8>>,
 }
 
 /// Defaults for `target:` fields left out.

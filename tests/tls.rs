@@ -1,0 +1,188 @@
+//! TLS targets: a self-signed certificate is a clear cell error; `tls.ca_file`
+//! or `tls.insecure` accept it; `tls.client_cert`/`client_key` do mutual TLS;
+//! a DNS failure (from an injected resolver, never a real DNS server) is a cell error.
+
+mod common;
+
+use std::io::Write as _;
+use std::sync::Arc;
+
+use common::Workspace;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn data(name: &str) -> String {
+    format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An HTTPS server answering `200 ok` to every request; with `require_client`,
+/// only to clients showing a certificate from the test CA.
+async fn tls_server(require_client: bool) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(data("tls-server.pem"))
+        .expect("pem")
+        .map(|c| c.expect("cert"))
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(data("tls-server.key")).expect("key");
+    let builder = rustls::ServerConfig::builder();
+    let config = if require_client {
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in CertificateDer::pem_file_iter(data("tls-ca.pem")).expect("pem") {
+            roots.add(ca.expect("ca")).expect("add");
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+            .build()
+            .expect("verifier");
+        builder
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)
+            .expect("config")
+    } else {
+        builder
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("config")
+    };
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = tls.read(&mut buf).await;
+                let _ = tls
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    format!("https://127.0.0.1:{}", addr.port())
+}
+
+fn suite(base: &str, tls: &str) -> String {
+    format!(
+        "suite: tls\ntarget: {{ base_url: \"{base}\", retries: 0{tls} }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /x, expect: {{ p: 200 }} }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn self_signed_certificates_need_a_ca_file_or_insecure() {
+    let base = tls_server(false).await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &suite(&base, ""));
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ERROR"))
+        .unwrap_or_default();
+    assert!(
+        line.contains("no response: connection failed")
+            && line.to_lowercase().contains("certificate"),
+        "{}",
+        out.stdout
+    );
+
+    ws.write(
+        "s.yaml",
+        &suite(
+            &base,
+            &format!(", tls: {{ ca_file: \"{}\" }}", data("tls-ca.pem")),
+        ),
+    );
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    ws.write("s.yaml", &suite(&base, ", tls: { insecure: true }"));
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mutual_tls_sends_the_client_certificate() {
+    let base = tls_server(true).await;
+    let ws = Workspace::new();
+    let ca = format!(", tls: {{ ca_file: \"{}\"", data("tls-ca.pem"));
+    ws.write("s.yaml", &suite(&base, &format!("{ca} }}")));
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 1, "without a client certificate: {}", out.all());
+    ws.write(
+        "s.yaml",
+        &suite(
+            &base,
+            &format!(
+                "{ca}, client_cert: \"{}\", client_key: \"{}\" }}",
+                data("tls-client.pem"),
+                data("tls-client.key")
+            ),
+        ),
+    );
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    ws.write(
+        "s.yaml",
+        &suite(
+            &base,
+            &format!("{ca}, client_cert: \"{}\" }}", data("tls-client.pem")),
+        ),
+    );
+    let out = ws.permatrix(&["check", "s.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("mutual TLS needs both `client_cert:` and `client_key:`"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Fails every lookup, so no query ever leaves the machine.
+struct NoDns;
+
+impl reqwest::dns::Resolve for NoDns {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let name = name.as_str().to_string();
+        Box::pin(async move { Err(format!("no such host: {name}").into()) })
+    }
+}
+
+#[test]
+fn a_dns_failure_is_a_cell_error() {
+    let ws = Workspace::new();
+    let file = ws.write("s.yaml", &suite("http://api.example.invalid", ""));
+    let json = ws.path("r.json");
+    let config = permatrix::app::RunConfig {
+        paths: vec![file],
+        exec: permatrix::execute::ExecOptions {
+            resolver: Some(permatrix::execute::Resolver(Arc::new(NoDns))),
+            ..Default::default()
+        },
+        json: Some(json.clone()),
+        ..Default::default()
+    };
+    let code = permatrix::app::run(&config);
+    let _ = std::io::stdout().flush();
+    assert_eq!(code, 1);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("json")).expect("valid");
+    let cell = &report["suites"][0]["cells"][0];
+    assert_eq!(cell["error"]["kind"], "connect", "{cell}");
+    assert!(
+        cell["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no such host: api.example.invalid")),
+        "{cell}"
+    );
+}
