@@ -583,3 +583,60 @@ async fn permatrix_mock_serves_until_interrupted() {
             .is_some_and(|l| l.contains("stopped"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_clients_get_limits_and_the_mock_keeps_serving() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let m = mock(DEF).await;
+    let huge_header = "x".repeat(200 * 1024);
+    let response = m
+        .client
+        .get(format!("{}/rest/api/2/configuration", m.base))
+        .header("x-huge", huge_header)
+        .send()
+        .await;
+    assert!(
+        response
+            .as_ref()
+            .map_or(true, |r| r.status().as_u16() == 431),
+        "{response:?}"
+    );
+    let response = m
+        .client
+        .post(format!("{}/oauth2/token", m.base))
+        .body(vec![b'a'; 8 * 1024 * 1024])
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(response.status().as_u16(), 413);
+
+    // A client that never finishes its headers is cut off.
+    let address = m.base.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    slow.write_all(b"GET /rest/api/2/configuration HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .expect("write");
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        slow.read_to_end(&mut rest),
+    )
+    .await;
+    assert!(closed.is_ok(), "the slow client was not cut off");
+
+    let mut tasks = Vec::new();
+    for _ in 0..200 {
+        let (client, url) = (
+            m.client.clone(),
+            format!("{}/rest/api/2/configuration", m.base),
+        );
+        tasks.push(tokio::spawn(async move {
+            client.get(url).send().await.map(|r| r.status().as_u16())
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.expect("join").expect("response"), 200);
+    }
+}

@@ -73,12 +73,35 @@ pub async fn serve(
     let bound = listener.local_addr()?;
     let app = router(Arc::new(MockState::new(def)));
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    // A failed accept (e.g. too many open files) must not end the mock.
+                    Err(_) => continue,
+                },
+                () = &mut shutdown => return Ok(()),
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(async move {
+                let mut http = hyper::server::conn::http1::Builder::new();
+                http.timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .max_buf_size(MAX_HEADER_BYTES);
+                let _ = http
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
     });
     Ok((bound, task))
 }
+
+/// How long a client may take to send a request's headers (slow clients are cut off).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The most header bytes a request may carry (more: 431).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 async fn handle(
     State(state): State<Arc<MockState>>,
