@@ -1,6 +1,9 @@
-//! Every output of a run against the mock — terminal at each verbosity, JSON,
-//! JUnit, Markdown, HTML, the snapshot, `explain` — searched for every
-//! configured secret and every value derived from one.
+//! Every output of a run — terminal at each verbosity, JSON, JUnit, Markdown,
+//! HTML, snapshots, GitHub annotations, `explain` — for suites using every
+//! auth mode (the mock's Jira suite: Basic, Connect JWT, JWT-bearer grant; a
+//! second suite against services that echo what they receive: bearer, API
+//! key header, login token, login cookie, client credentials, self-signed
+//! JWT), searched for every configured secret and every derived value.
 
 mod common;
 
@@ -29,6 +32,35 @@ async fn no_output_carries_a_secret_or_anything_derived_from_one() {
         );
         ws.write(file, &text);
     }
+    let (echo, _) = common::server().await;
+    let (tokens_base, tokens) = common::token_server::server().await;
+    use common::role_server::{
+        ALICE_PASSWORD, LOGIN_TOKEN, READER_TOKEN, SERVICE_KEY, SESSION_COOKIE,
+    };
+    use common::token_server::{CC_SECRET, CLIENT_ID, HS_SECRET};
+    let modes = format!(
+        r#"suite: modes
+target: {{ base_url: "{echo}" }}
+principals:
+  basic: {{ auth: {{ basic: {{ username: alice, password: "${{ALICE}}" }} }} }}
+  bearer: {{ auth: {{ bearer: {{ token: "${{READER}}" }} }} }}
+  key: {{ auth: {{ header: {{ name: X-API-Key, value: "${{KEY}}" }} }} }}
+  login-token: {{ auth: {{ login: {{ request: POST /login, json: {{ username: alice, password: "${{ALICE}}" }}, token: /auth/token }} }} }}
+  login-cookie: {{ auth: {{ login: {{ request: POST /login, json: {{ username: alice, password: "${{ALICE}}" }}, cookie: session }} }} }}
+  client: {{ auth: {{ client_credentials: {{ token_url: "{tokens_base}/cc/token", client_id: {CLIENT_ID}, client_secret: "${{CC}}" }} }} }}
+  self-signed: {{ auth: {{ jwt: {{ algorithm: HS256, secret: "${{HS}}", claims: {{ role: reporter }} }} }} }}
+endpoints:
+  - {{ name: echo, request: GET /echo, expect: {{ "*": 200 }} }}
+"#
+    );
+    ws.write("suites/modes.yaml", &modes);
+    let vars = [
+        format!("--var=ALICE={ALICE_PASSWORD}"),
+        format!("--var=READER={READER_TOKEN}"),
+        format!("--var=KEY={SERVICE_KEY}"),
+        format!("--var=CC={CC_SECRET}"),
+        format!("--var=HS={HS_SECRET}"),
+    ];
     let mut outputs = Vec::new();
     for extra in [&[][..], &["--quiet"][..]] {
         let mut args = vec![
@@ -46,6 +78,7 @@ async fn no_output_carries_a_secret_or_anything_derived_from_one() {
             "snaps",
         ];
         args.extend(extra);
+        args.extend(vars.iter().map(String::as_str));
         let out = ws
             .permatrix_with_env(&args, &[("GITHUB_ACTIONS", "true")])
             .await;
@@ -75,7 +108,28 @@ async fn no_output_carries_a_secret_or_anything_derived_from_one() {
         assert!(out.stdout.contains("verdict"), "{}", out.all());
         outputs.push(out.all());
     }
-    for file in ["r.json", "r.xml", "r.md", "r.html", "snaps/jira-cloud.snap"] {
+    for principal in ["client", "self-signed", "login-cookie"] {
+        let mut args = vec![
+            "explain",
+            "suites/modes.yaml",
+            "--endpoint",
+            "echo",
+            "--principal",
+            principal,
+        ];
+        args.extend(vars.iter().map(String::as_str));
+        let out = ws.permatrix(&args).await;
+        assert!(out.stdout.contains("you sent ["), "{}", out.all());
+        outputs.push(out.all());
+    }
+    for file in [
+        "r.json",
+        "r.xml",
+        "r.md",
+        "r.html",
+        "snaps/jira-cloud.snap",
+        "snaps/modes.snap",
+    ] {
         let text = ws.read(file);
         assert!(!text.is_empty(), "{file} was written");
         outputs.push(text);
@@ -83,10 +137,35 @@ async fn no_output_carries_a_secret_or_anything_derived_from_one() {
     let basic = |user: &str, token: &str| {
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
     };
-    let derived = [
+    let mut derived = vec![
         basic("admin@example.com", "mock-admin-api-token-1f2e"),
         basic("user@example.com", "mock-user-api-token-3d4c"),
+        basic("alice", ALICE_PASSWORD),
+        basic(CLIENT_ID, CC_SECRET),
     ];
+    derived.extend(
+        [
+            ALICE_PASSWORD,
+            READER_TOKEN,
+            SERVICE_KEY,
+            LOGIN_TOKEN,
+            SESSION_COOKIE,
+            CC_SECRET,
+            HS_SECRET,
+        ]
+        .map(String::from),
+    );
+    derived.extend(
+        tokens
+            .issued
+            .lock()
+            .map(|issued| issued.clone())
+            .unwrap_or_default(),
+    );
+    assert!(
+        derived.iter().any(|d| d.starts_with("cc-access-token")),
+        "the client-credentials token was issued"
+    );
     for text in &outputs {
         for secret in MOCK_SECRETS
             .iter()

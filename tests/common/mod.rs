@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod role_server;
+pub mod token_server;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
