@@ -1,7 +1,9 @@
 //! How a cell reads in the documentation reports: one word and one symbol per
 //! kind of answer, shared by Markdown, HTML and the GitHub summary.
 
-use crate::outcome::{CellOutcome, CellResult, Verdict};
+use std::collections::HashMap;
+
+use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 
 /// What kind of answer a cell got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,4 +90,24 @@ pub fn mismatch(outcome: &CellOutcome) -> bool {
         outcome.verdict,
         Verdict::Failed | Verdict::CredentialsRejected
     )
+}
+
+/// The endpoints (by index) a principal reached in suite `s`, in order.
+pub fn reached(
+    by_cell: &HashMap<CellId, &CellOutcome>,
+    s: usize,
+    endpoints: usize,
+    p: usize,
+) -> Vec<usize> {
+    (0..endpoints)
+        .filter(|&e| {
+            by_cell
+                .get(&CellId {
+                    suite: s,
+                    endpoint: e,
+                    principal: p,
+                })
+                .is_some_and(|o| Reading::of(o) == Reading::Reached)
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::cells::{Reading, mismatch, short};
+use super::cells::{Reading, mismatch, reached, short};
 use super::terminal::detail;
 use super::{Event, Reporter, RunReport, write_atomically};
 use crate::outcome::{CellId, CellOutcome};
@@ -209,16 +209,8 @@ pub fn render(run: &RunReport<'_>) -> String {
         }
         html.push_str("</tbody></table></div>\n<details open><summary style=\"margin:8px 16px;cursor:pointer\">Reach: the endpoints each principal reached</summary><ul class=\"reach\">\n");
         for (p, principal) in suite.principals.iter().enumerate() {
-            let reached: Vec<String> = (0..suite.endpoints.len())
-                .filter(|e| {
-                    by_cell
-                        .get(&CellId {
-                            suite: s,
-                            endpoint: *e,
-                            principal: p,
-                        })
-                        .is_some_and(|o| Reading::of(o) == Reading::Reached)
-                })
+            let reached: Vec<String> = reached(&by_cell, s, suite.endpoints.len(), p)
+                .into_iter()
                 .map(|e| format!("<code>{}</code>", escape(&suite.endpoints[e].name)))
                 .collect();
             let scopes = if principal.scopes.is_empty() {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::cells::{LEGEND, Reading, mismatch, short};
+use super::cells::{LEGEND, Reading, mismatch, reached, short};
 use super::{Event, Reporter, RunReport, write_atomically};
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
@@ -101,16 +101,8 @@ pub fn render(run: &RunReport<'_>) -> String {
         }
         out.push_str(&format!("\n{LEGEND}\n\n### Reach\n\n"));
         for (p, principal) in suite.principals.iter().enumerate() {
-            let reached: Vec<String> = (0..suite.endpoints.len())
-                .filter(|e| {
-                    by_cell
-                        .get(&CellId {
-                            suite: s,
-                            endpoint: *e,
-                            principal: p,
-                        })
-                        .is_some_and(|o| Reading::of(o) == Reading::Reached)
-                })
+            let reached: Vec<String> = reached(&by_cell, s, suite.endpoints.len(), p)
+                .into_iter()
                 .map(|e| format!("`{}`", escape(&suite.endpoints[e].name)))
                 .collect();
             let ran = (0..suite.endpoints.len())
