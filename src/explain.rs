@@ -66,10 +66,21 @@ pub fn explain(config: &ExplainConfig) -> u8 {
         ..config.exec.clone()
     };
     let redactor = Arc::new(Redactor::new());
+    // The principal's canary runs first, as in `run`: it decides how a denial reads.
+    let mut cells = vec![id];
+    if let Some(canary) = execute::canary_of(suite, id.principal).filter(|&e| e != id.endpoint) {
+        cells.insert(
+            0,
+            CellId {
+                endpoint: canary,
+                ..id
+            },
+        );
+    }
     let outcomes = runtime.block_on(execute::execute(
         &suites,
         &targets,
-        &[id],
+        &cells,
         &exec,
         redactor,
         |_| {},

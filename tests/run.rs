@@ -768,6 +768,24 @@ endpoints:
         "credentials rejected: canary `GET /me` was not reached (401)"
     );
     assert!(ws.read("r.xml").contains(r#"<error message="credentials rejected: canary `GET /me` was not reached (401); got 401, expected deny" type="credentials-rejected"/>"#), "{}", ws.read("r.xml"));
+    // explain runs the canary too, and says what it means.
+    let mut explain = vec![
+        "explain",
+        "s.yaml",
+        "--endpoint",
+        "admin settings",
+        "--principal",
+        "stale",
+    ];
+    explain.extend(vars.iter().map(String::as_str));
+    let out = ws.permatrix(&explain).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("verdict  CREDENTIALS-REJECTED"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("reading  credentials rejected: canary `GET /me` was not reached (401): this denial says nothing about the permission"), "{}", out.stdout);
     // A reached endpoint is not a denial: it stays a plain result.
     let out = run_all(&ws, &vars).await;
     assert_eq!(
