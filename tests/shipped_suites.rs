@@ -124,3 +124,36 @@ fn a_real_target_without_its_secrets_fails_at_load_naming_them() {
         );
     }
 }
+
+#[test]
+fn the_mocks_credentials_never_leave_for_another_host() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let elsewhere = format!("http://{}", listener.local_addr().expect("addr"));
+    let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args([
+            "run",
+            "suites/",
+            "--no-snapshot",
+            "--quiet",
+            "--principal",
+            "app-as-admin",
+        ])
+        .arg(format!("--var=AUTH_SERVER={elsewhere}"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .output()
+        .expect("run permatrix");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "credentials: the mock serves this run, so its credentials are not sent to {elsewhere}"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "nothing connected to the other host"
+    );
+}

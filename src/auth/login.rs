@@ -32,6 +32,7 @@ impl Login {
     pub fn build(spec: &LoginSpec, env: &AuthEnv<'_>) -> Result<Login, AuthError> {
         let path = http::render(&spec.request.target, &env.scope).map_err(AuthError)?;
         let url = http::build_url(&env.base_url, &path, &[]).map_err(AuthError)?;
+        super::setup_url_allowed(&url, env)?;
         let body = match &spec.body {
             Some(body) => {
                 let encoded = http::render_body(body, &env.scope).map_err(AuthError)?;

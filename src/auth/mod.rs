@@ -57,6 +57,8 @@ pub struct AuthEnv<'a> {
     pub timeout: Duration,
     /// Where the credentials and everything derived from them are registered.
     pub redactor: Arc<Redactor>,
+    /// The mock serves the run: its credentials may go to it and nowhere else.
+    pub mock_only: bool,
 }
 
 /// Builds the mode for `spec`, registering its credentials as secrets.
@@ -90,8 +92,21 @@ fn render(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<String
 /// A token endpoint's URL: relative to the target when it starts with `/`.
 fn token_url(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<Url, AuthError> {
     let text = render(template, env)?;
-    crate::http::build_url(&env.base_url, &text, &[])
-        .map_err(|e| AuthError(format!("token_url: {e}")))
+    let url = crate::http::build_url(&env.base_url, &text, &[])
+        .map_err(|e| AuthError(format!("token_url: {e}")))?;
+    setup_url_allowed(&url, env).map(|()| url)
+}
+
+/// When the mock serves the run, a setup request (login, token fetch) may only
+/// go to the mock: the mock's credentials must never reach another host.
+fn setup_url_allowed(url: &Url, env: &AuthEnv<'_>) -> Result<(), AuthError> {
+    if env.mock_only && url.origin() != env.base_url.origin() {
+        return Err(AuthError(format!(
+            "the mock serves this run, so its credentials are not sent to {}",
+            url.origin().ascii_serialization()
+        )));
+    }
+    Ok(())
 }
 
 /// Renders a template in the principal's scope and registers the result as a secret.

@@ -221,6 +221,7 @@ fn principal_runtime(
         base_url: targets[s].base_url.clone(),
         timeout: timeout_of(suite, options),
         redactor: redactor.clone(),
+        mock_only: targets[s].is_mock,
     };
     let auth = auth::build(&principal.auth, &env).map_err(|e| AuthError(redactor.mask(&e.0)));
     Ok(PrincipalRuntime { client, auth })
