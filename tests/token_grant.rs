@@ -242,3 +242,22 @@ async fn explain_shows_the_token_exchange_and_the_assertion_for_a_grant_cell() {
         out.all()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_briefly_unavailable_token_endpoint_is_retried() {
+    let (base, tokens) = server().await;
+    tokens.unavailable.store(2, Ordering::SeqCst);
+    let ws = Workspace::new();
+    let mut suite = format!("suite: flaky\ntarget: {{ base_url: \"{base}\" }}\nprincipals:\n");
+    suite.push_str(&grant_principal("app", "${APP_SECRET}"));
+    suite.push_str("endpoints:\n  - { request: GET /api/me, expect: { \"*\": 200 } }\n");
+    ws.write("s.yaml", &suite);
+    let secret = format!("--var=APP_SECRET={APP_SECRET}");
+    let out = ws.permatrix(&["run", "s.yaml", &secret]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        tokens.grant_calls.load(Ordering::SeqCst),
+        3,
+        "two 503s, then the token"
+    );
+}

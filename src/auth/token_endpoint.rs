@@ -9,9 +9,15 @@ use std::sync::Arc;
 
 use super::cache::{Cached, TokenCache};
 use super::{AuthEnv, AuthError};
+use crate::execute::retry;
 use crate::http::{self, EncodedBody};
 use crate::redact::Redactor;
 use crate::suite::Template;
+
+/// Retries of a token request on 429, 503 and connect errors.
+const TOKEN_RETRIES: u32 = 2;
+/// The longest wait before one of those retries.
+const MAX_TOKEN_WAIT: Duration = Duration::from_secs(10);
 
 /// How long before `expires_in` runs out a token is fetched again.
 pub fn refresh_margin(lifetime: Duration) -> Duration {
@@ -153,8 +159,33 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
             redactor.mask(&http::describe_error(&e, request.timeout))
         ))
     };
-    let response = request.client.execute(http_request).await.map_err(failed)?;
-    let response = http::read_response(response).await.map_err(failed)?;
+    // A token endpoint that is briefly unavailable gets the same retries as a cell.
+    let mut attempt = 0;
+    let response = loop {
+        attempt += 1;
+        let copy = http_request
+            .try_clone()
+            .ok_or_else(|| AuthError(format!("{what}: the request cannot be repeated")))?;
+        let sent = match request.client.execute(copy).await {
+            Ok(response) => http::read_response(response).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(response)
+                if retry::is_retryable_status(response.status) && attempt <= TOKEN_RETRIES =>
+            {
+                tokio::time::sleep(
+                    retry::wait_after_status(&response.headers, attempt).min(MAX_TOKEN_WAIT),
+                )
+                .await;
+            }
+            Err(e) if e.is_connect() && attempt <= TOKEN_RETRIES => {
+                tokio::time::sleep(retry::backoff(attempt)).await;
+            }
+            Ok(response) => break response,
+            Err(e) => return Err(failed(e)),
+        }
+    };
     http::register_cookies(&response.headers, redactor);
     if !(200..300).contains(&response.status) {
         let line = format!(

@@ -24,6 +24,8 @@ pub const HS_SECRET: &str = "self-signed-hmac-secret-77";
 #[derive(Default)]
 pub struct Tokens {
     pub grant_calls: AtomicUsize,
+    /// How many grant requests still get a 503 before the endpoint works.
+    pub unavailable: AtomicUsize,
     pub cc_calls: AtomicUsize,
     pub issued: std::sync::Mutex<Vec<String>>,
     pub base: std::sync::Mutex<String>,
@@ -60,6 +62,15 @@ fn refuse(reason: &str) -> Response {
 
 async fn grant(State(tokens): State<Arc<Tokens>>, body: String) -> Response {
     tokens.grant_calls.fetch_add(1, Ordering::SeqCst);
+    if tokens.unavailable.load(Ordering::SeqCst) > 0 {
+        tokens.unavailable.fetch_sub(1, Ordering::SeqCst);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "0")],
+            "try again",
+        )
+            .into_response();
+    }
     // Slow enough that cells starting together all wait for this one fetch.
     tokio::time::sleep(Duration::from_millis(150)).await;
     let form = form(&body);
