@@ -147,15 +147,8 @@ pub fn run(config: &RunConfig) -> u8 {
         eprintln!("error: {problem}");
         return exit::INVALID;
     }
-    let Some(runtime) = runtime() else {
+    let Some((runtime, targets)) = start(&suites, &config.target, &config.exec) else {
         return exit::INVALID;
-    };
-    let targets = match runtime.block_on(prepare_targets(&suites, &config.target, &config.exec)) {
-        Ok(targets) => targets,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::INVALID;
-        }
     };
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::new(
         std::io::stdout(),
@@ -318,6 +311,22 @@ fn unwritable_report(config: &RunConfig) -> Option<String> {
             )
         })
     })
+}
+
+/// The runtime of a run and its targets (mocks started), or `None` after saying why not.
+pub(crate) fn start(
+    suites: &[Suite],
+    target: &TargetChoice,
+    exec: &ExecOptions,
+) -> Option<(tokio::runtime::Runtime, Vec<ResolvedTarget>)> {
+    let runtime = runtime()?;
+    match runtime.block_on(prepare_targets(suites, target, exec)) {
+        Ok(targets) => Some((runtime, targets)),
+        Err(message) => {
+            eprintln!("error: {message}");
+            None
+        }
+    }
 }
 
 /// Starts the mocks that serve the run (one per definition file, on a free

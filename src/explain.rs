@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::app::{TargetChoice, exit, load_options, prepare_targets, print_diagnostics, runtime};
+use crate::app::{TargetChoice, exit, load_options, print_diagnostics, start};
 use crate::execute::{self, ExecOptions};
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
 use crate::redact::Redactor;
@@ -51,15 +51,8 @@ pub fn explain(config: &ExplainConfig) -> u8 {
             return exit::INVALID;
         }
     };
-    let Some(runtime) = runtime() else {
+    let Some((runtime, targets)) = start(&suites, &config.target, &config.exec) else {
         return exit::INVALID;
-    };
-    let targets = match runtime.block_on(prepare_targets(&suites, &config.target, &config.exec)) {
-        Ok(targets) => targets,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::INVALID;
-        }
     };
     let exec = ExecOptions {
         trace: true,
