@@ -183,9 +183,10 @@ pub async fn read_response(
     })
 }
 
-/// The start of a body on one line, for failure lines and reports (mask it before showing).
-pub fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
+/// The start of a body on one line, secrets masked. Masking comes before the
+/// cut: a secret cut in half would no longer be recognised.
+pub fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String {
+    let text = redactor.mask(&String::from_utf8_lossy(body));
     let mut flat: String = printable(&text)
         .split_whitespace()
         .collect::<Vec<_>>()
@@ -323,8 +324,16 @@ mod tests {
 
     #[test]
     fn excerpts_are_one_short_printable_line() {
-        assert_eq!(excerpt(b"\x1b[2Jhi\x07"), "\u{FFFD}[2Jhi\u{FFFD}");
-        assert_eq!(excerpt(b"{\n  \"a\": 1\n}"), "{ \"a\": 1 }");
-        assert_eq!(excerpt(&[b'x'; 500]).chars().count(), EXCERPT_CHARS + 1);
+        let r = crate::redact::Redactor::new();
+        assert_eq!(excerpt(b"\x1b[2Jhi\x07", &r), "\u{FFFD}[2Jhi\u{FFFD}");
+        assert_eq!(excerpt(b"{\n  \"a\": 1\n}", &r), "{ \"a\": 1 }");
+        assert_eq!(excerpt(&[b'x'; 500], &r).chars().count(), EXCERPT_CHARS + 1);
+        // A secret across the cut is masked whole, not left half-visible.
+        let secret = "s".repeat(300);
+        r.add(&secret);
+        assert_eq!(
+            excerpt(format!("token {secret} end").as_bytes(), &r),
+            "token **** end"
+        );
     }
 }

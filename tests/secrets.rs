@@ -48,7 +48,7 @@ principals:
   login-token: {{ auth: {{ login: {{ request: POST /login, json: {{ username: alice, password: "${{ALICE}}" }}, token: /auth/token }} }} }}
   login-cookie: {{ auth: {{ login: {{ request: POST /login, json: {{ username: alice, password: "${{ALICE}}" }}, cookie: session }} }} }}
   client: {{ auth: {{ client_credentials: {{ token_url: "{tokens_base}/cc/token", client_id: {CLIENT_ID}, client_secret: "${{CC}}" }} }} }}
-  self-signed: {{ auth: {{ jwt: {{ algorithm: HS256, secret: "${{HS}}", claims: {{ role: reporter }} }} }} }}
+  self-signed: {{ auth: {{ jwt: {{ algorithm: HS256, secret: "${{HS}}", claims: {{ role: reporter, echo_of_the_key: "${{HS}}" }} }} }} }}
 endpoints:
   - {{ name: echo, request: GET /echo, expect: {{ "*": 200 }} }}
 "#

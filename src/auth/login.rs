@@ -90,7 +90,7 @@ impl Login {
             return Err(AuthError(format!(
                 "{what} answered {}: {}",
                 response.status,
-                self.redactor.mask(&http::excerpt(&response.body))
+                http::excerpt(&response.body, &self.redactor)
             )));
         }
         let credential = match &self.extract {

@@ -191,7 +191,7 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
         let line = format!(
             "{what} answered {}: {}",
             response.status,
-            redactor.mask(&http::excerpt(&response.body))
+            http::excerpt(&response.body, redactor)
         );
         log.push(line.clone());
         return Err(AuthError(line));
@@ -200,7 +200,7 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
         AuthError(format!(
             "{what} answered {} without a JSON body: {}",
             response.status,
-            redactor.mask(&http::excerpt(&response.body))
+            http::excerpt(&response.body, redactor)
         ))
     })?;
     let token = json["access_token"]

@@ -135,26 +135,24 @@ async fn attempt_cell(
             Err(e) => Err(e),
         };
         match sent {
-            Ok(response)
-                if retry::is_retryable_status(response.status)
-                    && attempt <= retries
-                    && waited + retry::wait_after_status(&response.headers, attempt)
-                        <= retry::MAX_TOTAL_WAIT =>
-            {
-                let wait = retry::wait_after_status(&response.headers, attempt);
-                waited += wait;
-                tokio::time::sleep(wait).await;
-            }
-            Ok(response) if retry::is_retryable_status(response.status) && attempt > 1 => {
-                outcome.note = Some(format!(
-                    "still {} after {} retries",
-                    response.status,
-                    attempt - 1
-                ));
-                http::register_cookies(&response.headers, &shared.redactor);
-                return CellResult::Responded(observe(shared, endpoint, &response));
-            }
             Ok(response) => {
+                let retry_after = retry::is_retryable_status(response.status)
+                    .then(|| retry::wait_after_status(&response.headers, attempt));
+                if let Some(wait) = retry_after
+                    && attempt <= retries
+                    && waited + wait <= retry::MAX_TOTAL_WAIT
+                {
+                    waited += wait;
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                if retry_after.is_some() && attempt > 1 {
+                    outcome.note = Some(format!(
+                        "still {} after {} retries",
+                        response.status,
+                        attempt - 1
+                    ));
+                }
                 // The principal's jar sends these cookies back: they are session credentials.
                 http::register_cookies(&response.headers, &shared.redactor);
                 if let Some(trace) = &mut outcome.trace {
@@ -281,7 +279,7 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
         status: response.status,
         www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
         location: header_text(LOCATION.as_str()),
-        excerpt: shared.redactor.mask(&http::excerpt(&response.body)),
+        excerpt: http::excerpt(&response.body, &shared.redactor),
         facts,
     }
 }

@@ -24,7 +24,11 @@ pub fn request(request: &reqwest::Request, context_path: &str, redactor: &Redact
             && let Some((header, claims)) = decode_unverified(token)
         {
             connect |= text.starts_with("JWT ");
-            trace.jwts.push((format!("header {name}"), header, claims));
+            trace.jwts.push((
+                format!("header {name}"),
+                masked(&header, redactor),
+                masked(&claims, redactor),
+            ));
         }
         trace
             .request_headers
@@ -35,9 +39,11 @@ pub fn request(request: &reqwest::Request, context_path: &str, redactor: &Redact
             && let Some((header, claims)) = decode_unverified(&value)
         {
             connect = true;
-            trace
-                .jwts
-                .push(("query parameter jwt".into(), header, claims));
+            trace.jwts.push((
+                "query parameter jwt".into(),
+                masked(&header, redactor),
+                masked(&claims, redactor),
+            ));
         }
     }
     if connect {
@@ -54,6 +60,13 @@ pub fn request(request: &reqwest::Request, context_path: &str, redactor: &Redact
     trace
 }
 
+/// A decoded JWT part with any registered secret masked (a self-signed JWT's
+/// claims are whatever the suite wrote, a key included).
+fn masked(part: &serde_json::Value, redactor: &Redactor) -> serde_json::Value {
+    let text = redactor.mask(&part.to_string());
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+}
+
 /// Adds the response to a trace.
 pub fn response(trace: &mut Trace, response: &ReadResponse, redactor: &Redactor) {
     trace.response_headers = response
@@ -66,10 +79,11 @@ pub fn response(trace: &mut Trace, response: &ReadResponse, redactor: &Redactor)
             )
         })
         .collect();
-    let body = http::printable(&String::from_utf8_lossy(&response.body));
-    let mut body: String = body.chars().take(BODY_CHARS).collect();
-    if response.body.len() > body.len() {
-        body.push('…');
+    // Masked whole before the cut, so no secret is left half-visible.
+    let body = http::printable(&redactor.mask(&String::from_utf8_lossy(&response.body)));
+    let mut shown: String = body.chars().take(BODY_CHARS).collect();
+    if shown.len() < body.len() {
+        shown.push('…');
     }
-    trace.body = redactor.mask(&body);
+    trace.body = shown;
 }
