@@ -88,10 +88,41 @@ pub(crate) fn load_options(exec: &ExecOptions, target: &TargetChoice) -> LoadOpt
 
 /// The async runtime of a command, or `None` after saying why there is none.
 pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    report_runtime(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    )
+}
+
+/// The runtime that sends a run's requests: one thread. Cells are I/O-bound and
+/// share per-principal clients; a single thread drives them with no cross-thread
+/// wake-ups, which costs less CPU per cell than a pool and leaves the other cores
+/// to the target (or the embedded mock, which has a runtime of its own).
+pub(crate) fn client_runtime() -> Option<tokio::runtime::Runtime> {
+    report_runtime(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+    )
+}
+
+/// The runtime of the mocks embedded in a run: one worker thread of its own, so
+/// that serving requests never waits for the client's thread.
+fn mock_runtime() -> Option<tokio::runtime::Runtime> {
+    report_runtime(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("permatrix-mock")
+            .enable_all()
+            .build(),
+    )
+}
+
+fn report_runtime(
+    built: std::io::Result<tokio::runtime::Runtime>,
+) -> Option<tokio::runtime::Runtime> {
+    match built {
         Ok(runtime) => Some(runtime),
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -147,7 +178,12 @@ pub fn run(config: &RunConfig) -> u8 {
         eprintln!("error: {problem}");
         return exit::INVALID;
     }
-    let Some((runtime, targets)) = start(&suites, &config.target, &config.exec) else {
+    let Some(Started {
+        runtime,
+        mocks: _mocks,
+        targets,
+    }) = start(&suites, &config.target, &config.exec)
+    else {
         return exit::INVALID;
     };
     let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::new(
@@ -313,15 +349,39 @@ fn unwritable_report(config: &RunConfig) -> Option<String> {
     })
 }
 
-/// The runtime of a run and its targets (mocks started), or `None` after saying why not.
+/// A run's runtimes and targets: the client's runtime, the embedded mocks' own
+/// (they serve while it lives), and each suite's resolved target.
+pub(crate) struct Started {
+    /// Drives the cells.
+    pub runtime: tokio::runtime::Runtime,
+    /// Serves the embedded mocks, when any serves the run.
+    pub mocks: Option<tokio::runtime::Runtime>,
+    /// Each suite's target, in suite order.
+    pub targets: Vec<ResolvedTarget>,
+}
+
+/// The runtimes of a run and its targets (mocks started), or `None` after saying why not.
 pub(crate) fn start(
     suites: &[Suite],
     target: &TargetChoice,
     exec: &ExecOptions,
-) -> Option<(tokio::runtime::Runtime, Vec<ResolvedTarget>)> {
-    let runtime = runtime()?;
-    match runtime.block_on(prepare_targets(suites, target, exec)) {
-        Ok(targets) => Some((runtime, targets)),
+) -> Option<Started> {
+    let runtime = client_runtime()?;
+    let mocks = if suites.iter().any(|s| s.mock.is_some()) {
+        Some(mock_runtime()?)
+    } else {
+        None
+    };
+    let prepared = match &mocks {
+        Some(mocks) => mocks.block_on(prepare_targets(suites, target, exec)),
+        None => runtime.block_on(prepare_targets(suites, target, exec)),
+    };
+    match prepared {
+        Ok(targets) => Some(Started {
+            runtime,
+            mocks,
+            targets,
+        }),
         Err(message) => {
             eprintln!("error: {message}");
             None

@@ -51,7 +51,12 @@ pub fn explain(config: &ExplainConfig) -> u8 {
             return exit::INVALID;
         }
     };
-    let Some((runtime, targets)) = start(&suites, &config.target, &config.exec) else {
+    let Some(crate::app::Started {
+        runtime,
+        mocks: _mocks,
+        targets,
+    }) = start(&suites, &config.target, &config.exec)
+    else {
         return exit::INVALID;
     };
     let exec = ExecOptions {

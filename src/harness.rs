@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::app::{TargetChoice, prepare_targets, runtime};
+use crate::app::{Started, TargetChoice, start};
 use crate::execute::{self, ExecOptions, canary_of};
 use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 use crate::plan::{self, Selection};
@@ -172,7 +172,6 @@ fn execute_cells(
     cells: &[CellId],
     env: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<CellOutcome>, String> {
-    let runtime = runtime().ok_or("cannot start the async runtime")?;
     let exec = ExecOptions {
         env: env.clone(),
         ..ExecOptions::default()
@@ -181,18 +180,19 @@ fn execute_cells(
         base_url: None,
         force_mock: false,
     };
-    runtime.block_on(async {
-        let targets = prepare_targets(suites, &target, &exec).await?;
-        execute::execute(
-            suites,
-            &targets,
-            cells,
-            &exec,
-            Arc::new(Redactor::new()),
-            |_| {},
-        )
-        .await
-    })
+    let Started {
+        runtime,
+        mocks: _mocks,
+        targets,
+    } = start(suites, &target, &exec).ok_or("the run could not start")?;
+    runtime.block_on(execute::execute(
+        suites,
+        &targets,
+        cells,
+        &exec,
+        Arc::new(Redactor::new()),
+        |_| {},
+    ))
 }
 
 fn judge(outcome: Option<CellOutcome>) -> Result<(), Failed> {

@@ -6,6 +6,7 @@ pub use canary::canary_of;
 mod cell;
 pub mod pace;
 pub mod retry;
+mod tls;
 mod trace;
 
 use std::collections::{BTreeMap, HashMap};
@@ -100,11 +101,17 @@ pub async fn execute(
     mut on_outcome: impl FnMut(&CellOutcome),
 ) -> Result<Vec<CellOutcome>, String> {
     ensure_crypto_provider();
+    let tls_configs: Vec<_> = suites
+        .iter()
+        .map(|suite| tls::client_config(&suite.target.tls))
+        .collect();
     let mut principals = HashMap::new();
     for cell in cells {
         let key = (cell.suite, cell.principal);
         if let std::collections::hash_map::Entry::Vacant(slot) = principals.entry(key) {
-            slot.insert(principal_runtime(suites, targets, options, &redactor, key)?);
+            let runtime =
+                principal_runtime(suites, targets, options, &redactor, &tls_configs, key)?;
+            slot.insert(runtime);
         }
     }
     let global_limit = options
@@ -173,28 +180,18 @@ fn principal_runtime(
     targets: &[ResolvedTarget],
     options: &ExecOptions,
     redactor: &Arc<Redactor>,
+    tls_configs: &[Result<rustls::ClientConfig, String>],
     (s, p): (usize, usize),
 ) -> Result<PrincipalRuntime, String> {
     let suite = &suites[s];
     let principal = &suite.principals[p];
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
         .user_agent(concat!("permatrix/", env!("CARGO_PKG_VERSION")));
-    let tls = &suite.target.tls;
-    if let Some(pem) = &tls.ca {
-        let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| format!("suite `{}`: tls.ca_file: {e}", suite.name))?;
-        for cert in certs {
-            builder = builder.add_root_certificate(cert);
-        }
-    }
-    if let Some(pem) = &tls.client_identity {
-        let identity = reqwest::Identity::from_pem(pem)
-            .map_err(|e| format!("suite `{}`: tls.client_cert/client_key: {e}", suite.name))?;
-        builder = builder.identity(identity);
-    }
-    builder = builder.tls_danger_accept_invalid_certs(tls.insecure);
+    let tls = tls_configs[s]
+        .as_ref()
+        .map_err(|e| format!("suite `{}`: {e}", suite.name))?;
+    builder = builder.tls_backend_preconfigured(tls.clone());
     if let Some(resolver) = &options.resolver {
         builder = builder.dns_resolver(resolver.0.clone());
     }

@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""permatrix side by side with Hurl and oha against one neutral loopback target (nginx).
+
+Generates workloads of N endpoints x K principals, times each tool on each, interleaved
+round by round, and reports medians of cells (requests) per second, CPU ms per 1000
+cells and peak RSS. Every figure of one report comes from one run of this script: on a
+machine where the tools and nginx share the CPU, compare ratios, not absolute rates.
+
+See bench/README.md for what is measured and how to read it.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PERMATRIX = ROOT / "target" / "release" / "permatrix"
+ROLES = ["admin", "user", "bad"]  # principal k has role ROLES[k % 3]
+CLASSES = ["pub", "user", "admin", "gone"]  # endpoint i is in class CLASSES[i % 4]
+
+
+def status(endpoint_class, role):
+    """What the nginx target answers (bench/nginx.conf.in)."""
+    if endpoint_class == "pub":
+        return 200
+    if endpoint_class == "gone":
+        return 404
+    if role == "bad":
+        return 401
+    if endpoint_class == "admin" and role == "user":
+        return 403
+    return 200
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    sys.exit(f"{what} did not start listening on 127.0.0.1:{port}")
+
+
+class Workload:
+    """N endpoints x K principals, written for each tool."""
+
+    def __init__(self, n, k, port, concurrency, folder):
+        self.n, self.k, self.port, self.folder = n, k, port, folder
+        self.cells = n * k
+        self.name = f"{n}x{k}"
+        self.base = f"http://127.0.0.1:{port}"
+        self.suites = {}
+        for mode in ("bearer", "connect-jwt"):
+            suite_dir = folder / mode
+            suite_dir.mkdir(parents=True)
+            (suite_dir / "bench.yaml").write_text(self.suite(mode, concurrency))
+            self.suites[mode] = suite_dir
+        self.hurl_layouts = {}
+
+    def path(self, i):
+        return f"/{CLASSES[i % 4]}/{i}"
+
+    def suite(self, mode, concurrency):
+        lines = [
+            f"suite: bench-{mode}-{self.name}",
+            f'target: {{ base_url: "{self.base}", timeout: 30s, concurrency: {concurrency} }}',
+            "principals:",
+        ]
+        for p in range(self.k):
+            if mode == "bearer":
+                auth = f'{{ bearer: {{ token: "tok-{p}-{ROLES[p % 3]}" }} }}'
+            else:
+                auth = f'{{ connect_jwt: {{ issuer: "bench-app-{p}", secret: "bench-shared-secret-{p}" }} }}'
+            lines.append(f"  p{p}: {{ auth: {auth} }}")
+        lines.append("endpoints:")
+        for i in range(self.n):
+            if mode == "bearer":
+                expect = ", ".join(
+                    f"p{p}: {status(CLASSES[i % 4], ROLES[p % 3])}" for p in range(self.k)
+                )
+            else:
+                expect = f'"*": {status(CLASSES[i % 4], "admin")}'
+            lines.append(f"  - {{ request: GET {self.path(i)}, expect: {{ {expect} }} }}")
+        return "\n".join(lines) + "\n"
+
+    def hurl_entry(self, i, p):
+        role = ROLES[p % 3]
+        return (
+            f"GET {self.base}{self.path(i)}\n"
+            f"Authorization: Bearer tok-{p}-{role}\n"
+            f"HTTP {status(CLASSES[i % 4], role)}\n"
+        )
+
+    def write_hurl(self, layout):
+        """The same requests and assertions as .hurl files, grouped by `layout`."""
+        folder = self.folder / f"hurl-{layout}"
+        folder.mkdir()
+        groups = {}
+        for i in range(self.n):
+            for p in range(self.k):
+                key = {
+                    "cell": (i, p),
+                    "endpoint": i,
+                    "principal": p,
+                    "chunks": (i * self.k + p) % 64,
+                }[layout]
+                groups.setdefault(key, []).append(self.hurl_entry(i, p))
+        files = []
+        for number, entries in enumerate(groups.values()):
+            file = folder / f"{number:05}.hurl"
+            file.write_text("\n".join(entries))
+            files.append(str(file))
+        self.hurl_layouts[layout] = files
+
+
+class Sample:
+    def __init__(self, cells, wall, cpu, rss_kb):
+        self.cells, self.wall, self.cpu, self.rss_kb = cells, wall, cpu, rss_kb
+
+    @property
+    def rate(self):
+        return self.cells / self.wall
+
+    @property
+    def cpu_per_1000(self):
+        return self.cpu * 1000 / self.cells * 1000
+
+
+def measure(argv, cells, env=None, check=True):
+    """Runs `argv` once; wall time, user+system CPU and peak RSS of the process."""
+    with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=devnull, stderr=err, env=env)
+        _, code, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(code)
+        if check and process.returncode != 0:
+            err.seek(0)
+            sys.exit(
+                f"{' '.join(argv[:4])} … exited with {process.returncode}:\n"
+                + err.read().decode(errors="replace")[-3000:]
+            )
+    return Sample(cells, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+
+
+def run_oha(oha, url, requests, concurrency, headers=()):
+    """oha's request rate, from its JSON summary, after checking every answer was 200."""
+    argv = [oha, "-n", str(requests), "-c", str(concurrency), "--no-tui", "--output-format", "json"]
+    for header in headers:
+        argv += ["-H", header]
+    argv.append(url)
+    start = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, code, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    out = process.stdout.read()
+    process.stdout.close()
+    process.stderr.close()
+    if os.waitstatus_to_exitcode(code) != 0:
+        sys.exit(f"oha failed on {url}")
+    summary = json.loads(out)
+    answered = summary.get("statusCodeDistribution", {})
+    if answered != {"200": requests}:
+        sys.exit(f"oha on {url}: expected {requests} answers of 200, got {answered}")
+    sample = Sample(requests, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    # oha's own clock excludes its start-up; the process clock is what the others get.
+    return sample
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def summarize(samples):
+    return {
+        "runs": len(samples),
+        "cells_per_s": median([s.rate for s in samples]),
+        "cpu_ms_per_1000": median([s.cpu_per_1000 for s in samples]),
+        "peak_rss_mb": median([s.rss_kb / 1024 for s in samples]),
+        "wall_s": median([s.wall for s in samples]),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", default="500x3,2000x3,2000x10", help="NxK,…")
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs of each tool (median)")
+    parser.add_argument("--concurrency", type=int, default=8, help="permatrix's and oha's")
+    parser.add_argument("--hurl-jobs", default="2,4,8,16", help="Hurl --jobs values to try")
+    parser.add_argument(
+        "--hurl-layouts", default="cell,endpoint,principal,chunks", help="Hurl file layouts to try"
+    )
+    parser.add_argument("--mock-requests", type=int, default=50000)
+    parser.add_argument("--out", default=str(ROOT / "target" / "bench" / "compare.json"))
+    args = parser.parse_args()
+
+    hurl = shutil.which("hurl")
+    oha = shutil.which("oha")
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    for tool, path in (("hurl", hurl), ("oha", oha), ("nginx", nginx)):
+        if not path or not os.path.exists(path):
+            sys.exit(f"{tool} is missing: bench/compare.sh installs it")
+    if not PERMATRIX.exists():
+        sys.exit("target/release/permatrix is missing: run `cargo build --release --locked`")
+
+    work = Path(tempfile.mkdtemp(prefix="permatrix-bench-"))
+    port = free_port()
+    conf = (ROOT / "bench" / "nginx.conf.in").read_text()
+    conf = conf.replace("@DIR@", str(work)).replace("@PORT@", str(port))
+    (work / "nginx.conf").write_text(conf)
+    server = subprocess.Popen(
+        [nginx, "-p", str(work), "-c", str(work / "nginx.conf")], stderr=subprocess.DEVNULL
+    )
+    mock = None
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "GITHUB_ACTIONS")}
+    try:
+        wait_for_port(port, "nginx")
+        jobs = [int(j) for j in args.hurl_jobs.split(",")]
+        layouts = args.hurl_layouts.split(",")
+        workloads = []
+        for spec in args.workloads.split(","):
+            n, k = (int(x) for x in spec.split("x"))
+            w = Workload(n, k, port, args.concurrency, work / spec)
+            for layout in layouts:
+                w.write_hurl(layout)
+            workloads.append(w)
+
+        def permatrix(w, mode):
+            snaps = w.folder / f"snapshots-{mode}"
+            return [str(PERMATRIX), "run", str(w.suites[mode]), "--quiet", "--snapshots", str(snaps)]
+
+        def hurl_argv(w, layout, j):
+            return [hurl, "--test", "--jobs", str(j), *w.hurl_layouts[layout]]
+
+        # Every tool once, untimed: statuses asserted, snapshots recorded, caches warm.
+        for w in workloads:
+            for mode in ("bearer", "connect-jwt"):
+                measure(permatrix(w, mode) + ["--accept"], w.cells, env)
+                measure(permatrix(w, mode), w.cells, env)
+
+        # Hurl's best layout and --jobs for each workload, one run of each pair.
+        print("Hurl layouts (one run each, cells/s):", flush=True)
+        best_hurl = {}
+        calibration = {}
+        for w in workloads:
+            for layout in layouts:
+                for j in jobs:
+                    rate = measure(hurl_argv(w, layout, j), w.cells, env).rate
+                    calibration[f"{w.name} {layout} --jobs {j}"] = rate
+                    print(f"  {w.name:>8} {layout:>9} --jobs {j:<3} {rate:9.0f}", flush=True)
+                    if w.name not in best_hurl or rate > best_hurl[w.name][2]:
+                        best_hurl[w.name] = (layout, j, rate)
+
+        # load + validate (the `check` command) of each workload.
+        tools = ["permatrix bearer", "permatrix connect-jwt", "hurl (best)", "oha (raw)"]
+        samples = {(w.name, t): [] for w in workloads for t in tools + ["permatrix check"]}
+        url = f"http://127.0.0.1:{port}/user/1"
+        for r in range(args.rounds):
+            for w in workloads:
+                order = tools[r % len(tools):] + tools[: r % len(tools)]
+                for tool in order:
+                    if tool == "permatrix bearer":
+                        sample = measure(permatrix(w, "bearer"), w.cells, env)
+                    elif tool == "permatrix connect-jwt":
+                        sample = measure(permatrix(w, "connect-jwt"), w.cells, env)
+                    elif tool == "hurl (best)":
+                        layout, j, _ = best_hurl[w.name]
+                        sample = measure(hurl_argv(w, layout, j), w.cells, env)
+                    else:
+                        sample = run_oha(
+                            oha, url, w.cells, args.concurrency, ["Authorization: Bearer tok-1-user"]
+                        )
+                    samples[(w.name, tool)].append(sample)
+                check = measure([str(PERMATRIX), "check", str(w.suites["bearer"])], w.cells, env)
+                samples[(w.name, "permatrix check")].append(check)
+            print(f"round {r + 1}/{args.rounds} done", flush=True)
+
+        # The embedded mock under oha: Basic-authenticated reads of the Jira mock.
+        mock_port = free_port()
+        mock = subprocess.Popen(
+            [str(PERMATRIX), "mock", str(ROOT / "suites/mocks/jira-cloud.yaml"), "--port", str(mock_port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(mock_port, "permatrix mock")
+        mock_samples = []
+        mock_url = f"http://127.0.0.1:{mock_port}/rest/api/2/myself"
+        basic = "Authorization: Basic " + mock_basic_credentials()
+        run_oha(oha, mock_url, 2000, args.concurrency, [basic])  # warm-up
+        for _ in range(args.rounds):
+            mock_samples.append(run_oha(oha, mock_url, args.mock_requests, args.concurrency, [basic]))
+
+        results = report(workloads, tools, samples, best_hurl, mock_samples, args)
+        results["hurl_calibration"] = calibration
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2))
+        print(f"\nraw figures: {out}")
+    finally:
+        server.send_signal(signal.SIGQUIT)
+        server.wait()
+        if mock:
+            mock.send_signal(signal.SIGINT)
+            mock.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def mock_basic_credentials():
+    """The Jira mock's admin, from its own definition (its `vars`)."""
+    import base64
+
+    text = (ROOT / "suites/mocks/jira-cloud.yaml").read_text()
+    values = {}
+    for line in text.splitlines():
+        stripped = line.strip()
+        for name in ("JIRA_ADMIN_EMAIL", "JIRA_ADMIN_API_TOKEN"):
+            if stripped.startswith(name + ":"):
+                values[name] = stripped.split(":", 1)[1].strip().strip('"')
+    pair = f"{values['JIRA_ADMIN_EMAIL']}:{values['JIRA_ADMIN_API_TOKEN']}"
+    return base64.b64encode(pair.encode()).decode()
+
+
+def report(workloads, tools, samples, best_hurl, mock_samples, args):
+    results = {"concurrency": args.concurrency, "rounds": args.rounds, "workloads": {}}
+    print(f"\nMedians of {args.rounds} interleaved runs; permatrix and oha at concurrency {args.concurrency}.")
+    header = f"{'workload':>9} {'tool':<24} {'cells/s':>9} {'CPU ms/1000':>12} {'peak RSS MB':>12}"
+    print(header)
+    print("-" * len(header))
+    for w in workloads:
+        figures = {}
+        for tool in tools:
+            s = summarize(samples[(w.name, tool)])
+            figures[tool] = s
+            label = tool
+            if tool == "hurl (best)":
+                layout, j, _ = best_hurl[w.name]
+                label = f"hurl ({layout}, --jobs {j})"
+            print(
+                f"{w.name:>9} {label:<24} {s['cells_per_s']:9.0f} {s['cpu_ms_per_1000']:12.1f} {s['peak_rss_mb']:12.1f}"
+            )
+        check = summarize(samples[(w.name, "permatrix check")])
+        figures["permatrix check"] = check
+        bearer, jwt = figures["permatrix bearer"], figures["permatrix connect-jwt"]
+        ratios = {
+            "permatrix / hurl": bearer["cells_per_s"] / figures["hurl (best)"]["cells_per_s"],
+            "permatrix / oha": bearer["cells_per_s"] / figures["oha (raw)"]["cells_per_s"],
+            "connect-jwt cost over bearer (time)": bearer["cells_per_s"] / jwt["cells_per_s"] - 1,
+            "connect-jwt cost over bearer (CPU)": jwt["cpu_ms_per_1000"] / bearer["cpu_ms_per_1000"] - 1,
+        }
+        print(
+            f"{'':>9} permatrix/hurl {ratios['permatrix / hurl']:.2f}x, permatrix/oha {ratios['permatrix / oha']:.2f}x, "
+            f"Connect JWT over Bearer: +{ratios['connect-jwt cost over bearer (time)'] * 100:.1f} % time, "
+            f"+{ratios['connect-jwt cost over bearer (CPU)'] * 100:.1f} % CPU; "
+            f"check (load + validate) {check['wall_s'] * 1000:.0f} ms"
+        )
+        results["workloads"][w.name] = {
+            "cells": w.cells,
+            "hurl_best": {"layout": best_hurl[w.name][0], "jobs": best_hurl[w.name][1]},
+            "figures": figures,
+            "ratios": ratios,
+        }
+    mock = summarize(mock_samples)
+    print(
+        f"\nembedded mock (permatrix mock, Jira definition, Basic, oha -c {args.concurrency}): "
+        f"{mock['cells_per_s']:.0f} requests/s"
+    )
+    results["mock"] = mock
+    return results
+
+
+if __name__ == "__main__":
+    main()
