@@ -41,6 +41,8 @@ pub(super) fn read_endpoints(
 ) -> Vec<Endpoint> {
     let items = r.seq(node, "endpoints").unwrap_or_default();
     let mut endpoints: Vec<Endpoint> = Vec::new();
+    // Name -> index of its endpoint: a suite may have thousands.
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for item in items {
         let Some(endpoint) = read_endpoint(r, item, default_headers) else {
             continue;
@@ -50,7 +52,7 @@ pub(super) fn read_endpoints(
                 .error(endpoint.pos, format!("endpoint name {problem}"));
             continue;
         }
-        if let Some(first) = endpoints.iter().find(|e| e.name == endpoint.name) {
+        if let Some(first) = seen.get(&endpoint.name).map(|&i| &endpoints[i]) {
             r.diags.error_with_help(
                 endpoint.pos,
                 format!(
@@ -61,6 +63,7 @@ pub(super) fn read_endpoints(
             );
             continue;
         }
+        seen.insert(endpoint.name.clone(), endpoints.len());
         endpoints.push(endpoint);
     }
     endpoints

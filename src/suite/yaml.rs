@@ -1,14 +1,16 @@
 //! A YAML document as a tree of nodes that each remember where they came from.
 //!
-//! serde-saphyr stops at the first deserialization error, but a suite author
-//! wants every problem at once; so YAML is read into this lenient tree (only a
-//! syntax error stops it) and the suite is validated from it by hand.
+//! A suite author wants every problem at once, not only the first; so YAML is
+//! read into this lenient tree (only a syntax error stops it) and the suite is
+//! validated from it by hand. The tree is built straight from the events of
+//! serde-saphyr's parser (`serde_saphyr::granit_parser`): going through serde's
+//! data model with a span on every node cost three times as much, and a suite
+//! of thousands of endpoints is loaded on every run.
 
-use std::fmt;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
-use serde::Deserialize;
-use serde::de::{self, MapAccess, SeqAccess, Visitor};
-use serde_saphyr::Spanned;
+use serde_saphyr::granit_parser::{Event, Marker, Parser, ScalarStyle, ScanError, Span, Tag};
 
 /// A position in a source file, 1-based.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -29,8 +31,6 @@ pub struct Node {
     /// A number's or boolean's text as written (`1.10`, `0x1F`), so that using
     /// it as text never changes it.
     pub raw: Option<String>,
-    /// The node's byte range in the source, when known.
-    pub bytes: Option<(usize, usize)>,
 }
 
 /// The content of a [`Node`].
@@ -91,163 +91,410 @@ impl Node {
     }
 }
 
+/// Limits far above any real suite (tens of thousands of endpoints) and far
+/// below what an alias bomb expands to, so hostile files fail fast instead of
+/// exhausting memory.
+mod budget {
+    /// Parser events in one file.
+    pub const MAX_EVENTS: usize = 1_000_000;
+    /// Aliases (`*name`) in one file.
+    pub const MAX_ALIASES: usize = 10_000;
+    /// Nodes in the tree, aliases counted at their expanded size.
+    pub const MAX_NODES: usize = 500_000;
+    /// Collections open at once.
+    pub const MAX_DEPTH: usize = 256;
+}
+
 /// Parses one YAML document; the error is the first syntax problem, located.
 pub fn parse(text: &str) -> Result<Node, (Pos, String)> {
-    // YAML 1.2 spellings only: `no`, `on`, `y` and `007` stay text.
-    let options = serde_saphyr::options! {
-        strict_booleans: true,
-        leading_zero_numbers_as_strings: true,
-        underscored_numbers_as_strings: true,
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
-        budget: Some(suite_budget()),
-    };
-    let parsed: Result<Option<Spanned<RawNode>>, _> =
-        serde_saphyr::from_str_with_options(text, options);
-    match parsed {
-        Ok(Some(root)) => Ok(with_raw_text(into_node(root), text)),
-        Ok(None) => Ok(Node {
-            pos: Pos { line: 1, column: 1 },
-            value: Value::Null,
-            raw: None,
-            bytes: None,
-        }),
-        Err(err) => {
-            let pos = err.location().map(pos_of).unwrap_or_default();
-            Err((pos, first_line(&err.to_string())))
+    let mut builder = Builder::default();
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(|e| scan_error(&e))?;
+        builder.event(event, span, text)?;
+    }
+    Ok(builder.root.unwrap_or(Node {
+        pos: Pos { line: 1, column: 1 },
+        value: Value::Null,
+        raw: None,
+    }))
+}
+
+fn scan_error(error: &ScanError) -> (Pos, String) {
+    (pos_of(error.marker()), error.info())
+}
+
+fn pos_of(marker: &Marker) -> Pos {
+    let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Pos {
+        line: clamp(marker.line()),
+        column: clamp(marker.col().saturating_add(1)),
+    }
+}
+
+/// A collection being read: the node (its value filled in at the end), its
+/// anchor, and how many nodes it stands for so far.
+struct Open {
+    node: Node,
+    anchor: usize,
+    weight: usize,
+    children: Children,
+}
+
+/// The children of an [`Open`] collection so far.
+enum Children {
+    Seq(Vec<Node>),
+    /// A mapping's entries, and a key waiting for its value.
+    Map(Vec<(Node, Node)>, Option<Node>),
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Open>,
+    anchors: HashMap<usize, (Node, usize)>,
+    root: Option<Node>,
+    documents: usize,
+    events: usize,
+    aliases: usize,
+    nodes: usize,
+}
+
+impl Builder {
+    fn event(&mut self, event: Event<'_>, span: Span, text: &str) -> Result<(), (Pos, String)> {
+        let pos = pos_of(&span.start);
+        self.events += 1;
+        if self.events > budget::MAX_EVENTS {
+            return Err((
+                pos,
+                "the file is too large: over 1,000,000 YAML events".into(),
+            ));
+        }
+        match event {
+            Event::DocumentStart(..) => {
+                self.documents += 1;
+                if self.documents > 1 {
+                    return Err((
+                        pos,
+                        "more than one YAML document (`---`) in the file".into(),
+                    ));
+                }
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let node = scalar(value, style, tag.as_deref(), &span, text)?;
+                self.count(1, pos)?;
+                self.attach(node, anchor, 1)?;
+            }
+            Event::SequenceStart(_, anchor, tag) => {
+                self.check_collection_tag(tag.as_deref(), "seq", pos)?;
+                if self.stack.len() >= budget::MAX_DEPTH {
+                    return Err((pos, "the YAML nests too deeply".into()));
+                }
+                self.stack.push(Open {
+                    node: empty(pos),
+                    anchor,
+                    weight: 1,
+                    children: Children::Seq(Vec::new()),
+                });
+            }
+            Event::MappingStart(_, anchor, tag) => {
+                self.check_collection_tag(tag.as_deref(), "map", pos)?;
+                if self.stack.len() >= budget::MAX_DEPTH {
+                    return Err((pos, "the YAML nests too deeply".into()));
+                }
+                self.stack.push(Open {
+                    node: empty(pos),
+                    anchor,
+                    weight: 1,
+                    children: Children::Map(Vec::new(), None),
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(open) = self.stack.pop() {
+                    let mut node = open.node;
+                    node.value = match open.children {
+                        Children::Seq(items) => Value::Seq(items),
+                        Children::Map(entries, _) => Value::Map(merge_keys(entries)?),
+                    };
+                    self.attach(node, open.anchor, open.weight)?;
+                }
+            }
+            Event::Alias(id) => {
+                self.aliases += 1;
+                if self.aliases > budget::MAX_ALIASES {
+                    return Err((pos, "too many aliases (`*name`): over 10,000".into()));
+                }
+                let Some((node, weight)) = self.anchors.get(&id) else {
+                    return Err((pos, "an alias to an unknown anchor".into()));
+                };
+                let (mut node, weight) = (node.clone(), *weight);
+                node.pos = pos;
+                self.count(weight, pos)?;
+                self.attach(node, 0, weight)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn check_collection_tag(
+        &self,
+        tag: Option<&Tag>,
+        expected: &str,
+        pos: Pos,
+    ) -> Result<(), (Pos, String)> {
+        match tag {
+            Some(tag) if tag.is_yaml_core_schema() && !tag.is_yaml_core_schema_tag(expected) => {
+                Err((
+                    pos,
+                    format!("the tag !!{} does not fit a {expected}", tag.suffix()),
+                ))
+            }
+            _ => Ok(()),
         }
     }
-}
 
-/// Limits far above any real suite (thousands of endpoints) and far below what
-/// an alias bomb expands to, so hostile files fail fast instead of exhausting memory.
-fn suite_budget() -> serde_saphyr::Budget {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_reader_input_bytes = Some(16 * 1024 * 1024);
-    budget.max_events = 500_000;
-    budget.max_aliases = 10_000;
-    budget.max_nodes = 200_000;
-    budget.max_total_scalar_bytes = 16 * 1024 * 1024;
-    budget
-}
+    /// Counts nodes against the budget as they are read (an alias at its expanded size).
+    fn count(&mut self, weight: usize, pos: Pos) -> Result<(), (Pos, String)> {
+        self.nodes = self.nodes.saturating_add(weight);
+        if self.nodes > budget::MAX_NODES {
+            return Err((
+                pos,
+                "the file is too large: over 500,000 YAML nodes (aliases counted expanded)".into(),
+            ));
+        }
+        Ok(())
+    }
 
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
-}
-
-fn pos_of(loc: serde_saphyr::Location) -> Pos {
-    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
-    Pos {
-        line: clamp(loc.line()),
-        column: clamp(loc.column()),
+    /// Attaches a finished node to the collection being read (or makes it the
+    /// root), remembering it under its anchor.
+    fn attach(&mut self, node: Node, anchor: usize, weight: usize) -> Result<(), (Pos, String)> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), weight));
+        }
+        let Some(open) = self.stack.last_mut() else {
+            self.root = Some(node);
+            return Ok(());
+        };
+        open.weight = open.weight.saturating_add(weight);
+        match &mut open.children {
+            Children::Seq(items) => items.push(node),
+            Children::Map(entries, pending) => match pending.take() {
+                Some(key) => entries.push((key, node)),
+                None => *pending = Some(node),
+            },
+        }
+        Ok(())
     }
 }
 
-fn into_node(spanned: Spanned<RawNode>) -> Node {
-    let span = spanned.referenced.span();
-    let bytes = match (span.byte_offset(), span.byte_len()) {
-        (Some(start), Some(len)) => usize::try_from(start).ok().zip(usize::try_from(len).ok()),
+fn empty(pos: Pos) -> Node {
+    Node {
+        pos,
+        value: Value::Null,
+        raw: None,
+    }
+}
+
+/// Applies YAML merge keys (`<<: *base` or `<<: [*a, *b]`): the merged maps'
+/// entries join this one, except keys this map sets itself (and, among the
+/// merged maps, the first one to set a key wins).
+fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, (Pos, String)> {
+    let is_merge = |key: &Node| key.raw.is_none() && key.as_str() == Some("<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return Ok(entries);
+    }
+    let mut own = Vec::new();
+    let mut sources = Vec::new();
+    for (key, value) in entries {
+        if !is_merge(&key) {
+            own.push((key, value));
+            continue;
+        }
+        match value.value {
+            Value::Map(merged) => sources.push(merged),
+            Value::Seq(items) => {
+                for item in items {
+                    match item.value {
+                        Value::Map(merged) => sources.push(merged),
+                        other => {
+                            return Err((
+                                item.pos,
+                                format!("a merge key (`<<`) takes maps, found {}", other.kind()),
+                            ));
+                        }
+                    }
+                }
+            }
+            other => {
+                return Err((
+                    value.pos,
+                    format!(
+                        "a merge key (`<<`) takes a map or a list of maps, found {}",
+                        other.kind()
+                    ),
+                ));
+            }
+        }
+    }
+    let text = |key: &Node| key.scalar_text();
+    for (key, value) in sources.into_iter().flatten() {
+        let name = text(&key);
+        if name.is_none() || !own.iter().any(|(k, _)| text(k) == name) {
+            own.push((key, value));
+        }
+    }
+    Ok(own)
+}
+
+/// A scalar resolved by the YAML 1.2 core schema, with these choices: only
+/// `true`/`false` are booleans (`yes`, `on` stay text), and numbers written
+/// with a leading zero or underscores (`007`, `1_000`) or an upper-case radix
+/// (`0X1F`) stay text. Quoted and block scalars are always text.
+fn scalar(
+    value: Cow<'_, str>,
+    style: ScalarStyle,
+    tag: Option<&Tag>,
+    span: &Span,
+    text: &str,
+) -> Result<Node, (Pos, String)> {
+    let pos = pos_of(&span.start);
+    let raw = || {
+        let start = span.start.byte_offset()?;
+        let end = span.end.byte_offset()?;
+        text.get(start..end).map(|s| s.trim().to_string())
+    };
+    let core = tag.filter(|t| t.is_yaml_core_schema()).map(|t| t.suffix());
+    let forced_text = tag.is_some_and(|t| t.handle() == "!" && t.suffix().is_empty());
+    let typed = match core {
+        Some("str") => Value::Str(value.into_owned()),
+        Some("null") => Value::Null,
+        Some("bool") => match value.trim() {
+            "true" | "True" | "TRUE" => Value::Bool(true),
+            "false" | "False" | "FALSE" => Value::Bool(false),
+            _ => return Err((pos, format!("`{value}` is not a boolean (!!bool)"))),
+        },
+        Some("int") => match int(value.trim()) {
+            Some(Value::Int(i)) => Value::Int(i),
+            _ => return Err((pos, format!("`{value}` is not an integer (!!int)"))),
+        },
+        Some("float") => match float(value.trim()).or_else(|| int_as_float(value.trim())) {
+            Some(f) => Value::Float(f),
+            None => return Err((pos, format!("`{value}` is not a number (!!float)"))),
+        },
+        Some(other) => return Err((pos, format!("the tag !!{other} does not fit a scalar"))),
+        None if forced_text || style != ScalarStyle::Plain => Value::Str(value.into_owned()),
+        None => plain(value),
+    };
+    let raw = match typed {
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => raw(),
         _ => None,
     };
-    Node {
-        pos: pos_of(spanned.referenced),
-        value: spanned.value.0,
-        raw: None,
-        bytes,
+    Ok(Node {
+        pos,
+        value: typed,
+        raw,
+    })
+}
+
+fn plain(value: Cow<'_, str>) -> Value {
+    let t = value.trim();
+    match t {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let keeps_spelling = matches!(unsigned.as_bytes(), [b'0', b'X' | b'O' | b'B', ..])
+        || leading_zero_decimal(unsigned)
+        || t.contains('_')
+        || (t.len() != unsigned.len() && unsigned.eq_ignore_ascii_case(".nan"));
+    if keeps_spelling {
+        return Value::Str(value.into_owned());
+    }
+    if let Some(number) = int(t) {
+        return number;
+    }
+    match float(t) {
+        Some(f) => Value::Float(f),
+        None => Value::Str(value.into_owned()),
     }
 }
 
-/// Fills in the source text of numbers and booleans.
-fn with_raw_text(mut node: Node, text: &str) -> Node {
-    if matches!(node.value, Value::Int(_) | Value::Float(_) | Value::Bool(_)) {
-        node.raw = node
-            .bytes
-            .and_then(|(start, len)| text.get(start..start.checked_add(len)?))
-            .map(|slice| slice.trim().to_string());
-    }
-    node.value = match node.value {
-        Value::Seq(items) => {
-            Value::Seq(items.into_iter().map(|n| with_raw_text(n, text)).collect())
-        }
-        Value::Map(entries) => Value::Map(
-            entries
-                .into_iter()
-                .map(|(k, v)| (with_raw_text(k, text), with_raw_text(v, text)))
-                .collect(),
-        ),
-        other => other,
+/// `007`, `-01`, `00.5`: a decimal with a zero before more digits.
+fn leading_zero_decimal(unsigned: &str) -> bool {
+    let bytes = unsigned.as_bytes();
+    bytes.len() > 1 && bytes[0] == b'0' && bytes[1].is_ascii_digit()
+}
+
+/// A core-schema integer: decimal, `0x` hexadecimal or `0o` octal. One too large
+/// for 64 bits stays text (as written), never a rounded number.
+fn int(t: &str) -> Option<Value> {
+    let (negative, unsigned) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
     };
-    node
+    let (digits, radix) = if let Some(hex) = unsigned.strip_prefix("0x") {
+        (hex, 16)
+    } else if let Some(octal) = unsigned.strip_prefix("0o") {
+        (octal, 8)
+    } else {
+        (unsigned, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let magnitude = match u64::from_str_radix(digits, radix) {
+        Ok(m) => m,
+        Err(_) if radix == 10 => return float(t).map(Value::Float),
+        Err(_) => return Some(Value::Str(t.to_string())),
+    };
+    let value = if negative {
+        0i64.checked_sub_unsigned(magnitude)
+    } else {
+        i64::try_from(magnitude).ok()
+    };
+    Some(value.map_or_else(|| Value::Str(t.to_string()), Value::Int))
 }
 
-/// The deserialization target: a [`Value`] whose children carry spans.
-struct RawNode(Value);
-
-impl<'de> Deserialize<'de> for RawNode {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(RawVisitor)
+fn int_as_float(t: &str) -> Option<f64> {
+    match int(t)? {
+        Value::Int(i) => Some(i as f64),
+        _ => None,
     }
 }
 
-struct RawVisitor;
-
-impl<'de> Visitor<'de> for RawVisitor {
-    type Value = RawNode;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_unit<E>(self) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Null))
-    }
-    fn visit_none<E>(self) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Null))
-    }
-    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<RawNode, D::Error> {
-        RawNode::deserialize(d)
-    }
-    fn visit_bool<E>(self, v: bool) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Bool(v)))
-    }
-    fn visit_i64<E>(self, v: i64) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Int(v)))
-    }
-    fn visit_u64<E>(self, v: u64) -> Result<RawNode, E> {
-        Ok(RawNode(match i64::try_from(v) {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::Str(v.to_string()),
-        }))
-    }
-    fn visit_i128<E>(self, v: i128) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Str(v.to_string())))
-    }
-    fn visit_u128<E>(self, v: u128) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Str(v.to_string())))
-    }
-    fn visit_f64<E>(self, v: f64) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Float(v)))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Str(v.to_string())))
-    }
-    fn visit_string<E>(self, v: String) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Str(v)))
-    }
-    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<RawNode, E> {
-        Ok(RawNode(Value::Str(String::from_utf8_lossy(v).into_owned())))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawNode, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element::<Spanned<RawNode>>()? {
-            items.push(into_node(item));
+/// A core-schema float: `1.5`, `-2e3`, `.5`, `.inf`, `-.Inf`, `.nan`.
+fn float(t: &str) -> Option<f64> {
+    let unsigned = t.strip_prefix(['+', '-']).unwrap_or(t);
+    let negative = t.starts_with('-');
+    match unsigned {
+        ".inf" | ".Inf" | ".INF" => {
+            return Some(if negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            });
         }
-        Ok(RawNode(Value::Seq(items)))
+        ".nan" | ".NaN" | ".NAN" if unsigned.len() == t.len() => return Some(f64::NAN),
+        _ => {}
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawNode, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((key, value)) = map.next_entry::<Spanned<RawNode>, Spanned<RawNode>>()? {
-            entries.push((into_node(key), into_node(value)));
-        }
-        Ok(RawNode(Value::Map(entries)))
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
+        None => (unsigned, None),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok =
+        digits(whole) && digits(fraction) && !(whole.is_empty() && fraction.is_empty());
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    if mantissa_ok && exponent_ok {
+        t.parse::<f64>().ok()
+    } else {
+        None
     }
 }
 
@@ -307,6 +554,92 @@ mod tests {
     fn syntax_error_is_located() {
         let (pos, message) = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(pos.line >= 1, "{pos:?} {message}");
+    }
+
+    fn entries(node: &Node) -> Vec<(String, Value)> {
+        let Value::Map(entries) = &node.value else {
+            panic!("not a map: {node:?}")
+        };
+        entries
+            .iter()
+            .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn scalars_resolve_by_the_core_schema() {
+        let node = parse(
+            "a: ~\nb: null\nc: true\nd: FALSE\ne: -12\nf: 0x1F\ng: 0o17\nh: 1.5e3\ni: .inf\nj: '12'\nk: !!str 12\nl: 99999999999999999999\nm: 0.5\nn: -.5\no: 1.\np: yes\nq: !!float 3\nr: +7\n",
+        )
+        .unwrap();
+        let got = entries(&node);
+        let expected = [
+            Value::Null,
+            Value::Null,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Int(-12),
+            Value::Int(31),
+            Value::Int(15),
+            Value::Float(1500.0),
+            Value::Float(f64::INFINITY),
+            Value::Str("12".into()),
+            Value::Str("12".into()),
+            Value::Float(1e20),
+            Value::Float(0.5),
+            Value::Float(-0.5),
+            Value::Float(1.0),
+            Value::Str("yes".into()),
+            Value::Float(3.0),
+            Value::Int(7),
+        ];
+        let values: Vec<Value> = got.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn merge_keys_fill_in_what_the_map_does_not_set() {
+        let node = parse(
+            "base: &b { x: 1, y: 2 }\nmore: &m { z: 3, y: 9 }\nuse: { <<: [*b, *m], y: 5, w: 0 }\n",
+        )
+        .unwrap();
+        let Value::Map(top) = &node.value else {
+            panic!("not a map")
+        };
+        let merged = entries(&top[2].1);
+        let find = |name: &str| {
+            merged
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(merged.len(), 4, "{merged:?}");
+        assert_eq!(find("y"), Some(Value::Int(5)), "the map's own key wins");
+        assert_eq!(find("x"), Some(Value::Int(1)));
+        assert_eq!(find("z"), Some(Value::Int(3)));
+        assert!(
+            parse("a: { <<: 3 }\n").is_err(),
+            "a merge of a number is an error"
+        );
+    }
+
+    #[test]
+    fn aliases_copy_their_anchor_at_their_own_position() {
+        let node = parse("a: &x [1, 2]\nb: *x\n").unwrap();
+        let Value::Map(top) = &node.value else {
+            panic!("not a map")
+        };
+        assert_eq!(top[1].1.value, top[0].1.value);
+        assert_eq!(top[1].1.pos, Pos { line: 2, column: 4 });
+    }
+
+    #[test]
+    fn one_document_only() {
+        let (pos, message) = parse("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(pos.line, 2, "{message}");
+        assert!(message.contains("more than one YAML document"), "{message}");
+        assert_eq!(parse("").unwrap().value, Value::Null);
+        assert!(parse("a: !!int x\n").is_err());
     }
 
     #[test]
