@@ -232,41 +232,40 @@ pub fn run(config: &RunConfig) -> u8 {
     };
     emit(&mut reporters, &Event::Started { cells: cells.len() });
     let redactor = Arc::new(Redactor::new());
-    let mut so_far = Vec::new();
+    // Finished cells land here as they finish, so an interrupted run can still show them.
+    let mut outcomes = Vec::with_capacity(cells.len());
     let executed = runtime.block_on(async {
-        let work = execute::execute(
+        let work = execute::execute_into(
             &suites,
             &targets,
             &cells,
             &config.exec,
             redactor.clone(),
-            |outcome| {
-                so_far.push(outcome.clone());
-                emit(&mut reporters, &Event::CellFinished(outcome))
-            },
+            &mut outcomes,
+            |outcome| emit(&mut reporters, &Event::CellFinished(outcome)),
         );
         tokio::select! {
             result = work => Some(result),
             _ = tokio::signal::ctrl_c() => None,
         }
     });
-    let outcomes = match executed {
+    match executed {
         None => {
             // Interrupted: what finished is shown; no file, no snapshot is written.
             drop(reporters);
-            so_far.sort_by_key(|o| o.id);
-            let tally = Tally::of(&so_far);
+            outcomes.sort_by_key(|o| o.id);
+            let tally = Tally::of(&outcomes);
             let report = RunReport {
                 suites: &suites,
                 targets: &targets,
-                outcomes: &so_far,
+                outcomes: &outcomes,
                 tally,
                 snapshots: &[],
             };
             print!("{}", crate::report::terminal::render(&report, config.style));
             eprintln!(
                 "interrupted after {} of {} cells: no report file and no snapshot was written",
-                so_far.len(),
+                outcomes.len(),
                 cells.len()
             );
             return exit::INTERRUPTED;
@@ -275,8 +274,8 @@ pub fn run(config: &RunConfig) -> u8 {
             eprintln!("error: {message}");
             return exit::INVALID;
         }
-        Some(Ok(outcomes)) => outcomes,
-    };
+        Some(Ok(())) => {}
+    }
     if redactor.short_secrets() > 0 {
         eprintln!(
             "warning: {} secret(s) are shorter than {MIN_FREE_TEXT_LEN} characters: they are masked where a whole value equals them, not inside other text",

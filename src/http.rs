@@ -33,10 +33,12 @@ pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<U
             "`{path}` must start with `/` (relative to the target) or be an http(s) URL"
         ));
     } else {
-        let mut root = base.clone();
-        root.set_query(None);
-        root.set_fragment(None);
-        format!("{}{}", root.as_str().trim_end_matches('/'), path)
+        // The base's path, then the request's; `..AfterPath` drops any query or fragment.
+        format!(
+            "{}{}",
+            base[..url::Position::AfterPath].trim_end_matches('/'),
+            path
+        )
     };
     for (i, (name, value)) in query.iter().enumerate() {
         let separator = match (i, text.contains('?')) {
@@ -49,7 +51,17 @@ pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<U
         text.push('=');
         text.extend(utf8_percent_encode(value, UNRESERVED_ONLY));
     }
-    Url::parse(&text).map_err(|e| format!("`{text}` is not a valid URL: {e}"))
+    // Parsed against the base when it shares the base's origin: the origin
+    // (host parsing, IDNA) is then copied rather than parsed again, once per cell.
+    let origin = &base[..url::Position::BeforePath];
+    let parsed = match text.strip_prefix(origin) {
+        // `//` or `/\` would start another authority in a relative reference.
+        Some(rest) if rest.starts_with('/') && !rest[1..].starts_with(['/', '\\']) => {
+            base.join(rest)
+        }
+        _ => Url::parse(&text),
+    };
+    parsed.map_err(|e| format!("`{text}` is not a valid URL: {e}"))
 }
 
 /// Parses a base URL given by a user: http or https with a host.
@@ -296,6 +308,18 @@ mod tests {
         );
         let url = build_url(&base("http://127.0.0.1:8080"), "/x", &[]).unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:8080/x");
+    }
+
+    #[test]
+    fn a_path_never_changes_the_host() {
+        for path in ["//evil.example/x", "/\\evil.example/x", "/./x", "/a/../b"] {
+            let url = build_url(&base("http://127.0.0.1:8080/ctx"), path, &[]).unwrap();
+            let whole = Url::parse(&format!("http://127.0.0.1:8080/ctx{path}")).unwrap();
+            assert_eq!(url, whole, "{path}");
+            assert_eq!(url.host_str(), Some("127.0.0.1"), "{path}");
+        }
+        let url = build_url(&base("http://127.0.0.1:8080"), "//evil.example/x", &[]).unwrap();
+        assert_eq!(url.host_str(), Some("127.0.0.1"), "{url}");
     }
 
     #[test]

@@ -98,8 +98,33 @@ pub async fn execute(
     cells: &[CellId],
     options: &ExecOptions,
     redactor: Arc<Redactor>,
-    mut on_outcome: impl FnMut(&CellOutcome),
+    on_outcome: impl FnMut(&CellOutcome),
 ) -> Result<Vec<CellOutcome>, String> {
+    let mut outcomes = Vec::with_capacity(cells.len());
+    execute_into(
+        suites,
+        targets,
+        cells,
+        options,
+        redactor,
+        &mut outcomes,
+        on_outcome,
+    )
+    .await?;
+    Ok(outcomes)
+}
+
+/// [`execute`] into `outcomes`, which holds every finished cell even when the
+/// run is dropped part-way (Ctrl-C): what finished can still be reported.
+pub async fn execute_into(
+    suites: &[Suite],
+    targets: &[ResolvedTarget],
+    cells: &[CellId],
+    options: &ExecOptions,
+    redactor: Arc<Redactor>,
+    outcomes: &mut Vec<CellOutcome>,
+    mut on_outcome: impl FnMut(&CellOutcome),
+) -> Result<(), String> {
     ensure_crypto_provider();
     let tls_configs: Vec<_> = suites
         .iter()
@@ -136,24 +161,27 @@ pub async fn execute(
     let shared = &shared;
     // Canaries run first: their result decides how the principal's denials read.
     let (canaries, rest) = canary::split(suites, cells);
-    let mut outcomes = run_phase(shared, &canaries, &mut |outcome| on_outcome(outcome)).await;
-    let rejected = canary::failures(suites, &outcomes);
-    let mut later = run_phase(shared, &rest, &mut |outcome| {
+    run_phase(shared, &canaries, outcomes, &mut |outcome| {
+        on_outcome(outcome)
+    })
+    .await;
+    let rejected = canary::failures(suites, outcomes);
+    run_phase(shared, &rest, outcomes, &mut |outcome| {
         canary::apply(outcome, &rejected);
         on_outcome(outcome)
     })
     .await;
-    outcomes.append(&mut later);
-    outcomes.sort_by_key(|o| o.id);
-    Ok(outcomes)
+    outcomes.sort_unstable_by_key(|o| o.id);
+    Ok(())
 }
 
 /// Runs `cells` through the pipeline, each suite bounded by its concurrency.
 async fn run_phase(
     shared: &Shared<'_>,
     cells: &[CellId],
+    outcomes: &mut Vec<CellOutcome>,
     on_outcome: &mut impl FnMut(&mut CellOutcome),
-) -> Vec<CellOutcome> {
+) {
     let per_suite = (0..shared.suites.len()).map(|s| {
         let limit = shared
             .options
@@ -167,12 +195,10 @@ async fn run_phase(
             .boxed_local()
     });
     let mut all = stream::select_all(per_suite);
-    let mut outcomes = Vec::with_capacity(cells.len());
     while let Some(mut outcome) = all.next().await {
         on_outcome(&mut outcome);
         outcomes.push(outcome);
     }
-    outcomes
 }
 
 fn principal_runtime(
