@@ -131,8 +131,11 @@ class Workload:
 
 
 class Sample:
-    def __init__(self, cells, wall, cpu, rss_kb):
-        self.cells, self.wall, self.cpu, self.rss_kb = cells, wall, cpu, rss_kb
+    def __init__(self, cells, wall, usage, rss_kb):
+        self.cells, self.wall = cells, wall
+        self.user, self.sys = usage.ru_utime, usage.ru_stime
+        self.cpu = self.user + self.sys
+        self.rss_kb = rss_kb
 
     @property
     def rate(self):
@@ -142,22 +145,38 @@ class Sample:
     def cpu_per_1000(self):
         return self.cpu * 1000 / self.cells * 1000
 
+    @property
+    def user_per_1000(self):
+        return self.user * 1000 / self.cells * 1000
+
+
+def spawn(argv, stdout, stderr, env=None):
+    """Starts `argv` under GNU time, whose report gives the tool's own peak RSS:
+    `wait4`'s would include the memory this Python process had when it forked."""
+    report = tempfile.NamedTemporaryFile(prefix="rss-", delete=False)
+    report.close()
+    wrapped = ["/usr/bin/time", "-f", "%M", "-o", report.name, *argv]
+    start = time.perf_counter()
+    process = subprocess.Popen(wrapped, stdout=stdout, stderr=stderr, env=env)
+    _, code, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    with open(report.name) as f:
+        lines = [line for line in f.read().split() if line.isdigit()]
+    os.unlink(report.name)
+    return os.waitstatus_to_exitcode(code), wall, usage, int(lines[-1]) if lines else 0
+
 
 def measure(argv, cells, env=None, check=True):
     """Runs `argv` once; wall time, user+system CPU and peak RSS of the process."""
     with open(os.devnull, "wb") as devnull, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=devnull, stderr=err, env=env)
-        _, code, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(code)
-        if check and process.returncode != 0:
+        code, wall, usage, rss_kb = spawn(argv, devnull, err, env)
+        if check and code != 0:
             err.seek(0)
             sys.exit(
-                f"{' '.join(argv[:4])} … exited with {process.returncode}:\n"
+                f"{' '.join(argv[:4])} … exited with {code}:\n"
                 + err.read().decode(errors="replace")[-3000:]
             )
-    return Sample(cells, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    return Sample(cells, wall, usage, rss_kb)
 
 
 def run_oha(oha, url, requests, concurrency, headers=()):
@@ -166,20 +185,17 @@ def run_oha(oha, url, requests, concurrency, headers=()):
     for header in headers:
         argv += ["-H", header]
     argv.append(url)
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, code, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    out = process.stdout.read()
-    process.stdout.close()
-    process.stderr.close()
-    if os.waitstatus_to_exitcode(code) != 0:
+    with tempfile.TemporaryFile() as out_file:
+        code, wall, usage, rss_kb = spawn(argv, out_file, subprocess.DEVNULL)
+        out_file.seek(0)
+        out = out_file.read()
+    if code != 0:
         sys.exit(f"oha failed on {url}")
     summary = json.loads(out)
     answered = summary.get("statusCodeDistribution", {})
     if answered != {"200": requests}:
         sys.exit(f"oha on {url}: expected {requests} answers of 200, got {answered}")
-    sample = Sample(requests, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+    sample = Sample(requests, wall, usage, rss_kb)
     # oha's own clock excludes its start-up; the process clock is what the others get.
     return sample
 
@@ -193,6 +209,7 @@ def summarize(samples):
         "runs": len(samples),
         "cells_per_s": median([s.rate for s in samples]),
         "cpu_ms_per_1000": median([s.cpu_per_1000 for s in samples]),
+        "user_cpu_ms_per_1000": median([s.user_per_1000 for s in samples]),
         "peak_rss_mb": median([s.rss_kb / 1024 for s in samples]),
         "wall_s": median([s.wall for s in samples]),
     }
@@ -340,7 +357,7 @@ def mock_basic_credentials():
 def report(workloads, tools, samples, best_hurl, mock_samples, args):
     results = {"concurrency": args.concurrency, "rounds": args.rounds, "workloads": {}}
     print(f"\nMedians of {args.rounds} interleaved runs; permatrix and oha at concurrency {args.concurrency}.")
-    header = f"{'workload':>9} {'tool':<24} {'cells/s':>9} {'CPU ms/1000':>12} {'peak RSS MB':>12}"
+    header = f"{'workload':>9} {'tool':<26} {'cells/s':>9} {'CPU ms/1000':>12} {'(user)':>7} {'peak RSS MB':>12}"
     print(header)
     print("-" * len(header))
     for w in workloads:
@@ -353,7 +370,8 @@ def report(workloads, tools, samples, best_hurl, mock_samples, args):
                 layout, j, _ = best_hurl[w.name]
                 label = f"hurl ({layout}, --jobs {j})"
             print(
-                f"{w.name:>9} {label:<24} {s['cells_per_s']:9.0f} {s['cpu_ms_per_1000']:12.1f} {s['peak_rss_mb']:12.1f}"
+                f"{w.name:>9} {label:<26} {s['cells_per_s']:9.0f} {s['cpu_ms_per_1000']:12.1f} "
+                f"{s['user_cpu_ms_per_1000']:7.1f} {s['peak_rss_mb']:12.1f}"
             )
         check = summarize(samples[(w.name, "permatrix check")])
         figures["permatrix check"] = check

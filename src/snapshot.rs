@@ -1,11 +1,11 @@
 //! Snapshots of the observed matrix: rendered to deterministic text, compared
 //! with `snapshots/<suite>.snap` (insta's file format), every change classified.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::outcome::{CellOutcome, CellResult};
+use crate::outcome::{CellId, CellOutcome, CellResult};
 use crate::report::write_atomically;
 use crate::suite::Suite;
 
@@ -26,11 +26,6 @@ pub struct Matrix {
 }
 
 impl Matrix {
-    fn cell(&self, endpoint: &str, principal: &str) -> Option<&Recorded> {
-        let (_, cells) = self.endpoints.iter().find(|(e, _)| e == endpoint)?;
-        cells.iter().find(|(p, _)| p == principal).map(|(_, r)| r)
-    }
-
     fn principals(&self) -> BTreeSet<&str> {
         self.endpoints
             .iter()
@@ -99,12 +94,30 @@ pub fn observed(
     previous: Option<&Matrix>,
 ) -> Matrix {
     let mut matrix = Matrix::default();
+    let ran: HashMap<CellId, &CellOutcome> = outcomes
+        .iter()
+        .filter(|o| o.id.suite == s)
+        .map(|o| (o.id, o))
+        .collect();
+    // The previous matrix's cells by name, for cells that did not run this time.
+    let before: HashMap<(&str, &str), &Recorded> = previous
+        .iter()
+        .flat_map(|m| &m.endpoints)
+        .flat_map(|(e, cells)| {
+            cells
+                .iter()
+                .map(move |(p, r)| ((e.as_str(), p.as_str()), r))
+        })
+        .collect();
     for (e, endpoint) in suite.endpoints.iter().enumerate() {
         let mut cells = Vec::new();
         for (p, principal) in suite.principals.iter().enumerate() {
-            let ran = outcomes
-                .iter()
-                .find(|o| o.id.suite == s && o.id.endpoint == e && o.id.principal == p);
+            let id = CellId {
+                suite: s,
+                endpoint: e,
+                principal: p,
+            };
+            let ran = ran.get(&id);
             let recorded = match ran.map(|o| &o.result) {
                 Some(CellResult::Responded(o)) => Some(Recorded {
                     status: o.status.to_string(),
@@ -114,9 +127,9 @@ pub fn observed(
                     status: "skipped".into(),
                     facts: Vec::new(),
                 }),
-                Some(CellResult::Error { .. }) | None => previous
-                    .and_then(|m| m.cell(&endpoint.name, &principal.name))
-                    .cloned(),
+                Some(CellResult::Error { .. }) | None => before
+                    .get(&(endpoint.name.as_str(), principal.name.as_str()))
+                    .map(|r| (*r).clone()),
             };
             if let Some(recorded) = recorded {
                 cells.push((principal.name.clone(), recorded));
@@ -210,8 +223,17 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
             what: format!("principal `{p}`"),
         });
     }
+    // Endpoints by name: matrices have thousands of rows.
+    let index = |m: &'_ Matrix| -> HashMap<String, usize> {
+        m.endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, (e, _))| (e.clone(), i))
+            .collect()
+    };
+    let (old_rows, new_rows) = (index(old), index(new));
     for (endpoint, _) in &old.endpoints {
-        if !new.endpoints.iter().any(|(e, _)| e == endpoint) {
+        if !new_rows.contains_key(endpoint) {
             changes.push(Change {
                 class: ChangeClass::Removed,
                 what: format!("endpoint `{endpoint}`"),
@@ -219,30 +241,35 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
         }
     }
     for (endpoint, cells) in &new.endpoints {
-        if !old.endpoints.iter().any(|(e, _)| e == endpoint) {
+        let Some(&row) = old_rows.get(endpoint) else {
             changes.push(Change {
                 class: ChangeClass::Added,
                 what: format!("endpoint `{endpoint}`"),
             });
             continue;
-        }
+        };
+        let before_cells = &old.endpoints[row].1;
         for (principal, cell) in cells {
             if !old_principals.contains(principal.as_str()) {
                 continue;
             }
-            let what = format!("{endpoint} × {principal}");
-            match old.cell(endpoint, principal) {
+            let what = || format!("{endpoint} × {principal}");
+            let before = before_cells
+                .iter()
+                .find(|(p, _)| p == principal)
+                .map(|(_, r)| r);
+            match before {
                 None => changes.push(Change {
                     class: ChangeClass::Added,
-                    what: format!("{what}: {}", cell.status),
+                    what: format!("{}: {}", what(), cell.status),
                 }),
                 Some(before) if before.status != cell.status => changes.push(Change {
                     class: classify_status(&before.status, &cell.status),
-                    what: format!("{what}: {} → {}", before.status, cell.status),
+                    what: format!("{}: {} → {}", what(), before.status, cell.status),
                 }),
                 Some(before) if before.facts != cell.facts => changes.push(Change {
                     class: ChangeClass::Changed,
-                    what: format!("{what}: {}", describe_facts(&before.facts, &cell.facts)),
+                    what: format!("{}: {}", what(), describe_facts(&before.facts, &cell.facts)),
                 }),
                 Some(_) => {}
             }

@@ -102,7 +102,7 @@ mod budget {
     /// Nodes in the tree, aliases counted at their expanded size.
     pub const MAX_NODES: usize = 500_000;
     /// Collections open at once.
-    pub const MAX_DEPTH: usize = 256;
+    pub const MAX_DEPTH: usize = 64;
 }
 
 /// Parses one YAML document; the error is the first syntax problem, located.
