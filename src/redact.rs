@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a masked secret is replaced with.
 pub const MASK: &str = "****";
@@ -12,7 +13,7 @@ pub const MASK: &str = "****";
 pub const MIN_FREE_TEXT_LEN: usize = 6;
 
 /// The set of known secrets.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Redactor {
     /// Secrets with their length in characters, longest first, so a secret
     /// containing another is masked whole.
@@ -20,11 +21,24 @@ pub struct Redactor {
     /// Tokens minted per request (Connect JWTs): many, all made of token
     /// characters, so they are found by lookup rather than by search.
     tokens: RwLock<HashSet<String>>,
+    /// The length of the shortest registered token: shorter words in a text
+    /// cannot be one, so most words are never looked up.
+    shortest_token: AtomicUsize,
 }
 
 /// Characters a minted token is made of (base64url and the JWT dots).
 fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
+}
+
+impl Default for Redactor {
+    fn default() -> Redactor {
+        Redactor {
+            secrets: RwLock::default(),
+            tokens: RwLock::default(),
+            shortest_token: AtomicUsize::new(usize::MAX),
+        }
+    }
 }
 
 impl Redactor {
@@ -65,6 +79,8 @@ impl Redactor {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         tokens.insert(token.to_string());
+        self.shortest_token
+            .fetch_min(token.len(), Ordering::Relaxed);
     }
 
     /// How many registered secrets are too short to be masked inside free text.
@@ -104,7 +120,8 @@ impl Redactor {
             .tokens
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if tokens.is_empty() {
+        let shortest = self.shortest_token.load(Ordering::Relaxed);
+        if tokens.is_empty() || text.len() < shortest {
             return text.to_string();
         }
         let mut out = String::with_capacity(text.len());
@@ -116,7 +133,9 @@ impl Redactor {
             let word = &run[..end];
             // A sentence may end right after a token.
             let bare = word.trim_end_matches('.');
-            if tokens.contains(word) {
+            if bare.len() < shortest {
+                out.push_str(word);
+            } else if tokens.contains(word) {
                 out.push_str(MASK);
             } else if tokens.contains(bare) {
                 out.push_str(MASK);
@@ -175,6 +194,9 @@ mod tests {
             format!("GET /x?a=1&jwt={MASK} and JWT {MASK}.")
         );
         assert_eq!(r.mask("eyJhbGciOi.eyJpc3MiOi"), "eyJhbGciOi.eyJpc3MiOi");
+        // A shorter token registered later is found too.
+        r.add_token("tok-2f9a");
+        assert_eq!(r.mask("sent tok-2f9a, then"), format!("sent {MASK}, then"));
     }
 
     #[test]
