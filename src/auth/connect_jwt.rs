@@ -6,7 +6,7 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 
-use super::sign::{hs256, now_seconds};
+use super::sign::{Hs256Signer, now_seconds};
 use super::{Auth, AuthEnv, AuthError, header, render};
 use crate::atlassian::qsh::{self, JWT_PARAM};
 use crate::redact::Redactor;
@@ -16,7 +16,8 @@ use std::sync::Arc;
 /// Signs each request with HS256 over its canonical request.
 pub struct ConnectJwt {
     issuer: String,
-    secret: String,
+    /// Keyed with the shared secret.
+    signer: Hs256Signer,
     subject: Option<String>,
     audience: Option<String>,
     ttl: Duration,
@@ -33,7 +34,7 @@ impl ConnectJwt {
         env.redactor.add(&secret);
         Ok(ConnectJwt {
             issuer: render(&spec.issuer, env)?,
-            secret,
+            signer: Hs256Signer::new(&secret)?,
             subject: spec.subject.as_ref().map(|t| render(t, env)).transpose()?,
             audience: spec.audience.as_ref().map(|t| render(t, env)).transpose()?,
             ttl: spec.ttl,
@@ -64,7 +65,7 @@ impl ConnectJwt {
         if let Some(aud) = &self.audience {
             claims.insert("aud".into(), Value::from(aud.clone()));
         }
-        let token = hs256(&Value::Object(claims), &self.secret)?;
+        let token = self.signer.sign(&Value::Object(claims))?;
         self.redactor.add_token(&token);
         Ok(token)
     }

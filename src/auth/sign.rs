@@ -2,7 +2,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sha2::Sha256;
 
 use super::AuthError;
 
@@ -11,6 +13,48 @@ pub fn hs256(claims: &serde_json::Value, secret: &str) -> Result<String, AuthErr
     let key = EncodingKey::from_secret(secret.as_bytes())
         .map_err(|e| AuthError(format!("unusable secret: {e}")))?;
     sign(&Header::new(Algorithm::HS256), claims, &key)
+}
+
+/// An HS256 signer keyed once, for a principal that signs every request (a
+/// Connect app): keying HMAC and serialising the constant header per request
+/// cost as much as the rest of the request. Its tokens are byte for byte the
+/// ones [`hs256`] makes.
+#[derive(Clone)]
+pub struct Hs256Signer {
+    keyed: Hmac<Sha256>,
+}
+
+/// `{"typ":"JWT","alg":"HS256"}`, base64url: the header [`hs256`] writes.
+const HS256_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
+
+impl Hs256Signer {
+    /// A signer for `secret`.
+    pub fn new(secret: &str) -> Result<Hs256Signer, AuthError> {
+        let keyed = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+            .map_err(|e| AuthError(format!("unusable secret: {e}")))?;
+        Ok(Hs256Signer { keyed })
+    }
+
+    /// Signs `claims`.
+    pub fn sign(&self, claims: &serde_json::Value) -> Result<String, AuthError> {
+        let payload =
+            serde_json::to_vec(claims).map_err(|e| AuthError(format!("cannot sign a JWT: {e}")))?;
+        let mut token = String::with_capacity(HS256_HEADER.len() + payload.len() * 4 / 3 + 48);
+        token.push_str(HS256_HEADER);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let mut mac = self.keyed.clone();
+        mac.update(token.as_bytes());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+        Ok(token)
+    }
+}
+
+impl std::fmt::Debug for Hs256Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hs256Signer")
+    }
 }
 
 /// Signs `claims` with `header` and `key`.
@@ -52,5 +96,24 @@ mod tests {
         assert_eq!(header, serde_json::json!({"typ": "JWT", "alg": "HS256"}));
         assert_eq!(claims["iss"], "app");
         assert!(decode_unverified("not-a-jwt").is_none());
+    }
+
+    #[test]
+    fn the_keyed_signer_makes_the_same_tokens_as_jsonwebtoken() {
+        let signer = Hs256Signer::new("shared-secret").unwrap();
+        for claims in [
+            serde_json::json!({"iss": "app", "iat": 1, "exp": 181, "qsh": "abc"}),
+            serde_json::json!({"iss": "é ü", "sub": "urn:x:y", "aud": ["a", "b"]}),
+            serde_json::json!({}),
+        ] {
+            let expected = hs256(&claims, "shared-secret").unwrap();
+            assert_eq!(signer.sign(&claims).unwrap(), expected);
+            assert_eq!(signer.sign(&claims).unwrap(), expected, "signing twice");
+        }
+        let other = Hs256Signer::new("another-secret").unwrap();
+        assert_ne!(
+            other.sign(&serde_json::json!({})).unwrap(),
+            signer.sign(&serde_json::json!({})).unwrap()
+        );
     }
 }
