@@ -184,28 +184,22 @@ impl Builder {
                 self.attach(node, anchor, 1)?;
             }
             Event::SequenceStart(_, anchor, tag) => {
-                self.check_collection_tag(tag.as_deref(), "seq", pos)?;
-                if self.stack.len() >= budget::MAX_DEPTH {
-                    return Err((pos, "the YAML nests too deeply".into()));
-                }
-                self.stack.push(Open {
-                    node: empty(pos),
+                self.open(
+                    tag.as_deref(),
+                    "seq",
+                    pos,
                     anchor,
-                    weight: 1,
-                    children: Children::Seq(Vec::new()),
-                });
+                    Children::Seq(Vec::new()),
+                )?;
             }
             Event::MappingStart(_, anchor, tag) => {
-                self.check_collection_tag(tag.as_deref(), "map", pos)?;
-                if self.stack.len() >= budget::MAX_DEPTH {
-                    return Err((pos, "the YAML nests too deeply".into()));
-                }
-                self.stack.push(Open {
-                    node: empty(pos),
+                self.open(
+                    tag.as_deref(),
+                    "map",
+                    pos,
                     anchor,
-                    weight: 1,
-                    children: Children::Map(Vec::new(), None),
-                });
+                    Children::Map(Vec::new(), None),
+                )?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(open) = self.stack.pop() {
@@ -235,21 +229,34 @@ impl Builder {
         Ok(())
     }
 
-    fn check_collection_tag(
-        &self,
+    /// Starts reading a collection (`kind` is `seq` or `map`).
+    fn open(
+        &mut self,
         tag: Option<&Tag>,
-        expected: &str,
+        kind: &str,
         pos: Pos,
+        anchor: usize,
+        children: Children,
     ) -> Result<(), (Pos, String)> {
-        match tag {
-            Some(tag) if tag.is_yaml_core_schema() && !tag.is_yaml_core_schema_tag(expected) => {
-                Err((
-                    pos,
-                    format!("the tag !!{} does not fit a {expected}", tag.suffix()),
-                ))
-            }
-            _ => Ok(()),
+        if let Some(tag) = tag
+            && tag.is_yaml_core_schema()
+            && !tag.is_yaml_core_schema_tag(kind)
+        {
+            return Err((
+                pos,
+                format!("the tag !!{} does not fit a {kind}", tag.suffix()),
+            ));
         }
+        if self.stack.len() >= budget::MAX_DEPTH {
+            return Err((pos, "the YAML nests too deeply".into()));
+        }
+        self.stack.push(Open {
+            node: empty(pos),
+            anchor,
+            weight: 1,
+            children,
+        });
+        Ok(())
     }
 
     /// Counts nodes against the budget as they are read (an alias at its expanded size).
@@ -640,6 +647,17 @@ mod tests {
         assert!(message.contains("more than one YAML document"), "{message}");
         assert_eq!(parse("").unwrap().value, Value::Null);
         assert!(parse("a: !!int x\n").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_and_misfit_tags_are_errors() {
+        let deep = format!("{}1{}", "[".repeat(65), "]".repeat(65));
+        let (_, message) = parse(&deep).unwrap_err();
+        assert!(message.contains("nests too deeply"), "{message}");
+        assert!(parse(&format!("{}1{}", "[".repeat(60), "]".repeat(60))).is_ok());
+        let (pos, message) = parse("a: !!map [1]\n").unwrap_err();
+        assert_eq!(pos.line, 1);
+        assert!(message.contains("!!map"), "{message}");
     }
 
     #[test]
