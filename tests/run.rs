@@ -868,3 +868,54 @@ async fn github_actions_gets_a_step_summary_and_annotations_and_files_get_writte
     );
     assert!(ws.read("m.html").contains("<table class=\"matrix\">"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_matrix_runs_every_cell_once_and_reports_them_in_suite_order() {
+    // 1,260 cells of 5 principals through one pipeline: each sent once, the
+    // concurrency bound held, the report in suite order whatever the finishing order.
+    let (base, stats) = server().await;
+    let ws = Workspace::new();
+    let mut endpoints = String::from("defaults:\n  expect: { anonymous: 401 }\nendpoints:\n");
+    for copy in 0..63 {
+        endpoints.push_str(&format!(
+            "  - {{ name: public {copy}, request: GET /public, expect: {{ \"*\": 200, anonymous: 200 }} }}\n\
+             \x20 - {{ name: me {copy}, request: GET /me, expect: {{ \"*\": allow }} }}\n\
+             \x20 - {{ name: admin {copy}, request: GET /admin/settings, expect: {{ alice: 200, \"*\": deny }} }}\n\
+             \x20 - {{ name: missing {copy}, request: GET /items/7, expect: {{ \"*\": 404, anonymous: 401 }} }}\n"
+        ));
+    }
+    ws.write(
+        "s.yaml",
+        &suite("large", &base, "  concurrency: 8", &endpoints),
+    );
+    let out = run(&ws, &["--json", "r.json", "--no-snapshot"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stdout.contains("1260 passed, 0 failed"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(stats.total(), 1260, "every cell sent exactly once");
+    assert!(
+        stats.peak.load(std::sync::atomic::Ordering::SeqCst) <= 8,
+        "concurrency held"
+    );
+    let report = json(&ws, "r.json");
+    let cells = report["suites"][0]["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 1260);
+    let names: Vec<&str> = report["suites"][0]["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    let principals = ["anonymous", "alice", "bob", "reader", "service"];
+    for (i, cell) in cells.iter().enumerate() {
+        assert_eq!(cell["endpoint"], names[i / 5], "cell {i} out of order");
+        assert_eq!(
+            cell["principal"],
+            principals[i % 5],
+            "cell {i} out of order"
+        );
+    }
+}
