@@ -2,7 +2,9 @@
 //! registered here, and every text that leaves permatrix is masked through it.
 
 use std::collections::HashSet;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+use aho_corasick::AhoCorasick;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a masked secret is replaced with.
@@ -18,6 +20,10 @@ pub struct Redactor {
     /// Secrets with their length in characters, longest first, so a secret
     /// containing another is masked whole.
     secrets: RwLock<Vec<(String, usize)>>,
+    /// The free-text secrets as one automaton, so a text is scanned once, not
+    /// once per secret: `None` until first needed after a change; `Some(None)`
+    /// when there is no free-text secret (or it could not be built).
+    matcher: RwLock<Option<Option<Arc<AhoCorasick>>>>,
     /// Tokens minted per request (Connect JWTs): many, all made of token
     /// characters, so they are found by lookup rather than by search.
     tokens: RwLock<HashSet<String>>,
@@ -35,6 +41,7 @@ impl Default for Redactor {
     fn default() -> Redactor {
         Redactor {
             secrets: RwLock::default(),
+            matcher: RwLock::default(),
             tokens: RwLock::default(),
             shortest_token: AtomicUsize::new(usize::MAX),
         }
@@ -62,6 +69,11 @@ impl Redactor {
                 let chars = form.chars().count();
                 let at = secrets.partition_point(|(_, n)| *n >= chars);
                 secrets.insert(at, (form, chars));
+                // Still under the secrets' write lock: no mask can build from the old list.
+                *self
+                    .matcher
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
             }
         }
         secret.chars().count() < MIN_FREE_TEXT_LEN
@@ -104,14 +116,53 @@ impl Redactor {
         if secrets.iter().any(|(s, _)| s == text) {
             return MASK.to_string();
         }
-        let mut out = text.to_string();
-        for (secret, _) in secrets.iter().take_while(|(_, n)| *n >= MIN_FREE_TEXT_LEN) {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), MASK);
+        let free_text = || {
+            secrets
+                .iter()
+                .take_while(|(_, n)| *n >= MIN_FREE_TEXT_LEN)
+                .map(|(s, _)| s.as_str())
+        };
+        let out = match self.matcher(free_text) {
+            Some(matcher) => mask_matches(text, &matcher),
+            None if free_text().next().is_none() => text.to_string(),
+            None => {
+                // No automaton (it could not be built): one secret at a time.
+                let mut out = text.to_string();
+                for secret in free_text() {
+                    if out.contains(secret) {
+                        out = out.replace(secret, MASK);
+                    }
+                }
+                out
             }
-        }
+        };
         drop(secrets);
         self.mask_tokens(&out)
+    }
+
+    /// The automaton of the free-text secrets, built on first use after a change
+    /// (the caller holds the secrets' read lock).
+    fn matcher<'s, I: Iterator<Item = &'s str>>(
+        &self,
+        free_text: impl Fn() -> I,
+    ) -> Option<Arc<AhoCorasick>> {
+        if let Some(cached) = self
+            .matcher
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+        {
+            return cached.clone();
+        }
+        let patterns: Vec<&str> = free_text().collect();
+        let built = (!patterns.is_empty())
+            .then(|| AhoCorasick::new(patterns).ok().map(Arc::new))
+            .flatten();
+        *self
+            .matcher
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(built.clone());
+        built
     }
 
     /// Replaces every run of token characters that is a registered token.
@@ -150,6 +201,42 @@ impl Redactor {
     }
 }
 
+/// `text` with every stretch covered by a secret replaced by one mask: where
+/// secrets overlap or one contains another, their union is masked whole.
+fn mask_matches(text: &str, matcher: &AhoCorasick) -> String {
+    let mut covered: Vec<(usize, usize)> = matcher
+        .find_overlapping_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    if covered.is_empty() {
+        return text.to_string();
+    }
+    covered.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut shown = 0;
+    let mut current: Option<(usize, usize)> = None;
+    for (start, end) in covered {
+        match &mut current {
+            Some((_, open_end)) if start <= *open_end => *open_end = (*open_end).max(end),
+            _ => {
+                if let Some((s, e)) = current.take() {
+                    out.push_str(&text[shown..s]);
+                    out.push_str(MASK);
+                    shown = e;
+                }
+                current = Some((start, end));
+            }
+        }
+    }
+    if let Some((s, e)) = current {
+        out.push_str(&text[shown..s]);
+        out.push_str(MASK);
+        shown = e;
+    }
+    out.push_str(&text[shown..]);
+    out
+}
+
 /// A secret as written, percent-encoded, form-encoded and JSON-escaped.
 fn encoded_forms(secret: &str) -> Vec<String> {
     let percent =
@@ -182,6 +269,19 @@ mod tests {
         );
         assert_eq!(r.mask("abc"), MASK);
         assert_eq!(r.mask("abcdef"), "abcdef");
+    }
+
+    #[test]
+    fn overlapping_secrets_are_masked_as_their_union() {
+        let r = Redactor::new();
+        r.add("abcdef-1");
+        r.add("ef-1-ghijk");
+        assert_eq!(r.mask("x abcdef-1-ghijk y"), format!("x {MASK} y"));
+        assert_eq!(r.mask("ef-1-ghijk abcdef-1"), format!("{MASK} {MASK}"));
+        // A secret added after a mask is found by the next one.
+        assert_eq!(r.mask("late-secret-9"), "late-secret-9");
+        r.add("late-secret-9");
+        assert_eq!(r.mask("a late-secret-9 b"), format!("a {MASK} b"));
     }
 
     #[test]
