@@ -199,12 +199,26 @@ pub async fn read_response(
 /// cut: a secret cut in half would no longer be recognised.
 pub fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String {
     let text = redactor.mask(&String::from_utf8_lossy(body));
-    let mut flat: String = printable(&text)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if flat.chars().count() > EXCERPT_CHARS {
-        flat = flat.chars().take(EXCERPT_CHARS).collect::<String>() + "…";
+    // One pass: whitespace runs become one space, control characters U+FFFD,
+    // and the walk stops at the first character past the excerpt.
+    let mut flat = String::with_capacity(text.len().min(EXCERPT_CHARS * 2));
+    let mut shown = 0;
+    let mut space_pending = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            space_pending = shown > 0;
+            continue;
+        }
+        let pending = space_pending.then_some(' ');
+        space_pending = false;
+        for c in pending.into_iter().chain([c]) {
+            if shown == EXCERPT_CHARS {
+                flat.push('…');
+                return flat;
+            }
+            flat.push(if c.is_control() { '\u{FFFD}' } else { c });
+            shown += 1;
+        }
     }
     flat
 }
@@ -352,6 +366,19 @@ mod tests {
         assert_eq!(excerpt(b"\x1b[2Jhi\x07", &r), "\u{FFFD}[2Jhi\u{FFFD}");
         assert_eq!(excerpt(b"{\n  \"a\": 1\n}", &r), "{ \"a\": 1 }");
         assert_eq!(excerpt(&[b'x'; 500], &r).chars().count(), EXCERPT_CHARS + 1);
+        assert_eq!(excerpt(b"  \t a \r\n\n  b  \n", &r), "a b");
+        let exact = "y".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(format!("{exact}   ").as_bytes(), &r), exact);
+        assert_eq!(
+            excerpt(format!("{exact} z").as_bytes(), &r),
+            format!("{exact}…"),
+            "a cut right before a space"
+        );
+        let almost = "y".repeat(EXCERPT_CHARS - 1);
+        assert_eq!(
+            excerpt(format!("{almost}  z").as_bytes(), &r),
+            format!("{almost} …")
+        );
         // A secret across the cut is masked whole, not left half-visible.
         let secret = "s".repeat(300);
         r.add(&secret);
