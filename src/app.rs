@@ -99,7 +99,7 @@ pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
 /// share per-principal clients; a single thread drives them with no cross-thread
 /// wake-ups, which costs less CPU per cell than a pool and leaves the other cores
 /// to the target (or the embedded mock, which has a runtime of its own).
-pub(crate) fn client_runtime() -> Option<tokio::runtime::Runtime> {
+fn client_runtime() -> Option<tokio::runtime::Runtime> {
     report_runtime(
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
