@@ -104,7 +104,7 @@ async fn attempt_cell(
         if let Some(pacer) = &shared.pacers[id.suite] {
             pacer.wait().await;
         }
-        let mut request = build(&prepared, timeout);
+        let mut request = build(&prepared);
         if let Err(e) = auth.authorize(&mut request).await {
             if shared.options.trace {
                 let notes = auth
@@ -130,11 +130,7 @@ async fn attempt_cell(
                 &shared.redactor,
             )));
         }
-        let sent = match runtime.client.execute(request).await {
-            Ok(response) => http::read_response(response).await,
-            Err(e) => Err(e),
-        };
-        match sent {
+        match runtime.transport.send(request, timeout).await {
             Ok(response) => {
                 let retry_after = retry::is_retryable_status(response.status)
                     .then(|| retry::wait_after_status(&response.headers, attempt));
@@ -165,20 +161,13 @@ async fn attempt_cell(
                 }
                 return CellResult::Responded(observe(shared, endpoint, &response));
             }
-            Err(e) if e.is_connect() && attempt <= retries => {
+            Err(e) if e.kind == ErrorKind::Connect && attempt <= retries => {
                 tokio::time::sleep(retry::backoff(attempt)).await;
             }
             Err(e) => {
-                let kind = if e.is_timeout() {
-                    ErrorKind::Timeout
-                } else if e.is_connect() {
-                    ErrorKind::Connect
-                } else {
-                    ErrorKind::Request
-                };
                 return CellResult::Error {
-                    kind,
-                    message: shared.redactor.mask(&http::describe_error(&e, timeout)),
+                    kind: e.kind,
+                    message: shared.redactor.mask(&e.message),
                 };
             }
         }
@@ -234,9 +223,8 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
     })
 }
 
-fn build(prepared: &Prepared, timeout: std::time::Duration) -> reqwest::Request {
+fn build(prepared: &Prepared) -> reqwest::Request {
     let mut request = reqwest::Request::new(prepared.method.clone(), prepared.url.clone());
-    *request.timeout_mut() = Some(timeout);
     for (name, value) in &prepared.headers {
         request.headers_mut().insert(name.clone(), value.clone());
     }

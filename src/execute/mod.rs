@@ -8,6 +8,7 @@ pub mod pace;
 pub mod retry;
 mod tls;
 mod trace;
+mod transport;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -62,9 +63,9 @@ impl std::fmt::Debug for Resolver {
     }
 }
 
-/// A principal ready to send: its own client (own cookies) and auth mode.
+/// A principal ready to send: its own connections and auth mode.
 struct PrincipalRuntime {
-    client: reqwest::Client,
+    transport: transport::Transport,
     auth: Result<Arc<dyn Auth>, AuthError>,
 }
 
@@ -213,7 +214,7 @@ fn principal_runtime(
     let principal = &suite.principals[p];
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("permatrix/", env!("CARGO_PKG_VERSION")));
+        .user_agent(transport::USER_AGENT_VALUE);
     let tls = tls_configs[s]
         .as_ref()
         .map_err(|e| format!("suite `{}`: {e}", suite.name))?;
@@ -246,8 +247,14 @@ fn principal_runtime(
         redactor: redactor.clone(),
         mock_only: targets[s].is_mock,
     };
+    let transport = transport::Transport::new(
+        &targets[s].base_url,
+        tls,
+        options.resolver.as_ref(),
+        &env.client,
+    );
     let auth = auth::build(&principal.auth, &env).map_err(|e| AuthError(redactor.mask(&e.0)));
-    Ok(PrincipalRuntime { client, auth })
+    Ok(PrincipalRuntime { transport, auth })
 }
 
 /// One pacer per distinct target origin, at the slowest rate any suite asks for it.

@@ -1,0 +1,242 @@
+//! How a cell's request reaches its target: each principal's own pooled
+//! hyper client, or its reqwest client where an HTTP(S)_PROXY applies.
+//!
+//! Cells go through hyper-util's pooled client rather than reqwest because
+//! reqwest's per-request layers (redirect policy, proxy matching, the URL
+//! parsed twice more) cost ~28 k instructions a cell, a third of a cell's
+//! whole cost (bench/README.md). reqwest still does what it is needed for:
+//! auth setup requests, and cells sent through a proxy, which it configures
+//! from the environment.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use ::http::{Request, Response, Uri};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
+use hyper_util::client::proxy::matcher::Matcher;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use reqwest::header::{ACCEPT, HeaderValue, USER_AGENT};
+use url::Url;
+
+use super::Resolver;
+use crate::http::{self, BODY_LIMIT, ReadResponse};
+use crate::outcome::ErrorKind;
+
+/// The `User-Agent` of every request that does not set its own.
+pub const USER_AGENT_VALUE: &str = concat!("permatrix/", env!("CARGO_PKG_VERSION"));
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector<Dns>>;
+
+/// One principal's way of sending cells; its connections are its own.
+pub(super) enum Transport {
+    /// A pooled HTTP/1.1 client (plain or TLS) straight to the target.
+    Direct(Client<Connector, Full<Bytes>>),
+    /// The principal's reqwest client, for a target reached through a proxy.
+    Proxied(reqwest::Client),
+}
+
+/// Why a request got no response; `message` is not masked yet.
+#[derive(Debug)]
+pub(super) struct SendError {
+    /// Timeout, connection or request failure.
+    pub kind: ErrorKind,
+    /// What went wrong, with every cause in the chain.
+    pub message: String,
+}
+
+impl Transport {
+    /// The transport for a principal of a suite whose target is `base_url`.
+    pub fn new(
+        base_url: &Url,
+        tls: &rustls::ClientConfig,
+        resolver: Option<&Resolver>,
+        client: &reqwest::Client,
+    ) -> Transport {
+        if proxy_applies(base_url) {
+            return Transport::Proxied(client.clone());
+        }
+        let mut connector = HttpConnector::new_with_resolver(Dns(resolver.cloned()));
+        connector.enforce_http(false);
+        connector.set_nodelay(true);
+        // hyper-rustls sets the ALPN list itself (http/1.1) and refuses a config that has one.
+        let mut tls = tls.clone();
+        tls.alpn_protocols.clear();
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(connector);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .build(connector);
+        Transport::Direct(client)
+    }
+
+    /// Sends `request` and reads its response, all within `timeout`.
+    pub async fn send(
+        &self,
+        request: reqwest::Request,
+        timeout: Duration,
+    ) -> Result<ReadResponse, SendError> {
+        match self {
+            Transport::Direct(client) => {
+                let exchange = async {
+                    let response = client
+                        .request(into_hyper(request)?)
+                        .await
+                        .map_err(|e| failure(&e, e.is_connect()))?;
+                    read_hyper(response).await
+                };
+                tokio::time::timeout(timeout, exchange)
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out(timeout)))
+            }
+            Transport::Proxied(client) => {
+                let mut request = request;
+                *request.timeout_mut() = Some(timeout);
+                let read = match client.execute(request).await {
+                    Ok(response) => http::read_response(response).await,
+                    Err(e) => Err(e),
+                };
+                read.map_err(|e| {
+                    if e.is_timeout() {
+                        timed_out(timeout)
+                    } else {
+                        failure(&e, e.is_connect())
+                    }
+                })
+            }
+        }
+    }
+}
+
+/// Whether the environment's proxy settings (`HTTPS_PROXY`, `NO_PROXY`…,
+/// as reqwest reads them) send requests for `base_url` through a proxy.
+fn proxy_applies(base_url: &Url) -> bool {
+    base_url
+        .as_str()
+        .parse::<Uri>()
+        .is_ok_and(|uri| Matcher::from_system().intercept(&uri).is_some())
+}
+
+/// The request as hyper takes it, with reqwest's default `Accept` and `User-Agent`.
+fn into_hyper(request: reqwest::Request) -> Result<Request<Full<Bytes>>, SendError> {
+    let body = request
+        .body()
+        .and_then(reqwest::Body::as_bytes)
+        .map(Bytes::copy_from_slice)
+        .unwrap_or_default();
+    let uri = request
+        .url()
+        .as_str()
+        .parse::<Uri>()
+        .map_err(|e| failure(&e, false))?;
+    let mut headers = request.headers().clone();
+    headers
+        .entry(ACCEPT)
+        .or_insert(HeaderValue::from_static("*/*"));
+    headers
+        .entry(USER_AGENT)
+        .or_insert(HeaderValue::from_static(USER_AGENT_VALUE));
+    let mut hyper_request = Request::new(Full::new(body));
+    *hyper_request.method_mut() = request.method().clone();
+    *hyper_request.uri_mut() = uri;
+    *hyper_request.headers_mut() = headers;
+    Ok(hyper_request)
+}
+
+/// Reads a hyper response's status, headers and the first [`BODY_LIMIT`] bytes of its body.
+async fn read_hyper(response: Response<hyper::body::Incoming>) -> Result<ReadResponse, SendError> {
+    let (parts, mut incoming) = response.into_parts();
+    let mut body = Vec::new();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| failure(&e, false))?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
+        let room = BODY_LIMIT.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room < chunk.len() {
+            break;
+        }
+    }
+    Ok(ReadResponse {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    })
+}
+
+fn timed_out(timeout: Duration) -> SendError {
+    SendError {
+        kind: ErrorKind::Timeout,
+        message: format!("timed out after {}", humantime::format_duration(timeout)),
+    }
+}
+
+/// A failure explained in a line: what failed, then each distinct cause.
+fn failure(error: &(dyn StdError + 'static), connect: bool) -> SendError {
+    let mut chain: Vec<String> = Vec::new();
+    let mut source = Some(error);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !chain.iter().any(|c| c.contains(&text)) {
+            chain.push(text);
+        }
+        source = e.source();
+    }
+    let (kind, what) = if connect {
+        (ErrorKind::Connect, "connection failed")
+    } else {
+        (ErrorKind::Request, "request failed")
+    };
+    SendError {
+        kind,
+        message: format!("{what}: {}", chain.join(": ")),
+    }
+}
+
+/// Name resolution for the direct client: the system's, or one a caller injected.
+#[derive(Clone)]
+pub(super) struct Dns(Option<Resolver>);
+
+type Addrs = Box<dyn Iterator<Item = SocketAddr> + Send>;
+type DnsError = Box<dyn StdError + Send + Sync>;
+
+impl tower_service::Service<Name> for Dns {
+    type Response = Addrs;
+    type Error = DnsError;
+    type Future = Pin<Box<dyn Future<Output = Result<Addrs, DnsError>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), DnsError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        match &self.0 {
+            Some(Resolver(resolver)) => {
+                let resolver = Arc::clone(resolver);
+                Box::pin(async move {
+                    let name = name.as_str().parse::<reqwest::dns::Name>()?;
+                    resolver.resolve(name).await
+                })
+            }
+            None => {
+                let lookup = GaiResolver::new().call(name);
+                Box::pin(async move {
+                    let addrs = lookup.await?;
+                    Ok(Box::new(addrs) as Addrs)
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! How cells reach the target: each principal reuses its own connections, and
+//! a proxy named by the environment (`HTTP_PROXY`, `NO_PROXY`) is honoured.
+
+mod common;
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode};
+use common::Workspace;
+use hyper_util::rt::TokioIo;
+
+/// What a loopback server saw: connections accepted and each request's
+/// target (absolute when it came through a proxy) and `Authorization`.
+#[derive(Default)]
+struct Seen {
+    connections: AtomicUsize,
+    requests: Mutex<Vec<(String, String)>>,
+}
+
+/// Starts a server on 127.0.0.1 that answers 200 to everything and records what it saw.
+async fn recording_server() -> (String, Arc<Seen>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let seen = Arc::new(Seen::default());
+    let recorder = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            recorder.connections.fetch_add(1, Ordering::SeqCst);
+            let recorder = Arc::clone(&recorder);
+            let service =
+                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let authorization = request
+                        .headers()
+                        .get("authorization")
+                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                        .unwrap_or_default();
+                    recorder
+                        .requests
+                        .lock()
+                        .expect("lock")
+                        .push((request.uri().to_string(), authorization));
+                    async {
+                        Ok::<_, Infallible>(
+                            Response::builder()
+                                .status(StatusCode::OK)
+                                .body(Body::from("ok"))
+                                .expect("response"),
+                        )
+                    }
+                });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service),
+            );
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+fn suite(base: &str, endpoints: usize) -> String {
+    let mut text = format!(
+        "suite: transport\ntarget: {{ base_url: \"{base}\", concurrency: 4 }}\n\
+         principals:\n  alice: {{ auth: {{ bearer: {{ token: alice-token }} }} }}\n  \
+         bob: {{ auth: {{ bearer: {{ token: bob-token }} }} }}\nendpoints:\n"
+    );
+    for i in 0..endpoints {
+        text.push_str(&format!(
+            "  - {{ request: GET /item/{i}, expect: {{ \"*\": 200 }} }}\n"
+        ));
+    }
+    text
+}
+
+/// Clears every proxy variable a developer's shell might pass down, then sets `extra`.
+fn proxy_env<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut env: Vec<(&str, &str)> = [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ]
+    .into_iter()
+    .map(|name| (name, ""))
+    .collect();
+    env.extend_from_slice(extra);
+    env
+}
+
+#[tokio::test]
+async fn each_principal_reuses_its_connections() {
+    let (base, seen) = recording_server().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &suite(&base, 100));
+    let out = ws
+        .permatrix_with_env(&["run", "s.yaml"], &proxy_env(&[]))
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(seen.requests.lock().expect("lock").len(), 200);
+    // Two principals, at most 4 requests in flight: 200 cells need at most 8 connections.
+    let connections = seen.connections.load(Ordering::SeqCst);
+    assert!(
+        (2..=8).contains(&connections),
+        "200 cells over {connections} connections"
+    );
+}
+
+#[tokio::test]
+async fn a_proxy_from_the_environment_carries_the_cells() {
+    let (proxy, seen) = recording_server().await;
+    let ws = Workspace::new();
+    // `.invalid` never resolves: only the proxy can answer for it.
+    ws.write("s.yaml", &suite("http://permatrix-target.invalid", 1));
+    let env = proxy_env(&[("HTTP_PROXY", &proxy), ("http_proxy", &proxy)]);
+    let out = ws.permatrix_with_env(&["run", "s.yaml"], &env).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let mut requests = seen.requests.lock().expect("lock").clone();
+    requests.sort();
+    assert_eq!(
+        requests,
+        [
+            (
+                "http://permatrix-target.invalid/item/0".to_string(),
+                "Bearer alice-token".to_string()
+            ),
+            (
+                "http://permatrix-target.invalid/item/0".to_string(),
+                "Bearer bob-token".to_string()
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn no_proxy_sends_cells_straight_to_the_target() {
+    let (proxy, through_proxy) = recording_server().await;
+    let (base, direct) = recording_server().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &suite(&base, 3));
+    let env = proxy_env(&[
+        ("HTTP_PROXY", &proxy),
+        ("http_proxy", &proxy),
+        ("NO_PROXY", "127.0.0.1"),
+        ("no_proxy", "127.0.0.1"),
+    ]);
+    let out = ws.permatrix_with_env(&["run", "s.yaml"], &env).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(direct.requests.lock().expect("lock").len(), 6);
+    assert!(through_proxy.requests.lock().expect("lock").is_empty());
+}
