@@ -34,11 +34,11 @@ pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<U
         ));
     } else {
         // The base's path, then the request's; `..AfterPath` drops any query or fragment.
-        format!(
-            "{}{}",
-            base[..url::Position::AfterPath].trim_end_matches('/'),
-            path
-        )
+        let base_path = base[..url::Position::AfterPath].trim_end_matches('/');
+        let mut text = String::with_capacity(base_path.len() + path.len());
+        text.push_str(base_path);
+        text.push_str(path);
+        text
     };
     for (i, (name, value)) in query.iter().enumerate() {
         let separator = match (i, text.contains('?')) {

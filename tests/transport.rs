@@ -13,11 +13,11 @@ use common::Workspace;
 use hyper_util::rt::TokioIo;
 
 /// What a loopback server saw: connections accepted and each request's
-/// target (absolute when it came through a proxy) and `Authorization`.
+/// target (absolute when it came through a proxy), `Authorization` and `Host`.
 #[derive(Default)]
 struct Seen {
     connections: AtomicUsize,
-    requests: Mutex<Vec<(String, String)>>,
+    requests: Mutex<Vec<(String, String, String)>>,
 }
 
 /// Starts a server on 127.0.0.1 that answers 200 to everything and records what it saw.
@@ -34,16 +34,19 @@ async fn recording_server() -> (String, Arc<Seen>) {
             let recorder = Arc::clone(&recorder);
             let service =
                 hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let authorization = request
-                        .headers()
-                        .get("authorization")
-                        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                        .unwrap_or_default();
-                    recorder
-                        .requests
-                        .lock()
-                        .expect("lock")
-                        .push((request.uri().to_string(), authorization));
+                    let header = |name: &str| {
+                        request
+                            .headers()
+                            .get(name)
+                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                            .unwrap_or_default()
+                    };
+                    let seen = (
+                        request.uri().to_string(),
+                        header("authorization"),
+                        header("host"),
+                    );
+                    recorder.requests.lock().expect("lock").push(seen);
                     async {
                         Ok::<_, Infallible>(
                             Response::builder()
@@ -104,7 +107,14 @@ async fn each_principal_reuses_its_connections() {
         .permatrix_with_env(&["run", "s.yaml"], &proxy_env(&[]))
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(seen.requests.lock().expect("lock").len(), 200);
+    let requests = seen.requests.lock().expect("lock").clone();
+    assert_eq!(requests.len(), 200);
+    let host = base.trim_start_matches("http://");
+    assert!(
+        requests.iter().all(|(_, _, sent)| sent == host),
+        "every request names the target's host and port: {:?}",
+        requests.first()
+    );
     // Two principals, at most 4 requests in flight: 200 cells need at most 8 connections.
     let connections = seen.connections.load(Ordering::SeqCst);
     assert!(
@@ -126,16 +136,11 @@ async fn a_proxy_from_the_environment_carries_the_cells() {
     requests.sort();
     assert_eq!(
         requests,
-        [
-            (
-                "http://permatrix-target.invalid/item/0".to_string(),
-                "Bearer alice-token".to_string()
-            ),
-            (
-                "http://permatrix-target.invalid/item/0".to_string(),
-                "Bearer bob-token".to_string()
-            ),
-        ]
+        ["alice", "bob"].map(|who| (
+            "http://permatrix-target.invalid/item/0".to_string(),
+            format!("Bearer {who}-token"),
+            "permatrix-target.invalid".to_string(),
+        ))
     );
 }
 

@@ -24,7 +24,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use reqwest::header::{ACCEPT, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, HOST, HeaderValue, USER_AGENT};
 use url::Url;
 
 use super::Resolver;
@@ -39,7 +39,12 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector<Dns>>;
 /// One principal's way of sending cells; its connections are its own.
 pub(super) enum Transport {
     /// A pooled HTTP/1.1 client (plain or TLS) straight to the target.
-    Direct(Client<Connector, Full<Bytes>>),
+    Direct {
+        client: Client<Connector, Full<Bytes>>,
+        /// The target's `scheme://host:port`, and the `Host` header for it.
+        origin: String,
+        host: Option<HeaderValue>,
+    },
     /// The principal's reqwest client, for a target reached through a proxy.
     Proxied(reqwest::Client),
 }
@@ -78,7 +83,16 @@ impl Transport {
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .build(connector);
-        Transport::Direct(client)
+        // hyper-util would format the `Host` header anew for every request.
+        let origin = base_url[..url::Position::BeforePath].to_string();
+        let host = base_url[url::Position::BeforeHost..url::Position::AfterPort]
+            .parse()
+            .ok();
+        Transport::Direct {
+            client,
+            origin,
+            host,
+        }
     }
 
     /// Sends `request` and reads its response, all within `timeout`.
@@ -88,10 +102,21 @@ impl Transport {
         timeout: Duration,
     ) -> Result<ReadResponse, SendError> {
         match self {
-            Transport::Direct(client) => {
+            Transport::Direct {
+                client,
+                origin,
+                host,
+            } => {
+                let same_origin = request
+                    .url()
+                    .as_str()
+                    .strip_prefix(origin.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'));
+                let host = host.as_ref().filter(|_| same_origin);
+                let request = into_hyper(request, host)?;
                 let exchange = async {
                     let response = client
-                        .request(into_hyper(request)?)
+                        .request(request)
                         .await
                         .map_err(|e| failure(&e, e.is_connect()))?;
                     read_hyper(response).await
@@ -128,8 +153,12 @@ fn proxy_applies(base_url: &Url) -> bool {
         .is_ok_and(|uri| Matcher::from_system().intercept(&uri).is_some())
 }
 
-/// The request as hyper takes it, with reqwest's default `Accept` and `User-Agent`.
-fn into_hyper(request: reqwest::Request) -> Result<Request<Full<Bytes>>, SendError> {
+/// The request as hyper takes it, with reqwest's default `Accept` and
+/// `User-Agent`, and `host` unless the suite set its own.
+fn into_hyper(
+    mut request: reqwest::Request,
+    host: Option<&HeaderValue>,
+) -> Result<Request<Full<Bytes>>, SendError> {
     let body = request
         .body()
         .and_then(reqwest::Body::as_bytes)
@@ -140,13 +169,16 @@ fn into_hyper(request: reqwest::Request) -> Result<Request<Full<Bytes>>, SendErr
         .as_str()
         .parse::<Uri>()
         .map_err(|e| failure(&e, false))?;
-    let mut headers = request.headers().clone();
+    let mut headers = std::mem::take(request.headers_mut());
     headers
         .entry(ACCEPT)
         .or_insert(HeaderValue::from_static("*/*"));
     headers
         .entry(USER_AGENT)
         .or_insert(HeaderValue::from_static(USER_AGENT_VALUE));
+    if let Some(host) = host {
+        headers.entry(HOST).or_insert_with(|| host.clone());
+    }
     let mut hyper_request = Request::new(Full::new(body));
     *hyper_request.method_mut() = request.method().clone();
     *hyper_request.uri_mut() = uri;
