@@ -39,14 +39,18 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector<Dns>>;
 /// One principal's way of sending cells; its connections are its own.
 pub(super) enum Transport {
     /// A pooled HTTP/1.1 client (plain or TLS) straight to the target.
-    Direct {
-        client: Client<Connector, Full<Bytes>>,
-        /// The target's `scheme://host:port`, and the `Host` header for it.
-        origin: String,
-        host: Option<HeaderValue>,
-    },
+    Direct(Box<Direct>),
     /// The principal's reqwest client, for a target reached through a proxy.
     Proxied(reqwest::Client),
+}
+
+/// A principal's pooled client and what every request to its target shares.
+pub(super) struct Direct {
+    client: Client<Connector, Full<Bytes>>,
+    /// The target's `scheme://host:port`.
+    origin: String,
+    /// The `Host` header for it (hyper-util would format it anew per request).
+    host: Option<HeaderValue>,
 }
 
 /// Why a request got no response; `message` is not masked yet.
@@ -83,16 +87,15 @@ impl Transport {
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .build(connector);
-        // hyper-util would format the `Host` header anew for every request.
         let origin = base_url[..url::Position::BeforePath].to_string();
         let host = base_url[url::Position::BeforeHost..url::Position::AfterPort]
             .parse()
             .ok();
-        Transport::Direct {
+        Transport::Direct(Box::new(Direct {
             client,
             origin,
             host,
-        }
+        }))
     }
 
     /// Sends `request` and reads its response, all within `timeout`.
@@ -102,11 +105,12 @@ impl Transport {
         timeout: Duration,
     ) -> Result<ReadResponse, SendError> {
         match self {
-            Transport::Direct {
-                client,
-                origin,
-                host,
-            } => {
+            Transport::Direct(direct) => {
+                let Direct {
+                    client,
+                    origin,
+                    host,
+                } = &**direct;
                 let same_origin = request
                     .url()
                     .as_str()
