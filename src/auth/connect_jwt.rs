@@ -1,10 +1,11 @@
 //! `connect_jwt`: a fresh Atlassian Connect JWT for every request, bound to it by the qsh.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::sign::{Hs256Signer, now_seconds};
 use super::{Auth, AuthEnv, AuthError, header, render};
@@ -15,13 +16,13 @@ use std::sync::Arc;
 
 /// Signs each request with HS256 over its canonical request.
 pub struct ConnectJwt {
-    issuer: String,
     /// Keyed with the shared secret.
     signer: Hs256Signer,
-    subject: Option<String>,
-    audience: Option<String>,
     ttl: Duration,
     placement: JwtPlacement,
+    /// The claims that are the same in every token, serialised once: `{"iss":…`
+    /// before the per-request ones and `,"sub":…,"aud":…}` after them.
+    fixed_claims: (String, String),
     /// The base URL's own path, stripped from request paths (FACTS.md §2).
     context_path: String,
     redactor: Arc<Redactor>,
@@ -32,11 +33,21 @@ impl ConnectJwt {
     pub fn build(spec: &ConnectJwtSpec, env: &AuthEnv<'_>) -> Result<ConnectJwt, AuthError> {
         let secret = render(&spec.secret, env)?;
         env.redactor.add(&secret);
+        let issuer = render(&spec.issuer, env)?;
+        let subject = spec.subject.as_ref().map(|t| render(t, env)).transpose()?;
+        let audience = spec.audience.as_ref().map(|t| render(t, env)).transpose()?;
+        let json = |text: &str| Value::from(text).to_string();
+        let head = format!(r#"{{"iss":{}"#, json(&issuer));
+        let mut tail = String::new();
+        for (name, value) in [("sub", &subject), ("aud", &audience)] {
+            if let Some(value) = value {
+                tail.push_str(&format!(r#","{name}":{}"#, json(value)));
+            }
+        }
+        tail.push('}');
         Ok(ConnectJwt {
-            issuer: render(&spec.issuer, env)?,
+            fixed_claims: (head, tail),
             signer: Hs256Signer::new(&secret)?,
-            subject: spec.subject.as_ref().map(|t| render(t, env)).transpose()?,
-            audience: spec.audience.as_ref().map(|t| render(t, env)).transpose()?,
             ttl: spec.ttl,
             placement: spec.placement,
             context_path: env.base_url.path().to_string(),
@@ -54,18 +65,15 @@ impl ConnectJwt {
             &self.context_path,
         );
         let iat = now_seconds();
-        let mut claims = Map::new();
-        claims.insert("iss".into(), Value::from(self.issuer.clone()));
-        claims.insert("iat".into(), Value::from(iat));
-        claims.insert("exp".into(), Value::from(iat + self.ttl.as_secs().max(1)));
-        claims.insert("qsh".into(), Value::from(qsh::qsh(&canonical)));
-        if let Some(sub) = &self.subject {
-            claims.insert("sub".into(), Value::from(sub.clone()));
-        }
-        if let Some(aud) = &self.audience {
-            claims.insert("aud".into(), Value::from(aud.clone()));
-        }
-        let token = self.signer.sign(&Value::Object(claims))?;
+        let exp = iat + self.ttl.as_secs().max(1);
+        let qsh = qsh::qsh(&canonical);
+        let (head, tail) = &self.fixed_claims;
+        let mut payload = String::with_capacity(head.len() + tail.len() + 128);
+        payload.push_str(head);
+        // The qsh is hex: nothing in it needs escaping.
+        let _ = write!(payload, r#","iat":{iat},"exp":{exp},"qsh":"{qsh}""#);
+        payload.push_str(tail);
+        let token = self.signer.sign_payload(payload.as_bytes());
         self.redactor.add_token(&token);
         Ok(token)
     }
@@ -93,5 +101,74 @@ impl Auth for ConnectJwt {
             Ok(())
         });
         futures::future::ready(result).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::suite::Template;
+    use crate::suite::yaml::Pos;
+
+    #[test]
+    fn tokens_carry_every_claim_escaped_and_verify_with_the_secret() {
+        // reqwest needs a crypto provider before it builds a client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let template = |raw: &str| Template::parse(raw, Pos::default()).expect("template");
+        let spec = ConnectJwtSpec {
+            issuer: template(r#"app "quoted" \ key"#),
+            secret: template("shared-secret-value"),
+            subject: Some(template("user-1")),
+            audience: Some(template("aud-é")),
+            ttl: Duration::from_secs(180),
+            placement: JwtPlacement::Header,
+        };
+        let (cli, env_vars, vars) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+        let base_url = url::Url::parse("http://127.0.0.1:1/jira").expect("url");
+        let env = AuthEnv {
+            scope: crate::suite::Scope {
+                cli: &cli,
+                principal: None,
+                suite: &vars,
+                mock: None,
+                env: &env_vars,
+                base_url: Some("http://127.0.0.1:1/jira"),
+            },
+            client: reqwest::Client::new(),
+            base_url: base_url.clone(),
+            timeout: Duration::from_secs(1),
+            redactor: Arc::new(Redactor::new()),
+            mock_only: false,
+        };
+        let auth = ConnectJwt::build(&spec, &env).expect("build");
+        let request = reqwest::Request::new(
+            reqwest::Method::GET,
+            base_url.join("/jira/rest/api/2/search?jql=a").expect("url"),
+        );
+        let token = auth.token_for(&request).expect("token");
+
+        let key = jsonwebtoken::DecodingKey::from_secret(b"shared-secret-value").expect("key");
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_audience(&["aud-é"]);
+        let claims = jsonwebtoken::decode::<Value>(&token, &key, &validation)
+            .expect("signed with the secret")
+            .claims;
+        let names: Vec<&str> = claims
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(names, ["iss", "iat", "exp", "qsh", "sub", "aud"]);
+        assert_eq!(claims["iss"], r#"app "quoted" \ key"#);
+        assert_eq!(claims["sub"], "user-1");
+        assert_eq!(claims["aud"], "aud-é");
+        let iat = claims["iat"].as_u64().expect("iat");
+        assert_eq!(claims["exp"].as_u64(), Some(iat + 180));
+        let canonical =
+            qsh::canonical_request("GET", "/jira/rest/api/2/search", Some("jql=a"), "/jira");
+        assert_eq!(claims["qsh"], qsh::qsh(&canonical));
     }
 }

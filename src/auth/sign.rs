@@ -37,15 +37,20 @@ impl Hs256Signer {
     pub fn sign(&self, claims: &serde_json::Value) -> Result<String, AuthError> {
         let payload =
             serde_json::to_vec(claims).map_err(|e| AuthError(format!("cannot sign a JWT: {e}")))?;
+        Ok(self.sign_payload(&payload))
+    }
+
+    /// Signs claims already serialised as a JSON object.
+    pub fn sign_payload(&self, payload: &[u8]) -> String {
         let mut token = String::with_capacity(HS256_HEADER.len() + payload.len() * 4 / 3 + 48);
         token.push_str(HS256_HEADER);
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
         let mut mac = self.keyed.clone();
         mac.update(token.as_bytes());
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
-        Ok(token)
+        token
     }
 }
 
