@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::outcome::{CellId, CellOutcome, CellResult};
+use crate::outcome::{CellOutcome, CellResult};
 use crate::report::write_atomically;
 use crate::suite::Suite;
 
@@ -93,31 +93,32 @@ pub fn observed(
     outcomes: &[CellOutcome],
     previous: Option<&Matrix>,
 ) -> Matrix {
+    observed_over(suite, s, outcomes, || previous)
+}
+
+/// [`observed`], asking for the previous matrix only if a cell needs it.
+fn observed_over<'m>(
+    suite: &Suite,
+    s: usize,
+    outcomes: &[CellOutcome],
+    previous: impl Fn() -> Option<&'m Matrix>,
+) -> Matrix {
     let mut matrix = Matrix::default();
-    let ran: HashMap<CellId, &CellOutcome> = outcomes
-        .iter()
-        .filter(|o| o.id.suite == s)
-        .map(|o| (o.id, o))
-        .collect();
-    // The previous matrix's cells by name, for cells that did not run this time.
-    let before: HashMap<(&str, &str), &Recorded> = previous
-        .iter()
-        .flat_map(|m| &m.endpoints)
-        .flat_map(|(e, cells)| {
-            cells
-                .iter()
-                .map(move |(p, r)| ((e.as_str(), p.as_str()), r))
-        })
-        .collect();
+    let width = suite.principals.len();
+    // Each cell's outcome by position (endpoint-major), the suite's only.
+    let mut ran: Vec<Option<&CellOutcome>> = vec![None; suite.endpoints.len() * width];
+    for outcome in outcomes.iter().filter(|o| o.id.suite == s) {
+        if let Some(slot) = ran.get_mut(outcome.id.endpoint * width + outcome.id.principal) {
+            *slot = Some(outcome);
+        }
+    }
+    // The previous matrix's cells by name, built only if a cell did not run
+    // or got no response this time (most runs never need it).
+    let mut before: Option<HashMap<(&str, &str), &Recorded>> = None;
     for (e, endpoint) in suite.endpoints.iter().enumerate() {
         let mut cells = Vec::new();
         for (p, principal) in suite.principals.iter().enumerate() {
-            let id = CellId {
-                suite: s,
-                endpoint: e,
-                principal: p,
-            };
-            let ran = ran.get(&id);
+            let ran = ran[e * width + p];
             let recorded = match ran.map(|o| &o.result) {
                 Some(CellResult::Responded(o)) => Some(Recorded {
                     status: o.status.to_string(),
@@ -128,6 +129,7 @@ pub fn observed(
                     facts: Vec::new(),
                 }),
                 Some(CellResult::Error { .. }) | None => before
+                    .get_or_insert_with(|| recorded_by_name(previous()))
                     .get(&(endpoint.name.as_str(), principal.name.as_str()))
                     .map(|r| (*r).clone()),
             };
@@ -140,6 +142,19 @@ pub fn observed(
         }
     }
     matrix
+}
+
+/// The cells of `previous` by endpoint and principal name.
+fn recorded_by_name(previous: Option<&Matrix>) -> HashMap<(&str, &str), &Recorded> {
+    previous
+        .iter()
+        .flat_map(|m| &m.endpoints)
+        .flat_map(|(e, cells)| {
+            cells
+                .iter()
+                .map(move |(p, r)| ((e.as_str(), p.as_str()), r))
+        })
+        .collect()
 }
 
 /// What kind of change a line of the diff is (SPEC §4), in reporting order.
@@ -384,8 +399,13 @@ pub fn check(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
     };
-    let old = previous.as_deref().map(|text| Matrix::parse(body_of(text)));
-    let new = observed(suite, s, outcomes, old.as_ref());
+    // Parsed only if a cell kept its previous line or the snapshot changed.
+    let old = std::cell::OnceCell::new();
+    let parse_old = || {
+        old.get_or_init(|| previous.as_deref().map(|text| Matrix::parse(body_of(text))))
+            .as_ref()
+    };
+    let new = observed_over(suite, s, outcomes, parse_old);
     let rendered = new.render();
     let remove_stale = || match std::fs::remove_file(&new_path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
@@ -393,7 +413,7 @@ pub fn check(
         }
         _ => Ok(()),
     };
-    let Some(previous) = previous else {
+    let Some(previous) = previous.as_deref() else {
         if rendered.is_empty() {
             return Ok(SnapshotOutcome::Unchanged);
         }
@@ -405,12 +425,12 @@ pub fn check(
         write_atomically(&path, file_contents(&suite.name, &rendered).as_bytes())?;
         return Ok(SnapshotOutcome::Created(path));
     };
-    let old_body = body_of(&previous);
+    let old_body = body_of(previous);
     if old_body.trim_end() == rendered.trim_end() {
         remove_stale()?;
         return Ok(SnapshotOutcome::Unchanged);
     }
-    let changes = classify(&old.unwrap_or_default(), &new);
+    let changes = classify(parse_old().unwrap_or(&Matrix::default()), &new);
     if settings.accept {
         write_atomically(&path, file_contents(&suite.name, &rendered).as_bytes())?;
         remove_stale()?;

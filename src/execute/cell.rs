@@ -180,13 +180,12 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
     let base_url = shared.targets[id.suite]
         .base_url
         .as_str()
-        .trim_end_matches('/')
-        .to_string();
+        .trim_end_matches('/');
     let scope = suite
         .scope(
             &shared.options.cli_vars,
             &shared.options.env,
-            Some(&base_url),
+            Some(base_url),
         )
         .for_principal(&principal.vars);
     let path = http::render(&endpoint.request.target, &scope)?;
