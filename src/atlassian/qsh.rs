@@ -19,12 +19,15 @@ pub fn canonical_request(
     query: Option<&str>,
     context_path: &str,
 ) -> String {
-    format!(
-        "{}&{}&{}",
-        method.to_ascii_uppercase(),
-        canonical_uri(path, context_path),
-        canonical_query(query.unwrap_or(""))
-    )
+    let uri = canonical_uri(path, context_path);
+    let query = canonical_query(query.unwrap_or(""));
+    let mut canonical = String::with_capacity(method.len() + uri.len() + query.len() + 2);
+    canonical.push_str(&method.to_ascii_uppercase());
+    canonical.push('&');
+    canonical.push_str(&uri);
+    canonical.push('&');
+    canonical.push_str(&query);
+    canonical
 }
 
 /// The hex SHA-256 of a canonical request.

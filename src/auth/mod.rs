@@ -49,7 +49,7 @@ pub trait Auth: Send + Sync {
 pub struct AuthEnv<'a> {
     /// The principal's interpolation scope (its vars, the suite's, `--var`, environment, BASE_URL).
     pub scope: Scope<'a>,
-    /// The principal's client, for setup requests (its cookie jar included).
+    /// The principal's reqwest client, for setup requests (token fetches, logins).
     pub client: reqwest::Client,
     /// The effective target, which relative setup URLs are resolved against.
     pub base_url: Url,
