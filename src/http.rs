@@ -15,7 +15,7 @@ pub const UNRESERVED_ONLY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Most bytes of a response body read (the rest is drained unread).
+/// Most bytes of a response body read (the connection is then closed, the rest never read).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Characters of body shown in an excerpt.

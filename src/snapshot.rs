@@ -107,7 +107,10 @@ fn observed_over<'m>(
     let width = suite.principals.len();
     // Each cell's outcome by position (endpoint-major), the suite's only.
     let mut ran: Vec<Option<&CellOutcome>> = vec![None; suite.endpoints.len() * width];
-    for outcome in outcomes.iter().filter(|o| o.id.suite == s) {
+    for outcome in outcomes
+        .iter()
+        .filter(|o| o.id.suite == s && o.id.principal < width)
+    {
         if let Some(slot) = ran.get_mut(outcome.id.endpoint * width + outcome.id.principal) {
             *slot = Some(outcome);
         }

@@ -16,8 +16,9 @@ fn data(name: &str) -> String {
     format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
-/// An HTTPS server answering `200 ok` to every request; with `require_client`,
-/// only to clients showing a certificate from the test CA.
+/// An HTTPS server answering `200 ok` to every request from a client that
+/// offered ALPN `http/1.1` (`400` otherwise); with `require_client`, only to
+/// clients showing a certificate from the test CA.
 async fn tls_server(require_client: bool) -> String {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(data("tls-server.pem"))
@@ -26,7 +27,7 @@ async fn tls_server(require_client: bool) -> String {
         .collect();
     let key = PrivateKeyDer::from_pem_file(data("tls-server.key")).expect("key");
     let builder = rustls::ServerConfig::builder();
-    let config = if require_client {
+    let mut config = if require_client {
         let mut roots = rustls::RootCertStore::empty();
         for ca in CertificateDer::pem_file_iter(data("tls-ca.pem")).expect("pem") {
             roots.add(ca.expect("ca")).expect("add");
@@ -44,6 +45,7 @@ async fn tls_server(require_client: bool) -> String {
             .with_single_cert(certs, key)
             .expect("config")
     };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -58,11 +60,12 @@ async fn tls_server(require_client: bool) -> String {
                 };
                 let mut buf = [0u8; 4096];
                 let _ = tls.read(&mut buf).await;
-                let _ = tls
-                    .write_all(
-                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok",
-                    )
-                    .await;
+                let answer: &[u8] = if tls.get_ref().1.alpn_protocol() == Some(b"http/1.1") {
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                } else {
+                    b"HTTP/1.1 400 No ALPN\r\ncontent-length: 7\r\nconnection: close\r\n\r\nno alpn"
+                };
+                let _ = tls.write_all(answer).await;
                 let _ = tls.shutdown().await;
             });
         }

@@ -76,14 +76,11 @@ impl Transport {
         let mut connector = HttpConnector::new_with_resolver(Dns(resolver.cloned()));
         connector.enforce_http(false);
         connector.set_nodelay(true);
-        // hyper-rustls sets the ALPN list itself (http/1.1) and refuses a config that has one.
-        let mut tls = tls.clone();
-        tls.alpn_protocols.clear();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(connector);
+        // As reqwest does: dead idle connections are noticed.
+        connector.set_keepalive(Some(Duration::from_secs(15)));
+        // The suite's TLS configuration as it is (its ALPN says `http/1.1`);
+        // plain `http://` targets pass through untouched.
+        let connector = Connector::from((connector, tls.clone()));
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .build(connector);
