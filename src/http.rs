@@ -174,14 +174,24 @@ pub struct ReadResponse {
     pub body: Vec<u8>,
 }
 
-/// Reads a response's status, headers and the start of its body.
-pub async fn read_response(
-    mut response: reqwest::Response,
-) -> Result<ReadResponse, reqwest::Error> {
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
+/// Reads a reqwest response's status, headers and the start of its body.
+pub async fn read_response(response: reqwest::Response) -> Result<ReadResponse, reqwest::Error> {
+    read_limited(::http::Response::from(response)).await
+}
+
+/// Reads a response's status, headers and the first [`BODY_LIMIT`] bytes of
+/// its body, from reqwest or straight from hyper.
+pub async fn read_limited<B>(response: ::http::Response<B>) -> Result<ReadResponse, B::Error>
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
+{
+    use http_body_util::BodyExt;
+    let (parts, mut incoming) = response.into_parts();
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
+    while let Some(frame) = incoming.frame().await {
+        let Ok(chunk) = frame?.into_data() else {
+            continue; // trailers
+        };
         let room = BODY_LIMIT.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if room < chunk.len() {
@@ -189,8 +199,8 @@ pub async fn read_response(
         }
     }
     Ok(ReadResponse {
-        status,
-        headers,
+        status: parts.status.as_u16(),
+        headers: parts.headers,
         body,
     })
 }

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use ::http::{Request, Response, Uri};
+use ::http::{Request, Uri};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
@@ -28,7 +28,7 @@ use reqwest::header::{ACCEPT, HOST, HeaderValue, USER_AGENT};
 use url::Url;
 
 use super::Resolver;
-use crate::http::{self, BODY_LIMIT, ReadResponse};
+use crate::http::{self, ReadResponse};
 use crate::outcome::ErrorKind;
 
 /// The `User-Agent` of every request that does not set its own.
@@ -120,7 +120,9 @@ impl Transport {
                         .request(request)
                         .await
                         .map_err(|e| failure(&e, e.is_connect()))?;
-                    read_hyper(response).await
+                    http::read_limited(response)
+                        .await
+                        .map_err(|e| failure(&e, false))
                 };
                 tokio::time::timeout(timeout, exchange)
                     .await
@@ -185,28 +187,6 @@ fn into_hyper(
     *hyper_request.uri_mut() = uri;
     *hyper_request.headers_mut() = headers;
     Ok(hyper_request)
-}
-
-/// Reads a hyper response's status, headers and the first [`BODY_LIMIT`] bytes of its body.
-async fn read_hyper(response: Response<hyper::body::Incoming>) -> Result<ReadResponse, SendError> {
-    let (parts, mut incoming) = response.into_parts();
-    let mut body = Vec::new();
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|e| failure(&e, false))?;
-        let Ok(chunk) = frame.into_data() else {
-            continue; // trailers
-        };
-        let room = BODY_LIMIT.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if room < chunk.len() {
-            break;
-        }
-    }
-    Ok(ReadResponse {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body,
-    })
 }
 
 fn timed_out(timeout: Duration) -> SendError {
