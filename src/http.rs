@@ -290,16 +290,7 @@ pub fn printable_lines(text: &str) -> String {
 /// Explains a transport error in a line: timeout, refused connection, TLS, DNS…
 pub fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
-        return format!("timed out after {}", humantime::format_duration(timeout));
-    }
-    let mut chain = Vec::new();
-    let mut source: Option<&dyn std::error::Error> = Some(error);
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !chain.iter().any(|c: &String| c.contains(&text)) {
-            chain.push(text);
-        }
-        source = e.source();
+        return timed_out(timeout);
     }
     // reqwest's own text names the URL, which may carry a secret: the caller masks it.
     let kind = if error.is_connect() {
@@ -307,7 +298,27 @@ pub fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
     } else {
         "request failed"
     };
-    format!("{kind}: {}", chain.join(": "))
+    format!("{kind}: {}", causes(error))
+}
+
+/// What a request that got no answer in time reports.
+pub fn timed_out(timeout: Duration) -> String {
+    format!("timed out after {}", humantime::format_duration(timeout))
+}
+
+/// An error and each of its sources, in a line; a cause whose text an
+/// earlier one already contains is left out.
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain: Vec<String> = Vec::new();
+    let mut source = Some(error);
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !chain.iter().any(|c| c.contains(&text)) {
+            chain.push(text);
+        }
+        source = e.source();
+    }
+    chain.join(": ")
 }
 
 #[cfg(test)]

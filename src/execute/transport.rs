@@ -135,12 +135,15 @@ impl Transport {
                     Ok(response) => http::read_response(response).await,
                     Err(e) => Err(e),
                 };
-                read.map_err(|e| {
-                    if e.is_timeout() {
-                        timed_out(timeout)
+                read.map_err(|e| SendError {
+                    kind: if e.is_timeout() {
+                        ErrorKind::Timeout
+                    } else if e.is_connect() {
+                        ErrorKind::Connect
                     } else {
-                        failure(&e, e.is_connect())
-                    }
+                        ErrorKind::Request
+                    },
+                    message: http::describe_error(&e, timeout),
                 })
             }
         }
@@ -192,21 +195,12 @@ fn into_hyper(
 fn timed_out(timeout: Duration) -> SendError {
     SendError {
         kind: ErrorKind::Timeout,
-        message: format!("timed out after {}", humantime::format_duration(timeout)),
+        message: http::timed_out(timeout),
     }
 }
 
 /// A failure explained in a line: what failed, then each distinct cause.
 fn failure(error: &(dyn StdError + 'static), connect: bool) -> SendError {
-    let mut chain: Vec<String> = Vec::new();
-    let mut source = Some(error);
-    while let Some(e) = source {
-        let text = e.to_string();
-        if !chain.iter().any(|c| c.contains(&text)) {
-            chain.push(text);
-        }
-        source = e.source();
-    }
     let (kind, what) = if connect {
         (ErrorKind::Connect, "connection failed")
     } else {
@@ -214,7 +208,7 @@ fn failure(error: &(dyn StdError + 'static), connect: bool) -> SendError {
     };
     SendError {
         kind,
-        message: format!("{what}: {}", chain.join(": ")),
+        message: format!("{what}: {}", http::causes(error)),
     }
 }
 
