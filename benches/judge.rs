@@ -20,10 +20,7 @@ const MIXED_CELLS: usize = 10_000;
 fn responded(status: u16) -> CellResult {
     CellResult::Responded(Observation {
         status,
-        www_authenticate: None,
-        location: None,
-        excerpt: String::new(),
-        facts: Vec::new(),
+        ..Observation::default()
     })
 }
 

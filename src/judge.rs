@@ -23,10 +23,7 @@ mod tests {
     fn responded(status: u16) -> CellResult {
         CellResult::Responded(Observation {
             status,
-            www_authenticate: None,
-            location: None,
-            excerpt: String::new(),
-            facts: vec![],
+            ..Observation::default()
         })
     }
 

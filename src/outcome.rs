@@ -66,7 +66,7 @@ pub struct SentRequest {
 }
 
 /// A response, as far as reports need it (every text already masked).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct Observation {
     /// The status code.
     pub status: u16,

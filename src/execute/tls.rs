@@ -22,15 +22,12 @@ pub fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, String> {
             .map_err(|e| format!("tls.ca_file: {e}"))?,
         None => Vec::new(),
     };
-    let verifier: Arc<dyn ServerCertVerifier> = if tls.insecure {
-        Arc::new(AnyCertificate(provider.clone()))
-    } else {
-        Arc::new(LazyPlatformVerifier {
-            provider: provider.clone(),
-            extra_roots,
-            inner: OnceLock::new(),
-        })
-    };
+    let verifier = Arc::new(Verifier {
+        provider: provider.clone(),
+        extra_roots,
+        insecure: tls.insecure,
+        platform: OnceLock::new(),
+    });
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?
@@ -53,16 +50,20 @@ pub fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, String> {
     Ok(config)
 }
 
-/// The platform's verifier (system roots plus `ca_file`), built on first use.
-struct LazyPlatformVerifier {
+/// Checks the server's certificate with the platform's verifier (system roots
+/// plus `ca_file`), built on first use; with `insecure: true` any certificate
+/// is accepted. The handshake's signatures are checked either way, so the peer
+/// must hold the key of the certificate it presented.
+struct Verifier {
     provider: Arc<CryptoProvider>,
     extra_roots: Vec<CertificateDer<'static>>,
-    inner: OnceLock<Result<rustls_platform_verifier::Verifier, Error>>,
+    insecure: bool,
+    platform: OnceLock<Result<rustls_platform_verifier::Verifier, Error>>,
 }
 
-impl LazyPlatformVerifier {
-    fn inner(&self) -> Result<&rustls_platform_verifier::Verifier, Error> {
-        self.inner
+impl Verifier {
+    fn platform(&self) -> Result<&rustls_platform_verifier::Verifier, Error> {
+        self.platform
             .get_or_init(|| {
                 rustls_platform_verifier::Verifier::new_with_extra_roots(
                     self.extra_roots.iter().cloned(),
@@ -74,13 +75,15 @@ impl LazyPlatformVerifier {
     }
 }
 
-impl std::fmt::Debug for LazyPlatformVerifier {
+impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LazyPlatformVerifier")
+        f.debug_struct("Verifier")
+            .field("insecure", &self.insecure)
+            .finish_non_exhaustive()
     }
 }
 
-impl ServerCertVerifier for LazyPlatformVerifier {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -89,17 +92,26 @@ impl ServerCertVerifier for LazyPlatformVerifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        self.inner()?
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        if self.insecure {
+            return Ok(ServerCertVerified::assertion());
+        }
+        self.platform()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
     }
 
+    // The platform verifier checks signatures the same way (webpki, the provider's algorithms).
     fn verify_tls12_signature(
         &self,
         message: &[u8],
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner()?.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms(&self.provider))
     }
 
     fn verify_tls13_signature(
@@ -108,51 +120,11 @@ impl ServerCertVerifier for LazyPlatformVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner()?.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms(&self.provider))
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         algorithms(&self.provider).supported_schemes()
-    }
-}
-
-/// `insecure: true`: any certificate is accepted; the handshake's signatures
-/// are still checked, so the peer must hold the key of what it presented.
-#[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms(&self.0))
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms(&self.0))
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        algorithms(&self.0).supported_schemes()
     }
 }
 
