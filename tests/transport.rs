@@ -13,11 +13,17 @@ use common::Workspace;
 use hyper_util::rt::TokioIo;
 
 /// What a loopback server saw: connections accepted and each request's
-/// target (absolute when it came through a proxy), `Authorization` and `Host`.
+/// target (absolute when it came through a proxy), `Authorization`, `Host`,
+/// and `Accept` with `User-Agent`.
 #[derive(Default)]
 struct Seen {
     connections: AtomicUsize,
-    requests: Mutex<Vec<(String, String, String)>>,
+    requests: Mutex<Vec<(String, String, String, String)>>,
+}
+
+/// The `Accept` and `User-Agent` every request carries unless the suite sets its own.
+fn default_headers() -> String {
+    format!("*/* | permatrix/{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Starts a server on 127.0.0.1 that answers 200 to everything and records what it saw.
@@ -45,6 +51,7 @@ async fn recording_server() -> (String, Arc<Seen>) {
                         request.uri().to_string(),
                         header("authorization"),
                         header("host"),
+                        format!("{} | {}", header("accept"), header("user-agent")),
                     );
                     recorder.requests.lock().expect("lock").push(seen);
                     async {
@@ -111,8 +118,10 @@ async fn each_principal_reuses_its_connections() {
     assert_eq!(requests.len(), 200);
     let host = base.trim_start_matches("http://");
     assert!(
-        requests.iter().all(|(_, _, sent)| sent == host),
-        "every request names the target's host and port: {:?}",
+        requests
+            .iter()
+            .all(|(_, _, sent, defaults)| sent == host && *defaults == default_headers()),
+        "every request names the target's host and port, with the default headers: {:?}",
         requests.first()
     );
     // Two principals, at most 4 requests in flight: 200 cells need at most 8 connections.
@@ -140,6 +149,7 @@ async fn a_proxy_from_the_environment_carries_the_cells() {
             "http://permatrix-target.invalid/item/0".to_string(),
             format!("Bearer {who}-token"),
             "permatrix-target.invalid".to_string(),
+            default_headers(),
         ))
     );
 }
