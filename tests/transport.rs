@@ -171,3 +171,69 @@ async fn no_proxy_sends_cells_straight_to_the_target() {
     assert_eq!(direct.requests.lock().expect("lock").len(), 6);
     assert!(through_proxy.requests.lock().expect("lock").is_empty());
 }
+
+/// Starts a server on 127.0.0.1 that answers one request per connection,
+/// keep-alive as far as the client can tell, then closes the connection 5 ms
+/// later, as a server does with connections idle past its limit. Counts connections
+/// and requests.
+async fn closing_server() -> (String, Arc<Seen>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let seen = Arc::new(Seen::default());
+    let recorder = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            recorder.connections.fetch_add(1, Ordering::SeqCst);
+            let recorder = Arc::clone(&recorder);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let line = String::from_utf8_lossy(&head);
+                let target = line.split(' ').nth(1).unwrap_or_default().to_string();
+                recorder.requests.lock().expect("lock").push((
+                    target,
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ));
+                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                // A moment after the answer, not with it: the client has taken
+                // the connection back as idle by then. Dropping the stream closes it.
+                if stream.write_all(answer).await.is_ok() {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), seen)
+}
+
+#[tokio::test]
+async fn connections_the_server_closed_while_idle_fail_no_cell() {
+    let (base, seen) = closing_server().await;
+    let ws = Workspace::new();
+    // One principal, one request at a time, 100 ms apart: the connection the
+    // cell before used has been closed by the time the next cell goes. Either
+    // defence keeps the cells passing: a closed idle connection is not taken,
+    // and a request the closing connection never wrote is sent on a new one.
+    let text = suite(&base, 6)
+        .replace("concurrency: 4", "concurrency: 1, rate_limit: 10/s")
+        .replace("  bob: { auth: { bearer: { token: bob-token } } }\n", "");
+    ws.write("s.yaml", &text);
+    let out = ws
+        .permatrix_with_env(&["run", "s.yaml"], &proxy_env(&[]))
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("6 passed"), "{}", out.all());
+    assert_eq!(seen.requests.lock().expect("lock").len(), 6);
+    assert_eq!(seen.connections.load(Ordering::SeqCst), 6);
+}

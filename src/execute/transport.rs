@@ -1,30 +1,34 @@
-//! How a cell's request reaches its target: each principal's own pooled
-//! hyper client, or its reqwest client where an HTTP(S)_PROXY applies.
+//! How a cell's request reaches its target: each principal's own
+//! connections, or its reqwest client where an HTTP(S)_PROXY applies.
 //!
-//! Cells go through hyper-util's pooled client rather than reqwest because
-//! reqwest's per-request layers (redirect policy, proxy matching, the URL
-//! parsed twice more) cost ~28 k instructions a cell, a third of a cell's
-//! whole cost (bench/README.md). reqwest still does what it is needed for:
-//! auth setup requests, and cells sent through a proxy, which it configures
-//! from the environment.
+//! Cells go over hyper's HTTP/1.1 connections, kept by each principal in a
+//! stack of idle ones, rather than through reqwest or hyper-util's pooled
+//! client. reqwest's per-request layers (redirect policy, proxy matching,
+//! the URL parsed twice more) cost ~28 k instructions a cell; hyper-util's
+//! pool hashes its key twice and spawns a task per request to take the
+//! connection back, another ~7 k (bench/README.md). A principal's cells all
+//! go to one origin, one request per connection at a time, so a stack is
+//! all the pool they need. reqwest still does what it is needed for: auth
+//! setup requests, and cells sent through a proxy, which it configures from
+//! the environment.
 
 use std::error::Error as StdError;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use ::http::{Request, Uri};
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper_util::client::legacy::Client;
+use hyper::client::conn::http1::{self as conn, SendRequest};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::proxy::matcher::Matcher;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use reqwest::header::{ACCEPT, HOST, HeaderValue, USER_AGENT};
+use tower_service::Service;
 use url::Url;
 
 use super::Resolver;
@@ -38,20 +42,28 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector<Dns>>;
 
 /// One principal's way of sending cells; its connections are its own.
 pub(super) enum Transport {
-    /// A pooled HTTP/1.1 client (plain or TLS) straight to the target.
+    /// The principal's own HTTP/1.1 connections (plain or TLS) straight to the target.
     Direct(Box<Direct>),
-    /// The principal's reqwest client, for a target reached through a proxy.
+    /// The principal's reqwest client, for a target reached through a proxy
+    /// (or a base URL hyper cannot take).
     Proxied(reqwest::Client),
 }
 
-/// A principal's pooled client and what every request to its target shares.
+/// A principal's connections and what every request to its target shares.
 pub(super) struct Direct {
-    client: Client<Connector, Full<Bytes>>,
-    /// The target's `scheme://host:port`.
+    connector: Connector,
+    /// The target's `scheme://host:port`, as the connector takes it.
+    origin_uri: Uri,
+    /// The same, as text: a cell's URL starts with it when it goes to the target.
     origin: String,
-    /// The `Host` header for it (hyper-util would format it anew per request).
+    /// The `Host` header for the target.
     host: Option<HeaderValue>,
+    /// Open connections to the target with no request on them, last used on top.
+    idle: Mutex<Vec<Connection>>,
 }
+
+/// One HTTP/1.1 connection's sending side; its I/O runs in a task of its own.
+type Connection = SendRequest<Full<Bytes>>;
 
 /// Why a request got no response; `message` is not masked yet.
 #[derive(Debug)]
@@ -81,17 +93,18 @@ impl Transport {
         // The suite's TLS configuration as it is (its ALPN says `http/1.1`);
         // plain `http://` targets pass through untouched.
         let connector = Connector::from((connector, tls.clone()));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .build(connector);
         let origin = base_url[..url::Position::BeforePath].to_string();
-        let host = base_url[url::Position::BeforeHost..url::Position::AfterPort]
-            .parse()
-            .ok();
+        let Ok(origin_uri) = origin.parse::<Uri>() else {
+            // A base URL that `url` accepts but `http` does not: reqwest
+            // reports on each cell why it cannot be sent.
+            return Transport::Proxied(client.clone());
+        };
         Transport::Direct(Box::new(Direct {
-            client,
+            connector,
+            host: host_header(base_url),
+            origin_uri,
             origin,
-            host,
+            idle: Mutex::default(),
         }))
     }
 
@@ -102,32 +115,9 @@ impl Transport {
         timeout: Duration,
     ) -> Result<ReadResponse, SendError> {
         match self {
-            Transport::Direct(direct) => {
-                let Direct {
-                    client,
-                    origin,
-                    host,
-                } = &**direct;
-                let same_origin = request
-                    .url()
-                    .as_str()
-                    .strip_prefix(origin.as_str())
-                    .is_some_and(|rest| rest.starts_with('/'));
-                let host = host.as_ref().filter(|_| same_origin);
-                let request = into_hyper(request, host)?;
-                let exchange = async {
-                    let response = client
-                        .request(request)
-                        .await
-                        .map_err(|e| failure(&e, e.is_connect()))?;
-                    http::read_limited(response)
-                        .await
-                        .map_err(|e| failure(&e, false))
-                };
-                tokio::time::timeout(timeout, exchange)
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out(timeout)))
-            }
+            Transport::Direct(direct) => tokio::time::timeout(timeout, direct.send(request))
+                .await
+                .unwrap_or_else(|_| Err(timed_out(timeout))),
             Transport::Proxied(client) => {
                 let mut request = request;
                 *request.timeout_mut() = Some(timeout);
@@ -159,20 +149,95 @@ fn proxy_applies(base_url: &Url) -> bool {
         .is_ok_and(|uri| Matcher::from_system().intercept(&uri).is_some())
 }
 
-/// The request as hyper takes it, with reqwest's default `Accept` and
-/// `User-Agent`, and `host` unless the suite set its own.
+impl Direct {
+    /// Sends `request` on an idle connection to the target, or a new one,
+    /// reads the response, and keeps the connection for the next request.
+    async fn send(&self, request: reqwest::Request) -> Result<ReadResponse, SendError> {
+        // A cell's path is joined onto the base URL, so this only guards the invariant.
+        let rest = request.url().as_str().strip_prefix(self.origin.as_str());
+        if !rest.is_some_and(|rest| rest.starts_with('/')) {
+            return Err(SendError {
+                kind: ErrorKind::Request,
+                message: format!("`{}` is not at the target {}", request.url(), self.origin),
+            });
+        }
+        let mut request = into_hyper(request, self.host.clone())?;
+        loop {
+            let (mut connection, reused) = match self.take_idle() {
+                Some(connection) => (connection, true),
+                None => (self.connect().await?, false),
+            };
+            let response = match connection.try_send_request(request).await {
+                Ok(response) => response,
+                Err(mut error) => match error.take_message() {
+                    // The connection closed before the request was written: a
+                    // reused one may have been closed by the server while idle,
+                    // so the request goes again, as hyper-util's pool would send it.
+                    Some(unsent) if reused => {
+                        request = unsent;
+                        continue;
+                    }
+                    _ => return Err(failure(&error.into_error(), false)),
+                },
+            };
+            let read = http::read_limited(response)
+                .await
+                .map_err(|e| failure(&e, false))?;
+            // Ready again only once the whole body was read (not cut at the limit).
+            if connection.is_ready() {
+                self.idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(connection);
+            }
+            return Ok(read);
+        }
+    }
+
+    /// The most recently used idle connection still open; those the server
+    /// closed while idle are dropped on the way.
+    fn take_idle(&self) -> Option<Connection> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        std::iter::from_fn(|| idle.pop()).find(SendRequest::is_ready)
+    }
+
+    /// Opens a connection to the target and starts its I/O task.
+    async fn connect(&self) -> Result<Connection, SendError> {
+        let io = self
+            .connector
+            .clone()
+            .call(self.origin_uri.clone())
+            .await
+            .map_err(|e| failure(&*e, true))?;
+        let (sender, connection) = conn::handshake(io).await.map_err(|e| failure(&e, true))?;
+        // The task ends when the connection closes: when the server closes
+        // it, or when its `SendRequest` is dropped.
+        tokio::spawn(connection);
+        Ok(sender)
+    }
+}
+
+/// The `Host` header for `url`'s host and port.
+fn host_header(url: &Url) -> Option<HeaderValue> {
+    url[url::Position::BeforeHost..url::Position::AfterPort]
+        .parse()
+        .ok()
+}
+
+/// The request as hyper takes it on its connection: the target in origin
+/// form (path and query), reqwest's default `Accept` and `User-Agent`, and
+/// `host` unless the suite set its own.
 fn into_hyper(
     mut request: reqwest::Request,
-    host: Option<&HeaderValue>,
+    host: Option<HeaderValue>,
 ) -> Result<Request<Full<Bytes>>, SendError> {
     let body = request
         .body()
         .and_then(reqwest::Body::as_bytes)
         .map(Bytes::copy_from_slice)
         .unwrap_or_default();
-    let uri = request
-        .url()
-        .as_str()
+    let url = request.url();
+    let uri = url[url::Position::BeforePath..url::Position::AfterQuery]
         .parse::<Uri>()
         .map_err(|e| failure(&e, false))?;
     let mut headers = std::mem::take(request.headers_mut());
@@ -183,7 +248,7 @@ fn into_hyper(
         .entry(USER_AGENT)
         .or_insert(HeaderValue::from_static(USER_AGENT_VALUE));
     if let Some(host) = host {
-        headers.entry(HOST).or_insert_with(|| host.clone());
+        headers.entry(HOST).or_insert(host);
     }
     let mut hyper_request = Request::new(Full::new(body));
     *hyper_request.method_mut() = request.method().clone();
@@ -219,7 +284,7 @@ pub(super) struct Dns(Option<Resolver>);
 type Addrs = Box<dyn Iterator<Item = SocketAddr> + Send>;
 type DnsError = Box<dyn StdError + Send + Sync>;
 
-impl tower_service::Service<Name> for Dns {
+impl Service<Name> for Dns {
     type Response = Addrs;
     type Error = DnsError;
     type Future = Pin<Box<dyn Future<Output = Result<Addrs, DnsError>> + Send>>;
