@@ -73,7 +73,7 @@ async fn attempt_cell(
             ),
         };
     }
-    let Some(runtime) = shared.principals.get(&(id.suite, id.principal)) else {
+    let Some(runtime) = &shared.principals[id.suite][id.principal] else {
         return CellResult::Error {
             kind: ErrorKind::Request,
             message: "principal was not set up".into(),

@@ -75,7 +75,8 @@ struct Shared<'a> {
     targets: &'a [ResolvedTarget],
     options: &'a ExecOptions,
     redactor: Arc<Redactor>,
-    principals: HashMap<(usize, usize), PrincipalRuntime>,
+    /// By suite, then principal; set up for those with cells in the run.
+    principals: Vec<Vec<Option<PrincipalRuntime>>>,
     pacers: Vec<Option<Arc<Pacer>>>,
     in_flight: Semaphore,
 }
@@ -131,13 +132,22 @@ pub async fn execute_into(
         .iter()
         .map(|suite| tls::client_config(&suite.target.tls))
         .collect();
-    let mut principals = HashMap::new();
+    let mut principals: Vec<Vec<Option<PrincipalRuntime>>> = suites
+        .iter()
+        .map(|suite| suite.principals.iter().map(|_| None).collect())
+        .collect();
     for cell in cells {
-        let key = (cell.suite, cell.principal);
-        if let std::collections::hash_map::Entry::Vacant(slot) = principals.entry(key) {
-            let runtime =
-                principal_runtime(suites, targets, options, &redactor, &tls_configs, key)?;
-            slot.insert(runtime);
+        let slot = &mut principals[cell.suite][cell.principal];
+        if slot.is_none() {
+            let key = (cell.suite, cell.principal);
+            *slot = Some(principal_runtime(
+                suites,
+                targets,
+                options,
+                &redactor,
+                &tls_configs,
+                key,
+            )?);
         }
     }
     let global_limit = options
@@ -183,19 +193,26 @@ async fn run_phase(
     outcomes: &mut Vec<CellOutcome>,
     on_outcome: &mut impl FnMut(&mut CellOutcome),
 ) {
-    let per_suite = (0..shared.suites.len()).map(|s| {
-        let limit = shared
-            .options
-            .concurrency
-            .unwrap_or(shared.suites[s].target.concurrency)
-            .max(1);
-        let mine: Vec<CellId> = cells.iter().copied().filter(|c| c.suite == s).collect();
-        stream::iter(mine)
-            .map(move |id| cell::run(shared, id))
-            .buffer_unordered(limit)
-            .boxed_local()
-    });
-    let mut all = stream::select_all(per_suite);
+    let mut per_suite: Vec<_> = (0..shared.suites.len())
+        .filter(|&s| cells.iter().any(|c| c.suite == s))
+        .map(|s| {
+            let limit = shared
+                .options
+                .concurrency
+                .unwrap_or(shared.suites[s].target.concurrency)
+                .max(1);
+            let mine: Vec<CellId> = cells.iter().copied().filter(|c| c.suite == s).collect();
+            stream::iter(mine)
+                .map(move |id| cell::run(shared, id))
+                .buffer_unordered(limit)
+                .boxed_local()
+        })
+        .collect();
+    // `select_all` allocates per item; one suite (the usual run) needs none of it.
+    let mut all = match per_suite.len() {
+        1 => per_suite.remove(0),
+        _ => stream::select_all(per_suite).boxed_local(),
+    };
     while let Some(mut outcome) = all.next().await {
         on_outcome(&mut outcome);
         outcomes.push(outcome);
