@@ -208,7 +208,8 @@ where
 /// The start of a body on one line, secrets masked. Masking comes before the
 /// cut: a secret cut in half would no longer be recognised.
 pub fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String {
-    let text = redactor.mask(&String::from_utf8_lossy(body));
+    let body = String::from_utf8_lossy(body);
+    let text = redactor.masked(&body);
     // One pass: whitespace runs become one space, control characters U+FFFD,
     // and the walk stops at the first character past the excerpt.
     let mut flat = String::with_capacity(text.len().min(EXCERPT_CHARS * 2));

@@ -1,6 +1,7 @@
 //! The secret registry: every credential and everything derived from one is
 //! registered here, and every text that leaves permatrix is masked through it.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, RwLock};
@@ -144,12 +145,17 @@ impl Redactor {
 
     /// Masks every registered secret in `text`.
     pub fn mask(&self, text: &str) -> String {
+        self.masked(text).into_owned()
+    }
+
+    /// [`Redactor::mask`], borrowing `text` when it holds no secret.
+    pub fn masked<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let secrets = self
             .secrets
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if secrets.iter().any(|(s, _)| s == text) {
-            return MASK.to_string();
+            return Cow::Borrowed(MASK);
         }
         let free_text = || {
             secrets
@@ -159,7 +165,7 @@ impl Redactor {
         };
         let out = match self.matcher(free_text) {
             Some(matcher) => mask_matches(text, &matcher),
-            None if free_text().next().is_none() => text.to_string(),
+            None if free_text().next().is_none() => Cow::Borrowed(text),
             None => {
                 // No automaton (it could not be built): one secret at a time.
                 let mut out = text.to_string();
@@ -168,11 +174,14 @@ impl Redactor {
                         out = out.replace(secret, MASK);
                     }
                 }
-                out
+                Cow::Owned(out)
             }
         };
         drop(secrets);
-        self.mask_tokens(&out)
+        match self.mask_tokens(&out) {
+            Some(masked) => Cow::Owned(masked),
+            None => out,
+        }
     }
 
     /// The automaton of the free-text secrets, built on first use after a change
@@ -200,15 +209,16 @@ impl Redactor {
         built
     }
 
-    /// Replaces every run of token characters that is a registered token.
-    fn mask_tokens(&self, text: &str) -> String {
+    /// Replaces every run of token characters that is a registered token;
+    /// `None` when there is nothing to replace.
+    fn mask_tokens(&self, text: &str) -> Option<String> {
         let tokens = self
             .tokens
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let shortest = self.shortest_token.load(Ordering::Relaxed);
         if tokens.is_empty() || text.len() < shortest {
-            return text.to_string();
+            return None;
         }
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
@@ -232,19 +242,19 @@ impl Redactor {
             rest = &run[end..];
         }
         out.push_str(rest);
-        out
+        Some(out)
     }
 }
 
 /// `text` with every stretch covered by a secret replaced by one mask: where
 /// secrets overlap or one contains another, their union is masked whole.
-fn mask_matches(text: &str, matcher: &AhoCorasick) -> String {
+fn mask_matches<'t>(text: &'t str, matcher: &AhoCorasick) -> Cow<'t, str> {
     let mut covered: Vec<(usize, usize)> = matcher
         .find_overlapping_iter(text)
         .map(|m| (m.start(), m.end()))
         .collect();
     if covered.is_empty() {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     covered.sort_unstable();
     let mut out = String::with_capacity(text.len());
@@ -269,7 +279,7 @@ fn mask_matches(text: &str, matcher: &AhoCorasick) -> String {
         shown = e;
     }
     out.push_str(&text[shown..]);
-    out
+    Cow::Owned(out)
 }
 
 /// A secret as written, percent-encoded, form-encoded and JSON-escaped.
