@@ -1,6 +1,5 @@
 //! `connect_jwt`: a fresh Atlassian Connect JWT for every request, bound to it by the qsh.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -8,7 +7,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::sign::{Hs256Signer, now_seconds};
-use super::{Auth, AuthEnv, AuthError, header, render};
+use super::{Auth, AuthEnv, AuthError, header_from, render};
 use crate::atlassian::qsh::{self, JWT_PARAM};
 use crate::redact::Redactor;
 use crate::suite::{ConnectJwtSpec, JwtPlacement};
@@ -55,8 +54,9 @@ impl ConnectJwt {
         })
     }
 
-    /// The token for `request` as it stands (its final URL, before any `jwt` parameter).
-    fn token_for(&self, request: &reqwest::Request) -> Result<String, AuthError> {
+    /// `prefix` then the token for `request` as it stands (its final URL,
+    /// before any `jwt` parameter).
+    fn token_for(&self, request: &reqwest::Request, prefix: &str) -> Result<String, AuthError> {
         let url = request.url();
         let canonical = qsh::canonical_request(
             request.method().as_str(),
@@ -69,13 +69,22 @@ impl ConnectJwt {
         let qsh = qsh::qsh(&canonical);
         let (head, tail) = &self.fixed_claims;
         let mut payload = String::with_capacity(head.len() + tail.len() + 128);
+        let mut number = itoa::Buffer::new();
         payload.push_str(head);
+        payload.push_str(r#","iat":"#);
+        payload.push_str(number.format(iat));
+        payload.push_str(r#","exp":"#);
+        payload.push_str(number.format(exp));
         // The qsh is hex: nothing in it needs escaping.
-        let _ = write!(payload, r#","iat":{iat},"exp":{exp},"qsh":"{qsh}""#);
+        payload.push_str(r#","qsh":""#);
+        payload.push_str(&qsh);
+        payload.push('"');
         payload.push_str(tail);
-        let token = self.signer.sign_payload(payload.as_bytes());
-        self.redactor.add_token(&token);
-        Ok(token)
+        let mut signed = String::with_capacity(prefix.len() + 400);
+        signed.push_str(prefix);
+        self.signer.append_token(payload.as_bytes(), &mut signed);
+        self.redactor.add_token(&signed[prefix.len()..]);
+        Ok(signed)
     }
 }
 
@@ -84,10 +93,14 @@ impl Auth for ConnectJwt {
         &'a self,
         request: &'a mut reqwest::Request,
     ) -> BoxFuture<'a, Result<(), AuthError>> {
-        let result = self.token_for(request).and_then(|token| {
+        let prefix = match self.placement {
+            JwtPlacement::Header => "JWT ",
+            JwtPlacement::Query => "",
+        };
+        let result = self.token_for(request, prefix).and_then(|token| {
             match self.placement {
                 JwtPlacement::Header => {
-                    let (name, value) = header("authorization", &format!("JWT {token}"))?;
+                    let (name, value) = header_from("authorization", token)?;
                     request.headers_mut().insert(name, value);
                 }
                 // Appending leaves the bytes the qsh was computed over untouched.
@@ -147,7 +160,7 @@ mod tests {
             reqwest::Method::GET,
             base_url.join("/jira/rest/api/2/search?jql=a").expect("url"),
         );
-        let token = auth.token_for(&request).expect("token");
+        let token = auth.token_for(&request, "").expect("token");
 
         let key = jsonwebtoken::DecodingKey::from_secret(b"shared-secret-value").expect("key");
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);

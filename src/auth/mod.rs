@@ -120,9 +120,14 @@ fn secret(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<String
 
 /// A header, checked; the value is never shown in the error (it is a secret).
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), AuthError> {
+    header_from(name, value.to_string())
+}
+
+/// [`header`], taking the value's text without copying it.
+fn header_from(name: &str, value: String) -> Result<(HeaderName, HeaderValue), AuthError> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| AuthError(format!("`{name}` is not a valid header name")))?;
-    let mut value = HeaderValue::from_str(value).map_err(|_| {
+    let mut value = HeaderValue::try_from(value).map_err(|_| {
         AuthError(format!(
             "the value for header `{name}` has characters a header cannot carry"
         ))

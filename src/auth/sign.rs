@@ -42,15 +42,23 @@ impl Hs256Signer {
 
     /// Signs claims already serialised as a JSON object.
     pub fn sign_payload(&self, payload: &[u8]) -> String {
-        let mut token = String::with_capacity(HS256_HEADER.len() + payload.len() * 4 / 3 + 48);
-        token.push_str(HS256_HEADER);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
-        let mut mac = self.keyed.clone();
-        mac.update(token.as_bytes());
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), &mut token);
+        let mut token = String::new();
+        self.append_token(payload, &mut token);
         token
+    }
+
+    /// Signs `payload` (a serialised JSON object) and appends the token to
+    /// `out`: a caller building a header value saves a copy of the token.
+    pub fn append_token(&self, payload: &[u8], out: &mut String) {
+        out.reserve(HS256_HEADER.len() + payload.len() * 4 / 3 + 48);
+        let start = out.len();
+        out.push_str(HS256_HEADER);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(payload, out);
+        let mut mac = self.keyed.clone();
+        mac.update(&out.as_bytes()[start..]);
+        out.push('.');
+        URL_SAFE_NO_PAD.encode_string(mac.finalize().into_bytes(), out);
     }
 }
 
