@@ -215,6 +215,15 @@ def summarize(samples):
     }
 
 
+def paired(a_samples, b_samples, ratio):
+    """The median over rounds of `ratio(a, b)`, a and b from the same round.
+
+    Each round runs every tool once, back to back, so a slow spell of the machine
+    falls on both runs of a pair: the median of per-round ratios moves less than
+    the ratio of the two medians does."""
+    return median([ratio(a, b) for a, b in zip(a_samples, b_samples)])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", default="500x3,2000x3,2000x10", help="NxK,…")
@@ -227,6 +236,12 @@ def main():
     parser.add_argument("--hurl-jobs", default="2,4,8,16", help="Hurl --jobs values to try")
     parser.add_argument(
         "--hurl-layouts", default="cell,endpoint,principal,chunks", help="Hurl file layouts to try"
+    )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=11,
+        help="Bearer/Connect JWT runs back to back on the largest workload, for the cost of signing",
     )
     parser.add_argument("--mock-requests", type=int, default=50000)
     parser.add_argument("--out", default=str(ROOT / "target" / "bench" / "compare.json"))
@@ -315,6 +330,16 @@ def main():
                 samples[(w.name, "permatrix check")].append(check)
             print(f"round {r + 1}/{args.rounds} done", flush=True)
 
+        # Signing's cost, from pairs of runs back to back on the largest workload:
+        # a difference of a few per cent needs more than the rounds' five samples.
+        largest = max(workloads, key=lambda w: w.cells)
+        signing = []
+        for p in range(args.pairs):
+            modes = ("bearer", "connect-jwt") if p % 2 == 0 else ("connect-jwt", "bearer")
+            pair = {mode: measure(permatrix(largest, mode), largest.cells, env) for mode in modes}
+            signing.append((pair["bearer"], pair["connect-jwt"]))
+        print(f"{args.pairs} Bearer/Connect JWT pairs on {largest.name} done", flush=True)
+
         # The embedded mock under oha: Basic-authenticated reads of the Jira mock.
         mock_port = free_port()
         mock = subprocess.Popen(
@@ -331,6 +356,8 @@ def main():
             mock_samples.append(run_oha(oha, mock_url, args.mock_requests, args.concurrency, [basic]))
 
         results = report(workloads, tools, samples, best_hurl, mock_samples, args)
+        results["signing"] = report_signing(largest, signing)
+        results["targets"] = targets(workloads, results)
         results["hurl_calibration"] = calibration
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -381,24 +408,28 @@ def report(workloads, tools, samples, best_hurl, mock_samples, args):
             )
         check = summarize(samples[(w.name, "permatrix check")])
         figures["permatrix check"] = check
-        bearer, jwt = figures["permatrix bearer"], figures["permatrix connect-jwt"]
+        runs = {tool: samples[(w.name, tool)] for tool in tools}
+        bearer, jwt = runs["permatrix bearer"], runs["permatrix connect-jwt"]
         ratios = {
-            "permatrix / hurl": bearer["cells_per_s"] / figures["hurl (best)"]["cells_per_s"],
-            "permatrix / oha": bearer["cells_per_s"] / figures["oha (raw)"]["cells_per_s"],
-            "connect-jwt cost over bearer (time)": bearer["cells_per_s"] / jwt["cells_per_s"] - 1,
-            "connect-jwt cost over bearer (CPU)": jwt["cpu_ms_per_1000"] / bearer["cpu_ms_per_1000"] - 1,
+            "permatrix / hurl": paired(bearer, runs["hurl (best)"], lambda a, b: a.rate / b.rate),
+            "permatrix / oha": paired(bearer, runs["oha (raw)"], lambda a, b: a.rate / b.rate),
+            "permatrix CPU / oha CPU": paired(
+                bearer, runs["oha (raw)"], lambda a, b: a.cpu_per_1000 / b.cpu_per_1000
+            ),
+            "connect-jwt cost over bearer (time)": paired(jwt, bearer, lambda a, b: a.wall / b.wall - 1),
+            "connect-jwt cost over bearer (CPU)": paired(jwt, bearer, lambda a, b: a.cpu / b.cpu - 1),
             # The signing itself is user CPU; the kernel's share grows with the
             # larger requests and nginx's slower answers, not with signing.
-            "connect-jwt cost over bearer (user CPU)": (
-                jwt["user_cpu_ms_per_1000"] - bearer["user_cpu_ms_per_1000"]
-            )
-            / bearer["cpu_ms_per_1000"],
+            "connect-jwt cost over bearer (user CPU)": paired(
+                jwt, bearer, lambda a, b: (a.user - b.user) / b.cpu
+            ),
         }
         print(
-            f"{'':>9} permatrix/hurl {ratios['permatrix / hurl']:.2f}x, permatrix/oha {ratios['permatrix / oha']:.2f}x, "
-            f"Connect JWT over Bearer: +{ratios['connect-jwt cost over bearer (time)'] * 100:.1f} % time, "
-            f"+{ratios['connect-jwt cost over bearer (CPU)'] * 100:.1f} % CPU "
-            f"(signing, user CPU: +{ratios['connect-jwt cost over bearer (user CPU)'] * 100:.1f} %); "
+            f"{'':>9} permatrix/hurl {ratios['permatrix / hurl']:.2f}x, permatrix/oha {ratios['permatrix / oha']:.2f}x "
+            f"(CPU {ratios['permatrix CPU / oha CPU']:.2f}x oha's); "
+            f"Connect JWT over Bearer: {ratios['connect-jwt cost over bearer (time)'] * 100:+.1f} % time, "
+            f"{ratios['connect-jwt cost over bearer (CPU)'] * 100:+.1f} % CPU "
+            f"(signing, user CPU: {ratios['connect-jwt cost over bearer (user CPU)'] * 100:+.1f} %); "
             f"check (load + validate) {check['wall_s'] * 1000:.0f} ms"
         )
         results["workloads"][w.name] = {
@@ -414,6 +445,88 @@ def report(workloads, tools, samples, best_hurl, mock_samples, args):
     )
     results["mock"] = mock
     return results
+
+
+def report_signing(workload, pairs):
+    """Connect JWT over Bearer from back-to-back pairs: the user CPU signing adds
+    (the signing is user-space work), total CPU and wall time, each as a share
+    of Bearer's, medians over the pairs."""
+    bearer = [b for b, _ in pairs]
+    jwt = [j for _, j in pairs]
+    figures = {
+        "pairs": len(pairs),
+        "user CPU added": paired(jwt, bearer, lambda a, b: (a.user - b.user) / b.cpu),
+        "total CPU": paired(jwt, bearer, lambda a, b: a.cpu / b.cpu - 1),
+        "time": paired(jwt, bearer, lambda a, b: a.wall / b.wall - 1),
+        "added user CPU per cell (us)": paired(
+            jwt, bearer, lambda a, b: (a.user - b.user) / workload.cells * 1e6
+        ),
+    }
+    print(
+        f"\nConnect JWT over Bearer on {workload.name}, medians of {len(pairs)} back-to-back pairs: "
+        f"signing adds {figures['user CPU added'] * 100:+.1f} % of Bearer's CPU in user time "
+        f"({figures['added user CPU per cell (us)']:.2f} us a cell); total CPU "
+        f"{figures['total CPU'] * 100:+.1f} %, time {figures['time'] * 100:+.1f} %"
+    )
+    return figures
+
+
+def targets(workloads, results):
+    """The issue's targets, each against what this run measured (ratios: medians of
+    per-round ratios; the rest: medians), printed as a table and returned."""
+    by_name = results["workloads"]
+    largest = max(workloads, key=lambda w: w.cells).name
+    ratio = lambda name: [by_name[w.name]["ratios"][name] for w in workloads]
+    big = by_name[largest]["figures"]
+    rows = [
+        ("permatrix >= 3x Hurl's cells/s (Hurl's best layout)", min(ratio("permatrix / hurl")), ">=", 3.0, "x"),
+        ("permatrix >= 0.6x oha's request rate", min(ratio("permatrix / oha")), ">=", 0.6, "x"),
+        (
+            f"Connect JWT signing <= 15 % over Bearer ({largest}, user CPU)",
+            results["signing"]["user CPU added"] * 100,
+            "<=",
+            15.0,
+            " %",
+        ),
+        (
+            f"CPU <= 25 ms per 1000 cells ({by_name[largest]['cells']} cells)",
+            big["permatrix bearer"]["cpu_ms_per_1000"],
+            "<=",
+            25.0,
+            " ms",
+        ),
+        (
+            f"peak RSS <= 50 MB ({by_name[largest]['cells']} cells)",
+            max(big["permatrix bearer"]["peak_rss_mb"], big["permatrix connect-jwt"]["peak_rss_mb"]),
+            "<=",
+            50.0,
+            " MB",
+        ),
+        (
+            f"load + validate < 200 ms ({by_name[largest]['cells']} cells)",
+            big["permatrix check"]["wall_s"] * 1000,
+            "<",
+            200.0,
+            " ms",
+        ),
+        ("embedded mock >= 20,000 requests/s", results["mock"]["cells_per_s"], ">=", 20000.0, "/s"),
+    ]
+    print("\nTargets (ratios: the worst workload of this run; the rest: the largest workload):")
+    table = []
+    for name, value, op, bound, unit in rows:
+        met = {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
+        print(f"  {'met    ' if met else 'NOT MET'}  {name:<58} {value:10.2f}{unit}")
+        table.append({"target": name, "measured": value, "met": met})
+    print(
+        f"  (CPU per 1000 cells by workload, permatrix / oha, the raw limit: "
+        + ", ".join(
+            f"{w.name} {by_name[w.name]['figures']['permatrix bearer']['cpu_ms_per_1000']:.1f}"
+            f" / {by_name[w.name]['figures']['oha (raw)']['cpu_ms_per_1000']:.1f}"
+            for w in workloads
+        )
+        + f"; Connect JWT's total CPU over Bearer's: {results['signing']['total CPU'] * 100:+.1f} %)"
+    )
+    return table
 
 
 if __name__ == "__main__":
