@@ -188,13 +188,10 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
             Some(base_url),
         )
         .for_principal(&principal.vars);
-    let path = http::render(&endpoint.request.target, &scope)?;
-    let query = endpoint
-        .query
-        .iter()
-        .map(|(name, value)| Ok((name.clone(), http::render(value, &scope)?)))
-        .collect::<Result<Vec<_>, String>>()?;
-    let url = http::build_url(&shared.targets[id.suite].base_url, &path, &query)?;
+    let url = match &shared.fixed_urls[id.suite][id.endpoint] {
+        Some(url) => url.clone(),
+        None => url_of(endpoint, &shared.targets[id.suite], &scope)?,
+    };
     let method = reqwest::Method::from_bytes(endpoint.request.method.as_bytes())
         .map_err(|_| format!("`{}` is not an HTTP method", endpoint.request.method))?;
     let mut headers = Vec::new();
@@ -220,6 +217,21 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
         headers,
         body,
     })
+}
+
+/// The endpoint's URL at `target`, its variables rendered in `scope`.
+pub(super) fn url_of(
+    endpoint: &Endpoint,
+    target: &super::ResolvedTarget,
+    scope: &crate::suite::Scope<'_>,
+) -> Result<url::Url, String> {
+    let path = http::render(&endpoint.request.target, scope)?;
+    let query = endpoint
+        .query
+        .iter()
+        .map(|(name, value)| Ok((name.clone(), http::render(value, scope)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    http::build_url(&target.base_url, &path, &query)
 }
 
 fn build(prepared: &Prepared) -> reqwest::Request {

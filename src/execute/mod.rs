@@ -77,6 +77,9 @@ struct Shared<'a> {
     redactor: Arc<Redactor>,
     /// By suite, then principal; set up for those with cells in the run.
     principals: Vec<Vec<Option<PrincipalRuntime>>>,
+    /// By suite, then endpoint: the URL, when no variable goes into it, so
+    /// each of its cells clones it instead of building it again.
+    fixed_urls: Vec<Vec<Option<Url>>>,
     pacers: Vec<Option<Arc<Pacer>>>,
     in_flight: Semaphore,
 }
@@ -166,6 +169,7 @@ pub async fn execute_into(
         options,
         redactor,
         principals,
+        fixed_urls: fixed_urls(suites, targets, options),
         pacers: pacers(suites, targets),
         in_flight: Semaphore::new(global_limit),
     };
@@ -272,6 +276,32 @@ fn principal_runtime(
     );
     let auth = auth::build(&principal.auth, &env).map_err(|e| AuthError(redactor.mask(&e.0)));
     Ok(PrincipalRuntime { transport, auth })
+}
+
+/// Each endpoint's URL where its path and query take no variable.
+fn fixed_urls(
+    suites: &[Suite],
+    targets: &[ResolvedTarget],
+    options: &ExecOptions,
+) -> Vec<Vec<Option<Url>>> {
+    let fixed = |template: &crate::suite::Template| template.names().next().is_none();
+    suites
+        .iter()
+        .zip(targets)
+        .map(|(suite, target)| {
+            // The text needs no variable; the scope is there for the signature.
+            let scope = suite.scope(&options.cli_vars, &options.env, None);
+            suite
+                .endpoints
+                .iter()
+                .map(|endpoint| {
+                    let literal = fixed(&endpoint.request.target)
+                        && endpoint.query.iter().all(|(_, value)| fixed(value));
+                    literal.then(|| cell::url_of(endpoint, target, &scope).ok())?
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// One pacer per distinct target origin, at the slowest rate any suite asks for it.
