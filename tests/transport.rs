@@ -26,8 +26,12 @@ fn default_headers() -> String {
     format!("*/* | permatrix/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Starts a server on 127.0.0.1 that answers 200 to everything and records what it saw.
-async fn recording_server() -> (String, Arc<Seen>) {
+/// Starts a server on 127.0.0.1 that counts connections and hands each to `serve`.
+async fn listen<F, Fut>(serve: F) -> (String, Arc<Seen>)
+where
+    F: Fn(tokio::net::TcpStream, Arc<Seen>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -37,39 +41,44 @@ async fn recording_server() -> (String, Arc<Seen>) {
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             recorder.connections.fetch_add(1, Ordering::SeqCst);
-            let recorder = Arc::clone(&recorder);
-            let service =
-                hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let header = |name: &str| {
-                        request
-                            .headers()
-                            .get(name)
-                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                            .unwrap_or_default()
-                    };
-                    let seen = (
-                        request.uri().to_string(),
-                        header("authorization"),
-                        header("host"),
-                        format!("{} | {}", header("accept"), header("user-agent")),
-                    );
-                    recorder.requests.lock().expect("lock").push(seen);
-                    async {
-                        Ok::<_, Infallible>(
-                            Response::builder()
-                                .status(StatusCode::OK)
-                                .body(Body::from("ok"))
-                                .expect("response"),
-                        )
-                    }
-                });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service),
-            );
+            tokio::spawn(serve(stream, Arc::clone(&recorder)));
         }
     });
     (format!("http://{addr}"), seen)
+}
+
+/// Starts a server on 127.0.0.1 that answers 200 to everything and records what it saw.
+async fn recording_server() -> (String, Arc<Seen>) {
+    listen(|stream, recorder| async move {
+        let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+            let header = |name: &str| {
+                request
+                    .headers()
+                    .get(name)
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .unwrap_or_default()
+            };
+            let seen = (
+                request.uri().to_string(),
+                header("authorization"),
+                header("host"),
+                format!("{} | {}", header("accept"), header("user-agent")),
+            );
+            recorder.requests.lock().expect("lock").push(seen);
+            async {
+                Ok::<_, Infallible>(
+                    Response::builder()
+                        .status(StatusCode::OK)
+                        .body(Body::from("ok"))
+                        .expect("response"),
+                )
+            }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    })
+    .await
 }
 
 fn suite(base: &str, endpoints: usize) -> String {
@@ -178,43 +187,31 @@ async fn no_proxy_sends_cells_straight_to_the_target() {
 /// and requests.
 async fn closing_server() -> (String, Arc<Seen>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let seen = Arc::new(Seen::default());
-    let recorder = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            recorder.connections.fetch_add(1, Ordering::SeqCst);
-            let recorder = Arc::clone(&recorder);
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buffer[..n]),
-                    }
-                }
-                let line = String::from_utf8_lossy(&head);
-                let target = line.split(' ').nth(1).unwrap_or_default().to_string();
-                recorder.requests.lock().expect("lock").push((
-                    target,
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ));
-                let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                // A moment after the answer, not with it: the client has taken
-                // the connection back as idle by then. Dropping the stream closes it.
-                if stream.write_all(answer).await.is_ok() {
-                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                }
-            });
+    listen(|mut stream, recorder| async move {
+        let mut head = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => head.extend_from_slice(&buffer[..n]),
+            }
         }
-    });
-    (format!("http://{addr}"), seen)
+        let line = String::from_utf8_lossy(&head);
+        let target = line.split(' ').nth(1).unwrap_or_default().to_string();
+        recorder.requests.lock().expect("lock").push((
+            target,
+            String::new(),
+            String::new(),
+            String::new(),
+        ));
+        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+        // A moment after the answer, not with it: the client has taken the
+        // connection back as idle by then. Dropping the stream closes it.
+        if stream.write_all(answer).await.is_ok() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
 }
 
 #[tokio::test]
