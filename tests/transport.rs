@@ -234,3 +234,37 @@ async fn connections_the_server_closed_while_idle_fail_no_cell() {
     assert_eq!(seen.requests.lock().expect("lock").len(), 6);
     assert_eq!(seen.connections.load(Ordering::SeqCst), 6);
 }
+
+/// Starts a server on 127.0.0.1 whose every answer is 100 KiB, past the 64 KiB
+/// permatrix reads of a body; counts connections.
+async fn large_body_server() -> (String, Arc<Seen>) {
+    listen(|stream, _| async move {
+        let service = hyper::service::service_fn(|_: Request<hyper::body::Incoming>| async {
+            Ok::<_, Infallible>(Response::new(Body::from(vec![b'x'; 100 * 1024])))
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_body_cut_at_the_limit_does_not_cost_its_connection() {
+    let (base, seen) = large_body_server().await;
+    let ws = Workspace::new();
+    let text = suite(&base, 100)
+        .replace("concurrency: 4", "concurrency: 1")
+        .replace("  bob: { auth: { bearer: { token: bob-token } } }\n", "");
+    ws.write("s.yaml", &text);
+    let out = ws
+        .permatrix_with_env(&["run", "s.yaml"], &proxy_env(&[]))
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    // The rest of each body is read past and the connection used again.
+    let connections = seen.connections.load(Ordering::SeqCst);
+    assert!(
+        connections <= 12,
+        "100 cells over {connections} connections"
+    );
+}

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::http::{Request, Uri};
 use bytes::Bytes;
@@ -58,9 +58,17 @@ pub(super) struct Direct {
     origin: String,
     /// The `Host` header for the target.
     host: Option<HeaderValue>,
-    /// Open connections to the target with no request on them, last used on top.
-    idle: Mutex<Vec<Connection>>,
+    /// Open connections to the target with no request on them, each with
+    /// when it was given back; the last used on top.
+    idle: Mutex<Vec<(Instant, Connection)>>,
+    /// [`IDLE_TIMEOUT`], or a shorter one in tests.
+    idle_timeout: Duration,
 }
+
+/// How long a connection may sit idle and still be used, as hyper-util's
+/// pool has it: one a middlebox dropped without a word would otherwise cost
+/// a cell a timeout.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// One HTTP/1.1 connection's sending side; its I/O runs in a task of its own.
 type Connection = SendRequest<Full<Bytes>>;
@@ -85,27 +93,12 @@ impl Transport {
         if proxy_applies(base_url) {
             return Transport::Proxied(client.clone());
         }
-        let mut connector = HttpConnector::new_with_resolver(Dns(resolver.cloned()));
-        connector.enforce_http(false);
-        connector.set_nodelay(true);
-        // As reqwest does: dead idle connections are noticed.
-        connector.set_keepalive(Some(Duration::from_secs(15)));
-        // The suite's TLS configuration as it is (its ALPN says `http/1.1`);
-        // plain `http://` targets pass through untouched.
-        let connector = Connector::from((connector, tls.clone()));
-        let origin = base_url[..url::Position::BeforePath].to_string();
-        let Ok(origin_uri) = origin.parse::<Uri>() else {
+        match Direct::new(base_url, tls, resolver) {
+            Some(direct) => Transport::Direct(Box::new(direct)),
             // A base URL that `url` accepts but `http` does not: reqwest
             // reports on each cell why it cannot be sent.
-            return Transport::Proxied(client.clone());
-        };
-        Transport::Direct(Box::new(Direct {
-            connector,
-            host: host_header(base_url),
-            origin_uri,
-            origin,
-            idle: Mutex::default(),
-        }))
+            None => Transport::Proxied(client.clone()),
+        }
     }
 
     /// Sends `request` and reads its response, all within `timeout`.
@@ -154,6 +147,32 @@ fn proxy_applies(base_url: &Url) -> bool {
 }
 
 impl Direct {
+    /// Connections to `base_url`'s origin, none open yet; `None` when
+    /// hyper cannot take that origin.
+    fn new(
+        base_url: &Url,
+        tls: &rustls::ClientConfig,
+        resolver: Option<&Resolver>,
+    ) -> Option<Direct> {
+        let mut connector = HttpConnector::new_with_resolver(Dns(resolver.cloned()));
+        connector.enforce_http(false);
+        connector.set_nodelay(true);
+        // As reqwest does: dead idle connections are noticed.
+        connector.set_keepalive(Some(Duration::from_secs(15)));
+        // The suite's TLS configuration as it is (its ALPN says `http/1.1`);
+        // plain `http://` targets pass through untouched.
+        let connector = Connector::from((connector, tls.clone()));
+        let origin = base_url[..url::Position::BeforePath].to_string();
+        Some(Direct {
+            connector,
+            host: host_header(base_url),
+            origin_uri: origin.parse().ok()?,
+            origin,
+            idle: Mutex::default(),
+            idle_timeout: IDLE_TIMEOUT,
+        })
+    }
+
     /// Sends `request` on an idle connection to the target, or a new one,
     /// reads the response, and keeps the connection for the next request.
     async fn send(&self, request: reqwest::Request) -> Result<ReadResponse, SendError> {
@@ -189,22 +208,31 @@ impl Direct {
             let read = http::read_limited(response)
                 .await
                 .map_err(|e| failure(&e, false))?;
-            // Ready again only once the whole body was read (not cut at the limit).
+            // The connection's own task reads past a body cut at the limit
+            // (or notices a body's end) to make it ready again: one turn lets
+            // it, as hyper-util's pool waits for it.
+            if !connection.is_ready() && !connection.is_closed() {
+                tokio::task::yield_now().await;
+            }
             if connection.is_ready() {
                 self.idle
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .push(connection);
+                    .push((Instant::now(), connection));
             }
             return Ok(read);
         }
     }
 
     /// The most recently used idle connection still open; those the server
-    /// closed while idle are dropped on the way.
+    /// closed, or idle too long, are dropped on the way.
     fn take_idle(&self) -> Option<Connection> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        std::iter::from_fn(|| idle.pop()).find(SendRequest::is_ready)
+        std::iter::from_fn(|| idle.pop())
+            .find(|(since, connection)| {
+                since.elapsed() < self.idle_timeout && connection.is_ready()
+            })
+            .map(|(_, connection)| connection)
     }
 
     /// Opens a connection to the target and starts its I/O task.
@@ -316,5 +344,64 @@ impl Service<Name> for Dns {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A server on 127.0.0.1 answering 200 over keep-alive connections; counts them.
+    async fn server() -> (Url, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = Url::parse(&format!(
+            "http://{}/",
+            listener.local_addr().expect("address")
+        ))
+        .expect("url");
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&connections);
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let answer = hyper::service::service_fn(|_| async {
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(
+                        Bytes::from_static(b"ok"),
+                    )))
+                });
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), answer),
+                );
+            }
+        });
+        (url, connections)
+    }
+
+    /// Sends two requests one after the other with `idle_timeout`; the connections the server saw.
+    async fn connections_for_two_requests(idle_timeout: Duration) -> usize {
+        super::super::ensure_crypto_provider();
+        let (url, connections) = server().await;
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let mut direct = Direct::new(&url, &tls, None).expect("hyper takes a loopback URL");
+        direct.idle_timeout = idle_timeout;
+        for _ in 0..2 {
+            let request = reqwest::Request::new(reqwest::Method::GET, url.join("/x").expect("url"));
+            let response = direct.send(request).await.expect("an answer");
+            assert_eq!(response.status, 200);
+        }
+        connections.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_used_again_until_it_has_idled_too_long() {
+        assert_eq!(connections_for_two_requests(IDLE_TIMEOUT).await, 1);
+        assert_eq!(connections_for_two_requests(Duration::ZERO).await, 2);
     }
 }
