@@ -214,23 +214,33 @@ async fn closing_server() -> (String, Arc<Seen>) {
     .await
 }
 
-#[tokio::test]
-async fn connections_the_server_closed_while_idle_fail_no_cell() {
-    let (base, seen) = closing_server().await;
+/// Runs `endpoints` cells of one principal, one at a time (`target_extra`
+/// adds to the suite's target), and checks that they all passed.
+async fn run_one_at_a_time(base: &str, endpoints: usize, target_extra: &str) {
     let ws = Workspace::new();
-    // One principal, one request at a time, 100 ms apart: the connection the
-    // cell before used has been closed by the time the next cell goes. Either
-    // defence keeps the cells passing: a closed idle connection is not taken,
-    // and a request the closing connection never wrote is sent on a new one.
-    let text = suite(&base, 6)
-        .replace("concurrency: 4", "concurrency: 1, rate_limit: 10/s")
+    let text = suite(base, endpoints)
+        .replace("concurrency: 4", &format!("concurrency: 1{target_extra}"))
         .replace("  bob: { auth: { bearer: { token: bob-token } } }\n", "");
     ws.write("s.yaml", &text);
     let out = ws
         .permatrix_with_env(&["run", "s.yaml"], &proxy_env(&[]))
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(out.stdout.contains("6 passed"), "{}", out.all());
+    assert!(
+        out.stdout.contains(&format!("{endpoints} passed")),
+        "{}",
+        out.all()
+    );
+}
+
+#[tokio::test]
+async fn connections_the_server_closed_while_idle_fail_no_cell() {
+    let (base, seen) = closing_server().await;
+    // 100 ms apart: the connection the cell before used has been closed by
+    // the time the next cell goes. Either defence keeps the cells passing: a
+    // closed idle connection is not taken, and a request the closing
+    // connection never wrote is sent on a new one.
+    run_one_at_a_time(&base, 6, ", rate_limit: 10/s").await;
     assert_eq!(seen.requests.lock().expect("lock").len(), 6);
     assert_eq!(seen.connections.load(Ordering::SeqCst), 6);
 }
@@ -252,15 +262,7 @@ async fn large_body_server() -> (String, Arc<Seen>) {
 #[tokio::test]
 async fn a_body_cut_at_the_limit_does_not_cost_its_connection() {
     let (base, seen) = large_body_server().await;
-    let ws = Workspace::new();
-    let text = suite(&base, 100)
-        .replace("concurrency: 4", "concurrency: 1")
-        .replace("  bob: { auth: { bearer: { token: bob-token } } }\n", "");
-    ws.write("s.yaml", &text);
-    let out = ws
-        .permatrix_with_env(&["run", "s.yaml"], &proxy_env(&[]))
-        .await;
-    assert_eq!(out.code, 0, "{}", out.all());
+    run_one_at_a_time(&base, 100, "").await;
     // The rest of each body is read past and the connection used again.
     let connections = seen.connections.load(Ordering::SeqCst);
     assert!(
