@@ -15,7 +15,8 @@ pub const UNRESERVED_ONLY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Most bytes of a response body read (the connection is then closed, the rest never read).
+/// Most bytes of a response body kept; hyper reads past the rest when it is
+/// already at hand (the connection is then used again), else closes the connection.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Characters of body shown in an excerpt.
