@@ -157,8 +157,8 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     line("expect", &outcome.expected.to_string());
     let trace = outcome.trace.as_deref();
     if let Some(trace) = trace {
-        for note in &trace.auth_notes {
-            line("token", note);
+        for (i, note) in trace.auth_notes.iter().enumerate() {
+            line(if i == 0 { "token" } else { "" }, note);
         }
         if !trace.method.is_empty() {
             line("request", &format!("{} {}", trace.method, trace.url));

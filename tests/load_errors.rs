@@ -274,3 +274,105 @@ async fn names_that_would_break_test_names_or_snapshots_are_refused() {
         );
     }
 }
+
+/// One mistake is one error: a principal dropped for its own problem (an
+/// unreadable key file) is not reported again by every `expect` entry, group
+/// and default that names it; a name no principal has still is, with a hint.
+#[tokio::test]
+async fn a_principal_with_a_load_error_is_reported_once() {
+    let ws = Workspace::new();
+    let mut text = String::from(
+        "suite: once\ntarget: { base_url: \"http://127.0.0.1:9\" }\nprincipals:\n  signer:\n    auth:\n      jwt: { algorithm: RS256, private_key_file: \"${KEY_DIR}/absent.pem\" }\n  reader: { auth: none }\ngroups:\n  staff: [signer, reader]\ndefaults:\n  expect: { signer: 200, reader: 401 }\nendpoints:\n",
+    );
+    for i in 0..30 {
+        text.push_str(&format!(
+            "  - {{ request: GET /e{i}, expect: {{ signer: 403, staff: 401 }} }}\n"
+        ));
+    }
+    text.push_str("  - { request: GET /typo, expect: { signr: 403 } }\n");
+    ws.write("s.yaml", &text);
+    let dir = ws.path("keys");
+    let out = ws
+        .permatrix(&[
+            "check",
+            "s.yaml",
+            &format!("--var=KEY_DIR={}", dir.display()),
+        ])
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains(": error: "))
+        .collect();
+    assert_eq!(errors.len(), 2, "{}", out.stderr);
+    assert!(
+        errors[0].starts_with("s.yaml:6:50: error: cannot read private_key_file")
+            && errors[0].contains("absent.pem"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        errors[1]
+            .starts_with("s.yaml:43:37: error: `expect` names unknown principal or group `signr`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `signer`?"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Fields used while loading (key files, header names, choices) take `${…}`
+/// from the environment and `--var` like every other field, with located errors.
+#[tokio::test]
+async fn key_files_and_token_headers_take_variables() {
+    let ws = Workspace::new();
+    let data = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let text = "suite: keys\ntarget: { base_url: \"http://127.0.0.1:9\" }\nprincipals:\n  signer:\n    auth:\n      jwt:\n        algorithm: \"${ALG}\"\n        private_key_file: \"${KEY_FILE}\"\n        kid: \"${KID}\"\n        header: \"${JWT_HEADER:-Authorization}\"\n        ttl: \"${TTL:-5m}\"\nendpoints:\n  - { request: GET /x, expect: { signer: 200 } }\n";
+    ws.write("s.yaml", text);
+    let key_file = format!("{data}/ec_private.pem");
+    let out = ws
+        .permatrix_with_env(
+            &["check", "s.yaml", "--var=ALG=ES256"],
+            &[("KEY_FILE", &key_file), ("KID", "key-2026")],
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = ws
+        .permatrix_with_env(
+            &["check", "s.yaml", "--var=ALG=RS256", "--var=TTL=forever"],
+            &[("KEY_FILE", &key_file)],
+        )
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    for needle in [
+        "s.yaml:8:27: error: private_key_file",
+        "is not a RS256 PEM private key",
+        "s.yaml:9:14: error: unresolved variable `${KID}` in kid",
+        "s.yaml:11:14: error: ttl: ",
+    ] {
+        assert!(
+            out.stderr.contains(needle),
+            "missing {needle} in:\n{}",
+            out.stderr
+        );
+    }
+    ws.write("b.yaml", &text.replace("${KID}", "${BASE_URL}"));
+    let out = ws
+        .permatrix_with_env(
+            &["check", "b.yaml", "--var=ALG=ES256"],
+            &[("KEY_FILE", &key_file)],
+        )
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains(
+            "b.yaml:9:14: error: kid is read when the suite loads, before the target is known"
+        ),
+        "{}",
+        out.stderr
+    );
+}

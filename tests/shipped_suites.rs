@@ -53,8 +53,10 @@ fn explain_reads_the_forum_cases() {
     let (code, text) = explain("GET /rest/api/2/permissions", "app-as-admin");
     assert_eq!(code, 0, "{text}");
     for needle in [
-        "token endpoint POST http://127.0.0.1:",
-        "scope READ ACT_AS_USER",
+        "token    POST http://127.0.0.1:",
+        "grant_type: urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "assertion: **** (claims {\"iss\":\"urn:atlassian:connect:clientid:",
+        "answered 200: token_type Bearer, expires_in 900s, scope READ ACT_AS_USER",
         "needs    scope ADMIN, permission ADMINISTER (the mock's route GET /rest/api/2/permissions)",
         "body     {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}",
         "reading  401 \"scope does not match\"",

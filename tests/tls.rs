@@ -189,3 +189,39 @@ fn a_dns_failure_is_a_cell_error() {
         "{cell}"
     );
 }
+
+/// `tls` paths take `${…}` from the suite's vars, `--var` and the environment,
+/// relative to the suite file when they are relative.
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_paths_take_variables() {
+    let base = tls_server(true).await;
+    let ws = Workspace::new();
+    let data_dir = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let text = format!(
+        "suite: tls\ntarget:\n  base_url: \"{base}\"\n  retries: 0\n  tls: {{ ca_file: \"${{TLS_DIR}}/tls-ca.pem\", client_cert: \"${{CERT}}\", client_key: \"${{KEY_NAME}}\" }}\nvars: {{ CERT: \"${{TLS_DIR}}/tls-client.pem\" }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /x, expect: {{ p: 200 }} }}\n"
+    );
+    ws.write("s.yaml", &text);
+    std::fs::copy(data("tls-client.key"), ws.path("client.key")).expect("copy key");
+    let out = ws
+        .permatrix_with_env(
+            &["run", "s.yaml", "--var=KEY_NAME=client.key"],
+            &[("TLS_DIR", &data_dir)],
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = ws
+        .permatrix(&["check", "s.yaml", "--var=KEY_NAME=client.key"])
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("s.yaml:5:19: error: unresolved variable `${TLS_DIR}` in ca_file"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("mutual TLS needs both"),
+        "a path that failed is not reported as missing: {}",
+        out.stderr
+    );
+}

@@ -3,7 +3,7 @@
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use super::token_endpoint::{Grant, TokenEndpoint};
+use super::token_endpoint::{FormField, Grant, TokenEndpoint};
 use super::{Auth, AuthEnv, AuthError, render, secret};
 use crate::suite::{ClientAuth, ClientCredentialsSpec};
 
@@ -34,17 +34,31 @@ impl ClientCredentials {
     }
 
     fn grant(&self) -> Result<Grant, AuthError> {
-        let mut form = vec![("grant_type", "client_credentials".to_string())];
+        let mut form = vec![FormField::plain(
+            "grant_type",
+            "client_credentials".to_string(),
+        )];
         let basic = match self.client_auth {
             ClientAuth::Basic => Some((self.client_id.clone(), self.client_secret.clone())),
             ClientAuth::Form => {
-                form.push(("client_id", self.client_id.clone()));
-                form.push(("client_secret", self.client_secret.clone()));
+                form.push(FormField::plain("client_id", self.client_id.clone()));
+                form.push(FormField::secret(
+                    "client_secret",
+                    self.client_secret.clone(),
+                ));
                 None
             }
         };
-        form.extend(self.scope.clone().map(|scope| ("scope", scope)));
-        form.extend(self.audience.clone().map(|audience| ("audience", audience)));
+        form.extend(
+            self.scope
+                .clone()
+                .map(|scope| FormField::plain("scope", scope)),
+        );
+        form.extend(
+            self.audience
+                .clone()
+                .map(|audience| FormField::plain("audience", audience)),
+        );
         Ok(Grant { form, basic })
     }
 }

@@ -6,7 +6,7 @@ use futures::future::BoxFuture;
 use serde_json::json;
 
 use super::sign::{hs256, now_seconds};
-use super::token_endpoint::{Grant, TokenEndpoint};
+use super::token_endpoint::{FormField, Grant, TokenEndpoint};
 use super::{Auth, AuthEnv, AuthError, render, secret};
 use crate::suite::GrantSpec;
 
@@ -45,8 +45,8 @@ impl JwtBearerGrant {
         })
     }
 
-    /// The form: a fresh assertion each time, and the scope upper-cased as
-    /// Atlassian's client libraries send it.
+    /// The form: a fresh assertion each time, and the scope exactly as written
+    /// (scope values are case-sensitive, RFC 6749 §3.3).
     fn grant(&self) -> Result<Grant, AuthError> {
         let iat = now_seconds();
         let claims = json!({
@@ -59,16 +59,15 @@ impl JwtBearerGrant {
         });
         let assertion = hs256(&claims, &self.secret)?;
         self.endpoint.redactor.add(&assertion);
-        self.endpoint
-            .log
-            .push(format!("assertion claims: {claims}"));
         let mut form = vec![
-            ("grant_type", GRANT_TYPE.to_string()),
-            ("assertion", assertion),
+            FormField::plain("grant_type", GRANT_TYPE.to_string()),
+            FormField::secret("assertion", assertion).with_claims(claims),
         ];
-        if let Some(scope) = &self.scope {
-            form.push(("scope", scope.to_ascii_uppercase()));
-        }
+        form.extend(
+            self.scope
+                .clone()
+                .map(|scope| FormField::plain("scope", scope)),
+        );
         Ok(Grant { form, basic: None })
     }
 }

@@ -40,10 +40,50 @@ pub struct TokenEndpoint {
 
 /// What a grant posts: form fields, and HTTP Basic client authentication when used.
 pub struct Grant {
-    /// Form fields.
-    pub form: Vec<(&'static str, String)>,
+    /// Form fields, in the order they are sent.
+    pub form: Vec<FormField>,
     /// Client id and secret for HTTP Basic.
     pub basic: Option<(String, String)>,
+}
+
+/// One field of a token request's form, sent exactly as written.
+pub struct FormField {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
+    /// Whether `explain` shows it masked whatever it holds (a client secret, an assertion).
+    pub secret: bool,
+    /// An assertion's claims, shown decoded beside the masked assertion.
+    pub claims: Option<serde_json::Value>,
+}
+
+impl FormField {
+    /// A field `explain` may show (registered secrets inside it are still masked).
+    pub fn plain(name: &'static str, value: String) -> FormField {
+        FormField {
+            name,
+            value,
+            secret: false,
+            claims: None,
+        }
+    }
+
+    /// A field `explain` always masks.
+    pub fn secret(name: &'static str, value: String) -> FormField {
+        FormField {
+            secret: true,
+            ..FormField::plain(name, value)
+        }
+    }
+
+    /// The field, with the claims of the token it carries.
+    pub fn with_claims(self, claims: serde_json::Value) -> FormField {
+        FormField {
+            claims: Some(claims),
+            ..self
+        }
+    }
 }
 
 impl TokenEndpoint {
@@ -93,7 +133,7 @@ pub struct TokenRequest<'a> {
     /// The token endpoint.
     pub url: &'a url::Url,
     /// Form fields.
-    pub form: Vec<(&'a str, String)>,
+    pub form: Vec<FormField>,
     /// HTTP Basic client authentication, when used.
     pub basic: Option<(String, String)>,
     /// Request timeout.
@@ -127,8 +167,9 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
         "token endpoint POST {}",
         redactor.mask(request.url.as_str())
     );
+    log_request(&request, log);
     let form = url::form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(&request.form)
+        .extend_pairs(request.form.iter().map(|f| (f.name, f.value.as_str())))
         .finish();
     let body = EncodedBody {
         content_type: Some("application/x-www-form-urlencoded"),
@@ -188,13 +229,13 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
     };
     http::register_cookies(&response.headers, redactor);
     if !(200..300).contains(&response.status) {
-        let line = format!(
-            "{what} answered {}: {}",
+        let answer = format!(
+            "answered {}: {}",
             response.status,
             http::excerpt(&response.body, redactor)
         );
-        log.push(line.clone());
-        return Err(AuthError(line));
+        log.push(answer.clone());
+        return Err(AuthError(format!("{what} {answer}")));
     }
     let json: serde_json::Value = serde_json::from_slice(&response.body).map_err(|_| {
         AuthError(format!(
@@ -222,19 +263,66 @@ pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cache
     // 0 or less: good for this request only, fetched again on the next.
     .filter(|s| s.is_finite())
     .map(|s| Duration::from_secs_f64(s.clamp(0.0, 1e9)));
+    let granted = json["scope"].as_str();
     log.push(format!(
-        "{what} answered {}: token_type {}, expires_in {}, scope {}",
+        "answered {}: token_type {}, expires_in {}, scope {}",
         response.status,
         json["token_type"].as_str().unwrap_or("(none)"),
         expires_in.map_or("(none)".to_string(), |d| format!("{}s", d.as_secs())),
-        json["scope"].as_str().unwrap_or("(none)"),
+        redactor.masked(granted.unwrap_or("(none)")),
     ));
+    let requested = request.form.iter().find(|f| f.name == "scope");
+    if let (Some(requested), Some(granted)) = (requested, granted)
+        && !same_scope_set(&requested.value, granted)
+    {
+        log.push(format!(
+            "the granted scope differs from the requested `{}`",
+            redactor.masked(&requested.value)
+        ));
+    }
     let now = Instant::now();
     Ok(Cached {
         value: token,
         refresh_at: expires_in.map(|lifetime| now + lifetime - refresh_margin(lifetime)),
         expires_at: expires_in.map(|lifetime| now + lifetime),
     })
+}
+
+/// Logs the request about to be sent: the URL, then each form field on its own
+/// line (secrets masked, an assertion's claims decoded), then the client authentication.
+fn log_request(request: &TokenRequest<'_>, log: &ExchangeLog) {
+    let redactor = request.redactor;
+    log.push(format!("POST {}", redactor.masked(request.url.as_str())));
+    for field in &request.form {
+        let value = if field.secret {
+            crate::redact::MASK.into()
+        } else {
+            redactor.masked(&field.value)
+        };
+        let claims = field
+            .claims
+            .as_ref()
+            .map(|c| format!(" (claims {})", redactor.masked(&c.to_string())))
+            .unwrap_or_default();
+        log.push(format!("  {}: {value}{claims}", field.name));
+    }
+    if let Some((client_id, _)) = &request.basic {
+        log.push(format!(
+            "  client authentication: HTTP Basic as `{}`",
+            redactor.masked(client_id)
+        ));
+    }
+}
+
+/// Whether two space-separated scope lists hold the same scopes, in any order.
+fn same_scope_set(requested: &str, granted: &str) -> bool {
+    let set = |text: &str| {
+        let mut scopes: Vec<String> = text.split_whitespace().map(str::to_string).collect();
+        scopes.sort();
+        scopes.dedup();
+        scopes
+    };
+    set(requested) == set(granted)
 }
 
 #[cfg(test)]
@@ -251,5 +339,12 @@ mod tests {
             refresh_margin(Duration::from_secs(10)),
             Duration::from_secs(1)
         );
+    }
+
+    #[test]
+    fn scope_sets_compare_without_order_and_with_case() {
+        assert!(same_scope_set("READ ACT_AS_USER", "ACT_AS_USER  READ"));
+        assert!(!same_scope_set("rabbitmq.read:*/*", "RABBITMQ.READ:*/*"));
+        assert!(!same_scope_set("read write", "read"));
     }
 }

@@ -6,20 +6,62 @@ use std::time::Duration;
 use super::diag::nearest;
 use super::model::*;
 use super::read::{Fields, Reader};
-use super::template::Template;
+use super::template::{Scope, Template};
 use super::yaml::Node;
 
-/// The auth modes, as written in suites.
-pub const AUTH_MODES: &[&str] = &[
-    "none",
-    "basic",
-    "bearer",
-    "header",
-    "login",
-    "connect_jwt",
-    "jwt_bearer_grant",
-    "client_credentials",
-    "jwt",
+/// The auth modes and their fields, as written in suites. Every field takes
+/// `${…}`: the tests walk this table.
+pub const AUTH_MODE_FIELDS: &[(&str, &[&str])] = &[
+    ("none", &[]),
+    ("basic", &["username", "password"]),
+    ("bearer", &["token"]),
+    ("header", &["name", "value"]),
+    (
+        "login",
+        &[
+            "request", "json", "form", "body", "token", "cookie", "header", "scheme",
+        ],
+    ),
+    (
+        "connect_jwt",
+        &["issuer", "secret", "subject", "audience", "ttl", "in"],
+    ),
+    (
+        "jwt_bearer_grant",
+        &[
+            "token_url",
+            "client_id",
+            "secret",
+            "subject",
+            "tenant",
+            "scope",
+            "audience",
+        ],
+    ),
+    (
+        "client_credentials",
+        &[
+            "token_url",
+            "client_id",
+            "client_secret",
+            "scope",
+            "audience",
+            "client_auth",
+        ],
+    ),
+    (
+        "jwt",
+        &[
+            "algorithm",
+            "secret",
+            "private_key_file",
+            "claims",
+            "ttl",
+            "kid",
+            "header",
+            "scheme",
+        ],
+    ),
 ];
 
 /// Default lifetime of a Connect JWT.
@@ -27,12 +69,19 @@ pub const CONNECT_JWT_TTL: Duration = Duration::from_secs(180);
 /// Default lifetime of a self-signed JWT.
 pub const SELF_SIGNED_TTL: Duration = Duration::from_secs(300);
 
-/// Reads `auth:`; `file` anchors `private_key_file`.
+/// The names of the auth modes.
+fn mode_names() -> impl Iterator<Item = &'static str> {
+    AUTH_MODE_FIELDS.iter().map(|(mode, _)| *mode)
+}
+
+/// Reads `auth:`; `file` anchors `private_key_file`, and `scope` (the
+/// principal's) interpolates the fields used while loading.
 pub(super) fn read_auth(
     r: &mut Reader<'_>,
     node: &Node,
     principal: &str,
     file: &Path,
+    scope: &Scope<'_>,
 ) -> Option<AuthSpec> {
     if node.as_str() == Some("none") {
         return Some(AuthSpec::None);
@@ -45,66 +94,35 @@ pub(super) fn read_auth(
                 "principal `{principal}` needs exactly one auth mode, found {}",
                 fields.entries.len()
             ),
-            format!("modes: {}", AUTH_MODES.join(", ")),
+            format!("modes: {}", mode_names().collect::<Vec<_>>().join(", ")),
         );
         return None;
     };
-    let mut mode_fields = |known: &[&str]| r.map(body, &format!("auth `{mode}`"), Some(known));
-    let f = match mode.as_str() {
-        "none" => {
-            if !matches!(&body.value, super::yaml::Value::Null)
-                && !matches!(&body.value, super::yaml::Value::Map(m) if m.is_empty())
-            {
-                r.diags.error(body.pos, "auth `none` takes no fields");
-                return None;
-            }
-            return Some(AuthSpec::None);
-        }
-        "basic" => mode_fields(&["username", "password"])?,
-        "bearer" => mode_fields(&["token"])?,
-        "header" => mode_fields(&["name", "value"])?,
-        "login" => mode_fields(&[
-            "request", "json", "form", "body", "token", "cookie", "header", "scheme",
-        ])?,
-        "connect_jwt" => mode_fields(&["issuer", "secret", "subject", "audience", "ttl", "in"])?,
-        "jwt_bearer_grant" => mode_fields(&[
-            "token_url",
-            "client_id",
-            "secret",
-            "subject",
-            "tenant",
-            "scope",
-            "audience",
-        ])?,
-        "client_credentials" => mode_fields(&[
-            "token_url",
-            "client_id",
-            "client_secret",
-            "scope",
-            "audience",
-            "client_auth",
-        ])?,
-        "jwt" => mode_fields(&[
-            "algorithm",
-            "secret",
-            "private_key_file",
-            "claims",
-            "ttl",
-            "kid",
-            "header",
-            "scheme",
-        ])?,
-        other => {
-            let help = match nearest(other, AUTH_MODES.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => format!("modes: {}", AUTH_MODES.join(", ")),
-            };
-            r.diags
-                .error_with_help(key.pos, format!("unknown auth mode `{other}`"), help);
+    let Some((_, known)) = AUTH_MODE_FIELDS.iter().find(|(name, _)| name == mode) else {
+        let help = match nearest(mode, mode_names()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("modes: {}", mode_names().collect::<Vec<_>>().join(", ")),
+        };
+        r.diags
+            .error_with_help(key.pos, format!("unknown auth mode `{mode}`"), help);
+        return None;
+    };
+    if mode == "none" {
+        if !matches!(&body.value, super::yaml::Value::Null)
+            && !matches!(&body.value, super::yaml::Value::Map(m) if m.is_empty())
+        {
+            r.diags.error(body.pos, "auth `none` takes no fields");
             return None;
         }
+        return Some(AuthSpec::None);
+    }
+    let f = r.map(body, &format!("auth `{mode}`"), Some(known))?;
+    let mut m = Mode {
+        r,
+        f: &f,
+        mode,
+        scope,
     };
-    let mut m = Mode { r, f: &f, mode };
     match mode.as_str() {
         "basic" => Some(AuthSpec::Basic {
             username: m.template("username")?,
@@ -127,6 +145,8 @@ struct Mode<'r, 'a, 'n> {
     r: &'r mut Reader<'a>,
     f: &'r Fields<'n>,
     mode: &'r str,
+    /// The principal's scope, for fields interpolated while loading.
+    scope: &'r Scope<'r>,
 }
 
 impl<'n> Mode<'_, '_, 'n> {
@@ -153,16 +173,21 @@ impl<'n> Mode<'_, '_, 'n> {
         self.r.template(node, key)
     }
 
-    /// An optional plain string.
-    fn optional_string(&mut self, key: &str) -> Option<String> {
-        let node = self.f.get(key)?;
-        self.r.string(node, key)
+    /// A field's text, interpolated now (it is used while loading).
+    fn resolved(&mut self, node: &Node, key: &str) -> Option<String> {
+        self.r.resolved(node, key, self.scope)
     }
 
-    /// An optional header name, checked.
+    /// An optional string, interpolated now.
+    fn optional_resolved(&mut self, key: &str) -> Option<String> {
+        let node = self.f.get(key)?;
+        self.resolved(node, key)
+    }
+
+    /// An optional header name, interpolated now and checked.
     fn header_name(&mut self, key: &str) -> Option<String> {
         let node = self.f.get(key)?;
-        let name = self.r.string(node, key)?;
+        let name = self.resolved(node, key)?;
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             self.r
                 .diags
@@ -172,20 +197,29 @@ impl<'n> Mode<'_, '_, 'n> {
         Some(name)
     }
 
-    /// An optional duration, or `default`.
+    /// An optional duration, interpolated now, or `default`.
     fn duration(&mut self, key: &str, default: Duration) -> Duration {
-        match self.f.get(key) {
-            Some(node) => self.r.duration(node, key).unwrap_or(default),
-            None => default,
+        let Some(node) = self.f.get(key) else {
+            return default;
+        };
+        let Some(text) = self.resolved(node, key) else {
+            return default;
+        };
+        match super::read::parse_duration(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                self.r.diags.error(node.pos, format!("{key}: {e}"));
+                default
+            }
         }
     }
 
-    /// An optional choice among `options`, or the first.
+    /// An optional choice among `options`, interpolated now, or the first.
     fn choice(&mut self, key: &str, options: &[&str]) -> Option<usize> {
         let Some(node) = self.f.get(key) else {
             return Some(0);
         };
-        let value = self.r.string(node, key)?;
+        let value = self.resolved(node, key)?;
         let found = options.iter().position(|o| o.eq_ignore_ascii_case(&value));
         if found.is_none() {
             self.r.diags.error(
@@ -215,7 +249,7 @@ fn read_login(m: &mut Mode<'_, '_, '_>) -> Option<LoginSpec> {
     let request = m.r.request_line(request_node, true);
     let body = m.r.body(m.f);
     let extract = match (m.f.get("token"), m.f.get("cookie")) {
-        (Some(t), None) => m.r.string(t, "token").and_then(|pointer| {
+        (Some(t), None) => m.resolved(t, "token").and_then(|pointer| {
             let ok = pointer.is_empty() || pointer.starts_with('/');
             if !ok {
                 m.r.diags.error(
@@ -225,7 +259,7 @@ fn read_login(m: &mut Mode<'_, '_, '_>) -> Option<LoginSpec> {
             }
             ok.then_some(LoginExtract::Token(pointer))
         }),
-        (None, Some(c)) => m.r.string(c, "cookie").map(LoginExtract::Cookie),
+        (None, Some(c)) => m.resolved(c, "cookie").map(LoginExtract::Cookie),
         _ => {
             m.r.diags.error(
                 m.f.pos,
@@ -235,7 +269,7 @@ fn read_login(m: &mut Mode<'_, '_, '_>) -> Option<LoginSpec> {
         }
     };
     let header = m.header_name("header");
-    let scheme = m.optional_string("scheme");
+    let scheme = m.optional_resolved("scheme");
     Some(LoginSpec {
         request: request?,
         body,
@@ -323,17 +357,19 @@ fn read_self_signed(m: &mut Mode<'_, '_, '_>, file: &Path) -> Option<SelfSignedJ
         return None;
     }
     let hmac = matches!(algorithm, HS256 | HS384 | HS512);
+    // Every field is read even when one has a problem, so all of them are reported.
     let key = match (m.f.get("secret"), m.f.get("private_key_file"), hmac) {
-        (Some(node), None, true) => JwtKey::Secret(m.r.template(node, "secret")?),
-        (None, Some(node), false) => {
-            let name = m.r.string(node, "private_key_file")?;
+        (Some(node), None, true) => m.r.template(node, "secret").map(JwtKey::Secret),
+        (None, Some(node), false) => m.resolved(node, "private_key_file").and_then(|name| {
             let path = file.parent().unwrap_or(Path::new(".")).join(name);
-            if let Err(problem) = check_private_key(&path, algorithm) {
-                m.r.diags.error(node.pos, problem);
-                return None;
+            match check_private_key(&path, algorithm) {
+                Ok(()) => Some(JwtKey::PrivateKeyFile(path)),
+                Err(problem) => {
+                    m.r.diags.error(node.pos, problem);
+                    None
+                }
             }
-            JwtKey::PrivateKeyFile(path)
-        }
+        }),
         _ => {
             let wanted = if hmac {
                 "`secret:`"
@@ -344,31 +380,32 @@ fn read_self_signed(m: &mut Mode<'_, '_, '_>, file: &Path) -> Option<SelfSignedJ
                 m.f.pos,
                 format!("auth `jwt` with {algorithm:?} needs {wanted}, and only that key"),
             );
-            return None;
+            None
         }
     };
     let claims = match m.f.get("claims") {
-        Some(node) => match m.r.json(node)? {
-            JsonTemplate::Object(entries) => entries,
-            _ => {
+        Some(node) => match m.r.json(node) {
+            Some(JsonTemplate::Object(entries)) => Some(entries),
+            Some(_) => {
                 m.r.diags.error(node.pos, "claims must be a map");
-                return None;
+                None
             }
+            None => None,
         },
-        None => Vec::new(),
+        None => Some(Vec::new()),
     };
     let ttl = m.duration("ttl", SELF_SIGNED_TTL);
-    let kid = m.optional_string("kid");
+    let kid = m.optional_resolved("kid");
     let header = m
         .header_name("header")
         .unwrap_or_else(|| "Authorization".into());
     let scheme = m
-        .optional_string("scheme")
+        .optional_resolved("scheme")
         .unwrap_or_else(|| "Bearer".into());
     Some(SelfSignedJwtSpec {
         algorithm,
-        key,
-        claims,
+        key: key?,
+        claims: claims?,
         ttl,
         kid,
         header,

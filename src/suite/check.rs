@@ -9,19 +9,23 @@ use super::expect::{self, ExpectEntry, ResolveError, WILDCARD};
 use super::load::LoadOptions;
 use super::model::*;
 use super::read::Reader;
-use super::template::{Scope, Template};
+use super::template::{Scope, Template, unresolved_help};
 use super::yaml::Pos;
 
+/// Every `expect` key names a principal, a group or `*`; a principal dropped
+/// for its own error (`dropped`) was reported already.
 pub(super) fn check_expect_keys(
     r: &mut Reader<'_>,
     suite: &Suite,
     defaults: &[ExpectEntry],
     endpoints: &[Endpoint],
+    dropped: &[String],
 ) {
     let known: Vec<&str> = suite
         .principals
         .iter()
         .map(|p| p.name.as_str())
+        .chain(dropped.iter().map(String::as_str))
         .chain(suite.groups.iter().map(|g| g.name.as_str()))
         .chain([WILDCARD])
         .collect();
@@ -160,7 +164,7 @@ pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadO
         r.diags.error_with_help(
             pos,
             format!("unresolved variable `${{{name}}}`{whom}"),
-            format!("set it with --var {name}=…, a principal's or the suite's `vars`, or the environment; or write `${{{name}:-default}}`"),
+            unresolved_help(&name),
         );
     }
 }

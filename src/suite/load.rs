@@ -12,6 +12,7 @@ use super::endpoint::{read_endpoints, read_expect};
 use super::expect::WILDCARD;
 use super::model::*;
 use super::read::Reader;
+use super::template::{Scope, Template};
 use super::yaml::{self, Node, Pos};
 
 /// What interpolation may draw on besides the suite itself.
@@ -220,22 +221,36 @@ fn read_suite(
     let description = top
         .get("description")
         .and_then(|n| r.string(n, "description"));
-    let target = read_target(r, file, top.get("target"), root.pos);
-    let vars = top
+    let (target, tls_node) = read_target(r, file, top.get("target"), root.pos);
+    let vars: BTreeMap<String, Template> = top
         .get("vars")
         .map(|n| r.template_map(n, "vars").into_iter().collect())
         .unwrap_or_default();
-    let principals = match top.get("principals") {
-        Some(node) => read_principals(r, file, node),
+    let mock = target
+        .as_ref()
+        .and_then(|target| serving_mock(r, target, &vars, options));
+    // Fields used while loading (file paths, header names, choices) are
+    // interpolated now, in the same layers as the rest minus `${BASE_URL}`.
+    let scope = Scope {
+        cli: &options.cli_vars,
+        principal: None,
+        suite: &vars,
+        mock: mock.as_deref().map(|m| &m.vars),
+        env: &options.env,
+        base_url: None,
+    };
+    let tls = tls_node.map(|node| read_tls(r, file, node, &scope));
+    let (principals, dropped) = match top.get("principals") {
+        Some(node) => read_principals(r, file, node, &scope),
         None => {
             r.diags
                 .error(top.pos, "missing `principals:` (who sends the requests)");
-            Vec::new()
+            Default::default()
         }
     };
     let groups = top
         .get("groups")
-        .map(|n| read_groups(r, n, &principals))
+        .map(|n| read_groups(r, n, &principals, &dropped))
         .unwrap_or_default();
     let (default_headers, default_expect) = match top.get("defaults") {
         Some(node) => match r.map(node, "defaults", Some(DEFAULTS_KEYS)) {
@@ -261,23 +276,23 @@ fn read_suite(
             Vec::new()
         }
     };
+    let mut target = target?;
+    if let Some(tls) = tls {
+        target.tls = tls;
+    }
     let suite = Suite {
         name: name?,
         name_pos: top.get("suite").map_or(root.pos, |n| n.pos),
         file: file.to_path_buf(),
         description,
-        target: target?,
+        target,
         vars,
         principals,
         groups,
         endpoints: Vec::new(),
-        mock: None,
+        mock,
     };
-    let suite = Suite {
-        mock: serving_mock(r, &suite, options),
-        ..suite
-    };
-    check_expect_keys(r, &suite, &default_expect, &endpoints);
+    check_expect_keys(r, &suite, &default_expect, &endpoints, &dropped);
     resolve_expectations(
         r,
         &suite,
@@ -296,26 +311,34 @@ fn read_suite(
 /// is empty and it names a `mock:`; never with `--base-url`.
 fn serving_mock(
     r: &mut Reader<'_>,
-    suite: &Suite,
+    target: &Target,
+    vars: &BTreeMap<String, Template>,
     options: &LoadOptions,
 ) -> Option<std::sync::Arc<crate::mock::MockDef>> {
     if options.base_url.is_some() {
         return None;
     }
-    let scope = suite.scope(&options.cli_vars, &options.env, None);
-    let base_url_empty = match &suite.target.base_url {
+    let scope = Scope {
+        cli: &options.cli_vars,
+        principal: None,
+        suite: vars,
+        mock: None,
+        env: &options.env,
+        base_url: None,
+    };
+    let base_url_empty = match &target.base_url {
         None => true,
         Some(template) => template
             .render(&scope)
             .is_ok_and(|url| url.trim().is_empty()),
     };
-    let wanted = options.force_mock || (options.mock_where_defined && suite.target.mock.is_some());
+    let wanted = options.force_mock || (options.mock_where_defined && target.mock.is_some());
     if !wanted && !base_url_empty {
         return None;
     }
-    let Some(path) = &suite.target.mock else {
+    let Some(path) = &target.mock else {
         r.diags.error_with_help(
-            suite.target.pos,
+            target.pos,
             if options.force_mock {
                 "--mock: this suite's target names no `mock:`"
             } else {
@@ -334,7 +357,13 @@ fn serving_mock(
     }
 }
 
-fn read_target(r: &mut Reader<'_>, file: &Path, node: Option<&Node>, root: Pos) -> Option<Target> {
+/// Reads `target:`; its `tls:` node is handed back, to be read once variables are known.
+fn read_target<'n>(
+    r: &mut Reader<'_>,
+    file: &Path,
+    node: Option<&'n Node>,
+    root: Pos,
+) -> (Option<Target>, Option<&'n Node>) {
     let mut target = Target {
         base_url: None,
         mock: None,
@@ -347,9 +376,11 @@ fn read_target(r: &mut Reader<'_>, file: &Path, node: Option<&Node>, root: Pos) 
         pos: node.map_or(root, |n| n.pos),
     };
     let Some(node) = node else {
-        return Some(target);
+        return (Some(target), None);
     };
-    let fields = r.map(node, "target", Some(TARGET_KEYS))?;
+    let Some(fields) = r.map(node, "target", Some(TARGET_KEYS)) else {
+        return (None, None);
+    };
     if let Some(n) = fields.get("base_url") {
         target.base_url = r.template(n, "base_url");
     }
@@ -376,14 +407,12 @@ fn read_target(r: &mut Reader<'_>, file: &Path, node: Option<&Node>, root: Pos) 
     if let Some(n) = fields.get("allow_mutations") {
         target.allow_mutations = r.boolean(n, "allow_mutations").unwrap_or(false);
     }
-    if let Some(n) = fields.get("tls") {
-        target.tls = read_tls(r, file, n);
-    }
-    Some(target)
+    (Some(target), fields.get("tls"))
 }
 
-/// `tls: { ca_file, insecure, client_cert, client_key }`: files read and checked now.
-fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node) -> TlsOptions {
+/// `tls: { ca_file, insecure, client_cert, client_key }`: paths interpolated
+/// in `scope`, files read and checked now.
+fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node, scope: &Scope<'_>) -> TlsOptions {
     let mut tls = TlsOptions::default();
     let Some(f) = r.map(
         node,
@@ -395,7 +424,7 @@ fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node) -> TlsOptions {
     let folder = file.parent().unwrap_or(Path::new("."));
     let pem = |r: &mut Reader<'_>, key: &str| -> Option<Vec<u8>> {
         let n = f.get(key)?;
-        let path = folder.join(r.string(n, key)?);
+        let path = folder.join(r.resolved(n, key, scope)?);
         match std::fs::read(&path) {
             Ok(bytes) if bytes.windows(11).any(|w| w == b"-----BEGIN ") => Some(bytes),
             Ok(_) => {
@@ -419,11 +448,12 @@ fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node) -> TlsOptions {
             cert.extend(key);
             tls.client_identity = Some(cert);
         }
-        (None, None) => {}
-        _ => r.diags.error(
+        // One given without the other; a file that failed was reported already.
+        _ if f.get("client_cert").is_some() != f.get("client_key").is_some() => r.diags.error(
             f.pos,
             "mutual TLS needs both `client_cert:` and `client_key:`",
         ),
+        _ => {}
     }
     if let Some(n) = f.get("insecure") {
         tls.insecure = r.boolean(n, "insecure").unwrap_or(false);
@@ -456,9 +486,16 @@ fn read_rate(r: &mut Reader<'_>, node: &Node) -> Option<f64> {
     }
 }
 
-fn read_principals(r: &mut Reader<'_>, file: &Path, node: &Node) -> Vec<Principal> {
+/// Reads `principals:`; the names of principals dropped for a problem of
+/// their own come back too, so that naming them elsewhere is not a second error.
+fn read_principals(
+    r: &mut Reader<'_>,
+    file: &Path,
+    node: &Node,
+    scope: &Scope<'_>,
+) -> (Vec<Principal>, Vec<String>) {
     let Some(fields) = r.map(node, "principals", None) else {
-        return Vec::new();
+        return Default::default();
     };
     if fields.entries.is_empty() {
         r.diags.error(
@@ -467,6 +504,7 @@ fn read_principals(r: &mut Reader<'_>, file: &Path, node: &Node) -> Vec<Principa
         );
     }
     let mut principals = Vec::new();
+    let mut dropped = Vec::new();
     for (name, key, value) in &fields.entries {
         if name == WILDCARD {
             r.diags.error(
@@ -479,11 +517,12 @@ fn read_principals(r: &mut Reader<'_>, file: &Path, node: &Node) -> Vec<Principa
             r.diags.error(key.pos, format!("principal name {problem}"));
             continue;
         }
-        if let Some(p) = read_principal(r, file, name, key.pos, value) {
-            principals.push(p);
+        match read_principal(r, file, name, key.pos, value, scope) {
+            Some(p) => principals.push(p),
+            None => dropped.push(name.clone()),
         }
     }
-    principals
+    (principals, dropped)
 }
 
 fn read_principal(
@@ -492,11 +531,16 @@ fn read_principal(
     name: &str,
     pos: Pos,
     node: &Node,
+    scope: &Scope<'_>,
 ) -> Option<Principal> {
     let what = format!("principal `{name}`");
     let fields = r.map(node, &what, Some(PRINCIPAL_KEYS))?;
+    let vars: BTreeMap<String, Template> = fields
+        .get("vars")
+        .map(|n| r.template_map(n, "vars").into_iter().collect())
+        .unwrap_or_default();
     let auth = match fields.get("auth") {
-        Some(auth) => read_auth(r, auth, name, file),
+        Some(auth) => read_auth(r, auth, name, file, &scope.for_principal(&vars)),
         None => {
             r.diags.error_with_help(
                 pos,
@@ -531,10 +575,7 @@ fn read_principal(
             .get("description")
             .and_then(|n| r.string(n, "description")),
         scopes,
-        vars: fields
-            .get("vars")
-            .map(|n| r.template_map(n, "vars").into_iter().collect())
-            .unwrap_or_default(),
+        vars,
         auth: auth?,
         headers: fields
             .get("headers")
@@ -563,7 +604,13 @@ pub fn name_problem(name: &str) -> Option<String> {
     }
 }
 
-fn read_groups(r: &mut Reader<'_>, node: &Node, principals: &[Principal]) -> Vec<Group> {
+/// Reads `groups:`; a member in `dropped` (a principal with its own error) is left out quietly.
+fn read_groups(
+    r: &mut Reader<'_>,
+    node: &Node,
+    principals: &[Principal],
+    dropped: &[String],
+) -> Vec<Group> {
     let Some(fields) = r.map(node, "groups", None) else {
         return Vec::new();
     };
@@ -571,7 +618,7 @@ fn read_groups(r: &mut Reader<'_>, node: &Node, principals: &[Principal]) -> Vec
     for (name, key, value) in &fields.entries {
         let problem = if name == WILDCARD {
             Some("`*` cannot name a group: it means every principal in `expect`".to_string())
-        } else if principals.iter().any(|p| &p.name == name) {
+        } else if principals.iter().any(|p| &p.name == name) || dropped.contains(name) {
             Some(format!("group `{name}` has the name of a principal"))
         } else {
             name_problem(name).map(|p| format!("group name {p}"))
@@ -589,7 +636,14 @@ fn read_groups(r: &mut Reader<'_>, node: &Node, principals: &[Principal]) -> Vec
                 if principals.iter().any(|p| p.name == member) {
                     return Some(member);
                 }
-                let help = nearest(&member, principals.iter().map(|p| p.name.as_str()))
+                if dropped.contains(&member) {
+                    return None;
+                }
+                let names = principals
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .chain(dropped.iter().map(String::as_str));
+                let help = nearest(&member, names)
                     .map(|n| format!("did you mean `{n}`?"))
                     .unwrap_or_else(|| "groups list principals".into());
                 r.diags.error_with_help(

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::diag::{Diagnostics, nearest};
 use super::model::{Body, JsonTemplate, RequestLine};
-use super::template::Template;
+use super::template::{BASE_URL, Scope, Template, Unresolved, unresolved_help};
 use super::yaml::{Node, Pos, Value};
 
 /// The entries of a YAML map, keys checked.
@@ -133,6 +133,33 @@ impl<'a> Reader<'a> {
                 self.diags.error(
                     node.pos,
                     format!("{what} must be a string, found {}", other.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    /// Reads a scalar and interpolates it now, in `scope`: for fields that are
+    /// used while the suite loads (file paths, header names, choices), which
+    /// therefore cannot wait for `${BASE_URL}`.
+    pub fn resolved(&mut self, node: &Node, what: &str, scope: &Scope<'_>) -> Option<String> {
+        let template = self.template(node, what)?;
+        match template.render(scope) {
+            Ok(text) => Some(text),
+            Err(Unresolved(name)) if name == BASE_URL => {
+                self.diags.error(
+                    node.pos,
+                    format!(
+                        "{what} is read when the suite loads, before the target is known, so it cannot use `${{{BASE_URL}}}`"
+                    ),
+                );
+                None
+            }
+            Err(Unresolved(name)) => {
+                self.diags.error_with_help(
+                    node.pos,
+                    format!("unresolved variable `${{{name}}}` in {what}"),
+                    unresolved_help(&name),
                 );
                 None
             }

@@ -58,6 +58,13 @@ pub struct Scope<'a> {
     pub base_url: Option<&'a str>,
 }
 
+/// How to supply a variable that nothing defines.
+pub fn unresolved_help(name: &str) -> String {
+    format!(
+        "set it with --var {name}=…, a principal's or the suite's `vars`, or the environment; or write `${{{name}:-default}}`"
+    )
+}
+
 /// The variable that names the effective target.
 pub const BASE_URL: &str = "BASE_URL";
 
