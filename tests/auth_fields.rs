@@ -512,6 +512,10 @@ async fn scoped_token(body: String) -> Response {
 async fn explain_shows_the_token_request_next_to_the_answer() {
     let app = Router::new()
         .route("/oauth/scoped", axum::routing::post(scoped_token))
+        .route(
+            "/auth/login",
+            axum::routing::post(|| async { axum::Json(json!({ "session": { "id": "s-1" } })) }),
+        )
         .route("/check", axum::routing::get(|| async { "ok" }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -540,6 +544,12 @@ principals:
         subject: "urn:atlassian:connect:useraccountid:admin-1"
         tenant: "${{BASE_URL}}"
         scope: READ ACT_AS_USER
+  web:
+    auth:
+      login:
+        request: POST /auth/login
+        json: {{ username: Alice.Mixed, password: "Login-Password.9" }}
+        token: /session/token
 endpoints:
   - {{ name: check, request: GET /check, expect: {{ "*": 200 }} }}
 "#
@@ -591,4 +601,19 @@ endpoints:
         );
     }
     assert!(!out.all().contains(SECRET), "{}", out.all());
+
+    let out = explain("web").await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    for needle in [
+        format!("token    POST {base}/auth/login\n"),
+        "\n           body: {\"username\":\"Alice.Mixed\",\"password\":\"****\"} (JSON)\n".into(),
+        "\n         answered 200 without the token at `/session/token`\n".into(),
+    ] {
+        assert!(
+            out.stdout.contains(&needle),
+            "missing {needle:?} in:\n{}",
+            out.stdout
+        );
+    }
+    assert!(!out.all().contains("Login-Password"), "{}", out.all());
 }

@@ -8,9 +8,10 @@ use reqwest::header::SET_COOKIE;
 use std::sync::Arc;
 
 use super::cache::{Cached, TokenCache};
+use super::token_endpoint::ExchangeLog;
 use super::{Auth, AuthEnv, AuthError, header};
 use crate::http::{self, EncodedBody};
-use crate::redact::Redactor;
+use crate::redact::{MASK, Redactor};
 use crate::suite::{Body, JsonTemplate, LoginExtract, LoginSpec, Template};
 
 /// A login, performed on first use and shared by the principal's cells.
@@ -25,6 +26,9 @@ pub struct Login {
     timeout: Duration,
     redactor: Arc<Redactor>,
     cache: TokenCache,
+    /// The body as `explain` shows it: every credential masked.
+    shown_body: Option<String>,
+    log: ExchangeLog,
 }
 
 impl Login {
@@ -33,14 +37,14 @@ impl Login {
         let path = http::render(&spec.request.target, &env.scope).map_err(AuthError)?;
         let url = http::build_url(&env.base_url, &path, &[]).map_err(AuthError)?;
         super::setup_url_allowed(&url, env)?;
-        let body = match &spec.body {
+        let (body, shown_body) = match &spec.body {
             Some(body) => {
                 let encoded = http::render_body(body, &env.scope).map_err(AuthError)?;
                 // Login bodies carry passwords: every string in them is a credential.
                 register_body_values(body, env)?;
-                Some(encoded)
+                (Some(encoded), Some(shown(body, env)?))
             }
-            None => None,
+            None => (None, None),
         };
         let method = reqwest::Method::from_bytes(spec.request.method.as_bytes())
             .map_err(|_| AuthError(format!("`{}` is not an HTTP method", spec.request.method)))?;
@@ -59,6 +63,8 @@ impl Login {
             timeout: env.timeout,
             redactor: env.redactor.clone(),
             cache: TokenCache::new(),
+            shown_body,
+            log: ExchangeLog::default(),
         })
     }
 
@@ -68,6 +74,14 @@ impl Login {
             self.method,
             self.redactor.mask(self.url.as_str())
         );
+        self.log.push(format!(
+            "{} {}",
+            self.method,
+            self.redactor.mask(self.url.as_str())
+        ));
+        if let Some(body) = &self.shown_body {
+            self.log.push(format!("  body: {body}"));
+        }
         let mut request = reqwest::Request::new(self.method.clone(), self.url.clone());
         *request.timeout_mut() = Some(self.timeout);
         if let Some(body) = &self.body {
@@ -87,22 +101,31 @@ impl Login {
         })?;
         http::register_cookies(&response.headers, &self.redactor);
         if !(200..300).contains(&response.status) {
-            return Err(AuthError(format!(
-                "{what} answered {}: {}",
+            let answer = format!(
+                "answered {}: {}",
                 response.status,
                 http::excerpt(&response.body, &self.redactor)
-            )));
+            );
+            self.log.push(answer.clone());
+            return Err(AuthError(format!("{what} {answer}")));
         }
-        let credential = match &self.extract {
-            LoginExtract::Token(pointer) => token_at(&response.body, pointer).ok_or_else(|| {
-                AuthError(format!("{what}: the response has no token at `{pointer}`"))
-            })?,
-            LoginExtract::Cookie(name) => {
-                cookie_named(&response.headers, name).ok_or_else(|| {
-                    AuthError(format!("{what}: the response sets no cookie `{name}`"))
-                })?
-            }
+        let (credential, found) = match &self.extract {
+            LoginExtract::Token(pointer) => (
+                token_at(&response.body, pointer),
+                format!("the token at `{pointer}`"),
+            ),
+            LoginExtract::Cookie(name) => (
+                cookie_named(&response.headers, name),
+                format!("the cookie `{name}`"),
+            ),
         };
+        let Some(credential) = credential else {
+            let missing = format!("answered {} without {found}", response.status);
+            self.log.push(missing.clone());
+            return Err(AuthError(format!("{what} {missing}")));
+        };
+        self.log
+            .push(format!("answered {} with {found}", response.status));
         self.redactor.add(&credential);
         let value = match (&self.extract, self.scheme.as_str()) {
             (LoginExtract::Cookie(name), _) => format!("{name}={credential}"),
@@ -131,15 +154,75 @@ impl Auth for Login {
         }
         .boxed()
     }
+
+    fn notes(&self) -> Vec<String> {
+        self.log.lines()
+    }
 }
 
 /// Fields of a login body that name the principal rather than authenticate it.
 const IDENTITY_FIELDS: &[&str] = &["username", "user", "login", "email", "name"];
 
+/// Whether a login body's field names the principal rather than authenticates it.
+fn is_identity(key: Option<&str>) -> bool {
+    key.is_some_and(|k| IDENTITY_FIELDS.contains(&k.to_ascii_lowercase().as_str()))
+}
+
+/// The login body as `explain` shows it: identity fields as sent, every other value masked.
+fn shown(body: &Body, env: &AuthEnv<'_>) -> Result<String, AuthError> {
+    let value = |key: Option<&str>, template: &Template| -> Result<String, AuthError> {
+        if is_identity(key) {
+            Ok(env
+                .redactor
+                .mask(&http::render(template, &env.scope).map_err(AuthError)?))
+        } else {
+            Ok(MASK.to_string())
+        }
+    };
+    Ok(match body {
+        Body::Raw(_) => format!("{MASK} (raw text)"),
+        Body::Form(fields) => {
+            let shown: Result<Vec<String>, AuthError> = fields
+                .iter()
+                .map(|(k, t)| Ok(format!("{k}={}", value(Some(k), t)?)))
+                .collect();
+            format!("{} (form)", shown?.join("&"))
+        }
+        Body::Json(json) => {
+            fn walk(
+                json: &JsonTemplate,
+                key: Option<&str>,
+                value: &dyn Fn(Option<&str>, &Template) -> Result<String, AuthError>,
+            ) -> Result<serde_json::Value, AuthError> {
+                use serde_json::Value;
+                Ok(match json {
+                    JsonTemplate::String(t) => Value::String(value(key, t)?),
+                    JsonTemplate::Array(items) => Value::Array(
+                        items
+                            .iter()
+                            .map(|i| walk(i, key, value))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                    JsonTemplate::Object(entries) => Value::Object(
+                        entries
+                            .iter()
+                            .map(|(k, v)| Ok((k.clone(), walk(v, Some(k), value)?)))
+                            .collect::<Result<_, AuthError>>()?,
+                    ),
+                    JsonTemplate::Null => Value::Null,
+                    JsonTemplate::Bool(b) => Value::Bool(*b),
+                    JsonTemplate::Number(n) => Value::Number(n.clone()),
+                })
+            }
+            format!("{} (JSON)", walk(json, None, &value)?)
+        }
+    })
+}
+
 /// Registers every value of a login body as a secret, except identity fields.
 fn register_body_values(body: &Body, env: &AuthEnv<'_>) -> Result<(), AuthError> {
     let mut register = |key: Option<&str>, template: &Template| {
-        if key.is_some_and(|k| IDENTITY_FIELDS.contains(&k.to_ascii_lowercase().as_str())) {
+        if is_identity(key) {
             return Ok(());
         }
         env.redactor
