@@ -13,6 +13,7 @@ use super::{Auth, AuthEnv, AuthError, header};
 use crate::http::{self, EncodedBody};
 use crate::redact::{MASK, Redactor};
 use crate::suite::{Body, JsonTemplate, LoginExtract, LoginSpec, Template};
+use serde_json::Value;
 
 /// A login, performed on first use and shared by the principal's cells.
 pub struct Login {
@@ -188,34 +189,32 @@ fn shown(body: &Body, env: &AuthEnv<'_>) -> Result<String, AuthError> {
                 .collect();
             format!("{} (form)", shown?.join("&"))
         }
-        Body::Json(json) => {
-            fn walk(
-                json: &JsonTemplate,
-                key: Option<&str>,
-                value: &dyn Fn(Option<&str>, &Template) -> Result<String, AuthError>,
-            ) -> Result<serde_json::Value, AuthError> {
-                use serde_json::Value;
-                Ok(match json {
-                    JsonTemplate::String(t) => Value::String(value(key, t)?),
-                    JsonTemplate::Array(items) => Value::Array(
-                        items
-                            .iter()
-                            .map(|i| walk(i, key, value))
-                            .collect::<Result<_, _>>()?,
-                    ),
-                    JsonTemplate::Object(entries) => Value::Object(
-                        entries
-                            .iter()
-                            .map(|(k, v)| Ok((k.clone(), walk(v, Some(k), value)?)))
-                            .collect::<Result<_, AuthError>>()?,
-                    ),
-                    JsonTemplate::Null => Value::Null,
-                    JsonTemplate::Bool(b) => Value::Bool(*b),
-                    JsonTemplate::Number(n) => Value::Number(n.clone()),
-                })
-            }
-            format!("{} (JSON)", walk(json, None, &value)?)
-        }
+        Body::Json(json) => format!("{} (JSON)", shown_json(json, None, &value)?),
+    })
+}
+
+/// A login body's JSON with each string shown as `value` decides.
+fn shown_json<F>(json: &JsonTemplate, key: Option<&str>, value: &F) -> Result<Value, AuthError>
+where
+    F: Fn(Option<&str>, &Template) -> Result<String, AuthError>,
+{
+    Ok(match json {
+        JsonTemplate::String(t) => Value::String(value(key, t)?),
+        JsonTemplate::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| shown_json(i, key, value))
+                .collect::<Result<_, _>>()?,
+        ),
+        JsonTemplate::Object(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), shown_json(v, Some(k), value)?)))
+                .collect::<Result<_, AuthError>>()?,
+        ),
+        JsonTemplate::Null => Value::Null,
+        JsonTemplate::Bool(b) => Value::Bool(*b),
+        JsonTemplate::Number(n) => Value::Number(n.clone()),
     })
 }
 
