@@ -438,7 +438,7 @@ fn resolve_targets(
     exec: &ExecOptions,
 ) -> Result<Vec<Option<ResolvedTarget>>, String> {
     if let Some(url) = &target.base_url {
-        let base_url = http::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
+        let base_url = suite::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
         return Ok(suites
             .iter()
             .map(|_| {
@@ -467,7 +467,7 @@ fn resolve_targets(
                     suite.file.display()
                 ));
             }
-            let base_url = http::parse_base_url(&text).map_err(|e| format!("suite `{}`: {e}", suite.name))?;
+            let base_url = suite::parse_base_url(&text).map_err(|e| format!("suite `{}`: {e}", suite.name))?;
             Ok(Some(ResolvedTarget { base_url, is_mock: false }))
         })
         .collect()

@@ -66,7 +66,7 @@ pub fn explain(config: &ExplainConfig) -> u8 {
     let redactor = Arc::new(Redactor::new());
     // The principal's canary runs first, as in `run`: it decides how a denial reads.
     let mut cells = vec![id];
-    if let Some(canary) = execute::canary_of(suite, id.principal).filter(|&e| e != id.endpoint) {
+    if let Some(canary) = suite.canary_of(id.principal).filter(|&e| e != id.endpoint) {
         cells.insert(
             0,
             CellId {

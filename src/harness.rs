@@ -16,7 +16,7 @@ use std::sync::Arc;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use crate::app::{Started, TargetChoice, start};
-use crate::execute::{self, ExecOptions, canary_of};
+use crate::execute::{self, ExecOptions};
 use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 use crate::plan::{self, Selection};
 use crate::redact::Redactor;
@@ -128,7 +128,7 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         .iter()
         .filter_map(|c| {
             Some(CellId {
-                endpoint: canary_of(&suites[c.suite], c.principal)?,
+                endpoint: suites[c.suite].canary_of(c.principal)?,
                 ..*c
             })
         })

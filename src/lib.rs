@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod atlassian;
+pub mod atomic_file;
 pub mod auth;
 pub mod execute;
 pub mod explain;
@@ -14,8 +15,10 @@ pub mod http;
 pub mod judge;
 pub mod mock;
 pub mod outcome;
+pub mod percent;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod retry;
 pub mod snapshot;
 pub mod suite;

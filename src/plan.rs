@@ -1,6 +1,5 @@
 //! Planning: suites become the list of cells to run, filters applied.
 
-use crate::execute::canary_of;
 use crate::outcome::CellId;
 use crate::suite::Suite;
 
@@ -59,7 +58,7 @@ fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
     let mut needed: Vec<CellId> = cells
         .iter()
         .filter_map(|c| {
-            let endpoint = canary_of(&suites[c.suite], c.principal)?;
+            let endpoint = suites[c.suite].canary_of(c.principal)?;
             Some(CellId { endpoint, ..*c })
         })
         .collect();

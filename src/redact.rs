@@ -285,7 +285,7 @@ fn mask_matches<'t>(text: &'t str, matcher: &AhoCorasick) -> Cow<'t, str> {
 /// A secret as written, percent-encoded, form-encoded and JSON-escaped.
 fn encoded_forms(secret: &str) -> Vec<String> {
     let percent =
-        percent_encoding::utf8_percent_encode(secret, crate::http::UNRESERVED_ONLY).to_string();
+        percent_encoding::utf8_percent_encode(secret, crate::percent::UNRESERVED_ONLY).to_string();
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_string();

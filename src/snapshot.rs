@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::atomic_file::write_atomically;
 use crate::outcome::{CellOutcome, CellResult};
-use crate::report::write_atomically;
 use crate::suite::Suite;
 
 /// One cell as recorded: its status (or `skipped`) and the extra facts asked for.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use percent_encoding::utf8_percent_encode;
 use sha2::{Digest, Sha256};
 
-use crate::http::UNRESERVED_ONLY;
+use crate::percent::UNRESERVED_ONLY;
 
 /// The query parameter that carries a Connect JWT; never part of the hash.
 pub const JWT_PARAM: &str = "jwt";

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use super::cache::{Cached, TokenCache};
 use super::{AuthEnv, AuthError};
-use crate::execute::retry;
 use crate::http::{self, EncodedBody};
 use crate::redact::Redactor;
+use crate::retry;
 use crate::suite::Template;
 
 /// Retries of a token request on 429, 503 and connect errors.

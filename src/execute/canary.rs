@@ -7,17 +7,11 @@ use std::collections::HashMap;
 use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 use crate::suite::Suite;
 
-/// The index of a principal's canary endpoint, if it has one.
-pub fn canary_of(suite: &Suite, principal: usize) -> Option<usize> {
-    let name = suite.principals[principal].canary.as_ref()?;
-    suite.endpoints.iter().position(|e| &e.name == name)
-}
-
 /// Splits cells into canaries (run first) and the rest.
 pub fn split(suites: &[Suite], cells: &[CellId]) -> (Vec<CellId>, Vec<CellId>) {
     cells
         .iter()
-        .partition(|c| canary_of(&suites[c.suite], c.principal) == Some(c.endpoint))
+        .partition(|c| suites[c.suite].canary_of(c.principal) == Some(c.endpoint))
 }
 
 /// For each principal whose canary was not reached, why.

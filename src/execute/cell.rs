@@ -4,10 +4,11 @@ use std::time::Instant;
 
 use reqwest::header::{HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 
-use super::{Shared, retry, timeout_of, trace};
+use super::{Shared, timeout_of, trace};
 use crate::http::{self, EncodedBody, ReadResponse};
 use crate::judge::judge;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Observation, SentRequest};
+use crate::retry;
 use crate::suite::Endpoint;
 
 /// A cell's request, rendered once and rebuilt for each attempt.

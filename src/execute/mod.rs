@@ -2,10 +2,8 @@
 //! pipeline, with per-principal clients, auth, pacing and retries.
 
 mod canary;
-pub use canary::canary_of;
 mod cell;
 pub mod pace;
-pub mod retry;
 mod tls;
 mod trace;
 mod transport;

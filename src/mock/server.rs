@@ -4,8 +4,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -16,47 +14,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::def::{MockDef, MockRoute, segments};
-use super::scope::ConnectScope;
+use super::state::{Issued, MockState};
 use super::verify::{self, Caller, Refusal};
+use crate::atlassian::scope::ConnectScope;
+use crate::suite::mock_def::{MockDef, MockRoute, segments};
 
 /// The grant type of RFC 7523.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Where the JWT-bearer grant is served.
 pub const TOKEN_PATH: &str = "/oauth2/token";
-
-/// An access token the mock issued.
-#[derive(Clone, Debug)]
-pub struct Issued {
-    /// The app it was issued to.
-    pub app: usize,
-    /// The user it acts as.
-    pub user: usize,
-    /// Its scopes.
-    pub scopes: Vec<ConnectScope>,
-    /// When it stops working.
-    pub expires_at: Instant,
-}
-
-/// A running mock's state.
-pub struct MockState {
-    /// The definition it serves.
-    pub def: MockDef,
-    /// Access tokens issued so far.
-    pub tokens: Mutex<HashMap<String, Issued>>,
-    issued_count: AtomicU64,
-}
-
-impl MockState {
-    /// Fresh state for `def`.
-    pub fn new(def: MockDef) -> MockState {
-        MockState {
-            def,
-            tokens: Mutex::new(HashMap::new()),
-            issued_count: AtomicU64::new(0),
-        }
-    }
-}
 
 /// The mock as a router: everything goes through one handler.
 pub fn router(state: Arc<MockState>) -> Router {
@@ -360,7 +326,7 @@ fn token(state: &MockState, body: &[u8]) -> Response {
 
 /// A fresh token nobody can guess without the app's secret.
 fn mint(state: &MockState, app: usize) -> String {
-    let n = state.issued_count.fetch_add(1, Ordering::SeqCst);
+    let n = state.next_token_number();
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())

@@ -7,9 +7,9 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
-use super::scope::ConnectScope;
-use super::server::MockState;
+use super::state::MockState;
 use crate::atlassian::qsh;
+use crate::atlassian::scope::ConnectScope;
 
 /// A verified caller.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -13,13 +13,12 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod terminal;
-mod write;
 
 use crate::execute::ResolvedTarget;
 use crate::outcome::{CellOutcome, Tally};
 use crate::suite::Suite;
 
-pub use write::write_atomically;
+pub use crate::atomic_file::write_atomically;
 
 /// Everything known when a run ends, outcomes in suite order.
 pub struct RunReport<'a> {

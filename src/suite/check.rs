@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::auth_spec::auth_templates;
 use super::diag::nearest;
 use super::expect::{self, ExpectEntry, ResolveError, WILDCARD};
-use super::load::LoadOptions;
 use super::model::*;
+use super::options::LoadOptions;
 use super::read::Reader;
 use super::template::{Scope, Template, unresolved_help};
 use super::yaml::Pos;
@@ -185,7 +185,7 @@ pub(super) fn check_base_url(r: &mut Reader<'_>, suite: &Suite, options: &LoadOp
     let scope = suite.scope(&options.cli_vars, &options.env, None);
     if let Ok(text) = template.render(&scope)
         && !text.trim().is_empty()
-        && let Err(problem) = crate::http::parse_base_url(&text)
+        && let Err(problem) = super::base_url::parse_base_url(&text)
     {
         r.diags.error(template.pos, format!("base_url: {problem}"));
     }

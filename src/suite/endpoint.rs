@@ -47,7 +47,7 @@ pub(super) fn read_endpoints(
         let Some(endpoint) = read_endpoint(r, item, default_headers) else {
             continue;
         };
-        if let Some(problem) = super::load::name_problem(&endpoint.name) {
+        if let Some(problem) = super::read::name_problem(&endpoint.name) {
             r.diags
                 .error(endpoint.pos, format!("endpoint name {problem}"));
             continue;

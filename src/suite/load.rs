@@ -11,24 +11,11 @@ use super::diag::{Diagnostic, Diagnostics, nearest};
 use super::endpoint::{read_endpoints, read_expect};
 use super::expect::WILDCARD;
 use super::model::*;
-use super::read::Reader;
+use super::options::LoadOptions;
+use super::read::{Reader, name_problem};
+use super::source::read_source;
 use super::template::{Scope, Template};
 use super::yaml::{self, Node, Pos};
-
-/// What interpolation may draw on besides the suite itself.
-#[derive(Clone, Debug, Default)]
-pub struct LoadOptions {
-    /// `--var NAME=VALUE`.
-    pub cli_vars: BTreeMap<String, String>,
-    /// The environment, captured once by the caller.
-    pub env: BTreeMap<String, String>,
-    /// `--base-url`: every suite goes there, none to its mock.
-    pub base_url: Option<String>,
-    /// `--mock`: every suite goes to its mock.
-    pub force_mock: bool,
-    /// Suites that define a mock go to it whatever their base URL says (the harness).
-    pub mock_where_defined: bool,
-}
 
 const SUITE_KEYS: &[&str] = &[
     "suite",
@@ -100,31 +87,6 @@ fn file_problem(path: &Path, message: &str) -> Diagnostic {
         source_line: None,
         caret: 0,
     }
-}
-
-/// The largest suite or mock file read (the YAML budget refuses more anyway;
-/// this refuses it before reading it into memory).
-pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Reads a suite or mock file as text: at most [`MAX_SOURCE_BYTES`], UTF-8.
-pub fn read_source(file: &Path) -> Result<String, String> {
-    let size = std::fs::metadata(file)
-        .map_err(|e| format!("cannot read the file: {e}"))?
-        .len();
-    if size > MAX_SOURCE_BYTES {
-        return Err(format!(
-            "the file is {} MiB; suites and mock definitions are limited to {} MiB",
-            size / (1024 * 1024),
-            MAX_SOURCE_BYTES / (1024 * 1024)
-        ));
-    }
-    let bytes = std::fs::read(file).map_err(|e| format!("cannot read the file: {e}"))?;
-    String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "the file is not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )
-    })
 }
 
 /// Loads and validates every suite under `paths`; any problem in any file fails the whole load.
@@ -314,7 +276,7 @@ fn serving_mock(
     target: &Target,
     vars: &BTreeMap<String, Template>,
     options: &LoadOptions,
-) -> Option<std::sync::Arc<crate::mock::MockDef>> {
+) -> Option<std::sync::Arc<super::mock_def::MockDef>> {
     if options.base_url.is_some() {
         return None;
     }
@@ -348,7 +310,7 @@ fn serving_mock(
         );
         return None;
     };
-    match crate::mock::load(path) {
+    match super::mock_def::load(path) {
         Ok(def) => Some(std::sync::Arc::new(def)),
         Err(problems) => {
             r.diags.found.extend(problems);
@@ -583,25 +545,6 @@ fn read_principal(
             .unwrap_or_default(),
         canary: fields.get("canary").and_then(|n| r.string(n, "canary")),
     })
-}
-
-/// Why a principal, group or endpoint name cannot be shown on one line of the matrix.
-pub fn name_problem(name: &str) -> Option<String> {
-    if name.trim().is_empty() {
-        Some("must not be empty".into())
-    } else if name.trim() != name {
-        Some(format!("{name:?} must not start or end with spaces"))
-    } else if name.contains("::") {
-        Some(format!(
-            "{name:?} must not contain `::` (it separates the parts of test names)"
-        ))
-    } else if name.chars().any(char::is_control) {
-        Some(format!(
-            "{name:?} must be one line without control characters"
-        ))
-    } else {
-        None
-    }
 }
 
 /// Reads `groups:`; a member in `dropped` (a principal with its own error) is left out quietly.

@@ -1,18 +1,25 @@
 //! Suites: the YAML format, its validated model, interpolation and load errors.
 
 pub mod auth_spec;
+pub mod base_url;
 mod check;
 pub mod diag;
 mod endpoint;
 pub mod expect;
 pub mod load;
+pub mod mock_def;
 pub mod model;
+pub mod options;
 pub mod read;
+pub mod request;
+pub mod source;
 pub mod template;
 pub mod yaml;
 
+pub use base_url::parse_base_url;
 pub use diag::Diagnostic;
 pub use expect::Expectation;
-pub use load::{LoadOptions, load, load_str};
+pub use load::{load, load_str};
 pub use model::*;
+pub use options::LoadOptions;
 pub use template::{Scope, Template};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::expect::{ExpectEntry, Expectation};
+pub use super::request::{Body, JsonTemplate, RequestLine};
 use super::template::{Scope, Template};
 use super::yaml::Pos;
 
@@ -30,10 +31,16 @@ pub struct Suite {
     /// Endpoints, in declared order.
     pub endpoints: Vec<Endpoint>,
     /// The mock that serves this run, when the target has no base URL (or `--mock`).
-    pub mock: Option<std::sync::Arc<crate::mock::MockDef>>,
+    pub mock: Option<std::sync::Arc<super::mock_def::MockDef>>,
 }
 
 impl Suite {
+    /// The index of a principal's canary endpoint, if it has one.
+    pub fn canary_of(&self, principal: usize) -> Option<usize> {
+        let name = self.principals[principal].canary.as_ref()?;
+        self.endpoints.iter().position(|e| &e.name == name)
+    }
+
     /// The interpolation scope of the suite itself; add a principal with [`Scope::for_principal`].
     pub fn scope<'a>(
         &'a self,
@@ -284,72 +291,6 @@ pub struct Group {
     pub name: String,
     /// Member principals' names.
     pub members: Vec<String>,
-}
-
-/// `METHOD PATH[?QUERY]`.
-#[derive(Clone, Debug)]
-pub struct RequestLine {
-    /// Upper-cased method.
-    pub method: String,
-    /// Path and query, interpolated at run time.
-    pub target: Template,
-}
-
-/// A request body.
-#[derive(Clone, Debug)]
-pub enum Body {
-    /// `json:`, sent with `Content-Type: application/json`.
-    Json(JsonTemplate),
-    /// `form:`, sent url-encoded.
-    Form(Vec<(String, Template)>),
-    /// `body:`, sent as written.
-    Raw(Template),
-}
-
-/// A JSON value whose strings may hold `${…}`.
-#[derive(Clone, Debug)]
-pub enum JsonTemplate {
-    /// `null`.
-    Null,
-    /// `true`/`false`.
-    Bool(bool),
-    /// A number.
-    Number(serde_json::Number),
-    /// A string, interpolated.
-    String(Template),
-    /// An array.
-    Array(Vec<JsonTemplate>),
-    /// An object, keys in order.
-    Object(Vec<(String, JsonTemplate)>),
-}
-
-impl JsonTemplate {
-    /// Every template inside, for validation.
-    pub fn templates(&self) -> Vec<&Template> {
-        let mut out = Vec::new();
-        self.collect(&mut out);
-        out
-    }
-
-    fn collect<'a>(&'a self, out: &mut Vec<&'a Template>) {
-        match self {
-            JsonTemplate::String(t) => out.push(t),
-            JsonTemplate::Array(items) => items.iter().for_each(|i| i.collect(out)),
-            JsonTemplate::Object(entries) => entries.iter().for_each(|(_, v)| v.collect(out)),
-            JsonTemplate::Null | JsonTemplate::Bool(_) | JsonTemplate::Number(_) => {}
-        }
-    }
-}
-
-impl Body {
-    /// Every template inside, for validation.
-    pub fn templates(&self) -> Vec<&Template> {
-        match self {
-            Body::Json(json) => json.templates(),
-            Body::Form(fields) => fields.iter().map(|(_, t)| t).collect(),
-            Body::Raw(t) => vec![t],
-        }
-    }
 }
 
 /// One endpoint of a suite.

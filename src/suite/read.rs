@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::diag::{Diagnostics, nearest};
-use super::model::{Body, JsonTemplate, RequestLine};
+use super::request::{Body, JsonTemplate, RequestLine};
 use super::template::{BASE_URL, Scope, Template, Unresolved, unresolved_help};
 use super::yaml::{Node, Pos, Value};
 
@@ -403,6 +403,25 @@ pub fn parse_request_line(text: &str, absolute_ok: bool) -> Result<(String, Stri
         ));
     }
     Ok((method.to_ascii_uppercase(), target.to_string()))
+}
+
+/// Why a principal, group or endpoint name cannot be shown on one line of the matrix.
+pub fn name_problem(name: &str) -> Option<String> {
+    if name.trim().is_empty() {
+        Some("must not be empty".into())
+    } else if name.trim() != name {
+        Some(format!("{name:?} must not start or end with spaces"))
+    } else if name.contains("::") {
+        Some(format!(
+            "{name:?} must not contain `::` (it separates the parts of test names)"
+        ))
+    } else if name.chars().any(char::is_control) {
+        Some(format!(
+            "{name:?} must be one line without control characters"
+        ))
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

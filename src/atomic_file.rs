@@ -1,4 +1,4 @@
-//! Writing report files whole or not at all.
+//! Writing output files (reports, snapshots) whole or not at all.
 
 use std::io::Write;
 use std::path::Path;

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::scope::ConnectScope;
-use crate::suite::diag::{Diagnostic, Diagnostics, nearest};
-use crate::suite::read::{Reader, parse_request_line};
-use crate::suite::yaml::{self, Node, Pos, Value};
+use super::diag::{Diagnostic, Diagnostics, nearest};
+use super::read::{Reader, parse_request_line};
+use super::yaml::{self, Node, Pos, Value};
+use crate::atlassian::scope::ConnectScope;
 
 /// A mock instance's definition.
 #[derive(Clone, Debug)]
@@ -134,7 +134,7 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(900);
 
 /// Loads and validates a mock definition, reporting every problem with its location.
 pub fn load(file: &Path) -> Result<MockDef, Vec<Diagnostic>> {
-    let text = crate::suite::load::read_source(file).map_err(|message| {
+    let text = super::source::read_source(file).map_err(|message| {
         vec![Diagnostic {
             file: file.to_path_buf(),
             pos: Pos::default(),
@@ -226,7 +226,7 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
         }
     };
     let name = name.filter(|n| {
-        let problem = crate::suite::load::name_problem(n);
+        let problem = super::read::name_problem(n);
         if let Some(problem) = &problem {
             r.diags.error(
                 top.get("mock").map_or(top.pos, |n| n.pos),
@@ -273,7 +273,7 @@ fn strings(r: &mut Reader<'_>, node: &Node, what: &str) -> Vec<String> {
 
 fn required(
     r: &mut Reader<'_>,
-    fields: &crate::suite::read::Fields<'_>,
+    fields: &super::read::Fields<'_>,
     key: &str,
     what: &str,
 ) -> Option<String> {
@@ -344,7 +344,7 @@ fn read_apps(r: &mut Reader<'_>, node: &Node) -> Vec<MockApp> {
     let mut apps = Vec::new();
     for (key_name, key, value) in &fields.entries {
         let what = format!("app `{key_name}`");
-        if let Some(problem) = crate::suite::load::name_problem(key_name) {
+        if let Some(problem) = super::read::name_problem(key_name) {
             r.diags.error(key.pos, format!("app key {problem}"));
             continue;
         }
@@ -510,7 +510,7 @@ pub fn segments(path: &str) -> Vec<String> {
         .collect()
 }
 
-fn check_references(r: &mut Reader<'_>, def: &MockDef, top: &crate::suite::read::Fields<'_>) {
+fn check_references(r: &mut Reader<'_>, def: &MockDef, top: &super::read::Fields<'_>) {
     let mut seen = BTreeMap::new();
     for user in &def.users {
         for login in user

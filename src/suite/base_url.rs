@@ -1,0 +1,41 @@
+//! Base URLs as users give them: http or https, a host, nothing a report must not show.
+
+use url::Url;
+
+/// Parses a base URL given by a user: http or https with a host.
+pub fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url =
+        Url::parse(text.trim()).map_err(|e| format!("`{text}` is not a valid base URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!(
+            "`{text}` is not a valid base URL: it needs http:// or https:// and a host"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        // The URL is shown in every report; credentials belong in a principal's auth.
+        return Err(
+            "a base URL must not carry a user name or password: give them to a principal's `auth:`"
+                .into(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "`{text}` is not a valid base URL: it cannot have a query or fragment"
+        ));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_need_http_and_a_host() {
+        assert!(parse_base_url("http://127.0.0.1:1").is_ok());
+        assert!(parse_base_url("ftp://x").is_err());
+        assert!(parse_base_url("not a url").is_err());
+        assert!(parse_base_url("http://admin:pw@host/").is_err());
+        assert!(parse_base_url("http://host/?a=b").is_err());
+    }
+}
