@@ -225,7 +225,7 @@ fn mock_requirements(suite: &Suite, outcome: &CellOutcome) -> Option<String> {
     let def = suite.mock.as_deref()?;
     let request = outcome.request.as_ref()?;
     let path = url::Url::parse(&request.url).ok()?.path().to_string();
-    let route = def.route_for(&request.method, &path)?;
+    let route = def.route_for(&request.method.parse().ok()?, &path)?;
     let mut needs = format!("scope {}", route.scope);
     if let Some(permission) = &route.permission {
         needs.push_str(&format!(", permission {permission}"));

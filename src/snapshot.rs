@@ -9,11 +9,57 @@ use crate::atomic_file::write_atomically;
 use crate::outcome::{CellOutcome, CellResult};
 use crate::suite::Suite;
 
-/// One cell as recorded: its status (or `skipped`) and the extra facts asked for.
+/// What a snapshot records of a cell: the status it got, or that it was skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellValue {
+    /// The response's status.
+    Status(u16),
+    /// Not sent (a mutation against a real target without leave).
+    Skipped,
+}
+
+impl CellValue {
+    /// Whether the cell was reached (2xx).
+    fn reached(self) -> bool {
+        matches!(self, CellValue::Status(200..=299))
+    }
+}
+
+impl fmt::Display for CellValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CellValue::Status(status) => write!(f, "{status}"),
+            CellValue::Skipped => f.write_str("skipped"),
+        }
+    }
+}
+
+/// A snapshot cell value that is neither a status nor `skipped`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a status or `skipped`")]
+pub struct UnknownCellValue(String);
+
+impl std::str::FromStr for CellValue {
+    type Err = UnknownCellValue;
+
+    fn from_str(text: &str) -> Result<CellValue, UnknownCellValue> {
+        match text {
+            "skipped" => Ok(CellValue::Skipped),
+            _ => text
+                .parse::<u16>()
+                .ok()
+                .filter(|status| (100..=999).contains(status) && text.len() == 3)
+                .map(CellValue::Status)
+                .ok_or_else(|| UnknownCellValue(text.to_string())),
+        }
+    }
+}
+
+/// One cell as recorded: its value and the extra facts asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
-    /// `200`, `403`, … or `skipped`.
-    pub status: String,
+    /// The status, or `skipped`.
+    pub status: CellValue,
     /// `(label, value)` facts from the endpoint's `snapshot:`.
     pub facts: Vec<(String, String)>,
 }
@@ -49,7 +95,8 @@ impl Matrix {
         out
     }
 
-    /// Reads back what [`Matrix::render`] wrote; lines it does not understand are skipped.
+    /// Reads back what [`Matrix::render`] wrote; lines it does not understand
+    /// (a cell value that is neither a status nor `skipped`, say) are skipped.
     pub fn parse(text: &str) -> Matrix {
         let mut matrix = Matrix::default();
         for line in text.lines() {
@@ -66,11 +113,14 @@ impl Matrix {
                 let Some((principal, status)) = cell.rsplit_once(" → ") else {
                     continue;
                 };
+                let Ok(status) = status.parse::<CellValue>() else {
+                    continue;
+                };
                 if let Some((_, cells)) = matrix.endpoints.last_mut() {
                     cells.push((
                         principal.to_string(),
                         Recorded {
-                            status: status.to_string(),
+                            status,
                             facts: Vec::new(),
                         },
                     ));
@@ -124,11 +174,11 @@ fn observed_over<'m>(
             let ran = ran[e * width + p];
             let recorded = match ran.map(|o| &o.result) {
                 Some(CellResult::Responded(o)) => Some(Recorded {
-                    status: o.status.to_string(),
+                    status: CellValue::Status(o.status),
                     facts: o.facts.clone(),
                 }),
                 Some(CellResult::Skipped { .. }) => Some(Recorded {
-                    status: "skipped".into(),
+                    status: CellValue::Skipped,
                     facts: Vec::new(),
                 }),
                 Some(CellResult::Error { .. }) | None => before
@@ -206,19 +256,15 @@ impl fmt::Display for Change {
     }
 }
 
-fn reached(status: &str) -> bool {
-    status.starts_with('2') && status.len() == 3
-}
-
-fn classify_status(old: &str, new: &str) -> ChangeClass {
+fn classify_status(old: CellValue, new: CellValue) -> ChangeClass {
     // A cell sent in one run and skipped in the other changed how it ran, not what it may reach.
-    if old == "skipped" || new == "skipped" {
+    if old == CellValue::Skipped || new == CellValue::Skipped {
         ChangeClass::Changed
-    } else if !reached(old) && reached(new) {
+    } else if !old.reached() && new.reached() {
         ChangeClass::Widened
-    } else if new == "401" {
+    } else if new == CellValue::Status(401) {
         ChangeClass::AuthBroken
-    } else if reached(old) {
+    } else if old.reached() {
         ChangeClass::Narrowed
     } else {
         ChangeClass::Changed
@@ -282,7 +328,7 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                     what: format!("{}: {}", what(), cell.status),
                 }),
                 Some(before) if before.status != cell.status => changes.push(Change {
-                    class: classify_status(&before.status, &cell.status),
+                    class: classify_status(before.status, cell.status),
                     what: format!("{}: {} → {}", what(), before.status, cell.status),
                 }),
                 Some(before) if before.facts != cell.facts => changes.push(Change {
@@ -468,7 +514,7 @@ mod tests {
                             (
                                 p.to_string(),
                                 Recorded {
-                                    status: s.to_string(),
+                                    status: s.parse().expect("a test's cell value"),
                                     facts: vec![],
                                 },
                             )
@@ -496,6 +542,15 @@ mod tests {
             "GET /a\n  app → 403\n    header www-authenticate: JWT realm=\"x\"\n  admin → 200\nPOST /b\n  app → skipped\n"
         );
         assert_eq!(Matrix::parse(&text), m);
+        for value in ["200", "403", "999", "skipped"] {
+            assert_eq!(
+                value.parse::<CellValue>().map(|v| v.to_string()),
+                Ok(value.into())
+            );
+        }
+        for value in ["2000", "99", "+200", "Skipped", "", "error"] {
+            assert!(value.parse::<CellValue>().is_err(), "{value}");
+        }
         assert_eq!(body_of(&file_contents("s", &text)), text);
     }
 

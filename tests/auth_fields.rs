@@ -1,6 +1,6 @@
 //! Every field of every auth mode takes `${…}` and is sent exactly as written.
 //!
-//! The test walks the auth-mode table (`AUTH_MODE_FIELDS`): for each mode it
+//! The test walks the auth-mode table (`AuthMode::fields`): for each mode it
 //! has sample configurations that together name every field, and for each
 //! string in them it runs the suite twice against a server that records what
 //! it receives (token requests, login requests, the cell's request, JWTs
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use common::Workspace;
 use futures::StreamExt;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use permatrix::suite::auth_spec::AUTH_MODE_FIELDS;
+use permatrix::suite::auth_spec::AuthMode;
 use serde_json::{Value, json};
 
 /// The HMAC secret of every sample that signs with one.
@@ -407,14 +407,14 @@ async fn run(mode: &str, config: &Value, vars: Option<&Value>) -> Result<Vec<Str
 #[tokio::test(flavor = "multi_thread")]
 async fn every_auth_field_is_interpolated_and_sent_as_written() {
     let samples = samples();
-    for (mode, fields) in AUTH_MODE_FIELDS {
+    for (mode, fields) in AuthMode::ALL.map(|m| (m.name(), m.fields())) {
         let covered: BTreeSet<&str> = samples
             .iter()
-            .filter(|(m, _)| m == mode)
+            .filter(|(m, _)| *m == mode)
             .flat_map(|(_, config)| config.as_object().into_iter().flatten())
             .map(|(key, _)| key.as_str())
             .collect();
-        for field in *fields {
+        for field in fields {
             assert!(
                 covered.contains(field),
                 "auth mode `{mode}` has a field `{field}` that this test has no sample for: add one to samples()"

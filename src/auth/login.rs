@@ -47,8 +47,7 @@ impl Login {
             }
             None => (None, None),
         };
-        let method = reqwest::Method::from_bytes(spec.request.method.as_bytes())
-            .map_err(|_| AuthError(format!("`{}` is not an HTTP method", spec.request.method)))?;
+        let method = spec.request.method.clone();
         let (default_header, default_scheme) = match spec.extract {
             LoginExtract::Token(_) => ("Authorization", "Bearer"),
             LoginExtract::Cookie(_) => ("Cookie", ""),

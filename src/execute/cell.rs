@@ -193,8 +193,7 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
         Some(url) => url.clone(),
         None => url_of(endpoint, &shared.targets[id.suite], &scope)?,
     };
-    let method = reqwest::Method::from_bytes(endpoint.request.method.as_bytes())
-        .map_err(|_| format!("`{}` is not an HTTP method", endpoint.request.method))?;
+    let method = endpoint.request.method.clone();
     let mut headers = Vec::new();
     for (name, template) in endpoint.headers.iter().chain(&principal.headers) {
         let value = http::render(template, &scope)?;

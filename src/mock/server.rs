@@ -84,7 +84,7 @@ async fn handle(
         .def
         .routes
         .iter()
-        .find(|r| r.method == method.as_str() && r.matches(&path_segments))
+        .find(|r| r.method == method && r.matches(&path_segments))
     else {
         return error(
             StatusCode::NOT_FOUND,

@@ -59,7 +59,7 @@ pub fn document(run: &RunReport<'_>) -> Value {
                 })).collect::<Vec<_>>(),
                 "endpoints": suite.endpoints.iter().map(|e| json!({
                     "name": e.name,
-                    "method": e.request.method,
+                    "method": e.request.method.as_str(),
                     "line": e.pos.line,
                 })).collect::<Vec<_>>(),
                 "snapshot": run.snapshots.get(s).and_then(Option::as_ref).map(snapshot),

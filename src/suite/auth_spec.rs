@@ -9,60 +9,104 @@ use super::read::{Fields, Reader};
 use super::template::{Scope, Template};
 use super::yaml::Node;
 
-/// The auth modes and their fields, as written in suites. Every field takes
-/// `${…}`: the tests walk this table.
-pub const AUTH_MODE_FIELDS: &[(&str, &[&str])] = &[
-    ("none", &[]),
-    ("basic", &["username", "password"]),
-    ("bearer", &["token"]),
-    ("header", &["name", "value"]),
-    (
-        "login",
-        &[
-            "request", "json", "form", "body", "token", "cookie", "header", "scheme",
-        ],
-    ),
-    (
-        "connect_jwt",
-        &["issuer", "secret", "subject", "audience", "ttl", "in"],
-    ),
-    (
-        "jwt_bearer_grant",
-        &[
-            "token_url",
-            "client_id",
-            "secret",
-            "subject",
-            "tenant",
-            "scope",
-            "audience",
-        ],
-    ),
-    (
-        "client_credentials",
-        &[
-            "token_url",
-            "client_id",
-            "client_secret",
-            "scope",
-            "audience",
-            "client_auth",
-        ],
-    ),
-    (
-        "jwt",
-        &[
-            "algorithm",
-            "secret",
-            "private_key_file",
-            "claims",
-            "ttl",
-            "kid",
-            "header",
-            "scheme",
-        ],
-    ),
-];
+/// An auth mode, as written under a principal's `auth:`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    /// `none`: nothing is sent.
+    None,
+    /// `basic`.
+    Basic,
+    /// `bearer`.
+    Bearer,
+    /// `header`: any header, e.g. an API key.
+    Header,
+    /// `login`: logs in once.
+    Login,
+    /// `connect_jwt`: a Connect JWT per request.
+    ConnectJwt,
+    /// `jwt_bearer_grant`: the OAuth 2.0 JWT-bearer grant.
+    JwtBearerGrant,
+    /// `client_credentials`: the OAuth 2.0 client-credentials grant.
+    ClientCredentials,
+    /// `jwt`: a self-signed JWT.
+    Jwt,
+}
+
+impl AuthMode {
+    /// Every mode, in the order the README lists them.
+    pub const ALL: [AuthMode; 9] = [
+        AuthMode::None,
+        AuthMode::Basic,
+        AuthMode::Bearer,
+        AuthMode::Header,
+        AuthMode::Login,
+        AuthMode::ConnectJwt,
+        AuthMode::JwtBearerGrant,
+        AuthMode::ClientCredentials,
+        AuthMode::Jwt,
+    ];
+
+    /// The mode's key in a suite.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMode::None => "none",
+            AuthMode::Basic => "basic",
+            AuthMode::Bearer => "bearer",
+            AuthMode::Header => "header",
+            AuthMode::Login => "login",
+            AuthMode::ConnectJwt => "connect_jwt",
+            AuthMode::JwtBearerGrant => "jwt_bearer_grant",
+            AuthMode::ClientCredentials => "client_credentials",
+            AuthMode::Jwt => "jwt",
+        }
+    }
+
+    /// The mode's fields. Every one of them takes `${…}`: the tests walk this table.
+    pub fn fields(self) -> &'static [&'static str] {
+        match self {
+            AuthMode::None => &[],
+            AuthMode::Basic => &["username", "password"],
+            AuthMode::Bearer => &["token"],
+            AuthMode::Header => &["name", "value"],
+            AuthMode::Login => &[
+                "request", "json", "form", "body", "token", "cookie", "header", "scheme",
+            ],
+            AuthMode::ConnectJwt => &["issuer", "secret", "subject", "audience", "ttl", "in"],
+            AuthMode::JwtBearerGrant => &[
+                "token_url",
+                "client_id",
+                "secret",
+                "subject",
+                "tenant",
+                "scope",
+                "audience",
+            ],
+            AuthMode::ClientCredentials => &[
+                "token_url",
+                "client_id",
+                "client_secret",
+                "scope",
+                "audience",
+                "client_auth",
+            ],
+            AuthMode::Jwt => &[
+                "algorithm",
+                "secret",
+                "private_key_file",
+                "claims",
+                "ttl",
+                "kid",
+                "header",
+                "scheme",
+            ],
+        }
+    }
+
+    /// The mode with this key.
+    pub fn named(name: &str) -> Option<AuthMode> {
+        AuthMode::ALL.into_iter().find(|mode| mode.name() == name)
+    }
+}
 
 /// Default lifetime of a Connect JWT.
 pub const CONNECT_JWT_TTL: Duration = Duration::from_secs(180);
@@ -71,7 +115,7 @@ pub const SELF_SIGNED_TTL: Duration = Duration::from_secs(300);
 
 /// The names of the auth modes.
 fn mode_names() -> impl Iterator<Item = &'static str> {
-    AUTH_MODE_FIELDS.iter().map(|(mode, _)| *mode)
+    AuthMode::ALL.into_iter().map(AuthMode::name)
 }
 
 /// Reads `auth:`; `file` anchors `private_key_file`, and `scope` (the
@@ -98,7 +142,7 @@ pub(super) fn read_auth(
         );
         return None;
     };
-    let Some((_, known)) = AUTH_MODE_FIELDS.iter().find(|(name, _)| name == mode) else {
+    let Some(kind) = AuthMode::named(mode) else {
         let help = match nearest(mode, mode_names()) {
             Some(near) => format!("did you mean `{near}`?"),
             None => format!("modes: {}", mode_names().collect::<Vec<_>>().join(", ")),
@@ -107,7 +151,7 @@ pub(super) fn read_auth(
             .error_with_help(key.pos, format!("unknown auth mode `{mode}`"), help);
         return None;
     };
-    if mode == "none" {
+    if kind == AuthMode::None {
         if !matches!(&body.value, super::yaml::Value::Null)
             && !matches!(&body.value, super::yaml::Value::Map(m) if m.is_empty())
         {
@@ -116,27 +160,30 @@ pub(super) fn read_auth(
         }
         return Some(AuthSpec::None);
     }
-    let f = r.map(body, &format!("auth `{mode}`"), Some(known))?;
+    let f = r.map(body, &format!("auth `{mode}`"), Some(kind.fields()))?;
     let mut m = Mode {
         r,
         f: &f,
         mode,
         scope,
     };
-    match mode.as_str() {
-        "basic" => Some(AuthSpec::Basic {
+    match kind {
+        AuthMode::None => Some(AuthSpec::None),
+        AuthMode::Basic => Some(AuthSpec::Basic {
             username: m.template("username")?,
             password: m.template("password")?,
         }),
-        "bearer" => Some(AuthSpec::Bearer {
+        AuthMode::Bearer => Some(AuthSpec::Bearer {
             token: m.template("token")?,
         }),
-        "header" => read_header(&mut m),
-        "login" => read_login(&mut m).map(AuthSpec::Login),
-        "connect_jwt" => read_connect_jwt(&mut m).map(AuthSpec::ConnectJwt),
-        "jwt_bearer_grant" => read_grant(&mut m).map(AuthSpec::JwtBearerGrant),
-        "client_credentials" => read_client_credentials(&mut m).map(AuthSpec::ClientCredentials),
-        _ => read_self_signed(&mut m, file).map(AuthSpec::Jwt),
+        AuthMode::Header => read_header(&mut m),
+        AuthMode::Login => read_login(&mut m).map(AuthSpec::Login),
+        AuthMode::ConnectJwt => read_connect_jwt(&mut m).map(AuthSpec::ConnectJwt),
+        AuthMode::JwtBearerGrant => read_grant(&mut m).map(AuthSpec::JwtBearerGrant),
+        AuthMode::ClientCredentials => {
+            read_client_credentials(&mut m).map(AuthSpec::ClientCredentials)
+        }
+        AuthMode::Jwt => read_self_signed(&mut m, file).map(AuthSpec::Jwt),
     }
 }
 

@@ -64,8 +64,8 @@ pub struct MockApp {
 /// One route the mock answers.
 #[derive(Clone, Debug)]
 pub struct MockRoute {
-    /// Upper-cased method.
-    pub method: String,
+    /// The method, upper-cased as written.
+    pub method: ::http::Method,
     /// Path segments; `{name}` matches any one segment.
     pub segments: Vec<String>,
     /// As written, for messages.
@@ -90,11 +90,11 @@ pub struct MockRoute {
 
 impl MockDef {
     /// The route that answers `method` on `path`, if any.
-    pub fn route_for(&self, method: &str, path: &str) -> Option<&MockRoute> {
+    pub fn route_for(&self, method: &::http::Method, path: &str) -> Option<&MockRoute> {
         let path = segments(path);
         self.routes
             .iter()
-            .find(|r| r.method == method && r.matches(&path))
+            .find(|r| r.method == *method && r.matches(&path))
     }
 
     /// The groups holding `permission`.

@@ -378,7 +378,10 @@ fn parse_any_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Splits `METHOD PATH` into the upper-cased method and the path.
-pub fn parse_request_line(text: &str, absolute_ok: bool) -> Result<(String, String), String> {
+pub fn parse_request_line(
+    text: &str,
+    absolute_ok: bool,
+) -> Result<(::http::Method, String), String> {
     let mut words = text.split_whitespace();
     let (Some(method), Some(target), None) = (words.next(), words.next(), words.next()) else {
         return Err(format!(
@@ -402,7 +405,11 @@ pub fn parse_request_line(text: &str, absolute_ok: bool) -> Result<(String, Stri
             "malformed request line `{text}`: a `#` fragment is never sent; write it %23 if it belongs to the path or query"
         ));
     }
-    Ok((method.to_ascii_uppercase(), target.to_string()))
+    let method =
+        ::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+            format!("malformed request line `{text}`: `{method}` is not an HTTP method")
+        })?;
+    Ok((method, target.to_string()))
 }
 
 /// Why a principal, group or endpoint name cannot be shown on one line of the matrix.
@@ -432,7 +439,7 @@ mod tests {
     fn request_lines() {
         assert_eq!(
             parse_request_line("get /a?b=c", false),
-            Ok(("GET".into(), "/a?b=c".into()))
+            Ok((::http::Method::GET, "/a?b=c".into()))
         );
         assert!(parse_request_line("GET", false).is_err());
         assert!(parse_request_line("GET a b", false).is_err());

@@ -5,8 +5,8 @@ use super::template::Template;
 /// `METHOD PATH[?QUERY]`.
 #[derive(Clone, Debug)]
 pub struct RequestLine {
-    /// Upper-cased method.
-    pub method: String,
+    /// The method, upper-cased as written.
+    pub method: ::http::Method,
     /// Path and query, interpolated at run time.
     pub target: Template,
 }
