@@ -26,42 +26,57 @@ pub struct Redactor {
     /// once per secret: `None` until first needed after a change; `Some(None)`
     /// when there is no free-text secret (or it could not be built).
     matcher: RwLock<Option<Option<Arc<AhoCorasick>>>>,
-    /// Fingerprints of the tokens minted per request (Connect JWTs): many,
-    /// all made of token characters, so they are found by lookup rather than
-    /// by search. A 64-bit keyed hash of its length and last bytes stands for
-    /// each token (a run mints one per cell, and a token is ~300 bytes); a
-    /// word sharing one with a token is masked too, which only hides more.
-    tokens: RwLock<HashSet<u64>>,
+    /// Fingerprints of the signature segments of the JWTs minted per request
+    /// (Connect JWTs): many, all base64url, so they are found by lookup rather
+    /// than by search. A 64-bit keyed hash of its length and last bytes stands
+    /// for each signature (a run mints one per cell); a word sharing one with a
+    /// signature is masked too, which only hides more. The signature is what
+    /// makes a token usable and it is unique to it, so the whole token is
+    /// masked around it, and the signature alone wherever it stands.
+    signatures: RwLock<HashSet<u64>>,
     /// The key of those fingerprints, random per process.
     fingerprint_key: RandomState,
-    /// The length of the shortest registered token: shorter words in a text
-    /// cannot be one, so most words are never looked up.
-    shortest_token: AtomicUsize,
+    /// The length of the shortest registered signature: shorter words in a
+    /// text cannot be one, so most words are never looked up.
+    shortest_signature: AtomicUsize,
 }
 
-/// Characters a minted token is made of (base64url and the JWT dots).
-fn is_token_char(c: char) -> bool {
-    c.is_ascii() && is_token_byte(c as u8)
+/// Whether a byte belongs to a base64url segment of a JWT.
+fn is_segment_byte(b: u8) -> bool {
+    SEGMENT_BYTES[usize::from(b)]
 }
 
-/// [`is_token_char`] on a byte, by table: every byte of every minted token is checked.
-fn is_token_byte(b: u8) -> bool {
-    TOKEN_BYTES[usize::from(b)]
-}
-
-const TOKEN_BYTES: [bool; 256] = {
+const SEGMENT_BYTES: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 256 {
         let byte = b as u8;
-        table[b] = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~');
+        table[b] = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_');
         b += 1;
     }
     table
 };
 
-/// How many of a token's last bytes its fingerprint covers: a JWT's last 32
-/// characters are its signature's, unique to it.
+/// A JWT's signature segment: the last of three base64url segments.
+fn signature_of(token: &str) -> Option<&str> {
+    let mut segments = token.split('.');
+    let (Some(header), Some(claims), Some(signature), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return None;
+    };
+    let base64url = |s: &str| !s.is_empty() && s.bytes().all(is_segment_byte);
+    (base64url(header)
+        && base64url(claims)
+        && signature.len() >= MIN_FREE_TEXT_LEN
+        && base64url(signature))
+    .then_some(signature)
+}
+
+/// How many of a signature's last bytes its fingerprint covers.
 const FINGERPRINT_TAIL: usize = 32;
 
 impl Default for Redactor {
@@ -69,9 +84,9 @@ impl Default for Redactor {
         Redactor {
             secrets: RwLock::default(),
             matcher: RwLock::default(),
-            tokens: RwLock::default(),
+            signatures: RwLock::default(),
             fingerprint_key: RandomState::new(),
-            shortest_token: AtomicUsize::new(usize::MAX),
+            shortest_signature: AtomicUsize::new(usize::MAX),
         }
     }
 }
@@ -107,22 +122,21 @@ impl Redactor {
         secret.chars().count() < MIN_FREE_TEXT_LEN
     }
 
-    /// Registers a minted token (only token characters, at least
-    /// [`MIN_FREE_TEXT_LEN`] long); anything else is registered as a secret.
-    /// The callers are JWT signers, whose tokens are base64url and dots by
-    /// construction: the check is cheap (a table) and stays as a guard.
+    /// Registers a minted JWT by its signature segment; anything else is
+    /// registered as a secret. The callers are JWT signers, whose tokens are
+    /// three base64url segments by construction: the check stays as a guard.
     pub fn add_token(&self, token: &str) {
-        if token.len() < MIN_FREE_TEXT_LEN || !token.bytes().all(is_token_byte) {
+        let Some(signature) = signature_of(token) else {
             self.add(token);
             return;
-        }
-        let mut tokens = self
-            .tokens
+        };
+        let mut signatures = self
+            .signatures
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        tokens.insert(self.fingerprint(token));
-        self.shortest_token
-            .fetch_min(token.len(), Ordering::Relaxed);
+        signatures.insert(self.fingerprint(signature));
+        self.shortest_signature
+            .fetch_min(signature.len(), Ordering::Relaxed);
     }
 
     /// How many registered secrets are too short to be masked inside free text.
@@ -137,10 +151,10 @@ impl Redactor {
             .count()
     }
 
-    /// A token's fingerprint: its length and its last bytes, hashed with the process's key.
-    fn fingerprint(&self, token: &str) -> u64 {
-        let tail = &token.as_bytes()[token.len().saturating_sub(FINGERPRINT_TAIL)..];
-        self.fingerprint_key.hash_one((token.len(), tail))
+    /// A signature's fingerprint: its length and its last bytes, hashed with the process's key.
+    fn fingerprint(&self, signature: &str) -> u64 {
+        let tail = &signature.as_bytes()[signature.len().saturating_sub(FINGERPRINT_TAIL)..];
+        self.fingerprint_key.hash_one((signature.len(), tail))
     }
 
     /// Masks every registered secret in `text`.
@@ -209,41 +223,68 @@ impl Redactor {
         built
     }
 
-    /// Replaces every run of token characters that is a registered token;
-    /// `None` when there is nothing to replace.
+    /// Replaces every minted JWT (found by its signature) and every signature
+    /// standing alone; `None` when nothing was masked.
     fn mask_tokens(&self, text: &str) -> Option<String> {
-        let tokens = self
-            .tokens
+        let signatures = self
+            .signatures
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let shortest = self.shortest_token.load(Ordering::Relaxed);
-        if tokens.is_empty() || text.len() < shortest {
+        let shortest = self.shortest_signature.load(Ordering::Relaxed);
+        if signatures.is_empty() || text.len() < shortest {
+            return None;
+        }
+        let bytes = text.as_bytes();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            if !is_segment_byte(bytes[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len() && is_segment_byte(bytes[i]) {
+                i += 1;
+            }
+            if i - start >= shortest && signatures.contains(&self.fingerprint(&text[start..i])) {
+                spans.push((token_start(bytes, start), i));
+            }
+        }
+        if spans.is_empty() {
             return None;
         }
         let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(start) = rest.find(is_token_char) {
-            out.push_str(&rest[..start]);
-            let run = &rest[start..];
-            let end = run.find(|c: char| !is_token_char(c)).unwrap_or(run.len());
-            let word = &run[..end];
-            // A sentence may end right after a token.
-            let bare = word.trim_end_matches('.');
-            if bare.len() < shortest {
-                out.push_str(word);
-            } else if tokens.contains(&self.fingerprint(word)) {
-                out.push_str(MASK);
-            } else if bare.len() < word.len() && tokens.contains(&self.fingerprint(bare)) {
-                out.push_str(MASK);
-                out.push_str(&word[bare.len()..]);
-            } else {
-                out.push_str(word);
-            }
-            rest = &run[end..];
+        let mut shown = 0;
+        for (start, end) in spans {
+            out.push_str(&text[shown..start.max(shown)]);
+            out.push_str(MASK);
+            shown = end;
         }
-        out.push_str(rest);
+        out.push_str(&text[shown..]);
         Some(out)
     }
+}
+
+/// Where the JWT whose signature starts at `signature` starts: back over the
+/// `header.claims.` before it when they are there. A header is JSON, so its
+/// base64url starts with `eyJ`: text glued in front of it (`xJWTeyJ…`) stays.
+fn token_start(bytes: &[u8], signature: usize) -> usize {
+    let mut start = signature;
+    for _ in 0..2 {
+        if start < 2 || bytes[start - 1] != b'.' || !is_segment_byte(bytes[start - 2]) {
+            return start;
+        }
+        let mut segment = start - 1;
+        while segment > 0 && is_segment_byte(bytes[segment - 1]) {
+            segment -= 1;
+        }
+        start = segment;
+    }
+    let header_end = start + bytes[start..].iter().position(|&b| b == b'.').unwrap_or(0);
+    bytes[start..header_end]
+        .windows(3)
+        .position(|w| w == b"eyJ")
+        .map_or(start, |at| start + at)
 }
 
 /// `text` with every stretch covered by a secret replaced by one mask: where
@@ -330,9 +371,31 @@ mod tests {
     }
 
     #[test]
-    fn minted_tokens_are_masked_by_lookup() {
+    fn minted_tokens_are_masked_by_their_signature() {
         let r = Redactor::new();
-        r.add_token("eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl");
+        let token = "eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl";
+        r.add_token(token);
+        // Glued to other text, in a query, in a sentence, or the signature alone.
+        for (shown, masked) in [
+            (format!("xJWT{token}"), format!("xJWT{MASK}")),
+            (
+                format!("a=1&jwt={token}&b=2"),
+                format!("a=1&jwt={MASK}&b=2"),
+            ),
+            (
+                "sig c2lnbmF0dXJl echoed".to_string(),
+                format!("sig {MASK} echoed"),
+            ),
+            (format!("JWT%20{token}"), format!("JWT%20{MASK}")),
+        ] {
+            assert_eq!(r.mask(&shown), masked, "{shown}");
+        }
+        // Nothing masked: the text comes back as it was, borrowed.
+        assert!(
+            r.mask_tokens("eyJhbGciOi.eyJpc3MiOi.b3RoZXJzaWduYXR1cmU")
+                .is_none()
+        );
+        assert!(matches!(r.masked("no token here"), Cow::Borrowed(_)));
         let text = "GET /x?a=1&jwt=eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl and JWT eyJhbGciOi.eyJpc3MiOi.c2lnbmF0dXJl.";
         assert_eq!(
             r.mask(text),
