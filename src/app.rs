@@ -1,23 +1,21 @@
-//! The commands as library calls: `run` and `check` from a plain configuration,
-//! returning the process exit code. Nothing here reads argv or the environment.
+//! The commands as library calls: `run`, `check` and `mock` from a plain
+//! configuration, each returning what happened as a value. Nothing here reads
+//! argv or the environment, and nothing prints but the reporters: the binary
+//! shows errors and notes, and [`exit_code`] maps every ending to the
+//! process's exit status in one place.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 
-use crate::execute::{self, ExecOptions, ResolvedTarget};
-use crate::http;
-use crate::outcome::Tally;
-use crate::plan::{self, Selection};
-use crate::redact::{MIN_FREE_TEXT_LEN, Redactor};
-use crate::report::github::GithubAnnotations;
-use crate::report::html::HtmlReporter;
-use crate::report::json::JsonReporter;
-use crate::report::junit::JunitReporter;
-use crate::report::markdown::{MarkdownReporter, MarkdownTarget};
-use crate::report::terminal::{TerminalReporter, TerminalStyle};
-use crate::report::{Event, Reporter, RunReport};
-use crate::suite::{self, Diagnostic, LoadOptions, Suite};
+use crate::outcome::{CellOutcome, Tally};
+use crate::plan::Selection;
+use crate::redact::MIN_FREE_TEXT_LEN;
+use crate::report::terminal::TerminalStyle;
+use crate::report::{Event, ReportError, ReportFile, Reporter, RunReport, WriteMode};
+use crate::session::{Completion, Session, SessionError, SessionOptions};
+use crate::snapshot::{SnapshotError, SnapshotSettings};
+use crate::suite::Diagnostic;
+
+pub use crate::session::TargetChoice;
 
 /// Process exit codes (SPEC §3).
 pub mod exit {
@@ -40,15 +38,6 @@ pub struct GithubEnv {
     pub annotations: bool,
 }
 
-/// Where the command line sends requests, overriding the suites' targets.
-#[derive(Clone, Debug, Default)]
-pub struct TargetChoice {
-    /// `--base-url`: overrides every suite's target.
-    pub base_url: Option<String>,
-    /// `--mock`: force the embedded mock.
-    pub force_mock: bool,
-}
-
 /// Everything `permatrix run` needs, parsed from the command line and environment.
 #[derive(Clone, Debug, Default)]
 pub struct RunConfig {
@@ -57,7 +46,7 @@ pub struct RunConfig {
     /// `--base-url` and `--mock`.
     pub target: TargetChoice,
     /// Engine settings and interpolation sources.
-    pub exec: ExecOptions,
+    pub exec: crate::execute::ExecOptions,
     /// `--filter` and `--principal`.
     pub selection: Selection,
     /// `--json FILE`.
@@ -65,7 +54,7 @@ pub struct RunConfig {
     /// `--junit FILE`.
     pub junit: Option<PathBuf>,
     /// Snapshot handling; `None` with `--no-snapshot`.
-    pub snapshots: Option<crate::snapshot::SnapshotSettings>,
+    pub snapshots: Option<SnapshotSettings>,
     /// `--markdown FILE`.
     pub markdown: Option<PathBuf>,
     /// `--html FILE`.
@@ -76,221 +65,216 @@ pub struct RunConfig {
     pub style: TerminalStyle,
 }
 
-pub(crate) fn load_options(exec: &ExecOptions, target: &TargetChoice) -> LoadOptions {
-    LoadOptions {
-        cli_vars: exec.cli_vars.clone(),
-        env: exec.env.clone(),
-        base_url: target.base_url.clone(),
-        force_mock: target.force_mock,
+impl RunConfig {
+    /// The report files asked for, in the order the flags are documented.
+    pub fn report_files(&self) -> Vec<ReportFile> {
+        use crate::report::Format;
+        let replace = |format, path: &Option<PathBuf>| {
+            path.clone().map(|path| ReportFile {
+                format,
+                path,
+                mode: WriteMode::Replace,
+            })
+        };
+        let summary = self.github.step_summary.clone().map(|path| ReportFile {
+            format: Format::Markdown,
+            path,
+            mode: WriteMode::Append,
+        });
+        [
+            replace(Format::Json, &self.json),
+            replace(Format::Junit, &self.junit),
+            replace(Format::Markdown, &self.markdown),
+            replace(Format::Html, &self.html),
+            summary,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// How a command ended when it did its work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Every cell passed (or was skipped) and no snapshot changed.
+    Passed,
+    /// A cell failed or errored, or a snapshot changed.
+    Failed,
+    /// Ctrl-C stopped the run.
+    Interrupted,
+}
+
+/// What a finished command has to tell besides its reports.
+#[derive(Clone, Debug)]
+pub struct Finished {
+    /// How it ended.
+    pub ending: Ending,
+    /// Lines for stdout (a summary).
+    pub lines: Vec<String>,
+    /// Lines for stderr (warnings, what an interruption left out).
+    pub notes: Vec<String>,
+}
+
+/// Why a command could not do its work.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// Suites or a mock definition are invalid; `then` says what did not happen.
+    #[error("{} problem(s) found{then}", diagnostics.len())]
+    Invalid {
+        /// Every problem, located.
+        diagnostics: Vec<Diagnostic>,
+        /// How the closing line ends: `; nothing was run.`, …
+        then: &'static str,
+    },
+    /// The command line asks for something impossible.
+    #[error("{0}")]
+    Usage(String),
+    /// A target, a mock or the runtime could not be set up.
+    #[error("{0}")]
+    Setup(String),
+    /// Reports or snapshots could not be written; the run itself happened.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
+    Output(Vec<OutputError>),
+}
+
+/// A report or snapshot that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// A reporter failed.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// A snapshot could not be checked or written.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+}
+
+impl CommandError {
+    /// The command's error for a session's, with what did not happen.
+    pub fn from_session(error: SessionError, then: &'static str) -> CommandError {
+        match error {
+            SessionError::Invalid(diagnostics) => CommandError::Invalid { diagnostics, then },
+            SessionError::Usage(message) => CommandError::Usage(message),
+            SessionError::Setup(message) => CommandError::Setup(message),
+        }
+    }
+}
+
+/// The process's exit status for a command's result: the one place they are decided.
+pub fn exit_code(result: &Result<Finished, CommandError>) -> u8 {
+    match result {
+        Ok(Finished { ending, .. }) => match ending {
+            Ending::Passed => exit::PASSED,
+            Ending::Failed => exit::FAILED,
+            Ending::Interrupted => exit::INTERRUPTED,
+        },
+        Err(_) => exit::INVALID,
+    }
+}
+
+/// `permatrix check`: loads and validates; the note says how many suites and cells.
+pub fn check(
+    paths: &[PathBuf],
+    exec: &crate::execute::ExecOptions,
+) -> Result<Finished, CommandError> {
+    let options = SessionOptions {
+        exec: exec.clone(),
+        ..SessionOptions::default()
+    };
+    let session = Session::load(paths, options).map_err(|e| CommandError::from_session(e, "."))?;
+    let cells: usize = session
+        .suites
+        .iter()
+        .map(|s| s.endpoints.len() * s.principals.len())
+        .sum();
+    Ok(Finished {
+        ending: Ending::Passed,
+        lines: vec![format!(
+            "{} suite(s) valid, {cells} cells",
+            session.suites.len()
+        )],
+        notes: Vec::new(),
+    })
+}
+
+/// `permatrix run`: load, plan, execute, report.
+pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
+    const NOTHING_RUN: &str = "; nothing was run.";
+    let options = SessionOptions {
+        target: config.target.clone(),
+        exec: config.exec.clone(),
         mock_where_defined: false,
-    }
-}
-
-/// The async runtime of a command, or `None` after saying why there is none.
-pub(crate) fn runtime() -> Option<tokio::runtime::Runtime> {
-    report_runtime(
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build(),
-    )
-}
-
-/// The runtime that sends a run's requests: one thread. Cells are I/O-bound and
-/// share per-principal clients; a single thread drives them with no cross-thread
-/// wake-ups, which costs less CPU per cell than a pool and leaves the other cores
-/// to the target (or the embedded mock, which has a runtime of its own).
-fn client_runtime() -> Option<tokio::runtime::Runtime> {
-    report_runtime(
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-    )
-}
-
-/// The runtime of the mocks embedded in a run: one worker thread of its own, so
-/// that serving requests never waits for the client's thread.
-fn mock_runtime() -> Option<tokio::runtime::Runtime> {
-    report_runtime(
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("permatrix-mock")
-            .enable_all()
-            .build(),
-    )
-}
-
-fn report_runtime(
-    built: std::io::Result<tokio::runtime::Runtime>,
-) -> Option<tokio::runtime::Runtime> {
-    match built {
-        Ok(runtime) => Some(runtime),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            None
-        }
-    }
-}
-
-/// Prints every diagnostic, then how many there were and `closing`.
-pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], closing: &str) {
-    let mut err = std::io::stderr().lock();
-    for d in diagnostics {
-        let _ = writeln!(err, "{d}\n");
-    }
-    let _ = writeln!(err, "{} problem(s) found{closing}", diagnostics.len());
-}
-
-/// `permatrix check`: loads and validates, printing every problem.
-pub fn check(paths: &[PathBuf], exec: &ExecOptions) -> u8 {
-    match suite::load(paths, &load_options(exec, &TargetChoice::default())) {
-        Ok(suites) => {
-            let cells: usize = suites
-                .iter()
-                .map(|s| s.endpoints.len() * s.principals.len())
-                .sum();
-            println!("{} suite(s) valid, {cells} cells", suites.len());
-            exit::PASSED
-        }
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics, ".");
-            exit::INVALID
-        }
-    }
-}
-
-/// `permatrix run`: load, plan, execute, report; returns the exit code.
-pub fn run(config: &RunConfig) -> u8 {
-    let suites = match suite::load(&config.paths, &load_options(&config.exec, &config.target)) {
-        Ok(suites) => suites,
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics, "; nothing was run.");
-            return exit::INVALID;
-        }
     };
-    let cells = match plan::plan(&suites, &config.selection) {
-        Ok(cells) => cells,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::INVALID;
-        }
-    };
-    if let Some(problem) = unwritable_report(config) {
-        eprintln!("error: {problem}");
-        return exit::INVALID;
+    let session = Session::load(&config.paths, options)
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let cells = session
+        .plan(&config.selection)
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let files = config.report_files();
+    if let Some(problem) = unwritable_report(&files) {
+        return Err(CommandError::Usage(problem));
     }
-    let Some(Started {
-        runtime,
-        mocks: _mocks,
-        targets,
-    }) = start(&suites, &config.target, &config.exec)
-    else {
-        return exit::INVALID;
-    };
-    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(TerminalReporter::new(
-        std::io::stdout(),
-        config.style,
-    ))];
-    reporters.extend(
-        config
-            .json
-            .clone()
-            .map(|p| Box::new(JsonReporter::new(p)) as Box<dyn Reporter>),
+    let started = session
+        .start()
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let mut reporters = crate::report::reporters(config.style, &files, config.github.annotations);
+    let mut output_errors: Vec<OutputError> = Vec::new();
+    let errors = &mut output_errors;
+    emit(
+        &mut reporters,
+        &Event::Started { cells: cells.len() },
+        errors,
     );
-    reporters.extend(
-        config
-            .junit
-            .clone()
-            .map(|p| Box::new(JunitReporter::new(p)) as Box<dyn Reporter>),
-    );
-    reporters.extend(
-        config
-            .markdown
-            .clone()
-            .map(|p| Box::new(MarkdownReporter::new(MarkdownTarget::File(p))) as Box<dyn Reporter>),
-    );
-    reporters.extend(
-        config
-            .html
-            .clone()
-            .map(|p| Box::new(HtmlReporter::new(p)) as Box<dyn Reporter>),
-    );
-    reporters.extend(
-        config.github.step_summary.clone().map(|p| {
-            Box::new(MarkdownReporter::new(MarkdownTarget::Append(p))) as Box<dyn Reporter>
-        }),
-    );
-    if config.github.annotations {
-        reporters.push(Box::new(GithubAnnotations::new(std::io::stdout())));
-    }
-    let mut report_errors = Vec::new();
-    let mut emit = |reporters: &mut Vec<Box<dyn Reporter>>, event: &Event<'_>| {
-        for reporter in reporters.iter_mut() {
-            if let Err(e) = reporter.handle(event) {
-                report_errors.push(e);
-            }
-        }
-    };
-    emit(&mut reporters, &Event::Started { cells: cells.len() });
-    let redactor = Arc::new(Redactor::new());
     // Finished cells land here as they finish, so an interrupted run can still show them.
-    let mut outcomes = Vec::with_capacity(cells.len());
-    let executed = runtime.block_on(async {
-        let work = execute::execute_into(
-            &suites,
-            &targets,
-            &cells,
-            &config.exec,
-            redactor.clone(),
-            &mut outcomes,
-            |outcome| emit(&mut reporters, &Event::CellFinished(outcome)),
-        );
-        tokio::select! {
-            result = work => Some(result),
-            _ = tokio::signal::ctrl_c() => None,
-        }
-    });
-    match executed {
-        None => {
-            // Interrupted: what finished is shown; no file, no snapshot is written.
-            drop(reporters);
-            outcomes.sort_by_key(|o| o.id);
-            let tally = Tally::of(&outcomes);
-            let report = RunReport {
-                suites: &suites,
-                targets: &targets,
-                outcomes: &outcomes,
-                tally,
-                snapshots: &[],
-            };
-            print!("{}", crate::report::terminal::render(&report, config.style));
-            eprintln!(
-                "interrupted after {} of {} cells: no report file and no snapshot was written",
-                outcomes.len(),
-                cells.len()
-            );
-            return exit::INTERRUPTED;
-        }
-        Some(Err(message)) => {
-            eprintln!("error: {message}");
-            return exit::INVALID;
-        }
-        Some(Ok(())) => {}
-    }
-    if redactor.short_secrets() > 0 {
-        eprintln!(
+    let mut outcomes: Vec<CellOutcome> = Vec::with_capacity(cells.len());
+    let completion = started
+        .execute_into(&cells, &config.exec, &mut outcomes, |outcome| {
+            emit(&mut reporters, &Event::CellFinished(outcome), errors)
+        })
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let mut notes = Vec::new();
+    if started.redactor.short_secrets() > 0 {
+        notes.push(format!(
             "warning: {} secret(s) are shorter than {MIN_FREE_TEXT_LEN} characters: they are masked where a whole value equals them, not inside other text",
-            redactor.short_secrets()
-        );
+            started.redactor.short_secrets()
+        ));
     }
     let tally = Tally::of(&outcomes);
+    if completion == Completion::Interrupted {
+        let not_run: Vec<_> = cells
+            .iter()
+            .copied()
+            .filter(|c| outcomes.binary_search_by_key(c, |o| o.id).is_err())
+            .collect();
+        let report = RunReport {
+            suites: &session.suites,
+            targets: &started.targets,
+            outcomes: &outcomes,
+            tally,
+            snapshots: &[],
+            not_run: &not_run,
+        };
+        emit(&mut reporters, &Event::Interrupted(&report), errors);
+        drop(reporters);
+        notes.push(format!(
+            "interrupted after {} of {} cells: the reports hold the cells that finished; no snapshot was written",
+            outcomes.len(),
+            cells.len()
+        ));
+        notes.extend(output_errors.iter().map(|e| format!("error: {e}")));
+        return Ok(Finished {
+            ending: Ending::Interrupted,
+            lines: Vec::new(),
+            notes,
+        });
+    }
     let mut snapshots = Vec::new();
-    let mut snapshot_errors = Vec::new();
     if let Some(settings) = &config.snapshots {
-        for (s, suite) in suites.iter().enumerate() {
+        for (s, suite) in session.suites.iter().enumerate() {
             match crate::snapshot::check(suite, s, &outcomes, settings) {
                 Ok(outcome) => snapshots.push(Some(outcome)),
                 Err(e) => {
-                    snapshot_errors.push(e);
+                    errors.push(e.into());
                     snapshots.push(None);
                 }
             }
@@ -298,219 +282,102 @@ pub fn run(config: &RunConfig) -> u8 {
     }
     let snapshot_failed = snapshots.iter().flatten().any(|s| s.fails_run());
     let report = RunReport {
-        suites: &suites,
-        targets: &targets,
+        suites: &session.suites,
+        targets: &started.targets,
         outcomes: &outcomes,
         tally,
         snapshots: &snapshots,
+        not_run: &[],
     };
-    emit(&mut reporters, &Event::Finished(&report));
+    emit(&mut reporters, &Event::Finished(&report), errors);
     drop(reporters);
-    report_errors.extend(snapshot_errors);
-    if !report_errors.is_empty() {
-        for e in &report_errors {
-            eprintln!("error: {e}");
-        }
-        return exit::INVALID;
+    if !output_errors.is_empty() {
+        return Err(CommandError::Output(output_errors));
     }
-    if tally.fails_run() || snapshot_failed {
-        exit::FAILED
+    let ending = if tally.fails_run() || snapshot_failed {
+        Ending::Failed
     } else {
-        exit::PASSED
+        Ending::Passed
+    };
+    Ok(Finished {
+        ending,
+        lines: Vec::new(),
+        notes,
+    })
+}
+
+/// Hands `event` to every reporter; their errors are kept to be shown once, after the run.
+fn emit(reporters: &mut [Box<dyn Reporter>], event: &Event<'_>, errors: &mut Vec<OutputError>) {
+    for reporter in reporters.iter_mut() {
+        if let Err(e) = reporter.handle(event) {
+            errors.push(e.into());
+        }
     }
 }
 
 /// A report path whose folder does not exist, found before anything is sent.
-fn unwritable_report(config: &RunConfig) -> Option<String> {
-    [
-        ("--json", &config.json),
-        ("--junit", &config.junit),
-        ("--markdown", &config.markdown),
-        ("--html", &config.html),
-    ]
-    .into_iter()
-    .find_map(|(flag, path)| {
-        let path = path.as_ref()?;
-        if path.is_dir() {
-            return Some(format!(
-                "{flag} {}: is a folder, not a file",
-                path.display()
-            ));
-        }
-        let folder = path.parent().filter(|p| !p.as_os_str().is_empty())?;
-        (!folder.is_dir()).then(|| {
-            format!(
-                "{flag} {}: the folder {} does not exist",
-                path.display(),
-                folder.display()
-            )
-        })
-    })
-}
-
-/// A run's runtimes and targets: the client's runtime, the embedded mocks' own
-/// (they serve while it lives), and each suite's resolved target.
-pub(crate) struct Started {
-    /// Drives the cells.
-    pub runtime: tokio::runtime::Runtime,
-    /// Serves the embedded mocks, when any serves the run.
-    pub mocks: Option<tokio::runtime::Runtime>,
-    /// Each suite's target, in suite order.
-    pub targets: Vec<ResolvedTarget>,
-}
-
-/// The runtimes of a run and its targets (mocks started), or `None` after saying why not.
-pub(crate) fn start(
-    suites: &[Suite],
-    target: &TargetChoice,
-    exec: &ExecOptions,
-) -> Option<Started> {
-    let runtime = client_runtime()?;
-    let mocks = if suites.iter().any(|s| s.mock.is_some()) {
-        Some(mock_runtime()?)
-    } else {
-        None
-    };
-    let prepared = match &mocks {
-        Some(mocks) => mocks.block_on(prepare_targets(suites, target, exec)),
-        None => runtime.block_on(prepare_targets(suites, target, exec)),
-    };
-    match prepared {
-        Ok(targets) => Some(Started {
-            runtime,
-            mocks,
-            targets,
-        }),
-        Err(message) => {
-            eprintln!("error: {message}");
-            None
-        }
-    }
-}
-
-/// Starts the mocks that serve the run (one per definition file, on a free
-/// loopback port, living as long as the runtime) and works out each suite's
-/// effective base URL: its mock, else `--base-url`, else its `target.base_url`.
-pub(crate) async fn prepare_targets(
-    suites: &[Suite],
-    target: &TargetChoice,
-    exec: &ExecOptions,
-) -> Result<Vec<ResolvedTarget>, String> {
-    let mut started: Vec<(std::path::PathBuf, url::Url)> = Vec::new();
-    for def in suites.iter().filter_map(|s| s.mock.as_deref()) {
-        if started.iter().any(|(file, _)| file == &def.file) {
-            continue;
-        }
-        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let (addr, _task) = crate::mock::serve(def.clone(), loopback, std::future::pending())
-            .await
-            .map_err(|e| format!("cannot start the mock {}: {e}", def.file.display()))?;
-        let url = url::Url::parse(&format!("http://{addr}/"))
-            .map_err(|e| format!("mock address {addr}: {e}"))?;
-        started.push((def.file.clone(), url));
-    }
-    let mocked = |suite: &Suite| {
-        let def = suite.mock.as_deref()?;
-        started
-            .iter()
-            .find(|(file, _)| file == &def.file)
-            .map(|(_, url)| url.clone())
-    };
-    let real = resolve_targets(suites, target, exec)?;
-    suites
+fn unwritable_report(files: &[ReportFile]) -> Option<String> {
+    files
         .iter()
-        .zip(real)
-        .map(|(suite, real)| match (mocked(suite), real) {
-            (Some(url), _) => Ok(ResolvedTarget {
-                base_url: url,
-                is_mock: true,
-            }),
-            (None, Some(real)) => Ok(real),
-            (None, None) => Err(format!("suite `{}`: its mock did not start", suite.name)),
-        })
-        .collect()
-}
-
-/// Each suite's base URL when no mock serves it: `--base-url`, else its `target.base_url`.
-fn resolve_targets(
-    suites: &[Suite],
-    target: &TargetChoice,
-    exec: &ExecOptions,
-) -> Result<Vec<Option<ResolvedTarget>>, String> {
-    if let Some(url) = &target.base_url {
-        let base_url = suite::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
-        return Ok(suites
-            .iter()
-            .map(|_| {
-                Some(ResolvedTarget {
-                    base_url: base_url.clone(),
-                    is_mock: false,
-                })
-            })
-            .collect());
-    }
-    suites
-        .iter()
-        .map(|suite| {
-            if suite.mock.is_some() {
-                return Ok(None);
-            }
-            let scope = suite.scope(&exec.cli_vars, &exec.env, None);
-            let text = match &suite.target.base_url {
-                Some(template) => http::render(template, &scope)?,
-                None => String::new(),
-            };
-            if text.trim().is_empty() {
-                return Err(format!(
-                    "suite `{}` ({}): no base URL and no mock; set target.base_url or target.mock, or pass --base-url",
-                    suite.name,
-                    suite.file.display()
+        .filter(|f| f.mode == WriteMode::Replace)
+        .find_map(|file| {
+            let (flag, path) = (file.format.flag(), &file.path);
+            if path.is_dir() {
+                return Some(format!(
+                    "{flag} {}: is a folder, not a file",
+                    path.display()
                 ));
             }
-            let base_url = suite::parse_base_url(&text).map_err(|e| format!("suite `{}`: {e}", suite.name))?;
-            Ok(Some(ResolvedTarget { base_url, is_mock: false }))
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty())?;
+            (!folder.is_dir()).then(|| {
+                format!(
+                    "{flag} {}: the folder {} does not exist",
+                    path.display(),
+                    folder.display()
+                )
+            })
         })
-        .collect()
 }
 
 /// How long open connections may hold a stopping mock.
 const MOCK_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// `permatrix mock FILE`: serves a mock definition until Ctrl-C.
-pub fn serve_mock(file: &std::path::Path, host: &str, port: u16) -> u8 {
-    let def = match crate::mock::load(file) {
-        Ok(def) => def,
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics, "; the mock was not started.");
-            return exit::INVALID;
-        }
-    };
+/// `permatrix mock FILE`: serves a mock definition until Ctrl-C; `on_ready`
+/// is told the mock's name and address once it listens.
+pub fn serve_mock(
+    file: &Path,
+    host: &str,
+    port: u16,
+    on_ready: impl FnOnce(&str, std::net::SocketAddr),
+) -> Result<Finished, CommandError> {
+    let def = crate::mock::load(file).map_err(|diagnostics| CommandError::Invalid {
+        diagnostics,
+        then: "; the mock was not started.",
+    })?;
     let addr = match format!("{host}:{port}").parse::<std::net::SocketAddr>() {
         Ok(addr) => addr,
         Err(_) => match host.parse::<std::net::IpAddr>() {
             Ok(ip) => std::net::SocketAddr::new(ip, port),
             Err(_) => {
-                eprintln!("error: --host {host}: not an IP address");
-                return exit::INVALID;
+                return Err(CommandError::Usage(format!(
+                    "--host {host}: not an IP address"
+                )));
             }
         },
     };
-    let Some(runtime) = runtime() else {
-        return exit::INVALID;
-    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CommandError::Setup(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let name = def.name.clone();
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        let (bound, mut task) = match crate::mock::serve(def, addr, stop).await {
-            Ok(started) => started,
-            Err(e) => {
-                eprintln!("error: cannot listen on {addr}: {e}");
-                return exit::INVALID;
-            }
-        };
-        println!("mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)");
+        let (bound, mut task) = crate::mock::serve(def, addr, stop)
+            .await
+            .map_err(|e| CommandError::Setup(format!("cannot listen on {addr}: {e}")))?;
+        on_ready(&name, bound);
         // Ctrl-C starts a graceful stop; a client holding a connection open
         // gets a short grace, then the mock stops anyway.
         let stopped = tokio::select! {
@@ -520,19 +387,22 @@ pub fn serve_mock(file: &std::path::Path, host: &str, port: u16) -> u8 {
                 tokio::time::sleep(MOCK_STOP_GRACE).await;
             } => Ok(Ok(())),
         };
-        match stopped {
-            Ok(Ok(())) => {
-                println!("mock `{name}` stopped");
-                exit::PASSED
-            }
-            Ok(Err(e)) => {
-                eprintln!("error: the mock stopped: {e}");
-                exit::FAILED
-            }
-            Err(e) => {
-                eprintln!("error: the mock stopped: {e}");
-                exit::FAILED
-            }
-        }
+        Ok(match stopped {
+            Ok(Ok(())) => Finished {
+                ending: Ending::Passed,
+                lines: vec![format!("mock `{name}` stopped")],
+                notes: Vec::new(),
+            },
+            Ok(Err(e)) => Finished {
+                ending: Ending::Failed,
+                lines: Vec::new(),
+                notes: vec![format!("error: the mock stopped: {e}")],
+            },
+            Err(e) => Finished {
+                ending: Ending::Failed,
+                lines: Vec::new(),
+                notes: vec![format!("error: the mock stopped: {e}")],
+            },
+        })
     })
 }

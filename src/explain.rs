@@ -4,14 +4,13 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use crate::app::{TargetChoice, exit, load_options, print_diagnostics, start};
-use crate::execute::{self, ExecOptions};
+use crate::app::{CommandError, Ending, Finished};
+use crate::execute::ExecOptions;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
-use crate::redact::Redactor;
+use crate::session::{Session, SessionOptions, TargetChoice};
 use crate::suite::diag::nearest;
-use crate::suite::{self, AuthSpec, Suite};
+use crate::suite::{AuthSpec, Suite};
 
 /// What `permatrix explain` needs.
 #[derive(Clone, Debug, Default)]
@@ -28,78 +27,49 @@ pub struct ExplainConfig {
     pub exec: ExecOptions,
 }
 
-/// Runs one cell and prints everything about it; exit 0 when it passed, 1 when not, 2 on bad input.
-pub fn explain(config: &ExplainConfig) -> u8 {
-    let suites = match suite::load(
-        std::slice::from_ref(&config.suite),
-        &load_options(&config.exec, &config.target),
-    ) {
-        Ok(suites) => suites,
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics, "; nothing was run.");
-            return exit::INVALID;
-        }
+/// Runs one cell (after its principal's canary, as `run` does) and returns
+/// everything about it as text; ends `Passed` when the cell passed, `Failed` when not.
+pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
+    const NOTHING_RUN: &str = "; nothing was run.";
+    let options = SessionOptions {
+        target: config.target.clone(),
+        exec: config.exec.clone(),
+        mock_where_defined: false,
     };
-    let Some(suite) = suites.first() else {
-        eprintln!("error: {} holds no suite", config.suite.display());
-        return exit::INVALID;
+    let session = Session::load(std::slice::from_ref(&config.suite), options)
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let Some(suite) = session.suites.first() else {
+        return Err(CommandError::Usage(format!(
+            "{} holds no suite",
+            config.suite.display()
+        )));
     };
-    let id = match find_cell(suite, &config.endpoint, &config.principal) {
-        Ok(id) => id,
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::INVALID;
-        }
-    };
-    let Some(crate::app::Started {
-        runtime,
-        mocks: _mocks,
-        targets,
-    }) = start(&suites, &config.target, &config.exec)
-    else {
-        return exit::INVALID;
-    };
+    let id = find_cell(suite, &config.endpoint, &config.principal).map_err(CommandError::Usage)?;
+    let started = session
+        .start()
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
     let exec = ExecOptions {
         trace: true,
         ..config.exec.clone()
     };
-    let redactor = Arc::new(Redactor::new());
-    // The principal's canary runs first, as in `run`: it decides how a denial reads.
-    let mut cells = vec![id];
-    if let Some(canary) = suite.canary_of(id.principal).filter(|&e| e != id.endpoint) {
-        cells.insert(
-            0,
-            CellId {
-                endpoint: canary,
-                ..id
-            },
-        );
-    }
-    let outcomes = runtime.block_on(execute::execute(
-        &suites,
-        &targets,
-        &cells,
-        &exec,
-        redactor,
-        |_| {},
-    ));
-    let outcome = match outcomes {
-        Ok(outcomes) => outcomes.into_iter().find(|o| o.id == id),
-        Err(message) => {
-            eprintln!("error: {message}");
-            return exit::INVALID;
-        }
-    };
-    let Some(outcome) = outcome else {
-        eprintln!("error: the cell did not run");
-        return exit::INVALID;
-    };
-    print!("{}", render(suite, &outcome));
-    if outcome.verdict.fails_run() {
-        exit::FAILED
+    let cells = session.with_canaries(vec![id]);
+    let outcomes = started
+        .execute(&cells, &exec, |_| {})
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let outcome = outcomes
+        .into_iter()
+        .find(|o| o.id == id)
+        .ok_or_else(|| CommandError::Setup("the cell did not run".into()))?;
+    let ending = if outcome.verdict.fails_run() {
+        Ending::Failed
     } else {
-        exit::PASSED
-    }
+        Ending::Passed
+    };
+    Ok(Finished {
+        ending,
+        lines: vec![render(suite, &outcome).trim_end_matches('\n').to_string()],
+        notes: Vec::new(),
+    })
 }
 
 fn find_cell(suite: &Suite, endpoint: &str, principal: &str) -> Result<CellId, String> {

@@ -9,20 +9,20 @@
 //! each process executes just its own cell.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 
-use crate::app::{Started, TargetChoice, start};
-use crate::execute::{self, ExecOptions};
+use crate::execute::ExecOptions;
 use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
-use crate::plan::{self, Selection};
-use crate::redact::Redactor;
-use crate::report::terminal::detail;
+use crate::plan::Selection;
+use crate::report::cells::detail;
+use crate::session::{Session, SessionError, SessionOptions, TargetChoice};
 use crate::snapshot::{self, Matrix};
-use crate::suite::{self, LoadOptions, Suite};
+use crate::suite::Suite;
 
 /// How the harness runs.
 #[derive(Clone, Debug)]
@@ -56,34 +56,30 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
     let env: std::collections::BTreeMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    let load = LoadOptions {
-        cli_vars: Default::default(),
-        env: env.clone(),
-        base_url: None,
-        force_mock: false,
+    let session_options = SessionOptions {
+        target: TargetChoice::default(),
+        exec: ExecOptions {
+            env,
+            ..ExecOptions::default()
+        },
         mock_where_defined: options.force_mock,
     };
-    let suites = match suite::load(&[dir.as_ref().to_path_buf()], &load) {
-        Ok(suites) => suites,
-        Err(diagnostics) => {
+    let session = match Session::load(&[dir.as_ref().to_path_buf()], session_options) {
+        Ok(session) => session,
+        Err(error) => {
             // Whatever the filter: a broken suite must fail the run, not be filtered away.
-            let text: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
             if args.list {
                 let trial = Trial::test("permatrix::load", || Ok(()));
                 return libtest_mimic::run(&args, vec![trial]).exit_code();
             }
-            eprintln!(
-                "{}\n\n{} problem(s) found; no trial was run.",
-                text.join("\n\n"),
-                text.len()
-            );
-            return ExitCode::from(101);
+            return setup_failed(&error, "no trial was run.");
         }
     };
-    let cells = match plan::plan(&suites, &Selection::default()) {
+    let cells = match session.plan(&Selection::default()) {
         Ok(cells) => cells,
-        Err(message) => return setup_failed(&message),
+        Err(error) => return setup_failed(&error, "no trial was run."),
     };
+    let suites = &session.suites;
     let name = |c: &CellId| {
         let s = &suites[c.suite];
         format!(
@@ -92,20 +88,16 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         )
     };
     let snapshot_name = |s: &Suite| format!("{}::snapshot", s.name);
-    // Known before anything runs: a mutation against a real target without
-    // permission is a skipped cell, listed as an ignored trial.
-    let skipped_by_plan = |c: &CellId| {
-        let s = &suites[c.suite];
-        s.endpoints[c.endpoint].is_mutation() && !s.target.allow_mutations && s.mock.is_none()
-    };
     let selected = |trial_name: &str, ignored: bool| {
         let probe = Trial::test(trial_name, || Ok(())).with_ignored_flag(ignored);
         !args.is_filtered_out(&probe) && !args.is_ignored(&probe)
     };
+    // Known before anything runs: a mutation the guard keeps from a real
+    // target is a skipped cell, listed as an ignored trial.
     if args.list {
         let mut trials: Vec<Trial> = cells
             .iter()
-            .map(|c| Trial::test(name(c), || Ok(())).with_ignored_flag(skipped_by_plan(c)))
+            .map(|&c| Trial::test(name(&c), || Ok(())).with_ignored_flag(session.guarded(c)))
             .collect();
         trials.extend(
             suites
@@ -118,38 +110,29 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         .iter()
         .map(|s| selected(&snapshot_name(s), false))
         .collect();
-    let mut chosen: Vec<CellId> = cells
+    let chosen: Vec<CellId> = cells
         .iter()
         .copied()
-        .filter(|c| whole_suites[c.suite] || selected(&name(c), skipped_by_plan(c)))
+        .filter(|&c| whole_suites[c.suite] || selected(&name(&c), session.guarded(c)))
         .collect();
-    // A principal's canary runs with any of its cells: its result decides how they read.
-    let canaries: Vec<CellId> = chosen
-        .iter()
-        .filter_map(|c| {
-            Some(CellId {
-                endpoint: suites[c.suite].canary_of(c.principal)?,
-                ..*c
-            })
-        })
-        .collect();
-    chosen.extend(canaries);
-    chosen.sort();
-    chosen.dedup();
-    let outcomes = match execute_cells(&suites, &chosen, &env) {
+    let chosen = session.with_canaries(chosen);
+    let outcomes = match session
+        .start()
+        .and_then(|started| started.execute(&chosen, &session.options().exec, |_| {}))
+    {
         Ok(outcomes) => outcomes,
-        Err(message) => return setup_failed(&message),
+        Err(error) => return setup_failed(&error, "no trial was run."),
     };
     let by_cell: HashMap<CellId, CellOutcome> =
         outcomes.iter().map(|o| (o.id, o.clone())).collect();
     let mut trials = Vec::new();
-    for cell in &cells {
-        let outcome = by_cell.get(cell).cloned();
+    for &cell in &cells {
+        let outcome = by_cell.get(&cell).cloned();
         let skipped = outcome
             .as_ref()
             .is_some_and(|o| o.verdict == Verdict::Skipped);
-        let ignored = skipped || skipped_by_plan(cell);
-        trials.push(Trial::test(name(cell), move || judge(outcome)).with_ignored_flag(ignored));
+        let ignored = skipped || session.guarded(cell);
+        trials.push(Trial::test(name(&cell), move || judge(outcome)).with_ignored_flag(ignored));
     }
     let outcomes = Arc::new(outcomes);
     for (s, suite) in suites.iter().enumerate() {
@@ -161,38 +144,17 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
-/// Fails the run whatever the filter: a target that cannot be set up is not a filtered-out test.
-fn setup_failed(message: &str) -> ExitCode {
-    eprintln!("error: {message}\nno trial was run.");
+/// Fails the run whatever the filter: an invalid suite or a target that cannot
+/// be set up is not a filtered-out test.
+fn setup_failed(error: &SessionError, then: &str) -> ExitCode {
+    let text = match error {
+        SessionError::Invalid(diagnostics) => {
+            crate::report::terminal::diagnostics(diagnostics, &format!("; {then}"))
+        }
+        other => format!("error: {other}\n{then}\n"),
+    };
+    let _ = std::io::stderr().write_all(text.as_bytes());
     ExitCode::from(101)
-}
-
-fn execute_cells(
-    suites: &[Suite],
-    cells: &[CellId],
-    env: &std::collections::BTreeMap<String, String>,
-) -> Result<Vec<CellOutcome>, String> {
-    let exec = ExecOptions {
-        env: env.clone(),
-        ..ExecOptions::default()
-    };
-    let target = TargetChoice {
-        base_url: None,
-        force_mock: false,
-    };
-    let Started {
-        runtime,
-        mocks: _mocks,
-        targets,
-    } = start(suites, &target, &exec).ok_or("the run could not start")?;
-    runtime.block_on(execute::execute(
-        suites,
-        &targets,
-        cells,
-        &exec,
-        Arc::new(Redactor::new()),
-        |_| {},
-    ))
 }
 
 fn judge(outcome: Option<CellOutcome>) -> Result<(), Failed> {
@@ -223,8 +185,9 @@ fn assert_snapshot(
     let rendered = observed.render();
     // The classes lead, so a CI log says "widened" before insta's diff.
     if let Some(previous) = &previous {
+        let mut err = std::io::stderr().lock();
         for change in snapshot::classify(previous, &observed) {
-            eprintln!("{}: {change}", suite.name);
+            let _ = writeln!(err, "{}: {change}", suite.name);
         }
     }
     let mut settings = insta::Settings::clone_current();

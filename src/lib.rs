@@ -20,5 +20,6 @@ pub mod plan;
 pub mod redact;
 pub mod report;
 pub mod retry;
+pub mod session;
 pub mod snapshot;
 pub mod suite;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use permatrix::app::{self, GithubEnv, RunConfig, TargetChoice};
+use permatrix::app::{self, CommandError, Finished, GithubEnv, RunConfig, TargetChoice};
 use permatrix::execute::ExecOptions;
 use permatrix::explain::{self, ExplainConfig};
 use permatrix::plan::Selection;
@@ -216,13 +216,37 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
     }
 }
 
+/// Shows what a command has to say: its summary on stdout; its notes, or
+/// why it could not do its work, on stderr.
+fn show(result: &Result<Finished, CommandError>) {
+    match result {
+        Ok(finished) => {
+            for line in &finished.lines {
+                println!("{line}");
+            }
+            for note in &finished.notes {
+                eprintln!("{note}");
+            }
+        }
+        Err(CommandError::Invalid { diagnostics, then }) => {
+            eprint!(
+                "{}",
+                permatrix::report::terminal::diagnostics(diagnostics, then)
+            );
+        }
+        Err(error) => eprintln!("error: {error}"),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = environment();
-    let code = match cli.command {
+    let result = match cli.command {
         Command::Run(args) => app::run(&run_config(*args, env)),
         Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
-        Command::Mock { file, port, host } => app::serve_mock(&file, &host, port),
+        Command::Mock { file, port, host } => app::serve_mock(&file, &host, port, |name, bound| {
+            println!("mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)");
+        }),
         Command::Explain(args) => {
             let mut exec = exec_options(args.vars, env);
             exec.timeout = args.timeout;
@@ -239,5 +263,6 @@ fn main() -> ExitCode {
             })
         }
     };
-    ExitCode::from(code)
+    show(&result);
+    ExitCode::from(app::exit_code(&result))
 }

@@ -52,9 +52,16 @@ pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, Stri
     Ok(cells)
 }
 
+/// Whether a cell may be sent: anything but a mutation may; a mutation
+/// (POST, PUT, PATCH, DELETE, …) only to the embedded mock, or with
+/// `allow_mutations` in the suite's target or `--allow-mutations`.
+pub fn mutation_allowed(suite: &Suite, endpoint: usize, to_mock: bool, flag: bool) -> bool {
+    !suite.endpoints[endpoint].is_mutation() || to_mock || suite.target.allow_mutations || flag
+}
+
 /// A principal's canary runs whenever any of its cells does, selected or not:
 /// its result decides how the principal's denials read.
-fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
+pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
     let mut needed: Vec<CellId> = cells
         .iter()
         .filter_map(|c| {

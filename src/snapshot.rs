@@ -55,6 +55,38 @@ impl std::str::FromStr for CellValue {
     }
 }
 
+/// Why a suite's snapshot could not be checked or written.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// The recorded snapshot could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The snapshot file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The snapshots' folder could not be created.
+    #[error("cannot create {}: {source}", path.display())]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A stale `.snap.new` could not be removed.
+    #[error("cannot remove {}: {source}", path.display())]
+    Remove {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A snapshot file could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::atomic_file::WriteError),
+}
+
 /// One cell as recorded: its value and the extra facts asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
@@ -439,14 +471,14 @@ pub fn check(
     s: usize,
     outcomes: &[CellOutcome],
     settings: &SnapshotSettings,
-) -> Result<SnapshotOutcome, String> {
+) -> Result<SnapshotOutcome, SnapshotError> {
     let path = path_for(&settings.dir, &suite.name);
     let new_path = path.with_extension("snap.new");
     let previous = match std::fs::read_to_string(&path) {
         // A checkout may have turned the line ends into CRLF.
         Ok(text) => Some(text.replace("\r\n", "\n")),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        Err(source) => return Err(SnapshotError::Read { path, source }),
     };
     // Parsed only if a cell kept its previous line or the snapshot changed.
     let old = std::cell::OnceCell::new();
@@ -457,8 +489,11 @@ pub fn check(
     let new = observed_over(suite, s, outcomes, parse_old);
     let rendered = new.render();
     let remove_stale = || match std::fs::remove_file(&new_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(format!("cannot remove {}: {e}", new_path.display()))
+        Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
+            Err(SnapshotError::Remove {
+                path: new_path.clone(),
+                source,
+            })
         }
         _ => Ok(()),
     };
@@ -469,8 +504,10 @@ pub fn check(
         if settings.ci && !settings.accept {
             return Ok(SnapshotOutcome::MissingInCi(path));
         }
-        std::fs::create_dir_all(&settings.dir)
-            .map_err(|e| format!("cannot create {}: {e}", settings.dir.display()))?;
+        std::fs::create_dir_all(&settings.dir).map_err(|source| SnapshotError::CreateDir {
+            path: settings.dir.clone(),
+            source,
+        })?;
         write_atomically(&path, file_contents(&suite.name, &rendered).as_bytes())?;
         return Ok(SnapshotOutcome::Created(path));
     };

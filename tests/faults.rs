@@ -243,13 +243,22 @@ async fn ctrl_c_stops_the_run_shows_what_finished_and_writes_nothing() {
         stderr.contains("interrupted after 1 of 7 cells"),
         "{stderr}"
     );
-    let left: Vec<String> = std::fs::read_dir(ws.dir.path())
+    let mut left: Vec<String> = std::fs::read_dir(ws.dir.path())
         .expect("read dir")
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
+    left.sort();
     assert_eq!(
         left,
-        ["s.yaml"],
-        "no report, no snapshot, no temporary file"
+        ["r.json", "s.yaml"],
+        "the report of what finished; no snapshot, no temporary file"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&ws.read("r.json")).expect("the report is whole JSON");
+    assert_eq!(report["summary"]["passed"], 1, "{report}");
+    assert_eq!(
+        report["interrupted"]["not_run"].as_array().map(Vec::len),
+        Some(6),
+        "the cells that did not run are listed: {report}"
     );
 }

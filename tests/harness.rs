@@ -179,3 +179,105 @@ async fn a_broken_suite_fails_the_run_whatever_the_filter_and_skips_are_known_wh
         "{text}"
     );
 }
+
+/// `run`, the harness and `explain` share one session: for the same suite they
+/// take the same mutation decision (a POST to a real target is not sent) and
+/// the same canary decision (a principal whose canary fails has its denials
+/// read as "credentials rejected").
+#[tokio::test(flavor = "multi_thread")]
+async fn run_the_harness_and_explain_decide_mutations_and_canaries_alike() {
+    let (base, stats) = server().await;
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path("suites")).expect("mkdir");
+    let suite = r#"suite: alike
+target: { base_url: "BASE" }
+principals:
+  alice: { auth: { basic: { username: alice, password: alice-password-1 } } }
+  mallory:
+    canary: GET /me
+    auth: { basic: { username: alice, password: not-her-password } }
+endpoints:
+  - { name: admin settings, request: GET /admin/settings, expect: { alice: 200, mallory: 401 } }
+  - { request: GET /me, expect: { alice: 200, mallory: 200 } }
+  - { request: POST /items, expect: { "*": 201 } }
+"#
+    .replace("BASE", &base);
+    ws.write("suites/alike.yaml", &suite);
+
+    // run
+    let out = ws
+        .permatrix(&["run", "suites/alike.yaml", "--json", "r.json"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let verdict = |endpoint: &str, principal: &str| {
+        report["suites"][0]["cells"]
+            .as_array()
+            .and_then(|cells| {
+                cells
+                    .iter()
+                    .find(|c| c["endpoint"] == endpoint && c["principal"] == principal)
+            })
+            .map(|c| c["outcome"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(verdict("POST /items", "alice"), "skipped", "{report}");
+    assert_eq!(verdict("POST /items", "mallory"), "skipped", "{report}");
+    assert_eq!(
+        verdict("admin settings", "mallory"),
+        "credentials-rejected",
+        "{report}"
+    );
+    assert_eq!(verdict("admin settings", "alice"), "passed", "{report}");
+
+    // the harness
+    let (code, text) = run(&ws, &["alike::", "--skip", "snapshot"]).await;
+    assert_eq!(code, 101, "{text}");
+    let trial = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                let rest = l.strip_prefix(&format!("test alike::{name} "))?;
+                Some(rest.trim_start().trim_start_matches("... ").to_string())
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(trial("POST /items::alice"), "ignored", "{text}");
+    assert_eq!(trial("POST /items::mallory"), "ignored", "{text}");
+    assert_eq!(trial("admin settings::mallory"), "FAILED", "{text}");
+    assert_eq!(trial("admin settings::alice"), "ok", "{text}");
+    assert!(
+        text.contains("credentials rejected: canary `GET /me` was not reached"),
+        "{text}"
+    );
+
+    // explain
+    for (endpoint, principal, needle) in [
+        ("POST /items", "alice", "SKIPPED"),
+        (
+            "admin settings",
+            "mallory",
+            "credentials rejected: canary `GET /me` was not reached",
+        ),
+    ] {
+        let out = ws
+            .permatrix(&[
+                "explain",
+                "suites/alike.yaml",
+                "--endpoint",
+                endpoint,
+                "--principal",
+                principal,
+            ])
+            .await;
+        assert!(
+            out.stdout.contains(needle),
+            "{endpoint} × {principal}: {}",
+            out.all()
+        );
+    }
+    assert_eq!(
+        stats.hits("POST /items"),
+        0,
+        "no entry point sent the mutation"
+    );
+}

@@ -175,7 +175,7 @@ fn a_dns_failure_is_a_cell_error() {
         json: Some(json.clone()),
         ..Default::default()
     };
-    let code = permatrix::app::run(&config);
+    let code = permatrix::app::exit_code(&permatrix::app::run(&config));
     let _ = std::io::stdout().flush();
     assert_eq!(code, 1);
     let report: serde_json::Value =

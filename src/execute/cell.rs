@@ -65,8 +65,13 @@ async fn attempt_cell(
         method: prepared.method.to_string(),
         url: shared.redactor.mask(prepared.url.as_str()),
     });
-    let allowed = target.is_mock || suite.target.allow_mutations || shared.options.allow_mutations;
-    if endpoint.is_mutation() && !allowed {
+    let allowed = crate::plan::mutation_allowed(
+        suite,
+        id.endpoint,
+        target.is_mock,
+        shared.options.allow_mutations,
+    );
+    if !allowed {
         return CellResult::Skipped {
             reason: format!(
                 "{} not sent to a real target: set `allow_mutations: true` in the suite's target or pass --allow-mutations",

@@ -111,3 +111,28 @@ pub fn reached(
         })
         .collect()
 }
+
+/// What went wrong with a cell, in one line: expectation and status, then
+/// `WWW-Authenticate`, `Location` or a body excerpt; the error; the skip reason.
+pub fn detail(outcome: &CellOutcome) -> String {
+    if let (Some(note), Some(status)) = (&outcome.note, outcome.status()) {
+        return format!("{note}; got {status}, expected {}", outcome.expected);
+    }
+    match &outcome.result {
+        CellResult::Responded(o) => {
+            let mut line = format!("expected {}, got {}", outcome.expected, o.status);
+            if let Some(challenge) = &o.www_authenticate {
+                line.push_str(&format!(" · WWW-Authenticate: {challenge}"));
+            } else if let Some(location) = &o.location {
+                line.push_str(&format!(" · Location: {location}"));
+            } else if !o.excerpt.is_empty() {
+                line.push_str(&format!(" · {}", o.excerpt));
+            }
+            line
+        }
+        CellResult::Error { message, .. } => {
+            format!("expected {}, no response: {message}", outcome.expected)
+        }
+        CellResult::Skipped { reason } => reason.clone(),
+    }
+}

@@ -173,6 +173,7 @@ pub fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
         outcomes: &outcomes,
         tally: Tally::of(&outcomes),
         snapshots: &snapshots,
+        not_run: &[],
     };
     f(&report)
 }

@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use super::terminal::detail;
-use super::{Event, Reporter, RunReport};
+use super::cells::detail;
+use super::{Event, ReportError, Reporter, RunReport};
 use crate::outcome::Verdict;
 
-/// Prints workflow commands when the run finishes.
+/// Prints workflow commands when the run ends.
 pub struct GithubAnnotations<W: Write> {
     out: W,
 }
@@ -61,12 +61,15 @@ pub fn annotations(run: &RunReport<'_>) -> Vec<String> {
 }
 
 impl<W: Write> Reporter for GithubAnnotations<W> {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
-        let Event::Finished(run) = event else {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), ReportError> {
+        let Some(run) = event.ended() else {
             return Ok(());
         };
         for line in annotations(run) {
-            writeln!(self.out, "{line}").map_err(|e| format!("cannot write annotations: {e}"))?;
+            writeln!(self.out, "{line}").map_err(|source| ReportError::Stream {
+                what: "the GitHub annotations",
+                source,
+            })?;
         }
         Ok(())
     }

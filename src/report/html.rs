@@ -4,34 +4,11 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
-use super::cells::{Reading, mismatch, reached, short};
-use super::terminal::detail;
-use super::{Event, Reporter, RunReport, write_atomically};
+use super::RunReport;
+use super::cells::{Reading, detail, mismatch, reached, short};
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
-
-/// Writes the HTML page when the run finishes.
-pub struct HtmlReporter {
-    path: PathBuf,
-}
-
-impl HtmlReporter {
-    /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> HtmlReporter {
-        HtmlReporter { path }
-    }
-}
-
-impl Reporter for HtmlReporter {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
-        let Event::Finished(run) = event else {
-            return Ok(());
-        };
-        write_atomically(&self.path, render(run).as_bytes())
-    }
-}
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
@@ -144,6 +121,13 @@ pub fn render(run: &RunReport<'_>) -> String {
         escape(&title),
         escape(&run.tally.line())
     );
+    if run.interrupted() {
+        let _ = writeln!(
+            html,
+            "<p class=\"interrupted\"><strong>Interrupted</strong>: {} cell(s) did not run.</p>",
+            run.not_run.len()
+        );
+    }
     for (s, suite) in run.suites.iter().enumerate() {
         let _ = writeln!(
             html,
@@ -322,6 +306,7 @@ mod tests {
             outcomes: &[],
             tally: Default::default(),
             snapshots: &[],
+            not_run: &[],
         };
         let html = super::render(&report);
         assert_eq!(html.matches("<tr data-endpoint=").count(), 500);

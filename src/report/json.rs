@@ -1,37 +1,22 @@
 //! `--json FILE`: the whole run as one JSON document (schema in the README).
 
-use std::path::PathBuf;
-
 use serde_json::{Value, json};
 
-use super::{Event, Reporter, RunReport, write_atomically};
+use super::{ReportError, RunReport};
 use crate::outcome::{CellOutcome, CellResult};
 use crate::snapshot::SnapshotOutcome;
 
 /// The schema identifier written in every document; bumped only on breaking changes.
 pub const SCHEMA: &str = "permatrix.run.v1";
 
-/// Writes the JSON report when the run finishes.
-pub struct JsonReporter {
-    path: PathBuf,
-}
-
-impl JsonReporter {
-    /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> JsonReporter {
-        JsonReporter { path }
-    }
-}
-
-impl Reporter for JsonReporter {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
-        let Event::Finished(run) = event else {
-            return Ok(());
-        };
-        let mut text = serde_json::to_vec_pretty(&document(run)).map_err(|e| e.to_string())?;
-        text.push(b'\n');
-        write_atomically(&self.path, &text)
-    }
+/// The run as a JSON document, pretty-printed, ending with a newline.
+pub fn render(run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
+    let mut text = serde_json::to_vec_pretty(&document(run)).map_err(|e| ReportError::Render {
+        format: "JSON",
+        message: e.to_string(),
+    })?;
+    text.push(b'\n');
+    Ok(text)
 }
 
 /// The JSON document for a run.
@@ -67,11 +52,27 @@ pub fn document(run: &RunReport<'_>) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut document = json!({
         "schema": SCHEMA,
         "summary": run.tally,
         "suites": suites,
-    })
+    });
+    if run.interrupted() {
+        let not_run: Vec<Value> = run
+            .not_run
+            .iter()
+            .map(|c| {
+                let suite = &run.suites[c.suite];
+                json!({
+                    "suite": suite.name,
+                    "endpoint": suite.endpoints[c.endpoint].name,
+                    "principal": suite.principals[c.principal].name,
+                })
+            })
+            .collect();
+        document["interrupted"] = json!({ "not_run": not_run });
+    }
+    document
 }
 
 fn snapshot(outcome: &SnapshotOutcome) -> Value {

@@ -1,34 +1,21 @@
 //! `--junit FILE`: one testcase per cell, the suite as classname.
 
-use std::path::PathBuf;
-
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::{Event, Reporter, RunReport, write_atomically};
+use super::cells::detail;
+use super::{ReportError, RunReport};
 use crate::outcome::{CellResult, Verdict};
-use crate::report::terminal::detail;
 use crate::snapshot::SnapshotOutcome;
 
-/// Writes the JUnit XML report when the run finishes.
-pub struct JunitReporter {
-    path: PathBuf,
-}
-
-impl JunitReporter {
-    /// A reporter writing to `path`.
-    pub fn new(path: PathBuf) -> JunitReporter {
-        JunitReporter { path }
-    }
-}
-
-impl Reporter for JunitReporter {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
-        let Event::Finished(run) = event else {
-            return Ok(());
-        };
-        let xml = report(run).to_string().map_err(|e| e.to_string())?;
-        write_atomically(&self.path, xml.as_bytes())
-    }
+/// The run as JUnit XML.
+pub fn render(run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
+    report(run)
+        .to_string()
+        .map(String::into_bytes)
+        .map_err(|e| ReportError::Render {
+            format: "JUnit",
+            message: e.to_string(),
+        })
 }
 
 /// The snapshot check as a testcase, so a widened matrix is red on JUnit dashboards too.
@@ -89,6 +76,19 @@ pub fn report(run: &RunReport<'_>) -> Report {
                 TestCase::new(format!("{} :: {}", endpoint.name, principal.name), status);
             case.set_classname(suite.name.as_str());
             case.set_time(outcome.elapsed);
+            test_suite.add_test_case(case);
+        }
+        for cell in run.not_run.iter().filter(|c| c.suite == s) {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message("not run: the run was interrupted");
+            let mut case = TestCase::new(
+                format!(
+                    "{} :: {}",
+                    suite.endpoints[cell.endpoint].name, suite.principals[cell.principal].name
+                ),
+                status,
+            );
+            case.set_classname(suite.name.as_str());
             test_suite.add_test_case(case);
         }
         if let Some(Some(snapshot)) = run.snapshots.get(s) {

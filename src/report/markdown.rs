@@ -2,54 +2,11 @@
 //! with each principal's reach.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
+use super::RunReport;
 use super::cells::{LEGEND, Reading, mismatch, reached, short};
-use super::{Event, Reporter, RunReport, write_atomically};
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
-
-/// Where the Markdown goes.
-pub enum MarkdownTarget {
-    /// A file written whole at the end.
-    File(PathBuf),
-    /// A file appended to (GitHub's `GITHUB_STEP_SUMMARY`).
-    Append(PathBuf),
-}
-
-/// Writes the Markdown report when the run finishes.
-pub struct MarkdownReporter {
-    target: MarkdownTarget,
-}
-
-impl MarkdownReporter {
-    /// A reporter writing to `target`.
-    pub fn new(target: MarkdownTarget) -> MarkdownReporter {
-        MarkdownReporter { target }
-    }
-}
-
-impl Reporter for MarkdownReporter {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
-        let Event::Finished(run) = event else {
-            return Ok(());
-        };
-        let text = render(run);
-        match &self.target {
-            MarkdownTarget::File(path) => write_atomically(path, text.as_bytes()),
-            MarkdownTarget::Append(path) => {
-                use std::io::Write;
-                let fail = |e: std::io::Error| format!("cannot append to {}: {e}", path.display());
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(fail)?;
-                file.write_all(text.as_bytes()).map_err(fail)
-            }
-        }
-    }
-}
 
 /// Text for a table cell inside a code span.
 fn escape(text: &str) -> String {
@@ -71,6 +28,12 @@ fn prose(text: &str) -> String {
 pub fn render(run: &RunReport<'_>) -> String {
     let by_cell: HashMap<CellId, &CellOutcome> = run.outcomes.iter().map(|o| (o.id, o)).collect();
     let mut out = String::new();
+    if run.interrupted() {
+        out.push_str(&format!(
+            "**Interrupted**: {} cell(s) did not run (shown `·`).\n\n",
+            run.not_run.len()
+        ));
+    }
     for (s, suite) in run.suites.iter().enumerate() {
         out.push_str(&format!("## {}\n\n", prose(&suite.name)));
         if let Some(description) = &suite.description {

@@ -1,8 +1,10 @@
-//! Reporters: each output format is a consumer of the run's events.
+//! Reporters: each output is a consumer of the run's events.
 //!
 //! The engine does not print. The run emits [`Event`]s; the terminal display,
-//! the JSON file and the JUnit file each handle them, and adding a format
-//! means adding a [`Reporter`] here, nothing else.
+//! the GitHub annotations and every report file handle them. A report file is
+//! a [`Format`] rendered by one [`FileReporter`], which writes it atomically
+//! when the run ends, interrupted or not: a new format is one module with a
+//! `render` function and one line in [`Format::render`].
 
 pub mod cells;
 #[cfg(test)]
@@ -14,11 +16,12 @@ pub mod junit;
 pub mod markdown;
 pub mod terminal;
 
-use crate::execute::ResolvedTarget;
-use crate::outcome::{CellOutcome, Tally};
-use crate::suite::Suite;
+use std::path::PathBuf;
 
-pub use crate::atomic_file::write_atomically;
+use crate::atomic_file::{WriteError, write_atomically};
+use crate::execute::ResolvedTarget;
+use crate::outcome::{CellId, CellOutcome, Tally};
+use crate::suite::Suite;
 
 /// Everything known when a run ends, outcomes in suite order.
 pub struct RunReport<'a> {
@@ -26,15 +29,25 @@ pub struct RunReport<'a> {
     pub suites: &'a [Suite],
     /// Where each suite's requests went.
     pub targets: &'a [ResolvedTarget],
-    /// Every cell that was planned, in suite order.
+    /// Every cell that ran, in suite order.
     pub outcomes: &'a [CellOutcome],
     /// Their counts.
     pub tally: Tally,
     /// Each suite's snapshot check, by suite index (empty with `--no-snapshot`).
     pub snapshots: &'a [Option<crate::snapshot::SnapshotOutcome>],
+    /// Cells planned but not run because the run was interrupted (empty when it was not).
+    pub not_run: &'a [CellId],
 }
 
-/// What a reporter is told, in order: started, each cell as it finishes, finished.
+impl RunReport<'_> {
+    /// Whether the run was interrupted before every cell ran.
+    pub fn interrupted(&self) -> bool {
+        !self.not_run.is_empty()
+    }
+}
+
+/// What a reporter is told, in order: started, each cell as it finishes, then
+/// finished or interrupted.
 pub enum Event<'a> {
     /// The run is about to send; `cells` will finish.
     Started {
@@ -45,10 +58,165 @@ pub enum Event<'a> {
     CellFinished(&'a CellOutcome),
     /// The run ended; outcomes are in suite order.
     Finished(&'a RunReport<'a>),
+    /// The run was interrupted (Ctrl-C): the cells that finished, and those that did not.
+    Interrupted(&'a RunReport<'a>),
+}
+
+impl<'a> Event<'a> {
+    /// The report of a run that ended, finished or interrupted.
+    pub fn ended(&self) -> Option<&'a RunReport<'a>> {
+        match self {
+            Event::Finished(run) | Event::Interrupted(run) => Some(run),
+            Event::Started { .. } | Event::CellFinished(_) => None,
+        }
+    }
+}
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A report file could not be written.
+    #[error(transparent)]
+    File(#[from] WriteError),
+    /// The terminal (or another stream) refused the output.
+    #[error("cannot write {what}: {source}")]
+    Stream {
+        /// What was being written.
+        what: &'static str,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A format could not render the run.
+    #[error("cannot render the {format} report: {message}")]
+    Render {
+        /// The format's name.
+        format: &'static str,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 /// A consumer of run events.
 pub trait Reporter {
-    /// Handles one event; an error stops the run's reporting and is shown to the user.
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), String>;
+    /// Handles one event; an error is shown to the user once, after the run.
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), ReportError>;
+}
+
+/// A file format a run is written in when it ends (or is interrupted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `--json FILE`.
+    Json,
+    /// `--junit FILE`.
+    Junit,
+    /// `--markdown FILE`, and the GitHub step summary.
+    Markdown,
+    /// `--html FILE`.
+    Html,
+}
+
+impl Format {
+    /// The flag that asks for it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Format::Json => "--json",
+            Format::Junit => "--junit",
+            Format::Markdown => "--markdown",
+            Format::Html => "--html",
+        }
+    }
+
+    /// The run in this format: the one place a format is registered.
+    pub fn render(self, run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
+        match self {
+            Format::Json => json::render(run),
+            Format::Junit => junit::render(run),
+            Format::Markdown => Ok(markdown::render(run).into_bytes()),
+            Format::Html => Ok(html::render(run).into_bytes()),
+        }
+    }
+}
+
+/// How a report file is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Whole, replacing the file atomically.
+    Replace,
+    /// Appended to the file (GitHub's `GITHUB_STEP_SUMMARY`).
+    Append,
+}
+
+/// One report file: a format, a path and how it is written.
+#[derive(Clone, Debug)]
+pub struct ReportFile {
+    /// The format.
+    pub format: Format,
+    /// Where it goes.
+    pub path: PathBuf,
+    /// Replace or append.
+    pub mode: WriteMode,
+}
+
+/// The reporter of every report file: renders its format when the run ends
+/// and writes it, atomically or appending.
+pub struct FileReporter {
+    file: ReportFile,
+}
+
+impl FileReporter {
+    /// A reporter writing `file`.
+    pub fn new(file: ReportFile) -> FileReporter {
+        FileReporter { file }
+    }
+}
+
+impl Reporter for FileReporter {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), ReportError> {
+        let Some(run) = event.ended() else {
+            return Ok(());
+        };
+        let bytes = self.file.format.render(run)?;
+        match self.file.mode {
+            WriteMode::Replace => write_atomically(&self.file.path, &bytes)?,
+            WriteMode::Append => append(&self.file.path, &bytes)?,
+        }
+        Ok(())
+    }
+}
+
+/// Appends `bytes` to `path`, creating it.
+fn append(path: &std::path::Path, bytes: &[u8]) -> Result<(), WriteError> {
+    use std::io::Write;
+    let fail = |source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(fail)?;
+    file.write_all(bytes).map_err(fail)
+}
+
+/// Every reporter of a run: the terminal first, each report file, then the
+/// GitHub annotations when asked for.
+pub fn reporters(
+    terminal: terminal::TerminalStyle,
+    files: &[ReportFile],
+    annotations: bool,
+) -> Vec<Box<dyn Reporter>> {
+    let mut all: Vec<Box<dyn Reporter>> = vec![Box::new(terminal::TerminalReporter::new(
+        std::io::stdout(),
+        terminal,
+    ))];
+    all.extend(
+        files
+            .iter()
+            .map(|file| Box::new(FileReporter::new(file.clone())) as Box<dyn Reporter>),
+    );
+    if annotations {
+        all.push(Box::new(github::GithubAnnotations::new(std::io::stdout())));
+    }
+    all
 }

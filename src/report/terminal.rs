@@ -6,7 +6,8 @@ use std::io::Write;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use owo_colors::OwoColorize;
 
-use super::{Event, Reporter, RunReport};
+use super::cells::detail;
+use super::{Event, ReportError, Reporter, RunReport};
 use std::collections::HashMap;
 
 use crate::http;
@@ -49,7 +50,7 @@ impl<W: Write> TerminalReporter<W> {
 }
 
 impl<W: Write> Reporter for TerminalReporter<W> {
-    fn handle(&mut self, event: &Event<'_>) -> Result<(), String> {
+    fn handle(&mut self, event: &Event<'_>) -> Result<(), ReportError> {
         match event {
             Event::Started { cells } if self.style.progress => {
                 let bar = ProgressBar::with_draw_target(
@@ -69,46 +70,34 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     bar.inc(1);
                 }
             }
-            Event::Finished(run) => {
+            Event::Finished(run) | Event::Interrupted(run) => {
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
                 let text = render(run, self.style);
-                self.out
-                    .write_all(text.as_bytes())
-                    .map_err(|e| format!("cannot write to the terminal: {e}"))?;
-                self.out
-                    .flush()
-                    .map_err(|e| format!("cannot write to the terminal: {e}"))?;
+                let fail = |source| ReportError::Stream {
+                    what: "to the terminal",
+                    source,
+                };
+                self.out.write_all(text.as_bytes()).map_err(fail)?;
+                self.out.flush().map_err(fail)?;
             }
         }
         Ok(())
     }
 }
 
-/// What went wrong with a cell, in one line: expectation and status, then
-/// `WWW-Authenticate`, `Location` or a body excerpt; the error; the skip reason.
-pub fn detail(outcome: &CellOutcome) -> String {
-    if let (Some(note), Some(status)) = (&outcome.note, outcome.status()) {
-        return format!("{note}; got {status}, expected {}", outcome.expected);
+/// Every diagnostic, each with its source line, then how many there were and `closing`.
+pub fn diagnostics(diagnostics: &[crate::suite::Diagnostic], closing: &str) -> String {
+    let mut text = String::new();
+    for d in diagnostics {
+        text.push_str(&format!("{d}\n\n"));
     }
-    match &outcome.result {
-        CellResult::Responded(o) => {
-            let mut line = format!("expected {}, got {}", outcome.expected, o.status);
-            if let Some(challenge) = &o.www_authenticate {
-                line.push_str(&format!(" · WWW-Authenticate: {challenge}"));
-            } else if let Some(location) = &o.location {
-                line.push_str(&format!(" · Location: {location}"));
-            } else if !o.excerpt.is_empty() {
-                line.push_str(&format!(" · {}", o.excerpt));
-            }
-            line
-        }
-        CellResult::Error { message, .. } => {
-            format!("expected {}, no response: {message}", outcome.expected)
-        }
-        CellResult::Skipped { reason } => reason.clone(),
-    }
+    text.push_str(&format!(
+        "{} problem(s) found{closing}\n",
+        diagnostics.len()
+    ));
+    text
 }
 
 /// The whole report as text.
@@ -490,6 +479,7 @@ endpoints:
             outcomes: &outcomes,
             tally: Tally::of(&outcomes),
             snapshots: &[],
+            not_run: &[],
         };
         render(&report, style)
     }

@@ -1,0 +1,339 @@
+//! One run session behind `run`, the harness and `explain`: the suites are
+//! loaded, the cells planned (each principal's canary with them), the targets
+//! prepared (mocks started, base URLs resolved), and the cells executed. The
+//! three entry points differ only in what they do with the outcomes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::execute::{self, ExecOptions, ResolvedTarget};
+use crate::outcome::{CellId, CellOutcome};
+use crate::plan::{self, Selection};
+use crate::redact::Redactor;
+use crate::suite::{self, Diagnostic, LoadOptions, Suite};
+
+/// Where the command line sends requests, overriding the suites' targets.
+#[derive(Clone, Debug, Default)]
+pub struct TargetChoice {
+    /// `--base-url`: overrides every suite's target.
+    pub base_url: Option<String>,
+    /// `--mock`: force the embedded mock.
+    pub force_mock: bool,
+}
+
+/// How a session loads its suites and where it sends.
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    /// `--base-url` and `--mock`.
+    pub target: TargetChoice,
+    /// Engine settings and interpolation sources.
+    pub exec: ExecOptions,
+    /// Suites that define a mock go to it whatever their base URL says (the
+    /// harness: `cargo test` on a developer's machine must not reach production).
+    pub mock_where_defined: bool,
+}
+
+/// Why a session could not load, plan or start.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// A suite is invalid: every problem, located.
+    #[error("{} problem(s) found", .0.len())]
+    Invalid(Vec<Diagnostic>),
+    /// The command asks for what the suites do not have (an unknown `--principal`).
+    #[error("{0}")]
+    Usage(String),
+    /// A target could not be set up: a mock, a base URL, the async runtime.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// The suites of a run, loaded and validated, with the options they were loaded under.
+pub struct Session {
+    /// The suites, in file order.
+    pub suites: Vec<Suite>,
+    options: SessionOptions,
+}
+
+/// How an execution ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Every cell ran.
+    Finished,
+    /// Ctrl-C (or SIGTERM) stopped it; the outcomes hold the cells that finished.
+    Interrupted,
+}
+
+impl Session {
+    /// Loads and validates every suite under `paths`.
+    pub fn load(paths: &[PathBuf], options: SessionOptions) -> Result<Session, SessionError> {
+        let load = LoadOptions {
+            cli_vars: options.exec.cli_vars.clone(),
+            env: options.exec.env.clone(),
+            base_url: options.target.base_url.clone(),
+            force_mock: options.target.force_mock,
+            mock_where_defined: options.mock_where_defined,
+        };
+        let suites = suite::load(paths, &load).map_err(SessionError::Invalid)?;
+        Ok(Session { suites, options })
+    }
+
+    /// The options the session was loaded under.
+    pub fn options(&self) -> &SessionOptions {
+        &self.options
+    }
+
+    /// The selected cells in suite order, each principal's canary with them.
+    pub fn plan(&self, selection: &Selection) -> Result<Vec<CellId>, SessionError> {
+        plan::plan(&self.suites, selection).map_err(SessionError::Usage)
+    }
+
+    /// `cells` with the canary of every principal among them: its result
+    /// decides how the principal's denials read.
+    pub fn with_canaries(&self, mut cells: Vec<CellId>) -> Vec<CellId> {
+        plan::add_canaries(&self.suites, &mut cells);
+        cells
+    }
+
+    /// Whether the mutation guard keeps `cell` from being sent, known before
+    /// anything runs: the same rule the engine applies to each cell.
+    pub fn guarded(&self, cell: CellId) -> bool {
+        let suite = &self.suites[cell.suite];
+        let serves_mock = suite.mock.is_some();
+        !plan::mutation_allowed(
+            suite,
+            cell.endpoint,
+            serves_mock,
+            self.options.exec.allow_mutations,
+        )
+    }
+
+    /// Starts what the run needs: the runtimes, the mocks that serve it, each
+    /// suite's target.
+    pub fn start(&self) -> Result<Started<'_>, SessionError> {
+        let runtime = client_runtime()?;
+        let mocks = if self.suites.iter().any(|s| s.mock.is_some()) {
+            Some(mock_runtime()?)
+        } else {
+            None
+        };
+        let prepare = prepare_targets(&self.suites, &self.options.target, &self.options.exec);
+        let targets = match &mocks {
+            Some(mocks) => mocks.block_on(prepare),
+            None => runtime.block_on(prepare),
+        }
+        .map_err(SessionError::Setup)?;
+        Ok(Started {
+            session: self,
+            runtime,
+            _mocks: mocks,
+            targets,
+            redactor: Arc::new(Redactor::new()),
+        })
+    }
+}
+
+/// A session whose targets are ready: cells can be executed.
+pub struct Started<'s> {
+    session: &'s Session,
+    runtime: tokio::runtime::Runtime,
+    /// Serves the embedded mocks while the session lives.
+    _mocks: Option<tokio::runtime::Runtime>,
+    /// Each suite's target, in suite order.
+    pub targets: Vec<ResolvedTarget>,
+    /// Every secret of the run, for masking whatever leaves it.
+    pub redactor: Arc<Redactor>,
+}
+
+impl Started<'_> {
+    /// Executes `cells` with the session's options; `on_outcome` sees each as it finishes.
+    pub fn execute(
+        &self,
+        cells: &[CellId],
+        exec: &ExecOptions,
+        on_outcome: impl FnMut(&CellOutcome),
+    ) -> Result<Vec<CellOutcome>, SessionError> {
+        self.runtime
+            .block_on(execute::execute(
+                &self.session.suites,
+                &self.targets,
+                cells,
+                exec,
+                self.redactor.clone(),
+                on_outcome,
+            ))
+            .map_err(SessionError::Setup)
+    }
+
+    /// Executes `cells` into `outcomes` until they are done or the process is
+    /// interrupted (Ctrl-C); what finished is in `outcomes` either way.
+    pub fn execute_into(
+        &self,
+        cells: &[CellId],
+        exec: &ExecOptions,
+        outcomes: &mut Vec<CellOutcome>,
+        on_outcome: impl FnMut(&CellOutcome),
+    ) -> Result<Completion, SessionError> {
+        let suites = &self.session.suites;
+        let executed = self.runtime.block_on(async {
+            let work = execute::execute_into(
+                suites,
+                &self.targets,
+                cells,
+                exec,
+                self.redactor.clone(),
+                outcomes,
+                on_outcome,
+            );
+            tokio::select! {
+                result = work => Some(result),
+                _ = interrupted() => None,
+            }
+        });
+        match executed {
+            None => {
+                outcomes.sort_by_key(|o| o.id);
+                Ok(Completion::Interrupted)
+            }
+            Some(Err(message)) => Err(SessionError::Setup(message)),
+            Some(Ok(())) => Ok(Completion::Finished),
+        }
+    }
+}
+
+/// Resolves when the user interrupts the process: Ctrl-C, or SIGTERM on Unix.
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The runtime that sends a run's requests: one thread. Cells are I/O-bound and
+/// share per-principal clients; a single thread drives them with no cross-thread
+/// wake-ups, which costs less CPU per cell than a pool and leaves the other cores
+/// to the target (or the embedded mock, which has a runtime of its own).
+fn client_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(runtime_failed)
+}
+
+/// The runtime of the mocks embedded in a run: one worker thread of its own, so
+/// that serving requests never waits for the client's thread.
+fn mock_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("permatrix-mock")
+        .enable_all()
+        .build()
+        .map_err(runtime_failed)
+}
+
+fn runtime_failed(e: std::io::Error) -> SessionError {
+    SessionError::Setup(format!("cannot start the async runtime: {e}"))
+}
+
+/// Starts the mocks that serve the run (one per definition file, on a free
+/// loopback port, living as long as the runtime) and works out each suite's
+/// effective base URL: its mock, else `--base-url`, else its `target.base_url`.
+async fn prepare_targets(
+    suites: &[Suite],
+    target: &TargetChoice,
+    exec: &ExecOptions,
+) -> Result<Vec<ResolvedTarget>, String> {
+    let mut started: Vec<(PathBuf, url::Url)> = Vec::new();
+    for def in suites.iter().filter_map(|s| s.mock.as_deref()) {
+        if started.iter().any(|(file, _)| file == &def.file) {
+            continue;
+        }
+        let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let (addr, _task) = crate::mock::serve(def.clone(), loopback, std::future::pending())
+            .await
+            .map_err(|e| format!("cannot start the mock {}: {e}", def.file.display()))?;
+        let url = url::Url::parse(&format!("http://{addr}/"))
+            .map_err(|e| format!("mock address {addr}: {e}"))?;
+        started.push((def.file.clone(), url));
+    }
+    let mocked = |suite: &Suite| {
+        let def = suite.mock.as_deref()?;
+        started
+            .iter()
+            .find(|(file, _)| file == &def.file)
+            .map(|(_, url)| url.clone())
+    };
+    let real = resolve_targets(suites, target, exec)?;
+    suites
+        .iter()
+        .zip(real)
+        .map(|(suite, real)| match (mocked(suite), real) {
+            (Some(url), _) => Ok(ResolvedTarget {
+                base_url: url,
+                is_mock: true,
+            }),
+            (None, Some(real)) => Ok(real),
+            (None, None) => Err(format!("suite `{}`: its mock did not start", suite.name)),
+        })
+        .collect()
+}
+
+/// Each suite's base URL when no mock serves it: `--base-url`, else its `target.base_url`.
+fn resolve_targets(
+    suites: &[Suite],
+    target: &TargetChoice,
+    exec: &ExecOptions,
+) -> Result<Vec<Option<ResolvedTarget>>, String> {
+    if let Some(url) = &target.base_url {
+        let base_url = suite::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
+        return Ok(suites
+            .iter()
+            .map(|_| {
+                Some(ResolvedTarget {
+                    base_url: base_url.clone(),
+                    is_mock: false,
+                })
+            })
+            .collect());
+    }
+    suites
+        .iter()
+        .map(|suite| {
+            if suite.mock.is_some() {
+                return Ok(None);
+            }
+            let scope = suite.scope(&exec.cli_vars, &exec.env, None);
+            let text = match &suite.target.base_url {
+                Some(template) => crate::http::render(template, &scope)?,
+                None => String::new(),
+            };
+            if text.trim().is_empty() {
+                return Err(format!(
+                    "suite `{}` ({}): no base URL and no mock; set target.base_url or target.mock, or pass --base-url",
+                    suite.name,
+                    suite.file.display()
+                ));
+            }
+            let base_url = suite::parse_base_url(&text)
+                .map_err(|e| format!("suite `{}`: {e}", suite.name))?;
+            Ok(Some(ResolvedTarget {
+                base_url,
+                is_mock: false,
+            }))
+        })
+        .collect()
+}
