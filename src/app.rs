@@ -130,7 +130,10 @@ pub enum CommandError {
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
-    /// A target, a mock or the runtime could not be set up.
+    /// The session could not plan, start or execute.
+    #[error(transparent)]
+    Session(SessionError),
+    /// The mock could not listen or the runtime start.
     #[error("{0}")]
     Setup(String),
     /// Reports or snapshots could not be written; the run itself happened.
@@ -154,8 +157,7 @@ impl CommandError {
     pub fn from_session(error: SessionError, then: &'static str) -> CommandError {
         match error {
             SessionError::Invalid(diagnostics) => CommandError::Invalid { diagnostics, then },
-            SessionError::Usage(message) => CommandError::Usage(message),
-            SessionError::Setup(message) => CommandError::Setup(message),
+            other => CommandError::Session(other),
         }
     }
 }

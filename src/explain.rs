@@ -44,7 +44,7 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
             config.suite.display()
         )));
     };
-    let id = find_cell(suite, &config.endpoint, &config.principal).map_err(CommandError::Usage)?;
+    let id = find_cell(suite, &config.endpoint, &config.principal)?;
     let started = session
         .start()
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
@@ -72,12 +72,17 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
     })
 }
 
-fn find_cell(suite: &Suite, endpoint: &str, principal: &str) -> Result<CellId, String> {
+/// The cell of `--endpoint` × `--principal`; a name the suite lacks is a
+/// usage error with the nearest name or the list.
+fn find_cell(suite: &Suite, endpoint: &str, principal: &str) -> Result<CellId, CommandError> {
     let missing = |what: &str, name: &str, names: Vec<&str>| {
         let hint = nearest(name, names.iter().copied())
             .map(|n| format!("; did you mean `{n}`?"))
             .unwrap_or_else(|| format!("; the {what}s are: {}", names.join(", ")));
-        format!("suite `{}` has no {what} named `{name}`{hint}", suite.name)
+        CommandError::Usage(format!(
+            "suite `{}` has no {what} named `{name}`{hint}",
+            suite.name
+        ))
     };
     let e = suite
         .endpoints

@@ -16,17 +16,49 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Characters of body shown in an excerpt.
 pub const EXCERPT_CHARS: usize = 200;
 
+/// Why a request could not be built from its templates.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// A `${NAME}` nothing defines.
+    #[error("unresolved variable `${{{0}}}`")]
+    Unresolved(String),
+    /// A path neither relative to the target nor a URL.
+    #[error("`{0}` must start with `/` (relative to the target) or be an http(s) URL")]
+    NotAPath(String),
+    /// The URL does not parse.
+    #[error("`{text}` is not a valid URL: {source}")]
+    InvalidUrl {
+        /// The URL as built.
+        text: String,
+        /// Why.
+        source: url::ParseError,
+    },
+    /// A header name that HTTP does not allow.
+    #[error("`{0}` is not a valid header name")]
+    HeaderName(String),
+    /// A header value that cannot go in a header.
+    #[error("the value of header `{0}` cannot be sent in a header")]
+    HeaderValue(String),
+    /// A JSON body that cannot be serialised.
+    #[error("the JSON body cannot be written: {0}")]
+    Json(String),
+}
+
+impl From<crate::suite::template::Unresolved> for RequestError {
+    fn from(unresolved: crate::suite::template::Unresolved) -> RequestError {
+        RequestError::Unresolved(unresolved.0)
+    }
+}
+
 /// Builds the URL of a request: `path` appended to the base URL's own path,
 /// then `query` pairs percent-encoded (`%20` for a space) and appended.
 /// An absolute `path` (auth setup only) is used as it is.
-pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<Url, String> {
+pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<Url, RequestError> {
     let lower = path.get(..8).unwrap_or(path).to_ascii_lowercase();
     let mut text = if lower.starts_with("http://") || lower.starts_with("https://") {
         path.to_string()
     } else if !path.starts_with('/') {
-        return Err(format!(
-            "`{path}` must start with `/` (relative to the target) or be an http(s) URL"
-        ));
+        return Err(RequestError::NotAPath(path.to_string()));
     } else {
         // The base's path, then the request's; `..AfterPath` drops any query or fragment.
         let base_path = base[..url::Position::AfterPath].trim_end_matches('/');
@@ -56,7 +88,7 @@ pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<U
         }
         _ => Url::parse(&text),
     };
-    parsed.map_err(|e| format!("`{text}` is not a valid URL: {e}"))
+    parsed.map_err(|source| RequestError::InvalidUrl { text, source })
 }
 
 /// A body ready to send.
@@ -69,11 +101,12 @@ pub struct EncodedBody {
 }
 
 /// Renders a body template in `scope`.
-pub fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, String> {
+pub fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, RequestError> {
     Ok(match body {
         Body::Json(json) => EncodedBody {
             content_type: Some("application/json"),
-            bytes: serde_json::to_vec(&render_json(json, scope)?).map_err(|e| e.to_string())?,
+            bytes: serde_json::to_vec(&render_json(json, scope)?)
+                .map_err(|e| RequestError::Json(e.to_string()))?,
         },
         Body::Form(fields) => {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -92,15 +125,16 @@ pub fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, String
     })
 }
 
-/// Renders a template, turning an unresolved name into a message.
-pub fn render(template: &Template, scope: &Scope<'_>) -> Result<String, String> {
-    template
-        .render(scope)
-        .map_err(|u| format!("unresolved variable `${{{}}}`", u.0))
+/// Renders a template in `scope`.
+pub fn render(template: &Template, scope: &Scope<'_>) -> Result<String, RequestError> {
+    Ok(template.render(scope)?)
 }
 
 /// Renders a JSON template in `scope`.
-pub fn render_json(json: &JsonTemplate, scope: &Scope<'_>) -> Result<serde_json::Value, String> {
+pub fn render_json(
+    json: &JsonTemplate,
+    scope: &Scope<'_>,
+) -> Result<serde_json::Value, RequestError> {
     use serde_json::Value;
     Ok(match json {
         JsonTemplate::Null => Value::Null,
@@ -117,7 +151,7 @@ pub fn render_json(json: &JsonTemplate, scope: &Scope<'_>) -> Result<serde_json:
             entries
                 .iter()
                 .map(|(k, v)| Ok((k.clone(), render_json(v, scope)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, RequestError>>()?,
         ),
     })
 }

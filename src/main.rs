@@ -134,14 +134,19 @@ struct RunArgs {
     quiet: bool,
 }
 
-fn parse_var(text: &str) -> Result<(String, String), String> {
+/// A `--var` that is not `NAME=VALUE`.
+#[derive(Debug, thiserror::Error)]
+#[error("`{0}` is not NAME=VALUE")]
+struct NotAVar(String);
+
+fn parse_var(text: &str) -> Result<(String, String), NotAVar> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
-        _ => Err(format!("`{text}` is not NAME=VALUE")),
+        _ => Err(NotAVar(text.to_string())),
     }
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+fn parse_duration(text: &str) -> Result<Duration, permatrix::suite::read::DurationError> {
     permatrix::suite::read::parse_duration(text)
 }
 

@@ -12,17 +12,20 @@ pub struct Selection {
     pub principals: Vec<String>,
 }
 
+/// A `--principal` that names no principal of any suite of the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--principal {0}: no suite of this run has a principal named `{0}`")]
+pub struct UnknownPrincipal(pub String);
+
 /// Lists the selected cells in suite order: endpoints in order, principals in order.
 /// Fails when a `--principal` names no principal of any suite.
-pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, String> {
+pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, UnknownPrincipal> {
     for wanted in &selection.principals {
         if !suites
             .iter()
             .any(|s| s.principals.iter().any(|p| &p.name == wanted))
         {
-            return Err(format!(
-                "--principal {wanted}: no suite of this run has a principal named `{wanted}`"
-            ));
+            return Err(UnknownPrincipal(wanted.clone()));
         }
     }
     let mut cells = Vec::new();

@@ -6,10 +6,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::execute::{self, ExecOptions, ResolvedTarget};
+use crate::execute::{self, ExecError, ExecOptions, ResolvedTarget};
+use crate::http::RequestError;
 use crate::outcome::{CellId, CellOutcome};
-use crate::plan::{self, Selection};
+use crate::plan::{self, Selection, UnknownPrincipal};
 use crate::redact::Redactor;
+use crate::suite::base_url::BaseUrlError;
 use crate::suite::{self, Diagnostic, LoadOptions, Suite};
 
 /// Where the command line sends requests, overriding the suites' targets.
@@ -33,18 +35,78 @@ pub struct SessionOptions {
     pub mock_where_defined: bool,
 }
 
-/// Why a session could not load, plan or start.
+/// Why a session could not load, plan, start or execute.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// A suite is invalid: every problem, located.
     #[error("{} problem(s) found", .0.len())]
     Invalid(Vec<Diagnostic>),
-    /// The command asks for what the suites do not have (an unknown `--principal`).
-    #[error("{0}")]
-    Usage(String),
-    /// A target could not be set up: a mock, a base URL, the async runtime.
-    #[error("{0}")]
-    Setup(String),
+    /// The command asks for what the suites do not have.
+    #[error(transparent)]
+    Usage(#[from] UnknownPrincipal),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// A target could not be set up.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// The engine could not set a principal up.
+    #[error(transparent)]
+    Execute(#[from] ExecError),
+}
+
+/// Why a suite's target could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// An embedded mock could not listen.
+    #[error("cannot start the mock {}: {source}", file.display())]
+    MockStart {
+        /// Its definition.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The address a mock listens on makes no URL.
+    #[error("mock address {addr}: {source}")]
+    MockAddress {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: url::ParseError,
+    },
+    /// A suite's mock is not among those started.
+    #[error("suite `{0}`: its mock did not start")]
+    MockMissing(String),
+    /// `--base-url` is not a base URL.
+    #[error("--base-url: {0}")]
+    Flag(BaseUrlError),
+    /// A suite has neither a base URL nor a mock.
+    #[error(
+        "suite `{suite}` ({}): no base URL and no mock; set target.base_url or target.mock, or pass --base-url",
+        file.display()
+    )]
+    NoBaseUrl {
+        /// The suite's name.
+        suite: String,
+        /// Its file.
+        file: PathBuf,
+    },
+    /// A suite's base URL is not one.
+    #[error("suite `{suite}`: {source}")]
+    BaseUrl {
+        /// The suite's name.
+        suite: String,
+        /// Why.
+        source: BaseUrlError,
+    },
+    /// A suite's base URL takes a variable nothing defines.
+    #[error("suite `{suite}`: {source}")]
+    Render {
+        /// The suite's name.
+        suite: String,
+        /// Why.
+        source: RequestError,
+    },
 }
 
 /// The suites of a run, loaded and validated, with the options they were loaded under.
@@ -84,7 +146,7 @@ impl Session {
 
     /// The selected cells in suite order, each principal's canary with them.
     pub fn plan(&self, selection: &Selection) -> Result<Vec<CellId>, SessionError> {
-        plan::plan(&self.suites, selection).map_err(SessionError::Usage)
+        Ok(plan::plan(&self.suites, selection)?)
     }
 
     /// `cells` with the canary of every principal among them: its result
@@ -120,8 +182,7 @@ impl Session {
         let targets = match &mocks {
             Some(mocks) => mocks.block_on(prepare),
             None => runtime.block_on(prepare),
-        }
-        .map_err(SessionError::Setup)?;
+        }?;
         Ok(Started {
             session: self,
             runtime,
@@ -161,7 +222,7 @@ impl Started<'_> {
                 self.redactor.clone(),
                 on_outcome,
             ))
-            .map_err(SessionError::Setup)
+            .map_err(SessionError::from)
     }
 
     /// Executes `cells` into `outcomes` until they are done or the process is
@@ -194,7 +255,7 @@ impl Started<'_> {
                 outcomes.sort_by_key(|o| o.id);
                 Ok(Completion::Interrupted)
             }
-            Some(Err(message)) => Err(SessionError::Setup(message)),
+            Some(Err(error)) => Err(error.into()),
             Some(Ok(())) => Ok(Completion::Finished),
         }
     }
@@ -246,7 +307,7 @@ fn mock_runtime() -> Result<tokio::runtime::Runtime, SessionError> {
 }
 
 fn runtime_failed(e: std::io::Error) -> SessionError {
-    SessionError::Setup(format!("cannot start the async runtime: {e}"))
+    SessionError::Runtime(e)
 }
 
 /// Starts the mocks that serve the run (one per definition file, on a free
@@ -256,7 +317,7 @@ async fn prepare_targets(
     suites: &[Suite],
     target: &TargetChoice,
     exec: &ExecOptions,
-) -> Result<Vec<ResolvedTarget>, String> {
+) -> Result<Vec<ResolvedTarget>, TargetError> {
     let mut started: Vec<(PathBuf, url::Url)> = Vec::new();
     for def in suites.iter().filter_map(|s| s.mock.as_deref()) {
         if started.iter().any(|(file, _)| file == &def.file) {
@@ -265,9 +326,12 @@ async fn prepare_targets(
         let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let (addr, _task) = crate::mock::serve(def.clone(), loopback, std::future::pending())
             .await
-            .map_err(|e| format!("cannot start the mock {}: {e}", def.file.display()))?;
+            .map_err(|source| TargetError::MockStart {
+                file: def.file.clone(),
+                source,
+            })?;
         let url = url::Url::parse(&format!("http://{addr}/"))
-            .map_err(|e| format!("mock address {addr}: {e}"))?;
+            .map_err(|source| TargetError::MockAddress { addr, source })?;
         started.push((def.file.clone(), url));
     }
     let mocked = |suite: &Suite| {
@@ -287,7 +351,7 @@ async fn prepare_targets(
                 is_mock: true,
             }),
             (None, Some(real)) => Ok(real),
-            (None, None) => Err(format!("suite `{}`: its mock did not start", suite.name)),
+            (None, None) => Err(TargetError::MockMissing(suite.name.clone())),
         })
         .collect()
 }
@@ -297,9 +361,9 @@ fn resolve_targets(
     suites: &[Suite],
     target: &TargetChoice,
     exec: &ExecOptions,
-) -> Result<Vec<Option<ResolvedTarget>>, String> {
+) -> Result<Vec<Option<ResolvedTarget>>, TargetError> {
     if let Some(url) = &target.base_url {
-        let base_url = suite::parse_base_url(url).map_err(|e| format!("--base-url: {e}"))?;
+        let base_url = suite::parse_base_url(url).map_err(TargetError::Flag)?;
         return Ok(suites
             .iter()
             .map(|_| {
@@ -318,18 +382,24 @@ fn resolve_targets(
             }
             let scope = suite.scope(&exec.cli_vars, &exec.env, None);
             let text = match &suite.target.base_url {
-                Some(template) => crate::http::render(template, &scope)?,
+                Some(template) => {
+                    crate::http::render(template, &scope).map_err(|source| TargetError::Render {
+                        suite: suite.name.clone(),
+                        source,
+                    })?
+                }
                 None => String::new(),
             };
             if text.trim().is_empty() {
-                return Err(format!(
-                    "suite `{}` ({}): no base URL and no mock; set target.base_url or target.mock, or pass --base-url",
-                    suite.name,
-                    suite.file.display()
-                ));
+                return Err(TargetError::NoBaseUrl {
+                    suite: suite.name.clone(),
+                    file: suite.file.clone(),
+                });
             }
-            let base_url = suite::parse_base_url(&text)
-                .map_err(|e| format!("suite `{}`: {e}", suite.name))?;
+            let base_url = suite::parse_base_url(&text).map_err(|source| TargetError::BaseUrl {
+                suite: suite.name.clone(),
+                source,
+            })?;
             Ok(Some(ResolvedTarget {
                 base_url,
                 is_mock: false,

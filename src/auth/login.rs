@@ -35,12 +35,12 @@ pub struct Login {
 impl Login {
     /// Prepares the login request; nothing is sent until the first cell needs it.
     pub fn build(spec: &LoginSpec, env: &AuthEnv<'_>) -> Result<Login, AuthError> {
-        let path = http::render(&spec.request.target, &env.scope).map_err(AuthError)?;
-        let url = http::build_url(&env.base_url, &path, &[]).map_err(AuthError)?;
+        let path = http::render(&spec.request.target, &env.scope).map_err(AuthError::from)?;
+        let url = http::build_url(&env.base_url, &path, &[]).map_err(AuthError::from)?;
         super::setup_url_allowed(&url, env)?;
         let (body, shown_body) = match &spec.body {
             Some(body) => {
-                let encoded = http::render_body(body, &env.scope).map_err(AuthError)?;
+                let encoded = http::render_body(body, &env.scope).map_err(AuthError::from)?;
                 // Login bodies carry passwords: every string in them is a credential.
                 register_body_values(body, env)?;
                 (Some(encoded), Some(shown(body, env)?))
@@ -174,7 +174,7 @@ fn shown(body: &Body, env: &AuthEnv<'_>) -> Result<String, AuthError> {
         if is_identity(key) {
             Ok(env
                 .redactor
-                .mask(&http::render(template, &env.scope).map_err(AuthError)?))
+                .mask(&http::render(template, &env.scope).map_err(AuthError::from)?))
         } else {
             Ok(MASK.to_string())
         }
@@ -224,7 +224,7 @@ fn register_body_values(body: &Body, env: &AuthEnv<'_>) -> Result<(), AuthError>
             return Ok(());
         }
         env.redactor
-            .add(&http::render(template, &env.scope).map_err(AuthError)?);
+            .add(&http::render(template, &env.scope).map_err(AuthError::from)?);
         Ok(())
     };
     match body {

@@ -30,6 +30,12 @@ use crate::suite::{AuthSpec, Scope};
 #[error("{0}")]
 pub struct AuthError(pub String);
 
+impl From<crate::http::RequestError> for AuthError {
+    fn from(error: crate::http::RequestError) -> AuthError {
+        AuthError(error.to_string())
+    }
+}
+
 /// Adds a principal's credentials to its requests.
 pub trait Auth: Send + Sync {
     /// Adds credentials to `request`, running any setup it needs first.
@@ -86,7 +92,7 @@ fn shared<A: Auth + 'static>(built: Result<A, AuthError>) -> Result<Arc<dyn Auth
 
 /// Renders a template in the principal's scope (not a secret).
 fn render(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<String, AuthError> {
-    crate::http::render(template, &env.scope).map_err(AuthError)
+    crate::http::render(template, &env.scope).map_err(AuthError::from)
 }
 
 /// A token endpoint's URL: relative to the target when it starts with `/`.

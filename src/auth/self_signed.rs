@@ -50,7 +50,7 @@ impl SelfSignedJwt {
         for (name, value) in &spec.claims {
             claims.insert(
                 name.clone(),
-                http::render_json(value, &env.scope).map_err(AuthError)?,
+                http::render_json(value, &env.scope).map_err(AuthError::from)?,
             );
         }
         let mut header = Header::new(spec.algorithm);

@@ -5,7 +5,7 @@ use std::time::Instant;
 use reqwest::header::{HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 
 use super::{Shared, timeout_of, trace};
-use crate::http::{self, EncodedBody, ReadResponse};
+use crate::http::{self, EncodedBody, ReadResponse, RequestError};
 use crate::judge::judge;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Observation, SentRequest};
 use crate::retry;
@@ -57,7 +57,7 @@ async fn attempt_cell(
         Err(message) => {
             return CellResult::Error {
                 kind: ErrorKind::Request,
-                message: shared.redactor.mask(&message),
+                message: shared.redactor.mask(&message.to_string()),
             };
         }
     };
@@ -180,7 +180,7 @@ async fn attempt_cell(
     }
 }
 
-fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepared, String> {
+fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepared, RequestError> {
     let suite = &shared.suites[id.suite];
     let principal = &suite.principals[id.principal];
     let base_url = shared.targets[id.suite]
@@ -206,9 +206,9 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
             shared.redactor.add(&value);
         }
         let name = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("`{name}` is not a valid header name"))?;
+            .map_err(|_| RequestError::HeaderName(name.clone()))?;
         let value = HeaderValue::from_str(&value)
-            .map_err(|_| format!("the value of header `{name}` cannot be sent in a header"))?;
+            .map_err(|_| RequestError::HeaderValue(name.to_string()))?;
         headers.push((name, value));
     }
     let body = endpoint
@@ -229,13 +229,13 @@ pub(super) fn url_of(
     endpoint: &Endpoint,
     target: &super::ResolvedTarget,
     scope: &crate::suite::Scope<'_>,
-) -> Result<url::Url, String> {
+) -> Result<url::Url, RequestError> {
     let path = http::render(&endpoint.request.target, scope)?;
     let query = endpoint
         .query
         .iter()
         .map(|(name, value)| Ok((name.clone(), http::render(value, scope)?)))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, RequestError>>()?;
     http::build_url(&target.base_url, &path, &query)
 }
 

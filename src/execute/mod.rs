@@ -23,6 +23,22 @@ use crate::redact::Redactor;
 use crate::suite::Suite;
 use pace::Pacer;
 
+/// Why the engine could not set a principal up.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// A suite's TLS settings make no configuration.
+    #[error("suite `{suite}`: {source}")]
+    Tls {
+        /// The suite's name.
+        suite: String,
+        /// Why.
+        source: tls::TlsError,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot create an HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
 /// Where one suite's requests go.
 #[derive(Clone, Debug)]
 pub struct ResolvedTarget {
@@ -102,7 +118,7 @@ pub async fn execute(
     options: &ExecOptions,
     redactor: Arc<Redactor>,
     on_outcome: impl FnMut(&CellOutcome),
-) -> Result<Vec<CellOutcome>, String> {
+) -> Result<Vec<CellOutcome>, ExecError> {
     let mut outcomes = Vec::with_capacity(cells.len());
     execute_into(
         suites,
@@ -127,7 +143,7 @@ pub async fn execute_into(
     redactor: Arc<Redactor>,
     outcomes: &mut Vec<CellOutcome>,
     mut on_outcome: impl FnMut(&CellOutcome),
-) -> Result<(), String> {
+) -> Result<(), ExecError> {
     ensure_crypto_provider();
     let tls_configs: Vec<_> = suites
         .iter()
@@ -226,24 +242,23 @@ fn principal_runtime(
     targets: &[ResolvedTarget],
     options: &ExecOptions,
     redactor: &Arc<Redactor>,
-    tls_configs: &[Result<rustls::ClientConfig, String>],
+    tls_configs: &[Result<rustls::ClientConfig, tls::TlsError>],
     (s, p): (usize, usize),
-) -> Result<PrincipalRuntime, String> {
+) -> Result<PrincipalRuntime, ExecError> {
     let suite = &suites[s];
     let principal = &suite.principals[p];
     let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(transport::USER_AGENT_VALUE);
-    let tls = tls_configs[s]
-        .as_ref()
-        .map_err(|e| format!("suite `{}`: {e}", suite.name))?;
+    let tls = tls_configs[s].as_ref().map_err(|e| ExecError::Tls {
+        suite: suite.name.clone(),
+        source: e.clone(),
+    })?;
     builder = builder.tls_backend_preconfigured(tls.clone());
     if let Some(resolver) = &options.resolver {
         builder = builder.dns_resolver(resolver.0.clone());
     }
-    let client = builder
-        .build()
-        .map_err(|e| format!("cannot create an HTTP client: {e}"))?;
+    let client = builder.build()?;
     let base_url = targets[s]
         .base_url
         .as_str()

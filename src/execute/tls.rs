@@ -13,13 +13,35 @@ use rustls::{DigitallySignedStruct, Error, SignatureScheme};
 
 use crate::suite::TlsOptions;
 
+/// Why a suite's `tls:` settings make no TLS configuration.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file that holds no certificate or key.
+    #[error("tls.{field}: {message}")]
+    Pem {
+        /// `ca_file`, `client_cert` or `client_key`.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// rustls refused the configuration.
+    #[error("TLS: {0}")]
+    Config(#[from] rustls::Error),
+}
+
 /// The rustls configuration for clients of a suite with these `tls:` settings.
-pub fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, String> {
+pub fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, TlsError> {
+    let pem_error = |field| {
+        move |e: rustls::pki_types::pem::Error| TlsError::Pem {
+            field,
+            message: e.to_string(),
+        }
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let extra_roots = match &tls.ca {
         Some(pem) => CertificateDer::pem_slice_iter(pem)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("tls.ca_file: {e}"))?,
+            .map_err(pem_error("ca_file"))?,
         None => Vec::new(),
     };
     let verifier = Arc::new(Verifier {
@@ -29,20 +51,16 @@ pub fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, String> {
         platform: OnceLock::new(),
     });
     let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS: {e}"))?
+        .with_safe_default_protocol_versions()?
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let mut config = match &tls.client_identity {
         Some(pem) => {
             let chain = CertificateDer::pem_slice_iter(pem)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("tls.client_cert: {e}"))?;
-            let key =
-                PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("tls.client_key: {e}"))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("tls.client_cert/client_key: {e}"))?
+                .map_err(pem_error("client_cert"))?;
+            let key = PrivateKeyDer::from_pem_slice(pem).map_err(pem_error("client_key"))?;
+            builder.with_client_auth_cert(chain, key)?
         }
         None => builder.with_no_client_auth(),
     };

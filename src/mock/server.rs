@@ -265,7 +265,7 @@ fn token(state: &MockState, body: &[u8]) -> Response {
     };
     let claims = match verify::verify_hs256(assertion, &def.apps[app].shared_secret) {
         Ok(claims) => claims,
-        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e),
+        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e.to_string()),
     };
     if !def.apps[app].scopes.contains(&ConnectScope::ActAsUser) {
         return oauth_error(

@@ -129,24 +129,43 @@ pub fn peek(token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
     Some((json(header)?, json(claims)?))
 }
 
+/// Why a JWT does not verify, in the words Atlassian's verifier uses.
+#[derive(Debug, thiserror::Error)]
+pub enum JwtRefusal {
+    /// The secret is no HMAC key.
+    #[error("{0}")]
+    Key(jsonwebtoken::errors::Error),
+    /// The signature or a time claim fails.
+    #[error("JWT verification failed: {0}")]
+    Invalid(jsonwebtoken::errors::Error),
+    /// `exp` not after `nbf`.
+    #[error("'exp' must be after 'nbf'")]
+    ExpiresBeforeValid,
+    /// No `iat`.
+    #[error(
+        "'exp' and 'iat' are required claims. Atlassian JWT does not allow JWTs with unlimited lifetimes."
+    )]
+    Unbounded,
+}
+
 /// Verifies an HS256 signature and the time claims (`exp` and `iat` required, `nbf` honoured).
-pub fn verify_hs256(token: &str, secret: &str) -> Result<serde_json::Value, String> {
+pub fn verify_hs256(token: &str, secret: &str) -> Result<serde_json::Value, JwtRefusal> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = LEEWAY_SECONDS;
     validation.validate_aud = false;
     validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp"]);
-    let key = DecodingKey::from_secret(secret.as_bytes()).map_err(|e| e.to_string())?;
+    let key = DecodingKey::from_secret(secret.as_bytes()).map_err(JwtRefusal::Key)?;
     let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
-        .map_err(|e| format!("JWT verification failed: {e}"))?
+        .map_err(JwtRefusal::Invalid)?
         .claims;
     if let (Some(nbf), Some(exp)) = (claims["nbf"].as_f64(), claims["exp"].as_f64())
         && exp <= nbf
     {
-        return Err("'exp' must be after 'nbf'".into());
+        return Err(JwtRefusal::ExpiresBeforeValid);
     }
     if !claims["iat"].is_number() {
-        return Err("'exp' and 'iat' are required claims. Atlassian JWT does not allow JWTs with unlimited lifetimes.".into());
+        return Err(JwtRefusal::Unbounded);
     }
     Ok(claims)
 }
@@ -175,7 +194,7 @@ fn connect_jwt(
         ));
     };
     let claims = verify_hs256(token, &state.def.apps[app].shared_secret)
-        .map_err(|e| unauthorized("JWT", &e))?;
+        .map_err(|e| unauthorized("JWT", &e.to_string()))?;
     let expected = qsh::qsh(&qsh::canonical_request(method, path, query, ""));
     match claims["qsh"].as_str() {
         None => Err(unauthorized("JWT", "Claim 'qsh' is missing.")),

@@ -1,6 +1,6 @@
 //! Reading a principal's `auth:` into an [`AuthSpec`], one mode per function.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::diag::nearest;
@@ -412,7 +412,7 @@ fn read_self_signed(m: &mut Mode<'_, '_, '_>, file: &Path) -> Option<SelfSignedJ
             match check_private_key(&path, algorithm) {
                 Ok(()) => Some(JwtKey::PrivateKeyFile(path)),
                 Err(problem) => {
-                    m.r.diags.error(node.pos, problem);
+                    m.r.diags.error(node.pos, problem.to_string());
                     None
                 }
             }
@@ -460,31 +460,68 @@ fn read_self_signed(m: &mut Mode<'_, '_, '_>, file: &Path) -> Option<SelfSignedJ
     })
 }
 
+/// Why a `private_key_file` cannot sign.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// The file could not be read.
+    #[error("cannot read private_key_file {}: {source}", path.display())]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file holds no key for the algorithm.
+    #[error("private_key_file {} is not a {algorithm:?} PEM private key: {source}", path.display())]
+    NotAKey {
+        /// The file.
+        path: PathBuf,
+        /// The algorithm the key was read for.
+        algorithm: jsonwebtoken::Algorithm,
+        /// Why.
+        source: KeyError,
+    },
+}
+
+/// Why PEM bytes are no signing key for an algorithm.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// HMAC algorithms sign with a secret.
+    #[error("an HMAC algorithm takes a secret, not a key file")]
+    Hmac,
+    /// The PEM did not parse as such a key.
+    #[error(transparent)]
+    Pem(#[from] jsonwebtoken::errors::Error),
+}
+
 /// Reads and parses a PEM private key for `algorithm`, so a bad key is a load error.
-fn check_private_key(path: &Path, algorithm: jsonwebtoken::Algorithm) -> Result<(), String> {
-    let pem = std::fs::read(path)
-        .map_err(|e| format!("cannot read private_key_file {}: {e}", path.display()))?;
-    encoding_key(&pem, algorithm).map(|_| ()).map_err(|e| {
-        format!(
-            "private_key_file {} is not a {algorithm:?} PEM private key: {e}",
-            path.display()
-        )
-    })
+fn check_private_key(path: &Path, algorithm: jsonwebtoken::Algorithm) -> Result<(), KeyFileError> {
+    let pem = std::fs::read(path).map_err(|source| KeyFileError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    encoding_key(&pem, algorithm)
+        .map(|_| ())
+        .map_err(|source| KeyFileError::NotAKey {
+            path: path.to_path_buf(),
+            algorithm,
+            source,
+        })
 }
 
 /// The signing key for a PEM private key.
 pub fn encoding_key(
     pem: &[u8],
     algorithm: jsonwebtoken::Algorithm,
-) -> Result<jsonwebtoken::EncodingKey, String> {
+) -> Result<jsonwebtoken::EncodingKey, KeyError> {
     use jsonwebtoken::{Algorithm::*, EncodingKey};
     let key = match algorithm {
         RS256 | RS384 | RS512 | PS256 | PS384 | PS512 => EncodingKey::from_rsa_pem(pem),
         ES256 | ES384 => EncodingKey::from_ec_pem(pem),
         EdDSA => EncodingKey::from_ed_pem(pem),
-        _ => return Err("an HMAC algorithm takes a secret, not a key file".into()),
+        _ => return Err(KeyError::Hmac),
     };
-    key.map_err(|e| e.to_string())
+    Ok(key?)
 }
 
 /// Every template in an auth spec, for variable checks.

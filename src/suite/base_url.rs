@@ -3,27 +3,46 @@
 use url::Url;
 
 /// Parses a base URL given by a user: http or https with a host.
-pub fn parse_base_url(text: &str) -> Result<Url, String> {
-    let url =
-        Url::parse(text.trim()).map_err(|e| format!("`{text}` is not a valid base URL: {e}"))?;
+pub fn parse_base_url(text: &str) -> Result<Url, BaseUrlError> {
+    let url = Url::parse(text.trim()).map_err(|source| BaseUrlError::Unparsable {
+        text: text.to_string(),
+        source,
+    })?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(format!(
-            "`{text}` is not a valid base URL: it needs http:// or https:// and a host"
-        ));
+        return Err(BaseUrlError::NotHttp(text.to_string()));
     }
     if !url.username().is_empty() || url.password().is_some() {
         // The URL is shown in every report; credentials belong in a principal's auth.
-        return Err(
-            "a base URL must not carry a user name or password: give them to a principal's `auth:`"
-                .into(),
-        );
+        return Err(BaseUrlError::Credentials);
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "`{text}` is not a valid base URL: it cannot have a query or fragment"
-        ));
+        return Err(BaseUrlError::QueryOrFragment(text.to_string()));
     }
     Ok(url)
+}
+
+/// Why a text is not a base URL permatrix accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BaseUrlError {
+    /// Not a URL.
+    #[error("`{text}` is not a valid base URL: {source}")]
+    Unparsable {
+        /// The text.
+        text: String,
+        /// Why.
+        source: url::ParseError,
+    },
+    /// Not http(s), or no host.
+    #[error("`{0}` is not a valid base URL: it needs http:// or https:// and a host")]
+    NotHttp(String),
+    /// A user name or password in it.
+    #[error(
+        "a base URL must not carry a user name or password: give them to a principal's `auth:`"
+    )]
+    Credentials,
+    /// A query or fragment in it.
+    #[error("`{0}` is not a valid base URL: it cannot have a query or fragment")]
+    QueryOrFragment(String),
 }
 
 #[cfg(test)]

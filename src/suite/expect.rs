@@ -35,7 +35,7 @@ impl Expectation {
     }
 
     /// Parses one expectation value from YAML.
-    pub fn from_node(node: &Node) -> Result<Expectation, String> {
+    pub fn from_node(node: &Node) -> Result<Expectation, ExpectationError> {
         match &node.value {
             Value::Int(n) => status(*n).map(Expectation::Status),
             Value::Str(text) => parse_text(text.trim()),
@@ -43,29 +43,50 @@ impl Expectation {
                 let mut parsed = Vec::with_capacity(items.len());
                 for item in items {
                     match &item.value {
-                        Value::Seq(_) => return Err("lists of expectations do not nest".into()),
+                        Value::Seq(_) => return Err(ExpectationError::NestedList),
                         _ => parsed.push(Expectation::from_node(item)?),
                     }
                 }
                 Ok(Expectation::OneOf(parsed))
             }
-            Value::Seq(_) => Err("an empty list accepts no status".into()),
-            other => Err(format!(
-                "expected a status (403), a class (\"2xx\"), a list ([401, 403]) or allow/deny/any, found {}",
-                other.kind()
-            )),
+            Value::Seq(_) => Err(ExpectationError::EmptyList),
+            other => Err(ExpectationError::WrongKind(other.kind())),
         }
     }
 }
 
-fn status(n: i64) -> Result<u16, String> {
+/// Why a value is not an expectation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpectationError {
+    /// A number outside 100 to 599.
+    #[error("{0} is not an HTTP status (100 to 599)")]
+    NotAStatus(i64),
+    /// Text that is no status, class or keyword.
+    #[error(
+        "`{0}` is not an expectation: use a status (403), a class (\"2xx\"), a list ([401, 403]) or allow, deny, any"
+    )]
+    Unreadable(String),
+    /// A list inside a list.
+    #[error("lists of expectations do not nest")]
+    NestedList,
+    /// `[]`.
+    #[error("an empty list accepts no status")]
+    EmptyList,
+    /// A map, a boolean, …
+    #[error(
+        "expected a status (403), a class (\"2xx\"), a list ([401, 403]) or allow/deny/any, found {0}"
+    )]
+    WrongKind(&'static str),
+}
+
+fn status(n: i64) -> Result<u16, ExpectationError> {
     match u16::try_from(n) {
         Ok(s) if (100..=599).contains(&s) => Ok(s),
-        _ => Err(format!("{n} is not an HTTP status (100 to 599)")),
+        _ => Err(ExpectationError::NotAStatus(n)),
     }
 }
 
-fn parse_text(text: &str) -> Result<Expectation, String> {
+fn parse_text(text: &str) -> Result<Expectation, ExpectationError> {
     match text.to_ascii_lowercase().as_str() {
         "allow" => return Ok(Expectation::Allow),
         "deny" => return Ok(Expectation::Deny),
@@ -81,9 +102,7 @@ fn parse_text(text: &str) -> Result<Expectation, String> {
     }
     match text.parse::<i64>() {
         Ok(n) => status(n).map(Expectation::Status),
-        Err(_) => Err(format!(
-            "`{text}` is not an expectation: use a status (403), a class (\"2xx\"), a list ([401, 403]) or allow, deny, any"
-        )),
+        Err(_) => Err(ExpectationError::Unreadable(text.to_string())),
     }
 }
 
@@ -177,7 +196,7 @@ mod tests {
     use super::*;
     use crate::suite::yaml::parse;
 
-    fn expectation(yaml: &str) -> Result<Expectation, String> {
+    fn expectation(yaml: &str) -> Result<Expectation, ExpectationError> {
         Expectation::from_node(&parse(yaml).unwrap())
     }
 

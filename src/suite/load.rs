@@ -100,7 +100,7 @@ pub fn load(paths: &[PathBuf], options: &LoadOptions) -> Result<Vec<Suite>, Vec<
                 Ok(suite) => suites.push(suite),
                 Err(found) => problems.extend(found),
             },
-            Err(message) => problems.push(file_problem(file, &message)),
+            Err(message) => problems.push(file_problem(file, &message.to_string())),
         }
     }
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();

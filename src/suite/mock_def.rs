@@ -405,7 +405,7 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
     let (method, template) = match parse_request_line(&text, false) {
         Ok(parsed) => parsed,
         Err(message) => {
-            r.diags.error(route_node.pos, message);
+            r.diags.error(route_node.pos, message.to_string());
             return None;
         }
     };

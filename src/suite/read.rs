@@ -294,7 +294,7 @@ impl<'a> Reader<'a> {
             Err(message) => {
                 self.diags.error_with_help(
                     node.pos,
-                    message,
+                    message.to_string(),
                     "write it as `METHOD PATH[?QUERY]`, e.g. `GET /rest/api/2/myself`",
                 );
                 None
@@ -359,56 +359,70 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Why a text is not a duration permatrix accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    /// Not a duration at all.
+    #[error("`{0}` is not a duration (write e.g. 10s, 500ms, 3m)")]
+    Unreadable(String),
+    /// A duration outside the accepted range.
+    #[error("`{0}` must be between 1ms and 24h")]
+    OutOfRange(String),
+}
+
 /// Parses a duration: `10s`, `1500ms`, `3m`, or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, DurationError> {
     let text = text.trim();
-    let duration = parse_any_duration(text)?;
+    let duration = match text.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds),
+        Err(_) => humantime::parse_duration(text)
+            .map_err(|_| DurationError::Unreadable(text.to_string()))?,
+    };
     if duration < Duration::from_millis(1) || duration > Duration::from_secs(24 * 3600) {
-        return Err(format!("`{text}` must be between 1ms and 24h"));
+        return Err(DurationError::OutOfRange(text.to_string()));
     }
     Ok(duration)
 }
 
-fn parse_any_duration(text: &str) -> Result<Duration, String> {
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    humantime::parse_duration(text)
-        .map_err(|_| format!("`{text}` is not a duration (write e.g. 10s, 500ms, 3m)"))
+/// Why a request line cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed request line `{line}`: {problem}")]
+pub struct RequestLineError {
+    /// The line as written.
+    pub line: String,
+    /// What is wrong with it.
+    pub problem: String,
 }
 
 /// Splits `METHOD PATH` into the upper-cased method and the path.
 pub fn parse_request_line(
     text: &str,
     absolute_ok: bool,
-) -> Result<(::http::Method, String), String> {
+) -> Result<(::http::Method, String), RequestLineError> {
+    let malformed = |problem: String| RequestLineError {
+        line: text.to_string(),
+        problem,
+    };
     let mut words = text.split_whitespace();
     let (Some(method), Some(target), None) = (words.next(), words.next(), words.next()) else {
-        return Err(format!(
-            "malformed request line `{text}`: expected a method and a path"
-        ));
+        return Err(malformed("expected a method and a path".into()));
     };
+    let not_a_method = || malformed(format!("`{method}` is not an HTTP method"));
     if !method.chars().all(|c| c.is_ascii_alphabetic()) {
-        return Err(format!(
-            "malformed request line `{text}`: `{method}` is not an HTTP method"
-        ));
+        return Err(not_a_method());
     }
     let absolute =
         target.starts_with("http://") || target.starts_with("https://") || target.starts_with("${");
     if !(target.starts_with('/') || absolute_ok && absolute) {
-        return Err(format!(
-            "malformed request line `{text}`: the path must start with `/`"
-        ));
+        return Err(malformed("the path must start with `/`".into()));
     }
     if target.contains('#') {
-        return Err(format!(
-            "malformed request line `{text}`: a `#` fragment is never sent; write it %23 if it belongs to the path or query"
+        return Err(malformed(
+            "a `#` fragment is never sent; write it %23 if it belongs to the path or query".into(),
         ));
     }
-    let method =
-        ::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
-            format!("malformed request line `{text}`: `{method}` is not an HTTP method")
-        })?;
+    let method = ::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| not_a_method())?;
     Ok((method, target.to_string()))
 }
 
