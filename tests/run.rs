@@ -670,10 +670,19 @@ async fn filters_select_cells_and_unknown_principals_are_usage_errors() {
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(stats.total(), 5);
     let report = json(&ws, "r.json");
-    assert!(
-        report["suites"][0]["cells"]
-            .as_array()
-            .is_some_and(|c| c.iter().all(|c| c["endpoint"] == "admin settings"))
+    let cells: Vec<(&str, &str)> = report["suites"][0]["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .map(|c| {
+            let text = |key: &str| c[key].as_str().unwrap_or_default();
+            (text("endpoint"), text("principal"))
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        ["anonymous", "alice", "bob", "reader", "service"].map(|p| ("admin settings", p)),
+        "the report holds the selected cells, and only them"
     );
     let out = run(&ws, &["--filter", "bob"]).await;
     assert_eq!((out.code, stats.total()), (0, 9), "{}", out.all());

@@ -280,17 +280,20 @@ mod tests {
         assert_eq!(html.matches("<script>").count(), 1, "one inline script");
     }
 
-    #[test]
-    fn five_hundred_endpoints_by_twenty_principals_stay_one_page() {
+    /// A full page of 500 endpoints × 20 principals: every cell answered,
+    /// a quarter of them failing with a Jira-sized excerpt and a challenge.
+    fn full_page() -> String {
+        use crate::outcome::{CellId, CellOutcome, CellResult, Observation, Tally, Verdict};
+        use crate::suite::Expectation;
         let mut suite =
             String::from("suite: big\ntarget: { base_url: \"http://127.0.0.1:1\" }\nprincipals:\n");
         for p in 0..20 {
-            suite.push_str(&format!("  p{p}: {{ auth: none }}\n"));
+            suite.push_str(&format!("  principal-{p}: {{ auth: none }}\n"));
         }
         suite.push_str("endpoints:\n");
         for e in 0..500 {
             suite.push_str(&format!(
-                "  - {{ request: GET /e/{e}, expect: {{ \"*\": any }} }}\n"
+                "  - {{ request: GET /rest/api/2/resource/{e}, expect: {{ \"*\": any }} }}\n"
             ));
         }
         let suite = crate::suite::load_str(
@@ -299,18 +302,86 @@ mod tests {
             &Default::default(),
         )
         .expect("valid");
+        let mut outcomes = Vec::new();
+        for endpoint in 0..500 {
+            for principal in 0..20 {
+                let failed = (endpoint + principal) % 4 == 0;
+                let observation = if failed {
+                    Observation {
+                        status: 401,
+                        www_authenticate: Some("JWT realm=\"jira-cloud\"".into()),
+                        excerpt: "{\"errorMessages\":[\"You are not authenticated. Authentication required to perform this operation.\"],\"errors\":{}}".into(),
+                        ..Observation::default()
+                    }
+                } else {
+                    Observation {
+                        status: 200,
+                        excerpt: "{\"startAt\":0,\"maxResults\":50,\"total\":1,\"issues\":[{\"key\":\"TEST-1\"}]}".into(),
+                        ..Observation::default()
+                    }
+                };
+                outcomes.push(CellOutcome {
+                    id: CellId {
+                        suite: 0,
+                        endpoint,
+                        principal,
+                    },
+                    expected: if failed {
+                        Expectation::Allow
+                    } else {
+                        Expectation::Any
+                    },
+                    request: None,
+                    result: CellResult::Responded(observation),
+                    verdict: if failed {
+                        Verdict::Failed
+                    } else {
+                        Verdict::Passed
+                    },
+                    attempts: 1,
+                    elapsed: std::time::Duration::ZERO,
+                    note: None,
+                    trace: None,
+                });
+            }
+        }
         let suites = [suite];
         let report = super::super::RunReport {
             suites: &suites,
             targets: &[],
-            outcomes: &[],
-            tally: Default::default(),
+            outcomes: &outcomes,
+            tally: Tally::of(&outcomes),
             snapshots: &[],
             not_run: &[],
         };
-        let html = super::render(&report);
+        super::render(&report)
+    }
+
+    #[test]
+    fn five_hundred_endpoints_by_twenty_principals_stay_one_page_of_a_few_megabytes() {
+        let html = full_page();
         assert_eq!(html.matches("<tr data-endpoint=").count(), 500);
-        assert_eq!(html.matches("<td class=\"cell none\">").count(), 10_000);
-        assert!(html.len() < 2_000_000, "{} bytes", html.len());
+        assert_eq!(html.matches("<td class=\"cell reached\"").count(), 7_500);
+        assert_eq!(
+            html.matches("<td class=\"cell unauthenticated mismatch\"")
+                .count(),
+            2_500
+        );
+        assert_eq!(html.matches("<td class=\"cell none\"").count(), 0);
+        assert_eq!(
+            html.matches("got 200 · {&quot;startAt&quot;:0,").count(),
+            7_500,
+            "each cell carries its excerpt once"
+        );
+        assert_eq!(
+            html.matches("got 401 · WWW-Authenticate: JWT realm=&quot;jira-cloud&quot;")
+                .count(),
+            2_500,
+            "each failing cell carries its challenge once"
+        );
+        assert_eq!(html.matches("<style>").count(), 1);
+        // Each cell's details once, escaped, and its markup: about 315 bytes
+        // a cell with these excerpts; 400 leaves room, not for a second copy.
+        assert!(html.len() < 10_000 * 400, "{} bytes", html.len());
     }
 }

@@ -558,9 +558,15 @@ mod tests {
     }
 
     #[test]
-    fn syntax_error_is_located() {
-        let (pos, message) = parse("a: [1, 2\nb: 3\n").unwrap_err();
-        assert!(pos.line >= 1, "{pos:?} {message}");
+    fn syntax_errors_are_located_at_their_line_and_column() {
+        // Both count from 1, columns in characters: `@` is the 6th of line 2.
+        let (pos, message) = parse("a: 1\nünï: @x\n").unwrap_err();
+        assert_eq!(pos, Pos { line: 2, column: 6 }, "{message}");
+        assert!(message.contains("unexpected character"), "{message}");
+        // An unclosed bracket is shown where it opens.
+        let (pos, message) = parse("a: 1\nb: { c: 2\n").unwrap_err();
+        assert_eq!(pos, Pos { line: 2, column: 4 }, "{message}");
+        assert!(message.contains("unclosed bracket"), "{message}");
     }
 
     fn entries(node: &Node) -> Vec<(String, Value)> {

@@ -50,8 +50,11 @@ impl Workspace {
         self.dir.path().join(name)
     }
 
+    /// The text of a file the run wrote; a missing file fails the test, so
+    /// that "the report does not contain X" cannot pass for want of a report.
     pub fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+        std::fs::read_to_string(self.path(name))
+            .unwrap_or_else(|e| panic!("{name} was not written: {e}"))
     }
 
     /// Runs `permatrix` with `args` in the workspace, off the async runtime.
