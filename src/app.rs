@@ -29,15 +29,6 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// What GitHub Actions asks of a run, read from its environment.
-#[derive(Clone, Debug, Default)]
-pub struct GithubEnv {
-    /// `GITHUB_STEP_SUMMARY`: the Markdown summary is appended to this file.
-    pub step_summary: Option<PathBuf>,
-    /// `GITHUB_ACTIONS=true`: print an `::error` annotation per failing cell.
-    pub annotations: bool,
-}
-
 /// Everything `permatrix run` needs, parsed from the command line and environment.
 #[derive(Clone, Debug, Default)]
 pub struct RunConfig {
@@ -49,49 +40,15 @@ pub struct RunConfig {
     pub exec: crate::execute::ExecOptions,
     /// `--filter` and `--principal`.
     pub selection: Selection,
-    /// `--json FILE`.
-    pub json: Option<PathBuf>,
-    /// `--junit FILE`.
-    pub junit: Option<PathBuf>,
     /// Snapshot handling; `None` with `--no-snapshot`.
     pub snapshots: Option<SnapshotSettings>,
-    /// `--markdown FILE`.
-    pub markdown: Option<PathBuf>,
-    /// `--html FILE`.
-    pub html: Option<PathBuf>,
-    /// What GitHub Actions asks for.
-    pub github: GithubEnv,
+    /// The report files asked for (`--json`, `--junit`, `--markdown`,
+    /// `--html`, GitHub's step summary), written in this order.
+    pub reports: Vec<ReportFile>,
+    /// `GITHUB_ACTIONS=true`: print an `::error` annotation per failing cell.
+    pub annotations: bool,
     /// Terminal colours, progress bar, `--quiet`.
     pub style: TerminalStyle,
-}
-
-impl RunConfig {
-    /// The report files asked for, in the order the flags are documented.
-    pub fn report_files(&self) -> Vec<ReportFile> {
-        use crate::report::Format;
-        let replace = |format, path: &Option<PathBuf>| {
-            path.clone().map(|path| ReportFile {
-                format,
-                path,
-                mode: WriteMode::Replace,
-            })
-        };
-        let summary = self.github.step_summary.clone().map(|path| ReportFile {
-            format: Format::Markdown,
-            path,
-            mode: WriteMode::Append,
-        });
-        [
-            replace(Format::Json, &self.json),
-            replace(Format::Junit, &self.junit),
-            replace(Format::Markdown, &self.markdown),
-            replace(Format::Html, &self.html),
-            summary,
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
 }
 
 /// How a command ended when it did its work.
@@ -212,14 +169,14 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     let cells = session
         .plan(&config.selection)
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
-    let files = config.report_files();
-    if let Some(problem) = unwritable_report(&files) {
+    let files = &config.reports;
+    if let Some(problem) = unwritable_report(files) {
         return Err(CommandError::Usage(problem));
     }
     let started = session
         .start()
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
-    let mut reporters = crate::report::reporters(config.style, &files, config.github.annotations);
+    let mut reporters = crate::report::reporters(config.style, files, config.annotations);
     let mut output_errors: Vec<OutputError> = Vec::new();
     let errors = &mut output_errors;
     emit(

@@ -11,10 +11,10 @@ use crate::suite::{Body, JsonTemplate, Scope, Template};
 
 /// Most bytes of a response body kept; hyper reads past the rest when it is
 /// already at hand (the connection is then used again), else closes the connection.
-pub const BODY_LIMIT: usize = 64 * 1024;
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
 
 /// Characters of body shown in an excerpt.
-pub const EXCERPT_CHARS: usize = 200;
+pub(crate) const EXCERPT_CHARS: usize = 200;
 
 /// Why a request could not be built from its templates.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,7 +53,11 @@ impl From<crate::suite::template::Unresolved> for RequestError {
 /// Builds the URL of a request: `path` appended to the base URL's own path,
 /// then `query` pairs percent-encoded (`%20` for a space) and appended.
 /// An absolute `path` (auth setup only) is used as it is.
-pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<Url, RequestError> {
+pub(crate) fn build_url(
+    base: &Url,
+    path: &str,
+    query: &[(String, String)],
+) -> Result<Url, RequestError> {
     let lower = path.get(..8).unwrap_or(path).to_ascii_lowercase();
     let mut text = if lower.starts_with("http://") || lower.starts_with("https://") {
         path.to_string()
@@ -93,7 +97,7 @@ pub fn build_url(base: &Url, path: &str, query: &[(String, String)]) -> Result<U
 
 /// A body ready to send.
 #[derive(Clone, Debug)]
-pub struct EncodedBody {
+pub(crate) struct EncodedBody {
     /// Its content type, unless the body is raw text.
     pub content_type: Option<&'static str>,
     /// Its bytes.
@@ -101,7 +105,7 @@ pub struct EncodedBody {
 }
 
 /// Renders a body template in `scope`.
-pub fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, RequestError> {
+pub(crate) fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, RequestError> {
     Ok(match body {
         Body::Json(json) => EncodedBody {
             content_type: Some("application/json"),
@@ -126,12 +130,12 @@ pub fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, Reques
 }
 
 /// Renders a template in `scope`.
-pub fn render(template: &Template, scope: &Scope<'_>) -> Result<String, RequestError> {
+pub(crate) fn render(template: &Template, scope: &Scope<'_>) -> Result<String, RequestError> {
     Ok(template.render(scope)?)
 }
 
 /// Renders a JSON template in `scope`.
-pub fn render_json(
+pub(crate) fn render_json(
     json: &JsonTemplate,
     scope: &Scope<'_>,
 ) -> Result<serde_json::Value, RequestError> {
@@ -157,7 +161,7 @@ pub fn render_json(
 }
 
 /// Sets a body on a request, keeping a content type the suite set itself.
-pub fn attach_body(request: &mut reqwest::Request, body: &EncodedBody) {
+pub(crate) fn attach_body(request: &mut reqwest::Request, body: &EncodedBody) {
     if let Some(content_type) = body.content_type
         && !request.headers().contains_key(CONTENT_TYPE)
     {
@@ -170,7 +174,7 @@ pub fn attach_body(request: &mut reqwest::Request, body: &EncodedBody) {
 
 /// A response read up to [`BODY_LIMIT`].
 #[derive(Clone, Debug)]
-pub struct ReadResponse {
+pub(crate) struct ReadResponse {
     /// The status code.
     pub status: u16,
     /// All headers.
@@ -180,13 +184,15 @@ pub struct ReadResponse {
 }
 
 /// Reads a reqwest response's status, headers and the start of its body.
-pub async fn read_response(response: reqwest::Response) -> Result<ReadResponse, reqwest::Error> {
+pub(crate) async fn read_response(
+    response: reqwest::Response,
+) -> Result<ReadResponse, reqwest::Error> {
     read_limited(::http::Response::from(response)).await
 }
 
 /// Reads a response's status, headers and the first [`BODY_LIMIT`] bytes of
 /// its body, from reqwest or straight from hyper.
-pub async fn read_limited<B>(response: ::http::Response<B>) -> Result<ReadResponse, B::Error>
+pub(crate) async fn read_limited<B>(response: ::http::Response<B>) -> Result<ReadResponse, B::Error>
 where
     B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
 {
@@ -212,7 +218,7 @@ where
 
 /// The start of a body on one line, secrets masked. Masking comes before the
 /// cut: a secret cut in half would no longer be recognised.
-pub fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String {
+pub(crate) fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String {
     let body = String::from_utf8_lossy(body);
     let text = redactor.masked(&body);
     // One pass: whitespace runs become one space, control characters U+FFFD,
@@ -241,7 +247,7 @@ pub fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String {
 
 /// Whether a header carries credentials by its name (its values are secrets
 /// wherever they are set: defaults, endpoints or principals).
-pub fn is_credential_header(name: &str) -> bool {
+pub(crate) fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(
         name.as_str(),
@@ -260,7 +266,7 @@ pub fn is_credential_header(name: &str) -> bool {
 }
 
 /// Registers the value of every cookie a response sets as a secret.
-pub fn register_cookies(headers: &HeaderMap, redactor: &crate::redact::Redactor) {
+pub(crate) fn register_cookies(headers: &HeaderMap, redactor: &crate::redact::Redactor) {
     for value in headers.get_all(reqwest::header::SET_COOKIE) {
         let text = String::from_utf8_lossy(value.as_bytes());
         let pair = text.split(';').next().unwrap_or_default();
@@ -271,7 +277,7 @@ pub fn register_cookies(headers: &HeaderMap, redactor: &crate::redact::Redactor)
 }
 
 /// `text` with control characters (terminal escapes) replaced, so a server cannot drive the terminal.
-pub fn printable(text: &str) -> String {
+pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() && !c.is_whitespace() {
@@ -284,7 +290,7 @@ pub fn printable(text: &str) -> String {
 }
 
 /// Multi-line `text` with control characters replaced, line breaks kept.
-pub fn printable_lines(text: &str) -> String {
+pub(crate) fn printable_lines(text: &str) -> String {
     text.split_inclusive('\n')
         .map(|line| {
             let (body, newline) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
@@ -294,7 +300,7 @@ pub fn printable_lines(text: &str) -> String {
 }
 
 /// Explains a transport error in a line: timeout, refused connection, TLS, DNS…
-pub fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
+pub(crate) fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
         return timed_out(timeout);
     }
@@ -308,13 +314,13 @@ pub fn describe_error(error: &reqwest::Error, timeout: Duration) -> String {
 }
 
 /// What a request that got no answer in time reports.
-pub fn timed_out(timeout: Duration) -> String {
+pub(crate) fn timed_out(timeout: Duration) -> String {
     format!("timed out after {}", humantime::format_duration(timeout))
 }
 
 /// An error and each of its sources, in a line; a cause whose text an
 /// earlier one already contains is left out.
-pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut chain: Vec<String> = Vec::new();
     let mut source = Some(error);
     while let Some(e) = source {

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use permatrix::app::{self, CommandError, Finished, GithubEnv, RunConfig, TargetChoice};
+use permatrix::app::{self, CommandError, Finished, RunConfig, TargetChoice};
 use permatrix::execute::ExecOptions;
 use permatrix::explain::{self, ExplainConfig};
 use permatrix::plan::Selection;
 use permatrix::report::terminal::TerminalStyle;
+use permatrix::report::{Format, ReportFile, WriteMode};
 use permatrix::snapshot::SnapshotSettings;
 
 /// A declarative test-runner for endpoint permission matrices.
@@ -185,13 +186,32 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
         quiet: args.quiet,
         width,
     };
-    let github = GithubEnv {
-        step_summary: env
-            .get("GITHUB_STEP_SUMMARY")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from),
-        annotations: env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true"),
+    let replace = |format, path: Option<PathBuf>| {
+        path.map(|path| ReportFile {
+            format,
+            path,
+            mode: WriteMode::Replace,
+        })
     };
+    let step_summary = env
+        .get("GITHUB_STEP_SUMMARY")
+        .filter(|p| !p.is_empty())
+        .map(|path| ReportFile {
+            format: Format::Markdown,
+            path: PathBuf::from(path),
+            mode: WriteMode::Append,
+        });
+    let reports = [
+        replace(Format::Json, args.json),
+        replace(Format::Junit, args.junit),
+        replace(Format::Markdown, args.markdown),
+        replace(Format::Html, args.html),
+        step_summary,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let annotations = env.get("GITHUB_ACTIONS").is_some_and(|v| v == "true");
     let mut exec = exec_options(args.vars, env);
     exec.concurrency = args.concurrency.map(usize::from);
     exec.timeout = args.timeout;
@@ -207,16 +227,13 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
             filter: args.filter,
             principals: args.principals,
         },
-        json: args.json,
-        junit: args.junit,
         snapshots: (!args.no_snapshot).then_some(SnapshotSettings {
             dir: args.snapshots,
             accept: args.accept,
             ci: ci_is_set,
         }),
-        markdown: args.markdown,
-        html: args.html,
-        github,
+        reports,
+        annotations,
         style,
     }
 }

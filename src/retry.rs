@@ -5,19 +5,19 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
 /// The longest wait a `Retry-After` may impose.
-pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// The longest a cell waits in all between retries: a 429 storm ends the cell, not the run.
-pub const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
+pub(crate) const MAX_TOTAL_WAIT: Duration = Duration::from_secs(60);
 
 /// Statuses worth retrying: the server asks to come back later. Never 401/403/404.
-pub fn is_retryable_status(status: u16) -> bool {
+pub(crate) fn is_retryable_status(status: u16) -> bool {
     status == 429 || status == 503
 }
 
 /// The wait before retry number `attempt` (1-based) after a retryable status:
 /// the server's `Retry-After` (seconds or HTTP date) when given, capped; else backoff.
-pub fn wait_after_status(headers: &HeaderMap, attempt: u32) -> Duration {
+pub(crate) fn wait_after_status(headers: &HeaderMap, attempt: u32) -> Duration {
     let asked = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -56,7 +56,7 @@ fn parse_http_date(text: &str) -> Option<SystemTime> {
 }
 
 /// Exponential backoff for connect errors and statuses without `Retry-After`.
-pub fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100u64 << attempt.clamp(1, 8))
 }
 

@@ -172,7 +172,11 @@ fn a_dns_failure_is_a_cell_error() {
             resolver: Some(permatrix::execute::Resolver(Arc::new(NoDns))),
             ..Default::default()
         },
-        json: Some(json.clone()),
+        reports: vec![permatrix::report::ReportFile {
+            format: permatrix::report::Format::Json,
+            path: json.clone(),
+            mode: permatrix::report::WriteMode::Replace,
+        }],
         ..Default::default()
     };
     let code = permatrix::app::exit_code(&permatrix::app::run(&config));

@@ -8,7 +8,7 @@ use super::{Auth, AuthEnv, AuthError, render, secret};
 use crate::suite::{ClientAuth, ClientCredentialsSpec};
 
 /// An access token for the client itself.
-pub struct ClientCredentials {
+pub(super) struct ClientCredentials {
     endpoint: TokenEndpoint,
     client_id: String,
     client_secret: String,
@@ -19,7 +19,7 @@ pub struct ClientCredentials {
 
 impl ClientCredentials {
     /// Renders the fields; the secret is registered for masking. Nothing is sent yet.
-    pub fn build(
+    pub(super) fn build(
         spec: &ClientCredentialsSpec,
         env: &AuthEnv<'_>,
     ) -> Result<ClientCredentials, AuthError> {

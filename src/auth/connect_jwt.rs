@@ -14,7 +14,7 @@ use crate::suite::{ConnectJwtSpec, JwtPlacement};
 use std::sync::Arc;
 
 /// Signs each request with HS256 over its canonical request.
-pub struct ConnectJwt {
+pub(super) struct ConnectJwt {
     /// Keyed with the shared secret.
     signer: Hs256Signer,
     ttl: Duration,
@@ -29,7 +29,7 @@ pub struct ConnectJwt {
 
 impl ConnectJwt {
     /// Renders the fields; the secret is registered for masking.
-    pub fn build(spec: &ConnectJwtSpec, env: &AuthEnv<'_>) -> Result<ConnectJwt, AuthError> {
+    pub(super) fn build(spec: &ConnectJwtSpec, env: &AuthEnv<'_>) -> Result<ConnectJwt, AuthError> {
         let secret = render(&spec.secret, env)?;
         env.redactor.add(&secret);
         let issuer = render(&spec.issuer, env)?;

@@ -16,7 +16,7 @@ use crate::suite::{Body, JsonTemplate, LoginExtract, LoginSpec, Template};
 use serde_json::Value;
 
 /// A login, performed on first use and shared by the principal's cells.
-pub struct Login {
+pub(super) struct Login {
     client: reqwest::Client,
     method: reqwest::Method,
     url: url::Url,
@@ -34,7 +34,7 @@ pub struct Login {
 
 impl Login {
     /// Prepares the login request; nothing is sent until the first cell needs it.
-    pub fn build(spec: &LoginSpec, env: &AuthEnv<'_>) -> Result<Login, AuthError> {
+    pub(super) fn build(spec: &LoginSpec, env: &AuthEnv<'_>) -> Result<Login, AuthError> {
         let path = http::render(&spec.request.target, &env.scope).map_err(AuthError::from)?;
         let url = http::build_url(&env.base_url, &path, &[]).map_err(AuthError::from)?;
         super::setup_url_allowed(&url, env)?;

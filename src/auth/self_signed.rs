@@ -18,7 +18,7 @@ use crate::suite::auth_spec::encoding_key;
 use crate::suite::{JwtKey, SelfSignedJwtSpec};
 
 /// A JWT signed by the principal itself.
-pub struct SelfSignedJwt {
+pub(super) struct SelfSignedJwt {
     header: Header,
     key: EncodingKey,
     claims: Map<String, Value>,
@@ -31,7 +31,10 @@ pub struct SelfSignedJwt {
 
 impl SelfSignedJwt {
     /// Reads the key and renders the claims; the key material is never shown.
-    pub fn build(spec: &SelfSignedJwtSpec, env: &AuthEnv<'_>) -> Result<SelfSignedJwt, AuthError> {
+    pub(super) fn build(
+        spec: &SelfSignedJwtSpec,
+        env: &AuthEnv<'_>,
+    ) -> Result<SelfSignedJwt, AuthError> {
         let key = match &spec.key {
             JwtKey::Secret(template) => EncodingKey::from_secret(secret(template, env)?.as_bytes())
                 .map_err(|e| AuthError(format!("unusable secret: {e}")))?,

@@ -12,7 +12,7 @@ use super::{Auth, AuthEnv, AuthError, header, secret};
 use crate::suite::Template;
 
 /// Fixed headers added to every request.
-pub struct StaticHeaders(pub Vec<(HeaderName, HeaderValue)>);
+pub(super) struct StaticHeaders(pub Vec<(HeaderName, HeaderValue)>);
 
 impl Auth for StaticHeaders {
     fn authorize<'a>(
@@ -27,7 +27,7 @@ impl Auth for StaticHeaders {
 }
 
 /// `Authorization: Basic base64(username:password)`; the base64 is a secret too.
-pub fn basic(
+pub(super) fn basic(
     username: &Template,
     password: &Template,
     env: &AuthEnv<'_>,
@@ -45,7 +45,7 @@ pub fn basic(
 }
 
 /// `Authorization: Bearer <token>`.
-pub fn bearer(token: &Template, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthError> {
+pub(super) fn bearer(token: &Template, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthError> {
     let token = secret(token, env)?;
     Ok(Arc::new(StaticHeaders(vec![header(
         "authorization",
@@ -54,7 +54,7 @@ pub fn bearer(token: &Template, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, Auth
 }
 
 /// Any header, e.g. `X-API-Key: <key>`.
-pub fn api_header(
+pub(super) fn api_header(
     name: &str,
     value: &Template,
     env: &AuthEnv<'_>,

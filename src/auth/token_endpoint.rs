@@ -20,13 +20,13 @@ const TOKEN_RETRIES: u32 = 2;
 const MAX_TOKEN_WAIT: Duration = Duration::from_secs(10);
 
 /// How long before `expires_in` runs out a token is fetched again.
-pub fn refresh_margin(lifetime: Duration) -> Duration {
+pub(super) fn refresh_margin(lifetime: Duration) -> Duration {
     (lifetime / 10).min(Duration::from_secs(30))
 }
 
 /// A token endpoint and the access token it gave one principal, shared by
 /// every cell of that principal.
-pub struct TokenEndpoint {
+pub(super) struct TokenEndpoint {
     /// The endpoint's URL.
     pub url: url::Url,
     client: reqwest::Client,
@@ -39,7 +39,7 @@ pub struct TokenEndpoint {
 }
 
 /// What a grant posts: form fields, and HTTP Basic client authentication when used.
-pub struct Grant {
+pub(super) struct Grant {
     /// Form fields, in the order they are sent.
     pub form: Vec<FormField>,
     /// Client id and secret for HTTP Basic.
@@ -47,7 +47,7 @@ pub struct Grant {
 }
 
 /// One field of a token request's form, sent exactly as written.
-pub struct FormField {
+pub(super) struct FormField {
     /// The field's name.
     pub name: &'static str,
     /// Its value.
@@ -60,7 +60,7 @@ pub struct FormField {
 
 impl FormField {
     /// A field `explain` may show (registered secrets inside it are still masked).
-    pub fn plain(name: &'static str, value: String) -> FormField {
+    pub(super) fn plain(name: &'static str, value: String) -> FormField {
         FormField {
             name,
             value,
@@ -70,7 +70,7 @@ impl FormField {
     }
 
     /// A field `explain` always masks.
-    pub fn secret(name: &'static str, value: String) -> FormField {
+    pub(super) fn secret(name: &'static str, value: String) -> FormField {
         FormField {
             secret: true,
             ..FormField::plain(name, value)
@@ -78,7 +78,7 @@ impl FormField {
     }
 
     /// The field, with the claims of the token it carries.
-    pub fn with_claims(self, claims: serde_json::Value) -> FormField {
+    pub(super) fn with_claims(self, claims: serde_json::Value) -> FormField {
         FormField {
             claims: Some(claims),
             ..self
@@ -88,7 +88,7 @@ impl FormField {
 
 impl TokenEndpoint {
     /// The endpoint at `token_url`, relative to the target when it starts with `/`.
-    pub fn new(token_url: &Template, env: &AuthEnv<'_>) -> Result<TokenEndpoint, AuthError> {
+    pub(super) fn new(token_url: &Template, env: &AuthEnv<'_>) -> Result<TokenEndpoint, AuthError> {
         Ok(TokenEndpoint {
             url: super::token_url(token_url, env)?,
             client: env.client.clone(),
@@ -100,7 +100,7 @@ impl TokenEndpoint {
     }
 
     /// Sends the cached access token as Bearer, fetching it with `grant` first when due.
-    pub async fn bearer(
+    pub(super) async fn bearer(
         &self,
         request: &mut reqwest::Request,
         grant: impl FnOnce() -> Result<Grant, AuthError>,
@@ -127,7 +127,7 @@ impl TokenEndpoint {
 }
 
 /// A token request about to be sent.
-pub struct TokenRequest<'a> {
+pub(super) struct TokenRequest<'a> {
     /// The principal's client.
     pub client: &'a reqwest::Client,
     /// The token endpoint.
@@ -144,24 +144,27 @@ pub struct TokenRequest<'a> {
 
 /// What `explain` shows about a token exchange.
 #[derive(Default)]
-pub struct ExchangeLog(Mutex<Vec<String>>);
+pub(super) struct ExchangeLog(Mutex<Vec<String>>);
 
 impl ExchangeLog {
     /// Records a line.
-    pub fn push(&self, line: String) {
+    pub(super) fn push(&self, line: String) {
         if let Ok(mut lines) = self.0.lock() {
             lines.push(line);
         }
     }
 
     /// The lines so far.
-    pub fn lines(&self) -> Vec<String> {
+    pub(super) fn lines(&self) -> Vec<String> {
         self.0.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 
 /// Posts the request and returns the access token, registered as a secret, and when to refresh it.
-pub async fn fetch(request: TokenRequest<'_>, log: &ExchangeLog) -> Result<Cached, AuthError> {
+pub(super) async fn fetch(
+    request: TokenRequest<'_>,
+    log: &ExchangeLog,
+) -> Result<Cached, AuthError> {
     let redactor = request.redactor;
     let what = format!(
         "token endpoint POST {}",

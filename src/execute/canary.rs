@@ -8,14 +8,17 @@ use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 use crate::suite::Suite;
 
 /// Splits cells into canaries (run first) and the rest.
-pub fn split(suites: &[Suite], cells: &[CellId]) -> (Vec<CellId>, Vec<CellId>) {
+pub(super) fn split(suites: &[Suite], cells: &[CellId]) -> (Vec<CellId>, Vec<CellId>) {
     cells
         .iter()
         .partition(|c| suites[c.suite].canary_of(c.principal) == Some(c.endpoint))
 }
 
 /// For each principal whose canary was not reached, why.
-pub fn failures(suites: &[Suite], canaries: &[CellOutcome]) -> HashMap<(usize, usize), String> {
+pub(super) fn failures(
+    suites: &[Suite],
+    canaries: &[CellOutcome],
+) -> HashMap<(usize, usize), String> {
     canaries
         .iter()
         .filter_map(|o| {
@@ -36,7 +39,7 @@ pub fn failures(suites: &[Suite], canaries: &[CellOutcome]) -> HashMap<(usize, u
 }
 
 /// Turns a denial of a principal whose canary failed into "credentials rejected".
-pub fn apply(outcome: &mut CellOutcome, rejected: &HashMap<(usize, usize), String>) {
+pub(super) fn apply(outcome: &mut CellOutcome, rejected: &HashMap<(usize, usize), String>) {
     let Some(reason) = rejected.get(&(outcome.id.suite, outcome.id.principal)) else {
         return;
     };

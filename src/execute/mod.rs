@@ -3,7 +3,7 @@
 
 mod canary;
 mod cell;
-pub mod pace;
+mod pace;
 mod tls;
 mod trace;
 mod transport;

@@ -7,14 +7,14 @@ use tokio::time::Instant;
 
 /// Spaces requests evenly at a fixed rate.
 #[derive(Debug)]
-pub struct Pacer {
+pub(super) struct Pacer {
     interval: Duration,
     next: Mutex<Option<Instant>>,
 }
 
 impl Pacer {
     /// A pacer for `per_second` requests per second.
-    pub fn new(per_second: f64) -> Pacer {
+    pub(super) fn new(per_second: f64) -> Pacer {
         Pacer {
             interval: Duration::from_secs_f64(1.0 / per_second.max(1e-6)),
             next: Mutex::new(None),
@@ -22,7 +22,7 @@ impl Pacer {
     }
 
     /// Waits for this request's turn.
-    pub async fn wait(&self) {
+    pub(super) async fn wait(&self) {
         let slot = {
             let mut next = self.next.lock().await;
             let now = Instant::now();

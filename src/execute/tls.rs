@@ -30,7 +30,7 @@ pub enum TlsError {
 }
 
 /// The rustls configuration for clients of a suite with these `tls:` settings.
-pub fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, TlsError> {
+pub(super) fn client_config(tls: &TlsOptions) -> Result<rustls::ClientConfig, TlsError> {
     let pem_error = |field| {
         move |e: rustls::pki_types::pem::Error| TlsError::Pem {
             field,

@@ -11,7 +11,11 @@ const BODY_CHARS: usize = 2000;
 
 /// The request about to be sent: method, URL and headers masked, JWTs decoded,
 /// and for a Connect JWT the canonical request recomputed from the URL sent.
-pub fn request(request: &reqwest::Request, context_path: &str, redactor: &Redactor) -> Trace {
+pub(super) fn request(
+    request: &reqwest::Request,
+    context_path: &str,
+    redactor: &Redactor,
+) -> Trace {
     let mut trace = Trace {
         method: request.method().to_string(),
         url: redactor.mask(request.url().as_str()),
@@ -68,7 +72,7 @@ fn masked(part: &serde_json::Value, redactor: &Redactor) -> serde_json::Value {
 }
 
 /// Adds the response to a trace.
-pub fn response(trace: &mut Trace, response: &ReadResponse, redactor: &Redactor) {
+pub(super) fn response(trace: &mut Trace, response: &ReadResponse, redactor: &Redactor) {
     trace.response_headers = response
         .headers
         .iter()

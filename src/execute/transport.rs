@@ -36,7 +36,7 @@ use crate::http::{self, ReadResponse};
 use crate::outcome::ErrorKind;
 
 /// The `User-Agent` of every request that does not set its own.
-pub const USER_AGENT_VALUE: &str = concat!("permatrix/", env!("CARGO_PKG_VERSION"));
+pub(super) const USER_AGENT_VALUE: &str = concat!("permatrix/", env!("CARGO_PKG_VERSION"));
 
 type Connector = hyper_rustls::HttpsConnector<HttpConnector<Dns>>;
 
@@ -84,7 +84,7 @@ pub(super) struct SendError {
 
 impl Transport {
     /// The transport for a principal of a suite whose target is `base_url`.
-    pub fn new(
+    pub(super) fn new(
         base_url: &Url,
         tls: &rustls::ClientConfig,
         resolver: Option<&Resolver>,
@@ -102,7 +102,7 @@ impl Transport {
     }
 
     /// Sends `request` and reads its response, all within `timeout`.
-    pub async fn send(
+    pub(super) async fn send(
         &self,
         request: reqwest::Request,
         timeout: Duration,

@@ -7,7 +7,7 @@ use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 
 /// What kind of answer a cell got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Reading {
+pub(crate) enum Reading {
     /// 2xx.
     Reached,
     /// 3xx.
@@ -28,7 +28,7 @@ pub enum Reading {
 
 impl Reading {
     /// Reads an outcome.
-    pub fn of(outcome: &CellOutcome) -> Reading {
+    pub(crate) fn of(outcome: &CellOutcome) -> Reading {
         match &outcome.result {
             CellResult::Responded(o) => match o.status {
                 200..=299 => Reading::Reached,
@@ -44,7 +44,7 @@ impl Reading {
     }
 
     /// The word used everywhere (SPEC §2).
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             Reading::Reached => "reached",
             Reading::Redirected => "redirected",
@@ -58,7 +58,7 @@ impl Reading {
     }
 
     /// Its symbol in Markdown.
-    pub fn symbol(self) -> &'static str {
+    pub(crate) fn symbol(self) -> &'static str {
         match self {
             Reading::Reached => "✅",
             Reading::Redirected => "↪️",
@@ -73,10 +73,10 @@ impl Reading {
 }
 
 /// The legend of the symbols.
-pub const LEGEND: &str = "✅ reached · ↪️ redirected · 🔒 unauthenticated · ⛔ forbidden · 🙈 hidden · ❔ other · ⚠️ error · ⏭️ skipped · ❌ not as expected";
+pub(crate) const LEGEND: &str = "✅ reached · ↪️ redirected · 🔒 unauthenticated · ⛔ forbidden · 🙈 hidden · ❔ other · ⚠️ error · ⏭️ skipped · ❌ not as expected";
 
 /// A cell's short text: its status, `error` or `skip`.
-pub fn short(outcome: &CellOutcome) -> String {
+pub(crate) fn short(outcome: &CellOutcome) -> String {
     match &outcome.result {
         CellResult::Responded(o) => o.status.to_string(),
         CellResult::Error { .. } => "error".into(),
@@ -85,7 +85,7 @@ pub fn short(outcome: &CellOutcome) -> String {
 }
 
 /// Whether the cell is a problem the reader must see.
-pub fn mismatch(outcome: &CellOutcome) -> bool {
+pub(crate) fn mismatch(outcome: &CellOutcome) -> bool {
     matches!(
         outcome.verdict,
         Verdict::Failed | Verdict::CredentialsRejected
@@ -93,7 +93,7 @@ pub fn mismatch(outcome: &CellOutcome) -> bool {
 }
 
 /// The endpoints (by index) a principal reached in suite `s`, in order.
-pub fn reached(
+pub(crate) fn reached(
     by_cell: &HashMap<CellId, &CellOutcome>,
     s: usize,
     endpoints: usize,
@@ -114,7 +114,7 @@ pub fn reached(
 
 /// What went wrong with a cell, in one line: expectation and status, then
 /// `WWW-Authenticate`, `Location` or a body excerpt; the error; the skip reason.
-pub fn detail(outcome: &CellOutcome) -> String {
+pub(crate) fn detail(outcome: &CellOutcome) -> String {
     if let (Some(note), Some(status)) = (&outcome.note, outcome.status()) {
         return format!("{note}; got {status}, expected {}", outcome.expected);
     }

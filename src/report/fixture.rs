@@ -66,7 +66,7 @@ fn outcome(
 }
 
 /// The suites, targets, outcomes and snapshot results of the fixed run.
-pub fn run() -> (
+pub(super) fn run() -> (
     Vec<Suite>,
     Vec<ResolvedTarget>,
     Vec<CellOutcome>,
@@ -165,7 +165,7 @@ pub fn run() -> (
 }
 
 /// Runs `f` on the fixed run's report.
-pub fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
+pub(super) fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
     let (suites, targets, outcomes, snapshots) = run();
     let report = super::RunReport {
         suites: &suites,

@@ -8,13 +8,13 @@ use super::{Event, ReportError, Reporter, RunReport};
 use crate::outcome::Verdict;
 
 /// Prints workflow commands when the run ends.
-pub struct GithubAnnotations<W: Write> {
+pub(super) struct GithubAnnotations<W: Write> {
     out: W,
 }
 
 impl<W: Write> GithubAnnotations<W> {
     /// A reporter printing to `out`.
-    pub fn new(out: W) -> GithubAnnotations<W> {
+    pub(super) fn new(out: W) -> GithubAnnotations<W> {
         GithubAnnotations { out }
     }
 }
@@ -32,7 +32,7 @@ fn property(text: &str) -> String {
 }
 
 /// The annotation lines of a run.
-pub fn annotations(run: &RunReport<'_>) -> Vec<String> {
+pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
     run.outcomes
         .iter()
         .filter(|o| o.verdict.fails_run())

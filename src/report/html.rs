@@ -11,7 +11,7 @@ use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
 
 /// Escapes text for HTML content and attribute values.
-pub fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -100,7 +100,7 @@ const SCRIPT: &str = r#"
 "#;
 
 /// The whole page.
-pub fn render(run: &RunReport<'_>) -> String {
+pub(super) fn render(run: &RunReport<'_>) -> String {
     let by_cell: HashMap<CellId, &CellOutcome> = run.outcomes.iter().map(|o| (o.id, o)).collect();
     let mut html = String::new();
     let title = run

@@ -7,10 +7,10 @@ use crate::outcome::{CellOutcome, CellResult};
 use crate::snapshot::SnapshotOutcome;
 
 /// The schema identifier written in every document; bumped only on breaking changes.
-pub const SCHEMA: &str = "permatrix.run.v1";
+pub(super) const SCHEMA: &str = "permatrix.run.v1";
 
 /// The run as a JSON document, pretty-printed, ending with a newline.
-pub fn render(run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
+pub(super) fn render(run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
     let mut text = serde_json::to_vec_pretty(&document(run)).map_err(|e| ReportError::Render {
         format: "JSON",
         message: e.to_string(),
@@ -20,7 +20,7 @@ pub fn render(run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
 }
 
 /// The JSON document for a run.
-pub fn document(run: &RunReport<'_>) -> Value {
+pub(super) fn document(run: &RunReport<'_>) -> Value {
     let suites: Vec<Value> = run
         .suites
         .iter()

@@ -8,7 +8,7 @@ use crate::outcome::{CellResult, Verdict};
 use crate::snapshot::SnapshotOutcome;
 
 /// The run as JUnit XML.
-pub fn render(run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
+pub(super) fn render(run: &RunReport<'_>) -> Result<Vec<u8>, ReportError> {
     report(run)
         .to_string()
         .map(String::into_bytes)
@@ -44,7 +44,7 @@ fn snapshot_case(suite: &str, snapshot: &SnapshotOutcome) -> TestCase {
 }
 
 /// The JUnit report for a run.
-pub fn report(run: &RunReport<'_>) -> Report {
+pub(super) fn report(run: &RunReport<'_>) -> Report {
     let mut report = Report::new("permatrix");
     for (s, suite) in run.suites.iter().enumerate() {
         let mut test_suite = TestSuite::new(suite.name.as_str());

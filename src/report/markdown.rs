@@ -25,7 +25,7 @@ fn prose(text: &str) -> String {
 }
 
 /// The whole Markdown document.
-pub fn render(run: &RunReport<'_>) -> String {
+pub(super) fn render(run: &RunReport<'_>) -> String {
     let by_cell: HashMap<CellId, &CellOutcome> = run.outcomes.iter().map(|o| (o.id, o)).collect();
     let mut out = String::new();
     if run.interrupted() {

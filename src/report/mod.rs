@@ -6,14 +6,14 @@
 //! when the run ends, interrupted or not: a new format is one module with a
 //! `render` function and one line in [`Format::render`].
 
-pub mod cells;
+pub(crate) mod cells;
 #[cfg(test)]
 mod fixture;
-pub mod github;
-pub mod html;
-pub mod json;
-pub mod junit;
-pub mod markdown;
+mod github;
+mod html;
+mod json;
+mod junit;
+mod markdown;
 pub mod terminal;
 
 use std::path::PathBuf;

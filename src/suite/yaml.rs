@@ -96,13 +96,13 @@ impl Node {
 /// exhausting memory.
 mod budget {
     /// Parser events in one file.
-    pub const MAX_EVENTS: usize = 1_000_000;
+    pub(super) const MAX_EVENTS: usize = 1_000_000;
     /// Aliases (`*name`) in one file.
-    pub const MAX_ALIASES: usize = 10_000;
+    pub(super) const MAX_ALIASES: usize = 10_000;
     /// Nodes in the tree, aliases counted at their expanded size.
-    pub const MAX_NODES: usize = 500_000;
+    pub(super) const MAX_NODES: usize = 500_000;
     /// Collections open at once.
-    pub const MAX_DEPTH: usize = 64;
+    pub(super) const MAX_DEPTH: usize = 64;
 }
 
 /// Parses one YAML document; the error is the first syntax problem, located.
