@@ -1,7 +1,7 @@
 //! Atlassian Connect: the qsh canonicalizer (`atlassian::qsh::canonical_request`
 //! and `qsh`), the HS256 signer (`auth::sign::hs256`) over Connect claims, and
 //! the whole per-request cost of a `connect_jwt` principal: `Auth::authorize`
-//! on a `reqwest::Request` (canonicalize, hash, sign, register the token with
+//! on the cell's `http::Request<Bytes>` (canonicalize, hash, sign, register the token with
 //! the redactor, place it in the header or the query), on a current-thread
 //! tokio runtime.
 
@@ -137,7 +137,11 @@ fn signer(c: &mut Criterion) {
         for (name, url) in &cases {
             group.bench_function(format!("authorize_{placement}/{name}"), |b| {
                 b.iter_batched_ref(
-                    || reqwest::Request::new(reqwest::Method::GET, url.clone()),
+                    || {
+                        http::Request::get(url.as_str())
+                            .body(bytes::Bytes::new())
+                            .expect("a request")
+                    },
                     |request| {
                         runtime
                             .block_on(principal.authorize(request))

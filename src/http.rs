@@ -33,6 +33,14 @@ pub enum RequestError {
         /// Why.
         source: url::ParseError,
     },
+    /// A URL that `http` cannot carry.
+    #[error("`{url}` cannot be sent: {reason}")]
+    Uri {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// A header name that HTTP does not allow.
     #[error("`{0}` is not a valid header name")]
     HeaderName(String),
@@ -100,9 +108,13 @@ pub(crate) fn build_url(
 pub(crate) struct EncodedBody {
     /// Its content type, unless the body is raw text.
     pub content_type: Option<&'static str>,
-    /// Its bytes.
-    pub bytes: Vec<u8>,
+    /// Its bytes, shared by every attempt without a copy.
+    pub bytes: bytes::Bytes,
 }
+
+/// A cell's request as auth modes sign it and the transport sends it: the
+/// final method, absolute URI, headers and body (shared, never copied).
+pub(crate) type CellRequest = ::http::Request<bytes::Bytes>;
 
 /// Renders a body template in `scope`.
 pub(crate) fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody, RequestError> {
@@ -110,7 +122,8 @@ pub(crate) fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody,
         Body::Json(json) => EncodedBody {
             content_type: Some("application/json"),
             bytes: serde_json::to_vec(&render_json(json, scope)?)
-                .map_err(|e| RequestError::Json(e.to_string()))?,
+                .map_err(|e| RequestError::Json(e.to_string()))?
+                .into(),
         },
         Body::Form(fields) => {
             let mut form = url::form_urlencoded::Serializer::new(String::new());
@@ -119,12 +132,12 @@ pub(crate) fn render_body(body: &Body, scope: &Scope<'_>) -> Result<EncodedBody,
             }
             EncodedBody {
                 content_type: Some("application/x-www-form-urlencoded"),
-                bytes: form.finish().into_bytes(),
+                bytes: form.finish().into_bytes().into(),
             }
         }
         Body::Raw(text) => EncodedBody {
             content_type: None,
-            bytes: render(text, scope)?.into_bytes(),
+            bytes: render(text, scope)?.into_bytes().into(),
         },
     })
 }

@@ -66,7 +66,7 @@ impl ClientCredentials {
 impl Auth for ClientCredentials {
     fn authorize<'a>(
         &'a self,
-        request: &'a mut reqwest::Request,
+        request: &'a mut ::http::Request<bytes::Bytes>,
     ) -> BoxFuture<'a, Result<(), AuthError>> {
         self.endpoint.bearer(request, || self.grant()).boxed()
     }

@@ -56,12 +56,16 @@ impl ConnectJwt {
 
     /// `prefix` then the token for `request` as it stands (its final URL,
     /// before any `jwt` parameter).
-    fn token_for(&self, request: &reqwest::Request, prefix: &str) -> Result<String, AuthError> {
-        let url = request.url();
+    fn token_for(
+        &self,
+        request: &::http::Request<bytes::Bytes>,
+        prefix: &str,
+    ) -> Result<String, AuthError> {
+        let uri = request.uri();
         let canonical = qsh::canonical_request(
             request.method().as_str(),
-            url.path(),
-            url.query(),
+            uri.path(),
+            uri.query(),
             &self.context_path,
         );
         let iat = now_seconds();
@@ -88,10 +92,34 @@ impl ConnectJwt {
     }
 }
 
+/// Appends `name=value` (form-encoded) to the request's query.
+fn append_query(
+    request: &mut ::http::Request<bytes::Bytes>,
+    name: &str,
+    value: &str,
+) -> Result<(), AuthError> {
+    let uri = request.uri().to_string();
+    let separator = if request.uri().query().is_some() {
+        '&'
+    } else {
+        '?'
+    };
+    let mut text = String::with_capacity(uri.len() + name.len() + value.len() + 2);
+    text.push_str(&uri);
+    text.push(separator);
+    text.extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
+    text.push('=');
+    text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
+    *request.uri_mut() = text
+        .parse()
+        .map_err(|e| AuthError(format!("the URL with its `jwt` parameter: {e}")))?;
+    Ok(())
+}
+
 impl Auth for ConnectJwt {
     fn authorize<'a>(
         &'a self,
-        request: &'a mut reqwest::Request,
+        request: &'a mut ::http::Request<bytes::Bytes>,
     ) -> BoxFuture<'a, Result<(), AuthError>> {
         let prefix = match self.placement {
             JwtPlacement::Header => "JWT ",
@@ -104,12 +132,7 @@ impl Auth for ConnectJwt {
                     request.headers_mut().insert(name, value);
                 }
                 // Appending leaves the bytes the qsh was computed over untouched.
-                JwtPlacement::Query => {
-                    request
-                        .url_mut()
-                        .query_pairs_mut()
-                        .append_pair(JWT_PARAM, &token);
-                }
+                JwtPlacement::Query => append_query(request, JWT_PARAM, &token)?,
             }
             Ok(())
         });
@@ -156,10 +179,9 @@ mod tests {
             mock_only: false,
         };
         let auth = ConnectJwt::build(&spec, &env).expect("build");
-        let request = reqwest::Request::new(
-            reqwest::Method::GET,
-            base_url.join("/jira/rest/api/2/search?jql=a").expect("url"),
-        );
+        let request = ::http::Request::get("http://127.0.0.1:1/jira/rest/api/2/search?jql=a")
+            .body(bytes::Bytes::new())
+            .expect("request");
         let token = auth.token_for(&request, "").expect("token");
 
         let key = jsonwebtoken::DecodingKey::from_secret(b"shared-secret-value").expect("key");

@@ -75,7 +75,7 @@ impl JwtBearerGrant {
 impl Auth for JwtBearerGrant {
     fn authorize<'a>(
         &'a self,
-        request: &'a mut reqwest::Request,
+        request: &'a mut ::http::Request<bytes::Bytes>,
     ) -> BoxFuture<'a, Result<(), AuthError>> {
         self.endpoint.bearer(request, || self.grant()).boxed()
     }

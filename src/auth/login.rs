@@ -144,7 +144,7 @@ impl Login {
 impl Auth for Login {
     fn authorize<'a>(
         &'a self,
-        request: &'a mut reqwest::Request,
+        request: &'a mut ::http::Request<bytes::Bytes>,
     ) -> BoxFuture<'a, Result<(), AuthError>> {
         async move {
             let value = self.cache.get_or_fetch(|| self.log_in()).await?;

@@ -1,8 +1,9 @@
 //! Auth modes: one file per mode behind one trait, built from a principal's `auth:`.
 //!
-//! A mode sees the final request (method, exact URL, headers, body) just before
-//! it is sent, so modes that sign requests fit; modes that need a one-time
-//! setup (a login, a token fetch) share it through [`cache::TokenCache`].
+//! A mode sees the final request (method, absolute URI, headers, body: an
+//! `http::Request<Bytes>`, the same value the transport sends, no copy) just
+//! before it is sent, so modes that sign requests fit; modes that need a
+//! one-time setup (a login, a token fetch) share it through [`cache::TokenCache`].
 
 pub mod cache;
 mod client_credentials;
@@ -41,7 +42,7 @@ pub trait Auth: Send + Sync {
     /// Adds credentials to `request`, running any setup it needs first.
     fn authorize<'a>(
         &'a self,
-        request: &'a mut reqwest::Request,
+        request: &'a mut ::http::Request<bytes::Bytes>,
     ) -> BoxFuture<'a, Result<(), AuthError>>;
 
     /// What the mode's setup did (a token exchange), secrets masked, for `explain`.

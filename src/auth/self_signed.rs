@@ -89,7 +89,7 @@ impl SelfSignedJwt {
 impl Auth for SelfSignedJwt {
     fn authorize<'a>(
         &'a self,
-        request: &'a mut reqwest::Request,
+        request: &'a mut ::http::Request<bytes::Bytes>,
     ) -> BoxFuture<'a, Result<(), AuthError>> {
         async move {
             let token = self.cache.get_or_fetch(|| async { self.mint() }).await?;

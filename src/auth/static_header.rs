@@ -17,7 +17,7 @@ pub(super) struct StaticHeaders(pub Vec<(HeaderName, HeaderValue)>);
 impl Auth for StaticHeaders {
     fn authorize<'a>(
         &'a self,
-        request: &'a mut reqwest::Request,
+        request: &'a mut ::http::Request<bytes::Bytes>,
     ) -> BoxFuture<'a, Result<(), AuthError>> {
         for (name, value) in &self.0 {
             request.headers_mut().insert(name.clone(), value.clone());

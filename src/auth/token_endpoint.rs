@@ -102,7 +102,7 @@ impl TokenEndpoint {
     /// Sends the cached access token as Bearer, fetching it with `grant` first when due.
     pub(super) async fn bearer(
         &self,
-        request: &mut reqwest::Request,
+        request: &mut ::http::Request<bytes::Bytes>,
         grant: impl FnOnce() -> Result<Grant, AuthError>,
     ) -> Result<(), AuthError> {
         let token = self
@@ -176,7 +176,7 @@ pub(super) async fn fetch(
         .finish();
     let body = EncodedBody {
         content_type: Some("application/x-www-form-urlencoded"),
-        bytes: form.into_bytes(),
+        bytes: form.into_bytes().into(),
     };
     let mut http_request = reqwest::Request::new(reqwest::Method::POST, request.url.clone());
     *http_request.timeout_mut() = Some(request.timeout);

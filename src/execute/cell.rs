@@ -2,10 +2,10 @@
 
 use std::time::Instant;
 
-use reqwest::header::{HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
+use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 
 use super::{Shared, timeout_of, trace};
-use crate::http::{self, EncodedBody, ReadResponse, RequestError};
+use crate::http::{self, CellRequest, EncodedBody, ReadResponse, RequestError};
 use crate::judge::judge;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Observation, SentRequest};
 use crate::retry;
@@ -15,6 +15,8 @@ use crate::suite::Endpoint;
 struct Prepared {
     method: reqwest::Method,
     url: url::Url,
+    /// The URL as the request carries it, parsed once.
+    uri: ::http::Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<EncodedBody>,
 }
@@ -194,9 +196,13 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
             Some(base_url),
         )
         .for_principal(&principal.vars);
-    let url = match &shared.fixed_urls[id.suite][id.endpoint] {
-        Some(url) => url.clone(),
-        None => url_of(endpoint, &shared.targets[id.suite], &scope)?,
+    let (url, uri) = match &shared.fixed_urls[id.suite][id.endpoint] {
+        Some(fixed) => fixed.clone(),
+        None => {
+            let url = url_of(endpoint, &shared.targets[id.suite], &scope)?;
+            let uri = uri_of(&url)?;
+            (url, uri)
+        }
     };
     let method = endpoint.request.method.clone();
     let mut headers = Vec::new();
@@ -219,6 +225,7 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
     Ok(Prepared {
         method,
         url,
+        uri,
         headers,
         body,
     })
@@ -239,13 +246,34 @@ pub(super) fn url_of(
     http::build_url(&target.base_url, &path, &query)
 }
 
-fn build(prepared: &Prepared) -> reqwest::Request {
-    let mut request = reqwest::Request::new(prepared.method.clone(), prepared.url.clone());
+/// A URL as the request carries it.
+pub(super) fn uri_of(url: &url::Url) -> Result<::http::Uri, RequestError> {
+    url.as_str()
+        .parse()
+        .map_err(|e: ::http::uri::InvalidUri| RequestError::Uri {
+            url: url.to_string(),
+            reason: e.to_string(),
+        })
+}
+
+/// The request of one attempt: the body is shared, not copied.
+fn build(prepared: &Prepared) -> CellRequest {
+    let body = prepared
+        .body
+        .as_ref()
+        .map(|b| b.bytes.clone())
+        .unwrap_or_default();
+    let mut request = CellRequest::new(body);
+    *request.method_mut() = prepared.method.clone();
+    *request.uri_mut() = prepared.uri.clone();
+    let headers = request.headers_mut();
     for (name, value) in &prepared.headers {
-        request.headers_mut().insert(name.clone(), value.clone());
+        headers.insert(name.clone(), value.clone());
     }
-    if let Some(body) = &prepared.body {
-        http::attach_body(&mut request, body);
+    if let Some(content_type) = prepared.body.as_ref().and_then(|b| b.content_type)
+        && !headers.contains_key(CONTENT_TYPE)
+    {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     }
     request
 }

@@ -93,7 +93,7 @@ struct Shared<'a> {
     principals: Vec<Vec<Option<PrincipalRuntime>>>,
     /// By suite, then endpoint: the URL, when no variable goes into it, so
     /// each of its cells clones it instead of building it again.
-    fixed_urls: Vec<Vec<Option<Url>>>,
+    fixed_urls: Vec<Vec<Option<(Url, ::http::Uri)>>>,
     pacers: Vec<Option<Arc<Pacer>>>,
     in_flight: Semaphore,
 }
@@ -296,7 +296,7 @@ fn fixed_urls(
     suites: &[Suite],
     targets: &[ResolvedTarget],
     options: &ExecOptions,
-) -> Vec<Vec<Option<Url>>> {
+) -> Vec<Vec<Option<(Url, ::http::Uri)>>> {
     let fixed = |template: &crate::suite::Template| template.names().next().is_none();
     suites
         .iter()
@@ -310,7 +310,9 @@ fn fixed_urls(
                 .map(|endpoint| {
                     let literal = fixed(&endpoint.request.target)
                         && endpoint.query.iter().all(|(_, value)| fixed(value));
-                    literal.then(|| cell::url_of(endpoint, target, &scope).ok())?
+                    let url = literal.then(|| cell::url_of(endpoint, target, &scope).ok())??;
+                    let uri = cell::uri_of(&url).ok()?;
+                    Some((url, uri))
                 })
                 .collect()
         })

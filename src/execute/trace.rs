@@ -2,7 +2,7 @@
 
 use crate::atlassian::qsh;
 use crate::auth::sign::decode_unverified;
-use crate::http::{self, ReadResponse};
+use crate::http::{self, CellRequest, ReadResponse};
 use crate::outcome::Trace;
 use crate::redact::Redactor;
 
@@ -11,14 +11,11 @@ const BODY_CHARS: usize = 2000;
 
 /// The request about to be sent: method, URL and headers masked, JWTs decoded,
 /// and for a Connect JWT the canonical request recomputed from the URL sent.
-pub(super) fn request(
-    request: &reqwest::Request,
-    context_path: &str,
-    redactor: &Redactor,
-) -> Trace {
+pub(super) fn request(request: &CellRequest, context_path: &str, redactor: &Redactor) -> Trace {
+    let uri = request.uri();
     let mut trace = Trace {
         method: request.method().to_string(),
-        url: redactor.mask(request.url().as_str()),
+        url: redactor.mask(&uri.to_string()),
         ..Trace::default()
     };
     let mut connect = false;
@@ -38,7 +35,8 @@ pub(super) fn request(
             .request_headers
             .push((name.to_string(), redactor.mask(&text)));
     }
-    for (name, value) in request.url().query_pairs() {
+    let query = uri.query().unwrap_or_default();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
         if name == qsh::JWT_PARAM
             && let Some((header, claims)) = decode_unverified(&value)
         {
@@ -51,11 +49,10 @@ pub(super) fn request(
         }
     }
     if connect {
-        let url = request.url();
         let canonical = qsh::canonical_request(
             request.method().as_str(),
-            url.path(),
-            url.query(),
+            uri.path(),
+            uri.query(),
             context_path,
         );
         let hash = qsh::qsh(&canonical);

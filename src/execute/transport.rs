@@ -32,7 +32,7 @@ use tower_service::Service;
 use url::Url;
 
 use super::Resolver;
-use crate::http::{self, ReadResponse};
+use crate::http::{self, CellRequest, ReadResponse};
 use crate::outcome::ErrorKind;
 
 /// The `User-Agent` of every request that does not set its own.
@@ -104,7 +104,7 @@ impl Transport {
     /// Sends `request` and reads its response, all within `timeout`.
     pub(super) async fn send(
         &self,
-        request: reqwest::Request,
+        request: CellRequest,
         timeout: Duration,
     ) -> Result<ReadResponse, SendError> {
         match self {
@@ -112,7 +112,11 @@ impl Transport {
                 .await
                 .unwrap_or_else(|_| Err(timed_out(timeout))),
             Transport::Proxied(client) => {
-                let mut request = request;
+                let mut request = reqwest::Request::try_from(request.map(reqwest::Body::from))
+                    .map_err(|e| SendError {
+                        kind: ErrorKind::Request,
+                        message: http::describe_error(&e, timeout),
+                    })?;
                 *request.timeout_mut() = Some(timeout);
                 // Boxed, for the reason the direct path boxes its connecting.
                 let read = Box::pin(async {
@@ -175,13 +179,15 @@ impl Direct {
 
     /// Sends `request` on an idle connection to the target, or a new one,
     /// reads the response, and keeps the connection for the next request.
-    async fn send(&self, request: reqwest::Request) -> Result<ReadResponse, SendError> {
+    async fn send(&self, request: CellRequest) -> Result<ReadResponse, SendError> {
         // A cell's path is joined onto the base URL, so this only guards the invariant.
-        let rest = request.url().as_str().strip_prefix(self.origin.as_str());
-        if !rest.is_some_and(|rest| rest.starts_with('/')) {
+        let uri = request.uri();
+        if uri.scheme() != self.origin_uri.scheme()
+            || uri.authority() != self.origin_uri.authority()
+        {
             return Err(SendError {
                 kind: ErrorKind::Request,
-                message: format!("`{}` is not at the target {}", request.url(), self.origin),
+                message: format!("`{uri}` is not at the target {}", self.origin),
             });
         }
         let mut request = into_hyper(request, self.host.clone())?;
@@ -262,19 +268,14 @@ fn host_header(url: &Url) -> Option<HeaderValue> {
 /// form (path and query), reqwest's default `Accept` and `User-Agent`, and
 /// `host` unless the suite set its own.
 fn into_hyper(
-    mut request: reqwest::Request,
+    request: CellRequest,
     host: Option<HeaderValue>,
 ) -> Result<Request<Full<Bytes>>, SendError> {
-    let body = request
-        .body()
-        .and_then(reqwest::Body::as_bytes)
-        .map(Bytes::copy_from_slice)
-        .unwrap_or_default();
-    let url = request.url();
-    let uri = url[url::Position::BeforePath..url::Position::AfterQuery]
-        .parse::<Uri>()
-        .map_err(|e| failure(&e, false))?;
-    let mut headers = std::mem::take(request.headers_mut());
+    let (mut parts, body) = request.into_parts();
+    let mut origin_form = ::http::uri::Parts::default();
+    origin_form.path_and_query = parts.uri.into_parts().path_and_query;
+    let uri = Uri::from_parts(origin_form).map_err(|e| failure(&e, false))?;
+    let mut headers = std::mem::take(&mut parts.headers);
     headers
         .entry(ACCEPT)
         .or_insert(HeaderValue::from_static("*/*"));
@@ -285,7 +286,7 @@ fn into_hyper(
         headers.entry(HOST).or_insert(host);
     }
     let mut hyper_request = Request::new(Full::new(body));
-    *hyper_request.method_mut() = request.method().clone();
+    *hyper_request.method_mut() = parts.method;
     *hyper_request.uri_mut() = uri;
     *hyper_request.headers_mut() = headers;
     Ok(hyper_request)
@@ -392,8 +393,13 @@ mod tests {
         let mut direct = Direct::new(&url, &tls, None).expect("hyper takes a loopback URL");
         direct.idle_timeout = idle_timeout;
         for _ in 0..2 {
-            let request = reqwest::Request::new(reqwest::Method::GET, url.join("/x").expect("url"));
-            let response = direct.send(request).await.expect("an answer");
+            let request = CellRequest::new(Bytes::new());
+            let (mut parts, body) = request.into_parts();
+            parts.uri = url.join("/x").expect("url").as_str().parse().expect("uri");
+            let response = direct
+                .send(CellRequest::from_parts(parts, body))
+                .await
+                .expect("an answer");
             assert_eq!(response.status, 200);
         }
         connections.load(Ordering::SeqCst)
