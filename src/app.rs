@@ -191,13 +191,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             emit(&mut reporters, &Event::CellFinished(outcome), errors)
         })
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
-    let mut notes = Vec::new();
-    if started.redactor.short_secrets() > 0 {
-        notes.push(format!(
-            "warning: {} secret(s) are shorter than {MIN_FREE_TEXT_LEN} characters: they are masked where a whole value equals them, not inside other text",
-            started.redactor.short_secrets()
-        ));
-    }
+    let mut notes: Vec<String> = short_secrets_warning(&started).into_iter().collect();
     let tally = Tally::of(&outcomes);
     if completion == Completion::Interrupted {
         let not_run: Vec<_> = cells
@@ -227,18 +221,10 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             notes,
         });
     }
-    let mut snapshots = Vec::new();
-    if let Some(settings) = &config.snapshots {
-        for (s, suite) in session.suites.iter().enumerate() {
-            match crate::snapshot::check(suite, s, &outcomes, settings) {
-                Ok(outcome) => snapshots.push(Some(outcome)),
-                Err(e) => {
-                    errors.push(e.into());
-                    snapshots.push(None);
-                }
-            }
-        }
-    }
+    let snapshots = match &config.snapshots {
+        Some(settings) => check_snapshots(&session, &outcomes, settings, errors),
+        None => Vec::new(),
+    };
     let snapshot_failed = snapshots.iter().flatten().any(|s| s.fails_run());
     let report = RunReport {
         suites: &session.suites,
@@ -263,6 +249,40 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         lines: Vec::new(),
         notes,
     })
+}
+
+/// A warning when secrets too short to be masked inside text were registered.
+fn short_secrets_warning(started: &crate::session::Started<'_>) -> Option<String> {
+    let short = started.redactor.short_secrets();
+    (short > 0).then(|| {
+        format!(
+            "warning: {short} secret(s) are shorter than {MIN_FREE_TEXT_LEN} characters: they are masked where a whole value equals them, not inside other text"
+        )
+    })
+}
+
+/// Each suite's snapshot check, by suite index; a check that could not be
+/// made is `None`, its error kept to be shown once.
+fn check_snapshots(
+    session: &Session,
+    outcomes: &[CellOutcome],
+    settings: &SnapshotSettings,
+    errors: &mut Vec<OutputError>,
+) -> Vec<Option<crate::snapshot::SnapshotOutcome>> {
+    session
+        .suites
+        .iter()
+        .enumerate()
+        .map(
+            |(s, suite)| match crate::snapshot::check(suite, s, outcomes, settings) {
+                Ok(outcome) => Some(outcome),
+                Err(e) => {
+                    errors.push(e.into());
+                    None
+                }
+            },
+        )
+        .collect()
 }
 
 /// Hands `event` to every reporter; their errors are kept to be shown once, after the run.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::cache::{Cached, TokenCache};
 use super::{AuthEnv, AuthError};
-use crate::http::{self, EncodedBody};
+use crate::http::{self, EncodedBody, ReadResponse};
 use crate::redact::Redactor;
 use crate::retry;
 use crate::suite::Template;
@@ -171,6 +171,23 @@ pub(super) async fn fetch(
         redactor.mask(request.url.as_str())
     );
     log_request(&request, log);
+    let http_request = form_post(&request)?;
+    let response = send_with_retries(&request, http_request, &what).await?;
+    http::register_cookies(&response.headers, redactor);
+    if !(200..300).contains(&response.status) {
+        let answer = format!(
+            "answered {}: {}",
+            response.status,
+            http::excerpt(&response.body, redactor)
+        );
+        log.push(answer.clone());
+        return Err(AuthError(format!("{what} {answer}")));
+    }
+    read_token(&request, &response, &what, log)
+}
+
+/// The form POST of a token request, with HTTP Basic client authentication when used.
+fn form_post(request: &TokenRequest<'_>) -> Result<reqwest::Request, AuthError> {
     let form = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(request.form.iter().map(|f| (f.name, f.value.as_str())))
         .finish();
@@ -192,20 +209,23 @@ pub(super) async fn fetch(
             enc(user),
             enc(password)
         ));
-        redactor.add(&encoded);
+        request.redactor.add(&encoded);
         let (name, value) = super::header("authorization", &format!("Basic {encoded}"))?;
         http_request.headers_mut().insert(name, value);
     }
     http::attach_body(&mut http_request, &body);
-    let failed = |e: reqwest::Error| {
-        AuthError(format!(
-            "{what} failed: {}",
-            redactor.mask(&http::describe_error(&e, request.timeout))
-        ))
-    };
-    // A token endpoint that is briefly unavailable gets the same retries as a cell.
+    Ok(http_request)
+}
+
+/// Sends the token request; a token endpoint that is briefly unavailable
+/// (429, 503, a refused connection) gets the same retries as a cell.
+async fn send_with_retries(
+    request: &TokenRequest<'_>,
+    http_request: reqwest::Request,
+    what: &str,
+) -> Result<ReadResponse, AuthError> {
     let mut attempt = 0;
-    let response = loop {
+    loop {
         attempt += 1;
         let copy = http_request
             .try_clone()
@@ -226,20 +246,28 @@ pub(super) async fn fetch(
             Err(e) if e.is_connect() && attempt <= TOKEN_RETRIES => {
                 tokio::time::sleep(retry::backoff(attempt)).await;
             }
-            Ok(response) => break response,
-            Err(e) => return Err(failed(e)),
+            Ok(response) => return Ok(response),
+            Err(e) => {
+                return Err(AuthError(format!(
+                    "{what} failed: {}",
+                    request
+                        .redactor
+                        .mask(&http::describe_error(&e, request.timeout))
+                )));
+            }
         }
-    };
-    http::register_cookies(&response.headers, redactor);
-    if !(200..300).contains(&response.status) {
-        let answer = format!(
-            "answered {}: {}",
-            response.status,
-            http::excerpt(&response.body, redactor)
-        );
-        log.push(answer.clone());
-        return Err(AuthError(format!("{what} {answer}")));
     }
+}
+
+/// The access token and its lifetime from a 2xx answer, logged next to the
+/// scope that was asked for.
+fn read_token(
+    request: &TokenRequest<'_>,
+    response: &ReadResponse,
+    what: &str,
+    log: &ExchangeLog,
+) -> Result<Cached, AuthError> {
+    let redactor = request.redactor;
     let json: serde_json::Value = serde_json::from_slice(&response.body).map_err(|_| {
         AuthError(format!(
             "{what} answered {} without a JSON body: {}",

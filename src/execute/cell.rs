@@ -96,13 +96,38 @@ async fn attempt_cell(
             };
         }
     };
-    let timeout = timeout_of(suite, shared.options);
     let Ok(_permit) = shared.in_flight.acquire().await else {
         return CellResult::Error {
             kind: ErrorKind::Request,
             message: "the run was shut down".into(),
         };
     };
+    send_with_retries(
+        shared,
+        id,
+        endpoint,
+        &prepared,
+        runtime,
+        auth.as_ref(),
+        outcome,
+    )
+    .await
+}
+
+/// Sends the cell's request, signed afresh for each attempt, retrying 429 and
+/// 503 (honouring `Retry-After`) and refused connections within the suite's
+/// `retries` and the run's wait budget.
+async fn send_with_retries(
+    shared: &Shared<'_>,
+    id: CellId,
+    endpoint: &Endpoint,
+    prepared: &Prepared,
+    runtime: &super::PrincipalRuntime,
+    auth: &dyn crate::auth::Auth,
+    outcome: &mut CellOutcome,
+) -> CellResult {
+    let suite = &shared.suites[id.suite];
+    let timeout = timeout_of(suite, shared.options);
     let retries = suite.target.retries;
     let mut waited = std::time::Duration::ZERO;
     loop {
@@ -112,32 +137,10 @@ async fn attempt_cell(
         if let Some(pacer) = &shared.pacers[id.suite] {
             pacer.wait().await;
         }
-        let mut request = build(&prepared);
-        if let Err(e) = auth.authorize(&mut request).await {
-            if shared.options.trace {
-                let notes = auth
-                    .notes()
-                    .iter()
-                    .map(|n| shared.redactor.mask(n))
-                    .collect();
-                outcome.trace = Some(Box::new(crate::outcome::Trace {
-                    auth_notes: notes,
-                    ..Default::default()
-                }));
-            }
-            return CellResult::Error {
-                kind: ErrorKind::Auth,
-                message: format!("credentials: {}", shared.redactor.mask(&e.0)),
-            };
-        }
-        if shared.options.trace {
-            let context_path = shared.targets[id.suite].base_url.path();
-            outcome.trace = Some(Box::new(trace::request(
-                &request,
-                context_path,
-                &shared.redactor,
-            )));
-        }
+        let request = match authorized(shared, id, auth, prepared, outcome).await {
+            Ok(request) => request,
+            Err(refused) => return refused,
+        };
         match runtime.transport.send(request, timeout).await {
             Ok(response) => {
                 let retry_after = retry::is_retryable_status(response.status)
@@ -161,11 +164,7 @@ async fn attempt_cell(
                 http::register_cookies(&response.headers, &shared.redactor);
                 if let Some(trace) = &mut outcome.trace {
                     trace::response(trace, &response, &shared.redactor);
-                    trace.auth_notes = auth
-                        .notes()
-                        .iter()
-                        .map(|n| shared.redactor.mask(n))
-                        .collect();
+                    trace.auth_notes = masked_notes(shared, auth);
                 }
                 return CellResult::Responded(observe(shared, endpoint, &response));
             }
@@ -180,6 +179,47 @@ async fn attempt_cell(
             }
         }
     }
+}
+
+/// One attempt's request with the principal's credentials, traced for
+/// `explain`; credentials that cannot be had end the cell as an error.
+async fn authorized(
+    shared: &Shared<'_>,
+    id: CellId,
+    auth: &dyn crate::auth::Auth,
+    prepared: &Prepared,
+    outcome: &mut CellOutcome,
+) -> Result<CellRequest, CellResult> {
+    let mut request = build(prepared);
+    if let Err(e) = auth.authorize(&mut request).await {
+        if shared.options.trace {
+            outcome.trace = Some(Box::new(crate::outcome::Trace {
+                auth_notes: masked_notes(shared, auth),
+                ..Default::default()
+            }));
+        }
+        return Err(CellResult::Error {
+            kind: ErrorKind::Auth,
+            message: format!("credentials: {}", shared.redactor.mask(&e.0)),
+        });
+    }
+    if shared.options.trace {
+        let context_path = shared.targets[id.suite].base_url.path();
+        outcome.trace = Some(Box::new(trace::request(
+            &request,
+            context_path,
+            &shared.redactor,
+        )));
+    }
+    Ok(request)
+}
+
+/// What the auth mode's setup did, masked.
+fn masked_notes(shared: &Shared<'_>, auth: &dyn crate::auth::Auth) -> Vec<String> {
+    auth.notes()
+        .iter()
+        .map(|n| shared.redactor.mask(n))
+        .collect()
 }
 
 fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepared, RequestError> {

@@ -103,6 +103,32 @@ const SCRIPT: &str = r#"
 pub(super) fn render(run: &RunReport<'_>) -> String {
     let by_cell: HashMap<CellId, &CellOutcome> = run.outcomes.iter().map(|o| (o.id, o)).collect();
     let mut html = String::new();
+    page_head(&mut html, run);
+    for (s, suite) in run.suites.iter().enumerate() {
+        let _ = writeln!(
+            html,
+            "<section class=\"suite\" id=\"suite-{}\"><h2>{}</h2>",
+            escape(&suite.name),
+            escape(&suite.name)
+        );
+        if let Some(description) = &suite.description {
+            let _ = writeln!(html, "<p>{}</p>", escape(description.trim()));
+        }
+        matrix_table(&mut html, &by_cell, s, suite);
+        reach_list(&mut html, &by_cell, s, suite);
+        snapshot_changes(&mut html, run.snapshots.get(s));
+        html.push_str("</section>\n");
+    }
+    let _ = write!(
+        html,
+        "</main>\n<div id=\"details\" role=\"dialog\" aria-live=\"polite\"></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
+    );
+    html
+}
+
+/// The document's head, the page header with the tally and the filters, and
+/// a word when the run was interrupted.
+fn page_head(html: &mut String, run: &RunReport<'_>) {
     let title = run
         .suites
         .iter()
@@ -128,120 +154,125 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
             run.not_run.len()
         );
     }
-    for (s, suite) in run.suites.iter().enumerate() {
+}
+
+/// A suite's matrix: a row per endpoint, a coloured cell per principal with its details.
+fn matrix_table(
+    html: &mut String,
+    by_cell: &HashMap<CellId, &CellOutcome>,
+    s: usize,
+    suite: &crate::suite::Suite,
+) {
+    html.push_str("<p class=\"legend\"><span class=\"cell reached\">reached</span><span class=\"cell redirected\">redirected</span><span class=\"cell unauthenticated\">unauthenticated</span><span class=\"cell forbidden\">forbidden</span><span class=\"cell hidden\">hidden</span> · a red outline marks a cell not as expected · click a cell for its details</p>\n");
+    html.push_str("<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th class=\"endpoint\">endpoint</th>");
+    for principal in &suite.principals {
+        let tip = principal.description.as_deref().unwrap_or_default();
+        let _ = write!(
+            html,
+            "<th title=\"{}\">{}</th>",
+            escape(tip),
+            escape(&principal.name)
+        );
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    for (e, endpoint) in suite.endpoints.iter().enumerate() {
+        let _ = write!(
+            html,
+            "<tr data-endpoint=\"{}\"><th class=\"endpoint\">{}</th>",
+            escape(&endpoint.name),
+            escape(&endpoint.name)
+        );
+        for (p, principal) in suite.principals.iter().enumerate() {
+            let id = CellId {
+                suite: s,
+                endpoint: e,
+                principal: p,
+            };
+            let Some(o) = by_cell.get(&id) else {
+                html.push_str("<td class=\"cell none\">·</td>");
+                continue;
+            };
+            let reading = Reading::of(o);
+            let mut class = format!("cell {}", reading.word());
+            if mismatch(o) {
+                class.push_str(" mismatch");
+            }
+            let info = format!(
+                "{} › {} › {}\n{}\n{}",
+                suite.name,
+                endpoint.name,
+                principal.name,
+                o.verdict.as_str(),
+                detail(o)
+            );
+            let _ = write!(
+                html,
+                "<td class=\"{class}\" data-detail=\"{}\" title=\"expected {}, got {}\">{}</td>",
+                escape(&info),
+                escape(&o.expected.to_string()),
+                escape(&short(o)),
+                escape(&short(o))
+            );
+        }
+        html.push_str("</tr>\n");
+    }
+    html.push_str("</tbody></table></div>\n");
+}
+
+/// Each principal's reach: the endpoints it got 2xx from.
+fn reach_list(
+    html: &mut String,
+    by_cell: &HashMap<CellId, &CellOutcome>,
+    s: usize,
+    suite: &crate::suite::Suite,
+) {
+    html.push_str("<details open><summary style=\"margin:8px 16px;cursor:pointer\">Reach: the endpoints each principal reached</summary><ul class=\"reach\">\n");
+    for (p, principal) in suite.principals.iter().enumerate() {
+        let reached: Vec<String> = reached(by_cell, s, suite.endpoints.len(), p)
+            .into_iter()
+            .map(|e| format!("<code>{}</code>", escape(&suite.endpoints[e].name)))
+            .collect();
+        let scopes = if principal.scopes.is_empty() {
+            String::new()
+        } else {
+            format!(" (scopes: {})", escape(&principal.scopes.join(", ")))
+        };
+        let description = principal
+            .description
+            .as_deref()
+            .map(|d| format!(" — {}", escape(d)))
+            .unwrap_or_default();
         let _ = writeln!(
             html,
-            "<section class=\"suite\" id=\"suite-{}\"><h2>{}</h2>",
-            escape(&suite.name),
-            escape(&suite.name)
+            "<li><strong>{}</strong>{scopes}{description}: reached {} endpoint(s){}{}</li>",
+            escape(&principal.name),
+            reached.len(),
+            if reached.is_empty() { "" } else { ": " },
+            reached.join(", ")
         );
-        if let Some(description) = &suite.description {
-            let _ = writeln!(html, "<p>{}</p>", escape(description.trim()));
-        }
-        html.push_str("<p class=\"legend\"><span class=\"cell reached\">reached</span><span class=\"cell redirected\">redirected</span><span class=\"cell unauthenticated\">unauthenticated</span><span class=\"cell forbidden\">forbidden</span><span class=\"cell hidden\">hidden</span> · a red outline marks a cell not as expected · click a cell for its details</p>\n");
-        html.push_str("<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th class=\"endpoint\">endpoint</th>");
-        for principal in &suite.principals {
-            let tip = principal.description.as_deref().unwrap_or_default();
-            let _ = write!(
-                html,
-                "<th title=\"{}\">{}</th>",
-                escape(tip),
-                escape(&principal.name)
-            );
-        }
-        html.push_str("</tr></thead>\n<tbody>\n");
-        for (e, endpoint) in suite.endpoints.iter().enumerate() {
-            let _ = write!(
-                html,
-                "<tr data-endpoint=\"{}\"><th class=\"endpoint\">{}</th>",
-                escape(&endpoint.name),
-                escape(&endpoint.name)
-            );
-            for (p, principal) in suite.principals.iter().enumerate() {
-                match by_cell.get(&CellId {
-                    suite: s,
-                    endpoint: e,
-                    principal: p,
-                }) {
-                    Some(o) => {
-                        let reading = Reading::of(o);
-                        let mut class = format!("cell {}", reading.word());
-                        if mismatch(o) {
-                            class.push_str(" mismatch");
-                        }
-                        let info = format!(
-                            "{} › {} › {}\n{}\n{}",
-                            suite.name,
-                            endpoint.name,
-                            principal.name,
-                            o.verdict.as_str(),
-                            detail(o)
-                        );
-                        let _ = write!(
-                            html,
-                            "<td class=\"{class}\" data-detail=\"{}\" title=\"expected {}, got {}\">{}</td>",
-                            escape(&info),
-                            escape(&o.expected.to_string()),
-                            escape(&short(o)),
-                            escape(&short(o))
-                        );
-                    }
-                    None => html.push_str("<td class=\"cell none\">·</td>"),
-                }
-            }
-            html.push_str("</tr>\n");
-        }
-        html.push_str("</tbody></table></div>\n<details open><summary style=\"margin:8px 16px;cursor:pointer\">Reach: the endpoints each principal reached</summary><ul class=\"reach\">\n");
-        for (p, principal) in suite.principals.iter().enumerate() {
-            let reached: Vec<String> = reached(&by_cell, s, suite.endpoints.len(), p)
-                .into_iter()
-                .map(|e| format!("<code>{}</code>", escape(&suite.endpoints[e].name)))
-                .collect();
-            let scopes = if principal.scopes.is_empty() {
-                String::new()
-            } else {
-                format!(" (scopes: {})", escape(&principal.scopes.join(", ")))
-            };
-            let description = principal
-                .description
-                .as_deref()
-                .map(|d| format!(" — {}", escape(d)))
-                .unwrap_or_default();
-            let _ = writeln!(
-                html,
-                "<li><strong>{}</strong>{scopes}{description}: reached {} endpoint(s){}{}</li>",
-                escape(&principal.name),
-                reached.len(),
-                if reached.is_empty() { "" } else { ": " },
-                reached.join(", ")
-            );
-        }
-        html.push_str("</ul></details>\n");
-        if let Some(Some(
-            SnapshotOutcome::Changed { changes, .. } | SnapshotOutcome::Accepted { changes, .. },
-        )) = run.snapshots.get(s)
-        {
-            html.push_str(
-                "<h3 style=\"margin:8px 16px\">Snapshot changes</h3><ul class=\"changes\">\n",
-            );
-            for change in changes {
-                let _ = writeln!(
-                    html,
-                    "<li class=\"{}\">{} <code>{}</code></li>",
-                    change.class.as_str(),
-                    change.class.as_str(),
-                    escape(&change.what)
-                );
-            }
-            html.push_str("</ul>\n");
-        }
-        html.push_str("</section>\n");
     }
-    let _ = write!(
-        html,
-        "</main>\n<div id=\"details\" role=\"dialog\" aria-live=\"polite\"></div>\n<script>{SCRIPT}</script>\n</body></html>\n"
-    );
-    html
+    html.push_str("</ul></details>\n");
+}
+
+/// The classified changes of a suite's snapshot, when it changed.
+fn snapshot_changes(html: &mut String, snapshot: Option<&Option<SnapshotOutcome>>) {
+    let Some(Some(
+        SnapshotOutcome::Changed { changes, .. } | SnapshotOutcome::Accepted { changes, .. },
+    )) = snapshot
+    else {
+        return;
+    };
+    html.push_str("<h3 style=\"margin:8px 16px\">Snapshot changes</h3><ul class=\"changes\">\n");
+    for change in changes {
+        let _ = writeln!(
+            html,
+            "<li class=\"{}\">{} <code>{}</code></li>",
+            change.class.as_str(),
+            change.class.as_str(),
+            escape(&change.what)
+        );
+    }
+    html.push_str("</ul>\n");
 }
 
 #[cfg(test)]
