@@ -76,8 +76,60 @@ pub struct Observation {
     pub location: Option<String>,
     /// The start of the body on one line.
     pub excerpt: String,
-    /// Extra facts the endpoint's `snapshot:` asks for, as `(label, value)`.
-    pub facts: Vec<(String, String)>,
+    /// Extra facts the endpoint's `snapshot:` asks for.
+    pub facts: Vec<Fact>,
+}
+
+/// One extra fact recorded about a response: where it comes from and its
+/// value (masked), as the endpoint's `snapshot:` asks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    /// Where the value comes from.
+    pub source: FactSource,
+    /// The value, `(absent)` when the response has none.
+    pub value: String,
+}
+
+impl Serialize for Fact {
+    /// As `[label, value]`, the pair it was before it had a type.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.source.to_string(), &self.value).serialize(serializer)
+    }
+}
+
+/// Where a fact is read from the response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FactSource {
+    /// A header, by its lower-case name.
+    Header(String),
+    /// A JSON pointer into the body.
+    Body(String),
+}
+
+impl std::fmt::Display for FactSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FactSource::Header(name) => write!(f, "header {name}"),
+            FactSource::Body(pointer) => write!(f, "body {pointer}"),
+        }
+    }
+}
+
+/// A fact's label that names neither a header nor a body pointer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is neither `header NAME` nor `body /POINTER`")]
+pub struct UnknownFactSource(String);
+
+impl std::str::FromStr for FactSource {
+    type Err = UnknownFactSource;
+
+    fn from_str(text: &str) -> Result<FactSource, UnknownFactSource> {
+        match text.split_once(' ') {
+            Some(("header", name)) if !name.is_empty() => Ok(FactSource::Header(name.into())),
+            Some(("body", pointer)) => Ok(FactSource::Body(pointer.into())),
+            _ => Err(UnknownFactSource(text.to_string())),
+        }
+    }
 }
 
 /// Why a cell has no response.

@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::atomic_file::write_atomically;
-use crate::outcome::{CellOutcome, CellResult};
+use crate::outcome::{CellOutcome, CellResult, Fact, FactSource};
 use crate::suite::Suite;
 
 /// What a snapshot records of a cell: the status it got, or that it was skipped.
@@ -92,8 +92,8 @@ pub enum SnapshotError {
 pub struct Recorded {
     /// The status, or `skipped`.
     pub status: CellValue,
-    /// `(label, value)` facts from the endpoint's `snapshot:`.
-    pub facts: Vec<(String, String)>,
+    /// Facts from the endpoint's `snapshot:`.
+    pub facts: Vec<Fact>,
 }
 
 /// A recorded matrix: endpoints in order, each with its principals in order.
@@ -119,8 +119,8 @@ impl Matrix {
             out.push('\n');
             for (principal, cell) in cells {
                 out.push_str(&format!("  {principal} → {}\n", cell.status));
-                for (label, value) in &cell.facts {
-                    out.push_str(&format!("    {label}: {value}\n"));
+                for fact in &cell.facts {
+                    out.push_str(&format!("    {}: {}\n", fact.source, fact.value));
                 }
             }
         }
@@ -138,8 +138,12 @@ impl Matrix {
                 };
                 if let Some((_, cells)) = matrix.endpoints.last_mut()
                     && let Some((_, cell)) = cells.last_mut()
+                    && let Ok(source) = label.parse::<FactSource>()
                 {
-                    cell.facts.push((label.to_string(), value.to_string()));
+                    cell.facts.push(Fact {
+                        source,
+                        value: value.to_string(),
+                    });
                 }
             } else if let Some(cell) = line.strip_prefix("  ") {
                 let Some((principal, status)) = cell.rsplit_once(" → ") else {
@@ -375,16 +379,16 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
     changes
 }
 
-fn describe_facts(before: &[(String, String)], after: &[(String, String)]) -> String {
+fn describe_facts(before: &[Fact], after: &[Fact]) -> String {
     let changed: Vec<String> = after
         .iter()
         .filter(|fact| !before.contains(fact))
-        .map(|(label, value)| {
+        .map(|fact| {
             let old = before
                 .iter()
-                .find(|(l, _)| l == label)
-                .map_or("(absent)", |(_, v)| v.as_str());
-            format!("{label} {old} → {value}")
+                .find(|f| f.source == fact.source)
+                .map_or("(absent)", |f| f.value.as_str());
+            format!("{} {old} → {}", fact.source, fact.value)
         })
         .collect();
     if changed.is_empty() {
@@ -569,10 +573,10 @@ mod tests {
             ("GET /a", &[("app", "403"), ("admin", "200")]),
             ("POST /b", &[("app", "skipped")]),
         ]);
-        m.endpoints[0].1[0]
-            .1
-            .facts
-            .push(("header www-authenticate".into(), "JWT realm=\"x\"".into()));
+        m.endpoints[0].1[0].1.facts.push(Fact {
+            source: FactSource::Header("www-authenticate".into()),
+            value: "JWT realm=\"x\"".into(),
+        });
         let text = m.render();
         assert_eq!(
             text,

@@ -7,7 +7,9 @@ use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, WWW_AUTHE
 use super::{Shared, timeout_of, trace};
 use crate::http::{self, CellRequest, EncodedBody, ReadResponse, RequestError};
 use crate::judge::judge;
-use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Observation, SentRequest};
+use crate::outcome::{
+    CellId, CellOutcome, CellResult, ErrorKind, Fact, FactSource, Observation, SentRequest,
+};
 use crate::retry;
 use crate::suite::Endpoint;
 
@@ -335,17 +337,21 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
     let mut facts = Vec::new();
     for name in &endpoint.snapshot.headers {
         let lower = name.to_ascii_lowercase();
-        facts.push((
-            format!("header {lower}"),
-            header_text(&lower).unwrap_or_else(|| "(absent)".into()),
-        ));
+        let value = header_text(&lower).unwrap_or_else(|| "(absent)".into());
+        facts.push(Fact {
+            source: FactSource::Header(lower),
+            value,
+        });
     }
     if let Some(pointer) = &endpoint.snapshot.body {
         let value = serde_json::from_slice::<serde_json::Value>(&response.body)
             .ok()
             .and_then(|json| json.pointer(pointer).map(|v| v.to_string()))
             .unwrap_or_else(|| "(absent)".into());
-        facts.push((format!("body {pointer}"), shared.redactor.mask(&value)));
+        facts.push(Fact {
+            source: FactSource::Body(pointer.clone()),
+            value: shared.redactor.mask(&value),
+        });
     }
     Observation {
         status: response.status,

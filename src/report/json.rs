@@ -130,7 +130,7 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
             "www_authenticate": o.www_authenticate,
             "location": o.location,
             "excerpt": o.excerpt,
-            "facts": o.facts.iter().map(|(k, v)| json!({"name": k, "value": v})).collect::<Vec<_>>(),
+            "facts": o.facts.iter().map(|f| json!({"name": f.source.to_string(), "value": f.value})).collect::<Vec<_>>(),
         }),
         CellResult::Error { kind, message } => json!({"error": {"kind": kind, "message": message}}),
         CellResult::Skipped { reason } => json!({"reason": reason}),
