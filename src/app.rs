@@ -156,16 +156,27 @@ pub fn check(
     })
 }
 
-/// `permatrix run`: load, plan, execute, report.
-pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
-    const NOTHING_RUN: &str = "; nothing was run.";
+/// How the closing line of a command's load errors ends.
+pub(crate) const NOTHING_RUN: &str = "; nothing was run.";
+
+/// The session of a command (`run`, `explain`): its suites loaded with the
+/// command line's target choice and engine settings.
+pub(crate) fn command_session(
+    paths: &[PathBuf],
+    target: &TargetChoice,
+    exec: &crate::execute::ExecOptions,
+) -> Result<Session, CommandError> {
     let options = SessionOptions {
-        target: config.target.clone(),
-        exec: config.exec.clone(),
+        target: target.clone(),
+        exec: exec.clone(),
         mock_where_defined: false,
     };
-    let session = Session::load(&config.paths, options)
-        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    Session::load(paths, options).map_err(|e| CommandError::from_session(e, NOTHING_RUN))
+}
+
+/// `permatrix run`: load, plan, execute, report.
+pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
+    let session = command_session(&config.paths, &config.target, &config.exec)?;
     let cells = session
         .plan(&config.selection)
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;

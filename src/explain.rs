@@ -5,10 +5,10 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use crate::app::{CommandError, Ending, Finished};
+use crate::app::{CommandError, Ending, Finished, NOTHING_RUN, command_session};
 use crate::execute::ExecOptions;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
-use crate::session::{Session, SessionOptions, TargetChoice};
+use crate::session::TargetChoice;
 use crate::suite::diag::nearest;
 use crate::suite::{AuthSpec, Suite};
 
@@ -30,14 +30,11 @@ pub struct ExplainConfig {
 /// Runs one cell (after its principal's canary, as `run` does) and returns
 /// everything about it as text; ends `Passed` when the cell passed, `Failed` when not.
 pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
-    const NOTHING_RUN: &str = "; nothing was run.";
-    let options = SessionOptions {
-        target: config.target.clone(),
-        exec: config.exec.clone(),
-        mock_where_defined: false,
-    };
-    let session = Session::load(std::slice::from_ref(&config.suite), options)
-        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let session = command_session(
+        std::slice::from_ref(&config.suite),
+        &config.target,
+        &config.exec,
+    )?;
     let Some(suite) = session.suites.first() else {
         return Err(CommandError::Usage(format!(
             "{} holds no suite",
