@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use permatrix::judge::judge;
+use permatrix::internals::judge;
 use permatrix::outcome::{CellResult, ErrorKind, Observation, Verdict};
 use permatrix::plan::{Selection, plan};
 use permatrix::suite::{Expectation, LoadOptions, load_str};

@@ -12,10 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use permatrix::atlassian::qsh::{canonical_request, qsh};
-use permatrix::auth::sign::{hs256, now_seconds};
-use permatrix::auth::{self, Auth, AuthEnv};
-use permatrix::redact::Redactor;
+use permatrix::internals::{
+    Auth, AuthEnv, Redactor, build_auth, canonical_request, hs256, now_seconds, qsh,
+};
 use permatrix::suite::{LoadOptions, load_str};
 use url::Url;
 
@@ -104,7 +103,7 @@ fn connect_principal(placement: &str, redactor: &Arc<Redactor>) -> Arc<dyn Auth>
         redactor: redactor.clone(),
         mock_only: false,
     };
-    auth::build(&principal.auth, &auth_env).expect("the connect_jwt principal builds")
+    build_auth(&principal.auth, &auth_env).expect("the connect_jwt principal builds")
 }
 
 fn signer(c: &mut Criterion) {

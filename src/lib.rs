@@ -3,10 +3,11 @@
 //! A YAML suite lists endpoints, principals (a user or app with an auth mode)
 //! and the status each principal must get; permatrix runs every endpoint ×
 //! principal cell, judges it and reports. The data flows one way: [`suite`]
-//! loads and validates YAML, [`plan`] lists the cells, [`execute`] runs them,
-//! [`judge`] gives verdicts, and [`report`] and [`snapshot`] turn the outcomes
-//! into output. [`session`] drives those steps for the `permatrix` command
-//! ([`app`], [`explain`]) and for the cargo-test [`harness`].
+//! loads and validates YAML, [`plan`] lists the cells, [`execute`] runs and
+//! judges them into [`outcome`]s, and [`report`] and [`snapshot`] turn the
+//! outcomes into output. [`session`] drives those steps for the `permatrix`
+//! command ([`app`], [`explain`]) and for the cargo-test [`harness`]; these
+//! modules are the API.
 //!
 //! # Running suites from a program
 //!
@@ -47,21 +48,35 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod app;
-pub mod atlassian;
+mod atlassian;
 mod atomic_file;
-pub mod auth;
+mod auth;
 pub mod execute;
 pub mod explain;
 pub mod harness;
 mod http;
-pub mod judge;
-pub mod mock;
+mod judge;
+mod mock;
 pub mod outcome;
 mod percent;
 pub mod plan;
-pub mod redact;
+mod redact;
 pub mod report;
 mod retry;
 pub mod session;
 pub mod snapshot;
 pub mod suite;
+
+/// Internals for the crate's own benchmarks, fuzz targets and tests: not part
+/// of the API, and free to change in any release.
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::atlassian::qsh::{canonical_request, qsh};
+    pub use crate::auth::sign::{hs256, now_seconds};
+    pub use crate::auth::{Auth, AuthEnv, AuthError, build as build_auth};
+    pub use crate::judge::judge;
+    pub use crate::mock::serve as serve_mock;
+    pub use crate::mock::state::MockState;
+    pub use crate::mock::verify::{Caller, Refusal, identify};
+    pub use crate::redact::Redactor;
+}

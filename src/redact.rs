@@ -10,11 +10,11 @@ use aho_corasick::AhoCorasick;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a masked secret is replaced with.
-pub const MASK: &str = "****";
+pub(crate) const MASK: &str = "****";
 
 /// Secrets shorter than this are masked only where a whole value equals them:
 /// masking them inside free text would mangle it.
-pub const MIN_FREE_TEXT_LEN: usize = 6;
+pub(crate) const MIN_FREE_TEXT_LEN: usize = 6;
 
 /// The set of known secrets.
 #[derive(Debug)]

@@ -40,11 +40,12 @@ struct Mock {
 
 async fn mock(def: &str) -> Mock {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let def = permatrix::mock::def::load_str(std::path::Path::new("test-jira.yaml"), def)
+    let def = permatrix::suite::mock_def::load_str(std::path::Path::new("test-jira.yaml"), def)
         .expect("valid mock");
-    let (addr, _) = permatrix::mock::serve(def, ([127, 0, 0, 1], 0).into(), std::future::pending())
-        .await
-        .expect("mock starts");
+    let (addr, _) =
+        permatrix::internals::serve_mock(def, ([127, 0, 0, 1], 0).into(), std::future::pending())
+            .await
+            .expect("mock starts");
     Mock {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),

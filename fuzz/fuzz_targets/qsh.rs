@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use permatrix::atlassian::qsh::{canonical_request, qsh};
+use permatrix::internals::{canonical_request, qsh};
 
 fuzz_target!(|input: (&str, &str, Option<&str>, &str)| {
     let (method, path, query, context) = input;

@@ -6,5 +6,5 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|text: &str| {
     let path = std::path::Path::new("fuzz.yaml");
     let _ = permatrix::suite::load_str(path, text, &permatrix::suite::LoadOptions::default());
-    let _ = permatrix::mock::def::load_str(path, text);
+    let _ = permatrix::suite::mock_def::load_str(path, text);
 });

@@ -1,5 +1,5 @@
 //! Atlassian specifics shared by the client (auth modes) and the mock: the
 //! Connect canonical request and its query string hash, and Connect scopes.
 
-pub mod qsh;
-pub mod scope;
+pub(crate) mod qsh;
+pub(crate) mod scope;

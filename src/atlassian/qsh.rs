@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::percent::UNRESERVED_ONLY;
 
 /// The query parameter that carries a Connect JWT; never part of the hash.
-pub const JWT_PARAM: &str = "jwt";
+pub(crate) const JWT_PARAM: &str = "jwt";
 
 /// `METHOD&URI&QUERY` for a request, from its path and raw query exactly as
 /// sent; `context_path` (the base URL's own path) is stripped by whole segments.

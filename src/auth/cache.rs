@@ -10,7 +10,7 @@ use super::AuthError;
 
 /// A credential and when to fetch a new one.
 #[derive(Clone, Debug)]
-pub struct Cached {
+pub(crate) struct Cached {
     /// The credential (a token, a cookie value).
     pub value: String,
     /// When to fetch again; `None` keeps it for the whole run.
@@ -24,13 +24,13 @@ const RETRY_REFRESH_AFTER: std::time::Duration = std::time::Duration::from_secs(
 
 /// Holds one principal's fetched credential, or the reason fetching it failed.
 #[derive(Debug, Default)]
-pub struct TokenCache {
+pub(crate) struct TokenCache {
     slot: Mutex<Option<Result<Cached, AuthError>>>,
 }
 
 impl TokenCache {
     /// An empty cache.
-    pub fn new() -> TokenCache {
+    pub(crate) fn new() -> TokenCache {
         TokenCache::default()
     }
 
@@ -38,7 +38,7 @@ impl TokenCache {
     ///
     /// A failed fetch is kept too: a token endpoint that refuses is asked once
     /// per run, not once per cell.
-    pub async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<String, AuthError>
+    pub(crate) async fn get_or_fetch<F, Fut>(&self, fetch: F) -> Result<String, AuthError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Cached, AuthError>>,

@@ -11,12 +11,12 @@ use super::{Auth, AuthEnv, AuthError, render, secret};
 use crate::suite::GrantSpec;
 
 /// The grant type of RFC 7523.
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub(crate) const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// How long an assertion is valid: Atlassian allows at most 60 s.
 const ASSERTION_TTL: u64 = 60;
 
 /// An access token obtained with a signed assertion.
-pub struct JwtBearerGrant {
+pub(crate) struct JwtBearerGrant {
     endpoint: TokenEndpoint,
     client_id: String,
     secret: String,
@@ -28,7 +28,7 @@ pub struct JwtBearerGrant {
 
 impl JwtBearerGrant {
     /// Renders the fields; the secret is registered for masking. Nothing is sent yet.
-    pub fn build(spec: &GrantSpec, env: &AuthEnv<'_>) -> Result<JwtBearerGrant, AuthError> {
+    pub(crate) fn build(spec: &GrantSpec, env: &AuthEnv<'_>) -> Result<JwtBearerGrant, AuthError> {
         let endpoint = TokenEndpoint::new(&spec.token_url, env)?;
         let audience = match &spec.audience {
             Some(aud) => render(aud, env)?,

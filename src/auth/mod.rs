@@ -5,13 +5,13 @@
 //! before it is sent, so modes that sign requests fit; modes that need a
 //! one-time setup (a login, a token fetch) share it through [`cache::TokenCache`].
 
-pub mod cache;
+pub(crate) mod cache;
 mod client_credentials;
 mod connect_jwt;
-pub mod jwt_bearer_grant;
+pub(crate) mod jwt_bearer_grant;
 mod login;
 mod self_signed;
-pub mod sign;
+pub(crate) mod sign;
 mod static_header;
 mod token_endpoint;
 

@@ -18,7 +18,7 @@ pub fn hs256(claims: &serde_json::Value, secret: &str) -> Result<String, AuthErr
 /// cost as much as the rest of the request. Its tokens are byte for byte the
 /// ones jsonwebtoken makes with the same header.
 #[derive(Clone)]
-pub struct Hs256Signer {
+pub(crate) struct Hs256Signer {
     keyed: Hmac<Sha256>,
 }
 
@@ -27,21 +27,21 @@ const HS256_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
 
 impl Hs256Signer {
     /// A signer for `secret`.
-    pub fn new(secret: &str) -> Result<Hs256Signer, AuthError> {
+    pub(crate) fn new(secret: &str) -> Result<Hs256Signer, AuthError> {
         let keyed = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
             .map_err(|e| AuthError(format!("unusable secret: {e}")))?;
         Ok(Hs256Signer { keyed })
     }
 
     /// Signs `claims`.
-    pub fn sign(&self, claims: &serde_json::Value) -> Result<String, AuthError> {
+    pub(crate) fn sign(&self, claims: &serde_json::Value) -> Result<String, AuthError> {
         let payload =
             serde_json::to_vec(claims).map_err(|e| AuthError(format!("cannot sign a JWT: {e}")))?;
         Ok(self.sign_payload(&payload))
     }
 
     /// Signs claims already serialised as a JSON object.
-    pub fn sign_payload(&self, payload: &[u8]) -> String {
+    pub(crate) fn sign_payload(&self, payload: &[u8]) -> String {
         let mut token = String::new();
         self.append_token(payload, &mut token);
         token
@@ -49,7 +49,7 @@ impl Hs256Signer {
 
     /// Signs `payload` (a serialised JSON object) and appends the token to
     /// `out`: a caller building a header value saves a copy of the token.
-    pub fn append_token(&self, payload: &[u8], out: &mut String) {
+    pub(crate) fn append_token(&self, payload: &[u8], out: &mut String) {
         out.reserve(HS256_HEADER.len() + payload.len() * 4 / 3 + 48);
         let start = out.len();
         out.push_str(HS256_HEADER);
@@ -69,7 +69,7 @@ impl std::fmt::Debug for Hs256Signer {
 }
 
 /// Signs `claims` with `header` and `key`.
-pub fn sign(
+pub(crate) fn sign(
     header: &Header,
     claims: &serde_json::Value,
     key: &EncodingKey,
@@ -87,7 +87,7 @@ pub fn now_seconds() -> u64 {
 }
 
 /// Decodes a JWT's header and claims without verifying it, for display.
-pub fn decode_unverified(token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
+pub(crate) fn decode_unverified(token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
     let mut parts = token.split('.');
     let (header, claims, _signature) = (parts.next()?, parts.next()?, parts.next()?);
     let decode = |part: &str| -> Option<serde_json::Value> {

@@ -2,9 +2,9 @@
 //! verifying credentials as Jira Cloud does. Its definitions are read by
 //! [`crate::suite::mock_def`], beside suites.
 
-pub mod server;
-pub mod state;
-pub mod verify;
+pub(crate) mod server;
+pub(crate) mod state;
+pub(crate) mod verify;
 
-pub use crate::suite::mock_def::{self as def, MockDef, load};
+pub(crate) use crate::suite::mock_def::load;
 pub use server::serve;

@@ -22,10 +22,10 @@ use crate::suite::mock_def::{MockDef, MockRoute, segments};
 /// The grant type of RFC 7523.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Where the JWT-bearer grant is served.
-pub const TOKEN_PATH: &str = "/oauth2/token";
+pub(crate) const TOKEN_PATH: &str = "/oauth2/token";
 
 /// The mock as a router: everything goes through one handler.
-pub fn router(state: Arc<MockState>) -> Router {
+pub(crate) fn router(state: Arc<MockState>) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
@@ -65,9 +65,9 @@ pub async fn serve(
 }
 
 /// How long a client may take to send a request's headers (slow clients are cut off).
-pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The most header bytes a request may carry (more: 431).
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 async fn handle(
     State(state): State<Arc<MockState>>,
@@ -175,7 +175,7 @@ fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
 }
 
 /// The pseudo-group of every caller, anonymous ones included.
-pub const ANYONE: &str = "anyone";
+pub(crate) const ANYONE: &str = "anyone";
 
 fn anyone_holds(def: &MockDef, route: &MockRoute) -> bool {
     route

@@ -46,7 +46,7 @@ pub enum Refusal {
 }
 
 /// The Connect JWT leeway on `exp` and `nbf`.
-pub const LEEWAY_SECONDS: u64 = 30;
+pub(crate) const LEEWAY_SECONDS: u64 = 30;
 
 /// Identifies the caller of a request as received.
 pub fn identify(
@@ -117,7 +117,7 @@ fn basic(state: &MockState, credential: &str) -> Result<Caller, Refusal> {
 }
 
 /// A JWT's header and claims, decoded but not verified; `None` when it does not parse.
-pub fn peek(token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
+pub(crate) fn peek(token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
     let mut parts = token.split('.');
     let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || URL_SAFE_NO_PAD.decode(signature).is_err() {
@@ -131,7 +131,7 @@ pub fn peek(token: &str) -> Option<(serde_json::Value, serde_json::Value)> {
 
 /// Why a JWT does not verify, in the words Atlassian's verifier uses.
 #[derive(Debug, thiserror::Error)]
-pub enum JwtRefusal {
+pub(crate) enum JwtRefusal {
     /// The secret is no HMAC key.
     #[error("{0}")]
     Key(jsonwebtoken::errors::Error),
@@ -149,7 +149,7 @@ pub enum JwtRefusal {
 }
 
 /// Verifies an HS256 signature and the time claims (`exp` and `iat` required, `nbf` honoured).
-pub fn verify_hs256(token: &str, secret: &str) -> Result<serde_json::Value, JwtRefusal> {
+pub(crate) fn verify_hs256(token: &str, secret: &str) -> Result<serde_json::Value, JwtRefusal> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = LEEWAY_SECONDS;
     validation.validate_aud = false;
