@@ -264,3 +264,65 @@ async fn a_briefly_unavailable_token_endpoint_is_retried() {
         "two 503s, then the token"
     );
 }
+
+/// A token endpoint that issues a 4-character token, and an API that echoes
+/// the `Authorization` header it received: the echo never shows the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_issued_token_is_masked_in_the_header_it_travels_in() {
+    use axum::routing::{get, post};
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            post(|| async {
+                axum::Json(serde_json::json!({"access_token": "ab12", "token_type": "Bearer"}))
+            }),
+        )
+        .route(
+            "/echo",
+            get(|headers: axum::http::HeaderMap| async move {
+                let seen = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                (
+                    axum::http::StatusCode::FORBIDDEN,
+                    [("www-authenticate", seen.clone())],
+                    format!("you sent {seen}"),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "suite: short\ntarget: {{ base_url: \"{base}\", retries: 0 }}\nprincipals:\n  svc:\n    auth:\n      client_credentials: {{ token_url: /token, client_id: svc, client_secret: \"svc-secret-123\" }}\nendpoints:\n  - {{ name: echo, request: GET /echo, expect: {{ svc: 200 }} }}\n"
+        ),
+    );
+    let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.stdout.contains("****"), "{}", out.stdout);
+    for text in [out.all(), ws.read("r.json")] {
+        assert!(!text.contains("Bearer ab12"), "{text}");
+    }
+    let explained = ws
+        .permatrix(&[
+            "explain",
+            "s.yaml",
+            "--endpoint",
+            "echo",
+            "--principal",
+            "svc",
+        ])
+        .await;
+    assert!(
+        !explained.all().contains("Bearer ab12"),
+        "{}",
+        explained.all()
+    );
+}
