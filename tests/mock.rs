@@ -648,3 +648,83 @@ async fn hostile_clients_get_limits_and_the_mock_keeps_serving() {
         assert_eq!(task.await.expect("join").expect("response"), 200);
     }
 }
+
+/// The mock refuses what Atlassian's authorization server refuses: an
+/// assertion for another audience or tenant, or none; one issued in the
+/// future; one valid for longer than 60 seconds. Each gets 400 invalid_grant
+/// with its reason, and a good one still gets a token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_grant_refuses_assertions_for_elsewhere_from_the_future_or_long_lived() {
+    let m = mock(DEF).await;
+    let good = || {
+        json!({"iss": "urn:atlassian:connect:clientid:reader-client",
+               "sub": "urn:atlassian:connect:useraccountid:acc-admin",
+               "tnt": m.base, "aud": m.base, "iat": now(), "exp": now() + 60})
+    };
+    let with = |name: &str, value: Value| {
+        let mut claims = good();
+        match value {
+            Value::Null => {
+                claims.as_object_mut().map(|o| o.remove(name));
+            }
+            value => claims[name] = value,
+        }
+        claims
+    };
+    let cases = [
+        (
+            "another aud",
+            with("aud", json!("https://elsewhere.example")),
+            "aud",
+        ),
+        ("no aud", with("aud", Value::Null), "aud"),
+        (
+            "another tnt",
+            with("tnt", json!("https://other.atlassian.net")),
+            "tnt",
+        ),
+        ("no tnt", with("tnt", Value::Null), "tnt"),
+        (
+            "iat in an hour",
+            with("iat", json!(now() + 3600)),
+            "iat is in the future",
+        ),
+        (
+            "iat in ten years",
+            with("iat", json!(now() + 10 * 365 * 86_400)),
+            "iat is in the future",
+        ),
+        (
+            "a year's lifetime",
+            with("exp", json!(now() + 365 * 86_400)),
+            "at most 60 seconds",
+        ),
+        (
+            "ten minutes",
+            with("exp", json!(now() + 600)),
+            "at most 60 seconds",
+        ),
+    ];
+    for (what, claims, reason) in cases {
+        let (status, body) = m.grant(&claims, "reader-secret-abcdef", None).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert_eq!(body["error"], "invalid_grant", "{what}: {body}");
+        assert!(
+            body["error_description"]
+                .as_str()
+                .is_some_and(|d| d.contains(reason)),
+            "{what}: {body}"
+        );
+    }
+    let atlassian_audience = with(
+        "aud",
+        json!("https://oauth-2-authorization-server.services.atlassian.com"),
+    );
+    for (what, claims) in [
+        ("good", good()),
+        ("Atlassian's audience", atlassian_audience),
+    ] {
+        let (status, body) = m.grant(&claims, "reader-secret-abcdef", None).await;
+        assert_eq!(status, 200, "{what}: {body}");
+    }
+}

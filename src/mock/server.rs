@@ -77,7 +77,11 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     if method == Method::POST && uri.path() == TOKEN_PATH {
-        return token(&state, &body);
+        let origin = headers
+            .get(header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .map(|host| format!("http://{host}"));
+        return token(&state, origin.as_deref(), &body);
     }
     let path_segments = segments(uri.path());
     let Some(route) = state
@@ -226,7 +230,46 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// `POST /oauth2/token`: the JWT-bearer grant (FACTS.md §4).
-fn token(state: &MockState, body: &[u8]) -> Response {
+/// The audience Atlassian's authorization server expects in an assertion.
+const ATLASSIAN_AUDIENCE: &str = "https://oauth-2-authorization-server.services.atlassian.com";
+/// The longest an assertion may still be valid when it arrives (FACTS.md §4:
+/// "no later than 60 seconds in the future"), leeway added.
+const MAX_ASSERTION_SECONDS: u64 = 60 + verify::LEEWAY_SECONDS;
+
+/// Why an assertion's claims do not fit this instance and this moment; `None` when they do.
+/// `origin` is the mock's own address as the client named it (its `Host`).
+fn assertion_problem(claims: &serde_json::Value, origin: Option<&str>) -> Option<String> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let text = |name: &str| claims[name].as_str().map(|v| v.trim_end_matches('/'));
+    if let Some(origin) = origin {
+        let aud = text("aud");
+        if aud != Some(origin) && aud != Some(ATLASSIAN_AUDIENCE) {
+            return Some(format!(
+                "aud must be the token endpoint's origin {origin}, found {}",
+                aud.unwrap_or("none")
+            ));
+        }
+        if text("tnt") != Some(origin) {
+            return Some(format!(
+                "tnt must be the instance's base URL {origin}, found {}",
+                text("tnt").unwrap_or("none")
+            ));
+        }
+    }
+    let iat = claims["iat"].as_u64().unwrap_or(0);
+    if iat > now + verify::LEEWAY_SECONDS {
+        return Some("iat is in the future".into());
+    }
+    let exp = claims["exp"].as_u64().unwrap_or(0);
+    if exp > now + MAX_ASSERTION_SECONDS {
+        return Some("the assertion may be valid for at most 60 seconds".into());
+    }
+    None
+}
+
+fn token(state: &MockState, origin: Option<&str>, body: &[u8]) -> Response {
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
     if form.get("grant_type").map(String::as_str) != Some(JWT_BEARER) {
         return oauth_error(
@@ -267,6 +310,9 @@ fn token(state: &MockState, body: &[u8]) -> Response {
         Ok(claims) => claims,
         Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &e.to_string()),
     };
+    if let Some(problem) = assertion_problem(&claims, origin) {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", &problem);
+    }
     if !def.apps[app].scopes.contains(&ConnectScope::ActAsUser) {
         return oauth_error(
             StatusCode::BAD_REQUEST,
