@@ -687,22 +687,22 @@ async fn the_grant_refuses_assertions_for_elsewhere_from_the_future_or_long_live
         (
             "iat in an hour",
             with("iat", json!(now() + 3600)),
-            "iat is in the future",
+            "is in the future",
         ),
         (
             "iat in ten years",
             with("iat", json!(now() + 10 * 365 * 86_400)),
-            "iat is in the future",
+            "is in the future",
         ),
         (
             "a year's lifetime",
             with("exp", json!(now() + 365 * 86_400)),
-            "at most 60 seconds",
+            "lifetime",
         ),
         (
             "ten minutes",
             with("exp", json!(now() + 600)),
-            "at most 60 seconds",
+            "lifetime",
         ),
     ];
     for (what, claims, reason) in cases {
@@ -727,4 +727,65 @@ async fn the_grant_refuses_assertions_for_elsewhere_from_the_future_or_long_live
         let (status, body) = m.grant(&claims, "reader-secret-abcdef", None).await;
         assert_eq!(status, 200, "{what}: {body}");
     }
+}
+
+/// Connect JWTs the verifier must refuse too: issued in the future (an hour to
+/// ten years), a lifetime without a bound, and more than one credential in one
+/// request (a valid header beside a forged `?jwt=`, two `jwt` parameters, Basic
+/// beside a `?jwt=`): each is a 401, never "the first one wins".
+#[tokio::test(flavor = "multi_thread")]
+async fn future_unbounded_and_doubled_connect_credentials_are_refused() {
+    let m = mock(DEF).await;
+    let path = "/rest/api/2/configuration";
+    let canonical = "GET&/rest/api/2/configuration&";
+    let sign = |claims: &Value| hs256(claims, "reader-secret-abcdef");
+    let good = sign(&connect_claims(canonical));
+    let mut timed = Vec::new();
+    for (what, iat, exp) in [
+        ("issued in an hour", now() + 3600, now() + 3780),
+        (
+            "issued in ten years",
+            now() + 10 * 365 * 86_400,
+            now() + 10 * 365 * 86_400 + 180,
+        ),
+        ("valid for ten years", now(), now() + 10 * 365 * 86_400),
+    ] {
+        let mut claims = connect_claims(canonical);
+        claims["iat"] = json!(iat);
+        claims["exp"] = json!(exp);
+        timed.push((what, sign(&claims)));
+    }
+    for (what, token) in &timed {
+        let (status, _, body) = m.send("GET", path, Some(&format!("JWT {token}"))).await;
+        assert_eq!(status, 401, "{what}: {body}");
+    }
+    let forged = "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJ4In0.Zm9yZ2Vk";
+    let second = sign(&connect_claims(canonical));
+    for (what, query, authorization) in [
+        (
+            "a valid header and a forged ?jwt=",
+            format!("?jwt={forged}"),
+            Some(format!("JWT {good}")),
+        ),
+        (
+            "two valid jwt parameters",
+            format!("?jwt={good}&jwt={second}"),
+            None,
+        ),
+        (
+            "Basic and a forged ?jwt=",
+            format!("?jwt={forged}"),
+            Some(basic("admin@example.com", "admin-token-123456")),
+        ),
+    ] {
+        let (status, _, body) = m
+            .send("GET", &format!("{path}{query}"), authorization.as_deref())
+            .await;
+        assert_eq!(status, 401, "{what}: {body}");
+    }
+    // One credential, well formed, still works.
+    let (status, _, body) = m.send("GET", path, Some(&format!("JWT {good}"))).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = m.send("GET", &format!("{path}?jwt={good}"), None).await;
+    assert_eq!(status, 200, "{body}");
 }

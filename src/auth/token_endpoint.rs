@@ -285,10 +285,11 @@ fn read_token(
             ))
         })?
         .to_string();
-    redactor.add(&token);
     // A short token is masked only where a whole value equals it: the header
     // value it travels in is registered too, so an echo of it is masked.
-    redactor.add(&format!("Bearer {token}"));
+    if redactor.add(&token) {
+        redactor.add(&format!("Bearer {token}"));
+    }
     let expires_in = match &json["expires_in"] {
         serde_json::Value::Number(n) => n.as_f64(),
         serde_json::Value::String(s) => s.parse::<f64>().ok(),

@@ -264,7 +264,7 @@ fn assertion_problem(claims: &serde_json::Value, origin: Option<&str>) -> Option
     }
     let exp = claims["exp"].as_u64().unwrap_or(0);
     if exp > now + MAX_ASSERTION_SECONDS {
-        return Some("the assertion may be valid for at most 60 seconds".into());
+        return Some("the assertion's lifetime may be at most 60 seconds".into());
     }
     None
 }

@@ -47,6 +47,8 @@ pub enum Refusal {
 
 /// The Connect JWT leeway on `exp` and `nbf`.
 pub(crate) const LEEWAY_SECONDS: u64 = 30;
+/// The longest lifetime a token may claim: a suite's `ttl` is at most 24 h.
+const MAX_LIFETIME_SECONDS: u64 = 24 * 3600;
 
 /// Identifies the caller of a request as received.
 pub fn identify(
@@ -56,11 +58,23 @@ pub fn identify(
     query: Option<&str>,
     authorization: Option<&str>,
 ) -> Result<Caller, Refusal> {
-    let from_query = query.and_then(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .find(|(name, _)| name == qsh::JWT_PARAM)
-            .map(|(_, v)| v.into_owned())
-    });
+    let mut in_query = query
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .filter(|(name, _)| name == qsh::JWT_PARAM)
+                .map(|(_, v)| v.into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    // More than one credential is ambiguous: which one decides is up to the
+    // server, so none does (a forged `?jwt=` beside a valid header, say).
+    if in_query.len() > 1 || (!in_query.is_empty() && authorization.is_some()) {
+        return Err(unauthorized(
+            "JWT",
+            "the request carries more than one credential",
+        ));
+    }
+    let from_query = in_query.pop();
     let (scheme, credential) = match authorization {
         Some(value) => match value.trim().split_once(' ') {
             Some((scheme, credential)) => {
@@ -141,6 +155,12 @@ pub(crate) enum JwtRefusal {
     /// `exp` not after `nbf`.
     #[error("'exp' must be after 'nbf'")]
     ExpiresBeforeValid,
+    /// `iat` after now (beyond the leeway).
+    #[error("'iat' is in the future")]
+    IssuedInFuture,
+    /// A lifetime longer than any client asks for.
+    #[error("the token's lifetime ('exp' - 'iat') is over {} hours", MAX_LIFETIME_SECONDS / 3600)]
+    TooLong,
     /// No `iat`.
     #[error(
         "'exp' and 'iat' are required claims. Atlassian JWT does not allow JWTs with unlimited lifetimes."
@@ -164,8 +184,17 @@ pub(crate) fn verify_hs256(token: &str, secret: &str) -> Result<serde_json::Valu
     {
         return Err(JwtRefusal::ExpiresBeforeValid);
     }
-    if !claims["iat"].is_number() {
+    let (Some(iat), Some(exp)) = (claims["iat"].as_f64(), claims["exp"].as_f64()) else {
         return Err(JwtRefusal::Unbounded);
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    if iat > now + LEEWAY_SECONDS as f64 {
+        return Err(JwtRefusal::IssuedInFuture);
+    }
+    if exp - iat > MAX_LIFETIME_SECONDS as f64 {
+        return Err(JwtRefusal::TooLong);
     }
     Ok(claims)
 }
