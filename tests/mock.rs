@@ -699,11 +699,7 @@ async fn the_grant_refuses_assertions_for_elsewhere_from_the_future_or_long_live
             with("exp", json!(now() + 365 * 86_400)),
             "lifetime",
         ),
-        (
-            "ten minutes",
-            with("exp", json!(now() + 600)),
-            "lifetime",
-        ),
+        ("ten minutes", with("exp", json!(now() + 600)), "lifetime"),
     ];
     for (what, claims, reason) in cases {
         let (status, body) = m.grant(&claims, "reader-secret-abcdef", None).await;

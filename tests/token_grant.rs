@@ -326,3 +326,66 @@ async fn a_short_issued_token_is_masked_in_the_header_it_travels_in() {
         explained.all()
     );
 }
+
+/// A login endpoint that is briefly unavailable (503, then 429) is retried like
+/// a token endpoint: the principal logs in on the third try and its cells pass.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_briefly_unavailable_login_is_retried() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    use axum::routing::{get, post};
+    let logins = Arc::new(AtomicUsize::new(0));
+    let counter = logins.clone();
+    let app = axum::Router::new()
+        .route(
+            "/login",
+            post(move || {
+                let counter = counter.clone();
+                async move {
+                    let status = match counter.fetch_add(1, Ordering::SeqCst) {
+                        0 => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        1 => axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        _ => axum::http::StatusCode::OK,
+                    };
+                    (
+                        status,
+                        [("retry-after", "0")],
+                        axum::Json(serde_json::json!({"token": "session-token-778899"})),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/me",
+            get(|headers: axum::http::HeaderMap| async move {
+                let ok = headers
+                    .get("authorization")
+                    .is_some_and(|v| v == "Bearer session-token-778899");
+                if ok {
+                    axum::http::StatusCode::OK
+                } else {
+                    axum::http::StatusCode::UNAUTHORIZED
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "suite: login\ntarget: {{ base_url: \"{base}\" }}\nprincipals:\n  web:\n    auth:\n      login: {{ request: POST /login, json: {{ username: u, password: \"login-password-1\" }}, token: /token }}\nendpoints:\n  - {{ request: GET /me, expect: {{ web: 200 }} }}\n"
+        ),
+    );
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        logins.load(Ordering::SeqCst),
+        3,
+        "two retries, then the login"
+    );
+}

@@ -87,18 +87,8 @@ impl Login {
         if let Some(body) = &self.body {
             http::attach_body(&mut request, body);
         }
-        let response = self.client.execute(request).await.map_err(|e| {
-            AuthError(format!(
-                "{what} failed: {}",
-                self.redactor.mask(&http::describe_error(&e, self.timeout))
-            ))
-        })?;
-        let response = http::read_response(response).await.map_err(|e| {
-            AuthError(format!(
-                "{what} failed: {}",
-                self.redactor.mask(&http::describe_error(&e, self.timeout))
-            ))
-        })?;
+        let response =
+            super::send_setup(&self.client, request, self.timeout, &self.redactor, &what).await?;
         http::register_cookies(&response.headers, &self.redactor);
         if !(200..300).contains(&response.status) {
             let answer = format!(

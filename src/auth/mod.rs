@@ -104,6 +104,53 @@ fn token_url(template: &crate::suite::Template, env: &AuthEnv<'_>) -> Result<Url
     setup_url_allowed(&url, env).map(|()| url)
 }
 
+/// Retries of a setup request (a token fetch, a login) on 429, 503 and connect errors.
+const SETUP_RETRIES: u32 = 2;
+/// The longest wait before one of those retries.
+const MAX_SETUP_WAIT: Duration = Duration::from_secs(10);
+
+/// Sends a setup request (a token fetch, a login) and reads its answer; a
+/// server that is briefly unavailable (429, 503, a refused connection) gets
+/// the same retries as a cell. `what` names the request in the error.
+async fn send_setup(
+    client: &reqwest::Client,
+    request: reqwest::Request,
+    timeout: Duration,
+    redactor: &Redactor,
+    what: &str,
+) -> Result<crate::http::ReadResponse, AuthError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let copy = request
+            .try_clone()
+            .ok_or_else(|| AuthError(format!("{what}: the request cannot be repeated")))?;
+        let sent = match client.execute(copy).await {
+            Ok(response) => crate::http::read_response(response).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(response)
+                if crate::retry::is_retryable_status(response.status)
+                    && attempt <= SETUP_RETRIES =>
+            {
+                let wait = crate::retry::wait_after_status(&response.headers, attempt);
+                tokio::time::sleep(wait.min(MAX_SETUP_WAIT)).await;
+            }
+            Err(e) if e.is_connect() && attempt <= SETUP_RETRIES => {
+                tokio::time::sleep(crate::retry::backoff(attempt)).await;
+            }
+            Ok(response) => return Ok(response),
+            Err(e) => {
+                return Err(AuthError(format!(
+                    "{what} failed: {}",
+                    redactor.mask(&crate::http::describe_error(&e, timeout))
+                )));
+            }
+        }
+    }
+}
+
 /// When the mock serves the run, a setup request (login, token fetch) may only
 /// go to the mock: the mock's credentials must never reach another host.
 fn setup_url_allowed(url: &Url, env: &AuthEnv<'_>) -> Result<(), AuthError> {

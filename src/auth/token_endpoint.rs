@@ -11,13 +11,7 @@ use super::cache::{Cached, TokenCache};
 use super::{AuthEnv, AuthError};
 use crate::http::{self, EncodedBody, ReadResponse};
 use crate::redact::Redactor;
-use crate::retry;
 use crate::suite::Template;
-
-/// Retries of a token request on 429, 503 and connect errors.
-const TOKEN_RETRIES: u32 = 2;
-/// The longest wait before one of those retries.
-const MAX_TOKEN_WAIT: Duration = Duration::from_secs(10);
 
 /// How long before `expires_in` runs out a token is fetched again.
 pub(super) fn refresh_margin(lifetime: Duration) -> Duration {
@@ -172,7 +166,14 @@ pub(super) async fn fetch(
     );
     log_request(&request, log);
     let http_request = form_post(&request)?;
-    let response = send_with_retries(&request, http_request, &what).await?;
+    let response = super::send_setup(
+        request.client,
+        http_request,
+        request.timeout,
+        request.redactor,
+        &what,
+    )
+    .await?;
     http::register_cookies(&response.headers, redactor);
     if !(200..300).contains(&response.status) {
         let answer = format!(
@@ -215,48 +216,6 @@ fn form_post(request: &TokenRequest<'_>) -> Result<reqwest::Request, AuthError> 
     }
     http::attach_body(&mut http_request, &body);
     Ok(http_request)
-}
-
-/// Sends the token request; a token endpoint that is briefly unavailable
-/// (429, 503, a refused connection) gets the same retries as a cell.
-async fn send_with_retries(
-    request: &TokenRequest<'_>,
-    http_request: reqwest::Request,
-    what: &str,
-) -> Result<ReadResponse, AuthError> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let copy = http_request
-            .try_clone()
-            .ok_or_else(|| AuthError(format!("{what}: the request cannot be repeated")))?;
-        let sent = match request.client.execute(copy).await {
-            Ok(response) => http::read_response(response).await,
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok(response)
-                if retry::is_retryable_status(response.status) && attempt <= TOKEN_RETRIES =>
-            {
-                tokio::time::sleep(
-                    retry::wait_after_status(&response.headers, attempt).min(MAX_TOKEN_WAIT),
-                )
-                .await;
-            }
-            Err(e) if e.is_connect() && attempt <= TOKEN_RETRIES => {
-                tokio::time::sleep(retry::backoff(attempt)).await;
-            }
-            Ok(response) => return Ok(response),
-            Err(e) => {
-                return Err(AuthError(format!(
-                    "{what} failed: {}",
-                    request
-                        .redactor
-                        .mask(&http::describe_error(&e, request.timeout))
-                )));
-            }
-        }
-    }
 }
 
 /// The access token and its lifetime from a 2xx answer, logged next to the
