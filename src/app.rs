@@ -332,7 +332,7 @@ fn unwritable_report(files: &[ReportFile]) -> Option<String> {
 /// How long open connections may hold a stopping mock.
 const MOCK_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// `permatrix mock FILE`: serves a mock definition until Ctrl-C; `on_ready`
+/// `permatrix mock FILE`: serves a mock definition until Ctrl-C or SIGTERM; `on_ready`
 /// is told the mock's name and address once it listens.
 pub fn serve_mock(
     file: &Path,
@@ -361,9 +361,7 @@ pub fn serve_mock(
         .map_err(|e| CommandError::Setup(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let name = def.name.clone();
-        let stop = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
+        let stop = crate::session::interrupted();
         let (bound, mut task) = crate::mock::serve(def, addr, stop)
             .await
             .map_err(|e| CommandError::Setup(format!("cannot listen on {addr}: {e}")))?;
@@ -373,7 +371,7 @@ pub fn serve_mock(
         let stopped = tokio::select! {
             stopped = &mut task => stopped,
             _ = async {
-                let _ = tokio::signal::ctrl_c().await;
+                crate::session::interrupted().await;
                 tokio::time::sleep(MOCK_STOP_GRACE).await;
             } => Ok(Ok(())),
         };

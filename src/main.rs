@@ -238,25 +238,36 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
     }
 }
 
+/// Writes `text` to stdout; a reader that went away (`| head`) ends the
+/// output quietly rather than the process.
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// [`say`] for stderr.
+fn complain(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
 /// Shows what a command has to say: its summary on stdout; its notes, or
 /// why it could not do its work, on stderr.
 fn show(result: &Result<Finished, CommandError>) {
     match result {
         Ok(finished) => {
             for line in &finished.lines {
-                println!("{line}");
+                say(&format!("{line}\n"));
             }
             for note in &finished.notes {
-                eprintln!("{note}");
+                complain(&format!("{note}\n"));
             }
         }
         Err(CommandError::Invalid { diagnostics, then }) => {
-            eprint!(
-                "{}",
-                permatrix::report::terminal::diagnostics(diagnostics, then)
-            );
+            complain(&permatrix::report::terminal::diagnostics(diagnostics, then));
         }
-        Err(error) => eprintln!("error: {error}"),
+        Err(error) => complain(&format!("error: {error}\n")),
     }
 }
 
@@ -267,7 +278,9 @@ fn main() -> ExitCode {
         Command::Run(args) => app::run(&run_config(*args, env)),
         Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
         Command::Mock { file, port, host } => app::serve_mock(&file, &host, port, |name, bound| {
-            println!("mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)");
+            say(&format!(
+                "mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)\n"
+            ));
         }),
         Command::Explain(args) => {
             let mut exec = exec_options(args.vars, env);

@@ -262,7 +262,7 @@ impl Started<'_> {
 }
 
 /// Resolves when the user interrupts the process: Ctrl-C, or SIGTERM on Unix.
-async fn interrupted() {
+pub(crate) async fn interrupted() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

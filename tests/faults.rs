@@ -262,3 +262,55 @@ async fn ctrl_c_stops_the_run_shows_what_finished_and_writes_nothing() {
         "the cells that did not run are listed: {report}"
     );
 }
+
+/// A reader that goes away (`permatrix … | head -0`) ends the output quietly:
+/// no panic, and each command exits with its own code. SIGTERM stops the
+/// mock as Ctrl-C does.
+#[test]
+fn a_closed_stdout_is_a_quiet_end_and_sigterm_stops_the_mock() {
+    use std::process::{Command, Stdio};
+    let root = env!("CARGO_MANIFEST_DIR");
+    let closed = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+            .args(args)
+            .current_dir(root)
+            .env_remove("CI")
+            .env_remove("JIRA_BASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // The read end closes before the command writes a byte.
+        drop(child.stdout.take());
+        child
+    };
+    for (args, code) in [
+        (&["check", "suites"][..], 0),
+        (&["run", "suites", "--no-snapshot"][..], 0),
+        (
+            &[
+                "explain",
+                "suites/jira-cloud.yaml",
+                "--endpoint",
+                "GET /rest/api/2/permissions",
+                "--principal",
+                "app-as-admin",
+            ][..],
+            0,
+        ),
+    ] {
+        let output = closed(args).wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let mock = closed(&["mock", "suites/mocks/jira-cloud.yaml"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-TERM", &mock.id().to_string()])
+        .status();
+    let output = mock.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

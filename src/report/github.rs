@@ -66,10 +66,17 @@ impl<W: Write> Reporter for GithubAnnotations<W> {
             return Ok(());
         };
         for line in annotations(run) {
-            writeln!(self.out, "{line}").map_err(|source| ReportError::Stream {
-                what: "the GitHub annotations",
-                source,
-            })?;
+            match writeln!(self.out, "{line}") {
+                // A reader that went away ends the output, not the run.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+                Err(source) => {
+                    return Err(ReportError::Stream {
+                        what: "the GitHub annotations",
+                        source,
+                    });
+                }
+                Ok(()) => {}
+            }
         }
         Ok(())
     }

@@ -75,12 +75,21 @@ impl<W: Write> Reporter for TerminalReporter<W> {
                     bar.finish_and_clear();
                 }
                 let text = render(run, self.style);
-                let fail = |source| ReportError::Stream {
-                    what: "to the terminal",
-                    source,
-                };
-                self.out.write_all(text.as_bytes()).map_err(fail)?;
-                self.out.flush().map_err(fail)?;
+                let written = self
+                    .out
+                    .write_all(text.as_bytes())
+                    .and_then(|()| self.out.flush());
+                match written {
+                    // A reader that went away (`| head`) ends the output, not the run.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    Err(source) => {
+                        return Err(ReportError::Stream {
+                            what: "to the terminal",
+                            source,
+                        });
+                    }
+                    Ok(()) => {}
+                }
             }
         }
         Ok(())
