@@ -83,9 +83,18 @@ fn suite(base: &str, tls: &str) -> String {
 async fn self_signed_certificates_need_a_ca_file_or_insecure() {
     let base = tls_server(false).await;
     let ws = Workspace::new();
-    ws.write("s.yaml", &suite(&base, ""));
-    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    // Retries allowed: a certificate that fails once fails every time, so it is not retried.
+    ws.write(
+        "s.yaml",
+        &suite(&base, "").replace("retries: 0", "retries: 2"),
+    );
+    let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
     assert_eq!(out.code, 1, "{}", out.all());
+    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    assert_eq!(
+        report["suites"][0]["cells"][0]["attempts"], 1,
+        "a certificate failure is never retried: {report}"
+    );
     let line = out
         .stdout
         .lines()

@@ -170,7 +170,7 @@ async fn send_with_retries(
                 }
                 return CellResult::Responded(observe(shared, endpoint, &response));
             }
-            Err(e) if e.kind == ErrorKind::Connect && attempt <= retries => {
+            Err(e) if e.kind == ErrorKind::Connect && e.retryable && attempt <= retries => {
                 tokio::time::sleep(retry::backoff(attempt)).await;
             }
             Err(e) => {

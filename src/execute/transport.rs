@@ -80,6 +80,29 @@ pub(super) struct SendError {
     pub kind: ErrorKind,
     /// What went wrong, with every cause in the chain.
     pub message: String,
+    /// Whether trying again could help: a refused connection may, a TLS
+    /// failure (an unknown issuer, a name mismatch) never does.
+    pub retryable: bool,
+}
+
+/// Whether a TLS handshake failure is among `error`'s causes.
+fn is_tls_failure(error: &(dyn StdError + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        // rustls' errors reach hyper wrapped in io::Errors (twice, by
+        // tokio-rustls and hyper-rustls), whose source() skips what they wrap.
+        source = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn StdError + 'static)),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 impl Transport {
@@ -116,6 +139,7 @@ impl Transport {
                     .map_err(|e| SendError {
                         kind: ErrorKind::Request,
                         message: http::describe_error(&e, timeout),
+                        retryable: false,
                     })?;
                 *request.timeout_mut() = Some(timeout);
                 // Boxed, for the reason the direct path boxes its connecting.
@@ -135,6 +159,7 @@ impl Transport {
                         ErrorKind::Request
                     },
                     message: http::describe_error(&e, timeout),
+                    retryable: !is_tls_failure(&e),
                 })
             }
         }
@@ -188,6 +213,7 @@ impl Direct {
             return Err(SendError {
                 kind: ErrorKind::Request,
                 message: format!("`{uri}` is not at the target {}", self.origin),
+                retryable: false,
             });
         }
         let mut request = into_hyper(request, self.host.clone())?;
@@ -296,6 +322,7 @@ fn timed_out(timeout: Duration) -> SendError {
     SendError {
         kind: ErrorKind::Timeout,
         message: http::timed_out(timeout),
+        retryable: false,
     }
 }
 
@@ -309,6 +336,7 @@ fn failure(error: &(dyn StdError + 'static), connect: bool) -> SendError {
     SendError {
         kind,
         message: format!("{what}: {}", http::causes(error)),
+        retryable: !is_tls_failure(error),
     }
 }
 
