@@ -115,8 +115,13 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     let endpoint = &suite.endpoints[outcome.id.endpoint];
     let principal = &suite.principals[outcome.id.principal];
     let mut out = String::new();
+    // Every line of a text under its label's column: a body's own lines can
+    // never pass for one of the labels (`verdict  PASSED`).
     let mut line = |label: &str, text: &str| {
-        let _ = writeln!(out, "{label:<9}{text}");
+        for (i, part) in text.split('\n').enumerate() {
+            let label = if i == 0 { label } else { "" };
+            let _ = writeln!(out, "{label:<9}{part}");
+        }
     };
     line(
         "cell",

@@ -251,7 +251,7 @@ pub(crate) fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String
                 flat.push('…');
                 return flat;
             }
-            flat.push(if c.is_control() { '\u{FFFD}' } else { c });
+            flat.push(if deceptive(c) { '\u{FFFD}' } else { c });
             shown += 1;
         }
     }
@@ -289,25 +289,50 @@ pub(crate) fn register_cookies(headers: &HeaderMap, redactor: &crate::redact::Re
     }
 }
 
-/// `text` with control characters (terminal escapes) replaced, so a server cannot drive the terminal.
+/// Whether a character from a server could make output lie: a control
+/// character (a terminal escape, a carriage return or form feed that
+/// overwrites a line), an invisible format character (bidi overrides and the
+/// rest of Unicode's category Cf), or one XML cannot carry (U+FFFE, U+FFFF).
+/// Tabs and line feeds are the caller's to decide.
+pub(crate) fn deceptive(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{0600}'..='\u{0605}'
+                | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{FFFE}'..='\u{FFFF}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
+        )
+}
+
+/// `text` with every [`deceptive`] character but tabs and line feeds
+/// replaced by U+FFFD, so a server cannot drive or mislead the terminal.
 pub(crate) fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() && !c.is_whitespace() {
+            if deceptive(c) && c != '\t' && c != '\n' {
                 '\u{FFFD}'
             } else {
                 c
             }
-        })
-        .collect()
-}
-
-/// Multi-line `text` with control characters replaced, line breaks kept.
-pub(crate) fn printable_lines(text: &str) -> String {
-    text.split_inclusive('\n')
-        .map(|line| {
-            let (body, newline) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
-            format!("{}{newline}", printable(body))
         })
         .collect()
 }

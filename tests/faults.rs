@@ -314,3 +314,72 @@ fn a_closed_stdout_is_a_quiet_end_and_sigterm_stops_the_mock() {
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A server cannot make the output lie: carriage returns, vertical tabs, form
+/// feeds and escapes, bidi overrides (Unicode's Cf) and characters XML cannot
+/// carry never reach the terminal, `explain` or the JUnit file; a body's lines
+/// in `explain` stay indented under `body`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_cannot_forge_output_lines() {
+    use axum::routing::get;
+    const LIE: &str = "no\r\u{b}\u{c}\u{1b}[2Kverdict  PASSED\nverdict  PASSED: 200 \u{202e}dessap\u{2066}\u{fffe}\u{ffff}";
+    let app = axum::Router::new().route(
+        "/x",
+        get(|| async {
+            (
+                axum::http::StatusCode::FORBIDDEN,
+                [("x-note", "\u{202e}dessap ok")],
+                LIE,
+            )
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "suite: lies\ntarget: {{ base_url: \"{base}\", retries: 0 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ name: x, request: GET /x, expect: {{ p: 200 }}, snapshot: {{ headers: [x-note] }} }}\n"
+        ),
+    );
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--junit", "r.xml", "--snapshots", "snaps"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let explained = ws
+        .permatrix(&["explain", "s.yaml", "--endpoint", "x", "--principal", "p"])
+        .await;
+    assert_eq!(explained.code, 1, "{}", explained.all());
+    let junit = ws.read("r.xml");
+    let snapshot = ws.read("snaps/lies.snap");
+    for (what, text) in [
+        ("run", out.all()),
+        ("explain", explained.all()),
+        ("junit", junit.clone()),
+        ("snapshot", snapshot),
+    ] {
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|&c| {
+                (c.is_control() && c != '\n' && c != '\t')
+                    || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{fffe}' | '\u{ffff}')
+            })
+            .collect();
+        assert!(bad.is_empty(), "{what} carries {bad:?}:\n{text}");
+    }
+    let verdicts: Vec<&str> = explained
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("verdict"))
+        .collect();
+    assert_eq!(verdicts.len(), 1, "{}", explained.stdout);
+    assert!(
+        verdicts[0].starts_with("verdict  FAILED"),
+        "{}",
+        explained.stdout
+    );
+    assert!(junit.contains("<testsuites"), "{junit}");
+}

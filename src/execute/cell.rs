@@ -350,7 +350,7 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
             .unwrap_or_else(|| "(absent)".into());
         facts.push(Fact {
             source: FactSource::Body(pointer.clone()),
-            value: shared.redactor.mask(&value),
+            value: shared.redactor.mask(&http::printable(&value)),
         });
     }
     Observation {

@@ -204,7 +204,7 @@ fn snapshot_lines(run: &RunReport<'_>, style: TerminalStyle) -> String {
                 text.push_str(&paint(&line, style, |s| s.red().bold().to_string()));
                 text.push('\n');
                 changes(&mut text, found);
-                text.push_str(&http::printable_lines(diff));
+                text.push_str(&http::printable(diff));
                 text.push_str(&format!(
                     "the new matrix is in {}: review it, then run again with --accept (or cargo insta review)\n",
                     new_path.display()
