@@ -166,6 +166,9 @@ fn environment() -> BTreeMap<String, String> {
 fn exec_options(vars: Vec<(String, String)>, env: BTreeMap<String, String>) -> ExecOptions {
     ExecOptions {
         cli_vars: vars.into_iter().collect(),
+        proxy_loopback: env
+            .get("PERMATRIX_PROXY_LOOPBACK")
+            .is_some_and(|v| !v.is_empty() && v != "0" && v != "false"),
         env,
         ..ExecOptions::default()
     }

@@ -272,3 +272,37 @@ async fn a_body_cut_at_the_limit_does_not_cost_its_connection() {
         "100 cells, one at a time, over one connection"
     );
 }
+
+/// Loopback targets and the embedded mock bypass the environment's proxy: a
+/// proxy cannot reach this machine's loopback, and the mock's credentials
+/// (Basic tokens, Connect JWTs, the grant's assertion) must not travel to
+/// one. `PERMATRIX_PROXY_LOOPBACK=1` sends a loopback target through it.
+#[tokio::test]
+async fn loopback_and_the_mock_bypass_the_environments_proxy() {
+    let (proxy, through_proxy) = recording_server().await;
+    let (base, direct) = recording_server().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &suite(&base, 3));
+    let env = proxy_env(&[("HTTP_PROXY", &proxy), ("http_proxy", &proxy)]);
+    let out = ws.permatrix_with_env(&["run", "s.yaml"], &env).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(direct.requests.lock().expect("lock").len(), 6);
+    assert!(through_proxy.requests.lock().expect("lock").is_empty());
+
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shipped = format!("{root}/suites/jira-cloud.yaml");
+    let out = ws
+        .permatrix_with_env(&["run", &shipped, "--mock"], &env)
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        through_proxy.requests.lock().expect("lock").is_empty(),
+        "the mock's traffic never goes to the proxy"
+    );
+
+    let mut opted_in = env.clone();
+    opted_in.push(("PERMATRIX_PROXY_LOOPBACK", "1"));
+    let out = ws.permatrix_with_env(&["run", "s.yaml"], &opted_in).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(through_proxy.requests.lock().expect("lock").len(), 6);
+}

@@ -63,6 +63,9 @@ pub struct ExecOptions {
     pub env: BTreeMap<String, String>,
     /// Record each cell's whole exchange (for `explain`).
     pub trace: bool,
+    /// `PERMATRIX_PROXY_LOOPBACK=1`: send loopback targets through the
+    /// environment's proxies too (the embedded mock never goes through one).
+    pub proxy_loopback: bool,
     /// A DNS resolver to use instead of the system's (tests inject one).
     pub resolver: Option<Resolver>,
 }
@@ -255,6 +258,13 @@ fn principal_runtime(
         source: e.clone(),
     })?;
     builder = builder.tls_backend_preconfigured(tls.clone());
+    // The embedded mock is always reached directly; loopback too unless asked.
+    let target = &targets[s];
+    let proxies =
+        !target.is_mock && (options.proxy_loopback || !transport::is_loopback(&target.base_url));
+    if !proxies {
+        builder = builder.no_proxy();
+    }
     if let Some(resolver) = &options.resolver {
         builder = builder.dns_resolver(resolver.0.clone());
     }
@@ -286,6 +296,7 @@ fn principal_runtime(
         tls,
         options.resolver.as_ref(),
         &env.client,
+        proxies,
     );
     let auth = auth::build(&principal.auth, &env).map_err(|e| AuthError(redactor.mask(&e.0)));
     Ok(PrincipalRuntime { transport, auth })

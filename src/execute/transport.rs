@@ -85,6 +85,22 @@ pub(super) struct SendError {
     pub retryable: bool,
 }
 
+/// Whether `url` names this machine (127.0.0.0/8, ::1, `localhost`): its
+/// requests bypass the environment's proxies unless the user asks otherwise,
+/// since a proxy is no way to reach one's own loopback, and the embedded
+/// mock's credentials must not travel to one.
+pub(super) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
 /// Whether a TLS handshake failure is among `error`'s causes.
 fn is_tls_failure(error: &(dyn StdError + 'static)) -> bool {
     let mut source = Some(error);
@@ -112,8 +128,9 @@ impl Transport {
         tls: &rustls::ClientConfig,
         resolver: Option<&Resolver>,
         client: &reqwest::Client,
+        proxies: bool,
     ) -> Transport {
-        if proxy_applies(base_url) {
+        if proxies && proxy_applies(base_url) {
             return Transport::Proxied(client.clone());
         }
         match Direct::new(base_url, tls, resolver) {
