@@ -174,9 +174,9 @@ fn assert_snapshot(
     let dir = std::env::current_dir()
         .map(|cwd| cwd.join(dir))
         .map_err(|e| e.to_string())?;
-    let previous = std::fs::read_to_string(snapshot::path_for(&dir, &suite.name))
-        .ok()
-        .map(|text| Matrix::parse(snapshot::body_of(&text.replace("\r\n", "\n"))));
+    let previous = snapshot::read_recorded(&snapshot::path_for(&dir, &suite.name))
+        .map_err(|e| e.to_string())?
+        .map(|text| Matrix::parse(snapshot::body_of(&text)));
     // Errored cells keep their recorded line; the run fails on them anyway.
     let errored = outcomes
         .iter()

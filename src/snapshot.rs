@@ -55,17 +55,44 @@ impl std::str::FromStr for CellValue {
     }
 }
 
+/// The largest snapshot file read.
+const MAX_SNAPSHOT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The recorded snapshot at `path`, line ends normalised; `None` when there is
+/// none. A symlink is refused: a pull request can plant one (git stores
+/// symlinks) to have a run show another file's content in its diff.
+pub fn read_recorded(path: &Path) -> Result<Option<String>, SnapshotError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(SnapshotError::Symlink(path.to_path_buf()));
+        }
+        _ => {}
+    }
+    let bytes = crate::suite::source::read_bytes(path, MAX_SNAPSHOT_BYTES).map_err(|source| {
+        SnapshotError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    // A checkout may have turned the line ends into CRLF.
+    Ok(Some(String::from_utf8_lossy(&bytes).replace("\r\n", "\n")))
+}
+
 /// Why a suite's snapshot could not be checked or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// The recorded snapshot could not be read.
-    #[error("cannot read {}: {source}", path.display())]
+    #[error("cannot read {}: {}", path.display(), source.reason())]
     Read {
         /// The snapshot file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: crate::suite::source::SourceError,
     },
+    /// The recorded snapshot is a symlink.
+    #[error("{} is a symlink: snapshots are read only from regular files", .0.display())]
+    Symlink(PathBuf),
     /// The snapshots' folder could not be created.
     #[error("cannot create {}: {source}", path.display())]
     CreateDir {
@@ -478,12 +505,7 @@ pub fn check(
 ) -> Result<SnapshotOutcome, SnapshotError> {
     let path = path_for(&settings.dir, &suite.name);
     let new_path = path.with_extension("snap.new");
-    let previous = match std::fs::read_to_string(&path) {
-        // A checkout may have turned the line ends into CRLF.
-        Ok(text) => Some(text.replace("\r\n", "\n")),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => return Err(SnapshotError::Read { path, source }),
-    };
+    let previous = read_recorded(&path)?;
     // Parsed only if a cell kept its previous line or the snapshot changed.
     let old = std::cell::OnceCell::new();
     let parse_old = || {

@@ -383,3 +383,80 @@ async fn a_server_cannot_forge_output_lines() {
     );
     assert!(junit.contains("<testsuites"), "{junit}");
 }
+
+/// Local files a suite names are read as such, and never shown: a mock that
+/// is no mock definition (`/proc/self/environ`, a `.env`) is one error with no
+/// line of it; `/dev/zero` or a FIFO as a suite, mock, key or CA file is
+/// refused at once (no hang, no memory run out); a snapshot that is a symlink
+/// is refused, its target's content never shown.
+#[test]
+fn local_files_are_read_with_limits_and_never_echoed() {
+    use std::process::Command;
+    let ws = Workspace::new();
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+            .args(args)
+            .current_dir(ws.dir.path())
+            .env("PERMATRIX_CANARY_SECRET", "canary-value-5c3e81")
+            .env_remove("CI")
+            .output()
+            .expect("run");
+        (
+            output.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ),
+        )
+    };
+    ws.write(
+        "dotenv",
+        "DATABASE_URL: postgres://admin:hunter2-db-pass@db\nAPI_KEY: key-canary-value-5c3e81\n",
+    );
+    let suite = |mock: &str| {
+        format!(
+            "suite: files\ntarget: {{ mock: \"{mock}\" }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /x, expect: {{ p: 200 }} }}\n"
+        )
+    };
+    for mock in ["/proc/self/environ", "dotenv", "/dev/zero"] {
+        ws.write("s.yaml", &suite(mock));
+        let (code, text) = run(&["check", "s.yaml"]);
+        assert_eq!(code, 2, "{mock}: {text}");
+        assert!(
+            !text.contains("canary-value-5c3e81") && !text.contains("hunter2"),
+            "{mock} echoed: {text}"
+        );
+    }
+    let fifo = ws.path("fifo.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    for file in ["fifo.yaml", "/dev/zero"] {
+        let started = std::time::Instant::now();
+        let (code, text) = run(&["check", file]);
+        assert_eq!(code, 2, "{file}: {text}");
+        assert!(text.contains("not a regular file"), "{file}: {text}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{file}"
+        );
+    }
+    ws.write(
+        "k.yaml",
+        "suite: k\ntarget: { base_url: \"http://127.0.0.1:9\", tls: { ca_file: /dev/zero } }\nprincipals:\n  p: { auth: { jwt: { algorithm: RS256, private_key_file: /dev/zero } } }\nendpoints:\n  - { request: GET /x, expect: { p: 200 } }\n",
+    );
+    let (code, text) = run(&["check", "k.yaml"]);
+    assert_eq!(code, 2, "{text}");
+    assert_eq!(text.matches("not a regular file").count(), 2, "{text}");
+
+    std::fs::create_dir(ws.path("snaps")).expect("mkdir");
+    std::os::unix::fs::symlink(ws.path("dotenv"), ws.path("snaps/plain.snap")).expect("symlink");
+    ws.write(
+        "plain.yaml",
+        "suite: plain\ntarget: { base_url: \"http://127.0.0.1:9\", retries: 0, timeout: 1s }\nprincipals: { p: { auth: none } }\nendpoints:\n  - { request: GET /x, expect: { p: any } }\n",
+    );
+    let (code, text) = run(&["run", "plain.yaml", "--snapshots", "snaps"]);
+    assert_ne!(code, 0, "{text}");
+    assert!(text.contains("is a symlink"), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}

@@ -111,9 +111,10 @@ async fn yaml_syntax_errors_stop_at_the_first_with_a_location() {
     let out = ws.permatrix(&["check", "syntax.yaml"]).await;
     assert_eq!(out.code, 2, "{}", out.all());
     // The flow mapping opened on line 3 is still open when line 4's `:` comes.
+    // A file that does not parse may be anything: its position, no line of it.
     assert_eq!(
         out.stderr,
-        "syntax.yaml:4:10: error: YAML syntax error: while parsing a flow mapping, did not find expected ',' or '}'\n   |\n 4 | endpoints: []\n   |          ^\n\n1 problem(s) found.\n",
+        "syntax.yaml:4:10: error: YAML syntax error: while parsing a flow mapping, did not find expected ',' or '}'\n\n1 problem(s) found.\n",
     );
 }
 

@@ -464,12 +464,12 @@ fn read_self_signed(m: &mut Mode<'_, '_, '_>, file: &Path) -> Option<SelfSignedJ
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     /// The file could not be read.
-    #[error("cannot read private_key_file {}: {source}", path.display())]
+    #[error("cannot read private_key_file {}: {}", path.display(), source.reason())]
     Unreadable {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: std::io::Error,
+        source: super::source::SourceError,
     },
     /// The file holds no key for the algorithm.
     #[error("private_key_file {} is not a {algorithm:?} PEM private key: {source}", path.display())]
@@ -496,9 +496,11 @@ pub enum KeyError {
 
 /// Reads and parses a PEM private key for `algorithm`, so a bad key is a load error.
 fn check_private_key(path: &Path, algorithm: jsonwebtoken::Algorithm) -> Result<(), KeyFileError> {
-    let pem = std::fs::read(path).map_err(|source| KeyFileError::Unreadable {
-        path: path.to_path_buf(),
-        source,
+    let pem = super::source::read_bytes(path, super::source::MAX_PEM_BYTES).map_err(|source| {
+        KeyFileError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        }
     })?;
     encoding_key(&pem, algorithm)
         .map(|_| ())

@@ -80,6 +80,20 @@ impl<'a> Diagnostics<'a> {
         self.push(pos, message.into(), Some(help.into()));
     }
 
+    /// Records a problem at `pos` without showing the source line: for a file
+    /// that did not parse as YAML, which may be anything (`/proc/self/environ`
+    /// named as a mock) and must not be echoed.
+    pub fn error_without_source(&mut self, pos: Pos, message: impl Into<String>) {
+        self.found.push(Diagnostic {
+            file: self.file.to_path_buf(),
+            pos,
+            message: message.into(),
+            help: None,
+            source_line: None,
+            caret: pos.column,
+        });
+    }
+
     fn push(&mut self, pos: Pos, message: String, help: Option<String>) {
         let line = (pos.line > 0)
             .then(|| self.source.lines().nth(pos.line as usize - 1))

@@ -136,7 +136,7 @@ pub fn load_str(file: &Path, text: &str, options: &LoadOptions) -> Result<Suite,
         Err((pos, message)) => {
             reader
                 .diags
-                .error(pos, format!("YAML syntax error: {message}"));
+                .error_without_source(pos, format!("YAML syntax error: {message}"));
             return Err(reader.diags.found);
         }
     };
@@ -157,6 +157,17 @@ fn read_suite(
     root: &Node,
     options: &LoadOptions,
 ) -> Option<Suite> {
+    // Text that is no map is no suite: one error, and no line of it shown.
+    if !matches!(&root.value, yaml::Value::Map(_) | yaml::Value::Null) {
+        r.diags.error_without_source(
+            root.pos,
+            format!(
+                "not a suite: a map with `suite:`, `principals:` and `endpoints:` is expected, found {}",
+                root.value.kind()
+            ),
+        );
+        return None;
+    }
     let top = r.map(root, "the suite", Some(SUITE_KEYS))?;
     let name = match top.get("suite") {
         Some(node) => r.string(node, "suite").filter(|name| {
@@ -387,7 +398,7 @@ fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node, scope: &Scope<'_>) -> 
     let pem = |r: &mut Reader<'_>, key: &str| -> Option<Vec<u8>> {
         let n = f.get(key)?;
         let path = folder.join(r.resolved(n, key, scope)?);
-        match std::fs::read(&path) {
+        match super::source::read_bytes(&path, super::source::MAX_PEM_BYTES) {
             Ok(bytes) if bytes.windows(11).any(|w| w == b"-----BEGIN ") => Some(bytes),
             Ok(_) => {
                 r.diags
@@ -395,8 +406,10 @@ fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node, scope: &Scope<'_>) -> 
                 None
             }
             Err(e) => {
-                r.diags
-                    .error(n.pos, format!("cannot read {key} {}: {e}", path.display()));
+                r.diags.error(
+                    n.pos,
+                    format!("cannot read {key} {}: {}", path.display(), e.reason()),
+                );
                 None
             }
         }

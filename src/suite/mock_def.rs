@@ -155,10 +155,22 @@ pub fn load_str(file: &Path, text: &str) -> Result<MockDef, Vec<Diagnostic>> {
     let root = match yaml::parse(text) {
         Ok(root) => root,
         Err((pos, message)) => {
-            r.diags.error(pos, format!("YAML syntax error: {message}"));
+            r.diags
+                .error_without_source(pos, format!("YAML syntax error: {message}"));
             return Err(r.diags.found);
         }
     };
+    // A file that is no mock definition at all (a key file, `/proc/self/environ`
+    // named by mistake or malice) gets one error and no line of it is shown.
+    let is_mock = matches!(&root.value, Value::Map(entries)
+        if entries.iter().any(|(k, _)| k.scalar_text().as_deref() == Some("mock")));
+    if !is_mock {
+        r.diags.error_without_source(
+            Pos::default(),
+            "not a mock definition: a map with `mock:` (its name) is expected; nothing of the file is shown",
+        );
+        return Err(r.diags.found);
+    }
     let def = read(&mut r, file, &root);
     match def {
         Some(def) if r.diags.found.is_empty() => Ok(def),
