@@ -43,6 +43,11 @@ def main():
     parser.add_argument("--workload", default="2000x10", help="NxK")
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--rotating-cookies",
+        action="store_true",
+        help="nginx sets a fresh cookie on every response (a load balancer's stickiness, CSRF)",
+    )
     args = parser.parse_args()
     binaries = dict(b.split("=", 1) for b in args.binary)
     oha = shutil.which("oha")
@@ -53,6 +58,12 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="permatrix-ab-"))
     port = free_port()
     conf = (ROOT / "bench" / "nginx.conf.in").read_text()
+    if args.rotating_cookies:
+        conf = conf.replace(
+            "    server {",
+            '    add_header Set-Cookie "lb=$request_id; Path=/; HttpOnly" always;\n    server {',
+            1,
+        )
     (work / "nginx.conf").write_text(conf.replace("@DIR@", str(work)).replace("@PORT@", str(port)))
     server = subprocess.Popen(
         [nginx, "-p", str(work), "-c", str(work / "nginx.conf")], stderr=subprocess.DEVNULL
@@ -85,8 +96,9 @@ def main():
             print(f"round {r + 1}/{args.rounds} done", flush=True)
 
         oha_runs = samples[("oha", None)]
+        cookies = ", a fresh cookie on every response" if args.rotating_cookies else ""
         print(
-            f"\n{args.workload}, concurrency {args.concurrency}, medians of {args.rounds} per-round ratios"
+            f"\n{args.workload}, concurrency {args.concurrency}{cookies}, medians of {args.rounds} per-round ratios"
         )
         print(f"oha: {median([s.rate for s in oha_runs]):.0f} req/s, "
               f"{median([s.cpu_per_1000 for s in oha_runs]):.1f} CPU ms/1000")

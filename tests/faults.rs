@@ -460,3 +460,48 @@ fn local_files_are_read_with_limits_and_never_echoed() {
     assert!(text.contains("is a symlink"), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+/// A cookie a server sets on a cell is no credential: cells keep no cookie
+/// jar, so it is never sent again, and it is not registered as a secret
+/// (registering one per response made masking cost grow with the run: 4,000
+/// cells against a server rotating a cookie took minutes; bench/ab.py
+/// `--rotating-cookies` measures it). Its value stays readable where a server
+/// echoes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_set_on_cells_are_not_secrets() {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/set",
+            get(|| async { ([("set-cookie", "lb=sticky-node-4f2a9c; Path=/")], "ok") }),
+        )
+        .route(
+            "/echo",
+            get(|| async {
+                (
+                    axum::http::StatusCode::FORBIDDEN,
+                    [("set-cookie", "lb=sticky-node-4f2a9c; Path=/")],
+                    "routed by lb=sticky-node-4f2a9c",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "suite: cookies\ntarget: {{ base_url: \"{base}\", concurrency: 1 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /set, expect: {{ p: 200 }} }}\n  - {{ request: GET /echo, expect: {{ p: 200 }} }}\n"
+        ),
+    );
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("routed by lb=sticky-node-4f2a9c"),
+        "{}",
+        out.stdout
+    );
+}

@@ -174,7 +174,6 @@ pub(super) async fn fetch(
         &what,
     )
     .await?;
-    http::register_cookies(&response.headers, redactor);
     if !(200..300).contains(&response.status) {
         let answer = format!(
             "answered {}: {}",

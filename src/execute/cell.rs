@@ -162,8 +162,6 @@ async fn send_with_retries(
                         attempt - 1
                     ));
                 }
-                // The principal's jar sends these cookies back: they are session credentials.
-                http::register_cookies(&response.headers, &shared.redactor);
                 if let Some(trace) = &mut outcome.trace {
                     trace::response(trace, &response, &shared.redactor);
                     trace.auth_notes = masked_notes(shared, auth);
