@@ -203,6 +203,12 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         })
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
     let mut notes: Vec<String> = short_secrets_warning(&started).into_iter().collect();
+    notes.extend(
+        started
+            .notices()
+            .into_iter()
+            .map(|n| format!("warning: {n}")),
+    );
     let tally = Tally::of(&outcomes);
     if completion == Completion::Interrupted {
         let not_run: Vec<_> = cells

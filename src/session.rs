@@ -189,6 +189,7 @@ impl Session {
             _mocks: mocks,
             targets,
             redactor: Arc::new(Redactor::new()),
+            notices: std::sync::Mutex::default(),
         })
     }
 }
@@ -203,9 +204,15 @@ pub struct Started<'s> {
     pub targets: Vec<ResolvedTarget>,
     /// Every secret of the run, for masking whatever leaves it.
     pub redactor: Arc<Redactor>,
+    notices: std::sync::Mutex<Vec<String>>,
 }
 
 impl Started<'_> {
+    /// What the executions so far had to say once (a target that kept refusing).
+    pub fn notices(&self) -> Vec<String> {
+        self.notices.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
     /// Executes `cells` with the session's options; `on_outcome` sees each as it finishes.
     pub fn execute(
         &self,
@@ -256,7 +263,12 @@ impl Started<'_> {
                 Ok(Completion::Interrupted)
             }
             Some(Err(error)) => Err(error.into()),
-            Some(Ok(())) => Ok(Completion::Finished),
+            Some(Ok(notices)) => {
+                if let Ok(mut kept) = self.notices.lock() {
+                    kept.extend(notices);
+                }
+                Ok(Completion::Finished)
+            }
         }
     }
 }

@@ -505,3 +505,67 @@ async fn cookies_set_on_cells_are_not_secrets() {
         out.stdout
     );
 }
+
+/// A server that answers 429 forever, with a `Retry-After` date long gone:
+/// retries back off (never ten immediate retries a cell), and the target's
+/// run-wide retry budget (20 plus one per 10 cells) stops them, said once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_keeps_refusing_spends_its_retry_budget_once() {
+    use axum::routing::get;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/busy/{n}",
+        get(move || {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                (
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    [("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT")],
+                    "slow down",
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let ws = Workspace::new();
+    let mut suite = format!(
+        "suite: busy\ntarget: {{ base_url: \"{base}\", retries: 10, concurrency: 8 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n"
+    );
+    for i in 0..50 {
+        suite.push_str(&format!(
+            "  - {{ request: GET /busy/{i}, expect: {{ p: 200 }} }}\n"
+        ));
+    }
+    ws.write("s.yaml", &suite);
+    let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    // 50 first tries and a budget of 20 + 50 / 10 = 25 retries, not 50 × 10.
+    assert_eq!(hits.load(Ordering::SeqCst), 75, "{}", out.all());
+    assert_eq!(
+        out.stderr
+            .matches("run-wide budget of 25 retries is spent")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let notes: Vec<&str> = report["suites"][0]["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .filter_map(|c| c["note"].as_str())
+        .collect();
+    assert!(
+        notes.iter().any(|n| n.contains("retry budget is spent")),
+        "{notes:?}"
+    );
+}

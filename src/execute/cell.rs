@@ -98,12 +98,6 @@ async fn attempt_cell(
             };
         }
     };
-    let Ok(_permit) = shared.in_flight.acquire().await else {
-        return CellResult::Error {
-            kind: ErrorKind::Request,
-            message: "the run was shut down".into(),
-        };
-    };
     send_with_retries(
         shared,
         id,
@@ -139,23 +133,51 @@ async fn send_with_retries(
         if let Some(pacer) = &shared.pacers[id.suite] {
             pacer.wait().await;
         }
+        // A slot of the run's concurrency is held while a request is in
+        // flight, never while a cell waits to retry.
+        let Ok(permit) = shared.in_flight.acquire().await else {
+            return CellResult::Error {
+                kind: ErrorKind::Request,
+                message: "the run was shut down".into(),
+            };
+        };
         let request = match authorized(shared, id, auth, prepared, outcome).await {
             Ok(request) => request,
             Err(refused) => return refused,
         };
-        match runtime.transport.send(request, timeout).await {
+        let sent = runtime.transport.send(request, timeout).await;
+        drop(permit);
+        match sent {
             Ok(response) => {
                 let retry_after = retry::is_retryable_status(response.status)
                     .then(|| retry::wait_after_status(&response.headers, attempt));
+                let budget = &shared.retry_budgets[id.suite];
+                let mut budget_spent = false;
                 if let Some(wait) = retry_after
                     && attempt <= retries
                     && waited + wait <= retry::MAX_TOTAL_WAIT
                 {
-                    waited += wait;
-                    tokio::time::sleep(wait).await;
-                    continue;
+                    if budget.take() {
+                        waited += wait;
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    budget_spent = true;
+                    if budget.first_refusal() {
+                        shared.notice(format!(
+                            "{} kept answering {}: its run-wide budget of {} retries is spent, later cells were not retried",
+                            shared.targets[id.suite].base_url.origin().ascii_serialization(),
+                            response.status,
+                            budget.total
+                        ));
+                    }
                 }
-                if retry_after.is_some() && attempt > 1 {
+                if budget_spent {
+                    outcome.note = Some(format!(
+                        "{} not retried: the target's retry budget is spent",
+                        response.status
+                    ));
+                } else if retry_after.is_some() && attempt > 1 {
                     outcome.note = Some(format!(
                         "still {} after {} retries",
                         response.status,

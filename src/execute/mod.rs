@@ -98,7 +98,20 @@ struct Shared<'a> {
     /// each of its cells clones it instead of building it again.
     fixed_urls: Vec<Vec<Option<(Url, ::http::Uri)>>>,
     pacers: Vec<Option<Arc<Pacer>>>,
+    /// By suite: its target's run-wide retry budget (shared by suites with one target).
+    retry_budgets: Vec<Arc<crate::retry::RetryBudget>>,
+    /// What the run has to say once, whatever the cells (a target that kept refusing).
+    notices: std::sync::Mutex<Vec<String>>,
     in_flight: Semaphore,
+}
+
+impl Shared<'_> {
+    /// Records something the run says once.
+    fn notice(&self, text: String) {
+        if let Ok(mut notices) = self.notices.lock() {
+            notices.push(text);
+        }
+    }
 }
 
 /// Installs the TLS crypto provider once per process (reqwest needs one).
@@ -138,6 +151,7 @@ pub async fn execute(
 
 /// [`execute`] into `outcomes`, which holds every finished cell even when the
 /// run is dropped part-way (Ctrl-C): what finished can still be reported.
+/// Returns what the run has to say once (a target that kept refusing).
 pub async fn execute_into(
     suites: &[Suite],
     targets: &[ResolvedTarget],
@@ -146,7 +160,7 @@ pub async fn execute_into(
     redactor: Arc<Redactor>,
     outcomes: &mut Vec<CellOutcome>,
     mut on_outcome: impl FnMut(&CellOutcome),
-) -> Result<(), ExecError> {
+) -> Result<Vec<String>, ExecError> {
     ensure_crypto_provider();
     let tls_configs: Vec<_> = suites
         .iter()
@@ -188,6 +202,8 @@ pub async fn execute_into(
         principals,
         fixed_urls: fixed_urls(suites, targets, options),
         pacers: pacers(suites, targets),
+        retry_budgets: retry_budgets(targets, cells),
+        notices: std::sync::Mutex::default(),
         in_flight: Semaphore::new(global_limit),
     };
     let shared = &shared;
@@ -204,7 +220,12 @@ pub async fn execute_into(
     })
     .await;
     outcomes.sort_unstable_by_key(|o| o.id);
-    Ok(())
+    let notices = shared
+        .notices
+        .lock()
+        .map(|mut n| std::mem::take(&mut *n))
+        .unwrap_or_default();
+    Ok(notices)
 }
 
 /// Runs `cells` through the pipeline, each suite bounded by its concurrency.
@@ -326,6 +347,31 @@ fn fixed_urls(
                     Some((url, uri))
                 })
                 .collect()
+        })
+        .collect()
+}
+
+/// One retry budget per distinct target origin, sized by the cells sent there.
+fn retry_budgets(
+    targets: &[ResolvedTarget],
+    cells: &[CellId],
+) -> Vec<Arc<crate::retry::RetryBudget>> {
+    let origin = |t: &ResolvedTarget| t.base_url.origin().ascii_serialization();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for cell in cells {
+        *counts.entry(origin(&targets[cell.suite])).or_default() += 1;
+    }
+    let budgets: HashMap<String, Arc<crate::retry::RetryBudget>> = counts
+        .into_iter()
+        .map(|(o, n)| (o, Arc::new(crate::retry::RetryBudget::for_cells(n))))
+        .collect();
+    targets
+        .iter()
+        .map(|t| {
+            budgets
+                .get(&origin(t))
+                .cloned()
+                .unwrap_or_else(|| Arc::new(crate::retry::RetryBudget::for_cells(0)))
         })
         .collect()
 }
