@@ -569,3 +569,42 @@ async fn a_target_that_keeps_refusing_spends_its_retry_budget_once() {
         "{notes:?}"
     );
 }
+
+/// A target whose backlog is full (it accepts no more connections) makes cells
+/// time out before they connect: the run says once that the target is
+/// saturated, how many cells it cost, and which concurrency to lower.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saturated_target_is_reported_once() {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    // A backlog of one, never accepted: later connects wait for a slot that never comes.
+    let _listener = socket.listen(1).expect("listen");
+    let ws = Workspace::new();
+    let mut suite = format!(
+        "suite: full\ntarget: {{ base_url: \"http://{addr}\", retries: 0, timeout: 300ms, concurrency: 16 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n"
+    );
+    for i in 0..16 {
+        suite.push_str(&format!(
+            "  - {{ request: GET /x/{i}, expect: {{ p: 200 }} }}\n"
+        ));
+    }
+    ws.write("s.yaml", &suite);
+    let out = ws.permatrix(&["run", "s.yaml"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let notices: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("target saturated"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{}", out.stderr);
+    assert!(
+        notices[0].contains("of 16 cells")
+            && notices[0].contains("lower --concurrency (it was 16)"),
+        "{}",
+        notices[0]
+    );
+    assert!(out.stdout.contains("while connecting"), "{}", out.stdout);
+}

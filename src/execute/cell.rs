@@ -194,6 +194,10 @@ async fn send_with_retries(
                 tokio::time::sleep(retry::backoff(attempt)).await;
             }
             Err(e) => {
+                if e.while_connecting {
+                    shared.connect_timeouts[id.suite]
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 return CellResult::Error {
                     kind: e.kind,
                     message: shared.redactor.mask(&e.message),

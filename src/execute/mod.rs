@@ -102,6 +102,8 @@ struct Shared<'a> {
     retry_budgets: Vec<Arc<crate::retry::RetryBudget>>,
     /// What the run has to say once, whatever the cells (a target that kept refusing).
     notices: std::sync::Mutex<Vec<String>>,
+    /// By suite: cells that timed out before a connection was made.
+    connect_timeouts: Vec<std::sync::atomic::AtomicUsize>,
     in_flight: Semaphore,
 }
 
@@ -204,6 +206,7 @@ pub async fn execute_into(
         pacers: pacers(suites, targets),
         retry_budgets: retry_budgets(targets, cells),
         notices: std::sync::Mutex::default(),
+        connect_timeouts: suites.iter().map(|_| Default::default()).collect(),
         in_flight: Semaphore::new(global_limit),
     };
     let shared = &shared;
@@ -220,6 +223,7 @@ pub async fn execute_into(
     })
     .await;
     outcomes.sort_unstable_by_key(|o| o.id);
+    saturation_notices(shared, cells, global_limit);
     let notices = shared
         .notices
         .lock()
@@ -349,6 +353,31 @@ fn fixed_urls(
                 .collect()
         })
         .collect()
+}
+
+/// For each target where cells timed out before they could connect (its
+/// backlog full: more cells in flight than it accepts), one notice with the
+/// count and the concurrency to lower.
+fn saturation_notices(shared: &Shared<'_>, cells: &[CellId], concurrency: usize) {
+    use std::sync::atomic::Ordering;
+    let origin = |s: usize| shared.targets[s].base_url.origin().ascii_serialization();
+    let mut by_origin: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for cell in cells {
+        by_origin.entry(origin(cell.suite)).or_default().1 += 1;
+    }
+    for (s, count) in shared.connect_timeouts.iter().enumerate() {
+        let timed_out = count.load(Ordering::Relaxed);
+        if timed_out > 0 {
+            by_origin.entry(origin(s)).or_default().0 += timed_out;
+        }
+    }
+    for (origin, (timed_out, total)) in by_origin {
+        if timed_out > 0 {
+            shared.notice(format!(
+                "target saturated: {timed_out} of {total} cells to {origin} timed out while connecting; lower --concurrency (it was {concurrency}) or the suite's `concurrency`"
+            ));
+        }
+    }
 }
 
 /// One retry budget per distinct target origin, sized by the cells sent there.

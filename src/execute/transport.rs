@@ -83,6 +83,9 @@ pub(super) struct SendError {
     /// Whether trying again could help: a refused connection may, a TLS
     /// failure (an unknown issuer, a name mismatch) never does.
     pub retryable: bool,
+    /// A timeout that struck before a connection was made: the target's
+    /// backlog was full (more cells in flight than it accepts).
+    pub while_connecting: bool,
 }
 
 /// Whether `url` names this machine (127.0.0.0/8, ::1, `localhost`): its
@@ -148,15 +151,19 @@ impl Transport {
         timeout: Duration,
     ) -> Result<ReadResponse, SendError> {
         match self {
-            Transport::Direct(direct) => tokio::time::timeout(timeout, direct.send(request))
-                .await
-                .unwrap_or_else(|_| Err(timed_out(timeout))),
+            Transport::Direct(direct) => {
+                let deadline = tokio::time::Instant::now() + timeout;
+                tokio::time::timeout_at(deadline, direct.send(request, deadline, timeout))
+                    .await
+                    .unwrap_or_else(|_| Err(timed_out(timeout)))
+            }
             Transport::Proxied(client) => {
                 let mut request = reqwest::Request::try_from(request.map(reqwest::Body::from))
                     .map_err(|e| SendError {
                         kind: ErrorKind::Request,
                         message: http::describe_error(&e, timeout),
                         retryable: false,
+                        while_connecting: false,
                     })?;
                 *request.timeout_mut() = Some(timeout);
                 // Boxed, for the reason the direct path boxes its connecting.
@@ -177,6 +184,7 @@ impl Transport {
                     },
                     message: http::describe_error(&e, timeout),
                     retryable: !is_tls_failure(&e),
+                    while_connecting: false,
                 })
             }
         }
@@ -221,7 +229,12 @@ impl Direct {
 
     /// Sends `request` on an idle connection to the target, or a new one,
     /// reads the response, and keeps the connection for the next request.
-    async fn send(&self, request: CellRequest) -> Result<ReadResponse, SendError> {
+    async fn send(
+        &self,
+        request: CellRequest,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+    ) -> Result<ReadResponse, SendError> {
         // A cell's path is joined onto the base URL, so this only guards the invariant.
         let uri = request.uri();
         if uri.scheme() != self.origin_uri.scheme()
@@ -231,6 +244,7 @@ impl Direct {
                 kind: ErrorKind::Request,
                 message: format!("`{uri}` is not at the target {}", self.origin),
                 retryable: false,
+                while_connecting: false,
             });
         }
         let mut request = into_hyper(request, self.host.clone())?;
@@ -239,7 +253,15 @@ impl Direct {
                 Some(connection) => (connection, true),
                 // Boxed: connecting is rare, and its future would make every
                 // cell's future, moved whole into the run's queue, 2.4 kB larger.
-                None => (Box::pin(self.connect()).await?, false),
+                None => {
+                    let connecting = tokio::time::timeout_at(deadline, Box::pin(self.connect()));
+                    let connected = connecting.await.map_err(|_| SendError {
+                        while_connecting: true,
+                        message: format!("{} while connecting", http::timed_out(timeout)),
+                        ..timed_out(timeout)
+                    })?;
+                    (connected?, false)
+                }
             };
             let response = match connection.try_send_request(request).await {
                 Ok(response) => response,
@@ -340,6 +362,7 @@ fn timed_out(timeout: Duration) -> SendError {
         kind: ErrorKind::Timeout,
         message: http::timed_out(timeout),
         retryable: false,
+        while_connecting: false,
     }
 }
 
@@ -354,6 +377,7 @@ fn failure(error: &(dyn StdError + 'static), connect: bool) -> SendError {
         kind,
         message: format!("{what}: {}", http::causes(error)),
         retryable: !is_tls_failure(error),
+        while_connecting: false,
     }
 }
 
@@ -442,7 +466,11 @@ mod tests {
             let (mut parts, body) = request.into_parts();
             parts.uri = url.join("/x").expect("url").as_str().parse().expect("uri");
             let response = direct
-                .send(CellRequest::from_parts(parts, body))
+                .send(
+                    CellRequest::from_parts(parts, body),
+                    tokio::time::Instant::now() + Duration::from_secs(5),
+                    Duration::from_secs(5),
+                )
                 .await
                 .expect("an answer");
             assert_eq!(response.status, 200);
