@@ -260,6 +260,21 @@ pub(crate) fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String
 
 /// Whether a header carries credentials by its name (its values are secrets
 /// wherever they are set: defaults, endpoints or principals).
+/// Whether a variable's name says it holds a secret (`*_TOKEN`, `*_KEY`,
+/// `*_SECRET`, `*PASSWORD*`, …): its value is masked wherever it travels.
+pub(crate) fn is_secret_variable(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    matches!(
+        name.as_str(),
+        "TOKEN" | "KEY" | "SECRET" | "PASSWORD" | "APIKEY"
+    ) || ["_TOKEN", "_KEY", "_SECRET", "_APIKEY"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
+        || ["PASSWORD", "PASSWD", "PASSPHRASE"]
+            .iter()
+            .any(|word| name.contains(word))
+}
+
 pub(crate) fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(

@@ -183,3 +183,69 @@ endpoints:
         assert!(!text.contains("jwt=ey"), "{text}");
     }
 }
+
+/// Secrets that no auth mode sends are secrets too: a `query:` value from a
+/// variable named like a secret (`API_KEY`) or under a credential's name,
+/// a base URL's query given with `--var`, and a password written literally
+/// in a suite on a line with a typo.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_outside_auth_modes_never_show() {
+    let (echo, _) = common::server().await;
+    let ws = Workspace::new();
+    ws.write(
+        "q.yaml",
+        &format!(
+            "suite: q\ntarget: {{ base_url: \"{echo}\" }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ name: keyed, request: GET /missing, query: {{ api_key: \"${{API_KEY}}\", sig: literal-signature-77 }}, expect: {{ p: 200 }} }}\n  - {{ name: inline, request: \"GET /missing?token=${{SERVICE_TOKEN}}\", expect: {{ p: 200 }} }}\n"
+        ),
+    );
+    let out = ws
+        .permatrix(&[
+            "run",
+            "q.yaml",
+            "--json",
+            "r.json",
+            "--var=API_KEY=api-key-value-9a8b7c",
+            "--var=SERVICE_TOKEN=service-token-value-1d2e",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let explained = ws
+        .permatrix(&[
+            "explain",
+            "q.yaml",
+            "--endpoint",
+            "keyed",
+            "--principal",
+            "p",
+            "--var=API_KEY=api-key-value-9a8b7c",
+        ])
+        .await;
+    for text in [out.all(), ws.read("r.json"), explained.all()] {
+        for secret in ["api-key-value-9a8b7c", "service-token-value-1d2e"] {
+            assert!(!text.contains(secret), "{secret} leaked:\n{text}");
+        }
+    }
+
+    ws.write(
+        "b.yaml",
+        "suite: b\ntarget: { base_url: \"${TARGET}\" }\nprincipals: { p: { auth: none } }\nendpoints:\n  - { request: GET /x, expect: { p: 200 } }\n",
+    );
+    let out = ws
+        .permatrix(&[
+            "check",
+            "b.yaml",
+            "--var=TARGET=https://api.example.com/v1?api_key=url-key-value-5f6a",
+        ])
+        .await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(!out.all().contains("url-key-value-5f6a"), "{}", out.all());
+
+    ws.write(
+        "l.yaml",
+        "suite: l\ntarget: { base_url: \"http://127.0.0.1:9\" }\nprincipals:\n  p: { auth: { basic: { username: alice, password: \"Literal-Pass-123\", typo: 1 } } }\nendpoints:\n  - { request: GET /x, expect: { p: 200 } }\n",
+    );
+    let out = ws.permatrix(&["check", "l.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("unknown key `typo`"), "{}", out.stderr);
+    assert!(!out.all().contains("Literal-Pass-123"), "{}", out.all());
+}

@@ -262,6 +262,7 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
             Some(base_url),
         )
         .for_principal(&principal.vars);
+    register_request_secrets(shared, endpoint, &scope);
     let (url, uri) = match &shared.fixed_urls[id.suite][id.endpoint] {
         Some(fixed) => fixed.clone(),
         None => {
@@ -310,6 +311,39 @@ pub(super) fn url_of(
         .map(|(name, value)| Ok((name.clone(), http::render(value, scope)?)))
         .collect::<Result<Vec<_>, RequestError>>()?;
     http::build_url(&target.base_url, &path, &query)
+}
+
+/// Registers what a request carries that is a secret though no auth mode
+/// sent it: the value of every variable whose name says it is one
+/// (`API_KEY`, `*_TOKEN`…), wherever the endpoint uses it, and a `query:`
+/// value under a credential's name (`api_key`, `token`…).
+fn register_request_secrets(
+    shared: &Shared<'_>,
+    endpoint: &Endpoint,
+    scope: &crate::suite::Scope<'_>,
+) {
+    let templates = std::iter::once(&endpoint.request.target)
+        .chain(endpoint.query.iter().map(|(_, t)| t))
+        .chain(endpoint.headers.iter().map(|(_, t)| t))
+        .chain(endpoint.body.iter().flat_map(|b| b.templates()));
+    for template in templates {
+        for name in template.names().filter(|n| http::is_secret_variable(n)) {
+            let single = crate::suite::Template::parse(&format!("${{{name}}}"), Default::default());
+            if let Ok(value) = single
+                .map_err(drop)
+                .and_then(|t| t.render(scope).map_err(drop))
+            {
+                shared.redactor.add(&value);
+            }
+        }
+    }
+    for (param, template) in &endpoint.query {
+        if http::is_credential_header(param)
+            && let Ok(value) = template.render(scope)
+        {
+            shared.redactor.add(&value);
+        }
+    }
 }
 
 /// A URL as the request carries it.

@@ -101,7 +101,8 @@ impl<'a> Diagnostics<'a> {
             .map(str::trim_end);
         let (source_line, caret) = match line {
             Some(line) => {
-                let (window, caret) = window(line, pos.column);
+                let line = mask_credentials(line);
+                let (window, caret) = window(&line, pos.column);
                 (Some(window), caret)
             }
             None => (None, pos.column),
@@ -115,6 +116,77 @@ impl<'a> Diagnostics<'a> {
             caret,
         });
     }
+}
+
+/// Words in a key that say its value is a credential (`password:`,
+/// `client_secret:`, `token:`, `value:` of a header, `api_key:`…).
+const CREDENTIAL_KEY_WORDS: &[&str] = &["password", "passwd", "secret", "token", "key", "value"];
+
+/// `line` with the value of every credential key written on it (block or flow
+/// style) replaced by as many `*`: a load error shows where the problem is,
+/// never a password written in the suite. Values that are only `${…}`
+/// references stay: they name a variable, not its value.
+fn mask_credentials(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = chars.clone();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != ':' {
+            i += 1;
+            continue;
+        }
+        // The key before the colon.
+        let mut start = i;
+        while start > 0
+            && (chars[start - 1].is_alphanumeric() || matches!(chars[start - 1], '_' | '-'))
+        {
+            start -= 1;
+        }
+        let key: String = chars[start..i]
+            .iter()
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let is_credential = !key.is_empty() && CREDENTIAL_KEY_WORDS.iter().any(|w| key.contains(w));
+        let mut v = i + 1;
+        if !is_credential || chars.get(v).is_some_and(|c| !c.is_whitespace()) {
+            i += 1;
+            continue;
+        }
+        while v < chars.len() && chars[v] == ' ' {
+            v += 1;
+        }
+        let end = match chars.get(v) {
+            Some(&quote @ ('"' | '\'')) => {
+                let mut e = v + 1;
+                while e < chars.len() && !(chars[e] == quote && chars[e - 1] != '\\') {
+                    e += 1;
+                }
+                (e + 1).min(chars.len())
+            }
+            _ => {
+                let mut e = v;
+                while e < chars.len() && !matches!(chars[e], ',' | '}' | ']' | '#') {
+                    e += 1;
+                }
+                while e > v && chars[e - 1] == ' ' {
+                    e -= 1;
+                }
+                e
+            }
+        };
+        let value: String = chars[v..end].iter().collect();
+        let bare = value.trim_matches(|c| c == '"' || c == '\'');
+        let only_references = bare.starts_with("${")
+            && bare.ends_with('}')
+            && bare.matches("${").count() == bare.matches('}').count();
+        if !bare.is_empty() && !only_references {
+            for c in &mut out[v..end] {
+                *c = '*';
+            }
+        }
+        i = end.max(i + 1);
+    }
+    out.into_iter().collect()
 }
 
 /// Characters of a source line shown around the caret.
@@ -174,6 +246,28 @@ mod tests {
         let (shown, caret) = window(&line, 501);
         assert!(shown.chars().count() <= WINDOW + 2);
         assert_eq!(shown.chars().nth(caret as usize - 1), Some('X'));
+    }
+
+    #[test]
+    fn credential_values_are_masked_in_shown_lines() {
+        assert_eq!(
+            mask_credentials(
+                r#"    auth: { basic: { username: alice, password: "Literal-Pass-123" } }"#
+            ),
+            r#"    auth: { basic: { username: alice, password: ****************** } }"#
+        );
+        assert_eq!(
+            mask_credentials("      client_secret: s3cr3t-value  # a comment"),
+            "      client_secret: ************  # a comment"
+        );
+        assert_eq!(
+            mask_credentials(r#"  bearer: { token: "${READER_TOKEN}" }"#),
+            r#"  bearer: { token: "${READER_TOKEN}" }"#
+        );
+        assert_eq!(
+            mask_credentials("  - request: GET /x?a=1"),
+            "  - request: GET /x?a=1"
+        );
     }
 
     #[test]
