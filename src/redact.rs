@@ -39,6 +39,10 @@ pub struct Redactor {
     /// The length of the shortest registered signature: shorter words in a
     /// text cannot be one, so most words are never looked up.
     shortest_signature: AtomicUsize,
+    /// Every length a registered signature has (one per algorithm in use):
+    /// a signature with text glued to it is found at the start or the end of
+    /// a longer run.
+    signature_lengths: RwLock<Vec<usize>>,
 }
 
 /// Whether a byte belongs to a base64url segment of a JWT.
@@ -87,6 +91,7 @@ impl Default for Redactor {
             signatures: RwLock::default(),
             fingerprint_key: RandomState::new(),
             shortest_signature: AtomicUsize::new(usize::MAX),
+            signature_lengths: RwLock::default(),
         }
     }
 }
@@ -137,6 +142,13 @@ impl Redactor {
         signatures.insert(self.fingerprint(signature));
         self.shortest_signature
             .fetch_min(signature.len(), Ordering::Relaxed);
+        let mut lengths = self
+            .signature_lengths
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !lengths.contains(&signature.len()) {
+            lengths.push(signature.len());
+        }
     }
 
     /// How many registered secrets are too short to be masked inside free text.
@@ -234,6 +246,11 @@ impl Redactor {
         if signatures.is_empty() || text.len() < shortest {
             return None;
         }
+        let lengths = self
+            .signature_lengths
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let known = |run: &str| signatures.contains(&self.fingerprint(run));
         let bytes = text.as_bytes();
         let mut spans: Vec<(usize, usize)> = Vec::new();
         let mut i = 0;
@@ -246,7 +263,18 @@ impl Redactor {
             while i < bytes.len() && is_segment_byte(bytes[i]) {
                 i += 1;
             }
-            if i - start >= shortest && signatures.contains(&self.fingerprint(&text[start..i])) {
+            let run = &text[start..i];
+            if run.len() < shortest {
+                continue;
+            }
+            // The signature is the whole run, or text is glued after it
+            // (`….sigZz`) or before it (a signature standing alone, `xxsig`).
+            let glued = || {
+                lengths
+                    .iter()
+                    .any(|&n| n < run.len() && (known(&run[..n]) || known(&run[run.len() - n..])))
+            };
+            if known(run) || glued() {
                 spans.push((token_start(bytes, start), i));
             }
         }
@@ -387,6 +415,12 @@ mod tests {
                 format!("sig {MASK} echoed"),
             ),
             (format!("JWT%20{token}"), format!("JWT%20{MASK}")),
+            (format!("{token}Zz and more"), format!("{MASK} and more")),
+            (
+                format!("/login?next=%2Fx%3Fa%3D1%26jwt%3D{token}"),
+                format!("/login?next=%2Fx%3Fa%3D1%26jwt%3D{MASK}"),
+            ),
+            ("sig xxc2lnbmF0dXJl".to_string(), format!("sig {MASK}")),
         ] {
             assert_eq!(r.mask(&shown), masked, "{shown}");
         }

@@ -249,3 +249,85 @@ async fn secrets_outside_auth_modes_never_show() {
     assert!(out.stderr.contains("unknown key `typo`"), "{}", out.stderr);
     assert!(!out.all().contains("Literal-Pass-123"), "{}", out.all());
 }
+
+/// A minted JWT that a server echoes percent-encoded (the usual login redirect
+/// carrying the original URL, a body quoting the header), glued to other text,
+/// or only its signature, never shows.
+#[tokio::test(flavor = "multi_thread")]
+async fn minted_jwts_echoed_encoded_or_glued_never_show() {
+    use axum::routing::get;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(get(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            let record = record.clone();
+            async move {
+                let original = uri.to_string();
+                let header = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                let token = header
+                    .strip_prefix("JWT ")
+                    .or_else(|| header.strip_prefix("Bearer "))
+                    .map(str::to_string)
+                    .or_else(|| {
+                        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                            .find(|(k, _)| k == "jwt")
+                            .map(|(_, v)| v.into_owned())
+                    })
+                    .unwrap_or_default();
+                record.lock().expect("lock").push(token.clone());
+                let encode = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                let signature = token.rsplit('.').next().unwrap_or_default().to_string();
+                (
+                    axum::http::StatusCode::FOUND,
+                    [("location", format!("/login?next={}", encode(&original)))],
+                    format!(
+                        "header {} glued x{token}Zz alone {signature}",
+                        encode(&header)
+                    ),
+                )
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "suite: echoes\ntarget: {{ base_url: \"{base}\" }}\nprincipals:\n  header: {{ auth: {{ connect_jwt: {{ issuer: app, secret: \"echo-shared-secret-1\" }} }} }}\n  query: {{ auth: {{ connect_jwt: {{ issuer: app, secret: \"echo-shared-secret-1\", in: query }} }} }}\n  signed: {{ auth: {{ jwt: {{ algorithm: HS256, secret: \"echo-shared-secret-2\", claims: {{ sub: me }} }} }} }}\nendpoints:\n  - {{ name: x, request: \"GET /x?a=1\", expect: {{ \"*\": 200 }} }}\n"
+        ),
+    );
+    let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let mut texts = vec![out.all(), ws.read("r.json")];
+    for principal in ["header", "query", "signed"] {
+        let explained = ws
+            .permatrix(&[
+                "explain",
+                "s.yaml",
+                "--endpoint",
+                "x",
+                "--principal",
+                principal,
+            ])
+            .await;
+        texts.push(explained.all());
+    }
+    let tokens = seen.lock().expect("lock").clone();
+    assert!(tokens.len() >= 6, "{tokens:?}");
+    for token in tokens.iter().filter(|t| !t.is_empty()) {
+        let signature = token.rsplit('.').next().unwrap_or_default();
+        for text in &texts {
+            assert!(!text.contains(signature), "a signature showed:\n{text}");
+        }
+    }
+}
