@@ -43,6 +43,8 @@ pub struct Redactor {
     /// a signature with text glued to it is found at the start or the end of
     /// a longer run.
     signature_lengths: RwLock<Vec<usize>>,
+    /// The secrets registered so far, as given.
+    added: RwLock<HashSet<String>>,
 }
 
 /// Whether a byte belongs to a base64url segment of a JWT.
@@ -92,6 +94,7 @@ impl Default for Redactor {
             fingerprint_key: RandomState::new(),
             shortest_signature: AtomicUsize::new(usize::MAX),
             signature_lengths: RwLock::default(),
+            added: RwLock::default(),
         }
     }
 }
@@ -108,6 +111,20 @@ impl Redactor {
         if secret.is_empty() {
             return false;
         }
+        let short = secret.chars().count() < MIN_FREE_TEXT_LEN;
+        // A secret registered again (a variable's value, once per cell) costs a lookup.
+        let known = self
+            .added
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(secret);
+        if known {
+            return short;
+        }
+        self.added
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(secret.to_string());
         let mut secrets = self
             .secrets
             .write()
@@ -124,7 +141,7 @@ impl Redactor {
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
             }
         }
-        secret.chars().count() < MIN_FREE_TEXT_LEN
+        short
     }
 
     /// Registers a minted JWT by its signature segment; anything else is
@@ -180,7 +197,7 @@ impl Redactor {
             .secrets
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if secrets.iter().any(|(s, _)| s == text) {
+        if secrets.iter().any(|(s, _)| s.eq_ignore_ascii_case(text)) {
             return Cow::Borrowed(MASK);
         }
         let free_text = || {
@@ -226,7 +243,14 @@ impl Redactor {
         }
         let patterns: Vec<&str> = free_text().collect();
         let built = (!patterns.is_empty())
-            .then(|| AhoCorasick::new(patterns).ok().map(Arc::new))
+            .then(|| {
+                // A server may echo a secret upper- or lower-cased.
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(patterns)
+                    .ok()
+                    .map(Arc::new)
+            })
             .flatten();
         *self
             .matcher
@@ -351,20 +375,113 @@ fn mask_matches<'t>(text: &'t str, matcher: &AhoCorasick) -> Cow<'t, str> {
     Cow::Owned(out)
 }
 
-/// A secret as written, percent-encoded, form-encoded and JSON-escaped.
+/// A secret in the forms servers and frameworks echo it in: as written;
+/// percent-encoded (upper- and lower-case hex; every reserved character, as
+/// `encodeURIComponent` leaves `!'()*`, and as `encodeURI` also leaves
+/// `;,/?:@&=+$#`); form-encoded; JSON-escaped (plain, with `\/` as PHP writes
+/// it, with `\uXXXX` for every non-ASCII character as Python writes it and for
+/// `<>&'` as Go writes it); HTML-escaped (named and numeric entities); and
+/// base64, standard and URL-safe, with and without padding. Case changes are
+/// matched by the automaton itself. A secret split by a line break (a wrapped
+/// base64 block, say) is out of reach.
 fn encoded_forms(secret: &str) -> Vec<String> {
-    let percent =
-        percent_encoding::utf8_percent_encode(secret, crate::percent::UNRESERVED_ONLY).to_string();
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'!')
+        .remove(b'~')
+        .remove(b'*')
+        .remove(b'\'')
+        .remove(b'(')
+        .remove(b')');
+    const URI: &AsciiSet = &COMPONENT
+        .remove(b';')
+        .remove(b',')
+        .remove(b'/')
+        .remove(b'?')
+        .remove(b':')
+        .remove(b'@')
+        .remove(b'&')
+        .remove(b'=')
+        .remove(b'+')
+        .remove(b'$')
+        .remove(b'#');
+    let percent = utf8_percent_encode(secret, crate::percent::UNRESERVED_ONLY).to_string();
+    let lower_hex = lower_percent_hex(&percent);
+    let component = utf8_percent_encode(secret, COMPONENT).to_string();
+    let uri = utf8_percent_encode(secret, URI).to_string();
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_string();
+    let json_slashes = json.replace('/', "\\/");
+    let json_ascii = json_escape_all(&json, |c| !c.is_ascii());
+    let json_go = json_escape_all(&json, |c| matches!(c, '<' | '>' | '&' | '\''));
+    let html = secret
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;");
+    let html_apostrophe = html.replace('\'', "&#39;");
+    let html_hex = html.replace('\'', "&#x27;");
+    let bytes = secret.as_bytes();
     let mut forms = vec![secret.to_string()];
-    for form in [percent, form, json] {
+    for form in [
+        percent,
+        lower_hex,
+        component,
+        uri,
+        form,
+        json,
+        json_slashes,
+        json_ascii,
+        json_go,
+        html,
+        html_apostrophe,
+        html_hex,
+        STANDARD.encode(bytes),
+        STANDARD_NO_PAD.encode(bytes),
+        URL_SAFE.encode(bytes),
+        URL_SAFE_NO_PAD.encode(bytes),
+    ] {
         if !forms.contains(&form) {
             forms.push(form);
         }
     }
     forms
+}
+
+/// `%2F` written `%2f`, as some servers write percent-encoding.
+fn lower_percent_hex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            out.extend(chars.by_ref().take(2).map(|h| h.to_ascii_lowercase()));
+        }
+    }
+    out
+}
+
+/// JSON-escaped `text` with every character `escape` picks written `\uXXXX`
+/// (UTF-16, surrogate pairs beyond the BMP).
+fn json_escape_all(text: &str, escape: impl Fn(char) -> bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -439,6 +556,37 @@ mod tests {
         // A shorter token registered later is found too.
         r.add_token("tok-2f9a");
         assert_eq!(r.mask("sent tok-2f9a, then"), format!("sent {MASK}, then"));
+    }
+
+    #[test]
+    fn the_forms_servers_echo_are_masked() {
+        use base64::Engine;
+        let secret = "Pä55/w:rd&<x>'t";
+        let r = Redactor::new();
+        r.add(secret);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
+        let url_b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
+        for shown in [
+            "P%C3%A455%2Fw%3Ard%26%3Cx%3E%27t".to_string(),
+            "P%c3%a455%2fw%3ard%26%3cx%3e%27t".to_string(),
+            "P%C3%A455%2Fw%3Ard%26%3Cx%3E't".to_string(),
+            "P%C3%A455/w:rd&%3Cx%3E't".to_string(),
+            "Pä55\\/w:rd&<x>'t".to_string(),
+            "P\\u00e455/w:rd&<x>'t".to_string(),
+            "Pä55/w:rd\\u0026\\u003cx\\u003e\\u0027t".to_string(),
+            "Pä55/w:rd&amp;&lt;x&gt;&#39;t".to_string(),
+            "Pä55/w:rd&amp;&lt;x&gt;&#x27;t".to_string(),
+            b64,
+            url_b64,
+            secret.to_ascii_uppercase(),
+            secret.to_ascii_lowercase(),
+        ] {
+            assert_eq!(
+                r.mask(&format!("a {shown} b")),
+                format!("a {MASK} b"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]
