@@ -634,6 +634,29 @@ async fn hostile_clients_get_limits_and_the_mock_keeps_serving() {
     .await;
     assert!(closed.is_ok(), "the slow client was not cut off");
 
+    // A body that trickles (10 of 100 bytes, then nothing) is cut off too, with a 408.
+    let mut trickle = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connect");
+    trickle
+        .write_all(
+            b"POST /oauth2/token HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\ngrant_type",
+        )
+        .await
+        .expect("write");
+    let mut answer = vec![0u8; 256];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        trickle.read(&mut answer),
+    )
+    .await;
+    let answered = read
+        .ok()
+        .and_then(Result::ok)
+        .map(|n| String::from_utf8_lossy(&answer[..n]).into_owned())
+        .unwrap_or_default();
+    assert!(answered.starts_with("HTTP/1.1 408"), "{answered:?}");
+
     let mut tasks = Vec::new();
     for _ in 0..200 {
         let (client, url) = (

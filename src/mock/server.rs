@@ -40,12 +40,24 @@ pub async fn serve(
     let app = router(Arc::new(MockState::new(def)));
     let task = tokio::spawn(async move {
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut failed_accepts: u32 = 0;
         loop {
             let stream = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
-                    // A failed accept (e.g. too many open files) must not end the mock.
-                    Err(_) => continue,
+                    Ok((stream, _)) => {
+                        failed_accepts = 0;
+                        stream
+                    }
+                    // A failed accept (e.g. too many open files) must not end the
+                    // mock, nor spin: wait, longer each time, up to a second.
+                    Err(_) => {
+                        failed_accepts = (failed_accepts + 1).min(5);
+                        tokio::time::sleep(std::time::Duration::from_millis(
+                            30 << failed_accepts,
+                        ))
+                        .await;
+                        continue;
+                    }
                 },
                 () = &mut shutdown => return Ok(()),
             };
@@ -69,13 +81,39 @@ pub(crate) const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration:
 /// The most header bytes a request may carry (more: 431).
 pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 
+/// How long a request's body may take to arrive, once its headers have.
+pub(crate) const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+/// The largest request body the mock reads.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 async fn handle(
     State(state): State<Arc<MockState>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
+    // A body that trickles forever is cut off, as a header that does.
+    let body: Bytes = match tokio::time::timeout(
+        BODY_READ_TIMEOUT,
+        axum::body::to_bytes(body, MAX_BODY_BYTES),
+    )
+    .await
+    {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is over 2 MiB",
+            );
+        }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            );
+        }
+    };
     if method == Method::POST && uri.path() == TOKEN_PATH {
         let origin = headers
             .get(header::HOST)
