@@ -194,7 +194,14 @@ pub(crate) struct ReadResponse {
     pub headers: HeaderMap,
     /// The first [`BODY_LIMIT`] bytes of the body.
     pub body: Vec<u8>,
+    /// The body did not end within [`BODY_DEADLINE`] of the head: what came is kept.
+    pub body_cut: bool,
 }
+
+/// How long a body may take once the response's head has arrived: a server
+/// that sends a body delimited only by closing the connection, then keeps it
+/// open, must not cost the cell its whole timeout (its status is known).
+pub(crate) const BODY_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Reads a reqwest response's status, headers and the start of its body.
 pub(crate) async fn read_response(
@@ -211,8 +218,17 @@ where
 {
     use http_body_util::BodyExt;
     let (parts, mut incoming) = response.into_parts();
+    let deadline = tokio::time::Instant::now() + BODY_DEADLINE;
     let mut body = Vec::new();
-    while let Some(frame) = incoming.frame().await {
+    let mut body_cut = false;
+    loop {
+        let Ok(frame) = tokio::time::timeout_at(deadline, incoming.frame()).await else {
+            body_cut = true;
+            break;
+        };
+        let Some(frame) = frame else {
+            break;
+        };
         let Ok(chunk) = frame?.into_data() else {
             continue; // trailers
         };
@@ -226,6 +242,7 @@ where
         status: parts.status.as_u16(),
         headers: parts.headers,
         body,
+        body_cut,
     })
 }
 

@@ -608,3 +608,34 @@ async fn a_saturated_target_is_reported_once() {
     );
     assert!(out.stdout.contains("while connecting"), "{}", out.stdout);
 }
+
+/// A response without framing (no Content-Length, no chunking: its body ends
+/// when the connection closes) whose server keeps the connection open, as
+/// real servers do with a 302: its status counts at once, and the cell says
+/// the body was cut instead of timing out.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unframed_response_counts_its_status_and_says_the_body_was_cut() {
+    use std::io::{Read, Write};
+    let base = raw_server(|mut stream| {
+        let mut head = [0u8; 1024];
+        let _ = stream.read(&mut head);
+        let _ = stream.write_all(
+            b"HTTP/1.1 302 Found\r\nLocation: /login\r\nConnection: keep-alive\r\n\r\n<html>moved",
+        );
+        std::thread::sleep(std::time::Duration::from_secs(15));
+    });
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "suite: unframed\ntarget: {{ base_url: \"{base}\", retries: 0, timeout: 10s }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /old, expect: {{ p: 200 }} }}\n"
+        ),
+    );
+    let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let cell = &report["suites"][0]["cells"][0];
+    assert_eq!(cell["status"], 302, "{cell}");
+    assert!(out.stdout.contains("Location: /login"), "{}", out.stdout);
+    assert!(cell.to_string().contains("<html>moved (body cut"), "{cell}");
+}

@@ -415,7 +415,15 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
         status: response.status,
         www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
         location: header_text(LOCATION.as_str()),
-        excerpt: http::excerpt(&response.body, &shared.redactor),
+        excerpt: if response.body_cut {
+            format!(
+                "{} (body cut: it did not end within {} s of the status)",
+                http::excerpt(&response.body, &shared.redactor),
+                http::BODY_DEADLINE.as_secs()
+            )
+        } else {
+            http::excerpt(&response.body, &shared.redactor)
+        },
         facts,
     }
 }
