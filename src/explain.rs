@@ -162,6 +162,9 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
             };
             line("", &format!("sha256 {hash} ({verdict})"));
         }
+        for (i, tls) in trace.tls.iter().enumerate() {
+            line(if i == 0 { "tls" } else { "" }, tls);
+        }
     } else if let Some(request) = &outcome.request {
         line("request", &format!("{} {}", request.method, request.url));
     }

@@ -207,6 +207,9 @@ pub struct Trace {
     pub body: String,
     /// What the auth mode's setup did (token exchanges).
     pub auth_notes: Vec<String>,
+    /// For an https target: what is trusted, the client certificate shown and
+    /// the server's (subjects, issuers, validity; never a key).
+    pub tls: Vec<String>,
 }
 
 impl CellOutcome {

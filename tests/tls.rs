@@ -238,3 +238,50 @@ async fn tls_paths_take_variables() {
         out.stderr
     );
 }
+
+/// `explain` on an https cell says what TLS did: the CA file trusted, the
+/// client certificate shown (subject and issuer, never its key) and the
+/// server's certificate (subject, issuer, validity); a certificate failure
+/// still names what was trusted.
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_the_certificates_of_a_tls_cell() {
+    let base = tls_server(true).await;
+    let ws = Workspace::new();
+    let text = format!(
+        "suite: tls\ntarget: {{ base_url: \"{base}\", retries: 0, tls: {{ ca_file: \"{}\", client_cert: \"{}\", client_key: \"{}\" }} }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ name: x, request: GET /x, expect: {{ p: 200 }} }}\n",
+        data("tls-ca.pem"),
+        data("tls-client.pem"),
+        data("tls-client.key")
+    );
+    ws.write("s.yaml", &text);
+    let out = ws
+        .permatrix(&["explain", "s.yaml", "--endpoint", "x", "--principal", "p"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    for needle in [
+        format!("tls      trusts the system's roots and {}", data("tls-ca.pem")),
+        "client certificate: subject CN=permatrix client; issuer CN=permatrix test CA".into(),
+        "server certificate: subject CN=127.0.0.1; issuer CN=permatrix test CA; valid 2026-11-29 02:46:08 UTC to 2126-11-05 02:46:08 UTC".into(),
+    ] {
+        assert!(out.stdout.contains(&needle), "missing {needle:?} in:\n{}", out.stdout);
+    }
+    let key = std::fs::read_to_string(data("tls-client.key")).expect("key");
+    let key_body: String = key.lines().filter(|l| !l.starts_with("-----")).collect();
+    assert!(!out.all().contains(&key_body[..40]), "{}", out.all());
+
+    let plain = tls_server(false).await;
+    ws.write(
+        "u.yaml",
+        &suite(&plain, "").replace("GET /x,", "GET /x, name: x,"),
+    );
+    let out = ws
+        .permatrix(&["explain", "u.yaml", "--endpoint", "x", "--principal", "p"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("tls      trusts the system's roots")
+            && out.stdout.contains("server certificate: none received"),
+        "{}",
+        out.stdout
+    );
+}

@@ -187,6 +187,7 @@ async fn send_with_retries(
                 if let Some(trace) = &mut outcome.trace {
                     trace::response(trace, &response, &shared.redactor);
                     trace.auth_notes = masked_notes(shared, auth);
+                    trace.tls = trace::tls(shared, id, &runtime.transport);
                 }
                 return CellResult::Responded(observe(shared, endpoint, &response));
             }
@@ -194,6 +195,9 @@ async fn send_with_retries(
                 tokio::time::sleep(retry::backoff(attempt)).await;
             }
             Err(e) => {
+                if let Some(trace) = &mut outcome.trace {
+                    trace.tls = trace::tls(shared, id, &runtime.transport);
+                }
                 if e.while_connecting {
                     shared.connect_timeouts[id.suite]
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

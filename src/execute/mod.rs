@@ -3,6 +3,7 @@
 
 mod canary;
 mod cell;
+mod certificate;
 mod pace;
 mod tls;
 mod trace;

@@ -68,6 +68,38 @@ fn masked(part: &serde_json::Value, redactor: &Redactor) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
 }
 
+/// For an https target, what `explain` says about TLS: what is trusted, the
+/// client certificate shown and the one the server showed (never a key).
+pub(super) fn tls(
+    shared: &super::Shared<'_>,
+    id: crate::outcome::CellId,
+    transport: &super::transport::Transport,
+) -> Vec<String> {
+    use super::certificate::{summarize, summarize_pem};
+    if shared.targets[id.suite].base_url.scheme() != "https" {
+        return Vec::new();
+    }
+    let options = &shared.suites[id.suite].target.tls;
+    let trusted = match (&options.ca_file, options.insecure) {
+        (_, true) => "any certificate (insecure: true)".to_string(),
+        (Some(path), false) => format!("the system's roots and {}", path.display()),
+        (None, false) => "the system's roots".to_string(),
+    };
+    let mut lines = vec![format!("trusts {trusted}")];
+    if let Some(identity) = &options.client_identity {
+        lines.push(match summarize_pem(identity) {
+            Some(summary) => format!("client certificate: {summary}"),
+            None => "client certificate: does not read as X.509".into(),
+        });
+    }
+    lines.push(match transport.peer_certificate().as_deref().map(summarize) {
+        Some(Some(summary)) => format!("server certificate: {summary}"),
+        Some(None) => "server certificate: does not read as X.509".into(),
+        None => "server certificate: none received (the handshake failed, or a proxy carried the request)".into(),
+    });
+    lines
+}
+
 /// Adds the response to a trace.
 pub(super) fn response(trace: &mut Trace, response: &ReadResponse, redactor: &Redactor) {
     trace.response_headers = response

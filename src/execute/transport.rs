@@ -63,6 +63,8 @@ pub(super) struct Direct {
     idle: Mutex<Vec<(Instant, Connection)>>,
     /// [`IDLE_TIMEOUT`], or a shorter one in tests.
     idle_timeout: Duration,
+    /// The certificate the target showed on the last TLS connection (DER), for `explain`.
+    peer_certificate: Mutex<Option<Vec<u8>>>,
 }
 
 /// How long a connection may sit idle and still be used, as hyper-util's
@@ -141,6 +143,19 @@ impl Transport {
             // A base URL that `url` accepts but `http` does not: reqwest
             // reports on each cell why it cannot be sent.
             None => Transport::Proxied(client.clone()),
+        }
+    }
+
+    /// The certificate the target showed on the last TLS connection (DER);
+    /// `None` over plain HTTP or through a proxy.
+    pub(super) fn peer_certificate(&self) -> Option<Vec<u8>> {
+        match self {
+            Transport::Direct(direct) => direct
+                .peer_certificate
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+            Transport::Proxied(_) => None,
         }
     }
 
@@ -224,6 +239,7 @@ impl Direct {
             origin,
             idle: Mutex::default(),
             idle_timeout: IDLE_TIMEOUT,
+            peer_certificate: Mutex::default(),
         })
     }
 
@@ -314,6 +330,15 @@ impl Direct {
             .call(self.origin_uri.clone())
             .await
             .map_err(|e| failure(&*e, true))?;
+        if let hyper_rustls::MaybeHttpsStream::Https(tls) = &io
+            && let Some(chain) = tls.inner().get_ref().1.peer_certificates()
+            && let Some(end_entity) = chain.first()
+        {
+            *self
+                .peer_certificate
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(end_entity.to_vec());
+        }
         let (sender, connection) = conn::handshake(io).await.map_err(|e| failure(&e, true))?;
         // The task ends when the connection closes: when the server closes
         // it, or when its `SendRequest` is dropped.

@@ -395,11 +395,11 @@ fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node, scope: &Scope<'_>) -> 
         return tls;
     };
     let folder = file.parent().unwrap_or(Path::new("."));
-    let pem = |r: &mut Reader<'_>, key: &str| -> Option<Vec<u8>> {
+    let pem = |r: &mut Reader<'_>, key: &str| -> Option<(Vec<u8>, std::path::PathBuf)> {
         let n = f.get(key)?;
         let path = folder.join(r.resolved(n, key, scope)?);
         match super::source::read_bytes(&path, super::source::MAX_PEM_BYTES) {
-            Ok(bytes) if bytes.windows(11).any(|w| w == b"-----BEGIN ") => Some(bytes),
+            Ok(bytes) if bytes.windows(11).any(|w| w == b"-----BEGIN ") => Some((bytes, path)),
             Ok(_) => {
                 r.diags
                     .error(n.pos, format!("{key} {} is not a PEM file", path.display()));
@@ -414,9 +414,12 @@ fn read_tls(r: &mut Reader<'_>, file: &Path, node: &Node, scope: &Scope<'_>) -> 
             }
         }
     };
-    tls.ca = pem(r, "ca_file");
-    let cert = pem(r, "client_cert");
-    let key = pem(r, "client_key");
+    if let Some((ca, path)) = pem(r, "ca_file") {
+        tls.ca = Some(ca);
+        tls.ca_file = Some(path);
+    }
+    let cert = pem(r, "client_cert").map(|(bytes, _)| bytes);
+    let key = pem(r, "client_key").map(|(bytes, _)| bytes);
     match (cert, key) {
         (Some(mut cert), Some(key)) => {
             cert.push(b'\n');

@@ -87,6 +87,8 @@ pub struct Target {
 pub struct TlsOptions {
     /// `ca_file`: PEM certificates trusted besides the system's.
     pub ca: Option<Vec<u8>>,
+    /// Where `ca_file` is, as `explain` names it.
+    pub ca_file: Option<std::path::PathBuf>,
     /// `insecure: true`: accept any certificate (a test instance's self-signed one).
     pub insecure: bool,
     /// `client_cert` and `client_key`: PEM certificate and key for mutual TLS.
