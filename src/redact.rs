@@ -144,6 +144,33 @@ impl Redactor {
         short
     }
 
+    /// Registers the base64 forms (standard and URL-safe, padded or not) of a
+    /// whole header value such as `Bearer <token>`, as a server may echo the
+    /// `Authorization` it received encoded; the value itself shows as
+    /// `Bearer ****` through its secret part.
+    pub fn add_base64_of(&self, value: &str) {
+        use base64::Engine;
+        use base64::engine::general_purpose::{
+            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
+        };
+        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
+            let form = engine.encode(value.as_bytes());
+            let mut secrets = self
+                .secrets
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !secrets.iter().any(|(s, _)| *s == form) {
+                let chars = form.chars().count();
+                let at = secrets.partition_point(|(_, n)| *n >= chars);
+                secrets.insert(at, (form, chars));
+                *self
+                    .matcher
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            }
+        }
+    }
+
     /// Registers a minted JWT by its signature segment; anything else is
     /// registered as a secret. The callers are JWT signers, whose tokens are
     /// three base64url segments by construction: the check stays as a guard.
@@ -587,6 +614,21 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    #[test]
+    fn a_whole_authorization_value_echoed_in_base64_is_masked() {
+        use base64::Engine;
+        let r = Redactor::new();
+        r.add("static-token-value-1");
+        r.add_base64_of("Bearer static-token-value-1");
+        let echoed =
+            base64::engine::general_purpose::STANDARD.encode("Bearer static-token-value-1");
+        assert_eq!(r.mask(&format!("saw {echoed}")), format!("saw {MASK}"));
+        assert_eq!(
+            r.mask("authorization: Bearer static-token-value-1"),
+            format!("authorization: Bearer {MASK}")
+        );
     }
 
     #[test]

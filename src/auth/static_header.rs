@@ -38,6 +38,7 @@ pub(super) fn basic(
     let password = secret(password, env)?;
     let encoded = STANDARD.encode(format!("{username}:{password}"));
     env.redactor.add(&encoded);
+    env.redactor.add_base64_of(&format!("Basic {encoded}"));
     Ok(Arc::new(StaticHeaders(vec![header(
         "authorization",
         &format!("Basic {encoded}"),
@@ -47,6 +48,7 @@ pub(super) fn basic(
 /// `Authorization: Bearer <token>`.
 pub(super) fn bearer(token: &Template, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthError> {
     let token = secret(token, env)?;
+    env.redactor.add_base64_of(&format!("Bearer {token}"));
     Ok(Arc::new(StaticHeaders(vec![header(
         "authorization",
         &format!("Bearer {token}"),
