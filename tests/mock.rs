@@ -808,3 +808,63 @@ async fn future_unbounded_and_doubled_connect_credentials_are_refused() {
     let (status, _, body) = m.send("GET", &format!("{path}?jwt={good}"), None).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// `permatrix mock` out of file descriptors does not spin: a failed accept
+/// waits before the next, so the process sleeps while clients hold every
+/// descriptor (before, it spent most of a core accepting nothing).
+#[test]
+fn a_mock_out_of_file_descriptors_does_not_spin() {
+    use std::io::BufRead;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut child = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "ulimit -n 32 && exec {} mock {root}/suites/mocks/jira-cloud.yaml",
+                env!("CARGO_BIN_EXE_permatrix")
+            ),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let first = std::io::BufReader::new(stdout)
+        .lines()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let address = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|a| a.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| panic!("no address in {first:?}"));
+    // More connections than the mock has descriptors: accepts start failing.
+    let held: Vec<_> = (0..64)
+        .filter_map(|_| std::net::TcpStream::connect(&address).ok())
+        .collect();
+    let cpu = |pid: u32| -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let after_name = stat.rsplit(')').next().unwrap_or_default();
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // utime and stime, fields 14 and 15 of the whole line (11 and 12 here).
+        (ticks(11) + ticks(12)) / 100.0
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let before = cpu(child.id());
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let spent = cpu(child.id()) - before;
+    drop(held);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        spent < 0.5,
+        "the mock spent {spent:.2} s of CPU in 2 s while its accepts failed"
+    );
+}
