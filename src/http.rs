@@ -292,6 +292,35 @@ pub(crate) fn is_secret_variable(name: &str) -> bool {
             .any(|word| name.contains(word))
 }
 
+/// Whether a query parameter's name says it carries a credential: one of its
+/// words (`api_key` is `api` and `key`) is `key`, `apikey`, `token`,
+/// `secret`, `password`, `sig`… — whole words, so `keyword` is not one.
+pub(crate) fn is_credential_param(name: &str) -> bool {
+    name.to_ascii_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| {
+            matches!(
+                word,
+                "key"
+                    | "apikey"
+                    | "token"
+                    | "accesstoken"
+                    | "secret"
+                    | "password"
+                    | "passwd"
+                    | "pwd"
+                    | "sig"
+                    | "signature"
+                    | "auth"
+                    | "session"
+                    | "sessionid"
+                    | "jwt"
+                    | "credential"
+                    | "credentials"
+            )
+        })
+}
+
 pub(crate) fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(
@@ -406,6 +435,25 @@ pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_parameters_are_whole_words() {
+        for name in [
+            "api_key",
+            "apiKey",
+            "access_token",
+            "token",
+            "sig",
+            "X-Api-Key",
+            "session_id",
+        ] {
+            assert!(is_credential_param(name), "{name}");
+        }
+        assert!(is_credential_param("apikey") && is_credential_param("client_secret"));
+        for name in ["keyword", "monkey", "tokens_left", "q", "page", "author"] {
+            assert!(!is_credential_param(name), "{name}");
+        }
+    }
 
     fn base(text: &str) -> Url {
         Url::parse(text).unwrap()

@@ -320,7 +320,7 @@ pub(super) fn url_of(
 /// Registers what a request carries that is a secret though no auth mode
 /// sent it: the value of every variable whose name says it is one
 /// (`API_KEY`, `*_TOKEN`…), wherever the endpoint uses it, and a `query:`
-/// value under a credential's name (`api_key`, `token`…).
+/// value under a credential's name (`api_key`, `token`…, not `keyword`).
 fn register_request_secrets(
     shared: &Shared<'_>,
     endpoint: &Endpoint,
@@ -342,7 +342,7 @@ fn register_request_secrets(
         }
     }
     for (param, template) in &endpoint.query {
-        if http::is_credential_header(param)
+        if http::is_credential_param(param)
             && let Ok(value) = template.render(scope)
         {
             shared.redactor.add(&value);
