@@ -125,11 +125,17 @@ impl Redactor {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(secret.to_string());
+        self.insert_forms(encoded_forms(secret));
+        short
+    }
+
+    /// Adds `forms` to the masked texts, longest first, each once.
+    fn insert_forms(&self, forms: impl IntoIterator<Item = String>) {
         let mut secrets = self
             .secrets
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for form in encoded_forms(secret) {
+        for form in forms {
             if !secrets.iter().any(|(s, _)| *s == form) {
                 let chars = form.chars().count();
                 let at = secrets.partition_point(|(_, n)| *n >= chars);
@@ -141,7 +147,6 @@ impl Redactor {
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
             }
         }
-        short
     }
 
     /// Registers the base64 forms (standard and URL-safe, padded or not) of a
@@ -153,22 +158,10 @@ impl Redactor {
         use base64::engine::general_purpose::{
             STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
         };
-        for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD] {
-            let form = engine.encode(value.as_bytes());
-            let mut secrets = self
-                .secrets
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if !secrets.iter().any(|(s, _)| *s == form) {
-                let chars = form.chars().count();
-                let at = secrets.partition_point(|(_, n)| *n >= chars);
-                secrets.insert(at, (form, chars));
-                *self
-                    .matcher
-                    .write()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-            }
-        }
+        self.insert_forms(
+            [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+                .map(|engine| engine.encode(value.as_bytes())),
+        );
     }
 
     /// Registers a minted JWT by its signature segment; anything else is

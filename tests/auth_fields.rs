@@ -211,12 +211,7 @@ async fn recorder() -> (String, Record) {
         .route("/auth/login", axum::routing::any(login))
         .route("/check", axum::routing::any(check))
         .with_state(record.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), record)
+    (common::serve(app).await, record)
 }
 
 /// One string of a sample configuration: where it is and its value.
@@ -517,11 +512,7 @@ async fn explain_shows_the_token_request_next_to_the_answer() {
             axum::routing::post(|| async { axum::Json(json!({ "session": { "id": "s-1" } })) }),
         )
         .route("/check", axum::routing::get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     let ws = Workspace::new();
     let text = format!(
         r#"suite: scoped

@@ -333,11 +333,7 @@ async fn a_server_cannot_forge_output_lines() {
             )
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     let ws = Workspace::new();
     ws.write(
         "s.yaml",
@@ -485,11 +481,7 @@ async fn cookies_set_on_cells_are_not_secrets() {
                 )
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     let ws = Workspace::new();
     ws.write(
         "s.yaml",
@@ -530,11 +522,7 @@ async fn a_target_that_keeps_refusing_spends_its_retry_budget_once() {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     let ws = Workspace::new();
     let mut suite = format!(
         "suite: busy\ntarget: {{ base_url: \"{base}\", retries: 10, concurrency: 8 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n"

@@ -294,11 +294,7 @@ async fn minted_jwts_echoed_encoded_or_glued_never_show() {
             }
         },
     ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     let ws = Workspace::new();
     ws.write(
         "s.yaml",

@@ -292,11 +292,7 @@ async fn a_short_issued_token_is_masked_in_the_header_it_travels_in() {
                 )
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     let ws = Workspace::new();
     ws.write(
         "s.yaml",
@@ -369,11 +365,7 @@ async fn a_briefly_unavailable_login_is_retried() {
                 }
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let base = common::serve(app).await;
     let ws = Workspace::new();
     ws.write(
         "s.yaml",

@@ -103,6 +103,16 @@ fn run_binary(dir: &Path, args: &[String], env: &[(String, String)]) -> Output {
     }
 }
 
+/// Serves `app` on a free loopback port; returns its base URL.
+pub async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
 /// Starts the role-model server on a free loopback port.
 pub async fn server() -> (String, Arc<Stats>) {
     let (addr, stats): (SocketAddr, _) = role_server::start(([127, 0, 0, 1], 0).into())
