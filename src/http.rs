@@ -194,13 +194,14 @@ pub(crate) struct ReadResponse {
     pub headers: HeaderMap,
     /// The first [`BODY_LIMIT`] bytes of the body.
     pub body: Vec<u8>,
-    /// The body did not end within [`BODY_DEADLINE`] of the head: what came is kept.
+    /// The body went quiet for [`BODY_DEADLINE`] before it ended: what came is kept.
     pub body_cut: bool,
 }
 
-/// How long a body may take once the response's head has arrived: a server
-/// that sends a body delimited only by closing the connection, then keeps it
-/// open, must not cost the cell its whole timeout (its status is known).
+/// How long a body may go quiet once the response's head has arrived: a
+/// server that sends a body delimited only by closing the connection, then
+/// keeps it open, must not cost the cell its whole timeout (its status is
+/// known); a slow body that keeps coming is read on.
 pub(crate) const BODY_DEADLINE: Duration = Duration::from_secs(2);
 
 /// Reads a reqwest response's status, headers and the start of its body.
@@ -218,11 +219,10 @@ where
 {
     use http_body_util::BodyExt;
     let (parts, mut incoming) = response.into_parts();
-    let deadline = tokio::time::Instant::now() + BODY_DEADLINE;
     let mut body = Vec::new();
     let mut body_cut = false;
     loop {
-        let Ok(frame) = tokio::time::timeout_at(deadline, incoming.frame()).await else {
+        let Ok(frame) = tokio::time::timeout(BODY_DEADLINE, incoming.frame()).await else {
             body_cut = true;
             break;
         };

@@ -190,13 +190,11 @@ impl Redactor {
 
     /// How many registered secrets are too short to be masked inside free text.
     pub fn short_secrets(&self) -> usize {
-        let secrets = self
-            .secrets
+        self.added
             .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        secrets
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .iter()
-            .filter(|(_, n)| *n < MIN_FREE_TEXT_LEN)
+            .filter(|s| s.chars().count() < MIN_FREE_TEXT_LEN)
             .count()
     }
 
@@ -439,7 +437,7 @@ fn encoded_forms(secret: &str) -> Vec<String> {
     let json = json.trim_matches('"').to_string();
     let json_slashes = json.replace('/', "\\/");
     let json_ascii = json_escape_all(&json, |c| !c.is_ascii());
-    let json_go = json_escape_all(&json, |c| matches!(c, '<' | '>' | '&' | '\''));
+    let json_go = json_escape_all(&json, |c| matches!(c, '<' | '>' | '&'));
     let html = secret
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -447,6 +445,14 @@ fn encoded_forms(secret: &str) -> Vec<String> {
         .replace('"', "&quot;");
     let html_apostrophe = html.replace('\'', "&#39;");
     let html_hex = html.replace('\'', "&#x27;");
+    let html_php = html.replace('\'', "&#039;");
+    let html_go = secret
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;");
+    let python_quote = percent.replace("%2F", "/");
     let bytes = secret.as_bytes();
     let mut forms = vec![secret.to_string()];
     for form in [
@@ -462,6 +468,9 @@ fn encoded_forms(secret: &str) -> Vec<String> {
         html,
         html_apostrophe,
         html_hex,
+        html_php,
+        html_go,
+        python_quote,
         STANDARD.encode(bytes),
         STANDARD_NO_PAD.encode(bytes),
         URL_SAFE.encode(bytes),
@@ -593,7 +602,9 @@ mod tests {
             "P%C3%A455/w:rd&%3Cx%3E't".to_string(),
             "Pä55\\/w:rd&<x>'t".to_string(),
             "P\\u00e455/w:rd&<x>'t".to_string(),
-            "Pä55/w:rd\\u0026\\u003cx\\u003e\\u0027t".to_string(),
+            "Pä55/w:rd\\u0026\\u003cx\\u003e't".to_string(),
+            "Pä55/w:rd&amp;&lt;x&gt;&#039;t".to_string(),
+            "P%C3%A455/w%3Ard%26%3Cx%3E%27t".to_string(),
             "Pä55/w:rd&amp;&lt;x&gt;&#39;t".to_string(),
             "Pä55/w:rd&amp;&lt;x&gt;&#x27;t".to_string(),
             b64,

@@ -195,7 +195,7 @@ async fn secrets_outside_auth_modes_never_show() {
     ws.write(
         "q.yaml",
         &format!(
-            "suite: q\ntarget: {{ base_url: \"{echo}\" }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ name: keyed, request: GET /missing, query: {{ api_key: \"${{API_KEY}}\", sig: literal-signature-77 }}, expect: {{ p: 200 }} }}\n  - {{ name: inline, request: \"GET /missing?token=${{SERVICE_TOKEN}}\", expect: {{ p: 200 }} }}\n"
+            "suite: q\ntarget: {{ base_url: \"{echo}\" }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ name: keyed, request: GET /missing, query: {{ api_key: \"${{API_KEY}}\", sig: literal-signature-77 }}, expect: {{ p: 200 }} }}\n  - {{ name: inline, request: \"GET /missing?token=${{SERVICE_TOKEN}}\", expect: {{ p: 200 }} }}\n  - {{ name: defaulted, request: GET /missing, query: {{ q: \"${{FALLBACK_TOKEN:-fallback-token-value-42}}\" }}, expect: {{ p: 200 }} }}\n  - {{ name: app, request: \"GET /apps/${{APP_KEY}}/x\", expect: {{ p: 200 }} }}\n"
         ),
     );
     let out = ws
@@ -206,9 +206,13 @@ async fn secrets_outside_auth_modes_never_show() {
             "r.json",
             "--var=API_KEY=api-key-value-9a8b7c",
             "--var=SERVICE_TOKEN=service-token-value-1d2e",
+            "--var=APP_KEY=risk-register-app",
         ])
         .await;
     assert_eq!(out.code, 1, "{}", out.all());
+    // A path names things, it carries no credential: an app key there stays readable.
+    let report = ws.read("r.json");
+    assert!(report.contains("/apps/risk-register-app/x"), "{report}");
     let explained = ws
         .permatrix(&[
             "explain",
@@ -221,7 +225,11 @@ async fn secrets_outside_auth_modes_never_show() {
         ])
         .await;
     for text in [out.all(), ws.read("r.json"), explained.all()] {
-        for secret in ["api-key-value-9a8b7c", "service-token-value-1d2e"] {
+        for secret in [
+            "api-key-value-9a8b7c",
+            "service-token-value-1d2e",
+            "fallback-token-value-42",
+        ] {
             assert!(!text.contains(secret), "{secret} leaked:\n{text}");
         }
     }

@@ -248,7 +248,6 @@ fn read_token(
     if redactor.add(&token) {
         redactor.add(&format!("Bearer {token}"));
     }
-    redactor.add_base64_of(&format!("Bearer {token}"));
     let expires_in = match &json["expires_in"] {
         serde_json::Value::Number(n) => n.as_f64(),
         serde_json::Value::String(s) => s.parse::<f64>().ok(),

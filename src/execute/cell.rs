@@ -266,7 +266,6 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
             Some(base_url),
         )
         .for_principal(&principal.vars);
-    register_request_secrets(shared, endpoint, &scope);
     let (url, uri) = match &shared.fixed_urls[id.suite][id.endpoint] {
         Some(fixed) => fixed.clone(),
         None => {
@@ -319,33 +318,37 @@ pub(super) fn url_of(
 
 /// Registers what a request carries that is a secret though no auth mode
 /// sent it: the value of every variable whose name says it is one
-/// (`API_KEY`, `*_TOKEN`…), wherever the endpoint uses it, and a `query:`
-/// value under a credential's name (`api_key`, `token`…, not `keyword`).
-fn register_request_secrets(
-    shared: &Shared<'_>,
+/// (`API_KEY`, `*_TOKEN`…, its default included) in the request line's query,
+/// `query:`, headers and body (not the path: `${APP_KEY}` in a path names an
+/// app), and a `query:` value under a credential's name (`api_key`, `token`…,
+/// not `keyword`).
+pub(super) fn register_request_secrets(
+    redactor: &crate::redact::Redactor,
     endpoint: &Endpoint,
     scope: &crate::suite::Scope<'_>,
 ) {
-    let templates = std::iter::once(&endpoint.request.target)
-        .chain(endpoint.query.iter().map(|(_, t)| t))
-        .chain(endpoint.headers.iter().map(|(_, t)| t))
-        .chain(endpoint.body.iter().flat_map(|b| b.templates()));
-    for template in templates {
-        for name in template.names().filter(|n| http::is_secret_variable(n)) {
-            let single = crate::suite::Template::parse(&format!("${{{name}}}"), Default::default());
-            if let Ok(value) = single
-                .map_err(drop)
-                .and_then(|t| t.render(scope).map_err(drop))
-            {
-                shared.redactor.add(&value);
+    let register = |template: &crate::suite::Template, query_only: bool| {
+        for (name, value) in template.rendered_vars(scope, query_only) {
+            if http::is_secret_variable(name) {
+                redactor.add(&value);
             }
         }
+    };
+    register(&endpoint.request.target, true);
+    let rest = endpoint
+        .query
+        .iter()
+        .map(|(_, t)| t)
+        .chain(endpoint.headers.iter().map(|(_, t)| t))
+        .chain(endpoint.body.iter().flat_map(|b| b.templates()));
+    for template in rest {
+        register(template, false);
     }
     for (param, template) in &endpoint.query {
         if http::is_credential_param(param)
             && let Ok(value) = template.render(scope)
         {
-            shared.redactor.add(&value);
+            redactor.add(&value);
         }
     }
 }
@@ -409,7 +412,15 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
         let value = serde_json::from_slice::<serde_json::Value>(&response.body)
             .ok()
             .and_then(|json| json.pointer(pointer).map(|v| v.to_string()))
-            .unwrap_or_else(|| "(absent)".into());
+            .unwrap_or_else(|| {
+                // A cut body is not an absent value: the snapshot must not read it as one.
+                if response.body_cut {
+                    "(body cut)"
+                } else {
+                    "(absent)"
+                }
+                .into()
+            });
         facts.push(Fact {
             source: FactSource::Body(pointer.clone()),
             value: shared.redactor.mask(&http::printable(&value)),
@@ -421,7 +432,7 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
         location: header_text(LOCATION.as_str()),
         excerpt: if response.body_cut {
             format!(
-                "{} (body cut: it did not end within {} s of the status)",
+                "{} (body cut: it went quiet for {} s before it ended)",
                 http::excerpt(&response.body, &shared.redactor),
                 http::BODY_DEADLINE.as_secs()
             )

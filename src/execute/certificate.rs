@@ -124,6 +124,10 @@ fn name(element: &Element<'_>) -> Option<String> {
 fn time(element: &Element<'_>) -> Option<String> {
     let text = std::str::from_utf8(element.contents).ok()?;
     let digits = text.strip_suffix('Z')?;
+    // Slicing by bytes below: a hostile certificate's non-ASCII time is refused first.
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let full = match (element.tag, digits.len()) {
         (UTC_TIME, 12) => {
             let year: u32 = digits[..2].parse().ok()?;
@@ -201,6 +205,11 @@ mod tests {
         let client = summarize_pem(&data("tls-client.pem")).expect("a certificate");
         assert_eq!(client.subject, "CN=permatrix client");
         assert!(summarize(b"not a certificate").is_none());
+        let odd = Element {
+            tag: UTC_TIME,
+            contents: "€000000000Z".as_bytes(),
+        };
+        assert!(time(&odd).is_none());
         assert!(summarize_pem(&data("tls-client.key")).is_none());
     }
 }

@@ -211,6 +211,16 @@ pub async fn execute_into(
         in_flight: Semaphore::new(global_limit),
     };
     let shared = &shared;
+    // The secrets requests carry are known before any cell runs: an echo of
+    // one in an earlier cell's answer is masked whatever the order.
+    for cell in cells {
+        let suite = &suites[cell.suite];
+        let base_url = targets[cell.suite].base_url.as_str().trim_end_matches('/');
+        let scope = suite
+            .scope(&options.cli_vars, &options.env, Some(base_url))
+            .for_principal(&suite.principals[cell.principal].vars);
+        cell::register_request_secrets(&shared.redactor, &suite.endpoints[cell.endpoint], &scope);
+    }
     // Canaries run first: their result decides how the principal's denials read.
     let (canaries, rest) = canary::split(suites, cells);
     run_phase(shared, &canaries, outcomes, &mut |outcome| {
@@ -284,11 +294,13 @@ fn principal_runtime(
         source: e.clone(),
     })?;
     builder = builder.tls_backend_preconfigured(tls.clone());
-    // The embedded mock is always reached directly; loopback too unless asked.
+    // The embedded mock is always reached directly, its logins and token
+    // fetches too; a loopback target's cells too unless asked, while their
+    // setup requests may go to another origin that only a proxy reaches.
     let target = &targets[s];
     let proxies =
         !target.is_mock && (options.proxy_loopback || !transport::is_loopback(&target.base_url));
-    if !proxies {
+    if target.is_mock {
         builder = builder.no_proxy();
     }
     if let Some(resolver) = &options.resolver {

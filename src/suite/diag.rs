@@ -119,53 +119,127 @@ impl<'a> Diagnostics<'a> {
 }
 
 /// Words in a key that say its value is a credential (`password:`,
-/// `client_secret:`, `token:`, `value:` of a header, `api_key:`…).
-const CREDENTIAL_KEY_WORDS: &[&str] = &["password", "passwd", "secret", "token", "key", "value"];
+/// `client_secret:`, `token:`, `value:` of a header, `api_key:`,
+/// `Authorization:`, `Cookie:`…).
+const CREDENTIAL_KEY_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "key",
+    "value",
+    "authorization",
+    "cookie",
+    "credential",
+];
 
-/// `line` with the value of every credential key written on it (block or flow
-/// style) replaced by as many `*`: a load error shows where the problem is,
-/// never a password written in the suite. Values that are only `${…}`
-/// references stay: they name a variable, not its value.
+/// Whether `value` is only `${…}` references (a variable's name, not its value).
+fn only_references(value: &str) -> bool {
+    let mut rest = value;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let Some(after) = rest.strip_prefix("${") else {
+            return false;
+        };
+        let Some(end) = after.find('}') else {
+            return false;
+        };
+        rest = &after[end + 1..];
+    }
+    true
+}
+
+/// `line` with the value of every credential key written on it (block or
+/// flow style, quoted or bare keys) replaced by as many `*`: a load error
+/// shows where the problem is, never a password written in the suite. A
+/// value that is only `${…}` references stays: it names a variable.
 fn mask_credentials(line: &str) -> String {
     let chars: Vec<char> = line.chars().collect();
     let mut out = chars.clone();
     let mut i = 0;
     while i < chars.len() {
-        if chars[i] != ':' {
+        if chars[i] != ':' || chars.get(i + 1).is_some_and(|c| !c.is_whitespace()) {
             i += 1;
             continue;
         }
-        // The key before the colon.
-        let mut start = i;
-        while start > 0
-            && (chars[start - 1].is_alphanumeric() || matches!(chars[start - 1], '_' | '-'))
-        {
-            start -= 1;
+        // The key before the colon: spaces, then a quoted or a bare key.
+        let mut end = i;
+        while end > 0 && chars[end - 1] == ' ' {
+            end -= 1;
         }
-        let key: String = chars[start..i]
+        let (key_start, key_end) = match end.checked_sub(1).map(|e| chars[e]) {
+            Some(quote @ ('"' | '\'')) => {
+                let open = chars[..end - 1].iter().rposition(|&c| c == quote);
+                (open.map_or(end, |o| o + 1), end - 1)
+            }
+            _ => {
+                let mut start = end;
+                while start > 0
+                    && (chars[start - 1].is_alphanumeric() || matches!(chars[start - 1], '_' | '-'))
+                {
+                    start -= 1;
+                }
+                (start, end)
+            }
+        };
+        let key: String = chars[key_start..key_end.max(key_start)]
             .iter()
             .collect::<String>()
             .to_ascii_lowercase();
-        let is_credential = !key.is_empty() && CREDENTIAL_KEY_WORDS.iter().any(|w| key.contains(w));
-        let mut v = i + 1;
-        if !is_credential || chars.get(v).is_some_and(|c| !c.is_whitespace()) {
+        let credential = !key.is_empty() && CREDENTIAL_KEY_WORDS.iter().any(|w| key.contains(w));
+        if !credential {
             i += 1;
             continue;
         }
+        // Inside a flow collection (`{ … }`) a value ends at `,` `}` `]`; in
+        // block style it runs to the end of the line (or a ` #` comment).
+        let depth: i32 = chars[..key_start]
+            .iter()
+            .map(|&c| match c {
+                '{' | '[' => 1,
+                '}' | ']' => -1,
+                _ => 0,
+            })
+            .sum();
+        let mut v = i + 1;
         while v < chars.len() && chars[v] == ' ' {
             v += 1;
         }
-        let end = match chars.get(v) {
-            Some(&quote @ ('"' | '\'')) => {
+        let value_end = match chars.get(v) {
+            Some('"') => {
                 let mut e = v + 1;
-                while e < chars.len() && !(chars[e] == quote && chars[e - 1] != '\\') {
+                while e < chars.len() && !(chars[e] == '"' && chars[e - 1] != '\\') {
+                    e += 1;
+                }
+                (e + 1).min(chars.len())
+            }
+            Some('\'') => {
+                // `''` is an escaped quote inside single quotes.
+                let mut e = v + 1;
+                while e < chars.len() {
+                    if chars[e] == '\'' {
+                        if chars.get(e + 1) == Some(&'\'') {
+                            e += 2;
+                            continue;
+                        }
+                        break;
+                    }
                     e += 1;
                 }
                 (e + 1).min(chars.len())
             }
             _ => {
                 let mut e = v;
-                while e < chars.len() && !matches!(chars[e], ',' | '}' | ']' | '#') {
+                while e < chars.len() {
+                    let c = chars[e];
+                    if depth > 0 && matches!(c, ',' | '}' | ']') {
+                        break;
+                    }
+                    if c == '#' && e > v && chars[e - 1] == ' ' {
+                        break;
+                    }
                     e += 1;
                 }
                 while e > v && chars[e - 1] == ' ' {
@@ -174,17 +248,14 @@ fn mask_credentials(line: &str) -> String {
                 e
             }
         };
-        let value: String = chars[v..end].iter().collect();
+        let value: String = chars[v..value_end].iter().collect();
         let bare = value.trim_matches(|c| c == '"' || c == '\'');
-        let only_references = bare.starts_with("${")
-            && bare.ends_with('}')
-            && bare.matches("${").count() == bare.matches('}').count();
-        if !bare.is_empty() && !only_references {
-            for c in &mut out[v..end] {
+        if !bare.is_empty() && !only_references(bare) {
+            for c in &mut out[v..value_end] {
                 *c = '*';
             }
         }
-        i = end.max(i + 1);
+        i = value_end.max(i + 1);
     }
     out.into_iter().collect()
 }
@@ -267,6 +338,27 @@ mod tests {
         assert_eq!(
             mask_credentials("  - request: GET /x?a=1"),
             "  - request: GET /x?a=1"
+        );
+        for (line, kept) in [
+            (
+                r#"{"username": "alice", "password": "hunter2-secret"}"#,
+                "hunter2",
+            ),
+            ("      password : hunter2-x", "hunter2"),
+            ("      Authorization: Bearer sk-live-abcdef", "sk-live"),
+            ("      Cookie: session=abc123def", "abc123"),
+            ("      password: abc,defgh", "defgh"),
+            ("      password: abc#defgh", "defgh"),
+            ("      password: 'it''s-secret'", "secret"),
+            ("      password: ${A}hunter2${B}", "hunter2"),
+        ] {
+            let masked = mask_credentials(line);
+            assert!(!masked.contains(kept), "{line} -> {masked}");
+            assert_eq!(masked.chars().count(), line.chars().count(), "{line}");
+        }
+        assert_eq!(
+            mask_credentials("      password: ${A}${B_PASSWORD} # two"),
+            "      password: ${A}${B_PASSWORD} # two"
         );
     }
 

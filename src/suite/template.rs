@@ -182,6 +182,29 @@ impl Template {
         })
     }
 
+    /// Each variable's value as the template renders it (its default when
+    /// nothing defines it), by name; with `query_only`, only the variables
+    /// after the first `?` (a request line's query, not its path).
+    pub fn rendered_vars(&self, scope: &Scope<'_>, query_only: bool) -> Vec<(&str, String)> {
+        let mut in_query = !query_only;
+        let mut values = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => in_query |= text.contains('?'),
+                Part::Var { name, default } if in_query => {
+                    let value = match (scope.lookup(name), default) {
+                        (Ok(Some(value)), _) => value,
+                        (_, Some(default)) => default.clone(),
+                        _ => continue,
+                    };
+                    values.push((name.as_str(), value));
+                }
+                Part::Var { .. } => {}
+            }
+        }
+        values
+    }
+
     /// True when the template refers to `BASE_URL`, directly or through vars.
     pub fn mentions(&self, name: &str) -> bool {
         self.names().any(|n| n == name)
