@@ -164,6 +164,11 @@ impl Redactor {
         );
     }
 
+    /// Whether `token` is a JWT this registry can find by its signature.
+    pub fn is_jwt(token: &str) -> bool {
+        signature_of(token).is_some()
+    }
+
     /// Registers a minted JWT by its signature segment; anything else is
     /// registered as a secret. The callers are JWT signers, whose tokens are
     /// three base64url segments by construction: the check stays as a guard.

@@ -381,3 +381,72 @@ async fn a_briefly_unavailable_login_is_retried() {
         "two retries, then the login"
     );
 }
+
+/// Access tokens that are JWTs, a fresh one for every cell (`expires_in: 0`),
+/// echoed back by the API: none shows, found by their signatures as minted
+/// tokens are.
+#[tokio::test(flavor = "multi_thread")]
+async fn fresh_jwt_access_tokens_echoed_never_show() {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::{Arc, Mutex};
+
+    use axum::routing::{get, post};
+    let issued = Arc::new(Mutex::new(Vec::<String>::new()));
+    let count = Arc::new(AtomicUsize::new(0));
+    let (record, counter) = (issued.clone(), count.clone());
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            post(move || {
+                let (record, counter) = (record.clone(), counter.clone());
+                async move {
+                    let n = counter.fetch_add(1, Ordering::SeqCst);
+                    let key = jsonwebtoken::EncodingKey::from_secret(b"issuer-key-0123456789")
+                        .expect("key");
+                    let token = jsonwebtoken::encode(
+                        &jsonwebtoken::Header::default(),
+                        &serde_json::json!({"sub": "svc", "n": n}),
+                        &key,
+                    )
+                    .expect("sign");
+                    record.lock().expect("lock").push(token.clone());
+                    axum::Json(serde_json::json!({"access_token": token, "expires_in": 0}))
+                }
+            }),
+        )
+        .route(
+            "/echo/{n}",
+            get(|headers: axum::http::HeaderMap| async move {
+                let seen = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                (
+                    axum::http::StatusCode::FORBIDDEN,
+                    format!("you sent {seen}"),
+                )
+            }),
+        );
+    let base = common::serve(app).await;
+    let ws = Workspace::new();
+    let mut suite = format!(
+        "suite: fresh\ntarget: {{ base_url: \"{base}\", retries: 0 }}\nprincipals:\n  svc:\n    auth:\n      client_credentials: {{ token_url: /token, client_id: svc, client_secret: \"svc-secret-123\" }}\nendpoints:\n"
+    );
+    for i in 0..20 {
+        suite.push_str(&format!(
+            "  - {{ request: GET /echo/{i}, expect: {{ svc: 200 }} }}\n"
+        ));
+    }
+    ws.write("s.yaml", &suite);
+    let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let tokens = issued.lock().expect("lock").clone();
+    assert!(tokens.len() >= 20, "a token per cell: {}", tokens.len());
+    for text in [out.all(), ws.read("r.json")] {
+        for token in &tokens {
+            let signature = token.rsplit('.').next().unwrap_or_default();
+            assert!(!text.contains(signature), "a token showed:\n{text}");
+        }
+    }
+}
