@@ -175,14 +175,17 @@ pub(crate) fn render_json(
 
 /// Sets a body on a request, keeping a content type the suite set itself.
 pub(crate) fn attach_body(request: &mut reqwest::Request, body: &EncodedBody) {
-    if let Some(content_type) = body.content_type
-        && !request.headers().contains_key(CONTENT_TYPE)
-    {
-        request
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    }
+    set_content_type(request.headers_mut(), body);
     *request.body_mut() = Some(body.bytes.clone().into());
+}
+
+/// Sets the body's content type, unless the suite set its own.
+pub(crate) fn set_content_type(headers: &mut HeaderMap, body: &EncodedBody) {
+    if let Some(content_type) = body.content_type
+        && !headers.contains_key(CONTENT_TYPE)
+    {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
 }
 
 /// A response read up to [`BODY_LIMIT`].
@@ -275,8 +278,6 @@ pub(crate) fn excerpt(body: &[u8], redactor: &crate::redact::Redactor) -> String
     flat
 }
 
-/// Whether a header carries credentials by its name (its values are secrets
-/// wherever they are set: defaults, endpoints or principals).
 /// Whether a variable's name says it holds a secret (`*_TOKEN`, `*_KEY`,
 /// `*_SECRET`, `*PASSWORD*`, …): its value is masked wherever it travels.
 pub(crate) fn is_secret_variable(name: &str) -> bool {
@@ -321,6 +322,8 @@ pub(crate) fn is_credential_param(name: &str) -> bool {
         })
 }
 
+/// Whether a header carries credentials by its name (its values are secrets
+/// wherever they are set: defaults, endpoints or principals).
 pub(crate) fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     matches!(

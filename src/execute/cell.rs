@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
+use reqwest::header::{HeaderName, HeaderValue, LOCATION, WWW_AUTHENTICATE};
 
 use super::{Shared, timeout_of, trace};
 use crate::http::{self, CellRequest, EncodedBody, ReadResponse, RequestError};
@@ -377,10 +377,8 @@ fn build(prepared: &Prepared) -> CellRequest {
     for (name, value) in &prepared.headers {
         headers.insert(name.clone(), value.clone());
     }
-    if let Some(content_type) = prepared.body.as_ref().and_then(|b| b.content_type)
-        && !headers.contains_key(CONTENT_TYPE)
-    {
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(body) = &prepared.body {
+        http::set_content_type(headers, body);
     }
     request
 }
