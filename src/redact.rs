@@ -154,28 +154,16 @@ impl Redactor {
     /// `Authorization` it received encoded; the value itself shows as
     /// `Bearer ****` through its secret part.
     pub fn add_base64_of(&self, value: &str) {
-        use base64::Engine;
-        use base64::engine::general_purpose::{
-            STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD,
-        };
-        self.insert_forms(
-            [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
-                .map(|engine| engine.encode(value.as_bytes())),
-        );
+        self.insert_forms(base64_forms(value));
     }
 
-    /// Whether `token` is a JWT this registry can find by its signature.
-    pub fn is_jwt(token: &str) -> bool {
-        signature_of(token).is_some()
-    }
-
-    /// Registers a minted JWT by its signature segment; anything else is
-    /// registered as a secret. The callers are JWT signers, whose tokens are
-    /// three base64url segments by construction: the check stays as a guard.
-    pub fn add_token(&self, token: &str) {
+    /// Registers a JWT by its signature segment (no pattern to rebuild, however
+    /// many a run mints); anything else is registered as a secret with
+    /// [`Redactor::add`], whose answer it returns: true when too short to be
+    /// masked inside free text (never for a JWT).
+    pub fn add_token(&self, token: &str) -> bool {
         let Some(signature) = signature_of(token) else {
-            self.add(token);
-            return;
+            return self.add(token);
         };
         let mut signatures = self
             .signatures
@@ -191,6 +179,7 @@ impl Redactor {
         if !lengths.contains(&signature.len()) {
             lengths.push(signature.len());
         }
+        false
     }
 
     /// How many registered secrets are too short to be masked inside free text.
@@ -403,13 +392,11 @@ fn mask_matches<'t>(text: &'t str, matcher: &AhoCorasick) -> Cow<'t, str> {
 /// `encodeURIComponent` leaves `!'()*`, and as `encodeURI` also leaves
 /// `;,/?:@&=+$#`); form-encoded; JSON-escaped (plain, with `\/` as PHP writes
 /// it, with `\uXXXX` for every non-ASCII character as Python writes it and for
-/// `<>&'` as Go writes it); HTML-escaped (named and numeric entities); and
+/// `<>&` as Go writes it); HTML-escaped (named and numeric entities); and
 /// base64, standard and URL-safe, with and without padding. Case changes are
 /// matched by the automaton itself. A secret split by a line break (a wrapped
 /// base64 block, say) is out of reach.
 fn encoded_forms(secret: &str) -> Vec<String> {
-    use base64::Engine;
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
     const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
         .remove(b'-')
@@ -458,7 +445,6 @@ fn encoded_forms(secret: &str) -> Vec<String> {
         .replace('"', "&#34;")
         .replace('\'', "&#39;");
     let python_quote = percent.replace("%2F", "/");
-    let bytes = secret.as_bytes();
     let mut forms = vec![secret.to_string()];
     for form in [
         percent,
@@ -476,16 +462,23 @@ fn encoded_forms(secret: &str) -> Vec<String> {
         html_php,
         html_go,
         python_quote,
-        STANDARD.encode(bytes),
-        STANDARD_NO_PAD.encode(bytes),
-        URL_SAFE.encode(bytes),
-        URL_SAFE_NO_PAD.encode(bytes),
-    ] {
+    ]
+    .into_iter()
+    .chain(base64_forms(secret))
+    {
         if !forms.contains(&form) {
             forms.push(form);
         }
     }
     forms
+}
+
+/// `text` in base64, standard and URL-safe, padded or not.
+fn base64_forms(text: &str) -> [String; 4] {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE, &URL_SAFE_NO_PAD]
+        .map(|engine| engine.encode(text.as_bytes()))
 }
 
 /// `%2F` written `%2f`, as some servers write percent-encoding.

@@ -243,13 +243,11 @@ fn read_token(
             ))
         })?
         .to_string();
-    if Redactor::is_jwt(&token) {
-        // A JWT access token is found by its signature, as minted ones are: an
-        // endpoint that issues one per cell adds no pattern to rebuild.
-        redactor.add_token(&token);
-    } else if redactor.add(&token) {
-        // A short token is masked only where a whole value equals it: the header
-        // value it travels in is registered too, so an echo of it is masked.
+    // A JWT access token is found by its signature, as minted ones are: an
+    // endpoint that issues one per cell adds no pattern to rebuild. A short
+    // token is masked only where a whole value equals it: the header value it
+    // travels in is registered too, so an echo of it is masked.
+    if redactor.add_token(&token) {
         redactor.add(&format!("Bearer {token}"));
     }
     let expires_in = match &json["expires_in"] {
