@@ -166,7 +166,7 @@ async fn send_with_retries(
                     if budget.first_refusal() {
                         shared.notice(format!(
                             "{} kept answering {}: its run-wide budget of {} retries is spent, later cells were not retried",
-                            shared.targets[id.suite].base_url.origin().ascii_serialization(),
+                            shared.origins[id.suite],
                             response.status,
                             budget.total
                         ));

@@ -99,6 +99,8 @@ struct Shared<'a> {
     /// each of its cells clones it instead of building it again.
     fixed_urls: Vec<Vec<Option<(Url, ::http::Uri)>>>,
     pacers: Vec<Option<Arc<Pacer>>>,
+    /// By suite: its target's origin.
+    origins: Vec<String>,
     /// By suite: its target's run-wide retry budget (shared by suites with one target).
     retry_budgets: Vec<Arc<crate::retry::RetryBudget>>,
     /// What the run has to say once, whatever the cells (a target that kept refusing).
@@ -197,6 +199,7 @@ pub async fn execute_into(
                 .unwrap_or(1)
         })
         .max(1);
+    let origins = origins(targets);
     let shared = Shared {
         suites,
         targets,
@@ -204,8 +207,9 @@ pub async fn execute_into(
         redactor,
         principals,
         fixed_urls: fixed_urls(suites, targets, options),
-        pacers: pacers(suites, targets),
-        retry_budgets: retry_budgets(targets, cells),
+        pacers: pacers(suites, &origins),
+        retry_budgets: retry_budgets(&origins, cells),
+        origins,
         notices: std::sync::Mutex::default(),
         connect_timeouts: suites.iter().map(|_| Default::default()).collect(),
         in_flight: Semaphore::new(global_limit),
@@ -368,76 +372,73 @@ fn fixed_urls(
         .collect()
 }
 
+/// Each suite's target origin (`scheme://host:port`): pacing, retry budgets
+/// and saturation notices are per origin, shared by suites with one target.
+fn origins(targets: &[ResolvedTarget]) -> Vec<String> {
+    targets
+        .iter()
+        .map(|t| t.base_url.origin().ascii_serialization())
+        .collect()
+}
+
+/// How many of `cells` go to each origin.
+fn cells_by_origin<'o>(origins: &'o [String], cells: &[CellId]) -> HashMap<&'o str, usize> {
+    let mut by_suite = vec![0usize; origins.len()];
+    for cell in cells {
+        by_suite[cell.suite] += 1;
+    }
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (origin, n) in origins.iter().zip(by_suite) {
+        *counts.entry(origin.as_str()).or_default() += n;
+    }
+    counts
+}
+
 /// For each target where cells timed out before they could connect (its
 /// backlog full: more cells in flight than it accepts), one notice with the
 /// count and the concurrency to lower.
 fn saturation_notices(shared: &Shared<'_>, cells: &[CellId], concurrency: usize) {
     use std::sync::atomic::Ordering;
-    let origin = |s: usize| shared.targets[s].base_url.origin().ascii_serialization();
-    let mut by_origin: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-    for cell in cells {
-        by_origin.entry(origin(cell.suite)).or_default().1 += 1;
+    let totals = cells_by_origin(&shared.origins, cells);
+    let mut timed_out: std::collections::BTreeMap<&str, usize> = Default::default();
+    for (origin, count) in shared.origins.iter().zip(&shared.connect_timeouts) {
+        *timed_out.entry(origin).or_default() += count.load(Ordering::Relaxed);
     }
-    for (s, count) in shared.connect_timeouts.iter().enumerate() {
-        let timed_out = count.load(Ordering::Relaxed);
-        if timed_out > 0 {
-            by_origin.entry(origin(s)).or_default().0 += timed_out;
-        }
-    }
-    for (origin, (timed_out, total)) in by_origin {
-        if timed_out > 0 {
-            shared.notice(format!(
-                "target saturated: {timed_out} of {total} cells to {origin} timed out while connecting; lower --concurrency (it was {concurrency}) or the suite's `concurrency`"
-            ));
-        }
+    for (origin, timed_out) in timed_out.into_iter().filter(|(_, n)| *n > 0) {
+        let total = totals.get(origin).copied().unwrap_or_default();
+        shared.notice(format!(
+            "target saturated: {timed_out} of {total} cells to {origin} timed out while connecting; lower --concurrency (it was {concurrency}) or the suite's `concurrency`"
+        ));
     }
 }
 
 /// One retry budget per distinct target origin, sized by the cells sent there.
-fn retry_budgets(
-    targets: &[ResolvedTarget],
-    cells: &[CellId],
-) -> Vec<Arc<crate::retry::RetryBudget>> {
-    let origin = |t: &ResolvedTarget| t.base_url.origin().ascii_serialization();
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for cell in cells {
-        *counts.entry(origin(&targets[cell.suite])).or_default() += 1;
-    }
-    let budgets: HashMap<String, Arc<crate::retry::RetryBudget>> = counts
+fn retry_budgets(origins: &[String], cells: &[CellId]) -> Vec<Arc<crate::retry::RetryBudget>> {
+    let budgets: HashMap<&str, Arc<crate::retry::RetryBudget>> = cells_by_origin(origins, cells)
         .into_iter()
-        .map(|(o, n)| (o, Arc::new(crate::retry::RetryBudget::for_cells(n))))
+        .map(|(origin, n)| (origin, Arc::new(crate::retry::RetryBudget::for_cells(n))))
         .collect();
-    targets
+    origins
         .iter()
-        .map(|t| {
-            budgets
-                .get(&origin(t))
-                .cloned()
-                .unwrap_or_else(|| Arc::new(crate::retry::RetryBudget::for_cells(0)))
-        })
+        .map(|origin| budgets[origin.as_str()].clone())
         .collect()
 }
 
 /// One pacer per distinct target origin, at the slowest rate any suite asks for it.
-fn pacers(suites: &[Suite], targets: &[ResolvedTarget]) -> Vec<Option<Arc<Pacer>>> {
-    let mut rates: HashMap<String, f64> = HashMap::new();
-    for (suite, target) in suites.iter().zip(targets) {
+fn pacers(suites: &[Suite], origins: &[String]) -> Vec<Option<Arc<Pacer>>> {
+    let mut rates: HashMap<&str, f64> = HashMap::new();
+    for (suite, origin) in suites.iter().zip(origins) {
         if let Some(rate) = suite.target.rate_limit {
-            let origin = target.base_url.origin().ascii_serialization();
             let slot = rates.entry(origin).or_insert(rate);
             *slot = slot.min(rate);
         }
     }
-    let shared: HashMap<String, Arc<Pacer>> = rates
+    let shared: HashMap<&str, Arc<Pacer>> = rates
         .into_iter()
         .map(|(origin, rate)| (origin, Arc::new(Pacer::new(rate))))
         .collect();
-    targets
+    origins
         .iter()
-        .map(|t| {
-            shared
-                .get(&t.base_url.origin().ascii_serialization())
-                .cloned()
-        })
+        .map(|origin| shared.get(origin.as_str()).cloned())
         .collect()
 }
