@@ -42,8 +42,7 @@ impl Login {
             Some(body) => {
                 let encoded = http::render_body(body, &env.scope).map_err(AuthError::from)?;
                 // Login bodies carry passwords: every string in them is a credential.
-                register_body_values(body, env)?;
-                (Some(encoded), Some(shown(body, env)?))
+                (Some(encoded), Some(register_and_show(body, env)?))
             }
             None => (None, None),
         };
@@ -69,16 +68,9 @@ impl Login {
     }
 
     async fn log_in(&self) -> Result<Cached, AuthError> {
-        let what = format!(
-            "login {} {}",
-            self.method,
-            self.redactor.mask(self.url.as_str())
-        );
-        self.log.push(format!(
-            "{} {}",
-            self.method,
-            self.redactor.mask(self.url.as_str())
-        ));
+        let request_line = format!("{} {}", self.method, self.redactor.mask(self.url.as_str()));
+        let what = format!("login {request_line}");
+        self.log.push(request_line);
         if let Some(body) = &self.shown_body {
             self.log.push(format!("  body: {body}"));
         }
@@ -158,19 +150,24 @@ fn is_identity(key: Option<&str>) -> bool {
     key.is_some_and(|k| IDENTITY_FIELDS.contains(&k.to_ascii_lowercase().as_str()))
 }
 
-/// The login body as `explain` shows it: identity fields as sent, every other value masked.
-fn shown(body: &Body, env: &AuthEnv<'_>) -> Result<String, AuthError> {
+/// Registers every value of a login body as a secret but the identity
+/// fields, and returns the body as `explain` shows it: identity fields as
+/// sent, every other value masked.
+fn register_and_show(body: &Body, env: &AuthEnv<'_>) -> Result<String, AuthError> {
     let value = |key: Option<&str>, template: &Template| -> Result<String, AuthError> {
+        let rendered = http::render(template, &env.scope).map_err(AuthError::from)?;
         if is_identity(key) {
-            Ok(env
-                .redactor
-                .mask(&http::render(template, &env.scope).map_err(AuthError::from)?))
+            Ok(env.redactor.mask(&rendered))
         } else {
+            env.redactor.add(&rendered);
             Ok(MASK.to_string())
         }
     };
     Ok(match body {
-        Body::Raw(_) => format!("{MASK} (raw text)"),
+        Body::Raw(text) => {
+            value(None, text)?;
+            format!("{MASK} (raw text)")
+        }
         Body::Form(fields) => {
             let shown: Result<Vec<String>, AuthError> = fields
                 .iter()
@@ -205,38 +202,6 @@ where
         JsonTemplate::Bool(b) => Value::Bool(*b),
         JsonTemplate::Number(n) => Value::Number(n.clone()),
     })
-}
-
-/// Registers every value of a login body as a secret, except identity fields.
-fn register_body_values(body: &Body, env: &AuthEnv<'_>) -> Result<(), AuthError> {
-    let mut register = |key: Option<&str>, template: &Template| {
-        if is_identity(key) {
-            return Ok(());
-        }
-        env.redactor
-            .add(&http::render(template, &env.scope).map_err(AuthError::from)?);
-        Ok(())
-    };
-    match body {
-        Body::Form(fields) => fields.iter().try_for_each(|(k, t)| register(Some(k), t)),
-        Body::Raw(t) => register(None, t),
-        Body::Json(json) => walk_json(json, None, &mut register),
-    }
-}
-
-fn walk_json(
-    json: &JsonTemplate,
-    key: Option<&str>,
-    register: &mut impl FnMut(Option<&str>, &Template) -> Result<(), AuthError>,
-) -> Result<(), AuthError> {
-    match json {
-        JsonTemplate::String(t) => register(key, t),
-        JsonTemplate::Array(items) => items.iter().try_for_each(|i| walk_json(i, key, register)),
-        JsonTemplate::Object(entries) => entries
-            .iter()
-            .try_for_each(|(k, v)| walk_json(v, Some(k), register)),
-        JsonTemplate::Null | JsonTemplate::Bool(_) | JsonTemplate::Number(_) => Ok(()),
-    }
 }
 
 fn token_at(body: &[u8], pointer: &str) -> Option<String> {
