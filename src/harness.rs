@@ -185,10 +185,11 @@ fn assert_snapshot(
     let rendered = observed.render();
     // The classes lead, so a CI log says "widened" before insta's diff.
     if let Some(previous) = &previous {
-        let mut err = std::io::stderr().lock();
-        for change in snapshot::classify(previous, &observed) {
-            let _ = writeln!(err, "{}: {change}", suite.name);
-        }
+        let classes: String = snapshot::classify(previous, &observed)
+            .iter()
+            .map(|change| format!("{}: {change}\n", suite.name))
+            .collect();
+        let _ = std::io::stderr().write_all(classes.as_bytes());
     }
     let mut settings = insta::Settings::clone_current();
     settings.set_description(format!("the permission matrix of {}", suite.file.display()));

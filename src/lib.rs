@@ -20,15 +20,16 @@
 //! let cells = session.plan(&Selection::default())?;
 //! let started = session.start()?;
 //! let outcomes = started.execute(&cells, &session.options().exec, |_| {})?;
-//! for outcome in &outcomes {
-//!     let suite = &session.suites[outcome.id.suite];
-//!     println!(
-//!         "{} × {}: {}",
-//!         suite.endpoints[outcome.id.endpoint].name,
-//!         suite.principals[outcome.id.principal].name,
-//!         outcome.verdict.as_str()
-//!     );
-//! }
+//! let failing: Vec<String> = outcomes
+//!     .iter()
+//!     .filter(|o| o.verdict.fails_run())
+//!     .map(|o| {
+//!         let suite = &session.suites[o.id.suite];
+//!         let cell = (&suite.endpoints[o.id.endpoint], &suite.principals[o.id.principal]);
+//!         format!("{} × {}: {}", cell.0.name, cell.1.name, o.verdict.as_str())
+//!     })
+//!     .collect();
+//! assert!(failing.is_empty(), "{failing:?}");
 //! # Ok(())
 //! # }
 //! ```
