@@ -188,79 +188,107 @@ async fn a_429_storm_ends_the_cell_after_bounded_retries() {
     assert_eq!(hits.load(Ordering::SeqCst), 5);
 }
 
+/// Ctrl-C and SIGTERM stop a run at once: the terminal shows what finished,
+/// every report file asked for is written with the cells that finished and
+/// the rest listed as not run, no snapshot and no temporary file is left, and
+/// the exit code is 130.
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_stops_the_run_shows_what_finished_and_writes_nothing() {
+async fn an_interrupt_stops_the_run_and_reports_what_finished() {
     let (base, _) = common::server().await;
-    let ws = Workspace::new();
-    let mut suite = format!(
-        "suite: slow\ntarget: {{ base_url: \"{base}\", timeout: 30s, concurrency: 2 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /public, expect: {{ p: 200 }} }}\n"
-    );
-    for i in 0..6 {
-        suite.push_str(&format!(
-            "  - {{ name: slow {i}, request: GET /slow, expect: {{ p: 200 }} }}\n"
-        ));
+    for signal in ["-INT", "-TERM"] {
+        let ws = Workspace::new();
+        let mut suite = format!(
+            "suite: slow\ntarget: {{ base_url: \"{base}\", timeout: 30s, concurrency: 2 }}\nprincipals: {{ p: {{ auth: none }} }}\nendpoints:\n  - {{ request: GET /public, expect: {{ p: 200 }} }}\n"
+        );
+        for i in 0..6 {
+            suite.push_str(&format!(
+                "  - {{ name: slow {i}, request: GET /slow, expect: {{ p: 200 }} }}\n"
+            ));
+        }
+        ws.write("s.yaml", &suite);
+        let dir = ws.dir.path().to_path_buf();
+        let (code, stdout, stderr, elapsed) = tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let child = std::process::Command::new(env!("CARGO_BIN_EXE_permatrix"))
+                .args([
+                    "run",
+                    "s.yaml",
+                    "--json",
+                    "r.json",
+                    "--junit",
+                    "r.xml",
+                    "--markdown",
+                    "r.md",
+                    "--snapshots",
+                    "snaps",
+                ])
+                .current_dir(&dir)
+                .env_remove("CI")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn");
+            std::thread::sleep(std::time::Duration::from_millis(1200));
+            let _ = std::process::Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+            let output = child.wait_with_output().expect("wait");
+            (
+                output.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&output.stdout).into_owned(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+                started.elapsed(),
+            )
+        })
+        .await
+        .expect("join");
+        assert_eq!(code, 130, "{signal}: {stdout}\n{stderr}");
+        assert!(
+            elapsed < std::time::Duration::from_secs(10),
+            "{signal}: stopped promptly: {elapsed:?}"
+        );
+        assert!(
+            stdout.contains("slow (s.yaml)"),
+            "{signal}: the matrix so far: {stdout}"
+        );
+        assert!(
+            stdout.trim_end().ends_with("1 passed, 0 failed"),
+            "{signal}: the closing line of what finished: {stdout}"
+        );
+        assert!(
+            stderr.contains("interrupted after 1 of 7 cells"),
+            "{signal}: {stderr}"
+        );
+        let mut left: Vec<String> = std::fs::read_dir(ws.dir.path())
+            .expect("read dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["r.json", "r.md", "r.xml", "s.yaml"],
+            "{signal}: the reports of what finished; no snapshot, no temporary file"
+        );
+        let report: serde_json::Value =
+            serde_json::from_str(&ws.read("r.json")).expect("the report is whole JSON");
+        assert_eq!(report["summary"]["passed"], 1, "{report}");
+        assert_eq!(
+            report["interrupted"]["not_run"].as_array().map(Vec::len),
+            Some(6),
+            "{signal}: the cells that did not run are listed: {report}"
+        );
+        let junit = ws.read("r.xml");
+        assert_eq!(
+            junit.matches("not run: the run was interrupted").count(),
+            6,
+            "{signal}: {junit}"
+        );
+        let markdown = ws.read("r.md");
+        assert!(
+            markdown.contains("**Interrupted**: 6 cell(s) did not run"),
+            "{signal}: {markdown}"
+        );
     }
-    ws.write("s.yaml", &suite);
-    let dir = ws.dir.path().to_path_buf();
-    let (code, stdout, stderr, elapsed) = tokio::task::spawn_blocking(move || {
-        let started = std::time::Instant::now();
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_permatrix"))
-            .args(["run", "s.yaml", "--json", "r.json", "--snapshots", "snaps"])
-            .current_dir(&dir)
-            .env_remove("CI")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        std::thread::sleep(std::time::Duration::from_millis(1200));
-        let _ = std::process::Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status();
-        let output = child.wait_with_output().expect("wait");
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-            started.elapsed(),
-        )
-    })
-    .await
-    .expect("join");
-    assert_eq!(code, 130, "{stdout}\n{stderr}");
-    assert!(
-        elapsed < std::time::Duration::from_secs(10),
-        "stopped promptly: {elapsed:?}"
-    );
-    assert!(
-        stdout.contains("slow (s.yaml)"),
-        "the matrix so far: {stdout}"
-    );
-    assert!(
-        stdout.trim_end().ends_with("1 passed, 0 failed"),
-        "the closing line of what finished: {stdout}"
-    );
-    assert!(
-        stderr.contains("interrupted after 1 of 7 cells"),
-        "{stderr}"
-    );
-    let mut left: Vec<String> = std::fs::read_dir(ws.dir.path())
-        .expect("read dir")
-        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect();
-    left.sort();
-    assert_eq!(
-        left,
-        ["r.json", "s.yaml"],
-        "the report of what finished; no snapshot, no temporary file"
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&ws.read("r.json")).expect("the report is whole JSON");
-    assert_eq!(report["summary"]["passed"], 1, "{report}");
-    assert_eq!(
-        report["interrupted"]["not_run"].as_array().map(Vec::len),
-        Some(6),
-        "the cells that did not run are listed: {report}"
-    );
 }
 
 /// A reader that goes away (`permatrix … | head -0`) ends the output quietly:
