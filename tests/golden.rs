@@ -11,9 +11,13 @@
 //! intended change, record with `INSTA_UPDATE=always cargo test --test golden`,
 //! read the diff of `tests/snapshots/`, and commit it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+
+use common::Output;
 
 /// The fixed suite, as a user would name it from the repository's root.
 const SUITE: &str = "tests/data/golden/golden.yaml";
@@ -24,13 +28,6 @@ const PREVIOUS_SNAPSHOT: &str = "tests/data/golden/previous.snap";
 
 /// The terminal's width for every run: wide enough for the whole matrix.
 const COLUMNS: &str = "120";
-
-/// What one run of the binary printed and returned.
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 /// Runs `permatrix` from the repository's root with nothing of the caller's
 /// environment (no `CI`, proxies or `JIRA_*`), `NO_COLOR` set, and `env`.
@@ -44,11 +41,7 @@ fn permatrix(args: &[&str], env: &[(&str, &str)]) -> Output {
         .envs(env.iter().copied())
         .output()
         .expect("run permatrix");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Output::from(output)
 }
 
 /// Reads a file the run wrote.

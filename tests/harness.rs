@@ -211,15 +211,10 @@ endpoints:
     assert_eq!(out.code, 1, "{}", out.all());
     let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
     let verdict = |endpoint: &str, principal: &str| {
-        report["suites"][0]["cells"]
-            .as_array()
-            .and_then(|cells| {
-                cells
-                    .iter()
-                    .find(|c| c["endpoint"] == endpoint && c["principal"] == principal)
-            })
-            .map(|c| c["outcome"].as_str().unwrap_or_default().to_string())
+        common::cell(&report, endpoint, principal)["outcome"]
+            .as_str()
             .unwrap_or_default()
+            .to_string()
     };
     assert_eq!(verdict("POST /items", "alice"), "skipped", "{report}");
     assert_eq!(verdict("POST /items", "mallory"), "skipped", "{report}");

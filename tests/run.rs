@@ -5,7 +5,7 @@ mod common;
 use common::role_server::{
     ALICE_PASSWORD, BOB_PASSWORD, LOGIN_TOKEN, READER_TOKEN, SERVICE_KEY, SESSION_COOKIE,
 };
-use common::{Workspace, credential_vars, server, suite};
+use common::{Workspace, cell, credential_vars, server, suite};
 use serde_json::Value;
 
 const MATRIX: &str = r#"
@@ -38,17 +38,6 @@ async fn run(ws: &Workspace, extra: &[&str]) -> common::Output {
 
 fn json(ws: &Workspace, name: &str) -> Value {
     serde_json::from_str(&ws.read(name)).expect("valid JSON report")
-}
-
-fn cell<'a>(report: &'a Value, endpoint: &str, principal: &str) -> &'a Value {
-    report["suites"][0]["cells"]
-        .as_array()
-        .and_then(|cells| {
-            cells
-                .iter()
-                .find(|c| c["endpoint"] == endpoint && c["principal"] == principal)
-        })
-        .unwrap_or_else(|| panic!("no cell {endpoint} × {principal} in {report}"))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -271,11 +271,7 @@ async fn minted_jwts_echoed_encoded_or_glued_never_show() {
             let record = record.clone();
             async move {
                 let original = uri.to_string();
-                let header = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
+                let header = common::authorization(&headers);
                 let token = header
                     .strip_prefix("JWT ")
                     .or_else(|| header.strip_prefix("Bearer "))

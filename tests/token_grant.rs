@@ -280,11 +280,7 @@ async fn a_short_issued_token_is_masked_in_the_header_it_travels_in() {
         .route(
             "/echo",
             get(|headers: axum::http::HeaderMap| async move {
-                let seen = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
+                let seen = common::authorization(&headers);
                 (
                     axum::http::StatusCode::FORBIDDEN,
                     [("www-authenticate", seen.clone())],
@@ -417,11 +413,7 @@ async fn fresh_jwt_access_tokens_echoed_never_show() {
         .route(
             "/echo/{n}",
             get(|headers: axum::http::HeaderMap| async move {
-                let seen = headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default()
-                    .to_string();
+                let seen = common::authorization(&headers);
                 (
                     axum::http::StatusCode::FORBIDDEN,
                     format!("you sent {seen}"),

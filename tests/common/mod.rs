@@ -96,11 +96,42 @@ fn run_binary(dir: &Path, args: &[String], env: &[(String, String)]) -> Output {
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .expect("run permatrix");
-    Output {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    Output::from(output)
+}
+
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Output {
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
     }
+}
+
+/// The cell `endpoint` × `principal` of a JSON report's first suite.
+pub fn cell<'a>(
+    report: &'a serde_json::Value,
+    endpoint: &str,
+    principal: &str,
+) -> &'a serde_json::Value {
+    report["suites"][0]["cells"]
+        .as_array()
+        .and_then(|cells| {
+            cells
+                .iter()
+                .find(|c| c["endpoint"] == endpoint && c["principal"] == principal)
+        })
+        .unwrap_or_else(|| panic!("no cell {endpoint} × {principal} in {report}"))
+}
+
+/// The `Authorization` header a test server received, or "".
+pub fn authorization(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Serves `app` on a free loopback port; returns its base URL.
