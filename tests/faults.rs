@@ -133,7 +133,7 @@ endpoints:
         "{}",
         out.stdout
     );
-    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let report = ws.json("r.json");
     let endless_cell = report["suites"]
         .as_array()
         .and_then(|suites| suites.iter().find(|s| s["name"] == "endless"))
@@ -269,8 +269,7 @@ async fn an_interrupt_stops_the_run_and_reports_what_finished() {
             ["r.json", "r.md", "r.xml", "s.yaml"],
             "{signal}: the reports of what finished; no snapshot, no temporary file"
         );
-        let report: serde_json::Value =
-            serde_json::from_str(&ws.read("r.json")).expect("the report is whole JSON");
+        let report = ws.json("r.json");
         assert_eq!(report["summary"]["passed"], 1, "{report}");
         assert_eq!(
             report["interrupted"]["not_run"].as_array().map(Vec::len),
@@ -573,7 +572,7 @@ async fn a_target_that_keeps_refusing_spends_its_retry_budget_once() {
         "{}",
         out.stderr
     );
-    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let report = ws.json("r.json");
     let notes: Vec<&str> = report["suites"][0]["cells"]
         .as_array()
         .expect("cells")
@@ -649,7 +648,7 @@ async fn an_unframed_response_counts_its_status_and_says_the_body_was_cut() {
     );
     let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
     assert_eq!(out.code, 1, "{}", out.all());
-    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let report = ws.json("r.json");
     let cell = &report["suites"][0]["cells"][0];
     assert_eq!(cell["status"], 302, "{cell}");
     assert!(out.stdout.contains("Location: /login"), "{}", out.stdout);

@@ -209,7 +209,7 @@ endpoints:
         .permatrix(&["run", "suites/alike.yaml", "--json", "r.json"])
         .await;
     assert_eq!(out.code, 1, "{}", out.all());
-    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let report = ws.json("r.json");
     let verdict = |endpoint: &str, principal: &str| {
         common::cell(&report, endpoint, principal)["outcome"]
             .as_str()

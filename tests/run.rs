@@ -6,7 +6,6 @@ use common::role_server::{
     ALICE_PASSWORD, BOB_PASSWORD, LOGIN_TOKEN, READER_TOKEN, SERVICE_KEY, SESSION_COOKIE,
 };
 use common::{Workspace, cell, credential_vars, server, suite};
-use serde_json::Value;
 
 const MATRIX: &str = r#"
 vars: { own_item: "none" }
@@ -34,10 +33,6 @@ async fn run(ws: &Workspace, extra: &[&str]) -> common::Output {
     args.extend(vars.iter().map(String::as_str));
     args.extend(extra);
     ws.permatrix(&args).await
-}
-
-fn json(ws: &Workspace, name: &str) -> Value {
-    serde_json::from_str(&ws.read(name)).expect("valid JSON report")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,7 +147,7 @@ endpoints:
     let out = run(&ws, &["--json", "out/r.json", "--junit", "r.xml"]).await;
     assert_eq!(out.code, 1, "{}", out.all());
 
-    let report = json(&ws, "out/r.json");
+    let report = ws.json("out/r.json");
     assert_eq!(report["schema"], "permatrix.run.v1");
     assert_eq!(report["summary"]["passed"], 7);
     assert_eq!(report["summary"]["failed"], 3);
@@ -229,7 +224,7 @@ endpoints:
     assert_eq!(stats.hits("GET /items/7"), 3, "404 must not be retried");
     // The first /flaky request answers 429 with Retry-After: 1; that cell is retried once.
     assert_eq!(stats.hits("GET /flaky"), 4);
-    let report = json(&ws, "r.json");
+    let report = ws.json("r.json");
     let attempts: Vec<u64> = report["suites"][0]["cells"]
         .as_array()
         .into_iter()
@@ -277,7 +272,7 @@ groups:
         out.stdout
     );
     assert_eq!(
-        cell(&json(&ws, "r.json"), "POST /items", "bob")["outcome"],
+        cell(&ws.json("r.json"), "POST /items", "bob")["outcome"],
         "skipped"
     );
 
@@ -314,7 +309,7 @@ endpoints:
     );
     assert_eq!(stats.hits("GET /login-page"), 0);
     assert_eq!(
-        cell(&json(&ws, "r.json"), "GET /old", "alice")["location"],
+        cell(&ws.json("r.json"), "GET /old", "alice")["location"],
         "/login-page"
     );
 }
@@ -341,7 +336,7 @@ endpoints:
         ),
         (1, 1, 3)
     );
-    let report = json(&ws, "r.json");
+    let report = ws.json("r.json");
     assert_eq!(
         cell(&report, "own item", "bob")["request"]["url"],
         format!("{base}/items/2")
@@ -349,7 +344,7 @@ endpoints:
 
     let out = run(&ws, &["--var", "own_item=1", "--json", "r.json"]).await;
     assert_eq!(out.code, 1, "--var wins over principal vars: {}", out.all());
-    assert_eq!(cell(&json(&ws, "r.json"), "own item", "bob")["status"], 404);
+    assert_eq!(cell(&ws.json("r.json"), "own item", "bob")["status"], 404);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -366,7 +361,7 @@ vars: { project: "TEST" }
     ws.write("s.yaml", &suite("query", &base, "", rest));
     let out = run(&ws, &["--principal", "alice", "--json", "r.json"]).await;
     assert_eq!(out.code, 0, "{}", out.all());
-    let report = json(&ws, "r.json");
+    let report = ws.json("r.json");
     let cell = cell(&report, "GET /query?fixed=a%2Bb", "alice");
     assert_eq!(
         cell["excerpt"],
@@ -423,7 +418,7 @@ endpoints:
         out.stdout
     );
     assert_eq!(
-        cell(&json(&ws, "r.json"), "GET /slow", "alice")["error"]["kind"],
+        cell(&ws.json("r.json"), "GET /slow", "alice")["error"]["kind"],
         "timeout"
     );
 
@@ -443,7 +438,7 @@ endpoints:
         out.stdout
     );
     assert_eq!(
-        cell(&json(&ws, "r.json"), "GET /slow", "alice")["error"]["kind"],
+        cell(&ws.json("r.json"), "GET /slow", "alice")["error"]["kind"],
         "connect"
     );
 
@@ -455,7 +450,7 @@ endpoints:
     let out = run(&ws, &["--principal", "alice", "--json", "r.json"]).await;
     assert_eq!(out.code, 1, "{}", out.all());
     assert_eq!(
-        cell(&json(&ws, "r.json"), "GET /slow", "alice")["attempts"],
+        cell(&ws.json("r.json"), "GET /slow", "alice")["attempts"],
         3
     );
 
@@ -512,7 +507,7 @@ endpoints:
         .await;
     assert_eq!(out.code, 1, "{}", out.all());
     // Form logins send url-encoded fields, which the service does not accept: only the JSON login succeeds.
-    let report = json(&ws, "r.json");
+    let report = ws.json("r.json");
     for endpoint in ["GET /admin/settings", "GET /me", "GET /items/1"] {
         assert_eq!(cell(&report, endpoint, "token")["outcome"], "passed");
         let wrong = cell(&report, endpoint, "wrong");
@@ -658,7 +653,7 @@ async fn filters_select_cells_and_unknown_principals_are_usage_errors() {
     let out = run(&ws, &["--filter", "admin", "--json", "r.json"]).await;
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(stats.total(), 5);
-    let report = json(&ws, "r.json");
+    let report = ws.json("r.json");
     let cells: Vec<(&str, &str)> = report["suites"][0]["cells"]
         .as_array()
         .expect("cells")
@@ -750,7 +745,7 @@ endpoints:
         "{line}"
     );
     assert!(out.stdout.contains("401 ⊘"), "{}", out.stdout);
-    let report = json(&ws, "r.json");
+    let report = ws.json("r.json");
     assert_eq!(
         cell(&report, "admin settings", "stale")["outcome"],
         "credentials-rejected"
@@ -786,7 +781,7 @@ endpoints:
     // A reached endpoint is not a denial: it stays a plain result.
     let out = run_all(&ws, &vars).await;
     assert_eq!(
-        cell(&json(&ws, "r.json"), "GET /public", "stale")["outcome"],
+        cell(&ws.json("r.json"), "GET /public", "stale")["outcome"],
         "passed",
         "{}",
         out.all()
@@ -898,7 +893,7 @@ async fn a_large_matrix_runs_every_cell_once_and_reports_them_in_suite_order() {
         stats.peak.load(std::sync::atomic::Ordering::SeqCst) <= 8,
         "concurrency held"
     );
-    let report = json(&ws, "r.json");
+    let report = ws.json("r.json");
     let cells = report["suites"][0]["cells"].as_array().expect("cells");
     assert_eq!(cells.len(), 1260);
     let names: Vec<&str> = report["suites"][0]["endpoints"]

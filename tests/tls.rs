@@ -90,7 +90,7 @@ async fn self_signed_certificates_need_a_ca_file_or_insecure() {
     );
     let out = ws.permatrix(&["run", "s.yaml", "--json", "r.json"]).await;
     assert_eq!(out.code, 1, "{}", out.all());
-    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let report = ws.json("r.json");
     assert_eq!(
         report["suites"][0]["cells"][0]["attempts"], 1,
         "a certificate failure is never retried: {report}"

@@ -118,7 +118,7 @@ async fn a_refusing_or_down_token_endpoint_errors_only_that_principals_cells() {
         2,
         "the refusal is not retried per cell"
     );
-    let report: serde_json::Value = serde_json::from_str(&ws.read("r.json")).expect("json");
+    let report = ws.json("r.json");
     let kinds: Vec<&str> = report["suites"][0]["cells"]
         .as_array()
         .into_iter()

@@ -57,6 +57,11 @@ impl Workspace {
             .unwrap_or_else(|e| panic!("{name} was not written: {e}"))
     }
 
+    /// Parses a JSON report the run wrote into the workspace.
+    pub fn json(&self, name: &str) -> serde_json::Value {
+        serde_json::from_str(&self.read(name)).expect("valid JSON report")
+    }
+
     /// Runs `permatrix` with `args` in the workspace, off the async runtime.
     /// `run` goes without snapshots unless the test names a snapshot flag:
     /// the tests of other features run the same suite several times on purpose.
