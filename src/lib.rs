@@ -55,6 +55,7 @@ mod auth;
 pub mod execute;
 pub mod explain;
 pub mod harness;
+pub mod import;
 mod http;
 mod judge;
 mod mock;

@@ -1,0 +1,114 @@
+//! Reading an API description or recording (JSON or YAML) into a
+//! `serde_json::Value`, with a located message when it is not one.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// Why a document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// The file could not be read.
+    #[error("{}: {source}", file.display())]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is neither JSON nor YAML.
+    #[error("{}:{line}:{column}: {message}", file.display())]
+    Syntax {
+        /// The file.
+        file: PathBuf,
+        /// 1-based line (0 when the parser gave none).
+        line: usize,
+        /// 1-based column (0 when the parser gave none).
+        column: usize,
+        /// What the parser said.
+        message: String,
+    },
+    /// The file parses but is not the kind of document asked for.
+    #[error("{}: {message}", file.display())]
+    NotADocument {
+        /// The file.
+        file: PathBuf,
+        /// What it lacks.
+        message: String,
+    },
+}
+
+/// Reads `file` as JSON when its first non-blank character opens a JSON
+/// object or array, else as YAML (a superset that also takes odd JSON).
+pub fn read(file: &Path) -> Result<Value, DocumentError> {
+    let bytes = std::fs::read(file).map_err(|source| DocumentError::Read {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            return Err(DocumentError::NotADocument {
+                file: file.to_path_buf(),
+                message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+            });
+        }
+    };
+    parse(file, text.trim_start_matches('\u{feff}'))
+}
+
+/// [`read`] on text already in memory; `file` names it in messages.
+pub fn parse(file: &Path, text: &str) -> Result<Value, DocumentError> {
+    let looks_json = text.trim_start().starts_with(['{', '[']);
+    if looks_json {
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => return Ok(value),
+            // JSON with comments or trailing commas may still be YAML; a
+            // truncated or broken JSON file is reported as JSON.
+            Err(e) if yaml(text).is_err() => {
+                return Err(DocumentError::Syntax {
+                    file: file.to_path_buf(),
+                    line: e.line(),
+                    column: e.column(),
+                    message: format!("invalid JSON: {}", strip_location(&e.to_string())),
+                });
+            }
+            Err(_) => {}
+        }
+    }
+    yaml(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line() as usize, l.column() as usize))
+            .unwrap_or((0, 0));
+        DocumentError::Syntax {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: format!("invalid YAML: {}", first_line(&e.to_string())),
+        }
+    })
+}
+
+/// YAML into a JSON value, with budgets sized for the largest public API
+/// descriptions (tens of megabytes) rather than for suites.
+fn yaml(text: &str) -> Result<Value, serde_saphyr::Error> {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 50_000_000;
+    budget.max_aliases = 100_000;
+    budget.max_anchors = 100_000;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    serde_saphyr::from_str_with_options(text, options)
+}
+
+fn first_line(message: &str) -> &str {
+    message.lines().next().unwrap_or(message)
+}
+
+/// serde_json appends " at line L column C"; the location is shown apart.
+fn strip_location(message: &str) -> &str {
+    message
+        .rfind(" at line ")
+        .map_or(message, |at| &message[..at])
+}

@@ -1,0 +1,515 @@
+//! An OpenAPI 2.0, 3.0 or 3.1 document as the operations it lists: a walk
+//! over the JSON value (typed crates each reject some real documents), with
+//! local `$ref`s followed and what cannot be followed reported as warnings.
+
+mod example;
+mod refs;
+mod security;
+
+use std::path::Path;
+
+use serde_json::Value;
+
+pub use security::{Requirement, SchemeKind, SecurityScheme};
+
+use self::refs::Resolver;
+use super::document::{self, DocumentError};
+
+/// The HTTP methods a path item can hold, in the order OpenAPI lists them.
+pub const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Which OpenAPI the document is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// Swagger / OpenAPI 2.0.
+    Swagger2,
+    /// OpenAPI 3.0.x.
+    OpenApi30,
+    /// OpenAPI 3.1.x (and later 3.x).
+    OpenApi31,
+}
+
+/// An API description, reduced to what a suite is made of.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// `info.title`.
+    pub title: Option<String>,
+    /// The document's version.
+    pub version: Version,
+    /// The document's server URLs, variables at their defaults, in document
+    /// order (2.0: `schemes`, `host` and `basePath`); they may be relative.
+    pub servers: Vec<String>,
+    /// Every operation under every path, in path then method order.
+    pub operations: Vec<Operation>,
+    /// The security schemes, in document order.
+    pub schemes: Vec<SecurityScheme>,
+    /// What could not be followed (external references, odd entries).
+    pub warnings: Vec<String>,
+}
+
+/// One operation: a method on a path template.
+#[derive(Clone, Debug)]
+pub struct Operation {
+    /// The method, upper-case.
+    pub method: String,
+    /// The path template as written (`/pets/{petId}`).
+    pub path: String,
+    /// `operationId`.
+    pub operation_id: Option<String>,
+    /// Path-level parameters merged with the operation's (the operation's
+    /// wins by name and location), in that order.
+    pub parameters: Vec<Parameter>,
+    /// The request body, when the operation takes one.
+    pub body: Option<Body>,
+    /// Its security requirements (the operation's, else the document's);
+    /// `None` when the document declares none.
+    pub security: Option<Vec<Requirement>>,
+    /// Server URLs of the path item or operation, overriding the document's.
+    pub servers: Vec<String>,
+}
+
+/// Where a parameter goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Location {
+    /// In the path (`{name}`).
+    Path,
+    /// In the query string.
+    Query,
+    /// In a header.
+    Header,
+    /// In a cookie.
+    Cookie,
+}
+
+impl Location {
+    fn named(name: &str) -> Option<Location> {
+        match name {
+            "path" => Some(Location::Path),
+            "query" => Some(Location::Query),
+            "header" => Some(Location::Header),
+            "cookie" => Some(Location::Cookie),
+            _ => None,
+        }
+    }
+}
+
+/// A parameter of an operation.
+#[derive(Clone, Debug)]
+pub struct Parameter {
+    /// Its name.
+    pub name: String,
+    /// Where it goes.
+    pub location: Location,
+    /// Whether the operation needs it (path parameters always do).
+    pub required: bool,
+    /// The document's example, default or first enum value.
+    pub example: Option<Value>,
+    /// The schema's type and format, for a placeholder (`integer`, `string (uuid)`).
+    pub kind: String,
+}
+
+/// What a request body is sent as.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BodyKind {
+    /// JSON.
+    Json,
+    /// `application/x-www-form-urlencoded`.
+    Form,
+    /// Anything else, sent as text with its content type.
+    Raw(String),
+}
+
+/// A request body to send.
+#[derive(Clone, Debug)]
+pub struct Body {
+    /// How it is encoded.
+    pub kind: BodyKind,
+    /// The document's example, else the smallest value its schema accepts.
+    pub example: Value,
+}
+
+/// Why a document is not an API description permatrix can read.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    /// Not JSON or YAML, or not readable.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+}
+
+/// Reads an API description from `file`.
+pub fn load(file: &Path) -> Result<Spec, SpecError> {
+    let root = document::read(file)?;
+    from_value(file, &root)
+}
+
+/// An API description from its parsed value; `file` names it in messages.
+pub fn from_value(file: &Path, root: &Value) -> Result<Spec, SpecError> {
+    let not_spec = |message: String| {
+        SpecError::Document(DocumentError::NotADocument {
+            file: file.to_path_buf(),
+            message,
+        })
+    };
+    let Some(object) = root.as_object() else {
+        return Err(not_spec(
+            "not an OpenAPI document: expected a map with `openapi` or `swagger`".into(),
+        ));
+    };
+    let version = match (object.get("openapi"), object.get("swagger")) {
+        (Some(v), _) => match version_text(v).as_deref() {
+            Some(v) if v.starts_with("3.0") => Version::OpenApi30,
+            Some(v) if v.starts_with("3.") => Version::OpenApi31,
+            other => {
+                return Err(not_spec(format!(
+                    "unsupported OpenAPI version {}: 2.0, 3.0 and 3.1 are read",
+                    other.unwrap_or("(not a string)")
+                )));
+            }
+        },
+        (None, Some(v)) => match version_text(v).as_deref() {
+            Some("2.0" | "2") => Version::Swagger2,
+            other => {
+                return Err(not_spec(format!(
+                    "unsupported Swagger version {}: 2.0, 3.0 and 3.1 are read",
+                    other.unwrap_or("(not a string)")
+                )));
+            }
+        },
+        (None, None) => {
+            return Err(not_spec(
+                "not an OpenAPI document: no `openapi` or `swagger` version field".into(),
+            ));
+        }
+    };
+    let resolver = Resolver::new(root);
+    let mut warnings = Vec::new();
+    let servers = match version {
+        Version::Swagger2 => swagger2_server(root).into_iter().collect(),
+        _ => servers_of(root.get("servers"), &resolver),
+    };
+    let global_security = root.get("security").map(security::requirements);
+    let mut operations = Vec::new();
+    let paths = root.get("paths").and_then(Value::as_object);
+    for (path, item) in paths.into_iter().flatten() {
+        if path.starts_with("x-") {
+            continue;
+        }
+        let Some(item) = path_item(item, &resolver) else {
+            warnings.push(format!("path `{path}`: its $ref could not be followed; skipped"));
+            continue;
+        };
+        walk_path(
+            path,
+            item,
+            &resolver,
+            version,
+            global_security.as_ref(),
+            &mut operations,
+            &mut warnings,
+        );
+    }
+    let schemes = security::schemes(root, version, &resolver);
+    warnings.extend(
+        resolver
+            .unresolved()
+            .into_iter()
+            .map(|r| format!("$ref `{r}` could not be followed; left as a placeholder")),
+    );
+    Ok(Spec {
+        title: root
+            .pointer("/info/title")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        version,
+        servers,
+        operations,
+        schemes,
+        warnings,
+    })
+}
+
+fn version_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A path item, following its `$ref` (3.1 `components/pathItems`, or another path).
+fn path_item<'a>(item: &'a Value, resolver: &Resolver<'a>) -> Option<&'a Value> {
+    let resolved = resolver.resolve(item)?;
+    resolved.is_object().then_some(resolved)
+}
+
+fn walk_path<'a>(
+    path: &str,
+    item: &'a Value,
+    resolver: &Resolver<'a>,
+    version: Version,
+    global_security: Option<&Vec<Requirement>>,
+    operations: &mut Vec<Operation>,
+    warnings: &mut Vec<String>,
+) {
+    let shared = item.get("parameters");
+    let path_servers = servers_of(item.get("servers"), resolver);
+    for method in METHODS {
+        let Some(operation) = item.get(method) else {
+            continue;
+        };
+        let Some(operation) = resolver.resolve(operation).filter(|o| o.is_object()) else {
+            warnings.push(format!(
+                "{} {path}: not an operation object; skipped",
+                method.to_uppercase()
+            ));
+            continue;
+        };
+        let mut parameters = declared_parameters(shared, resolver);
+        for own in declared_parameters(operation.get("parameters"), resolver) {
+            match parameters
+                .iter_mut()
+                .find(|p| p.name == own.name && p.place == own.place)
+            {
+                Some(existing) => *existing = own,
+                None => parameters.push(own),
+            }
+        }
+        let body = match version {
+            Version::Swagger2 => swagger2_body(operation, &parameters, resolver),
+            _ => operation
+                .get("requestBody")
+                .and_then(|b| resolver.resolve(b))
+                .and_then(|b| openapi3_body(b, resolver)),
+        };
+        let operation_servers = servers_of(operation.get("servers"), resolver);
+        let servers = if operation_servers.is_empty() {
+            path_servers.clone()
+        } else {
+            operation_servers
+        };
+        operations.push(Operation {
+            method: method.to_uppercase(),
+            path: path.to_string(),
+            operation_id: operation
+                .get("operationId")
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .map(str::to_string),
+            parameters: parameters
+                .iter()
+                .filter_map(|p| parameter(p, resolver))
+                .collect(),
+            body,
+            security: operation
+                .get("security")
+                .map(security::requirements)
+                .or_else(|| global_security.cloned()),
+            servers,
+        });
+    }
+}
+
+/// A parameter as declared: its name, its `in` (2.0 adds `body` and
+/// `formData`) and its object, references followed.
+struct Declared<'a> {
+    name: String,
+    place: String,
+    raw: &'a Value,
+}
+
+fn declared_parameters<'a>(list: Option<&'a Value>, resolver: &Resolver<'a>) -> Vec<Declared<'a>> {
+    let mut found = Vec::new();
+    for raw in list.and_then(Value::as_array).into_iter().flatten() {
+        let Some(object) = resolver.resolve(raw) else {
+            continue;
+        };
+        let (Some(name), Some(place)) = (
+            object.get("name").and_then(Value::as_str),
+            object.get("in").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        found.push(Declared {
+            name: name.to_string(),
+            place: place.to_string(),
+            raw: object,
+        });
+    }
+    found
+}
+
+/// A declared parameter sent in the path, query, a header or a cookie.
+fn parameter(declared: &Declared<'_>, resolver: &Resolver<'_>) -> Option<Parameter> {
+    let location = Location::named(&declared.place)?;
+    let object = declared.raw;
+    let typed = object
+        .get("schema")
+        .and_then(|s| resolver.resolve(s))
+        .unwrap_or(object);
+    let kind = match (
+        example::type_of(typed),
+        typed.get("format").and_then(Value::as_str),
+    ) {
+        (Some(t), Some(f)) => format!("{t} ({f})"),
+        (Some(t), None) => t.to_string(),
+        (None, _) => "string".to_string(),
+    };
+    Some(Parameter {
+        name: declared.name.clone(),
+        location,
+        required: location == Location::Path
+            || object
+                .get("required")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        example: example::declared(object, resolver),
+        kind,
+    })
+}
+
+/// 2.0: the `in: body` parameter's schema, or the `formData` parameters.
+fn swagger2_body(
+    operation: &Value,
+    parameters: &[Declared<'_>],
+    resolver: &Resolver<'_>,
+) -> Option<Body> {
+    if let Some(raw) = parameters.iter().find(|p| p.place == "body").map(|p| p.raw) {
+        let example = example::declared(raw, resolver).unwrap_or_else(|| {
+            raw.get("schema")
+                .map(|s| example::minimal(s, resolver))
+                .unwrap_or(Value::Null)
+        });
+        return Some(Body {
+            kind: BodyKind::Json,
+            example,
+        });
+    }
+    let form: Vec<_> = parameters
+        .iter()
+        .filter(|p| {
+            p.place == "formData" && p.raw.get("required").and_then(Value::as_bool) == Some(true)
+        })
+        .collect();
+    let has_form = parameters.iter().any(|p| p.place == "formData");
+    if !has_form {
+        return None;
+    }
+    let multipart = operation
+        .get("consumes")
+        .and_then(Value::as_array)
+        .is_some_and(|c| c.iter().any(|c| c.as_str() == Some("multipart/form-data")));
+    let mut fields = serde_json::Map::new();
+    for p in form {
+        let value = example::declared(p.raw, resolver).unwrap_or_else(|| {
+            Value::String(example::string_for(p.raw.get("format").and_then(Value::as_str)).into())
+        });
+        fields.insert(p.name.clone(), value);
+    }
+    Some(Body {
+        kind: if multipart {
+            BodyKind::Raw("multipart/form-data".into())
+        } else {
+            BodyKind::Form
+        },
+        example: Value::Object(fields),
+    })
+}
+
+/// 3.x: the JSON media type if there is one, else a form, else the first.
+fn openapi3_body(body: &Value, resolver: &Resolver<'_>) -> Option<Body> {
+    let content = body.get("content").and_then(Value::as_object)?;
+    let is_json = |m: &str| {
+        let m = m.to_ascii_lowercase();
+        m.starts_with("application/json") || m.contains("+json") || m == "*/*"
+    };
+    let (media_type, media) = content
+        .iter()
+        .find(|(m, _)| is_json(m))
+        .or_else(|| {
+            content
+                .iter()
+                .find(|(m, _)| m.starts_with("application/x-www-form-urlencoded"))
+        })
+        .or_else(|| content.iter().next())?;
+    let example = example::declared(media, resolver).unwrap_or_else(|| {
+        media
+            .get("schema")
+            .map(|s| example::minimal(s, resolver))
+            .unwrap_or(Value::Null)
+    });
+    let kind = if is_json(media_type) {
+        BodyKind::Json
+    } else if media_type.starts_with("application/x-www-form-urlencoded") {
+        BodyKind::Form
+    } else {
+        BodyKind::Raw(media_type.clone())
+    };
+    Some(Body { kind, example })
+}
+
+/// 3.x `servers`: each URL with its variables at their defaults (else their first enum value).
+fn servers_of(list: Option<&Value>, resolver: &Resolver<'_>) -> Vec<String> {
+    let mut urls = Vec::new();
+    for server in list.and_then(Value::as_array).into_iter().flatten() {
+        let Some(server) = resolver.resolve(server) else {
+            continue;
+        };
+        let Some(mut url) = server.get("url").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        for (name, variable) in server
+            .get("variables")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let value = variable
+                .get("default")
+                .or_else(|| variable.pointer("/enum/0"))
+                .and_then(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            url = url.replace(&format!("{{{name}}}"), &value);
+        }
+        urls.push(url);
+    }
+    urls
+}
+
+/// 2.0: `schemes[0]://host/basePath` (https preferred), or the base path alone without a host.
+fn swagger2_server(root: &Value) -> Option<String> {
+    let base_path = root
+        .get("basePath")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim_end_matches('/');
+    let Some(host) = root.get("host").and_then(Value::as_str) else {
+        return (!base_path.is_empty()).then(|| base_path.to_string());
+    };
+    let schemes: Vec<&str> = root
+        .get("schemes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let scheme = if schemes.is_empty() || schemes.contains(&"https") {
+        "https"
+    } else {
+        schemes[0]
+    };
+    let base_path = if base_path.is_empty() || base_path.starts_with('/') {
+        base_path.to_string()
+    } else {
+        format!("/{base_path}")
+    };
+    Some(format!("{scheme}://{host}{base_path}"))
+}
+
+#[cfg(test)]
+mod tests;
