@@ -228,6 +228,8 @@ fn auth_mode(auth: &AuthSpec) -> &'static str {
         AuthSpec::Basic { .. } => "basic",
         AuthSpec::Bearer { .. } => "bearer",
         AuthSpec::Header { .. } => "header",
+        AuthSpec::Query { .. } => "query (an API key as a query parameter)",
+        AuthSpec::Cookie { .. } => "cookie (an API key as a cookie)",
         AuthSpec::Login(_) => "login",
         AuthSpec::ConnectJwt(_) => "connect_jwt (a fresh HS256 JWT per request, bound by its qsh)",
         AuthSpec::JwtBearerGrant(_) => {

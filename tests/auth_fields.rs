@@ -259,6 +259,14 @@ fn samples() -> Vec<(&'static str, Value)> {
             json!({ "name": "X-Api-Key", "value": "Key.Mixed-9/+=" }),
         ),
         (
+            "query",
+            json!({ "name": "Api_Key.Mixed", "value": "Key.Mixed-9/+= x&y=é" }),
+        ),
+        (
+            "cookie",
+            json!({ "name": "Session_Key.Mixed", "value": "Key.Mixed-9/+=" }),
+        ),
+        (
             "login",
             json!({
                 "request": "POST /auth/login",
@@ -344,6 +352,10 @@ const VERBATIM: &[&str] = &[
     "basic.password",
     "bearer.token",
     "header.value",
+    "query.name",
+    "query.value",
+    "cookie.name",
+    "cookie.value",
     "login.json.user",
     "login.json.password",
     "login.form.username",

@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::sign::{Hs256Signer, now_seconds};
-use super::{Auth, AuthEnv, AuthError, header_from, render};
+use super::{Auth, AuthEnv, AuthError, append_query, header_from, render};
 use crate::atlassian::qsh::{self, JWT_PARAM};
 use crate::redact::Redactor;
 use crate::suite::{ConnectJwtSpec, JwtPlacement};
@@ -90,30 +90,6 @@ impl ConnectJwt {
         self.redactor.add_token(&signed[prefix.len()..]);
         Ok(signed)
     }
-}
-
-/// Appends `name=value` (form-encoded) to the request's query.
-fn append_query(
-    request: &mut ::http::Request<bytes::Bytes>,
-    name: &str,
-    value: &str,
-) -> Result<(), AuthError> {
-    let uri = request.uri().to_string();
-    let separator = if request.uri().query().is_some() {
-        '&'
-    } else {
-        '?'
-    };
-    let mut text = String::with_capacity(uri.len() + name.len() + value.len() + 2);
-    text.push_str(&uri);
-    text.push(separator);
-    text.extend(url::form_urlencoded::byte_serialize(name.as_bytes()));
-    text.push('=');
-    text.extend(url::form_urlencoded::byte_serialize(value.as_bytes()));
-    *request.uri_mut() = text
-        .parse()
-        .map_err(|e| AuthError(format!("the URL with its `jwt` parameter: {e}")))?;
-    Ok(())
 }
 
 impl Auth for ConnectJwt {

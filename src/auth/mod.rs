@@ -5,6 +5,7 @@
 //! before it is sent, so modes that sign requests fit; modes that need a
 //! one-time setup (a login, a token fetch) share it through [`cache::TokenCache`].
 
+mod api_key;
 pub(crate) mod cache;
 mod client_credentials;
 mod connect_jwt;
@@ -75,6 +76,8 @@ pub fn build(spec: &AuthSpec, env: &AuthEnv<'_>) -> Result<Arc<dyn Auth>, AuthEr
         AuthSpec::Basic { username, password } => static_header::basic(username, password, env),
         AuthSpec::Bearer { token } => static_header::bearer(token, env),
         AuthSpec::Header { name, value } => static_header::api_header(name, value, env),
+        AuthSpec::Query { name, value } => shared(api_key::QueryKey::build(name, value, env)),
+        AuthSpec::Cookie { name, value } => shared(api_key::CookieKey::build(name, value, env)),
         AuthSpec::Login(spec) => shared(login::Login::build(spec, env)),
         AuthSpec::ConnectJwt(spec) => shared(connect_jwt::ConnectJwt::build(spec, env)),
         AuthSpec::JwtBearerGrant(spec) => {
@@ -188,4 +191,30 @@ fn header_from(name: &str, value: String) -> Result<(HeaderName, HeaderValue), A
     })?;
     value.set_sensitive(true);
     Ok((name, value))
+}
+
+/// Appends `name=value` to the request's query, both percent-encoded (all but
+/// RFC 3986's unreserved characters), after whatever query it has.
+fn append_query(
+    request: &mut ::http::Request<bytes::Bytes>,
+    name: &str,
+    value: &str,
+) -> Result<(), AuthError> {
+    use percent_encoding::utf8_percent_encode;
+    let uri = request.uri().to_string();
+    let separator = if request.uri().query().is_some() {
+        '&'
+    } else {
+        '?'
+    };
+    let mut text = String::with_capacity(uri.len() + 3 * (name.len() + value.len()) + 2);
+    text.push_str(&uri);
+    text.push(separator);
+    text.extend(utf8_percent_encode(name, crate::percent::UNRESERVED_ONLY));
+    text.push('=');
+    text.extend(utf8_percent_encode(value, crate::percent::UNRESERVED_ONLY));
+    *request.uri_mut() = text
+        .parse()
+        .map_err(|e| AuthError(format!("the URL with its `{name}` parameter: {e}")))?;
+    Ok(())
 }

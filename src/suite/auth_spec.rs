@@ -20,6 +20,10 @@ pub enum AuthMode {
     Bearer,
     /// `header`: any header, e.g. an API key.
     Header,
+    /// `query`: an API key as a query parameter.
+    Query,
+    /// `cookie`: an API key as a cookie.
+    Cookie,
     /// `login`: logs in once.
     Login,
     /// `connect_jwt`: a Connect JWT per request.
@@ -34,11 +38,13 @@ pub enum AuthMode {
 
 impl AuthMode {
     /// Every mode, in the order the README lists them.
-    pub const ALL: [AuthMode; 9] = [
+    pub const ALL: [AuthMode; 11] = [
         AuthMode::None,
         AuthMode::Basic,
         AuthMode::Bearer,
         AuthMode::Header,
+        AuthMode::Query,
+        AuthMode::Cookie,
         AuthMode::Login,
         AuthMode::ConnectJwt,
         AuthMode::JwtBearerGrant,
@@ -53,6 +59,8 @@ impl AuthMode {
             AuthMode::Basic => "basic",
             AuthMode::Bearer => "bearer",
             AuthMode::Header => "header",
+            AuthMode::Query => "query",
+            AuthMode::Cookie => "cookie",
             AuthMode::Login => "login",
             AuthMode::ConnectJwt => "connect_jwt",
             AuthMode::JwtBearerGrant => "jwt_bearer_grant",
@@ -67,7 +75,7 @@ impl AuthMode {
             AuthMode::None => &[],
             AuthMode::Basic => &["username", "password"],
             AuthMode::Bearer => &["token"],
-            AuthMode::Header => &["name", "value"],
+            AuthMode::Header | AuthMode::Query | AuthMode::Cookie => &["name", "value"],
             AuthMode::Login => &[
                 "request", "json", "form", "body", "token", "cookie", "header", "scheme",
             ],
@@ -177,6 +185,8 @@ pub(super) fn read_auth(
             token: m.template("token")?,
         }),
         AuthMode::Header => read_header(&mut m),
+        AuthMode::Query => read_query(&mut m),
+        AuthMode::Cookie => read_cookie(&mut m),
         AuthMode::Login => read_login(&mut m).map(AuthSpec::Login),
         AuthMode::ConnectJwt => read_connect_jwt(&mut m).map(AuthSpec::ConnectJwt),
         AuthMode::JwtBearerGrant => read_grant(&mut m).map(AuthSpec::JwtBearerGrant),
@@ -233,12 +243,25 @@ impl<'n> Mode<'_, '_, 'n> {
 
     /// An optional header name, interpolated now and checked.
     fn header_name(&mut self, key: &str) -> Option<String> {
+        self.checked_name(key, "header", |name| {
+            reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+        })
+    }
+
+    /// An optional name of a `what` (a header, a cookie…), interpolated now
+    /// and accepted only when `valid`.
+    fn checked_name(
+        &mut self,
+        key: &str,
+        what: &str,
+        valid: impl Fn(&str) -> bool,
+    ) -> Option<String> {
         let node = self.f.get(key)?;
         let name = self.resolved(node, key)?;
-        if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        if !valid(&name) {
             self.r
                 .diags
-                .error(node.pos, format!("`{name}` is not a valid header name"));
+                .error(node.pos, format!("`{name}` is not a valid {what} name"));
             return None;
         }
         Some(name)
@@ -289,6 +312,34 @@ fn read_header(m: &mut Mode<'_, '_, '_>) -> Option<AuthSpec> {
         name: name?,
         value: value?,
     })
+}
+
+fn read_query(m: &mut Mode<'_, '_, '_>) -> Option<AuthSpec> {
+    m.required("name")?;
+    let name = m.checked_name("name", "query parameter", |name| !name.is_empty());
+    let value = m.template("value");
+    Some(AuthSpec::Query {
+        name: name?,
+        value: value?,
+    })
+}
+
+fn read_cookie(m: &mut Mode<'_, '_, '_>) -> Option<AuthSpec> {
+    m.required("name")?;
+    let name = m.checked_name("name", "cookie", is_cookie_name);
+    let value = m.template("value");
+    Some(AuthSpec::Cookie {
+        name: name?,
+        value: value?,
+    })
+}
+
+/// Whether `name` is a cookie name: an RFC 9110 token (RFC 6265 §4.1.1).
+fn is_cookie_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn read_login(m: &mut Mode<'_, '_, '_>) -> Option<LoginSpec> {
@@ -532,7 +583,9 @@ pub(super) fn auth_templates(auth: &AuthSpec) -> Vec<&Template> {
         AuthSpec::None => Vec::new(),
         AuthSpec::Basic { username, password } => vec![username, password],
         AuthSpec::Bearer { token } => vec![token],
-        AuthSpec::Header { value, .. } => vec![value],
+        AuthSpec::Header { value, .. }
+        | AuthSpec::Query { value, .. }
+        | AuthSpec::Cookie { value, .. } => vec![value],
         AuthSpec::Login(login) => {
             let mut all = vec![&login.request.target];
             all.extend(login.body.iter().flat_map(Body::templates));

@@ -151,6 +151,20 @@ pub enum AuthSpec {
         /// Header value.
         value: Template,
     },
+    /// An API key as a query parameter, appended to every request's query.
+    Query {
+        /// Parameter name.
+        name: String,
+        /// Parameter value, percent-encoded when sent.
+        value: Template,
+    },
+    /// An API key as a cookie, added to the request's `Cookie` header.
+    Cookie {
+        /// Cookie name.
+        name: String,
+        /// Cookie value.
+        value: Template,
+    },
     /// Logs in once and reuses the token or session cookie.
     Login(LoginSpec),
     /// A fresh Atlassian Connect JWT with the request's qsh, per request.
