@@ -93,6 +93,9 @@ pub enum CommandError {
     /// The mock could not listen or the runtime start.
     #[error("{0}")]
     Setup(String),
+    /// `init` could not make or write its suite.
+    #[error(transparent)]
+    Init(#[from] crate::import::init::InitError),
     /// Reports or snapshots could not be written; the run itself happened.
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
     Output(Vec<OutputError>),
@@ -153,6 +156,20 @@ pub fn check(
             session.suites.len()
         )],
         notes: Vec::new(),
+    })
+}
+
+/// `permatrix init`: the suite on stdout (without `--out`), notes on stderr.
+pub fn init(config: &crate::import::init::InitConfig) -> Result<Finished, CommandError> {
+    let made = crate::import::init::init(config)?;
+    let lines = match &config.out {
+        Some(_) => Vec::new(),
+        None => vec![made.text.trim_end_matches('\n').to_string()],
+    };
+    Ok(Finished {
+        ending: Ending::Passed,
+        lines,
+        notes: made.notes,
     })
 }
 

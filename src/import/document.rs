@@ -69,7 +69,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Value, DocumentError> {
                 return Err(DocumentError::Syntax {
                     file: file.to_path_buf(),
                     line: e.line(),
-                    column: e.column(),
+                    column: e.column().max(1),
                     message: format!("invalid JSON: {}", strip_location(&e.to_string())),
                 });
             }
@@ -85,7 +85,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Value, DocumentError> {
             file: file.to_path_buf(),
             line,
             column,
-            message: format!("invalid YAML: {}", first_line(&e.to_string())),
+            message: format!("invalid YAML: {}", without_location(first_line(&e.to_string()))),
         }
     })
 }
@@ -100,6 +100,15 @@ fn yaml(text: &str) -> Result<Value, serde_saphyr::Error> {
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
     serde_saphyr::from_str_with_options(text, options)
+}
+
+/// serde-saphyr starts with "error: line L column C: "; the location is shown apart.
+fn without_location(message: &str) -> &str {
+    let rest = message.strip_prefix("error: ").unwrap_or(message);
+    match rest.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((_, reason)) => reason,
+        None => rest,
+    }
 }
 
 fn first_line(message: &str) -> &str {

@@ -180,7 +180,7 @@ fn object_of_required(
 }
 
 /// A plausible string for a `format`.
-pub(crate) fn string_for(format: Option<&str>) -> &'static str {
+pub fn string_for(format: Option<&str>) -> &'static str {
     match format {
         Some("date-time") => "2024-01-01T00:00:00Z",
         Some("date") => "2024-01-01",

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+pub use example::string_for as example_string;
 pub use security::{Requirement, SchemeKind, SecurityScheme};
 
 use self::refs::Resolver;

@@ -1,0 +1,238 @@
+//! `permatrix init`: a suite from an OpenAPI document or a HAR recording,
+//! checked like any suite before it is written, observed first on request.
+
+use std::path::{Path, PathBuf};
+
+use super::compact::{self, Seen};
+use super::draft::Draft;
+use super::observe::{self, ObserveError, ObserveOptions};
+use super::openapi::{self, SpecError};
+use super::principals::{self, PrincipalsError};
+use crate::execute::ExecOptions;
+use crate::outcome::Tally;
+use crate::report::terminal::TerminalStyle;
+use crate::suite::{Diagnostic, LoadOptions};
+
+/// Where the endpoints come from.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// `--openapi SPEC`.
+    OpenApi(PathBuf),
+    /// `--har FILE [--host HOST]`.
+    Har {
+        /// The recording.
+        file: PathBuf,
+        /// `--host`: the host whose requests become endpoints.
+        host: Option<String>,
+    },
+}
+
+/// Everything `permatrix init` needs, parsed from the command line.
+#[derive(Clone, Debug)]
+pub struct InitConfig {
+    /// The document or recording.
+    pub source: Source,
+    /// `--out FILE`; stdout without it.
+    pub out: Option<PathBuf>,
+    /// `--force`: overwrite `--out`.
+    pub force: bool,
+    /// `--name`.
+    pub name: Option<String>,
+    /// `--base-url`.
+    pub base_url: Option<String>,
+    /// `--principals SUITE.yaml`.
+    pub principals: Option<PathBuf>,
+    /// `--observe`.
+    pub observe: bool,
+    /// `--include-mutations`.
+    pub include_mutations: bool,
+    /// Engine settings and interpolation sources (for `--observe` and the final check).
+    pub exec: ExecOptions,
+    /// The progress bar while observing.
+    pub style: TerminalStyle,
+}
+
+/// Why `init` wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The document is not one.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The recording is not one.
+    #[error(transparent)]
+    Har(#[from] super::har::HarError),
+    /// The `--principals` suite could not be used.
+    #[error(transparent)]
+    Principals(#[from] PrincipalsError),
+    /// `--out` exists and `--force` was not given.
+    #[error("{} exists: pass --force to overwrite it", .0.display())]
+    Exists(PathBuf),
+    /// The suite could not be written.
+    #[error("cannot write {}: {source}", file.display())]
+    Write {
+        /// The file.
+        file: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The suite made does not pass `check` (a bug, or a `--principals` suite that does not).
+    #[error("the suite made does not load:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<Diagnostic>),
+    /// `--observe` failed.
+    #[error(transparent)]
+    Observe(#[from] ObserveError),
+}
+
+/// What `init` made.
+#[derive(Debug)]
+pub struct Made {
+    /// The suite's text.
+    pub text: String,
+    /// Warnings and what the observation found, for stderr.
+    pub notes: Vec<String>,
+}
+
+/// Makes the suite, checks it and writes it to `--out` (or returns it for stdout).
+pub fn init(config: &InitConfig) -> Result<Made, InitError> {
+    if let Some(out) = &config.out
+        && out.exists()
+        && !config.force
+    {
+        return Err(InitError::Exists(out.clone()));
+    }
+    let out_dir = match config.out.as_deref().and_then(Path::parent) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (mut draft, rows, mut notes) = made(config, &out_dir)?;
+    let principal_names = draft.principal_names();
+    let (rows, lift) = if config.observe {
+        let observed = observe::observe(
+            &draft,
+            &out_dir,
+            &rows,
+            &ObserveOptions {
+                exec: &config.exec,
+                include_mutations: config.include_mutations,
+                style: config.style,
+            },
+        )?;
+        notes.push(observed_line(&observed.tally));
+        notes.extend(observed.notices.into_iter().map(|n| format!("warning: {n}")));
+        draft.comments.truncate(1);
+        draft.comments.push(
+            "Expectations are the statuses observed; review them before committing: each is what the target answered, not what it should answer.".into(),
+        );
+        (observed.rows, true)
+    } else {
+        (rows, false)
+    };
+    let compacted = compact::compact(&rows, &principal_names, &draft.groups, lift);
+    draft.default_expect = compacted.defaults;
+    for (endpoint, cells) in draft.endpoints.iter_mut().zip(compacted.endpoints) {
+        endpoint.expect = cells;
+    }
+    let text = draft.render();
+    check(&text, config, &out_dir)?;
+    if let Some(out) = &config.out {
+        crate::atomic_file::write_atomically(out, text.as_bytes()).map_err(|e| InitError::Write {
+            file: e.path,
+            source: e.source,
+        })?;
+        notes.push(format!(
+            "wrote {} ({} endpoints × {} principals)",
+            out.display(),
+            draft.endpoints.len(),
+            principal_names.len()
+        ));
+    }
+    Ok(Made { text, notes })
+}
+
+/// The draft and its matrix from the source, with the source's warnings.
+fn made(config: &InitConfig, out_dir: &Path) -> Result<(Draft, Vec<Vec<Seen>>, Vec<String>), InitError> {
+    match &config.source {
+        Source::OpenApi(file) => {
+            let spec = openapi::load(file)?;
+            let set = match &config.principals {
+                Some(suite) => principals::from_suite(suite, &spec.schemes, out_dir)?,
+                None => {
+                    let suite = super::from_openapi::suite_name(
+                        config.name.as_deref(),
+                        spec.title.as_deref(),
+                    );
+                    let prefix = super::draft::var_name(&suite).to_ascii_uppercase();
+                    principals::from_schemes(&spec.schemes, &prefix)
+                }
+            };
+            let choices = super::from_openapi::OpenApiChoices {
+                name: config.name.clone(),
+                base_url: config.base_url.clone(),
+                source: file_name(file),
+            };
+            let (draft, rows) = super::from_openapi::draft(&spec, set, &choices);
+            let notes = spec
+                .warnings
+                .iter()
+                .map(|w| format!("warning: {}: {w}", file.display()))
+                .collect();
+            Ok((draft, rows, notes))
+        }
+        Source::Har { file, host } => {
+            let set = match &config.principals {
+                Some(suite) => Some(principals::from_suite(suite, &[], out_dir)?),
+                None => None,
+            };
+            let made = super::har::draft(
+                file,
+                &super::har::HarChoices {
+                    host: host.clone(),
+                    name: config.name.clone(),
+                    base_url: config.base_url.clone(),
+                    source: file_name(file),
+                    principals: set,
+                },
+            )?;
+            Ok((made.draft, made.rows, made.notes))
+        }
+    }
+}
+
+fn file_name(file: &Path) -> String {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| file.display().to_string())
+}
+
+/// Loads the text as `check` would, from where it will be written.
+fn check(text: &str, config: &InitConfig, out_dir: &Path) -> Result<(), InitError> {
+    let file = match &config.out {
+        Some(out) => out.clone(),
+        None => out_dir.join("suite.yaml"),
+    };
+    let options = LoadOptions {
+        cli_vars: config.exec.cli_vars.clone(),
+        env: config.exec.env.clone(),
+        base_url: None,
+        force_mock: false,
+        mock_where_defined: false,
+    };
+    crate::suite::load_str(&file, text, &options)
+        .map(|_| ())
+        .map_err(InitError::Invalid)
+}
+
+fn observed_line(tally: &Tally) -> String {
+    let answered = tally.passed + tally.failed;
+    let mut line = format!("observed {answered} cell(s)");
+    if tally.errors > 0 {
+        line.push_str(&format!(
+            ", {} errored (written as `any` with the error quoted)",
+            tally.errors
+        ));
+    }
+    if tally.skipped > 0 {
+        line.push_str(&format!(", {} not sent (mutation guard)", tally.skipped));
+    }
+    line
+}

@@ -1,0 +1,158 @@
+//! `init --observe`: the draft run against its target with the normal
+//! session (concurrency, rate limit, retries, mutation guard, progress bar),
+//! and the statuses it got written back as the expectations.
+
+use std::path::Path;
+
+use super::compact::Seen;
+use super::draft::{Cell, Draft};
+use crate::execute::ExecOptions;
+use crate::outcome::{CellOutcome, CellResult, Tally};
+use crate::plan::Selection;
+use crate::report::terminal::{TerminalReporter, TerminalStyle};
+use crate::report::{Event, Reporter, RunReport};
+use crate::session::{Completion, Session, SessionError, SessionOptions, TargetChoice};
+
+/// Why the draft could not be observed.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    /// The draft could not be written where it is run from.
+    #[error("cannot write the draft to observe in {}: {source}", dir.display())]
+    Draft {
+        /// The folder.
+        dir: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The session could not load, start or execute.
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Ctrl-C stopped the observation: nothing is written.
+    #[error("interrupted: nothing was written")]
+    Interrupted,
+}
+
+/// What observing found.
+pub struct Observed {
+    /// The matrix, endpoint × principal: statuses, or the fallback with a comment.
+    pub rows: Vec<Vec<Seen>>,
+    /// How many cells answered, errored, were not sent.
+    pub tally: Tally,
+    /// What the session had to say (a target that kept refusing).
+    pub notices: Vec<String>,
+}
+
+/// How an observation is run.
+pub struct ObserveOptions<'a> {
+    /// Engine settings and interpolation sources.
+    pub exec: &'a ExecOptions,
+    /// Send mutations too (the mutation guard still applies).
+    pub include_mutations: bool,
+    /// The progress bar.
+    pub style: TerminalStyle,
+}
+
+/// Runs `draft` (every expectation `any`) from `dir`, where the suite will
+/// live, so relative paths hold; `fallback` is the matrix for cells not observed.
+pub fn observe(
+    draft: &Draft,
+    dir: &Path,
+    fallback: &[Vec<Seen>],
+    options: &ObserveOptions<'_>,
+) -> Result<Observed, ObserveError> {
+    let mut probe = draft.clone();
+    probe.default_expect = vec![Cell::new("*", "any")];
+    for endpoint in &mut probe.endpoints {
+        endpoint.expect.clear();
+    }
+    let file = tempfile::Builder::new()
+        .prefix(".permatrix-observe-")
+        .suffix(".yaml")
+        .tempfile_in(dir)
+        .map_err(|source| ObserveError::Draft {
+            dir: dir.to_path_buf(),
+            source,
+        })?;
+    std::fs::write(file.path(), probe.render()).map_err(|source| ObserveError::Draft {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let session = Session::load(
+        &[file.path().to_path_buf()],
+        SessionOptions {
+            target: TargetChoice::default(),
+            exec: options.exec.clone(),
+            mock_where_defined: false,
+        },
+    )?;
+    let suite = &session.suites[0];
+    let cells: Vec<_> = session
+        .plan(&Selection::default())?
+        .into_iter()
+        .filter(|c| options.include_mutations || !suite.endpoints[c.endpoint].is_mutation())
+        .collect();
+    let started = session.start()?;
+    let mut progress = TerminalReporter::new(std::io::sink(), options.style);
+    let _ = progress.handle(&Event::Started { cells: cells.len() });
+    let mut outcomes: Vec<CellOutcome> = Vec::with_capacity(cells.len());
+    let completion = started.execute_into(&cells, options.exec, &mut outcomes, |outcome| {
+        let _ = progress.handle(&Event::CellFinished(outcome));
+    })?;
+    let tally = Tally::of(&outcomes);
+    let report = RunReport {
+        suites: &session.suites,
+        targets: &started.targets,
+        outcomes: &outcomes,
+        tally,
+        snapshots: &[],
+        not_run: &[],
+    };
+    let _ = progress.handle(&Event::Finished(&report));
+    if completion == Completion::Interrupted {
+        return Err(ObserveError::Interrupted);
+    }
+    let mut rows: Vec<Vec<Seen>> = fallback
+        .iter()
+        .enumerate()
+        .map(|(e, row)| {
+            let why = if suite.endpoints[e].is_mutation() && !options.include_mutations {
+                "not observed: a mutation (pass --include-mutations to send it)"
+            } else {
+                "not observed"
+            };
+            row.iter()
+                .map(|seen| Seen {
+                    value: seen.value.clone(),
+                    comment: Some(why.into()),
+                })
+                .collect()
+        })
+        .collect();
+    for outcome in &outcomes {
+        let cell = &mut rows[outcome.id.endpoint][outcome.id.principal];
+        *cell = match &outcome.result {
+            CellResult::Responded(observation) => Seen::plain(observation.status.to_string()),
+            CellResult::Error { message, .. } => Seen {
+                value: "any".into(),
+                comment: Some(format!("error: {}", one_line(message))),
+            },
+            CellResult::Skipped { reason } => Seen {
+                value: cell.value.clone(),
+                comment: Some(format!("not observed: {}", one_line(reason))),
+            },
+        };
+    }
+    Ok(Observed {
+        rows,
+        tally,
+        notices: started.notices(),
+    })
+}
+
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(160) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
