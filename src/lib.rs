@@ -52,6 +52,7 @@ pub mod app;
 mod atlassian;
 mod atomic_file;
 mod auth;
+pub mod coverage;
 pub mod execute;
 pub mod explain;
 pub mod harness;

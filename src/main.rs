@@ -51,6 +51,30 @@ enum Command {
         #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
     },
+    /// Which operations of an OpenAPI description the suites' endpoints cover.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Args)]
+struct CoverageArgs {
+    /// The OpenAPI 2.0, 3.0 or 3.1 description (JSON or YAML).
+    #[arg(long, value_name = "SPEC")]
+    openapi: PathBuf,
+    /// Suite files, or folders of *.yaml suites.
+    #[arg(default_value = "suites")]
+    paths: Vec<PathBuf>,
+    /// Write the result as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Exit 1 when less than PCT percent of the operations are covered.
+    #[arg(long, value_name = "PCT", value_parser = permatrix::coverage::MinPercent::parse)]
+    min: Option<permatrix::coverage::MinPercent>,
+    /// Match request paths starting with FROM as if they started with TO (repeatable).
+    #[arg(long = "map", value_name = "FROM=TO", value_parser = permatrix::coverage::parse_map)]
+    maps: Vec<permatrix::coverage::PathMap>,
+    /// Set a variable (repeatable): suites load with it, as with `check`.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
 }
 
 #[derive(Args)]
@@ -280,6 +304,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => app::run(&run_config(*args, env)),
         Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
+        Command::Coverage(args) => {
+            permatrix::coverage::coverage(&permatrix::coverage::CoverageConfig {
+                openapi: args.openapi,
+                paths: args.paths,
+                json: args.json,
+                min: args.min,
+                maps: args.maps,
+                exec: exec_options(args.vars, env),
+            })
+        }
         Command::Mock { file, port, host } => app::serve_mock(&file, &host, port, |name, bound| {
             say(&format!(
                 "mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)\n"
