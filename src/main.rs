@@ -53,6 +53,55 @@ enum Command {
     },
     /// Which operations of an OpenAPI description the suites' endpoints cover.
     Coverage(CoverageArgs),
+    /// Write a suite from an OpenAPI document or a HAR recording.
+    Init(Box<InitArgs>),
+}
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["openapi", "har"])))]
+struct InitArgs {
+    /// An OpenAPI 2.0, 3.0 or 3.1 document (JSON or YAML): one endpoint per operation.
+    #[arg(long, value_name = "SPEC")]
+    openapi: Option<PathBuf>,
+    /// A HAR 1.2 recording (browser devtools, a proxy): one endpoint per distinct request.
+    #[arg(long, value_name = "FILE")]
+    har: Option<PathBuf>,
+    /// With --har: the host whose requests become endpoints (default: the most frequent).
+    #[arg(long, value_name = "HOST", requires = "har")]
+    host: Option<String>,
+    /// Write the suite to FILE instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long, requires = "out")]
+    force: bool,
+    /// The suite's name (default: the document's title).
+    #[arg(long, value_name = "SUITE")]
+    name: Option<String>,
+    /// The target's base URL (default: the document's server, behind a variable).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Take principals, groups, target, vars and default headers from this suite.
+    #[arg(long, value_name = "SUITE.yaml")]
+    principals: Option<PathBuf>,
+    /// Run the matrix against the target and write the statuses it answers as expectations.
+    #[arg(long)]
+    observe: bool,
+    /// With --observe: send POST/PUT/PATCH/DELETE too (the mutation guard still applies).
+    #[arg(long, requires = "observe")]
+    include_mutations: bool,
+    /// With --include-mutations: send them to a real target too, like `run --allow-mutations`.
+    #[arg(long, requires = "include_mutations")]
+    allow_mutations: bool,
+    /// Cells in flight at once while observing, overriding the suite's `concurrency`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    concurrency: Option<u16>,
+    /// Per-request timeout while observing (e.g. 5s, 500ms).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    timeout: Option<Duration>,
+    /// Set a variable (repeatable): takes precedence over vars and the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
 }
 
 #[derive(Args)]
@@ -298,6 +347,43 @@ fn show(result: &Result<Finished, CommandError>) {
     }
 }
 
+fn init(args: InitArgs, env: BTreeMap<String, String>) -> Result<Finished, CommandError> {
+    let source = match (args.openapi, args.har) {
+        (Some(spec), _) => permatrix::import::init::Source::OpenApi(spec),
+        (None, Some(file)) => permatrix::import::init::Source::Har {
+            file,
+            host: args.host,
+        },
+        (None, None) => {
+            return Err(CommandError::Usage(
+                "give --openapi SPEC or --har FILE".into(),
+            ));
+        }
+    };
+    let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let mut exec = exec_options(args.vars, env);
+    exec.concurrency = args.concurrency.map(usize::from);
+    exec.timeout = args.timeout;
+    exec.allow_mutations = args.allow_mutations;
+    app::init(&permatrix::import::init::InitConfig {
+        source,
+        out: args.out,
+        force: args.force,
+        name: args.name,
+        base_url: args.base_url,
+        principals: args.principals,
+        observe: args.observe,
+        include_mutations: args.include_mutations,
+        exec,
+        style: TerminalStyle {
+            color: !no_color && std::io::stderr().is_terminal(),
+            progress: std::io::stderr().is_terminal(),
+            quiet: true,
+            width: None,
+        },
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = environment();
@@ -314,6 +400,7 @@ fn main() -> ExitCode {
                 exec: exec_options(args.vars, env),
             })
         }
+        Command::Init(args) => init(*args, env),
         Command::Mock { file, port, host } => app::serve_mock(&file, &host, port, |name, bound| {
             say(&format!(
                 "mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)\n"

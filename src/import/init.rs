@@ -104,7 +104,11 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let (mut draft, rows, mut notes) = made(config, &out_dir)?;
+    let Drafted {
+        mut draft,
+        rows,
+        mut notes,
+    } = made(config, &out_dir)?;
     let principal_names = draft.principal_names();
     let (rows, lift) = if config.observe {
         let observed = observe::observe(
@@ -118,7 +122,15 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
             },
         )?;
         notes.push(observed_line(&observed.tally));
-        notes.extend(observed.notices.into_iter().map(|n| format!("warning: {n}")));
+        for (endpoint, why) in draft.endpoints.iter_mut().zip(&observed.unobserved) {
+            endpoint.comments.extend(why.clone());
+        }
+        notes.extend(
+            observed
+                .notices
+                .into_iter()
+                .map(|n| format!("warning: {n}")),
+        );
         draft.comments.truncate(1);
         draft.comments.push(
             "Expectations are the statuses observed; review them before committing: each is what the target answered, not what it should answer.".into(),
@@ -135,9 +147,11 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
     let text = draft.render();
     check(&text, config, &out_dir)?;
     if let Some(out) = &config.out {
-        crate::atomic_file::write_atomically(out, text.as_bytes()).map_err(|e| InitError::Write {
-            file: e.path,
-            source: e.source,
+        crate::atomic_file::write_atomically(out, text.as_bytes()).map_err(|e| {
+            InitError::Write {
+                file: e.path,
+                source: e.source,
+            }
         })?;
         notes.push(format!(
             "wrote {} ({} endpoints × {} principals)",
@@ -150,7 +164,14 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
 }
 
 /// The draft and its matrix from the source, with the source's warnings.
-fn made(config: &InitConfig, out_dir: &Path) -> Result<(Draft, Vec<Vec<Seen>>, Vec<String>), InitError> {
+/// A source's draft, its matrix (endpoint × principal) and its warnings.
+struct Drafted {
+    draft: Draft,
+    rows: Vec<Vec<Seen>>,
+    notes: Vec<String>,
+}
+
+fn made(config: &InitConfig, out_dir: &Path) -> Result<Drafted, InitError> {
     match &config.source {
         Source::OpenApi(file) => {
             let spec = openapi::load(file)?;
@@ -176,7 +197,7 @@ fn made(config: &InitConfig, out_dir: &Path) -> Result<(Draft, Vec<Vec<Seen>>, V
                 .iter()
                 .map(|w| format!("warning: {}: {w}", file.display()))
                 .collect();
-            Ok((draft, rows, notes))
+            Ok(Drafted { draft, rows, notes })
         }
         Source::Har { file, host } => {
             let set = match &config.principals {
@@ -193,7 +214,11 @@ fn made(config: &InitConfig, out_dir: &Path) -> Result<(Draft, Vec<Vec<Seen>>, V
                     principals: set,
                 },
             )?;
-            Ok((made.draft, made.rows, made.notes))
+            Ok(Drafted {
+                draft: made.draft,
+                rows: made.rows,
+                notes: made.notes,
+            })
         }
     }
 }

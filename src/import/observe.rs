@@ -36,6 +36,8 @@ pub enum ObserveError {
 pub struct Observed {
     /// The matrix, endpoint × principal: statuses, or the fallback with a comment.
     pub rows: Vec<Vec<Seen>>,
+    /// For each endpoint none of whose cells were sent, why (its row is the fallback).
+    pub unobserved: Vec<Option<String>>,
     /// How many cells answered, errored, were not sent.
     pub tally: Tally,
     /// What the session had to say (a target that kept refusing).
@@ -111,39 +113,45 @@ pub fn observe(
     if completion == Completion::Interrupted {
         return Err(ObserveError::Interrupted);
     }
-    let mut rows: Vec<Vec<Seen>> = fallback
+    let mut rows: Vec<Vec<Seen>> = fallback.to_vec();
+    let mut unobserved: Vec<Option<String>> = suite
+        .endpoints
         .iter()
-        .enumerate()
-        .map(|(e, row)| {
-            let why = if suite.endpoints[e].is_mutation() && !options.include_mutations {
-                "not observed: a mutation (pass --include-mutations to send it)"
+        .map(|endpoint| {
+            Some(if endpoint.is_mutation() && !options.include_mutations {
+                "not observed: a mutation (pass --include-mutations to send it); expectations from the document".to_string()
             } else {
-                "not observed"
-            };
-            row.iter()
-                .map(|seen| Seen {
-                    value: seen.value.clone(),
-                    comment: Some(why.into()),
-                })
-                .collect()
+                "not observed; expectations from the document".to_string()
+            })
         })
         .collect();
     for outcome in &outcomes {
-        let cell = &mut rows[outcome.id.endpoint][outcome.id.principal];
-        *cell = match &outcome.result {
-            CellResult::Responded(observation) => Seen::plain(observation.status.to_string()),
-            CellResult::Error { message, .. } => Seen {
-                value: "any".into(),
-                comment: Some(format!("error: {}", one_line(message))),
-            },
-            CellResult::Skipped { reason } => Seen {
-                value: cell.value.clone(),
-                comment: Some(format!("not observed: {}", one_line(reason))),
-            },
-        };
+        let (e, p) = (outcome.id.endpoint, outcome.id.principal);
+        match &outcome.result {
+            CellResult::Responded(observation) => {
+                unobserved[e] = None;
+                rows[e][p] = Seen::plain(observation.status.to_string());
+            }
+            CellResult::Error { message, .. } => {
+                unobserved[e] = None;
+                rows[e][p] = Seen {
+                    value: "any".into(),
+                    comment: Some(format!("error: {}", one_line(message))),
+                };
+            }
+            CellResult::Skipped { reason } => {
+                if let Some(why) = &mut unobserved[e] {
+                    *why = format!(
+                        "not observed: {}; expectations from the document",
+                        one_line(reason)
+                    );
+                }
+            }
+        }
     }
     Ok(Observed {
         rows,
+        unobserved,
         tally,
         notices: started.notices(),
     })

@@ -67,7 +67,10 @@ pub fn from_schemes(schemes: &[SecurityScheme], env_prefix: &str) -> PrincipalSe
             name.push('_');
         }
         let env = |suffix: &str| {
-            let stem = format!("{env_prefix}_{}", var_name(&scheme.name).to_ascii_uppercase());
+            let stem = format!(
+                "{env_prefix}_{}",
+                var_name(&scheme.name).to_ascii_uppercase()
+            );
             let var = if suffix.is_empty() {
                 stem
             } else {
@@ -77,7 +80,10 @@ pub fn from_schemes(schemes: &[SecurityScheme], env_prefix: &str) -> PrincipalSe
         };
         let (auth, comment) = match &scheme.kind {
             SchemeKind::Basic => (
-                mode("basic", vec![("username", env("USERNAME")), ("password", env("PASSWORD"))]),
+                mode(
+                    "basic",
+                    vec![("username", env("USERNAME")), ("password", env("PASSWORD"))],
+                ),
                 None,
             ),
             SchemeKind::Bearer => (mode("bearer", vec![("token", env("TOKEN"))]), None),
@@ -99,7 +105,10 @@ pub fn from_schemes(schemes: &[SecurityScheme], env_prefix: &str) -> PrincipalSe
                     Location::Header | Location::Path => "header",
                 };
                 (
-                    mode(key, vec![("name", Yaml::Str(name.clone())), ("value", env(""))]),
+                    mode(
+                        key,
+                        vec![("name", Yaml::Str(name.clone())), ("value", env(""))],
+                    ),
                     None,
                 )
             }
@@ -118,12 +127,17 @@ pub fn from_schemes(schemes: &[SecurityScheme], env_prefix: &str) -> PrincipalSe
                 )),
             ),
         };
+        // A template without a mode sends nothing: it meets nothing yet.
+        let meets = match comment {
+            None => vec![scheme.name.clone()],
+            Some(_) => Vec::new(),
+        };
         set.principals.push(Principal {
             name,
             body: vec![Entry::new("auth", auth)],
             comments: comment.into_iter().collect(),
         });
-        set.meets.push(vec![scheme.name.clone()]);
+        set.meets.push(meets);
     }
     set
 }
@@ -131,7 +145,12 @@ pub fn from_schemes(schemes: &[SecurityScheme], env_prefix: &str) -> PrincipalSe
 fn mode(name: &str, fields: Vec<(&str, Yaml)>) -> Yaml {
     Yaml::Map(vec![Entry::new(
         name,
-        Yaml::FlowMap(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        Yaml::FlowMap(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        ),
     )])
 }
 
@@ -176,7 +195,11 @@ pub fn from_suite(
     let Value::Map(top) = &root.value else {
         return Err(invalid(root.pos, "expected a suite (a map)".into()));
     };
-    let get = |key: &str| top.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v);
+    let get = |key: &str| {
+        top.iter()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v)
+    };
     let Some(Node {
         value: Value::Map(principals),
         ..
@@ -190,6 +213,16 @@ pub fn from_suite(
     for (key, value) in principals {
         let name = key.scalar_text().unwrap_or_default();
         let mut body = entries(value, &rebase);
+        let mut comments = Vec::new();
+        // A canary names an endpoint of the source suite, which the written one does not have.
+        if let Some(at) = body.iter().position(|e| e.key == "canary") {
+            let canary = body.remove(at);
+            if let Yaml::Str(endpoint) = canary.value {
+                comments.push(format!(
+                    "its canary `{endpoint}` was left out: name an endpoint of this suite it must reach"
+                ));
+            }
+        }
         for entry in &mut body {
             if entry.key == "auth" {
                 rebase.auth(&mut entry.value);
@@ -199,7 +232,7 @@ pub fn from_suite(
         set.principals.push(Principal {
             name,
             body,
-            comments: Vec::new(),
+            comments,
         });
     }
     if let Some(Node {
@@ -268,13 +301,38 @@ fn yaml(node: &Node, rebase: &Rebase<'_>) -> Yaml {
         }
         Value::Seq(items) => {
             let items: Vec<Yaml> = items.iter().map(|i| yaml(i, rebase)).collect();
-            if items.iter().all(|i| matches!(i, Yaml::Str(_) | Yaml::Raw(_))) {
+            if items
+                .iter()
+                .all(|i| matches!(i, Yaml::Str(_) | Yaml::Raw(_)))
+            {
                 Yaml::FlowSeq(items)
             } else {
                 Yaml::Seq(items)
             }
         }
-        Value::Map(_) => Yaml::Map(entries(node, rebase)),
+        Value::Map(_) => {
+            let entries = entries(node, rebase);
+            let short = entries
+                .iter()
+                .all(|e| matches!(e.value, Yaml::Str(_) | Yaml::Raw(_)))
+                && entries
+                    .iter()
+                    .map(|e| e.key.len() + scalar_len(&e.value) + 4)
+                    .sum::<usize>()
+                    < 72;
+            if short && !entries.is_empty() {
+                Yaml::FlowMap(entries.into_iter().map(|e| (e.key, e.value)).collect())
+            } else {
+                Yaml::Map(entries)
+            }
+        }
+    }
+}
+
+fn scalar_len(value: &Yaml) -> usize {
+    match value {
+        Yaml::Str(s) | Yaml::Raw(s) => s.len(),
+        _ => usize::MAX / 2,
     }
 }
 
@@ -373,8 +431,7 @@ fn meets(principal: &Node, schemes: &[SecurityScheme]) -> Vec<String> {
                     Location::Cookie => "cookie",
                     Location::Header | Location::Path => "header",
                 };
-                mode == wanted
-                    && field("name").is_some_and(|n| n.eq_ignore_ascii_case(name))
+                mode == wanted && field("name").is_some_and(|n| n.eq_ignore_ascii_case(name))
             }
             _ => false,
         })
