@@ -87,7 +87,7 @@ async fn what_a_document_leaves_open_is_said_in_the_suite_and_on_stderr() {
         relative.stdout
     );
     assert!(
-        relative.stdout.contains("is not an absolute URL"),
+        relative.stdout.contains("is not an absolute http(s) URL"),
         "{}",
         relative.stdout
     );
@@ -509,5 +509,80 @@ async fn observe_sends_mutations_only_when_asked_and_allowed() {
     assert!(
         line.contains("admin_key: 204") && line.contains("user_key: 403"),
         "{line}"
+    );
+}
+
+/// A small deterministic generator (xorshift), so a failure names its seed.
+struct Mutator(u64);
+
+impl Mutator {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// `text` with one to three edits: a range cut, doubled, or a byte replaced by a YAML or JSON token.
+    fn mutate(&mut self, text: &str) -> String {
+        let mut bytes = text.as_bytes().to_vec();
+        for _ in 0..=self.below(3) {
+            let at = self.below(bytes.len());
+            let len = 1 + self.below(40);
+            let end = (at + len).min(bytes.len());
+            match self.below(3) {
+                0 => {
+                    bytes.drain(at..end);
+                }
+                1 => {
+                    let copy = bytes[at..end].to_vec();
+                    bytes.splice(at..at, copy);
+                }
+                _ => {
+                    let tokens: [&[u8]; 12] = [
+                        b"{", b"}", b"[", b"]", b":", b",", b"\"", b"$ref", b"${x}", b"#", b"\n  ",
+                        b"~1",
+                    ];
+                    let token = tokens[self.below(tokens.len())];
+                    bytes.splice(at..at, token.iter().copied());
+                }
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[test]
+fn no_mangled_document_makes_init_panic_or_write_an_invalid_suite() {
+    let mut mutator = Mutator(0x9e37_79b9_7f4a_7c15);
+    let file = std::path::Path::new("fuzzed.yaml");
+    let mut written = 0;
+    for name in ["petstore-2.0.yaml", "edge-3.0.yaml", "edge-3.1.json"] {
+        let original = std::fs::read_to_string(fixture(name)).expect("fixture");
+        for round in 0..600 {
+            let text = mutator.mutate(&original);
+            let Ok(suite) = permatrix::import::init::openapi_text(file, &text) else {
+                continue;
+            };
+            written += 1;
+            let options = permatrix::suite::LoadOptions::default();
+            if let Err(problems) =
+                permatrix::suite::load_str(std::path::Path::new("s.yaml"), &suite, &options)
+            {
+                let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                panic!(
+                    "{name} round {round}: the suite made does not load:\n{}\n--- document:\n{text}\n--- suite:\n{suite}",
+                    problems.join("\n")
+                );
+            }
+        }
+    }
+    assert!(
+        written > 150,
+        "many mutations still make a suite ({written})"
     );
 }

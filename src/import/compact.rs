@@ -171,10 +171,20 @@ mod tests {
         assert_eq!(line(&c.endpoints[3]), "*=500 admin=200");
         let rows = vec![row(&["401", "200", "403", "403", "403"])];
         let five = names(&["anonymous", "admin", "app", "bot", "x"]);
-        let c = compact(&rows, &five, &[("apps".into(), names(&["app", "bot"]))], true);
+        let c = compact(
+            &rows,
+            &five,
+            &[("apps".into(), names(&["app", "bot"]))],
+            true,
+        );
         assert_eq!(line(&c.endpoints[0]), "*=403 anonymous=401 admin=200");
         let rows = vec![row(&["401", "200", "403", "403", "200"])];
-        let c = compact(&rows, &five, &[("apps".into(), names(&["app", "bot"]))], true);
+        let c = compact(
+            &rows,
+            &five,
+            &[("apps".into(), names(&["app", "bot"]))],
+            true,
+        );
         assert_eq!(line(&c.endpoints[0]), "*=200 apps=403 anonymous=401");
     }
 
@@ -182,7 +192,10 @@ mod tests {
     fn commented_cells_stay_on_their_own_and_a_uniform_matrix_is_one_star() {
         let principals = names(&["a", "b"]);
         let mut rows = vec![row(&["200", "200"]), row(&["200", "200"])];
-        assert_eq!(line(&compact(&rows, &principals, &[], true).defaults), "*=200");
+        assert_eq!(
+            line(&compact(&rows, &principals, &[], true).defaults),
+            "*=200"
+        );
         rows[1][1] = Seen {
             value: "any".into(),
             comment: Some("error: refused".into()),

@@ -85,7 +85,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Value, DocumentError> {
             file: file.to_path_buf(),
             line,
             column,
-            message: format!("invalid YAML: {}", without_location(first_line(&e.to_string()))),
+            message: format!(
+                "invalid YAML: {}",
+                without_location(first_line(&e.to_string()))
+            ),
         }
     })
 }

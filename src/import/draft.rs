@@ -142,7 +142,10 @@ impl Draft {
         }
         let mut defaults = Vec::new();
         if !self.default_headers.is_empty() {
-            defaults.push(Entry::new("headers", Yaml::Map(self.default_headers.clone())));
+            defaults.push(Entry::new(
+                "headers",
+                Yaml::Map(self.default_headers.clone()),
+            ));
         }
         if !self.default_expect.is_empty() {
             defaults.push(expect_entry(&self.default_expect));

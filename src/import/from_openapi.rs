@@ -25,7 +25,11 @@ pub struct OpenApiChoices {
 }
 
 /// Everything of a path parameter value but the unreserved characters is encoded.
-const VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// What a literal path segment cannot carry in a request line.
 const PATH: &AsciiSet = &CONTROLS
@@ -160,27 +164,36 @@ fn target(
         let url = with_server_path(url, &server_path);
         return (vec![Entry::new("base_url", Yaml::Str(literal(&url)))], None);
     }
-    let absolute = url::Url::parse(server)
+    let absolute = crate::suite::parse_base_url(server)
         .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
     let (url, comment) = match absolute {
         Some(_) => (server.trim_end_matches('/').to_string(), None),
-        None => (
-            format!("http://localhost{}", server_path.trim_end_matches('/')),
-            Some(if server.is_empty() {
+        None => {
+            let path = server_path
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('/');
+            let placeholder = format!("http://localhost{}", literal_path(path));
+            let comment = if server.is_empty() {
                 "The document names no server: target.base_url is a placeholder; set the variable or pass --base-url.".to_string()
             } else {
                 format!(
-                    "The document's server `{server}` is not an absolute URL: target.base_url is a placeholder; set the variable or pass --base-url."
+                    "The document's server `{server}` is not an absolute http(s) URL: target.base_url is a placeholder; set the variable or pass --base-url."
                 )
-            }),
-        ),
+            };
+            (placeholder, Some(comment))
+        }
     };
     let var = format!("{}_BASE_URL", var_name(suite).to_ascii_uppercase());
     // `}` would end the default early; a server URL never needs one.
     let url = literal(&url).replace('}', "%7D");
     (
-        vec![Entry::new("base_url", Yaml::Str(format!("${{{var}:-{url}}}")))],
+        vec![Entry::new(
+            "base_url",
+            Yaml::Str(format!("${{{var}:-{url}}}")),
+        )],
         comment,
     )
 }
@@ -309,8 +322,25 @@ fn endpoint(operation: &Operation, name: String, vars: &mut Variables) -> Endpoi
             Location::Query => query.push((parameter.name.clone(), value(vars))),
             Location::Header => {
                 let lower = parameter.name.to_ascii_lowercase();
-                if !matches!(lower.as_str(), "authorization" | "content-type" | "accept" | "cookie") {
-                    headers.push((parameter.name.clone(), value(vars)));
+                if http::HeaderName::from_bytes(parameter.name.as_bytes()).is_err() {
+                    comments.push(format!(
+                        "the document requires header {:?}, which is not a valid header name: left out",
+                        parameter.name
+                    ));
+                } else if !matches!(
+                    lower.as_str(),
+                    "authorization" | "content-type" | "accept" | "cookie"
+                ) {
+                    let sendable = parameter
+                        .example
+                        .as_ref()
+                        .is_none_or(|e| http::HeaderValue::from_str(&text(e)).is_ok());
+                    let value = if sendable {
+                        value(vars)
+                    } else {
+                        vars.reference(parameter)
+                    };
+                    headers.push((parameter.name.clone(), value));
                 }
             }
             Location::Cookie => comments.push(format!(
@@ -338,7 +368,9 @@ fn endpoint(operation: &Operation, name: String, vars: &mut Variables) -> Endpoi
             None
         }
         BodyKind::Raw(media_type) => {
-            headers.push(("Content-Type".into(), media_type.clone()));
+            if http::HeaderValue::from_str(media_type).is_ok() {
+                headers.push(("Content-Type".into(), literal(media_type)));
+            }
             Some(Body::Raw(match &body.example {
                 Value::String(s) => literal(s),
                 Value::Null => String::new(),
@@ -378,7 +410,9 @@ fn path_of(operation: &Operation, vars: &mut Variables) -> String {
             .find(|p| p.location == Location::Path && p.name == name);
         match parameter {
             Some(p) => match &p.example {
-                Some(example) => out.push_str(&utf8_percent_encode(&text(example), VALUE).to_string()),
+                Some(example) => {
+                    out.push_str(&utf8_percent_encode(&text(example), VALUE).to_string())
+                }
                 None => out.push_str(&vars.reference(p)),
             },
             None => out.push_str(&vars.reference(&Parameter {
@@ -439,12 +473,21 @@ mod tests {
 
     #[test]
     fn suite_names_are_slugs_of_the_title() {
-        assert_eq!(suite_name(None, Some("Swagger Petstore - OpenAPI 3.0")), "swagger-petstore-openapi");
         assert_eq!(
-            suite_name(None, Some("GitHub's official OpenAPI spec + Octokit extension")),
+            suite_name(None, Some("Swagger Petstore - OpenAPI 3.0")),
+            "swagger-petstore-openapi"
+        );
+        assert_eq!(
+            suite_name(
+                None,
+                Some("GitHub's official OpenAPI spec + Octokit extension")
+            ),
             "githubs-official-openapi"
         );
-        assert_eq!(suite_name(Some("a very long name that the user chose"), None), "a-very-long-name-that-the-user-chose");
+        assert_eq!(
+            suite_name(Some("a very long name that the user chose"), None),
+            "a-very-long-name-that-the-user-chose"
+        );
         assert_eq!(suite_name(Some("My_API"), Some("x")), "my_api");
         assert_eq!(suite_name(None, Some("   ")), "api");
     }
@@ -459,8 +502,17 @@ mod tests {
 
     #[test]
     fn a_base_url_flag_keeps_the_servers_path_when_it_has_none() {
-        assert_eq!(with_server_path("http://127.0.0.1:8080", "/api/v3"), "http://127.0.0.1:8080/api/v3");
-        assert_eq!(with_server_path("http://127.0.0.1:8080/", "/api/v3/"), "http://127.0.0.1:8080/api/v3");
-        assert_eq!(with_server_path("http://h/other", "/api/v3"), "http://h/other");
+        assert_eq!(
+            with_server_path("http://127.0.0.1:8080", "/api/v3"),
+            "http://127.0.0.1:8080/api/v3"
+        );
+        assert_eq!(
+            with_server_path("http://127.0.0.1:8080/", "/api/v3/"),
+            "http://127.0.0.1:8080/api/v3"
+        );
+        assert_eq!(
+            with_server_path("http://h/other", "/api/v3"),
+            "http://h/other"
+        );
     }
 }

@@ -139,12 +139,7 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
     } else {
         (rows, false)
     };
-    let compacted = compact::compact(&rows, &principal_names, &draft.groups, lift);
-    draft.default_expect = compacted.defaults;
-    for (endpoint, cells) in draft.endpoints.iter_mut().zip(compacted.endpoints) {
-        endpoint.expect = cells;
-    }
-    let text = draft.render();
+    let text = settle(&mut draft, &rows, lift);
     check(&text, config, &out_dir)?;
     if let Some(out) = &config.out {
         crate::atomic_file::write_atomically(out, text.as_bytes()).map_err(|e| {
@@ -163,7 +158,28 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
     Ok(Made { text, notes })
 }
 
-/// The draft and its matrix from the source, with the source's warnings.
+/// Writes the compacted matrix into the draft as its expectations and renders it;
+/// `lift`: a principal's value common to every endpoint goes to `defaults.expect`.
+fn settle(draft: &mut Draft, rows: &[Vec<Seen>], lift: bool) -> String {
+    let compacted = compact::compact(rows, &draft.principal_names(), &draft.groups, lift);
+    draft.default_expect = compacted.defaults;
+    for (endpoint, cells) in draft.endpoints.iter_mut().zip(compacted.endpoints) {
+        endpoint.expect = cells;
+    }
+    draft.render()
+}
+
+/// The suite `init --openapi SPEC` writes for a document held in memory (no
+/// `--principals`, no `--observe`, not checked): for the fuzz target and the benchmark.
+pub fn openapi_text(file: &Path, text: &str) -> Result<String, InitError> {
+    let root = super::document::parse(file, text).map_err(SpecError::from)?;
+    let spec = openapi::from_value(file, &root)?;
+    let Drafted {
+        mut draft, rows, ..
+    } = from_spec(&spec, file, None, None, None);
+    Ok(settle(&mut draft, &rows, false))
+}
+
 /// A source's draft, its matrix (endpoint × principal) and its warnings.
 struct Drafted {
     draft: Draft,
@@ -176,28 +192,16 @@ fn made(config: &InitConfig, out_dir: &Path) -> Result<Drafted, InitError> {
         Source::OpenApi(file) => {
             let spec = openapi::load(file)?;
             let set = match &config.principals {
-                Some(suite) => principals::from_suite(suite, &spec.schemes, out_dir)?,
-                None => {
-                    let suite = super::from_openapi::suite_name(
-                        config.name.as_deref(),
-                        spec.title.as_deref(),
-                    );
-                    let prefix = super::draft::var_name(&suite).to_ascii_uppercase();
-                    principals::from_schemes(&spec.schemes, &prefix)
-                }
+                Some(suite) => Some(principals::from_suite(suite, &spec.schemes, out_dir)?),
+                None => None,
             };
-            let choices = super::from_openapi::OpenApiChoices {
-                name: config.name.clone(),
-                base_url: config.base_url.clone(),
-                source: file_name(file),
-            };
-            let (draft, rows) = super::from_openapi::draft(&spec, set, &choices);
-            let notes = spec
-                .warnings
-                .iter()
-                .map(|w| format!("warning: {}: {w}", file.display()))
-                .collect();
-            Ok(Drafted { draft, rows, notes })
+            Ok(from_spec(
+                &spec,
+                file,
+                set,
+                config.name.clone(),
+                config.base_url.clone(),
+            ))
         }
         Source::Har { file, host } => {
             let set = match &config.principals {
@@ -221,6 +225,33 @@ fn made(config: &InitConfig, out_dir: &Path) -> Result<Drafted, InitError> {
             })
         }
     }
+}
+
+/// The draft of a document: principals from `set`, else one per security scheme.
+fn from_spec(
+    spec: &openapi::Spec,
+    file: &Path,
+    set: Option<principals::PrincipalSet>,
+    name: Option<String>,
+    base_url: Option<String>,
+) -> Drafted {
+    let set = set.unwrap_or_else(|| {
+        let suite = super::from_openapi::suite_name(name.as_deref(), spec.title.as_deref());
+        let prefix = super::draft::var_name(&suite).to_ascii_uppercase();
+        principals::from_schemes(&spec.schemes, &prefix)
+    });
+    let choices = super::from_openapi::OpenApiChoices {
+        name,
+        base_url,
+        source: file_name(file),
+    };
+    let (draft, rows) = super::from_openapi::draft(spec, set, &choices);
+    let notes = spec
+        .warnings
+        .iter()
+        .map(|w| format!("warning: {}: {w}", file.display()))
+        .collect();
+    Drafted { draft, rows, notes }
 }
 
 fn file_name(file: &Path) -> String {

@@ -167,17 +167,39 @@ fn key(text: &str) -> String {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         && text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
         && !reserved(text);
-    if simple { text.to_string() } else { quoted(text) }
+    if simple {
+        text.to_string()
+    } else {
+        quoted(text)
+    }
 }
 
 /// A string scalar: plain when YAML reads it back as the same string, else double-quoted.
 fn string(text: &str, flow: bool) -> String {
     let plain = !text.is_empty()
-        && text.starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.' | '$'))
+        && text
+            .starts_with(|c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '/' | '.' | '$'))
         && !text.ends_with(' ')
         && text.chars().all(|c| {
             c.is_ascii_alphanumeric()
-                || matches!(c, ' ' | '_' | '-' | '.' | '/' | '$' | '%' | '(' | ')' | '+' | '=' | '@' | '~' | '?' | '&' | ';')
+                || matches!(
+                    c,
+                    ' ' | '_'
+                        | '-'
+                        | '.'
+                        | '/'
+                        | '$'
+                        | '%'
+                        | '('
+                        | ')'
+                        | '+'
+                        | '='
+                        | '@'
+                        | '~'
+                        | '?'
+                        | '&'
+                        | ';'
+                )
                 || (!flow && matches!(c, '{' | '}' | ',' | ':'))
         })
         && !text.contains(": ")
@@ -185,7 +207,11 @@ fn string(text: &str, flow: bool) -> String {
         && !text.contains(" #")
         && !reserved(text)
         && !looks_numeric(text);
-    if plain { text.to_string() } else { quoted(text) }
+    if plain {
+        text.to_string()
+    } else {
+        quoted(text)
+    }
 }
 
 /// Double-quoted: JSON's escapes are YAML's.

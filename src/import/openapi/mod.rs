@@ -198,7 +198,9 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Spec, SpecError> {
             continue;
         }
         let Some(item) = path_item(item, &resolver) else {
-            warnings.push(format!("path `{path}`: its $ref could not be followed; skipped"));
+            warnings.push(format!(
+                "path `{path}`: its $ref could not be followed; skipped"
+            ));
             continue;
         };
         walk_path(
@@ -457,7 +459,11 @@ fn servers_of(list: Option<&Value>, resolver: &Resolver<'_>) -> Vec<String> {
         let Some(server) = resolver.resolve(server) else {
             continue;
         };
-        let Some(mut url) = server.get("url").and_then(Value::as_str).map(str::to_string) else {
+        let Some(mut url) = server
+            .get("url")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+        else {
             continue;
         };
         for (name, variable) in server

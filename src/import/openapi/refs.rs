@@ -59,7 +59,9 @@ impl<'a> Resolver<'a> {
         if pointer.is_empty() {
             return Some(self.root);
         }
-        let decoded = percent_encoding::percent_decode_str(pointer).decode_utf8().ok()?;
+        let decoded = percent_encoding::percent_decode_str(pointer)
+            .decode_utf8()
+            .ok()?;
         self.root.pointer(&decoded)
     }
 }
@@ -92,7 +94,13 @@ mod tests {
         assert_eq!(r.resolve(&doc["ext"]), None);
         assert_eq!(r.resolve(&doc["enc"]), Some(&json!({"get": {}})));
         let unresolved = r.unresolved();
-        assert!(unresolved.iter().any(|u| u.starts_with("other.yaml")), "{unresolved:?}");
-        assert!(unresolved.iter().any(|u| u.contains("cycle")), "{unresolved:?}");
+        assert!(
+            unresolved.iter().any(|u| u.starts_with("other.yaml")),
+            "{unresolved:?}"
+        );
+        assert!(
+            unresolved.iter().any(|u| u.contains("cycle")),
+            "{unresolved:?}"
+        );
     }
 }

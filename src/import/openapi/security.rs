@@ -78,7 +78,11 @@ pub(crate) fn requirements(list: &Value) -> Vec<Requirement> {
 }
 
 /// The document's security schemes, in document order.
-pub(crate) fn schemes(root: &Value, version: Version, resolver: &Resolver<'_>) -> Vec<SecurityScheme> {
+pub(crate) fn schemes(
+    root: &Value,
+    version: Version,
+    resolver: &Resolver<'_>,
+) -> Vec<SecurityScheme> {
     let table = match version {
         Version::Swagger2 => root.get("securityDefinitions"),
         _ => root.pointer("/components/securitySchemes"),
@@ -106,15 +110,24 @@ fn kind_of(scheme: &Value) -> SchemeKind {
             "bearer" => SchemeKind::Bearer,
             other => SchemeKind::Other(format!("http {other}")),
         },
-        "apiKey" => match Location::named(text("in")) {
-            Some(location @ (Location::Header | Location::Query | Location::Cookie)) => {
-                SchemeKind::ApiKey {
-                    location,
-                    name: text("name").to_string(),
+        "apiKey" => {
+            let name = text("name");
+            // Header and cookie names are HTTP tokens; a query name only needs to be there.
+            let usable = match Location::named(text("in")) {
+                Some(Location::Query) => !name.is_empty(),
+                Some(Location::Header | Location::Cookie) => {
+                    http::HeaderName::from_bytes(name.as_bytes()).is_ok()
                 }
+                _ => false,
+            };
+            match Location::named(text("in")) {
+                Some(location) if usable && location != Location::Path => SchemeKind::ApiKey {
+                    location,
+                    name: name.to_string(),
+                },
+                _ => SchemeKind::Other(format!("apiKey {name:?} in {}", text("in"))),
             }
-            _ => SchemeKind::Other(format!("apiKey in {}", text("in"))),
-        },
+        }
         "oauth2" => {
             // 3.x: flows.clientCredentials; 2.0: flow: application.
             let token_url = scheme
