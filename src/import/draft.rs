@@ -6,8 +6,11 @@ use super::yaml_out::{self, Entry, Yaml};
 /// A suite to write.
 #[derive(Clone, Debug, Default)]
 pub struct Draft {
-    /// Comment lines at the top of the file.
+    /// Comment lines at the top of the file: where it came from first.
     pub comments: Vec<String>,
+    /// The comment line saying where the expectations come from (written
+    /// second; `--observe` replaces it).
+    pub expectations: String,
     /// `suite:`.
     pub suite: String,
     /// `description:`.
@@ -155,7 +158,11 @@ impl Draft {
         }
         let endpoints = self.endpoints.iter().map(endpoint_yaml).collect();
         top.push(Entry::new("endpoints", Yaml::Seq(endpoints)));
-        yaml_out::document(&self.comments, &top)
+        let mut comments = self.comments.clone();
+        if !self.expectations.is_empty() {
+            comments.insert(comments.len().min(1), self.expectations.clone());
+        }
+        yaml_out::document(&comments, &top)
     }
 }
 

@@ -144,13 +144,14 @@ pub fn draft(file: &Path, choices: &HarChoices) -> Result<HarMade, HarError> {
         built.requests.len(),
         selected.host
     )];
+    let expectations: String;
     let (principal_list, groups, copied_target, mut suite_vars, default_headers, rows) =
         match &choices.principals {
             Some(set) => {
-                comments.push(format!(
-                "Principals come from another suite, so no recorded status is tied to one: every cell expects `any` (each endpoint notes what was recorded); run `permatrix init --har {} --principals … --observe` to record what the target answers.",
-                one_line(&choices.source)
-            ));
+                expectations = format!(
+                    "Principals come from another suite, so no recorded status is tied to one: every cell expects `any` (each endpoint notes what was recorded); run `permatrix init --har {} --principals … --observe` to record what the target answers.",
+                    one_line(&choices.source)
+                );
                 notes.push(format!(
                 "{}: with --principals, the recording's credentials are not matched to the suite's principals: every cell expects `any`",
                 file.display()
@@ -166,9 +167,7 @@ pub fn draft(file: &Path, choices: &HarChoices) -> Result<HarMade, HarError> {
                 )
             }
             None => {
-                comments.push(
-                "Expectations are the statuses recorded for the principal that made each request, `any` for the others: review them, or run `permatrix init --har … --observe` to record what the target answers to every principal.".into(),
-            );
+                expectations = "Expectations are the statuses recorded for the principal that made each request, `any` for the others: review them, or run `permatrix init --har … --observe` to record what the target answers to every principal.".into();
                 let (principal_list, rows, not_modified) = recorded_principals(&built, &prefix);
                 if not_modified > 0 {
                     notes.push(format!(
@@ -237,6 +236,7 @@ pub fn draft(file: &Path, choices: &HarChoices) -> Result<HarMade, HarError> {
     );
     let draft = Draft {
         comments,
+        expectations,
         suite,
         description: None,
         target,

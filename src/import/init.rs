@@ -131,10 +131,7 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
                 .into_iter()
                 .map(|n| format!("warning: {n}")),
         );
-        draft.comments.truncate(1);
-        draft.comments.push(
-            "Expectations are the statuses observed; review them before committing: each is what the target answered, not what it should answer.".into(),
-        );
+        draft.expectations = "Expectations are the statuses observed; review them before committing: each is what the target answered, not what it should answer.".into();
         (observed.rows, true)
     } else {
         (rows, false)
