@@ -114,7 +114,6 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
         let observed = observe::observe(
             &draft,
             &out_dir,
-            &rows,
             &ObserveOptions {
                 exec: &config.exec,
                 include_mutations: config.include_mutations,

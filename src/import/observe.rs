@@ -34,9 +34,9 @@ pub enum ObserveError {
 
 /// What observing found.
 pub struct Observed {
-    /// The matrix, endpoint × principal: statuses, or the fallback with a comment.
+    /// The matrix, endpoint × principal: statuses; `any` for what was not observed.
     pub rows: Vec<Vec<Seen>>,
-    /// For each endpoint none of whose cells were sent, why (its row is the fallback).
+    /// For each endpoint none of whose cells were sent, why (its row is all `any`).
     pub unobserved: Vec<Option<String>>,
     /// How many cells answered, errored, were not sent.
     pub tally: Tally,
@@ -55,11 +55,11 @@ pub struct ObserveOptions<'a> {
 }
 
 /// Runs `draft` (every expectation `any`) from `dir`, where the suite will
-/// live, so relative paths hold; `fallback` is the matrix for cells not observed.
+/// live, so relative paths hold. A cell not observed expects `any`, so that
+/// the suite passes against the target it was observed on.
 pub fn observe(
     draft: &Draft,
     dir: &Path,
-    fallback: &[Vec<Seen>],
     options: &ObserveOptions<'_>,
 ) -> Result<Observed, ObserveError> {
     let mut probe = draft.clone();
@@ -113,15 +113,17 @@ pub fn observe(
     if completion == Completion::Interrupted {
         return Err(ObserveError::Interrupted);
     }
-    let mut rows: Vec<Vec<Seen>> = fallback.to_vec();
+    let principals = suite.principals.len();
+    let mut rows: Vec<Vec<Seen>> =
+        vec![vec![Seen::plain("any"); principals]; suite.endpoints.len()];
     let mut unobserved: Vec<Option<String>> = suite
         .endpoints
         .iter()
         .map(|endpoint| {
             Some(if endpoint.is_mutation() && !options.include_mutations {
-                "not observed: a mutation (pass --include-mutations to send it); expectations from the document".to_string()
+                "not observed: a mutation (pass --include-mutations to send it), so every cell expects `any`".to_string()
             } else {
-                "not observed; expectations from the document".to_string()
+                "not observed, so every cell expects `any`".to_string()
             })
         })
         .collect();
@@ -142,7 +144,7 @@ pub fn observe(
             CellResult::Skipped { reason } => {
                 if let Some(why) = &mut unobserved[e] {
                     *why = format!(
-                        "not observed: {}; expectations from the document",
+                        "not observed: {}, so every cell expects `any`",
                         one_line(reason)
                     );
                 }
