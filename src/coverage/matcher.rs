@@ -58,12 +58,21 @@ fn fit(request: &Segment, template: &Segment) -> Fit {
         Kind::Mixed => 2,
         Kind::Placeholder => 1,
     };
-    if request.kind == Kind::Literal {
-        (rank(template.kind), template.fixed)
-    } else {
+    match request.kind {
+        Kind::Literal => (rank(template.kind), template.fixed),
         // A suite variable stands for a value: a `{param}` fits it best,
         // a concrete segment worst.
-        (4 - rank(template.kind), template.fixed)
+        Kind::Placeholder => (4 - rank(template.kind), template.fixed),
+        // Text around a variable (`${name}:cancel`) is best met by a template
+        // of the same shape (`{name}:cancel`), with the most text in common.
+        Kind::Mixed => {
+            let shape = match template.kind {
+                Kind::Mixed => 3,
+                Kind::Literal => 2,
+                Kind::Placeholder => 1,
+            };
+            (shape, template.fixed)
+        }
     }
 }
 
@@ -172,14 +181,17 @@ impl Matcher {
         let mut other_method = None;
         let mut variable = false;
         for (rest, prefix) in self.attempts(&segments) {
-            if is_variable(rest) {
-                variable = true;
-                continue;
-            }
+            // A path that is one variable may hold slashes: it is read as one
+            // `{param}` (`GET /{appId}` under a server's prefix), nothing more.
+            let only_variable = is_variable(rest);
+            variable |= only_variable;
             let mut best: Option<Vec<Fit>> = None;
             let mut tier: Vec<usize> = Vec::new();
             for (p, pattern) in self.patterns.iter().enumerate() {
                 if !self.serves(p, prefix) || !fits_all(rest, &pattern.segments) {
+                    continue;
+                }
+                if only_variable && pattern.segments.iter().any(|s| s.kind != Kind::Placeholder) {
                     continue;
                 }
                 let score: Vec<Fit> = rest
@@ -335,6 +347,33 @@ mod tests {
         assert_eq!(
             find(&ops, &[], &[], "GET /files/readme"),
             "GET /files/{name}"
+        );
+    }
+
+    #[test]
+    fn text_around_a_suite_variable_meets_the_template_of_its_shape() {
+        let ops = [
+            "GET /v1/{name}",
+            "POST /v1/{name}:cancel",
+            "POST /v1/all:cancel",
+        ];
+        assert_eq!(
+            find(&ops, &[], &[], "POST /v1/${name}:cancel"),
+            "POST /v1/{name}:cancel"
+        );
+        assert_eq!(
+            find(&ops, &[], &[], "POST /v1/jobs-${n}:cancel"),
+            "POST /v1/{name}:cancel"
+        );
+        assert_eq!(find(&ops, &[], &[], "GET /v1/${name}"), "GET /v1/{name}");
+        assert_eq!(
+            find(
+                &["GET /{appId}"],
+                &["/crm/v3/cards"],
+                &[],
+                "GET /crm/v3/cards/${appId}"
+            ),
+            "GET /{appId}"
         );
     }
 

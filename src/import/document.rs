@@ -94,14 +94,22 @@ pub fn parse(file: &Path, text: &str) -> Result<Value, DocumentError> {
 }
 
 /// YAML into a JSON value, with budgets sized for the largest public API
-/// descriptions (tens of megabytes) rather than for suites.
+/// descriptions (GitHub's is 1.5 million nodes in YAML) rather than for
+/// suites, and YAML 1.2's scalars: `on`, `y` and `NO` stay strings (they are
+/// enum values and property names in real documents), `0755` and `1_000` too.
 fn yaml(text: &str) -> Result<Value, serde_saphyr::Error> {
     let mut budget = serde_saphyr::Budget::default();
-    budget.max_events = 50_000_000;
+    budget.max_events = 100_000_000;
+    budget.max_nodes = 50_000_000;
+    budget.max_total_scalar_bytes = 1 << 30;
     budget.max_aliases = 100_000;
     budget.max_anchors = 100_000;
+    budget.max_depth = 512;
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
+    options.strict_booleans = true;
+    options.leading_zero_numbers_as_strings = true;
+    options.underscored_numbers_as_strings = true;
     serde_saphyr::from_str_with_options(text, options)
 }
 
@@ -123,4 +131,38 @@ fn strip_location(message: &str) -> &str {
     message
         .rfind(" at line ")
         .map_or(message, |at| &message[..at])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_scalars_are_read_as_yaml_1_2_reads_them() {
+        let doc = "enum: [y, n, on, off, yes, NO]\nzip: 01234\nbig: 1_000\nflag: true\nn: 7\n";
+        let value = match parse(Path::new("t.yaml"), doc) {
+            Ok(v) => v,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(
+            value["enum"],
+            serde_json::json!(["y", "n", "on", "off", "yes", "NO"])
+        );
+        assert_eq!(value["zip"], "01234");
+        assert_eq!(value["big"], "1_000");
+        assert_eq!(value["flag"], true);
+        assert_eq!(value["n"], 7);
+    }
+
+    #[test]
+    fn a_yaml_document_over_serde_saphyrs_default_node_budget_is_read() {
+        let mut doc = String::from("paths:\n");
+        for i in 0..60_000 {
+            doc.push_str(&format!("  /p{i}: {{get: {{operationId: op{i}}}}}\n"));
+        }
+        match parse(Path::new("big.yaml"), &doc) {
+            Ok(v) => assert_eq!(v["paths"].as_object().map(|p| p.len()), Some(60_000)),
+            Err(e) => panic!("{e}"),
+        }
+    }
 }

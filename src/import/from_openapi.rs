@@ -80,13 +80,26 @@ pub fn draft(
     choices: &OpenApiChoices,
 ) -> (Draft, Vec<Vec<Seen>>) {
     let suite = suite_name(choices.name.as_deref(), spec.title.as_deref());
-    let mut vars = Variables::default();
+    let mut vars = Variables {
+        prefix: var_name(&suite).to_ascii_uppercase(),
+        ..Variables::default()
+    };
+    let keys: Vec<(Location, String)> = spec
+        .schemes
+        .iter()
+        .filter_map(|scheme| match &scheme.kind {
+            super::openapi::SchemeKind::ApiKey { location, name } => {
+                Some((*location, name.clone()))
+            }
+            _ => None,
+        })
+        .collect();
     let names = endpoint_names(&spec.operations);
     let endpoints: Vec<Endpoint> = spec
         .operations
         .iter()
         .zip(names)
-        .map(|(operation, name)| endpoint(operation, name, &mut vars))
+        .map(|(operation, name)| endpoint(operation, name, &keys, &mut vars))
         .collect();
     let declared = spec.operations.iter().any(|o| o.security.is_some());
     let rows: Vec<Vec<Seen>> = spec
@@ -101,6 +114,7 @@ pub fn draft(
             Version::Swagger2 => "Swagger 2.0",
             Version::OpenApi30 => "OpenAPI 3.0",
             Version::OpenApi31 => "OpenAPI 3.1",
+            Version::OpenApi32 => "OpenAPI 3.2",
         }
     )];
     let expectations = if declared {
@@ -147,7 +161,10 @@ fn target(
     choices: &OpenApiChoices,
     copied: Option<Vec<Entry>>,
 ) -> (Vec<Entry>, Option<String>) {
-    let server = spec.servers.first().map(String::as_str).unwrap_or("");
+    let first = spec.servers.first().map(String::as_str).unwrap_or("");
+    // A scheme-relative server (`//api.example.com/v1`) is reached over https.
+    let scheme_relative = first.starts_with("//").then(|| format!("https:{first}"));
+    let server = scheme_relative.as_deref().unwrap_or(first);
     let server_path = server_path(server);
     if let Some(mut entries) = copied {
         if let Some(url) = &choices.base_url {
@@ -163,9 +180,10 @@ fn target(
         let url = with_server_path(url, &server_path);
         return (vec![Entry::new("base_url", Yaml::Str(literal(&url)))], None);
     }
+    // A `{name}` left in the URL is a variable the document does not declare.
     let absolute = crate::suite::parse_base_url(server)
         .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"));
+        .filter(|u| matches!(u.scheme(), "http" | "https") && !server.contains(['{', '}']));
     let (url, comment) = match absolute {
         Some(_) => (server.trim_end_matches('/').to_string(), None),
         None => {
@@ -253,14 +271,30 @@ fn endpoint_names(operations: &[Operation]) -> Vec<String> {
 #[derive(Default)]
 struct Variables {
     entries: BTreeMap<String, Entry>,
+    /// The parameter name each variable was made for: two names that make
+    /// the same variable name (`a-b`, `a.b`) get two variables.
+    made_for: BTreeMap<String, String>,
     placeholders: usize,
+    /// Prefix of the environment variables secret parameters read.
+    prefix: String,
 }
 
 impl Variables {
     /// `${name}` for `parameter`, declaring the variable with a typed placeholder.
     fn reference(&mut self, parameter: &Parameter) -> String {
-        let name = var_name(&parameter.name);
+        let stem = var_name(&parameter.name);
+        let mut name = stem.clone();
+        let mut n = 2;
+        while self
+            .made_for
+            .get(&name)
+            .is_some_and(|original| *original != parameter.name)
+        {
+            name = format!("{stem}_{n}");
+            n += 1;
+        }
         if !self.entries.contains_key(&name) {
+            self.made_for.insert(name.clone(), parameter.name.clone());
             let placeholder = placeholder(&parameter.kind);
             let entry = Entry::new(name.clone(), Yaml::Str(placeholder)).note(format!(
                 "TODO: a real {} ({}, {})",
@@ -273,6 +307,40 @@ impl Variables {
         }
         format!("${{{name}}}")
     }
+
+    /// `${<PREFIX>_<NAME>:-}`: a secret parameter reads the environment, never the document's example.
+    fn secret(&self, parameter: &Parameter) -> String {
+        let name = var_name(&parameter.name).to_ascii_uppercase();
+        format!("${{{}_{name}:-}}", self.prefix)
+    }
+}
+
+/// Whether a parameter's name or format says it carries a credential.
+fn is_secret(parameter: &Parameter) -> bool {
+    let name: String = parameter
+        .name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    parameter.kind.ends_with("(password)")
+        || name == "key"
+        || [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "apikey",
+            "appkey",
+            "accesskey",
+            "privatekey",
+            "signature",
+            "sessionid",
+            "authorization",
+            "credential",
+        ]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 fn location_name(location: Location) -> &'static str {
@@ -306,13 +374,34 @@ fn text(value: &Value) -> String {
     }
 }
 
-fn endpoint(operation: &Operation, name: String, vars: &mut Variables) -> Endpoint {
+/// The endpoint of one operation; `keys` are the API keys of the document's
+/// security schemes, which the principals send, not the endpoint.
+fn endpoint(
+    operation: &Operation,
+    name: String,
+    keys: &[(Location, String)],
+    vars: &mut Variables,
+) -> Endpoint {
     let mut comments = Vec::new();
     let path = path_of(operation, vars);
     let mut query = Vec::new();
     let mut headers = Vec::new();
-    for parameter in operation.parameters.iter().filter(|p| p.required) {
+    let is_key = |p: &Parameter| {
+        keys.iter().any(|(location, key)| {
+            *location == p.location
+                && match location {
+                    Location::Header => key.eq_ignore_ascii_case(&p.name),
+                    _ => *key == p.name,
+                }
+        })
+    };
+    for parameter in operation
+        .parameters
+        .iter()
+        .filter(|p| p.required && !is_key(p))
+    {
         let value = |vars: &mut Variables| match &parameter.example {
+            _ if is_secret(parameter) => vars.secret(parameter),
             Some(example) => literal(&text(example)),
             None => vars.reference(parameter),
         };
@@ -349,10 +438,21 @@ fn endpoint(operation: &Operation, name: String, vars: &mut Variables) -> Endpoi
         }
     }
     let body = operation.body.as_ref().and_then(|body| match &body.kind {
-        BodyKind::Json => Some(Body::Json(match &body.example {
-            Value::Null => Value::Object(Default::default()),
-            example => literal_json(example),
-        })),
+        BodyKind::Json => {
+            // `json:` sends application/json; another JSON type (JSON:API's
+            // `application/vnd.api+json`) goes as written.
+            let media_type = body.media_type.split(';').next().unwrap_or("").trim();
+            let plain = media_type.is_empty()
+                || media_type.eq_ignore_ascii_case("application/json")
+                || media_type == "*/*";
+            if !plain && http::HeaderValue::from_str(media_type).is_ok() {
+                headers.push(("Content-Type".into(), literal(media_type)));
+            }
+            Some(Body::Json(match &body.example {
+                Value::Null => Value::Object(Default::default()),
+                example => literal_json(example),
+            }))
+        }
         BodyKind::Form => Some(Body::Form(match &body.example {
             Value::Object(fields) => fields
                 .iter()
@@ -370,10 +470,10 @@ fn endpoint(operation: &Operation, name: String, vars: &mut Variables) -> Endpoi
             if http::HeaderValue::from_str(media_type).is_ok() {
                 headers.push(("Content-Type".into(), literal(media_type)));
             }
+            // Only a text example is sent as written: a schema's JSON is no XML or text body.
             Some(Body::Raw(match &body.example {
                 Value::String(s) => literal(s),
-                Value::Null => String::new(),
-                other => literal(&other.to_string()),
+                _ => String::new(),
             }))
         }
     });

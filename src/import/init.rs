@@ -64,6 +64,9 @@ pub enum InitError {
     /// The `--principals` suite could not be used.
     #[error(transparent)]
     Principals(#[from] PrincipalsError),
+    /// `--base-url` is not a base URL.
+    #[error("--base-url: {0}")]
+    BaseUrl(crate::suite::base_url::BaseUrlError),
     /// `--out` exists and `--force` was not given.
     #[error("{} exists: pass --force to overwrite it", .0.display())]
     Exists(PathBuf),
@@ -94,6 +97,9 @@ pub struct Made {
 
 /// Makes the suite, checks it and writes it to `--out` (or returns it for stdout).
 pub fn init(config: &InitConfig) -> Result<Made, InitError> {
+    if let Some(url) = &config.base_url {
+        crate::suite::parse_base_url(url).map_err(InitError::BaseUrl)?;
+    }
     if let Some(out) = &config.out
         && out.exists()
         && !config.force
@@ -121,6 +127,7 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
             },
         )?;
         notes.push(observed_line(&observed.tally));
+        notes.extend(like_anonymous(&draft, &observed.rows));
         for (endpoint, why) in draft.endpoints.iter_mut().zip(&observed.unobserved) {
             endpoint.comments.extend(why.clone());
         }
@@ -272,6 +279,47 @@ fn check(text: &str, config: &InitConfig, out_dir: &Path) -> Result<(), InitErro
     crate::suite::load_str(&file, text, &options)
         .map(|_| ())
         .map_err(InitError::Invalid)
+}
+
+/// A warning for each principal with credentials that got what a principal
+/// without any got, on every endpoint where that one was refused: its
+/// credentials are most likely unset (an empty environment variable).
+fn like_anonymous(draft: &Draft, rows: &[Vec<Seen>]) -> Vec<String> {
+    let sends_nothing = |p: &super::draft::Principal| {
+        p.body.iter().any(|e| {
+            e.key == "auth"
+                && matches!(&e.value, super::yaml_out::Yaml::Str(v) | super::yaml_out::Yaml::Raw(v) if v == "none")
+        })
+    };
+    let Some(anonymous) = draft.principals.iter().position(sends_nothing) else {
+        return Vec::new();
+    };
+    let observed = |seen: &Seen| seen.comment.is_none() && seen.value.parse::<u16>().is_ok();
+    let refused = rows.iter().any(|row| {
+        observed(&row[anonymous]) && matches!(row[anonymous].value.as_str(), "401" | "403")
+    });
+    if !refused {
+        return Vec::new();
+    }
+    draft
+        .principals
+        .iter()
+        .enumerate()
+        .filter(|(p, principal)| *p != anonymous && !sends_nothing(principal))
+        .filter(|(p, _)| {
+            let both: Vec<&Vec<Seen>> = rows
+                .iter()
+                .filter(|row| observed(&row[*p]) && observed(&row[anonymous]))
+                .collect();
+            !both.is_empty() && both.iter().all(|row| row[*p].value == row[anonymous].value)
+        })
+        .map(|(_, principal)| {
+            format!(
+                "warning: `{}` got what `{}` got from every endpoint: are its credentials set? (the suite pins those statuses)",
+                principal.name, draft.principals[anonymous].name
+            )
+        })
+        .collect()
 }
 
 fn observed_line(tally: &Tally) -> String {

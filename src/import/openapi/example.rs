@@ -36,8 +36,11 @@ pub(crate) fn declared(object: &Value, resolver: &Resolver<'_>) -> Option<Value>
     schema_example(schema)
 }
 
-/// A schema's own `example`, first `examples`, `default` or first `enum`.
+/// A schema's own `const`, `example`, first `examples`, `default` or first `enum`.
 fn schema_example(schema: &Value) -> Option<Value> {
+    if let Some(value) = schema.get("const") {
+        return Some(value.clone());
+    }
     if let Some(example) = schema.get("example") {
         return Some(example.clone());
     }

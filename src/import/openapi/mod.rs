@@ -28,8 +28,10 @@ pub enum Version {
     Swagger2,
     /// OpenAPI 3.0.x.
     OpenApi30,
-    /// OpenAPI 3.1.x (and later 3.x).
+    /// OpenAPI 3.1.x.
     OpenApi31,
+    /// OpenAPI 3.2.x: adds the `query` method and `additionalOperations`.
+    OpenApi32,
 }
 
 /// An API description, reduced to what a suite is made of.
@@ -127,6 +129,8 @@ pub enum BodyKind {
 pub struct Body {
     /// How it is encoded.
     pub kind: BodyKind,
+    /// The media type the document names (`application/vnd.api+json`), empty when it names none.
+    pub media_type: String,
     /// The document's example, else the smallest value its schema accepts.
     pub example: Value,
 }
@@ -160,11 +164,12 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Spec, SpecError> {
     };
     let version = match (object.get("openapi"), object.get("swagger")) {
         (Some(v), _) => match version_text(v).as_deref() {
-            Some(v) if v.starts_with("3.0") => Version::OpenApi30,
-            Some(v) if v.starts_with("3.") => Version::OpenApi31,
+            Some(v) if minor_of(v, "3.0") => Version::OpenApi30,
+            Some(v) if minor_of(v, "3.1") => Version::OpenApi31,
+            Some(v) if minor_of(v, "3.2") => Version::OpenApi32,
             other => {
                 return Err(not_spec(format!(
-                    "unsupported OpenAPI version {}: 2.0, 3.0 and 3.1 are read",
+                    "unsupported OpenAPI version {}: 2.0, 3.0, 3.1 and 3.2 are read",
                     other.unwrap_or("(not a string)")
                 )));
             }
@@ -173,7 +178,7 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Spec, SpecError> {
             Some("2.0" | "2") => Version::Swagger2,
             other => {
                 return Err(not_spec(format!(
-                    "unsupported Swagger version {}: 2.0, 3.0 and 3.1 are read",
+                    "unsupported Swagger version {}: 2.0, 3.0, 3.1 and 3.2 are read",
                     other.unwrap_or("(not a string)")
                 )));
             }
@@ -192,15 +197,18 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Spec, SpecError> {
     };
     let global_security = root.get("security").map(security::requirements);
     let mut operations = Vec::new();
+    let mut skipped: Vec<String> = Vec::new();
     let paths = root.get("paths").and_then(Value::as_object);
     for (path, item) in paths.into_iter().flatten() {
         if path.starts_with("x-") {
             continue;
         }
         let Some(item) = path_item(item, &resolver) else {
+            let reference = refs::ref_of(item).unwrap_or("");
             warnings.push(format!(
-                "path `{path}`: its $ref could not be followed; skipped"
+                "path `{path}`: its $ref `{reference}` could not be followed; skipped"
             ));
+            skipped.push(reference.to_string());
             continue;
         };
         walk_path(
@@ -218,7 +226,11 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Spec, SpecError> {
         resolver
             .unresolved()
             .into_iter()
-            .map(|r| format!("$ref `{r}` could not be followed; left as a placeholder")),
+            .filter(|(reference, _)| !skipped.contains(reference))
+            .map(|(reference, cycle)| match cycle {
+                true => format!("$ref `{reference}` leads back to itself; left as a placeholder"),
+                false => format!("$ref `{reference}` could not be followed; left as a placeholder"),
+            }),
     );
     Ok(Spec {
         title: root
@@ -231,6 +243,15 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Spec, SpecError> {
         schemes,
         warnings,
     })
+}
+
+/// Whether `version` is `minor` or one of its patches (`3.1`, `3.1.0`; not `3.10.0`).
+fn minor_of(version: &str, minor: &str) -> bool {
+    version == minor
+        || version
+            .strip_prefix(minor)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|patch| !patch.is_empty())
 }
 
 fn version_text(value: &Value) -> Option<String> {
@@ -258,10 +279,22 @@ fn walk_path<'a>(
 ) {
     let shared = item.get("parameters");
     let path_servers = servers_of(item.get("servers"), resolver);
-    for method in METHODS {
-        let Some(operation) = item.get(method) else {
-            continue;
-        };
+    let mut listed: Vec<(String, &Value)> = METHODS
+        .iter()
+        .filter_map(|m| Some((m.to_string(), item.get(*m)?)))
+        .collect();
+    if version == Version::OpenApi32 {
+        listed.extend(item.get("query").map(|o| ("query".to_string(), o)));
+        for (method, operation) in item
+            .get("additionalOperations")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            listed.push((method.clone(), operation));
+        }
+    }
+    for (method, operation) in listed {
         let Some(operation) = resolver.resolve(operation).filter(|o| o.is_object()) else {
             warnings.push(format!(
                 "{} {path}: not an operation object; skipped",
@@ -386,6 +419,7 @@ fn swagger2_body(
         });
         return Some(Body {
             kind: BodyKind::Json,
+            media_type: String::new(),
             example,
         });
     }
@@ -416,6 +450,7 @@ fn swagger2_body(
         } else {
             BodyKind::Form
         },
+        media_type: String::new(),
         example: Value::Object(fields),
     })
 }
@@ -449,7 +484,11 @@ fn openapi3_body(body: &Value, resolver: &Resolver<'_>) -> Option<Body> {
     } else {
         BodyKind::Raw(media_type.clone())
     };
-    Some(Body { kind, example })
+    Some(Body {
+        kind,
+        media_type: media_type.clone(),
+        example,
+    })
 }
 
 /// 3.x `servers`: each URL with its variables at their defaults (else their first enum value).

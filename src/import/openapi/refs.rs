@@ -12,8 +12,9 @@ const MAX_CHAIN: usize = 64;
 /// Follows `$ref`s inside one document.
 pub(crate) struct Resolver<'a> {
     root: &'a Value,
-    /// External or broken references met so far, each reported once.
-    unresolved: RefCell<BTreeSet<String>>,
+    /// External, broken or circular references met so far, each reported once:
+    /// the reference and whether it is a cycle.
+    unresolved: RefCell<BTreeSet<(String, bool)>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -36,7 +37,9 @@ impl<'a> Resolver<'a> {
             match self.target(reference) {
                 Some(next) => current = next,
                 None => {
-                    self.unresolved.borrow_mut().insert(reference.to_string());
+                    self.unresolved
+                        .borrow_mut()
+                        .insert((reference.to_string(), false));
                     return None;
                 }
             }
@@ -44,13 +47,13 @@ impl<'a> Resolver<'a> {
         if let Some(reference) = ref_of(value) {
             self.unresolved
                 .borrow_mut()
-                .insert(format!("{reference} (a cycle of references)"));
+                .insert((reference.to_string(), true));
         }
         None
     }
 
-    /// The references that could not be followed, sorted.
-    pub(crate) fn unresolved(&self) -> Vec<String> {
+    /// The references that could not be followed, sorted, each with whether it is a cycle.
+    pub(crate) fn unresolved(&self) -> Vec<(String, bool)> {
         self.unresolved.borrow().iter().cloned().collect()
     }
 
@@ -95,11 +98,11 @@ mod tests {
         assert_eq!(r.resolve(&doc["enc"]), Some(&json!({"get": {}})));
         let unresolved = r.unresolved();
         assert!(
-            unresolved.iter().any(|u| u.starts_with("other.yaml")),
+            unresolved.contains(&("other.yaml#/x".into(), false)),
             "{unresolved:?}"
         );
         assert!(
-            unresolved.iter().any(|u| u.contains("cycle")),
+            unresolved.contains(&("#/loop2".into(), true)),
             "{unresolved:?}"
         );
     }

@@ -249,3 +249,14 @@ fn what_is_not_a_spec_is_refused_with_the_reason() {
         }
     }
 }
+
+#[test]
+fn openapi_3_2_adds_the_query_method_and_additional_operations() {
+    let s = spec(
+        json!({"openapi": "3.2.0", "info": {"title": "t", "version": "1"}, "paths": {
+            "/search": {"get": {}, "query": {"operationId": "search"}, "additionalOperations": {"LINK": {"operationId": "link"}}}
+        }}),
+    );
+    assert_eq!(s.version, Version::OpenApi32);
+    assert_eq!(lines(&s), ["GET /search", "QUERY /search", "LINK /search"]);
+}
