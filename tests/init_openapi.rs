@@ -586,3 +586,40 @@ fn no_mangled_document_makes_init_panic_or_write_an_invalid_suite() {
         "many mutations still make a suite ({written})"
     );
 }
+
+#[tokio::test]
+async fn observe_warns_of_a_principal_whose_credentials_are_unset() {
+    let base = role_server().await;
+    let ws = Workspace::new();
+    let spec = ws.write("pets.yaml", ROLE_API);
+    // PETS_USER_KEY is not set: `user_key` sends an empty key and is refused like anonymous.
+    let out = ws
+        .permatrix_with_env(
+            &[
+                "init",
+                "--openapi",
+                &spec.to_string_lossy(),
+                "--base-url",
+                &base,
+                "--observe",
+                "--timeout",
+                "500ms",
+                "--var",
+                "petId=1",
+            ],
+            &[("PETS_ADMIN_KEY", ADMIN_KEY)],
+        )
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("`user_key` got what `anonymous` got from every endpoint"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("`admin_key` got what"),
+        "{}",
+        out.stderr
+    );
+}
