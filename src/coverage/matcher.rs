@@ -2,7 +2,7 @@
 //! path template, with `--map` prefix rewrites and the servers' path prefixes,
 //! and OpenAPI's precedence (a concrete segment beats a `{param}`).
 
-use crate::import::openapi::Operation;
+use crate::openapi::Operation;
 
 use super::path::{Kind, RequestPath, Segment, server_prefix, template_segments};
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use crate::app::{CommandError, Ending, Finished, OutputError};
 use crate::execute::ExecOptions;
-use crate::import::openapi::{self, Spec};
+use crate::openapi::{self, Spec};
 use crate::report::ReportError;
 use crate::session::{Session, SessionOptions};
 use crate::suite::Suite;

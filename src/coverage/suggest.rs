@@ -91,7 +91,7 @@ pub(crate) fn nearest(matcher: &Matcher, method: &str, path: &RequestPath) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::openapi::Operation;
+    use crate::openapi::Operation;
 
     fn nearest_to(operations: &[&str], line: &str) -> Option<String> {
         let operations: Vec<Operation> = operations

@@ -9,9 +9,9 @@ use serde_json::Value;
 
 use super::compact::Seen;
 use super::draft::{Body, Draft, Endpoint, literal, literal_json, var_name};
-use super::openapi::{BodyKind, Location, Operation, Parameter, Spec, Version};
 use super::principals::PrincipalSet;
 use super::yaml_out::{Entry, Yaml};
+use crate::openapi::{BodyKind, Location, Operation, Parameter, Spec, Version};
 
 /// What `init --openapi` was asked for, besides the document.
 #[derive(Clone, Debug, Default)]
@@ -88,7 +88,7 @@ pub fn draft(
         .schemes
         .iter()
         .filter_map(|scheme| match &scheme.kind {
-            super::openapi::SchemeKind::ApiKey { location, name } => {
+            crate::openapi::SchemeKind::ApiKey { location, name } => {
                 Some((*location, name.clone()))
             }
             _ => None,
@@ -361,7 +361,7 @@ fn placeholder(kind: &str) -> String {
     match kind {
         "integer" | "number" => "1".into(),
         "boolean" => "true".into(),
-        _ => super::openapi::example_string(format).into(),
+        _ => crate::openapi::example_string(format).into(),
     }
 }
 

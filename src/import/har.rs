@@ -54,7 +54,7 @@ pub struct HarMade {
 pub enum HarError {
     /// Not JSON, or unreadable.
     #[error(transparent)]
-    Document(#[from] super::document::DocumentError),
+    Document(#[from] crate::document::DocumentError),
     /// Nothing in it to make an endpoint of.
     #[error("{}: {message}", file.display())]
     Empty {

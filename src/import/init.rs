@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use super::compact::{self, Seen};
 use super::draft::Draft;
 use super::observe::{self, ObserveError, ObserveOptions};
-use super::openapi::{self, SpecError};
 use super::principals::{self, PrincipalsError};
 use crate::execute::ExecOptions;
+use crate::openapi::{self, SpecError};
 use crate::outcome::Tally;
 use crate::report::terminal::TerminalStyle;
 use crate::suite::{Diagnostic, LoadOptions};
@@ -175,7 +175,7 @@ fn settle(draft: &mut Draft, rows: &[Vec<Seen>], lift: bool) -> String {
 /// The suite `init --openapi SPEC` writes for a document held in memory (no
 /// `--principals`, no `--observe`, not checked): for the fuzz target and the benchmark.
 pub fn openapi_text(file: &Path, text: &str) -> Result<String, InitError> {
-    let root = super::document::parse(file, text).map_err(SpecError::from)?;
+    let root = crate::document::parse(file, text).map_err(SpecError::from)?;
     let spec = openapi::from_value(file, &root)?;
     let Drafted {
         mut draft, rows, ..

@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use super::draft::{Principal, var_name};
-use super::openapi::{Location, SchemeKind, SecurityScheme};
 use super::yaml_out::{Entry, Yaml};
+use crate::openapi::{Location, SchemeKind, SecurityScheme};
 use crate::suite::yaml::{Node, Value};
 
 /// The principals of a draft and what they were taken with.

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::HarError;
-use crate::import::document::DocumentError;
+use crate::document::DocumentError;
 
 /// Recordings larger than this are refused rather than read.
 const MAX_FILE: u64 = 1 << 30;

@@ -1,4 +1,4 @@
-//! An OpenAPI 2.0, 3.0 or 3.1 document as the operations it lists: a walk
+//! An OpenAPI 2.0, 3.0, 3.1 or 3.2 document as the operations it lists: a walk
 //! over the JSON value (typed crates each reject some real documents), with
 //! local `$ref`s followed and what cannot be followed reported as warnings.
 
@@ -14,7 +14,7 @@ pub use example::string_for as example_string;
 pub use security::{Requirement, SchemeKind, SecurityScheme};
 
 use self::refs::Resolver;
-use super::document::{self, DocumentError};
+use crate::document::{self, DocumentError};
 
 /// The HTTP methods a path item can hold, in the order OpenAPI lists them.
 pub const METHODS: [&str; 8] = [
