@@ -1,11 +1,9 @@
 //! `permatrix coverage`: which operations of an OpenAPI description the
 //! suites' endpoints cover, and which endpoints match no operation (with the
-//! nearest one as a suggestion). [`matcher`] decides what a request is,
+//! nearest one as a suggestion). `openapi::matcher` decides what a request is,
 //! [`suggest`] what it is near, [`render`] writes the terminal lines and the
 //! `--json` document.
 
-mod matcher;
-mod path;
 mod render;
 mod suggest;
 
@@ -18,10 +16,10 @@ use crate::report::ReportError;
 use crate::session::{Session, SessionOptions};
 use crate::suite::Suite;
 
-pub use matcher::PathMap;
+pub use crate::openapi::matcher::PathMap;
 
-use matcher::{Found, Matcher};
-use path::RequestPath;
+use crate::openapi::matcher::{Found, Matcher};
+use crate::openapi::path::RequestPath;
 
 /// Everything `permatrix coverage` needs, parsed from the command line.
 #[derive(Clone, Debug, Default)]

@@ -3,8 +3,8 @@
 //! segment, a `{param}` taking the other), not near whatever line has the
 //! fewest character edits.
 
-use super::matcher::{Matcher, is_variable};
-use super::path::{RequestPath, Segment};
+use crate::openapi::matcher::{Matcher, is_variable};
+use crate::openapi::path::{RequestPath, Segment};
 
 /// What a different method costs: less than a whole segment.
 const METHOD_COST: f64 = 0.5;

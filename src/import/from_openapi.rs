@@ -95,12 +95,13 @@ pub fn draft(
         })
         .collect();
     let names = endpoint_names(&spec.operations);
-    let endpoints: Vec<Endpoint> = spec
+    let mut endpoints: Vec<Endpoint> = spec
         .operations
         .iter()
         .zip(names)
         .map(|(operation, name)| endpoint(operation, name, &keys, &mut vars))
         .collect();
+    round_trip(spec, &mut endpoints, &mut vars);
     let declared = spec.operations.iter().any(|o| o.security.is_some());
     let rows: Vec<Vec<Seen>> = spec
         .operations
@@ -151,6 +152,38 @@ pub fn draft(
         endpoints,
     };
     (draft, rows)
+}
+
+/// Makes each endpoint's request name its own operation, as `coverage`
+/// reads it: an example that equals a sibling's literal segment
+/// (`/entities/{name}` with `Client` beside `/entities/Client`) would send
+/// the request to that other operation, so such examples become variables;
+/// a request that still names another operation (the document's paths
+/// overlap) says so in a comment.
+fn round_trip(spec: &Spec, endpoints: &mut [Endpoint], vars: &mut Variables) {
+    use crate::openapi::matcher::{Found, Matcher};
+    use crate::openapi::path::RequestPath;
+    let matcher = Matcher::new(&spec.operations, &spec.servers, &[]);
+    let lands =
+        |endpoint: &Endpoint| matcher.find(&endpoint.method, &RequestPath::parse(&endpoint.path));
+    for (i, (operation, endpoint)) in spec.operations.iter().zip(endpoints.iter_mut()).enumerate() {
+        if lands(endpoint) == Found::Operation(i) {
+            continue;
+        }
+        let with_variables = path_of(operation, vars, false);
+        if with_variables != endpoint.path {
+            endpoint.path = with_variables;
+        }
+        if let Found::Operation(other) = lands(endpoint)
+            && other != i
+        {
+            let other = &spec.operations[other];
+            endpoint.comments.push(format!(
+                "the document's paths overlap: this request is also {} {}",
+                other.method, other.path
+            ));
+        }
+    }
 }
 
 /// `target:`: the source suite's, else the document's first server (or
@@ -282,6 +315,24 @@ struct Variables {
 impl Variables {
     /// `${name}` for `parameter`, declaring the variable with a typed placeholder.
     fn reference(&mut self, parameter: &Parameter) -> String {
+        let name = self.name_for(parameter);
+        if !self.entries.contains_key(&name) {
+            let placeholder = placeholder(&parameter.kind);
+            let entry = Entry::new(name.clone(), Yaml::Str(placeholder)).note(format!(
+                "TODO: a real {} ({}, {})",
+                parameter.name,
+                location_name(parameter.location),
+                parameter.kind
+            ));
+            self.entries.insert(name.clone(), entry);
+            self.placeholders += 1;
+        }
+        format!("${{{name}}}")
+    }
+
+    /// The variable's name for `parameter`: its own, made valid, and made
+    /// unique when another parameter's name made the same one.
+    fn name_for(&mut self, parameter: &Parameter) -> String {
         let stem = var_name(&parameter.name);
         let mut name = stem.clone();
         let mut n = 2;
@@ -293,18 +344,20 @@ impl Variables {
             name = format!("{stem}_{n}");
             n += 1;
         }
-        if !self.entries.contains_key(&name) {
-            self.made_for.insert(name.clone(), parameter.name.clone());
-            let placeholder = placeholder(&parameter.kind);
-            let entry = Entry::new(name.clone(), Yaml::Str(placeholder)).note(format!(
-                "TODO: a real {} ({}, {})",
-                parameter.name,
-                location_name(parameter.location),
-                parameter.kind
-            ));
-            self.entries.insert(name.clone(), entry);
-            self.placeholders += 1;
-        }
+        self.made_for.insert(name.clone(), parameter.name.clone());
+        name
+    }
+
+    /// `${name}` for `parameter`, declaring the variable with `value` (the
+    /// document's example, encoded as it goes in the path).
+    fn holding(&mut self, parameter: &Parameter, value: &str) -> String {
+        let name = self.name_for(parameter);
+        self.entries.entry(name.clone()).or_insert_with(|| {
+            Entry::new(name.clone(), Yaml::Str(literal(value))).note(format!(
+                "the document's example for {}: written as a variable, since in the path it would name another operation",
+                parameter.name
+            ))
+        });
         format!("${{{name}}}")
     }
 
@@ -383,7 +436,7 @@ fn endpoint(
     vars: &mut Variables,
 ) -> Endpoint {
     let mut comments = Vec::new();
-    let path = path_of(operation, vars);
+    let path = path_of(operation, vars, true);
     let mut query = Vec::new();
     let mut headers = Vec::new();
     let is_key = |p: &Parameter| {
@@ -491,7 +544,7 @@ fn endpoint(
 
 /// The request path: literal parts encoded, `{param}` replaced by its
 /// example (encoded) or a `${var}`.
-fn path_of(operation: &Operation, vars: &mut Variables) -> String {
+fn path_of(operation: &Operation, vars: &mut Variables, examples_inline: bool) -> String {
     let mut out = String::new();
     let mut rest = operation.path.as_str();
     if !rest.starts_with('/') {
@@ -510,7 +563,11 @@ fn path_of(operation: &Operation, vars: &mut Variables) -> String {
         match parameter {
             Some(p) => match &p.example {
                 Some(example) => {
-                    out.push_str(&utf8_percent_encode(&text(example), VALUE).to_string())
+                    let encoded = utf8_percent_encode(&text(example), VALUE).to_string();
+                    match examples_inline {
+                        true => out.push_str(&encoded),
+                        false => out.push_str(&vars.holding(p, &encoded)),
+                    }
                 }
                 None => out.push_str(&vars.reference(p)),
             },

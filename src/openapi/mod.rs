@@ -3,6 +3,8 @@
 //! local `$ref`s followed and what cannot be followed reported as warnings.
 
 mod example;
+pub(crate) mod matcher;
+pub(crate) mod path;
 mod refs;
 mod security;
 

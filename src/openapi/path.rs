@@ -160,6 +160,9 @@ pub(crate) struct RequestPath {
     pub(crate) written: String,
     /// Its segments; empty ones dropped.
     pub(crate) segments: Vec<Segment>,
+    /// Whether it ends with `/`: it tells `/items/` from `/items` when a
+    /// description has both.
+    pub(crate) trailing_slash: bool,
 }
 
 impl RequestPath {
@@ -183,6 +186,7 @@ impl RequestPath {
         RequestPath {
             written: written.to_string(),
             segments,
+            trailing_slash: written.len() > 1 && written.ends_with('/'),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! path template, with `--map` prefix rewrites and the servers' path prefixes,
 //! and OpenAPI's precedence (a concrete segment beats a `{param}`).
 
-use crate::openapi::Operation;
+use super::Operation;
 
 use super::path::{Kind, RequestPath, Segment, server_prefix, template_segments};
 
@@ -21,6 +21,8 @@ pub struct PathMap {
 pub(crate) struct Pattern {
     pub(crate) method: String,
     pub(crate) segments: Vec<Segment>,
+    /// The template ends with `/` (`/items/`).
+    trailing_slash: bool,
     /// Indexes into [`Matcher::prefixes`] of the servers it is served under.
     prefixes: Vec<usize>,
 }
@@ -107,6 +109,7 @@ impl Matcher {
             patterns.push(Pattern {
                 method: operation.method.to_ascii_uppercase(),
                 segments: template_segments(&operation.path),
+                trailing_slash: operation.path.len() > 1 && operation.path.ends_with('/'),
                 prefixes: indexes,
             });
         }
@@ -208,6 +211,9 @@ impl Matcher {
                     }
                 }
             }
+            // `/items/` and `/items` are one path to the matcher; when the
+            // description has both, the request's own slash decides.
+            tier.sort_by_key(|&p| self.patterns[p].trailing_slash != path.trailing_slash);
             if let Some(&p) = tier
                 .iter()
                 .find(|&&p| self.patterns[p].method.eq_ignore_ascii_case(method))
@@ -348,6 +354,14 @@ mod tests {
             find(&ops, &[], &[], "GET /files/readme"),
             "GET /files/{name}"
         );
+    }
+
+    #[test]
+    fn a_trailing_slash_tells_two_templates_apart() {
+        let ops = ["GET /trail", "GET /trail/"];
+        assert_eq!(find(&ops, &[], &[], "GET /trail/"), "GET /trail/");
+        assert_eq!(find(&ops, &[], &[], "GET /trail"), "GET /trail");
+        assert_eq!(find(&["GET /trail"], &[], &[], "GET /trail/"), "GET /trail");
     }
 
     #[test]
