@@ -13,6 +13,14 @@ use super::secrets::Secrets;
 pub(super) enum Part {
     /// `Authorization: Bearer <token>`.
     Bearer(String),
+    /// `Authorization: Bearer <JWT>` whose claims name its subject: the
+    /// tokens a client refreshed during the recording are one principal.
+    BearerJwt {
+        /// `iss`, empty when absent.
+        issuer: String,
+        /// `sub`.
+        subject: String,
+    },
     /// `Authorization: Basic <user:password>`.
     Basic {
         /// The user name.
@@ -258,6 +266,9 @@ fn authorization(value: &str, secrets: &mut Secrets) -> Part {
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
         secrets.add_with_base64(rest);
+        if let Some((issuer, subject)) = jwt_subject(rest) {
+            return Part::BearerJwt { issuer, subject };
+        }
         return Part::Bearer(rest.to_string());
     }
     if scheme.eq_ignore_ascii_case("basic") {
@@ -282,6 +293,28 @@ fn authorization(value: &str, secrets: &mut Secrets) -> Part {
         scheme: scheme.to_string(),
         value: value.to_string(),
     }
+}
+
+/// A JWT's `iss` (empty when absent) and `sub`, when it is a JWT that names one.
+fn jwt_subject(token: &str) -> Option<(String, String)> {
+    if !super::secrets::looks_like_jwt(token) {
+        return None;
+    }
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let text = |key: &str| {
+        claims
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    };
+    Some((
+        text("iss").unwrap_or_default(),
+        text("sub").filter(|s| !s.is_empty())?,
+    ))
 }
 
 /// Schemes whose value is made for one request: a recorded one cannot be replayed.
@@ -367,5 +400,40 @@ mod tests {
         );
         assert!(ids[5].is_empty());
         assert!(secrets.leaks("pw:x") && secrets.leaks("s1") && secrets.leaks("abc.def"));
+    }
+
+    #[test]
+    fn refreshed_jwts_of_one_subject_are_one_credential() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let jwt = |claims: &str| {
+            format!(
+                "eyJhbGciOiJIUzI1NiJ9.{}.c2lnbmF0dXJl",
+                URL_SAFE_NO_PAD.encode(claims)
+            )
+        };
+        let list = [
+            jwt(r#"{"iss":"https://id","sub":"alice","iat":1}"#),
+            jwt(r#"{"iss":"https://id","sub":"alice","iat":2}"#),
+            jwt(r#"{"iss":"https://id","sub":"bob","iat":1}"#),
+            jwt(r#"{"iat":1}"#),
+        ]
+        .map(|token| {
+            exchange(
+                &[("Authorization", &format!("Bearer {token}"))],
+                "http://h/a",
+            )
+        });
+        let mut secrets = Secrets::default();
+        let reader = Reader::new(&list, &mut secrets);
+        let ids: Vec<Identity> = list
+            .iter()
+            .map(|e| reader.identity(e, &mut secrets))
+            .collect();
+        assert_eq!(ids[0], ids[1], "two tokens of alice are one principal");
+        assert_ne!(ids[0], ids[2], "bob is another");
+        assert!(
+            matches!(ids[3][0], Part::Bearer(_)),
+            "no subject: the token itself tells it apart"
+        );
     }
 }

@@ -36,7 +36,7 @@ pub(super) fn names(seen: &[Seen]) -> Vec<String> {
 fn kind(identity: &Identity) -> String {
     match identity.first() {
         None => "anonymous".into(),
-        Some(Part::Bearer(_)) => "bearer".into(),
+        Some(Part::Bearer(_) | Part::BearerJwt { .. }) => "bearer".into(),
         Some(Part::Basic { .. }) => "basic".into(),
         Some(Part::Authorization { scheme, .. }) => {
             let slug: String = scheme
@@ -92,7 +92,9 @@ pub(super) fn principal(
     for (i, part) in seen.identity.iter().enumerate() {
         let main = i == 0;
         match part {
-            Part::Bearer(_) => auth = mode("bearer", vec![("token", Yaml::Str(env("TOKEN")))]),
+            Part::Bearer(_) | Part::BearerJwt { .. } => {
+                auth = mode("bearer", vec![("token", Yaml::Str(env("TOKEN")))])
+            }
             Part::Basic { .. } => {
                 auth = mode(
                     "basic",
@@ -182,6 +184,9 @@ fn describe(part: &Part) -> String {
             "A Bearer token (a JWT)".into()
         }
         Part::Bearer(_) => "A Bearer token".into(),
+        Part::BearerJwt { .. } => {
+            "Bearer JWTs of one subject (tokens refreshed during the recording count as one)".into()
+        }
         Part::Basic { .. } => "Basic credentials".into(),
         Part::Authorization { scheme, .. } => {
             format!("An `Authorization: {} …` header", printable(scheme))
