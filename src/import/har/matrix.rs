@@ -81,7 +81,22 @@ pub(super) fn matrix(built: &Built, order: &[usize]) -> Matrix {
                         .collect();
                     if !matching.is_empty() {
                         not_modified += usize::from(matching.contains(&304));
-                        return Seen::plain(statuses(&matching));
+                        // Other objects answered otherwise (an owner's 200 beside a
+                        // stranger's 403): the evidence of object-level access stays in view.
+                        let other: Vec<&&super::endpoints::Request> = mine
+                            .iter()
+                            .filter(|r| !matching.contains(&r.status))
+                            .collect();
+                        return Seen {
+                            value: statuses(&matching),
+                            comment: other.first().map(|first| {
+                                format!(
+                                    "recorded {} with other ids (entry {})",
+                                    statuses(&other.iter().map(|r| r.status).collect::<Vec<_>>()),
+                                    first.number
+                                )
+                            }),
+                        };
                     }
                     match mine.first() {
                         Some(_) => Seen {
