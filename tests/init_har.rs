@@ -563,3 +563,40 @@ async fn broken_recordings_are_errors_naming_the_file_never_panics() {
         assert_eq!(out.code, 2, "cut at {}: {}", cut.len(), out.all());
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphql_operations_on_one_url_are_endpoints_of_their_own() {
+    let ws = Workspace::new();
+    let graphql = |body: Value| {
+        let mut e = entry("POST", "http://h.example/graphql", 200, &[]);
+        e["request"]["postData"] =
+            json!({ "mimeType": "application/json", "text": body.to_string() });
+        e
+    };
+    let har = recording(vec![
+        graphql(json!({ "query": "query { me { id } }" })),
+        graphql(json!({ "query": "mutation { deleteUser(id: 5) { ok } }" })),
+        graphql(
+            json!({ "query": "query Orders($n: Int) { orders(first: $n) { id } }", "operationName": "Orders" }),
+        ),
+        graphql(json!({ "query": "query { me { name } }" })),
+    ]);
+    ws.write("graphql.har", &har.to_string());
+    let out = ws.permatrix(&["init", "--har", "graphql.har"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let names: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("  - name: "))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "POST /graphql (query me)",
+            "POST /graphql (mutation deleteUser)",
+            "POST /graphql (Orders)"
+        ],
+        "{}",
+        out.stdout
+    );
+}

@@ -52,14 +52,16 @@ pub(super) fn build(
         identities: Vec::new(),
         requests: Vec::new(),
     };
-    let mut keys: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut keys: Vec<(String, String, Vec<String>, String)> = Vec::new();
     for (exchange, identity) in exchanges.iter().zip(identities) {
         let shape = paths::shape(&exchange.url, secrets);
         let query = paths::query(&exchange.url, secrets, env_prefix);
+        let operation = graphql_operation(exchange);
         let key = (
             exchange.method.clone(),
             shape.key.clone(),
             query.keys.clone(),
+            operation.clone(),
         );
         let endpoint = match keys.iter().position(|k| *k == key) {
             Some(i) => i,
@@ -74,6 +76,10 @@ pub(super) fn build(
                     secrets,
                     env_prefix,
                 );
+                let mut endpoint = endpoint;
+                if !operation.is_empty() {
+                    endpoint.name.push_str(&format!(" ({operation})"));
+                }
                 built.endpoints.push(endpoint);
                 built.slots.push(slots);
                 built.endpoints.len() - 1
@@ -96,6 +102,52 @@ pub(super) fn build(
     }
     unique_names(&mut built.endpoints);
     built
+}
+
+/// A GraphQL request's operation (`operationName`, else the name or kind of
+/// the first operation in `query`), so that one endpoint URL carrying several
+/// operations makes several endpoints; empty for anything else.
+fn graphql_operation(exchange: &Exchange) -> String {
+    let Some(text) = exchange.post.as_ref().and_then(|p| p.text.as_deref()) else {
+        return String::new();
+    };
+    let Ok(body) = serde_json::from_str::<serde_json::Value>(text) else {
+        return String::new();
+    };
+    let Some(query) = body.get("query").and_then(serde_json::Value::as_str) else {
+        return String::new();
+    };
+    if let Some(name) = body
+        .get("operationName")
+        .and_then(serde_json::Value::as_str)
+        .filter(|n| !n.is_empty())
+    {
+        return printable(name);
+    }
+    // `mutation DeleteUser(…) {` → `mutation DeleteUser`.
+    let head: Vec<&str> = query
+        .split(|c: char| c == '{' || c == '(')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .take(2)
+        .collect();
+    if let [kind, name] = head.as_slice() {
+        return printable(&format!("{kind} {name}"));
+    }
+    // An anonymous operation is told by its first field: `mutation deleteUser`.
+    let kind = head.first().copied().unwrap_or("query");
+    let field: String = query
+        .split_once('{')
+        .map(|(_, rest)| rest.trim_start())
+        .unwrap_or("")
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    match field.is_empty() {
+        true => printable(kind),
+        false => printable(&format!("{kind} {field}")),
+    }
 }
 
 /// The endpoint for the first request of its kind, and its id variables.
