@@ -127,7 +127,7 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
             },
         )?;
         notes.push(observed_line(&observed.tally));
-        notes.extend(like_anonymous(&draft, &observed.rows));
+        notes.extend(like_anonymous(&draft, &rows, &observed.rows));
         for (endpoint, why) in draft.endpoints.iter_mut().zip(&observed.unobserved) {
             endpoint.comments.extend(why.clone());
         }
@@ -282,36 +282,41 @@ fn check(text: &str, config: &InitConfig, out_dir: &Path) -> Result<(), InitErro
 }
 
 /// A warning for each principal with credentials that got what a principal
-/// without any got, on every endpoint where that one was refused: its
-/// credentials are most likely unset (an empty environment variable).
-fn like_anonymous(draft: &Draft, rows: &[Vec<Seen>]) -> Vec<String> {
+/// without any got from every endpoint observed, among them one the source
+/// says it may reach (or, when the source says nothing, one where the other
+/// was refused): its credentials are most likely unset (an empty
+/// environment variable). `expected` is the source's matrix, `observed` the answers.
+fn like_anonymous(draft: &Draft, expected: &[Vec<Seen>], observed: &[Vec<Seen>]) -> Vec<String> {
+    use super::yaml_out::Yaml;
     let sends_nothing = |p: &super::draft::Principal| {
         p.body.iter().any(|e| {
-            e.key == "auth"
-                && matches!(&e.value, super::yaml_out::Yaml::Str(v) | super::yaml_out::Yaml::Raw(v) if v == "none")
+            e.key == "auth" && matches!(&e.value, Yaml::Str(v) | Yaml::Raw(v) if v == "none")
         })
     };
     let Some(anonymous) = draft.principals.iter().position(sends_nothing) else {
         return Vec::new();
     };
-    let observed = |seen: &Seen| seen.comment.is_none() && seen.value.parse::<u16>().is_ok();
-    let refused = rows.iter().any(|row| {
-        observed(&row[anonymous]) && matches!(row[anonymous].value.as_str(), "401" | "403")
-    });
-    if !refused {
-        return Vec::new();
-    }
+    let answered = |seen: &Seen| seen.comment.is_none() && seen.value.parse::<u16>().is_ok();
+    let refused = |seen: &Seen| matches!(seen.value.as_str(), "401" | "403");
     draft
         .principals
         .iter()
         .enumerate()
         .filter(|(p, principal)| *p != anonymous && !sends_nothing(principal))
         .filter(|(p, _)| {
-            let both: Vec<&Vec<Seen>> = rows
-                .iter()
-                .filter(|row| observed(&row[*p]) && observed(&row[anonymous]))
+            let both: Vec<usize> = (0..observed.len())
+                .filter(|&e| answered(&observed[e][*p]) && answered(&observed[e][anonymous]))
                 .collect();
-            !both.is_empty() && both.iter().all(|row| row[*p].value == row[anonymous].value)
+            let same = !both.is_empty()
+                && both
+                    .iter()
+                    .all(|&e| observed[e][*p].value == observed[e][anonymous].value);
+            let source_says = expected.iter().any(|row| row[*p].value != "any");
+            let telling = both.iter().any(|&e| match source_says {
+                true => expected[e][*p].value == "allow" && expected[e][anonymous].value != "allow",
+                false => refused(&observed[e][anonymous]),
+            });
+            same && telling
         })
         .map(|(_, principal)| {
             format!(
