@@ -126,7 +126,7 @@ fn graphql_operation(exchange: &Exchange) -> String {
     }
     // `mutation DeleteUser(…) {` → `mutation DeleteUser`.
     let head: Vec<&str> = query
-        .split(|c: char| c == '{' || c == '(')
+        .split(['{', '('])
         .next()
         .unwrap_or("")
         .split_whitespace()
