@@ -4,9 +4,11 @@
 
 mod example;
 pub(crate) mod matcher;
+mod parts;
 pub(crate) mod path;
 mod refs;
 mod security;
+mod servers;
 
 use std::path::Path;
 
@@ -15,7 +17,9 @@ use serde_json::Value;
 pub use example::string_for as example_string;
 pub use security::{Requirement, SchemeKind, SecurityScheme};
 
+use self::parts::{declared_parameters, openapi3_body, parameter, swagger2_body};
 use self::refs::Resolver;
+use self::servers::{servers_of, swagger2_server};
 use crate::document::{self, DocumentError};
 
 /// The HTTP methods a path item can hold, in the order OpenAPI lists them.
@@ -347,216 +351,6 @@ fn walk_path<'a>(
             servers,
         });
     }
-}
-
-/// A parameter as declared: its name, its `in` (2.0 adds `body` and
-/// `formData`) and its object, references followed.
-struct Declared<'a> {
-    name: String,
-    place: String,
-    raw: &'a Value,
-}
-
-fn declared_parameters<'a>(list: Option<&'a Value>, resolver: &Resolver<'a>) -> Vec<Declared<'a>> {
-    let mut found = Vec::new();
-    for raw in list.and_then(Value::as_array).into_iter().flatten() {
-        let Some(object) = resolver.resolve(raw) else {
-            continue;
-        };
-        let (Some(name), Some(place)) = (
-            object.get("name").and_then(Value::as_str),
-            object.get("in").and_then(Value::as_str),
-        ) else {
-            continue;
-        };
-        found.push(Declared {
-            name: name.to_string(),
-            place: place.to_string(),
-            raw: object,
-        });
-    }
-    found
-}
-
-/// A declared parameter sent in the path, query, a header or a cookie.
-fn parameter(declared: &Declared<'_>, resolver: &Resolver<'_>) -> Option<Parameter> {
-    let location = Location::named(&declared.place)?;
-    let object = declared.raw;
-    let typed = object
-        .get("schema")
-        .and_then(|s| resolver.resolve(s))
-        .unwrap_or(object);
-    let kind = match (
-        example::type_of(typed),
-        typed.get("format").and_then(Value::as_str),
-    ) {
-        (Some(t), Some(f)) => format!("{t} ({f})"),
-        (Some(t), None) => t.to_string(),
-        (None, _) => "string".to_string(),
-    };
-    Some(Parameter {
-        name: declared.name.clone(),
-        location,
-        required: location == Location::Path
-            || object
-                .get("required")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
-        example: example::declared(object, resolver),
-        kind,
-    })
-}
-
-/// 2.0: the `in: body` parameter's schema, or the `formData` parameters.
-fn swagger2_body(
-    operation: &Value,
-    parameters: &[Declared<'_>],
-    resolver: &Resolver<'_>,
-) -> Option<Body> {
-    if let Some(raw) = parameters.iter().find(|p| p.place == "body").map(|p| p.raw) {
-        let example = example::declared(raw, resolver).unwrap_or_else(|| {
-            raw.get("schema")
-                .map(|s| example::minimal(s, resolver))
-                .unwrap_or(Value::Null)
-        });
-        return Some(Body {
-            kind: BodyKind::Json,
-            media_type: String::new(),
-            example,
-        });
-    }
-    let form: Vec<_> = parameters
-        .iter()
-        .filter(|p| {
-            p.place == "formData" && p.raw.get("required").and_then(Value::as_bool) == Some(true)
-        })
-        .collect();
-    let has_form = parameters.iter().any(|p| p.place == "formData");
-    if !has_form {
-        return None;
-    }
-    let multipart = operation
-        .get("consumes")
-        .and_then(Value::as_array)
-        .is_some_and(|c| c.iter().any(|c| c.as_str() == Some("multipart/form-data")));
-    let mut fields = serde_json::Map::new();
-    for p in form {
-        let value = example::declared(p.raw, resolver).unwrap_or_else(|| {
-            Value::String(example::string_for(p.raw.get("format").and_then(Value::as_str)).into())
-        });
-        fields.insert(p.name.clone(), value);
-    }
-    Some(Body {
-        kind: if multipart {
-            BodyKind::Raw("multipart/form-data".into())
-        } else {
-            BodyKind::Form
-        },
-        media_type: String::new(),
-        example: Value::Object(fields),
-    })
-}
-
-/// 3.x: the JSON media type if there is one, else a form, else the first.
-fn openapi3_body(body: &Value, resolver: &Resolver<'_>) -> Option<Body> {
-    let content = body.get("content").and_then(Value::as_object)?;
-    let is_json = |m: &str| {
-        let m = m.to_ascii_lowercase();
-        m.starts_with("application/json") || m.contains("+json") || m == "*/*"
-    };
-    let (media_type, media) = content
-        .iter()
-        .find(|(m, _)| is_json(m))
-        .or_else(|| {
-            content
-                .iter()
-                .find(|(m, _)| m.starts_with("application/x-www-form-urlencoded"))
-        })
-        .or_else(|| content.iter().next())?;
-    let example = example::declared(media, resolver).unwrap_or_else(|| {
-        media
-            .get("schema")
-            .map(|s| example::minimal(s, resolver))
-            .unwrap_or(Value::Null)
-    });
-    let kind = if is_json(media_type) {
-        BodyKind::Json
-    } else if media_type.starts_with("application/x-www-form-urlencoded") {
-        BodyKind::Form
-    } else {
-        BodyKind::Raw(media_type.clone())
-    };
-    Some(Body {
-        kind,
-        media_type: media_type.clone(),
-        example,
-    })
-}
-
-/// 3.x `servers`: each URL with its variables at their defaults (else their first enum value).
-fn servers_of(list: Option<&Value>, resolver: &Resolver<'_>) -> Vec<String> {
-    let mut urls = Vec::new();
-    for server in list.and_then(Value::as_array).into_iter().flatten() {
-        let Some(server) = resolver.resolve(server) else {
-            continue;
-        };
-        let Some(mut url) = server
-            .get("url")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-        else {
-            continue;
-        };
-        for (name, variable) in server
-            .get("variables")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
-            let value = variable
-                .get("default")
-                .or_else(|| variable.pointer("/enum/0"))
-                .and_then(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(n) => Some(n.to_string()),
-                    _ => None,
-                })
-                .unwrap_or_default();
-            url = url.replace(&format!("{{{name}}}"), &value);
-        }
-        urls.push(url);
-    }
-    urls
-}
-
-/// 2.0: `schemes[0]://host/basePath` (https preferred), or the base path alone without a host.
-fn swagger2_server(root: &Value) -> Option<String> {
-    let base_path = root
-        .get("basePath")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim_end_matches('/');
-    let Some(host) = root.get("host").and_then(Value::as_str) else {
-        return (!base_path.is_empty()).then(|| base_path.to_string());
-    };
-    let schemes: Vec<&str> = root
-        .get("schemes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let scheme = if schemes.is_empty() || schemes.contains(&"https") {
-        "https"
-    } else {
-        schemes[0]
-    };
-    let base_path = if base_path.is_empty() || base_path.starts_with('/') {
-        base_path.to_string()
-    } else {
-        format!("/{base_path}")
-    };
-    Some(format!("{scheme}://{host}{base_path}"))
 }
 
 #[cfg(test)]
