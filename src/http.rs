@@ -294,10 +294,20 @@ pub(crate) fn is_secret_variable(name: &str) -> bool {
 }
 
 /// Whether a query parameter's name says it carries a credential: one of its
-/// words (`api_key` is `api` and `key`) is `key`, `apikey`, `token`,
-/// `secret`, `password`, `sig`… — whole words, so `keyword` is not one.
+/// words (`api_key` and `apiKey` are `api` and `key`) is `key`, `apikey`,
+/// `token`, `secret`, `password`, `sig`… — whole words, so `keyword` is not one.
 pub(crate) fn is_credential_param(name: &str) -> bool {
-    name.to_ascii_lowercase()
+    let mut lower = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        // `apiKey` → `api_key`: a camel-case word starts a word of its own.
+        if c.is_ascii_uppercase() && previous_lower {
+            lower.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        lower.push(c.to_ascii_lowercase());
+    }
+    lower
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|word| {
             matches!(
@@ -318,6 +328,7 @@ pub(crate) fn is_credential_param(name: &str) -> bool {
                     | "jwt"
                     | "credential"
                     | "credentials"
+                    | "authorization"
             )
         })
 }
@@ -449,11 +460,23 @@ mod tests {
             "sig",
             "X-Api-Key",
             "session_id",
+            "appKey",
+            "X-Auth-Token",
+            "authorization",
         ] {
             assert!(is_credential_param(name), "{name}");
         }
         assert!(is_credential_param("apikey") && is_credential_param("client_secret"));
-        for name in ["keyword", "monkey", "tokens_left", "q", "page", "author"] {
+        for name in [
+            "keyword",
+            "monkey",
+            "tokens_left",
+            "q",
+            "page",
+            "author",
+            "keyWord",
+            "pageSize",
+        ] {
             assert!(!is_credential_param(name), "{name}");
         }
     }

@@ -142,7 +142,8 @@ pub fn from_schemes(schemes: &[SecurityScheme], env_prefix: &str) -> PrincipalSe
     set
 }
 
-fn mode(name: &str, fields: Vec<(&str, Yaml)>) -> Yaml {
+/// `{ <mode>: { field: value, … } }`: an `auth:` value on one line per mode.
+pub(crate) fn mode(name: &str, fields: Vec<(&str, Yaml)>) -> Yaml {
     Yaml::Map(vec![Entry::new(
         name,
         Yaml::FlowMap(

@@ -111,32 +111,10 @@ impl Variables {
     }
 }
 
-/// Whether a parameter's name or format says it carries a credential.
+/// Whether a parameter's name or format says it carries a credential
+/// (`password`, `api_key`, `appKey`, `X-Auth-Token`, `format: password`).
 fn is_secret(parameter: &Parameter) -> bool {
-    let name: String = parameter
-        .name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<String>()
-        .to_ascii_lowercase();
-    parameter.kind.ends_with("(password)")
-        || name == "key"
-        || [
-            "token",
-            "secret",
-            "password",
-            "passwd",
-            "apikey",
-            "appkey",
-            "accesskey",
-            "privatekey",
-            "signature",
-            "sessionid",
-            "authorization",
-            "credential",
-        ]
-        .iter()
-        .any(|word| name.contains(word))
+    parameter.kind.ends_with("(password)") || crate::http::is_credential_param(&parameter.name)
 }
 
 fn location_name(location: Location) -> &'static str {

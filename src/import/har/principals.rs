@@ -5,6 +5,7 @@
 
 use super::credentials::{Identity, Part, is_per_request_scheme};
 use crate::import::draft::{Principal, var_name};
+use crate::import::principals::mode;
 use crate::import::yaml_out::{Entry, Yaml};
 
 /// A credential seen, and where.
@@ -212,16 +213,4 @@ fn is_token(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-fn mode(name: &str, fields: Vec<(&str, Yaml)>) -> Yaml {
-    Yaml::Map(vec![Entry::new(
-        name,
-        Yaml::FlowMap(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
-        ),
-    )])
 }
