@@ -474,7 +474,7 @@ mod tests {
             "q",
             "page",
             "author",
-            "keyWord",
+            "keywords",
             "pageSize",
         ] {
             assert!(!is_credential_param(name), "{name}");
