@@ -60,7 +60,7 @@ enum Command {
 #[derive(Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["openapi", "har"])))]
 struct InitArgs {
-    /// An OpenAPI 2.0, 3.0 or 3.1 document (JSON or YAML): one endpoint per operation.
+    /// An OpenAPI 2.0, 3.0, 3.1 or 3.2 document (JSON or YAML): one endpoint per operation.
     #[arg(long, value_name = "SPEC")]
     openapi: Option<PathBuf>,
     /// A HAR 1.2 recording (browser devtools, a proxy): one endpoint per distinct request.
@@ -75,7 +75,7 @@ struct InitArgs {
     /// Overwrite --out if it exists.
     #[arg(long, requires = "out")]
     force: bool,
-    /// The suite's name (default: the document's title).
+    /// The suite's name (default: the document's title, or the recording's host).
     #[arg(long, value_name = "SUITE")]
     name: Option<String>,
     /// The target's base URL (default: the document's server, behind a variable).
@@ -106,7 +106,7 @@ struct InitArgs {
 
 #[derive(Args)]
 struct CoverageArgs {
-    /// The OpenAPI 2.0, 3.0 or 3.1 description (JSON or YAML).
+    /// The OpenAPI 2.0, 3.0, 3.1 or 3.2 description (JSON or YAML).
     #[arg(long, value_name = "SPEC")]
     openapi: PathBuf,
     /// Suite files, or folders of *.yaml suites.
