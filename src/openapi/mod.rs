@@ -297,7 +297,13 @@ fn walk_path<'a>(
             .into_iter()
             .flatten()
         {
-            listed.push((method.clone(), operation));
+            if http::Method::from_bytes(method.as_bytes()).is_ok() {
+                listed.push((method.clone(), operation));
+            } else {
+                warnings.push(format!(
+                    "{path}: additional operation {method:?} is not an HTTP method; skipped"
+                ));
+            }
         }
     }
     for (method, operation) in listed {

@@ -268,10 +268,12 @@ fn endpoint_names(operations: &[Operation]) -> Vec<String> {
             });
             let base = match id {
                 Some(id) => id.to_string(),
+                // `::` separates the parts of a test's name: `:%3A` reads the same.
                 None => format!("{} {}", operation.method, operation.path)
                     .chars()
                     .filter(|c| !c.is_control())
-                    .collect(),
+                    .collect::<String>()
+                    .replace("::", ":%3A"),
             };
             let mut name = base.clone();
             let mut n = 2;
