@@ -66,8 +66,20 @@ pub fn document(comments: &[String], entries: &[Entry]) -> String {
 
 fn comment_line(out: &mut String, indent: usize, text: &str) {
     for line in text.lines() {
-        let _ = writeln!(out, "{:indent$}# {line}", "");
+        let _ = writeln!(out, "{:indent$}# {}", "", comment_text(line));
     }
+}
+
+/// Text safe in a comment: characters YAML reads as line breaks or refuses
+/// (controls, NEL, the line and paragraph separators, a BOM) become spaces.
+fn comment_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => c,
+            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => ' ',
+            c => c,
+        })
+        .collect()
 }
 
 /// Writes map entries at `indent`; `first_inline` when the first key follows a `- `.
@@ -99,7 +111,7 @@ fn write_map(out: &mut String, entries: &[Entry], indent: usize, first_inline: b
 fn write_value(out: &mut String, value: &Yaml, indent: usize, after: Option<&str>) {
     let trailing = |out: &mut String| {
         if let Some(comment) = after {
-            let _ = write!(out, "   # {}", comment.replace('\n', " "));
+            let _ = write!(out, "   # {}", comment_text(comment));
         }
         out.push('\n');
     };
@@ -214,9 +226,19 @@ fn string(text: &str, flow: bool) -> String {
     }
 }
 
-/// Double-quoted: JSON's escapes are YAML's.
+/// Double-quoted: JSON's escapes are YAML's, plus the characters YAML reads
+/// as line breaks (NEL, the line and paragraph separators) and a BOM.
 fn quoted(text: &str) -> String {
-    serde_json::Value::String(text.to_string()).to_string()
+    let json = serde_json::Value::String(text.to_string()).to_string();
+    if !json.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}']) {
+        return json;
+    }
+    json.chars()
+        .map(|c| match c {
+            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => format!("\\u{:04x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn reserved(text: &str) -> bool {
@@ -253,6 +275,8 @@ mod tests {
         assert_eq!(string("a:", false), "\"a:\"");
         assert_eq!(string("tab\there", true), "\"tab\\there\"");
         assert_eq!(key("*"), "\"*\"");
+        assert_eq!(quoted("a\u{2028}b"), "\"a\\u2028b\"");
+        assert_eq!(comment_text("x\u{c}y\u{85}z\tw"), "x y z\tw");
         assert_eq!(key("app-as-admin"), "app-as-admin");
     }
 
