@@ -126,6 +126,12 @@ fn location_name(location: Location) -> &'static str {
     }
 }
 
+/// Whether a suite may carry `text` as a header value: one line, no control
+/// character (as the loader checks), and valid for HTTP.
+fn sendable_in_a_header(text: &str) -> bool {
+    !text.chars().any(char::is_control) && http::HeaderValue::from_str(text).is_ok()
+}
+
 /// A value of the parameter's type that a reader sees is not real.
 fn placeholder(kind: &str) -> String {
     let (kind, format) = match kind.split_once(" (") {
@@ -196,7 +202,7 @@ pub(super) fn endpoint(
                     let sendable = parameter
                         .example
                         .as_ref()
-                        .is_none_or(|e| http::HeaderValue::from_str(&text(e)).is_ok());
+                        .is_none_or(|e| sendable_in_a_header(&text(e)));
                     let value = if sendable {
                         value(vars)
                     } else {
@@ -219,7 +225,7 @@ pub(super) fn endpoint(
             let plain = media_type.is_empty()
                 || media_type.eq_ignore_ascii_case("application/json")
                 || media_type == "*/*";
-            if !plain && http::HeaderValue::from_str(media_type).is_ok() {
+            if !plain && sendable_in_a_header(media_type) {
                 headers.push(("Content-Type".into(), literal(media_type)));
             }
             Some(Body::Json(match &body.example {
@@ -241,7 +247,7 @@ pub(super) fn endpoint(
             None
         }
         BodyKind::Raw(media_type) => {
-            if http::HeaderValue::from_str(media_type).is_ok() {
+            if sendable_in_a_header(media_type) {
                 headers.push(("Content-Type".into(), literal(media_type)));
             }
             // Only a text example is sent as written: a schema's JSON is no XML or text body.
