@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 seconds="${1:-60}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-for target in suite_loader qsh mock_verify openapi_init; do
+for target in suite_loader qsh mock_verify openapi_init har_init; do
   echo "== $target for ${seconds}s"
   RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" --sanitizer none -- -max_total_time="$seconds" -rss_limit_mb=2048 2>&1 | tail -4
 done

@@ -70,7 +70,23 @@ const MALFORMED_SHOWN: usize = 5;
 
 /// The draft for the recording in `file`.
 pub fn draft(file: &Path, choices: &HarChoices) -> Result<HarMade, HarError> {
-    let recording = read::read(file)?;
+    draft_of(file, read::read(file)?, choices)
+}
+
+/// The draft for a recording held in memory; `file` names it in messages.
+pub fn draft_from_bytes(
+    file: &Path,
+    bytes: &[u8],
+    choices: &HarChoices,
+) -> Result<HarMade, HarError> {
+    draft_of(file, read::parse(file, bytes)?, choices)
+}
+
+fn draft_of(
+    file: &Path,
+    recording: read::Recording,
+    choices: &HarChoices,
+) -> Result<HarMade, HarError> {
     let mut notes: Vec<String> = recording
         .malformed
         .iter()

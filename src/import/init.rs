@@ -183,6 +183,17 @@ pub fn openapi_text(file: &Path, text: &str) -> Result<String, InitError> {
     Ok(settle(&mut draft, &rows, false))
 }
 
+/// The suite `init --har FILE` writes for a recording held in memory (no
+/// `--principals`, no `--observe`, not checked): for the fuzz target.
+pub fn har_text(file: &Path, bytes: &[u8]) -> Result<String, InitError> {
+    let choices = super::har::HarChoices {
+        source: file_name(file),
+        ..super::har::HarChoices::default()
+    };
+    let mut made = super::har::draft_from_bytes(file, bytes, &choices)?;
+    Ok(settle(&mut made.draft, &made.rows, false))
+}
+
 /// A source's draft, its matrix (endpoint × principal) and its warnings.
 struct Drafted {
     draft: Draft,

@@ -117,7 +117,12 @@ pub(super) fn read(file: &Path) -> Result<Recording, HarError> {
         ));
     }
     let bytes = std::fs::read(file).map_err(read_error)?;
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    parse(file, &bytes)
+}
+
+/// Reads a recording held in memory; `file` names it in messages.
+pub(super) fn parse(file: &Path, bytes: &[u8]) -> Result<Recording, HarError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let top: Top = serde_json::from_slice(bytes).map_err(|e| {
         let message = e.to_string();
         let message = message
