@@ -234,10 +234,16 @@ fn target(
 
 /// The path of a server URL, absolute or relative (`/api/v3`).
 fn server_path(server: &str) -> String {
-    match url::Url::parse(server) {
+    let path = match url::Url::parse(server) {
+        // `urn:x` or `a+b:c` parse too, with no path a base URL can take.
+        Ok(url) if url.cannot_be_a_base() => String::new(),
         Ok(url) => url.path().to_string(),
-        Err(_) if server.starts_with('/') => server.to_string(),
-        Err(_) => String::new(),
+        Err(_) => server.to_string(),
+    };
+    if path.starts_with('/') {
+        path
+    } else {
+        String::new()
     }
 }
 
