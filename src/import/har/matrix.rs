@@ -79,6 +79,12 @@ pub(super) fn matrix(built: &Built, order: &[usize]) -> Matrix {
                         })
                         .map(|r| r.status)
                         .collect();
+                    if let Some(odd) = matching.iter().find(|s| !(100..=599).contains(*s)) {
+                        return Seen {
+                            value: "any".into(),
+                            comment: Some(format!("recorded {odd}, which is no HTTP status")),
+                        };
+                    }
                     if !matching.is_empty() {
                         not_modified += usize::from(matching.contains(&304));
                         // Other objects answered otherwise (an owner's 200 beside a
