@@ -132,7 +132,14 @@ pub fn observe(
         match &outcome.result {
             CellResult::Responded(observation) => {
                 unobserved[e] = None;
-                rows[e][p] = Seen::plain(observation.status.to_string());
+                // A suite takes 100 to 599; some servers answer 999 to robots.
+                rows[e][p] = match observation.status {
+                    100..=599 => Seen::plain(observation.status.to_string()),
+                    odd => Seen {
+                        value: "any".into(),
+                        comment: Some(format!("answered {odd}, which a suite cannot expect")),
+                    },
+                };
             }
             CellResult::Error { message, .. } => {
                 unobserved[e] = None;
