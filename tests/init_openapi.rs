@@ -302,6 +302,10 @@ async fn role_server() -> String {
     let app = axum::Router::new()
         .route("/api/health", get(|| async { StatusCode::OK }))
         .route(
+            "/api/robots",
+            get(|| async { StatusCode::from_u16(999).unwrap_or(StatusCode::IM_A_TEAPOT) }),
+        )
+        .route(
             "/api/pets",
             get(|h: HeaderMap, Query(q): Q| async move {
                 match role(&h, &q) {
@@ -362,6 +366,7 @@ components:
     user_key: {type: apiKey, in: query, name: key}
 paths:
   /health: {get: {operationId: health, security: []}}
+  /robots: {get: {operationId: robots, security: []}}
   /pets: {get: {operationId: listPets}}
   /pets/{petId}:
     parameters: [{name: petId, in: path, required: true, schema: {type: integer}}]
