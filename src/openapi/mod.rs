@@ -297,7 +297,8 @@ fn walk_path<'a>(
             .into_iter()
             .flatten()
         {
-            if http::Method::from_bytes(method.as_bytes()).is_ok() {
+            // A suite's request line takes letters only (`LINK`, `PROPFIND`).
+            if !method.is_empty() && method.chars().all(|c| c.is_ascii_alphabetic()) {
                 listed.push((method.clone(), operation));
             } else {
                 warnings.push(format!(

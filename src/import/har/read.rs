@@ -191,7 +191,8 @@ fn exchange(number: usize, entry: Option<RawEntry>) -> Result<Exchange, Unusable
         .get("method")
         .and_then(Value::as_str)
         .map(|m| m.trim().to_ascii_uppercase())
-        .filter(|m| !m.is_empty() && m.len() <= 32 && m.bytes().all(is_token_byte))
+        // A suite's request line takes letters only (`GET`, `PROPFIND`).
+        .filter(|m| !m.is_empty() && m.len() <= 32 && m.bytes().all(|b| b.is_ascii_alphabetic()))
         .ok_or(Unusable::Malformed("no usable request.method"))?;
     let url = request
         .get("url")
