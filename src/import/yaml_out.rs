@@ -76,7 +76,7 @@ fn comment_text(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\t' => c,
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => ' ',
+            c if unprintable(c) => ' ',
             c => c,
         })
         .collect()
@@ -146,7 +146,7 @@ fn inline(value: &Yaml, flow: bool) -> String {
     match value {
         Yaml::Str(s) => string(s, flow),
         Yaml::Raw(s) => s.clone(),
-        Yaml::Json(v) => v.to_string(),
+        Yaml::Json(v) => escaped(v.to_string()),
         Yaml::Map(entries) if entries.is_empty() => "{}".into(),
         Yaml::Seq(items) if items.is_empty() => "[]".into(),
         Yaml::Map(entries) => {
@@ -226,19 +226,35 @@ fn string(text: &str, flow: bool) -> String {
     }
 }
 
-/// Double-quoted: JSON's escapes are YAML's, plus the characters YAML reads
-/// as line breaks (NEL, the line and paragraph separators) and a BOM.
+/// Double-quoted: JSON's escapes are YAML's, plus `\uXXXX` for what YAML
+/// does not print (DEL, the C1 controls NEL among them, U+FFFE and U+FFFF)
+/// and what it reads as a line break or a byte-order mark.
 fn quoted(text: &str) -> String {
-    let json = serde_json::Value::String(text.to_string()).to_string();
-    if !json.contains(['\u{85}', '\u{2028}', '\u{2029}', '\u{feff}']) {
+    escaped(serde_json::Value::String(text.to_string()).to_string())
+}
+
+/// JSON text with what YAML does not print written `\uXXXX` (it can only
+/// stand inside a JSON string, where the escape means the same).
+fn escaped(json: String) -> String {
+    if !json.chars().any(unprintable) {
         return json;
     }
     json.chars()
-        .map(|c| match c {
-            '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' => format!("\\u{:04x}", u32::from(c)),
-            c => c.to_string(),
+        .map(|c| match unprintable(c) {
+            true => format!("\\u{:04x}", u32::from(c)),
+            false => c.to_string(),
         })
         .collect()
+}
+
+/// Characters a YAML document cannot hold as they are (JSON has escaped
+/// those below U+0020 already).
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
 }
 
 fn reserved(text: &str) -> bool {
@@ -276,6 +292,7 @@ mod tests {
         assert_eq!(string("tab\there", true), "\"tab\\there\"");
         assert_eq!(key("*"), "\"*\"");
         assert_eq!(quoted("a\u{2028}b"), "\"a\\u2028b\"");
+        assert_eq!(quoted("del\u{7f}c1\u{9b}"), "\"del\\u007fc1\\u009b\"");
         assert_eq!(comment_text("x\u{c}y\u{85}z\tw"), "x y z\tw");
         assert_eq!(key("app-as-admin"), "app-as-admin");
     }
