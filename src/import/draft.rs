@@ -222,6 +222,22 @@ fn expect_entry(cells: &[Cell]) -> Entry {
     Entry::new("expect", Yaml::Map(entries))
 }
 
+/// A name an endpoint may have, made from text of a document or recording:
+/// one line, no control characters, no `::` (it separates the parts of a
+/// test's name; `:%3A` reads the same), no spaces at either end, not empty.
+pub fn endpoint_name(text: &str) -> String {
+    let line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let name = line.replace("::", ":%3A").trim().to_string();
+    if name.is_empty() {
+        "endpoint".into()
+    } else {
+        name
+    }
+}
+
 /// Escapes `${` so a value from a document is sent as written, not interpolated.
 pub fn literal(text: &str) -> String {
     text.replace("${", "$${")

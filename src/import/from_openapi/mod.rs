@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use self::request::{Variables, endpoint, literal_path, path_of};
 use super::compact::Seen;
-use super::draft::{Draft, Endpoint, literal, var_name};
+use super::draft::{Draft, Endpoint, endpoint_name, literal, var_name};
 use super::principals::PrincipalSet;
 use super::yaml_out::{Entry, Yaml};
 use crate::openapi::{Location, Operation, Spec, Version};
@@ -274,12 +274,7 @@ fn endpoint_names(operations: &[Operation]) -> Vec<String> {
             });
             let base = match id {
                 Some(id) => id.to_string(),
-                // `::` separates the parts of a test's name: `:%3A` reads the same.
-                None => format!("{} {}", operation.method, operation.path)
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .collect::<String>()
-                    .replace("::", ":%3A"),
+                None => endpoint_name(&format!("{} {}", operation.method, operation.path)),
             };
             let mut name = base.clone();
             let mut n = 2;

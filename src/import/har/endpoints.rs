@@ -346,7 +346,7 @@ fn printable(text: &str) -> String {
 fn unique_names(endpoints: &mut [Endpoint]) {
     let mut taken = std::collections::BTreeSet::new();
     for endpoint in endpoints {
-        let base = endpoint.name.replace("::", ":%3A");
+        let base = crate::import::draft::endpoint_name(&endpoint.name);
         let mut name = base.clone();
         let mut n = 2;
         while !taken.insert(name.clone()) {
