@@ -83,12 +83,36 @@ pub fn draft(
         .iter()
         .map(|operation| expectations(operation, &principals))
         .collect();
-    for ((operation, endpoint), row) in spec.operations.iter().zip(&mut endpoints).zip(&rows) {
-        if let Some(schemes) = operation.security.as_deref().and_then(combined)
-            && row.iter().all(|seen| seen.value == "any")
-        {
-            endpoint.comments.push(format!(
-                "the document asks for {schemes} together and no principal sends them all: add one (an auth mode plus `headers:`), then run --observe"
+    // Which endpoints ask for schemes together that no principal sends: said
+    // once at the top when it is most of them (a document-wide requirement).
+    let combined_on: Vec<(usize, String)> = spec
+        .operations
+        .iter()
+        .zip(&rows)
+        .enumerate()
+        .filter_map(|(i, (operation, row))| {
+            let schemes = operation.security.as_deref().and_then(combined)?;
+            row.iter()
+                .all(|seen| seen.value == "any")
+                .then_some((i, schemes))
+        })
+        .collect();
+    let advice = "add one (an auth mode plus `headers:`), then run --observe";
+    let document_wide = combined_on.len() > 3
+        && combined_on
+            .iter()
+            .all(|(_, schemes)| *schemes == combined_on[0].1);
+    let mut combined_note = None;
+    if document_wide {
+        combined_note = Some(format!(
+            "{} endpoints ask for {} together and no principal sends them all, so they expect `any`: {advice}.",
+            combined_on.len(),
+            combined_on[0].1
+        ));
+    } else {
+        for (i, schemes) in &combined_on {
+            endpoints[*i].comments.push(format!(
+                "the document asks for {schemes} together and no principal sends them all: {advice}"
             ));
         }
     }
@@ -107,6 +131,7 @@ pub fn draft(
     } else {
         "The document declares no security requirements, so every cell expects `any`: run `permatrix init --observe` to record what the target answers, or fill them in.".into()
     };
+    comments.extend(combined_note);
     if vars.placeholders > 0 {
         comments.push(format!(
             "{} variable(s) under `vars:` hold placeholders for path or query parameters: set them to values that exist (a principal's own `vars:` overrides them for object ownership).",
