@@ -38,6 +38,16 @@ pub struct CoverageConfig {
     pub exec: ExecOptions,
 }
 
+/// A `--min` that is not a percentage from 0 to 100.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a percentage from 0 to 100 (e.g. 75 or 66.5)")]
+pub struct NotAPercentage(String);
+
+/// A `--map` that is not `FROM=TO` with two paths.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not FROM=TO with two paths (e.g. /rest/api/2=/rest/api/3)")]
+pub struct NotAPathMap(String);
+
 /// A `--min` percentage, kept exact (`66.67` is 6667 hundredths, not a float).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MinPercent {
@@ -47,8 +57,8 @@ pub struct MinPercent {
 
 impl MinPercent {
     /// Reads `75`, `66.5` or `99.99`: a decimal number from 0 to 100.
-    pub fn parse(text: &str) -> Result<MinPercent, String> {
-        let bad = || format!("`{text}` is not a percentage from 0 to 100 (e.g. 75 or 66.5)");
+    pub fn parse(text: &str) -> Result<MinPercent, NotAPercentage> {
+        let bad = || NotAPercentage(text.to_string());
         let (whole, fraction) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
         let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
         if whole.is_empty() && fraction.is_empty()
@@ -90,7 +100,7 @@ impl MinPercent {
 }
 
 /// Reads a `--map FROM=TO`: two paths, each starting with `/`.
-pub fn parse_map(text: &str) -> Result<PathMap, String> {
+pub fn parse_map(text: &str) -> Result<PathMap, NotAPathMap> {
     match text.split_once('=') {
         Some((from, to)) if from.starts_with('/') && from.len() > 1 && to.starts_with('/') => {
             Ok(PathMap {
@@ -98,9 +108,7 @@ pub fn parse_map(text: &str) -> Result<PathMap, String> {
                 to: to.to_string(),
             })
         }
-        _ => Err(format!(
-            "`{text}` is not FROM=TO with two paths (e.g. /rest/api/2=/rest/api/3)"
-        )),
+        _ => Err(NotAPathMap(text.to_string())),
     }
 }
 
