@@ -293,14 +293,12 @@ pub(crate) fn is_secret_variable(name: &str) -> bool {
             .any(|word| name.contains(word))
 }
 
-/// Whether a query parameter's name says it carries a credential: one of its
-/// words (`api_key` and `apiKey` are `api` and `key`) is `key`, `apikey`,
-/// `token`, `secret`, `password`, `sig`… — whole words, so `keyword` is not one.
-pub(crate) fn is_credential_param(name: &str) -> bool {
+/// A name in lower case with its camel-case words apart: `apiKey` →
+/// `api_key`, `X-Auth-Token` → `x-auth-token`; what names are read by.
+pub(crate) fn snake_case(name: &str) -> String {
     let mut lower = String::with_capacity(name.len() + 4);
     let mut previous_lower = false;
     for c in name.chars() {
-        // `apiKey` → `api_key`: a camel-case word starts a word of its own.
         if c.is_ascii_uppercase() && previous_lower {
             lower.push('_');
         }
@@ -308,6 +306,13 @@ pub(crate) fn is_credential_param(name: &str) -> bool {
         lower.push(c.to_ascii_lowercase());
     }
     lower
+}
+
+/// Whether a query parameter's name says it carries a credential: one of its
+/// words (`api_key` and `apiKey` are `api` and `key`) is `key`, `apikey`,
+/// `token`, `secret`, `password`, `sig`… — whole words, so `keyword` is not one.
+pub(crate) fn is_credential_param(name: &str) -> bool {
+    snake_case(name)
         .split(|c: char| !c.is_ascii_alphanumeric())
         .any(|word| {
             matches!(

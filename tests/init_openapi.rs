@@ -631,25 +631,8 @@ async fn observe_warns_of_a_principal_whose_credentials_are_unset() {
 
 #[test]
 fn documents_the_fuzzer_found_make_suites_that_load() {
-    let folder =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/openapi/regressions");
-    let mut seen = 0;
-    for entry in std::fs::read_dir(&folder).expect("regressions folder") {
-        let path = entry.expect("entry").path();
-        let text = String::from_utf8_lossy(&std::fs::read(&path).expect("read")).into_owned();
-        seen += 1;
-        let Ok(suite) = permatrix::import::init::openapi_text(&path, &text) else {
-            continue;
-        };
-        let loaded = permatrix::suite::load_str(
-            std::path::Path::new("s.yaml"),
-            &suite,
-            &permatrix::suite::LoadOptions::default(),
-        );
-        if let Err(problems) = loaded {
-            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
-            panic!("{}: {}", path.display(), problems.join("\n"));
-        }
-    }
-    assert!(seen > 0, "no documents in {}", folder.display());
+    common::made_suites_load("openapi/regressions", |path, bytes| {
+        let text = String::from_utf8_lossy(bytes);
+        permatrix::import::init::openapi_text(path, &text).ok()
+    });
 }

@@ -192,3 +192,31 @@ pub fn credential_vars() -> Vec<String> {
 pub fn suite(name: &str, base: &str, target_extra: &str, rest: &str) -> String {
     format!("suite: {name}\ntarget:\n  base_url: {base}\n{target_extra}\n{PRINCIPALS}\n{rest}")
 }
+
+/// Makes a suite of every file in `tests/data/<folder>` with `make` (`None`:
+/// the input is refused, which is fine) and fails unless each suite made
+/// loads; the folder holds inputs the fuzzers found.
+pub fn made_suites_load(folder: &str, make: impl Fn(&Path, &[u8]) -> Option<String>) {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(folder);
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&folder).expect("regressions folder") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("read");
+        seen += 1;
+        let Some(suite) = make(&path, &bytes) else {
+            continue;
+        };
+        let loaded = permatrix::suite::load_str(
+            Path::new("s.yaml"),
+            &suite,
+            &permatrix::suite::LoadOptions::default(),
+        );
+        if let Err(problems) = loaded {
+            let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            panic!("{}: {}", path.display(), problems.join("\n"));
+        }
+    }
+    assert!(seen > 0, "no inputs in {}", folder.display());
+}

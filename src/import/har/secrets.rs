@@ -74,7 +74,7 @@ pub(super) fn looks_like_jwt(text: &str) -> bool {
 /// Whether a query parameter carries a secret by its name (`token`, `key`,
 /// `signature`, `code`…): its value is never written.
 pub(super) fn is_secret_param(name: &str) -> bool {
-    let lower = snake(name);
+    let lower = crate::http::snake_case(name);
     crate::http::is_credential_param(&lower)
         || matches!(lower.as_str(), "code" | "otp" | "pin" | "nonce")
         || words(&lower)
@@ -85,7 +85,7 @@ pub(super) fn is_secret_param(name: &str) -> bool {
 /// `client_secret`, `refresh_token`, `api_key`…). A bare `key`, as in a
 /// project's key, is not one; `api_key` and `secret_key` are.
 pub(super) fn is_secret_field(name: &str) -> bool {
-    let lower = snake(name);
+    let lower = crate::http::snake_case(name);
     let list: Vec<&str> = words(&lower).collect();
     let secret_word = list.iter().any(|w| {
         matches!(
@@ -164,20 +164,6 @@ pub(super) fn is_secret_position(previous: &str) -> bool {
                 | "apikeys"
         )
     })
-}
-
-/// `secretKey` → `secret_key`: camel case split into words, lower-cased.
-fn snake(name: &str) -> String {
-    let mut out = String::new();
-    let mut previous_lower = false;
-    for c in name.chars() {
-        if c.is_ascii_uppercase() && previous_lower {
-            out.push('_');
-        }
-        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        out.push(c.to_ascii_lowercase());
-    }
-    out
 }
 
 fn words(lower: &str) -> impl Iterator<Item = &str> {
