@@ -92,23 +92,10 @@ pub(crate) fn nearest(matcher: &Matcher, method: &str, path: &RequestPath) -> Op
 mod tests {
     use super::*;
     use crate::openapi::Operation;
+    use crate::openapi::matcher::tests::operation;
 
     fn nearest_to(operations: &[&str], line: &str) -> Option<String> {
-        let operations: Vec<Operation> = operations
-            .iter()
-            .map(|o| {
-                let (method, path) = o.split_once(' ').unwrap();
-                Operation {
-                    method: method.into(),
-                    path: path.into(),
-                    operation_id: None,
-                    parameters: Vec::new(),
-                    body: None,
-                    security: None,
-                    servers: Vec::new(),
-                }
-            })
-            .collect();
+        let operations: Vec<Operation> = operations.iter().map(|o| operation(o)).collect();
         let matcher = Matcher::new(&operations, &["/v1".into()], &[]);
         let (method, target) = line.split_once(' ').unwrap();
         nearest(&matcher, method, &RequestPath::parse(target))

@@ -251,11 +251,12 @@ fn strip<'s>(segments: &'s [Segment], prefix: &[Segment]) -> Option<&'s [Segment
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn operation(line: &str) -> Operation {
-        let (method, path) = line.split_once(' ').unwrap();
+    /// An operation with nothing but `METHOD PATH`, for tests.
+    pub(crate) fn operation(line: &str) -> Operation {
+        let (method, path) = line.split_once(' ').unwrap_or((line, "/"));
         Operation {
             method: method.into(),
             path: path.into(),
