@@ -187,6 +187,11 @@ principals:
     auth: { basic: { username: admin, password: "${ADMIN_PASSWORD:-x}" } }
   robot:
     auth: { header: { name: api_key, value: "${ROBOT_KEY:-}" } }
+  tester:
+    headers: { X-Tenant-Key: literal-key-9f2a4b }
+    auth: { bearer: { token: literal-token-7c1e55 } }
+  signer:
+    auth: { jwt: { algorithm: RS256, private_key_file: keys/rsa.pem, claims: { sub: s } } }
 groups:
   humans: [admin]
 defaults:
@@ -199,6 +204,9 @@ endpoints: []
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::copy(shipped_mock, ws.path("team/mocks/jira.yaml")).expect("copy mock");
+    std::fs::create_dir_all(ws.path("team/keys")).expect("mkdir");
+    let key = format!("{}/tests/data/rsa_private.pem", env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(key, ws.path("team/keys/rsa.pem")).expect("copy key");
     std::fs::create_dir_all(ws.path("out")).expect("mkdir");
     let out = ws
         .permatrix(&[
@@ -219,19 +227,49 @@ endpoints: []
         .expect("map")
         .keys()
         .collect();
-    assert_eq!(names, ["anonymous", "admin", "robot"], "{text}");
+    assert_eq!(
+        names,
+        ["anonymous", "admin", "robot", "tester", "signer"],
+        "{text}"
+    );
     assert_eq!(suite["target"]["mock"], "../team/mocks/jira.yaml", "{text}");
+    // A path in a short (flow) map is rebased too.
+    assert_eq!(
+        suite["principals"]["signer"]["auth"]["jwt"]["private_key_file"], "../team/keys/rsa.pem",
+        "{text}"
+    );
+    // Credentials written as they are never reach the new file or the terminal:
+    // the suite reads them from variables and says which.
+    for literal in ["literal-key-9f2a4b", "literal-token-7c1e55"] {
+        assert!(
+            !text.contains(literal) && !out.all().contains(literal),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        suite["principals"]["tester"]["auth"]["bearer"]["token"],
+        "${TEAM_TESTER_TOKEN:-}"
+    );
+    assert_eq!(
+        suite["principals"]["tester"]["headers"]["X-Tenant-Key"],
+        "${TEAM_TESTER_X_TENANT_KEY:-}"
+    );
+    assert!(
+        text.contains("set TEAM_TESTER_X_TENANT_KEY, TEAM_TESTER_TOKEN"),
+        "{text}"
+    );
     assert_eq!(suite["groups"]["humans"][0], "admin");
     assert_eq!(suite["defaults"]["headers"]["Accept"], "application/json");
     assert_eq!(suite["vars"]["project"], "TEST");
-    // robot's header is the document's `api_key` scheme: it is expected in, the others out.
+    // robot's header is the document's `api_key` scheme and the token modes of
+    // tester and signer meet its OAuth 2 scheme: they are expected in, the others out.
     let get_pet = suite["endpoints"]
         .as_array()
         .and_then(|e| e.iter().find(|e| e["name"] == "getPetById"))
         .expect("getPetById");
     assert_eq!(
         get_pet["expect"],
-        serde_json::json!({"*": "deny", "robot": "allow"}),
+        serde_json::json!({"*": "allow", "anonymous": "deny", "admin": "deny"}),
         "{text}"
     );
     let check = ws.permatrix(&["check", "out/pets.yaml"]).await;

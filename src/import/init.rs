@@ -114,14 +114,21 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
         mut draft,
         rows,
         mut notes,
+        literals,
     } = made(config, &out_dir)?;
+    // The credentials `--principals` wrote as they are stay out of the file;
+    // observing and checking get them as `--var`s would.
+    let mut exec = config.exec.clone();
+    for (var, value) in literals {
+        exec.cli_vars.entry(var).or_insert(value);
+    }
     let principal_names = draft.principal_names();
     let (rows, lift) = if config.observe {
         let observed = observe::observe(
             &draft,
             &out_dir,
             &ObserveOptions {
-                exec: &config.exec,
+                exec: &exec,
                 include_mutations: config.include_mutations,
                 style: config.style,
             },
@@ -143,7 +150,7 @@ pub fn init(config: &InitConfig) -> Result<Made, InitError> {
         (rows, false)
     };
     let text = settle(&mut draft, &rows, lift);
-    check(&text, config, &out_dir)?;
+    check(&text, config.out.as_deref(), &exec, &out_dir)?;
     if let Some(out) = &config.out {
         crate::atomic_file::write_atomically(out, text.as_bytes()).map_err(|e| {
             InitError::Write {
@@ -199,6 +206,8 @@ struct Drafted {
     draft: Draft,
     rows: Vec<Vec<Seen>>,
     notes: Vec<String>,
+    /// Credentials a `--principals` suite wrote as they are, now variables.
+    literals: Vec<(String, String)>,
 }
 
 fn made(config: &InitConfig, out_dir: &Path) -> Result<Drafted, InitError> {
@@ -218,10 +227,14 @@ fn made(config: &InitConfig, out_dir: &Path) -> Result<Drafted, InitError> {
             ))
         }
         Source::Har { file, host } => {
-            let set = match &config.principals {
+            let mut set = match &config.principals {
                 Some(suite) => Some(principals::from_suite(suite, &[], out_dir)?),
                 None => None,
             };
+            let literals = set
+                .as_mut()
+                .map(|set| std::mem::take(&mut set.literals))
+                .unwrap_or_default();
             let made = super::har::draft(
                 file,
                 &super::har::HarChoices {
@@ -236,6 +249,7 @@ fn made(config: &InitConfig, out_dir: &Path) -> Result<Drafted, InitError> {
                 draft: made.draft,
                 rows: made.rows,
                 notes: made.notes,
+                literals,
             })
         }
     }
@@ -249,11 +263,12 @@ fn from_spec(
     name: Option<String>,
     base_url: Option<String>,
 ) -> Drafted {
-    let set = set.unwrap_or_else(|| {
+    let mut set = set.unwrap_or_else(|| {
         let suite = super::from_openapi::suite_name(name.as_deref(), spec.title.as_deref());
         let prefix = super::draft::var_name(&suite).to_ascii_uppercase();
         principals::from_schemes(&spec.schemes, &prefix)
     });
+    let literals = std::mem::take(&mut set.literals);
     let choices = super::from_openapi::OpenApiChoices {
         name,
         base_url,
@@ -265,7 +280,12 @@ fn from_spec(
         .iter()
         .map(|w| format!("warning: {}: {w}", file.display()))
         .collect();
-    Drafted { draft, rows, notes }
+    Drafted {
+        draft,
+        rows,
+        notes,
+        literals,
+    }
 }
 
 fn file_name(file: &Path) -> String {
@@ -275,14 +295,19 @@ fn file_name(file: &Path) -> String {
 }
 
 /// Loads the text as `check` would, from where it will be written.
-fn check(text: &str, config: &InitConfig, out_dir: &Path) -> Result<(), InitError> {
-    let file = match &config.out {
-        Some(out) => out.clone(),
+fn check(
+    text: &str,
+    out: Option<&Path>,
+    exec: &crate::execute::ExecOptions,
+    out_dir: &Path,
+) -> Result<(), InitError> {
+    let file = match out {
+        Some(out) => out.to_path_buf(),
         None => out_dir.join("suite.yaml"),
     };
     let options = LoadOptions {
-        cli_vars: config.exec.cli_vars.clone(),
-        env: config.exec.env.clone(),
+        cli_vars: exec.cli_vars.clone(),
+        env: exec.env.clone(),
         base_url: None,
         force_mock: false,
         mock_where_defined: false,

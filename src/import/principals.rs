@@ -24,6 +24,9 @@ pub struct PrincipalSet {
     pub vars: Vec<Entry>,
     /// `defaults.headers` of the source suite.
     pub default_headers: Vec<Entry>,
+    /// Credentials the source suite wrote as they are: the suite written reads
+    /// each from this variable instead (its value, a secret, is for `--observe`).
+    pub literals: Vec<(String, String)>,
 }
 
 /// Why a `--principals` suite could not be used.
@@ -211,6 +214,8 @@ pub fn from_suite(
     let from_dir = file.parent().unwrap_or(Path::new("."));
     let rebase = Rebase { from_dir, out_dir };
     let mut set = PrincipalSet::default();
+    let source_name = get("suite").and_then(Node::scalar_text).unwrap_or_default();
+    let prefix = var_name(&source_name).to_ascii_uppercase();
     for (key, value) in principals {
         let name = key.scalar_text().unwrap_or_default();
         let mut body = entries(value, &rebase);
@@ -228,6 +233,19 @@ pub fn from_suite(
             if entry.key == "auth" {
                 rebase.auth(&mut entry.value);
             }
+        }
+        let stem = format!("{prefix}_{}", var_name(&name).to_ascii_uppercase());
+        let hidden = hide_literals(&mut body, &stem, &mut set.literals);
+        if !hidden.is_empty() {
+            comments.push(format!(
+                "{} written as it is in {} is not copied: set {}",
+                hidden.join(", "),
+                file.file_name().map_or_else(
+                    || file.display().to_string(),
+                    |n| n.to_string_lossy().into_owned()
+                ),
+                hidden_vars(&set.literals, hidden.len())
+            ));
         }
         set.meets.push(meets(value, schemes));
         set.principals.push(Principal {
@@ -256,9 +274,9 @@ pub fn from_suite(
             match entry.key.as_str() {
                 "mock" => rebase.path(&mut entry.value),
                 "tls" => {
-                    if let Yaml::Map(fields) = &mut entry.value {
-                        for field in fields.iter_mut().filter(|f| f.key != "insecure") {
-                            rebase.path(&mut field.value);
+                    for (key, value) in entry.value.entries_mut() {
+                        if key != "insecure" {
+                            rebase.path(value);
                         }
                     }
                 }
@@ -277,8 +295,86 @@ pub fn from_suite(
         && let Some((_, headers)) = defaults.iter().find(|(k, _)| k.as_str() == Some("headers"))
     {
         set.default_headers = entries(headers, &rebase);
+        let mut headers = vec![Entry::new(
+            "headers",
+            Yaml::Map(std::mem::take(&mut set.default_headers)),
+        )];
+        hide_literals(
+            &mut headers,
+            &format!("{prefix}_DEFAULT"),
+            &mut set.literals,
+        );
+        if let Some(Entry {
+            value: Yaml::Map(headers),
+            ..
+        }) = headers.pop()
+        {
+            set.default_headers = headers;
+        }
     }
     Ok(set)
+}
+
+/// The credential fields of an auth mode, and a login's body fields whose
+/// names say they are credentials.
+const SECRET_FIELDS: [&str; 5] = ["password", "token", "value", "secret", "client_secret"];
+
+/// Replaces each credential of a principal's `auth:` and `headers:` that is
+/// written as it is (no `${…}`) with `${<STEM>_<FIELD>:-}`, keeping the value
+/// in `literals`: copied, it would print on stdout. Returns the fields hidden.
+fn hide_literals(
+    body: &mut [Entry],
+    stem: &str,
+    literals: &mut Vec<(String, String)>,
+) -> Vec<String> {
+    let mut hidden = Vec::new();
+    let mut hide = |field: &str, value: &mut Yaml| {
+        let Yaml::Str(text) = value else { return };
+        if text.is_empty() || text.contains("${") {
+            return;
+        }
+        let var = format!("{stem}_{}", var_name(field).to_ascii_uppercase());
+        literals.push((var.clone(), std::mem::take(text)));
+        *value = Yaml::Str(format!("${{{var}:-}}"));
+        hidden.push(format!("`{field}`"));
+    };
+    for entry in body.iter_mut() {
+        match entry.key.as_str() {
+            "auth" => {
+                for (_, fields) in entry.value.entries_mut() {
+                    for (field, value) in fields.entries_mut() {
+                        if SECRET_FIELDS.contains(&field) {
+                            hide(field, value);
+                        } else if matches!(field, "json" | "form") {
+                            for (key, value) in value.entries_mut() {
+                                if crate::http::is_credential_param(key) {
+                                    hide(key, value);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            "headers" => {
+                for (header, value) in entry.value.entries_mut() {
+                    if crate::http::is_credential_header(header) {
+                        hide(header, value);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    hidden
+}
+
+/// The last `count` variables of `literals`, named for the reader.
+fn hidden_vars(literals: &[(String, String)], count: usize) -> String {
+    literals[literals.len() - count..]
+        .iter()
+        .map(|(var, _)| var.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The entries of a map node (nothing for anything else).
@@ -346,11 +442,10 @@ struct Rebase<'a> {
 impl Rebase<'_> {
     /// Paths inside an `auth:` map (a `jwt`'s `private_key_file`).
     fn auth(&self, auth: &mut Yaml) {
-        let Yaml::Map(modes) = auth else { return };
-        for mode in modes {
-            if let Yaml::Map(fields) = &mut mode.value {
-                for field in fields.iter_mut().filter(|f| f.key == "private_key_file") {
-                    self.path(&mut field.value);
+        for (_, fields) in auth.entries_mut() {
+            for (key, value) in fields.entries_mut() {
+                if key == "private_key_file" {
+                    self.path(value);
                 }
             }
         }

@@ -23,6 +23,21 @@ pub enum Yaml {
     FlowSeq(Vec<Yaml>),
 }
 
+impl Yaml {
+    /// A map's values by key, block or flow alike, to change in place;
+    /// nothing for any other value.
+    pub fn entries_mut(&mut self) -> Vec<(&str, &mut Yaml)> {
+        match self {
+            Yaml::Map(entries) => entries
+                .iter_mut()
+                .map(|e| (e.key.as_str(), &mut e.value))
+                .collect(),
+            Yaml::FlowMap(pairs) => pairs.iter_mut().map(|(k, v)| (k.as_str(), v)).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
 /// One entry of a block map, with the comments that go with it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {
