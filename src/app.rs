@@ -49,6 +49,8 @@ pub struct RunConfig {
     pub annotations: bool,
     /// Terminal colours, progress bar, `--quiet`.
     pub style: TerminalStyle,
+    /// `--strict-scopes`: an endpoint reached without its documented scopes fails the run.
+    pub strict_scopes: bool,
 }
 
 /// How a command ended when it did its work.
@@ -227,6 +229,9 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             .map(|n| format!("warning: {n}")),
     );
     let tally = Tally::of(&outcomes);
+    let findings: Vec<Vec<crate::scopes::Finding>> = (session.suites.iter().enumerate())
+        .map(|(s, suite)| crate::scopes::findings::of_outcomes(suite, s, &outcomes))
+        .collect();
     if completion == Completion::Interrupted {
         let not_run: Vec<_> = cells
             .iter()
@@ -240,6 +245,8 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             tally,
             snapshots: &[],
             not_run: &not_run,
+            findings: &findings,
+            strict_scopes: config.strict_scopes,
         };
         emit(&mut reporters, &Event::Interrupted(&report), errors);
         drop(reporters);
@@ -267,13 +274,16 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         tally,
         snapshots: &snapshots,
         not_run: &[],
+        findings: &findings,
+        strict_scopes: config.strict_scopes,
     };
+    let findings_failed = report.findings_fail_run();
     emit(&mut reporters, &Event::Finished(&report), errors);
     drop(reporters);
     if !output_errors.is_empty() {
         return Err(CommandError::Output(output_errors));
     }
-    let ending = if tally.fails_run() || snapshot_failed {
+    let ending = if tally.fails_run() || snapshot_failed || findings_failed {
         Ending::Failed
     } else {
         Ending::Passed

@@ -127,8 +127,8 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
         "cell",
         &format!("{} › {} › {}", suite.name, endpoint.name, principal.name),
     );
-    if !principal.scopes.is_empty() {
-        line("scopes", &principal.scopes.join(", "));
+    if let Some(scopes) = principal.scopes_label() {
+        line("scopes", &scopes);
     }
     line("auth", auth_mode(&principal.auth));
     line("expect", &outcome.expected.to_string());

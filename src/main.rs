@@ -55,6 +55,39 @@ enum Command {
     Coverage(CoverageArgs),
     /// Write a suite from an OpenAPI document or a HAR recording.
     Init(Box<InitArgs>),
+    /// Which endpoints a scope set reaches, from the suite's last snapshot (or --run).
+    Reach(ReachArgs),
+}
+
+#[derive(Args)]
+struct ReachArgs {
+    /// The suite file.
+    #[arg(default_value = "suites")]
+    paths: Vec<PathBuf>,
+    /// The scope set, comma-separated (e.g. READ,ACT_AS_USER); "" for no scope.
+    #[arg(long, value_name = "A,B")]
+    scopes: String,
+    /// Where snapshots are kept (`<DIR>/<suite>.snap`).
+    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    snapshots: PathBuf,
+    /// Run the suite first and answer from that run (no snapshot is written).
+    #[arg(long)]
+    run: bool,
+    /// With --run: send the requests here instead of the suite's target.
+    #[arg(long, value_name = "URL", conflicts_with = "mock", requires = "run")]
+    base_url: Option<String>,
+    /// With --run: send them to the suite's mock, whatever its base URL.
+    #[arg(long, requires = "run")]
+    mock: bool,
+    /// Set a variable (repeatable): takes precedence over vars and the environment.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+    /// Write the answer as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the answer as Markdown to FILE.
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -206,6 +239,9 @@ struct RunArgs {
     /// Print only failing cells and the closing line.
     #[arg(long, short)]
     quiet: bool,
+    /// Fail the run when a principal reaches an endpoint without the scopes its `scopes:` documents.
+    #[arg(long)]
+    strict_scopes: bool,
 }
 
 /// A `--var` that is not `NAME=VALUE`.
@@ -311,6 +347,7 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
         reports,
         annotations,
         style,
+        strict_scopes: args.strict_scopes,
     }
 }
 
@@ -401,6 +438,24 @@ fn main() -> ExitCode {
             })
         }
         Command::Init(args) => init(*args, env),
+        Command::Reach(args) => {
+            let color =
+                std::io::stdout().is_terminal() && env.get("NO_COLOR").is_none_or(|v| v.is_empty());
+            permatrix::reach::reach_command(&permatrix::reach::ReachConfig {
+                paths: args.paths,
+                scopes: permatrix::reach::parse_scopes(&args.scopes),
+                snapshots: args.snapshots,
+                run: args.run,
+                json: args.json,
+                markdown: args.markdown,
+                target: TargetChoice {
+                    base_url: args.base_url,
+                    force_mock: args.mock,
+                },
+                exec: exec_options(args.vars, env),
+                color,
+            })
+        }
         Command::Mock { file, port, host } => app::serve_mock(&file, &host, port, |name, bound| {
             say(&format!(
                 "mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)\n"

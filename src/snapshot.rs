@@ -123,12 +123,19 @@ pub struct Recorded {
     pub facts: Vec<Fact>,
 }
 
-/// A recorded matrix: endpoints in order, each with its principals in order.
+/// A recorded matrix: endpoints in order, each with its principals in order,
+/// then the scope findings over it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Matrix {
     /// `(endpoint, [(principal, cell)])`.
     pub endpoints: Vec<(String, Vec<(String, Recorded)>)>,
+    /// Each scope finding on one line ([`crate::scopes::Finding::line`]).
+    pub findings: Vec<String>,
 }
+
+/// The line before the findings: no endpoint can be named so, since names
+/// may not contain `::`.
+const FINDINGS_HEADER: &str = ":: scope findings";
 
 impl Matrix {
     fn principals(&self) -> BTreeSet<&str> {
@@ -151,6 +158,13 @@ impl Matrix {
                 }
             }
         }
+        if !self.findings.is_empty() {
+            out.push_str(FINDINGS_HEADER);
+            out.push('\n');
+            for finding in &self.findings {
+                out.push_str(&format!("  {finding}\n"));
+            }
+        }
         out
     }
 
@@ -158,8 +172,15 @@ impl Matrix {
     /// (a cell value that is neither a status nor `skipped`, say) are skipped.
     pub fn parse(text: &str) -> Matrix {
         let mut matrix = Matrix::default();
+        let mut in_findings = false;
         for line in text.lines() {
-            if let Some(fact) = line.strip_prefix("    ") {
+            if line == FINDINGS_HEADER {
+                in_findings = true;
+            } else if in_findings {
+                if let Some(finding) = line.strip_prefix("  ") {
+                    matrix.findings.push(finding.to_string());
+                }
+            } else if let Some(fact) = line.strip_prefix("    ") {
                 let Some((label, value)) = fact.split_once(": ") else {
                     continue;
                 };
@@ -257,7 +278,36 @@ fn observed_over<'m>(
             matrix.endpoints.push((endpoint.name.clone(), cells));
         }
     }
+    matrix.findings = finding_lines(suite, &matrix);
     matrix
+}
+
+/// The scope findings over a recorded matrix, one line each.
+fn finding_lines(suite: &Suite, matrix: &Matrix) -> Vec<String> {
+    let statuses: HashMap<(&str, &str), u16> = matrix
+        .endpoints
+        .iter()
+        .flat_map(|(e, cells)| {
+            cells.iter().filter_map(move |(p, r)| match r.status {
+                CellValue::Status(status) => Some(((e.as_str(), p.as_str()), status)),
+                CellValue::Skipped => None,
+            })
+        })
+        .collect();
+    let seen = |e: usize, p: usize| {
+        let key = (
+            suite.endpoints[e].name.as_str(),
+            suite.principals[p].name.as_str(),
+        );
+        statuses.get(&key).map(|&status| crate::scopes::Seen {
+            status,
+            ..Default::default()
+        })
+    };
+    crate::scopes::findings::of_suite(suite, seen)
+        .iter()
+        .map(|finding| finding.line(suite))
+        .collect()
 }
 
 /// The cells of `previous` by endpoint and principal name.
@@ -401,6 +451,18 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                 Some(_) => {}
             }
         }
+    }
+    for finding in new.findings.iter().filter(|f| !old.findings.contains(f)) {
+        changes.push(Change {
+            class: ChangeClass::Added,
+            what: format!("finding {finding}"),
+        });
+    }
+    for finding in old.findings.iter().filter(|f| !new.findings.contains(f)) {
+        changes.push(Change {
+            class: ChangeClass::Removed,
+            what: format!("finding {finding}"),
+        });
     }
     changes.sort();
     changes
@@ -586,6 +648,7 @@ mod tests {
                     (e.to_string(), cells)
                 })
                 .collect(),
+            findings: Vec::new(),
         }
     }
 

@@ -228,7 +228,7 @@ endpoints:
         "s.yaml:5:15: error: rate_limit `0.0000001/s` must be a count per s, m or h between 1/h and 1000000/s",
         "s.yaml:7:3: error: principal name must not be empty",
         "s.yaml:8:22: error: auth `none` takes no fields",
-        "s.yaml:11:20: error: a scope is a label, found a list",
+        "s.yaml:11:20: error: a scope is a name, found a list (in scopes)",
         "s.yaml:13:14: error: malformed request line `GET /x#frag`: a `#` fragment is never sent",
         "s.yaml:15:5: error: endpoint name \"two\\nlines\" must be one line without control characters",
         "s.yaml:17:23: error: the value of header `X-Bad` must be one line without control characters",

@@ -79,7 +79,9 @@ def pick(ops):
 
 
 def permission(o):
-    if o["path"] == "settings/columns":
+    # Jira documents both as needing the "Administer Jira" global permission, whatever their scope:
+    # auditing/record is READ in Connect's terms, so a READ app impersonating a non-admin is refused.
+    if o["path"] in ("settings/columns", "auditing/record"):
         return "ADMINISTER"
     return PERMISSION.get(o["scope"])
 
@@ -113,6 +115,10 @@ def expected(o, principal):
         return ok if granted(["ADMIN"], o["scope"]) else 403
     if principal == "app-as-admin":
         return ok if granted(["READ", "ACT_AS_USER"], o["scope"]) else 401
+    if principal == "app-as-user":
+        if not granted(["READ", "ACT_AS_USER"], o["scope"]):
+            return 401
+        return expected(o, "user")
     raise ValueError(principal)
 
 
@@ -135,7 +141,8 @@ def write_profile(chosen, out):
     w("vars:\n")
     for k, v in [("JIRA_ADMIN_EMAIL", "admin@example.com"), ("JIRA_ADMIN_API_TOKEN", "mock-admin-api-token-1f2e"),
                  ("JIRA_USER_EMAIL", "user@example.com"), ("JIRA_USER_API_TOKEN", "mock-user-api-token-3d4c"),
-                 ("ADMIN_ACCOUNT_ID", "5b10a2844c20165700ede21g"), ("APP_KEY", "risk-register"),
+                 ("ADMIN_ACCOUNT_ID", "5b10a2844c20165700ede21g"), ("USER_ACCOUNT_ID", "5b10a2844c20165700ede21h"),
+                 ("APP_KEY", "risk-register"),
                  ("APP_SECRET", "mock-shared-secret-risk-register-5a6b"), ("APP_OAUTH_CLIENT_ID", "mock-oauth-client-risk-register"),
                  ("ADMIN_APP_KEY", "admin-console"), ("ADMIN_APP_SECRET", "mock-shared-secret-admin-console-7c8d"),
                  ("AUTH_SERVER", "")]:
@@ -169,7 +176,7 @@ def write_profile(chosen, out):
                 w(f"    response: {{ status: {o['success']}" + (f", json: {body}" if body else "") + " }\n")
 
 
-PRINCIPALS = ["anonymous", "admin", "user", "app", "app-as-admin", "admin-app"]
+PRINCIPALS = ["anonymous", "admin", "user", "app", "app-as-admin", "app-as-user", "admin-app"]
 
 
 def write_suite(chosen, out):
@@ -214,15 +221,35 @@ principals:
         secret: "${APP_SECRET}"
         subject: "urn:atlassian:connect:useraccountid:${ADMIN_ACCOUNT_ID}"
         tenant: "${BASE_URL}"
+        scope: READ ACT_AS_USER   # sent as written: Atlassian names its scopes in upper case
+  app-as-user:
+    description: the same app impersonating a regular user (JWT-bearer grant), the forum case
+    scopes: [READ, ACT_AS_USER]
+    canary: GET /rest/api/2/myself
+    auth:
+      jwt_bearer_grant:
+        token_url: "${AUTH_SERVER}/oauth2/token"
+        client_id: "${APP_OAUTH_CLIENT_ID}"
+        secret: "${APP_SECRET}"
+        subject: "urn:atlassian:connect:useraccountid:${USER_ACCOUNT_ID}"
+        tenant: "${BASE_URL}"
+        scope: READ ACT_AS_USER
   admin-app:
     description: a Connect app granted ADMIN
     scopes: [ADMIN]
     auth:
       connect_jwt: { issuer: "${ADMIN_APP_KEY}", secret: "${ADMIN_APP_SECRET}" }
 
+# Atlassian Connect's scope hierarchy (developer.atlassian.com/cloud/jira/platform/scopes-for-connect-apps):
+# each scope implies the next; NONE (app-defined data) is implied by every scope of the chain.
+# ACT_AS_USER and ACCESS_EMAIL_ADDRESSES imply nothing; INACCESSIBLE is what no Connect app holds.
+scope_implies: { ADMIN: [PROJECT_ADMIN], PROJECT_ADMIN: [DELETE], DELETE: [WRITE], WRITE: [READ], READ: [NONE] }
+scopes_known: [ADMIN, PROJECT_ADMIN, DELETE, WRITE, READ, NONE, ACT_AS_USER, ACCESS_EMAIL_ADDRESSES, INACCESSIBLE]
+
 defaults:
   headers: { Accept: application/json }
 
+# Each endpoint's `scopes:` is its x-atlassian-connect-scope in Jira's OpenAPI document.
 endpoints:
 """)
     for o in chosen:
@@ -236,7 +263,8 @@ endpoints:
             w(f"  - request: {o['method']} /rest/api/{v}/{path}\n")
             if o["method"] in ("POST", "PUT"):
                 w("    json: {}\n")
-            w(f"    expect: {{ {', '.join(parts)} }}   # {o['scope']}\n")
+            w(f"    scopes: [{o['scope']}]\n")
+            w(f"    expect: {{ {', '.join(parts)} }}\n")
 
 
 def main():

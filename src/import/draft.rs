@@ -27,6 +27,8 @@ pub struct Draft {
     pub default_headers: Vec<Entry>,
     /// `defaults.expect`: principal (or group) and expectation.
     pub default_expect: Vec<Cell>,
+    /// `scope_implies:`, with the comment saying where it comes from.
+    pub scope_implies: Option<Entry>,
     /// The endpoints, in order.
     pub endpoints: Vec<Endpoint>,
 }
@@ -83,6 +85,8 @@ pub struct Endpoint {
     pub expect: Vec<Cell>,
     /// Comment lines above the endpoint.
     pub comments: Vec<String>,
+    /// `scopes:`, each inner list one alternative; `None` writes none.
+    pub scopes: Option<Vec<Vec<String>>>,
 }
 
 /// A request body to write.
@@ -143,6 +147,9 @@ impl Draft {
                 .collect();
             top.push(Entry::new("groups", Yaml::Map(groups)));
         }
+        if let Some(implies) = &self.scope_implies {
+            top.push(implies.clone());
+        }
         let mut defaults = Vec::new();
         if !self.default_headers.is_empty() {
             defaults.push(Entry::new(
@@ -194,6 +201,12 @@ fn endpoint_yaml(endpoint: &Endpoint) -> Yaml {
         Some(Body::Form(fields)) => entries.push(Entry::new("form", pairs(fields))),
         Some(Body::Raw(text)) => entries.push(Entry::new("body", Yaml::Str(text.clone()))),
         None => {}
+    }
+    if let Some(scopes) = &endpoint.scopes {
+        entries.push(Entry::new(
+            "scopes",
+            super::from_openapi::scopes::scopes_yaml(scopes),
+        ));
     }
     if !endpoint.expect.is_empty() {
         entries.push(expect_entry(&endpoint.expect));

@@ -261,6 +261,10 @@ fn draft_of(
         groups,
         default_headers,
         default_expect: Vec::new(),
+        scope_implies: choices
+            .principals
+            .as_ref()
+            .and_then(|set| set.scope_implies.clone()),
         endpoints,
     };
     Ok(HarMade { draft, rows, notes })

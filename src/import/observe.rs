@@ -108,6 +108,8 @@ pub fn observe(
         tally,
         snapshots: &[],
         not_run: &[],
+        findings: &[],
+        strict_scopes: false,
     };
     let _ = progress.handle(&Event::Finished(&report));
     if completion == Completion::Interrupted {

@@ -24,6 +24,8 @@ pub struct PrincipalSet {
     pub vars: Vec<Entry>,
     /// `defaults.headers` of the source suite.
     pub default_headers: Vec<Entry>,
+    /// `scope_implies:` of the source suite: what its principals' scopes imply.
+    pub scope_implies: Option<Entry>,
     /// Credentials the source suite wrote as they are: the suite written reads
     /// each from this variable instead (its value, a secret, is for `--observe`).
     pub literals: Vec<(String, String)>,
@@ -287,6 +289,9 @@ pub fn from_suite(
     }
     if let Some(vars) = get("vars") {
         set.vars = entries(vars, &rebase);
+    }
+    if let Some(implies) = get("scope_implies") {
+        set.scope_implies = Some(Entry::new("scope_implies", yaml(implies, &rebase)));
     }
     if let Some(Node {
         value: Value::Map(defaults),

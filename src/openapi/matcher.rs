@@ -265,6 +265,7 @@ pub(crate) mod tests {
             body: None,
             security: None,
             servers: Vec::new(),
+            vendor_scopes: Vec::new(),
         }
     }
 

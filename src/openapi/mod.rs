@@ -77,6 +77,62 @@ pub struct Operation {
     pub security: Option<Vec<Requirement>>,
     /// Server URLs of the path item or operation, overriding the document's.
     pub servers: Vec<String>,
+    /// Scopes that vendor extensions document (Jira's `x-atlassian-connect-scope`
+    /// and `x-atlassian-oauth2-scopes`), each entry one alternative.
+    pub vendor_scopes: Vec<VendorScopes>,
+}
+
+/// One alternative set of scopes an operation's vendor extension documents.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VendorScopes {
+    /// The extension it comes from.
+    pub extension: &'static str,
+    /// The scopes, all needed.
+    pub scopes: Vec<String>,
+}
+
+/// Jira's Connect scope of an operation (ADMIN, READ, …, INACCESSIBLE).
+pub const CONNECT_SCOPE: &str = "x-atlassian-connect-scope";
+/// Jira's OAuth 2.0 scopes of an operation: classic (`Current`) and granular (`Beta`) sets.
+pub const OAUTH2_SCOPES: &str = "x-atlassian-oauth2-scopes";
+
+/// The scope alternatives of an operation's vendor extensions.
+fn vendor_scopes(operation: &Value) -> Vec<VendorScopes> {
+    let mut found = Vec::new();
+    if let Some(scope) = operation
+        .get(CONNECT_SCOPE)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
+    {
+        found.push(VendorScopes {
+            extension: CONNECT_SCOPE,
+            scopes: vec![scope.to_string()],
+        });
+    }
+    for entry in operation
+        .get(OAUTH2_SCOPES)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let scopes: Vec<String> = entry
+            .get("scopes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|s| !s.is_empty() && !s.contains(char::is_whitespace))
+            .map(str::to_string)
+            .collect();
+        if !scopes.is_empty() {
+            found.push(VendorScopes {
+                extension: OAUTH2_SCOPES,
+                scopes,
+            });
+        }
+    }
+    found
 }
 
 /// Where a parameter goes.
@@ -356,6 +412,7 @@ fn walk_path<'a>(
                 .map(security::requirements)
                 .or_else(|| global_security.cloned()),
             servers,
+            vendor_scopes: vendor_scopes(operation),
         });
     }
 }

@@ -24,6 +24,8 @@ pub struct SecurityScheme {
     pub name: String,
     /// What it is.
     pub kind: SchemeKind,
+    /// OAuth 2 or OpenID Connect: its requirements name scopes.
+    pub scoped: bool,
 }
 
 /// What kind of credential a scheme takes.
@@ -93,9 +95,14 @@ pub(crate) fn schemes(
         .flatten()
         .filter_map(|(name, scheme)| {
             let scheme = resolver.resolve(scheme)?;
+            let scoped = matches!(
+                scheme.get("type").and_then(Value::as_str),
+                Some("oauth2" | "openIdConnect")
+            );
             Some(SecurityScheme {
                 name: name.clone(),
                 kind: kind_of(scheme),
+                scoped,
             })
         })
         .collect()

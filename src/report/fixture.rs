@@ -174,6 +174,8 @@ pub(super) fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
         tally: Tally::of(&outcomes),
         snapshots: &snapshots,
         not_run: &[],
+        findings: &[],
+        strict_scopes: false,
     };
     f(&report)
 }

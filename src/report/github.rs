@@ -1,11 +1,12 @@
 //! GitHub Actions: one `::error` annotation per failing cell, pointing at the
-//! suite file and the line of its endpoint.
+//! suite file and the line of its endpoint, and one per scope finding.
 
 use std::io::Write;
 
 use super::cells::detail;
 use super::{Event, ReportError, Reporter, RunReport};
 use crate::outcome::Verdict;
+use crate::scopes::FindingKind;
 
 /// Prints workflow commands when the run ends.
 pub(super) struct GithubAnnotations<W: Write> {
@@ -31,8 +32,33 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The annotation lines of a run.
+/// The annotation lines of a run: an error per failing cell, then a warning
+/// per scope finding (an error for one that fails the run).
 pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
+    let mut lines = cell_annotations(run);
+    for (s, suite) in run.suites.iter().enumerate() {
+        for finding in run.findings_of(s) {
+            let fails = run.strict_scopes && finding.kind == FindingKind::ReachedWithoutScopes;
+            let level = if fails { "error" } else { "warning" };
+            let line = finding
+                .endpoint
+                .map_or(suite.principals[finding.principal].pos.line, |e| {
+                    suite.endpoints[e].pos.line
+                });
+            let title = format!("{} › scope finding: {}", suite.name, finding.kind.as_str());
+            lines.push(format!(
+                "::{level} file={},line={line},title={}::{} — {}",
+                property(&suite.file.display().to_string()),
+                property(&title),
+                data(&finding.line(suite)),
+                data(&finding.hint)
+            ));
+        }
+    }
+    lines
+}
+
+fn cell_annotations(run: &RunReport<'_>) -> Vec<String> {
     run.outcomes
         .iter()
         .filter(|o| o.verdict.fails_run())

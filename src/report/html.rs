@@ -1,6 +1,6 @@
 //! `--html FILE`: one self-contained page (inline CSS and JS, nothing fetched)
 //! with the coloured matrix, sticky headers, a filter, each cell's details,
-//! the reach lists and the snapshot's classified changes.
+//! the reach lists, the scope findings and the snapshot's classified changes.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -59,8 +59,11 @@ td.cell.none { color: #8c959f; cursor: default; }
 td.cell.selected { box-shadow: inset 0 0 0 2px #0969da; }
 #details { position: fixed; right: 16px; bottom: 16px; width: min(560px, 90vw); max-height: 50vh; overflow: auto; background: #fff; border: 1px solid var(--line); border-radius: 8px; box-shadow: 0 8px 24px rgba(0,0,0,.2); padding: 12px 16px; display: none; white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; }
 #details.open { display: block; }
-.reach, .changes { margin: 8px 16px 16px; }
-.reach li code, .changes li code { font-size: 12px; }
+.reach, .changes, .findings { margin: 8px 16px 16px; }
+.reach li code, .changes li code, .findings li code { font-size: 12px; }
+.findings .reached_without_scopes strong { color: var(--bad); }
+.findings .denied_despite_scopes strong { color: var(--denied); }
+.findings small { color: #57606a; }
 .changes .widened { color: var(--bad); font-weight: 700; }
 .changes .auth-broken { color: var(--unauth); font-weight: 600; }
 .legend { margin: 8px 16px; color: #57606a; font-size: 12px; }
@@ -116,6 +119,7 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         }
         matrix_table(&mut html, &by_cell, s, suite);
         reach_list(&mut html, &by_cell, s, suite);
+        findings_list(&mut html, run, s);
         snapshot_changes(&mut html, run.snapshots.get(s));
         html.push_str("</section>\n");
     }
@@ -232,11 +236,10 @@ fn reach_list(
             .into_iter()
             .map(|e| format!("<code>{}</code>", escape(&suite.endpoints[e].name)))
             .collect();
-        let scopes = if principal.scopes.is_empty() {
-            String::new()
-        } else {
-            format!(" (scopes: {})", escape(&principal.scopes.join(", ")))
-        };
+        let scopes = principal
+            .scopes_label()
+            .map(|scopes| format!(" (scopes: {})", escape(&scopes)))
+            .unwrap_or_default();
         let description = principal
             .description
             .as_deref()
@@ -252,6 +255,30 @@ fn reach_list(
         );
     }
     html.push_str("</ul></details>\n");
+}
+
+/// A suite's scope findings, each with its hint.
+fn findings_list(html: &mut String, run: &RunReport<'_>, s: usize) {
+    let (suite, findings) = (&run.suites[s], run.findings_of(s));
+    if findings.is_empty() {
+        return;
+    }
+    html.push_str("<h3 style=\"margin:8px 16px\">Scope findings</h3><ul class=\"findings\">\n");
+    for finding in findings {
+        let _ = writeln!(
+            html,
+            "<li class=\"{kind}\"><strong>{kind}</strong> <code>{}</code><br><small>{}</small></li>",
+            escape(
+                finding
+                    .line(suite)
+                    .split_once(": ")
+                    .map_or("", |(_, rest)| rest)
+            ),
+            escape(&finding.hint),
+            kind = finding.kind.as_str(),
+        );
+    }
+    html.push_str("</ul>\n");
 }
 
 /// The classified changes of a suite's snapshot, when it changed.
@@ -384,6 +411,8 @@ mod tests {
             tally: Tally::of(&outcomes),
             snapshots: &[],
             not_run: &[],
+            findings: &[],
+            strict_scopes: false,
         };
         super::render(&report)
     }

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::{ReportError, RunReport};
 use crate::outcome::{CellOutcome, CellResult};
+use crate::scopes::{Finding, FindingKind};
 use crate::snapshot::SnapshotOutcome;
 
 /// The schema identifier written in every document; bumped only on breaking changes.
@@ -46,8 +47,10 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
                     "name": e.name,
                     "method": e.request.method.as_str(),
                     "line": e.pos.line,
+                    "scopes": e.scopes.as_ref().map(|r| &r.alternatives),
                 })).collect::<Vec<_>>(),
                 "snapshot": run.snapshots.get(s).and_then(Option::as_ref).map(snapshot),
+                "findings": run.findings_of(s).iter().map(|f| finding(suite, f)).collect::<Vec<_>>(),
                 "cells": cells,
             })
         })
@@ -73,6 +76,25 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
         document["interrupted"] = json!({ "not_run": not_run });
     }
     document
+}
+
+/// One scope finding (schema in the README).
+fn finding(suite: &crate::suite::Suite, finding: &Finding) -> Value {
+    let mut value = json!({
+        "kind": finding.kind.as_str(),
+        "endpoint": finding.endpoint.map(|e| &suite.endpoints[e].name),
+        "principal": suite.principals[finding.principal].name,
+        "required": finding.required,
+        "required_any": finding.required_any,
+        "held": finding.held,
+        "status": finding.status,
+        "hint": finding.hint,
+    });
+    if finding.kind == FindingKind::UnusedScopes {
+        value["unused"] = json!(finding.unused);
+        value["suggested"] = json!(finding.suggested);
+    }
+    value
 }
 
 fn snapshot(outcome: &SnapshotOutcome) -> Value {

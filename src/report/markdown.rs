@@ -78,11 +78,8 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
                 })
                 .count();
             let mut line = format!("- **{}**", prose(&principal.name));
-            if !principal.scopes.is_empty() {
-                line.push_str(&format!(
-                    " (scopes: {})",
-                    prose(&principal.scopes.join(", "))
-                ));
+            if let Some(scopes) = principal.scopes_label() {
+                line.push_str(&format!(" (scopes: {})", prose(&scopes)));
             }
             if let Some(description) = &principal.description {
                 line.push_str(&format!(" — {}", prose(description)));
@@ -93,6 +90,34 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
             }
             out.push_str(&line);
             out.push('\n');
+        }
+        let findings = run.findings_of(s);
+        if !findings.is_empty() {
+            out.push_str("\n### Scope findings\n\n| finding | principal | endpoint | status | requires | holds | what it means |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+            for f in findings {
+                let (endpoint, requires) = match f.endpoint {
+                    Some(e) => (
+                        format!("`{}`", escape(&suite.endpoints[e].name)),
+                        prose(&f.required.as_deref().unwrap_or_default().join(", ")),
+                    ),
+                    None => (
+                        "—".into(),
+                        format!(
+                            "keep {}; drop {}",
+                            prose(&f.suggested.join(", ")),
+                            prose(&f.unused.join(", "))
+                        ),
+                    ),
+                };
+                out.push_str(&format!(
+                    "| **{}** | {} | {endpoint} | {} | {requires} | {} | {} |\n",
+                    f.kind.as_str(),
+                    prose(&suite.principals[f.principal].name),
+                    f.status.map_or("—".into(), |s| s.to_string()),
+                    prose(&f.held.join(", ")),
+                    prose(&f.hint)
+                ));
+            }
         }
         if let Some(Some(
             SnapshotOutcome::Changed { changes, .. } | SnapshotOutcome::Accepted { changes, .. },

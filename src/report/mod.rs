@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use crate::atomic_file::{WriteError, write_atomically};
 use crate::execute::ResolvedTarget;
 use crate::outcome::{CellId, CellOutcome, Tally};
+use crate::scopes::{Finding, FindingKind};
 use crate::suite::Suite;
 
 /// Everything known when a run ends, outcomes in suite order.
@@ -37,12 +38,31 @@ pub struct RunReport<'a> {
     pub snapshots: &'a [Option<crate::snapshot::SnapshotOutcome>],
     /// Cells planned but not run because the run was interrupted (empty when it was not).
     pub not_run: &'a [CellId],
+    /// Each suite's scope findings, by suite index (empty when none were computed).
+    pub findings: &'a [Vec<Finding>],
+    /// `--strict-scopes`: a reached-without-scopes finding fails the run.
+    pub strict_scopes: bool,
 }
 
 impl RunReport<'_> {
     /// Whether the run was interrupted before every cell ran.
     pub fn interrupted(&self) -> bool {
         !self.not_run.is_empty()
+    }
+
+    /// Suite `s`'s scope findings.
+    pub fn findings_of(&self, s: usize) -> &[Finding] {
+        self.findings.get(s).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether a finding fails the run: one reached without its scopes, with `--strict-scopes`.
+    pub fn findings_fail_run(&self) -> bool {
+        self.strict_scopes
+            && self
+                .findings
+                .iter()
+                .flatten()
+                .any(|f| f.kind == FindingKind::ReachedWithoutScopes)
     }
 }
 

@@ -142,6 +142,7 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             text.push('\n');
         }
     }
+    text.push_str(&findings_lines(run, style));
     text.push_str(&snapshot_lines(run, style));
     let tally = run.tally.line();
     let tally = if run.tally.fails_run() {
@@ -151,6 +152,37 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
     };
     text.push_str(&tally);
     text.push('\n');
+    text
+}
+
+/// Each suite's scope findings, with their hints; with `--quiet`, only those that fail the run.
+fn findings_lines(run: &RunReport<'_>, style: TerminalStyle) -> String {
+    use crate::scopes::FindingKind;
+    let mut text = String::new();
+    for (s, suite) in run.suites.iter().enumerate() {
+        let failing = |kind| run.strict_scopes && kind == FindingKind::ReachedWithoutScopes;
+        let shown: Vec<_> = (run.findings_of(s).iter())
+            .filter(|f| !style.quiet || failing(f.kind))
+            .collect();
+        if shown.is_empty() {
+            continue;
+        }
+        text.push_str(&format!("scope findings in {}:\n", suite.name));
+        for finding in shown {
+            let line = finding.line(suite);
+            let line = match finding.kind {
+                kind if failing(kind) => paint(&line, style, |s| s.red().bold().to_string()),
+                FindingKind::ReachedWithoutScopes => paint(&line, style, |s| s.red().to_string()),
+                FindingKind::DeniedDespiteScopes => paint(&line, style, |s| s.yellow().to_string()),
+                FindingKind::UnusedScopes => line,
+            };
+            text.push_str(&format!(
+                "  {line}\n    {}\n",
+                http::printable(&finding.hint)
+            ));
+        }
+        text.push('\n');
+    }
     text
 }
 
@@ -489,6 +521,8 @@ endpoints:
             tally: Tally::of(&outcomes),
             snapshots: &[],
             not_run: &[],
+            findings: &[],
+            strict_scopes: false,
         };
         render(&report, style)
     }

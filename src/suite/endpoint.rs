@@ -7,7 +7,7 @@ use super::template::Template;
 use super::yaml::Node;
 
 const ENDPOINT_KEYS: &[&str] = &[
-    "name", "request", "headers", "query", "json", "form", "body", "expect", "snapshot",
+    "name", "request", "headers", "query", "json", "form", "body", "expect", "snapshot", "scopes",
 ];
 const SNAPSHOT_KEYS: &[&str] = &["headers", "body"];
 
@@ -34,17 +34,27 @@ pub(super) fn read_expect(r: &mut Reader<'_>, node: &Node) -> Vec<ExpectEntry> {
     entries
 }
 
+/// What `defaults:` gives every endpoint, and the rules its scopes are checked against.
+pub(super) struct EndpointDefaults<'a> {
+    /// `defaults.headers`.
+    pub(super) headers: &'a [(String, Template)],
+    /// `defaults.scopes`.
+    pub(super) scopes: Option<&'a Required>,
+    /// The suite's `scopes_known` and `scope_implies`.
+    pub(super) rules: &'a ScopeRules,
+}
+
 pub(super) fn read_endpoints(
     r: &mut Reader<'_>,
     node: &Node,
-    default_headers: &[(String, Template)],
+    defaults: &EndpointDefaults<'_>,
 ) -> Vec<Endpoint> {
     let items = r.seq(node, "endpoints").unwrap_or_default();
     let mut endpoints: Vec<Endpoint> = Vec::new();
     // Name -> index of its endpoint: a suite may have thousands.
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for item in items {
-        let Some(endpoint) = read_endpoint(r, item, default_headers) else {
+        let Some(endpoint) = read_endpoint(r, item, defaults) else {
             continue;
         };
         if let Some(problem) = super::read::name_problem(&endpoint.name) {
@@ -72,7 +82,7 @@ pub(super) fn read_endpoints(
 fn read_endpoint(
     r: &mut Reader<'_>,
     node: &Node,
-    default_headers: &[(String, Template)],
+    defaults: &EndpointDefaults<'_>,
 ) -> Option<Endpoint> {
     let f = r.map(node, "an endpoint", Some(ENDPOINT_KEYS))?;
     let Some(request_node) = f.get("request") else {
@@ -87,7 +97,7 @@ fn read_endpoint(
         Some(n) => r.string(n, "name"),
         None => request_node.as_str().map(|s| s.trim().to_string()),
     };
-    let mut headers: Vec<(String, Template)> = default_headers.to_vec();
+    let mut headers: Vec<(String, Template)> = defaults.headers.to_vec();
     for (header, value) in f
         .get("headers")
         .map(|n| r.headers(n, "headers"))
@@ -109,6 +119,10 @@ fn read_endpoint(
         .get("snapshot")
         .map(|n| read_snapshot(r, n))
         .unwrap_or_default();
+    let scopes = match f.get("scopes") {
+        Some(n) => Some(super::scope_rules::read_required(r, defaults.rules, n)),
+        None => defaults.scopes.cloned(),
+    };
     Some(Endpoint {
         name: name?,
         pos: node.pos,
@@ -119,6 +133,7 @@ fn read_endpoint(
         expect,
         resolved: Vec::new(),
         snapshot,
+        scopes,
     })
 }
 

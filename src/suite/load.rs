@@ -8,11 +8,12 @@ use super::check::{
     check_base_url, check_canaries, check_expect_keys, check_variables, resolve_expectations,
 };
 use super::diag::{Diagnostic, Diagnostics, nearest};
-use super::endpoint::{read_endpoints, read_expect};
+use super::endpoint::{EndpointDefaults, read_endpoints, read_expect};
 use super::expect::WILDCARD;
 use super::model::*;
 use super::options::LoadOptions;
 use super::read::{Reader, name_problem};
+use super::scope_rules::{read_held, read_required, read_rules};
 use super::source::read_source;
 use super::template::{Scope, Template};
 use super::yaml::{self, Node, Pos};
@@ -26,6 +27,8 @@ const SUITE_KEYS: &[&str] = &[
     "groups",
     "defaults",
     "endpoints",
+    "scope_implies",
+    "scopes_known",
 ];
 const TARGET_KEYS: &[&str] = &[
     "base_url",
@@ -38,7 +41,7 @@ const TARGET_KEYS: &[&str] = &[
     "tls",
 ];
 const PRINCIPAL_KEYS: &[&str] = &["description", "scopes", "vars", "auth", "headers", "canary"];
-const DEFAULTS_KEYS: &[&str] = &["headers", "expect"];
+const DEFAULTS_KEYS: &[&str] = &["headers", "expect", "scopes"];
 
 /// Expands `paths` (files, or folders whose `*.yaml` files are suites) into suite files, sorted.
 pub fn suite_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
@@ -213,8 +216,9 @@ fn read_suite(
         base_url: None,
     };
     let tls = tls_node.map(|node| read_tls(r, file, node, &scope));
+    let scope_rules = read_rules(r, top.get("scopes_known"), top.get("scope_implies"));
     let (principals, dropped) = match top.get("principals") {
-        Some(node) => read_principals(r, file, node, &scope),
+        Some(node) => read_principals(r, file, node, &scope, &scope_rules),
         None => {
             r.diags
                 .error(top.pos, "missing `principals:` (who sends the requests)");
@@ -225,7 +229,7 @@ fn read_suite(
         .get("groups")
         .map(|n| read_groups(r, n, &principals, &dropped))
         .unwrap_or_default();
-    let (default_headers, default_expect) = match top.get("defaults") {
+    let (default_headers, default_expect, default_scopes) = match top.get("defaults") {
         Some(node) => match r.map(node, "defaults", Some(DEFAULTS_KEYS)) {
             Some(fields) => (
                 fields
@@ -236,13 +240,21 @@ fn read_suite(
                     .get("expect")
                     .map(|n| read_expect(r, n))
                     .unwrap_or_default(),
+                fields
+                    .get("scopes")
+                    .map(|n| read_required(r, &scope_rules, n)),
             ),
             None => Default::default(),
         },
         None => Default::default(),
     };
+    let defaults = EndpointDefaults {
+        headers: &default_headers,
+        scopes: default_scopes.as_ref(),
+        rules: &scope_rules,
+    };
     let mut endpoints = match top.get("endpoints") {
-        Some(node) => read_endpoints(r, node, &default_headers),
+        Some(node) => read_endpoints(r, node, &defaults),
         None => {
             r.diags
                 .error(top.pos, "missing `endpoints:` (what is requested)");
@@ -264,6 +276,7 @@ fn read_suite(
         groups,
         endpoints: Vec::new(),
         mock,
+        scope_rules,
     };
     check_expect_keys(r, &suite, &default_expect, &endpoints, &dropped);
     resolve_expectations(
@@ -471,6 +484,7 @@ fn read_principals(
     file: &Path,
     node: &Node,
     scope: &Scope<'_>,
+    rules: &ScopeRules,
 ) -> (Vec<Principal>, Vec<String>) {
     let Some(fields) = r.map(node, "principals", None) else {
         return Default::default();
@@ -495,7 +509,7 @@ fn read_principals(
             r.diags.error(key.pos, format!("principal name {problem}"));
             continue;
         }
-        match read_principal(r, file, name, key.pos, value, scope) {
+        match read_principal(r, file, (name, key.pos), value, scope, rules) {
             Some(p) => principals.push(p),
             None => dropped.push(name.clone()),
         }
@@ -506,10 +520,10 @@ fn read_principals(
 fn read_principal(
     r: &mut Reader<'_>,
     file: &Path,
-    name: &str,
-    pos: Pos,
+    (name, pos): (&str, Pos),
     node: &Node,
     scope: &Scope<'_>,
+    rules: &ScopeRules,
 ) -> Option<Principal> {
     let what = format!("principal `{name}`");
     let fields = r.map(node, &what, Some(PRINCIPAL_KEYS))?;
@@ -528,24 +542,7 @@ fn read_principal(
             None
         }
     };
-    let scopes = match fields.get("scopes") {
-        Some(n) => r
-            .seq(n, "scopes")
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|s| {
-                let text = s.scalar_text();
-                if text.is_none() {
-                    r.diags.error(
-                        s.pos,
-                        format!("a scope is a label, found {}", s.value.kind()),
-                    );
-                }
-                text
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let scopes = fields.get("scopes").map(|n| read_held(r, rules, n));
     Some(Principal {
         name: name.to_string(),
         pos,

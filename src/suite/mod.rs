@@ -12,6 +12,7 @@ pub mod model;
 pub mod options;
 pub mod read;
 pub mod request;
+pub mod scope_rules;
 pub mod source;
 pub mod template;
 pub mod yaml;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::expect::{ExpectEntry, Expectation};
 pub use super::request::{Body, JsonTemplate, RequestLine};
+pub use super::scope_rules::{Required, ScopeRules};
 use super::template::{Scope, Template};
 use super::yaml::Pos;
 
@@ -32,6 +33,8 @@ pub struct Suite {
     pub endpoints: Vec<Endpoint>,
     /// The mock that serves this run, when the target has no base URL (or `--mock`).
     pub mock: Option<std::sync::Arc<super::mock_def::MockDef>>,
+    /// `scope_implies:` and `scopes_known:`.
+    pub scope_rules: ScopeRules,
 }
 
 impl Suite {
@@ -115,8 +118,9 @@ pub struct Principal {
     pub pos: Pos,
     /// `description:`.
     pub description: Option<String>,
-    /// `scopes:`, labels shown in reports.
-    pub scopes: Vec<String>,
+    /// `scopes:`, the scopes it holds (`None`: it declares none, and scope
+    /// findings leave it out).
+    pub scopes: Option<Vec<String>>,
     /// `vars:`, which make its requests differ from other principals'.
     pub vars: BTreeMap<String, Template>,
     /// `auth:`.
@@ -125,6 +129,20 @@ pub struct Principal {
     pub headers: Vec<(String, Template)>,
     /// `canary:`, an endpoint it must reach.
     pub canary: Option<String>,
+}
+
+impl Principal {
+    /// Its scopes for reports, `(none)` when it declares it holds none; `None`
+    /// when it declares nothing.
+    pub fn scopes_label(&self) -> Option<String> {
+        self.scopes.as_ref().map(|held| {
+            if held.is_empty() {
+                "(none)".to_string()
+            } else {
+                held.join(", ")
+            }
+        })
+    }
 }
 
 /// How a principal authenticates, as written in the suite.
@@ -330,6 +348,8 @@ pub struct Endpoint {
     pub resolved: Vec<Expectation>,
     /// `snapshot:` extra facts.
     pub snapshot: SnapshotExtras,
+    /// `scopes:` (or `defaults.scopes`), the scopes the API documents as required.
+    pub scopes: Option<Required>,
 }
 
 /// What an endpoint's `snapshot:` asks to record besides the status.

@@ -3,6 +3,7 @@
 //! from examples or schemas, expectations from the security requirements.
 
 mod request;
+pub(super) mod scopes;
 
 use std::collections::BTreeMap;
 
@@ -77,6 +78,18 @@ pub fn draft(
         .map(|(operation, name)| endpoint(operation, name, &keys, &mut vars))
         .collect();
     round_trip(spec, &mut endpoints, &mut vars);
+    for (operation, endpoint) in spec.operations.iter().zip(endpoints.iter_mut()) {
+        endpoint.scopes = scopes::required(operation, &spec.schemes);
+    }
+    let connect = spec.operations.iter().any(|o| {
+        o.vendor_scopes
+            .iter()
+            .any(|v| v.extension == crate::openapi::CONNECT_SCOPE)
+    });
+    let scope_implies = match &principals.scope_implies {
+        Some(copied) => Some(copied.clone()),
+        None => connect.then(scopes::connect_implies),
+    };
     let declared = spec.operations.iter().any(|o| o.security.is_some());
     let rows: Vec<Vec<Seen>> = spec
         .operations
@@ -158,6 +171,7 @@ pub fn draft(
         groups: principals.groups,
         default_headers: principals.default_headers,
         default_expect: Vec::new(),
+        scope_implies,
         endpoints,
     };
     (draft, rows)

@@ -266,6 +266,7 @@ pub(super) fn endpoint(
         body,
         expect: Vec::new(),
         comments,
+        scopes: None,
     }
 }
 

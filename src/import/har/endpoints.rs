@@ -244,6 +244,7 @@ fn endpoint(
         body: body.flatten(),
         expect: Vec::new(),
         comments,
+        scopes: None,
     };
     (endpoint, slots)
 }

@@ -1,0 +1,282 @@
+//! Least-privilege findings over an observed matrix: a principal denied
+//! although it holds the scopes an endpoint requires, one that reached an
+//! endpoint without them, and scopes a principal holds but never needed.
+
+use std::collections::BTreeSet;
+
+use super::cover::smallest_cover;
+use super::{Seen, closures};
+use crate::outcome::{CellOutcome, CellResult};
+use crate::suite::{Required, Suite};
+
+/// The kind of a finding; its name is the same in every output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FindingKind {
+    /// Holds every required scope, but got 401 or 403.
+    DeniedDespiteScopes,
+    /// Reached (2xx) without holding a required scope.
+    ReachedWithoutScopes,
+    /// Holds scopes that no reached endpoint needs.
+    UnusedScopes,
+}
+
+impl FindingKind {
+    /// Its name in JSON, the snapshot and the terminal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::DeniedDespiteScopes => "denied_despite_scopes",
+            FindingKind::ReachedWithoutScopes => "reached_without_scopes",
+            FindingKind::UnusedScopes => "unused_scopes",
+        }
+    }
+}
+
+/// One finding about a principal, and an endpoint unless it is [`FindingKind::UnusedScopes`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Its kind.
+    pub kind: FindingKind,
+    /// The endpoint's index, for the kinds about one cell.
+    pub endpoint: Option<usize>,
+    /// The principal's index.
+    pub principal: usize,
+    /// The alternative of the endpoint's `scopes:` the finding is about: the one
+    /// held (denied), the one closest to held (reached).
+    pub required: Option<Vec<String>>,
+    /// Every alternative of the endpoint's `scopes:`.
+    pub required_any: Vec<Vec<String>>,
+    /// The principal's `scopes:`, as declared.
+    pub held: Vec<String>,
+    /// The cell's status.
+    pub status: Option<u16>,
+    /// What it likely means, quoting the server where it said something.
+    pub hint: String,
+    /// For unused scopes: the held scopes that could be dropped.
+    pub unused: Vec<String>,
+    /// For unused scopes: the smallest held set that still covers every reached endpoint.
+    pub suggested: Vec<String>,
+}
+
+impl Finding {
+    /// The finding on one line, without the hint: its line in the snapshot.
+    pub fn line(&self, suite: &Suite) -> String {
+        let principal = &suite.principals[self.principal].name;
+        let held = list(&self.held);
+        match (self.kind, self.endpoint) {
+            (FindingKind::UnusedScopes, _) | (_, None) => format!(
+                "{}: {principal} holds {held}; drop {}, keep {}",
+                self.kind.as_str(),
+                list(&self.unused),
+                list(&self.suggested)
+            ),
+            (kind, Some(e)) => format!(
+                "{}: {} × {principal} → {} (holds {held}; requires {})",
+                kind.as_str(),
+                suite.endpoints[e].name,
+                self.status.map_or("?".into(), |s| s.to_string()),
+                self.required.as_deref().map_or("(none)".into(), list),
+            ),
+        }
+    }
+}
+
+fn list(scopes: &[String]) -> String {
+    if scopes.is_empty() {
+        "(none)".into()
+    } else {
+        scopes.join(", ")
+    }
+}
+
+/// The findings of one suite from a run's outcomes (of every suite; others are ignored).
+pub fn of_outcomes(suite: &Suite, s: usize, outcomes: &[CellOutcome]) -> Vec<Finding> {
+    let width = suite.principals.len();
+    let mut by_cell: Vec<Option<&CellOutcome>> = vec![None; suite.endpoints.len() * width];
+    for outcome in outcomes.iter().filter(|o| o.id.suite == s) {
+        if let Some(slot) = by_cell.get_mut(outcome.id.endpoint * width + outcome.id.principal) {
+            *slot = Some(outcome);
+        }
+    }
+    of_suite(suite, |e, p| {
+        match by_cell[e * width + p].map(|o| &o.result) {
+            Some(CellResult::Responded(o)) => Some(Seen {
+                status: o.status,
+                www_authenticate: o.www_authenticate.as_deref(),
+                excerpt: &o.excerpt,
+            }),
+            _ => None,
+        }
+    })
+}
+
+/// The findings of one suite, reading each cell through `seen(endpoint,
+/// principal)` (`None`: not sent, skipped, or no response). Cell findings come
+/// first, in suite order, then one unused-scopes finding per principal.
+pub fn of_suite<'a>(
+    suite: &Suite,
+    seen: impl Fn(usize, usize) -> Option<Seen<'a>>,
+) -> Vec<Finding> {
+    let closures = closures(suite);
+    let mut findings = Vec::new();
+    // What each principal needs: requirements it meets at endpoints it reached or
+    // that did not answer (a skipped cell may well need its scope).
+    let mut needs: Vec<Vec<&Required>> = vec![Vec::new(); suite.principals.len()];
+    let mut answered = vec![false; suite.principals.len()];
+    for (e, endpoint) in suite.endpoints.iter().enumerate() {
+        let Some(required) = &endpoint.scopes else {
+            continue;
+        };
+        for (p, closure) in closures.iter().enumerate() {
+            let Some(closure) = closure else {
+                continue;
+            };
+            let cell = seen(e, p);
+            answered[p] |= cell.is_some();
+            let met = required.met_by(closure);
+            if met.is_some() && cell.is_none_or(|c| c.reached()) {
+                needs[p].push(required);
+            }
+            let Some(cell) = cell else {
+                continue;
+            };
+            let finding = |kind, required: Option<&[String]>, hint| Finding {
+                kind,
+                endpoint: Some(e),
+                principal: p,
+                required: required.map(<[String]>::to_vec),
+                required_any: required_any(endpoint.scopes.as_ref()),
+                held: suite.principals[p].scopes.clone().unwrap_or_default(),
+                status: Some(cell.status),
+                hint,
+                unused: Vec::new(),
+                suggested: Vec::new(),
+            };
+            match met {
+                Some(alternative) if cell.denied() => findings.push(finding(
+                    FindingKind::DeniedDespiteScopes,
+                    Some(alternative),
+                    denied_hint(&cell),
+                )),
+                None if cell.reached() => {
+                    let (closest, missing) = closest(required, closure);
+                    findings.push(finding(
+                        FindingKind::ReachedWithoutScopes,
+                        closest,
+                        format!(
+                            "reached without {}: the API is more open than documented, or this endpoint's `scopes:` is wrong",
+                            missing.join(", ")
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    for (p, principal) in suite.principals.iter().enumerate() {
+        let Some(held) = &principal.scopes else {
+            continue;
+        };
+        if !answered[p] || held.is_empty() {
+            continue;
+        }
+        let mut distinct: Vec<&Required> = Vec::new();
+        for need in &needs[p] {
+            if !distinct.contains(need) {
+                distinct.push(need);
+            }
+        }
+        let suggested = smallest_cover(held, &distinct, &suite.scope_rules);
+        let unused: Vec<String> = held
+            .iter()
+            .filter(|s| !suggested.contains(s))
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            continue;
+        }
+        let hint = if suggested.is_empty() {
+            "no endpoint it reached requires a scope it holds: it could hold none (least privilege)"
+                .to_string()
+        } else {
+            format!(
+                "every endpoint it reached stays covered by {}: drop {} (least privilege)",
+                suggested.join(", "),
+                unused.join(", ")
+            )
+        };
+        findings.push(Finding {
+            kind: FindingKind::UnusedScopes,
+            endpoint: None,
+            principal: p,
+            required: None,
+            required_any: Vec::new(),
+            held: held.clone(),
+            status: None,
+            hint,
+            unused,
+            suggested,
+        });
+    }
+    findings
+}
+
+fn required_any(required: Option<&Required>) -> Vec<Vec<String>> {
+    required.map(|r| r.alternatives.clone()).unwrap_or_default()
+}
+
+/// The alternative missing the fewest scopes from `closure`, and those scopes.
+fn closest<'r>(
+    required: &'r Required,
+    closure: &BTreeSet<String>,
+) -> (Option<&'r [String]>, Vec<String>) {
+    required
+        .alternatives
+        .iter()
+        .map(|alternative| {
+            let missing: Vec<String> = alternative
+                .iter()
+                .filter(|s| !closure.contains(*s))
+                .cloned()
+                .collect();
+            (Some(alternative.as_slice()), missing)
+        })
+        .min_by_key(|(_, missing)| missing.len())
+        .unwrap_or((None, Vec::new()))
+}
+
+/// The usual causes of a refusal when the scopes are held, after what the server said.
+fn denied_hint(cell: &Seen<'_>) -> String {
+    let challenge = cell.www_authenticate.unwrap_or_default();
+    let scope_said = challenge.contains("insufficient_scope")
+        || cell.excerpt.to_ascii_lowercase().contains("scope");
+    let cause = match cell.status {
+        401 if scope_said => {
+            "the server says the token's scopes do not cover this endpoint: the scopes the token was granted differ from the ones declared here (a token request that asked for fewer, or an app whose scopes changed since it was installed)"
+        }
+        401 => {
+            "the credentials were refused here although the scopes are held: a token whose granted scopes differ from the declared ones, an impersonated user who may not call this endpoint, or an auth mode the endpoint does not accept"
+        }
+        _ => {
+            "a permission missing: the scopes allow the call, but the user (or the impersonated user) lacks the permission it needs, or the endpoint needs a scope its `scopes:` does not document"
+        }
+    };
+    let mut said = Vec::new();
+    if !cell.excerpt.is_empty() {
+        said.push(format!("body {}", shorten(cell.excerpt, 160)));
+    }
+    if !challenge.is_empty() {
+        said.push(format!("WWW-Authenticate: {}", shorten(challenge, 120)));
+    }
+    if said.is_empty() {
+        format!("{} said nothing more; {cause}", cell.status)
+    } else {
+        format!("{} with {}; {cause}", cell.status, said.join("; "))
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
