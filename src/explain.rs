@@ -110,6 +110,35 @@ fn find_cell(suite: &Suite, endpoint: &str, principal: &str) -> Result<CellId, C
     })
 }
 
+/// The endpoint's documented scopes, and whether the principal holds them
+/// (with what its scopes imply).
+fn requirement(
+    suite: &Suite,
+    principal: &crate::suite::Principal,
+    required: &crate::suite::Required,
+) -> String {
+    let documented = format!("{} (the endpoint's `scopes:`)", required.describe());
+    let Some(held) = &principal.scopes else {
+        return documented;
+    };
+    let closure = suite.scope_rules.closure(held);
+    match required.met_by(&closure) {
+        Some(_) => format!("{documented}: held"),
+        None => {
+            let missing: Vec<&str> = required
+                .alternatives
+                .iter()
+                .min_by_key(|a| a.iter().filter(|s| !closure.contains(*s)).count())
+                .into_iter()
+                .flatten()
+                .filter(|s| !closure.contains(*s))
+                .map(String::as_str)
+                .collect();
+            format!("{documented}: NOT held, missing {}", missing.join(", "))
+        }
+    }
+}
+
 /// The explanation of one outcome, as printed.
 pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     let endpoint = &suite.endpoints[outcome.id.endpoint];
@@ -129,6 +158,9 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     );
     if let Some(scopes) = principal.scopes_label() {
         line("scopes", &scopes);
+    }
+    if let Some(required) = &endpoint.scopes {
+        line("requires", &requirement(suite, principal, required));
     }
     line("auth", auth_mode(&principal.auth));
     line("expect", &outcome.expected.to_string());
