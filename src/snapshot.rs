@@ -681,6 +681,33 @@ mod tests {
     }
 
     #[test]
+    fn findings_follow_the_matrix_and_a_new_one_is_a_change() {
+        let mut old = matrix(&[("GET /a", &[("app", "403")])]);
+        let mut new = old.clone();
+        new.findings =
+            vec!["denied_despite_scopes: GET /a × app → 403 (holds r; requires r)".into()];
+        let text = new.render();
+        assert!(
+            text.ends_with(
+                "app → 403\n:: scope findings\n  denied_despite_scopes: GET /a × app → 403 (holds r; requires r)\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(Matrix::parse(&text), new, "read back whole");
+        let added: Vec<String> = classify(&old, &new)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            added,
+            ["added       finding denied_despite_scopes: GET /a × app → 403 (holds r; requires r)"]
+        );
+        old.findings = new.findings.clone();
+        new.findings.clear();
+        assert_eq!(classify(&old, &new)[0].class, ChangeClass::Removed);
+    }
+
+    #[test]
     fn every_change_is_classified_widened_first() {
         let old = matrix(&[
             (

@@ -15,6 +15,7 @@ principals:
   anonymous: { auth: none }
   admin:
     description: site administrator
+    scopes: []
     auth: none
   app:
     description: a Connect app <with> "quotes" & ampersands
@@ -22,12 +23,14 @@ principals:
     auth: none
 endpoints:
   - request: GET /rest/api/2/search
+    scopes: [READ]
     expect: { "*": allow, anonymous: 401 }
   - name: permissions | admin only
     request: GET /rest/api/2/permissions
     expect: { admin: 200, "*": deny }
   - name: <script>alert(1)</script>
     request: POST /rest/api/2/issue
+    scopes: [WRITE]
     expect: { "*": any }
 "#;
 
@@ -167,6 +170,9 @@ pub(super) fn run() -> (
 /// Runs `f` on the fixed run's report.
 pub(super) fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
     let (suites, targets, outcomes, snapshots) = run();
+    let findings = vec![crate::scopes::findings::of_outcomes(
+        &suites[0], 0, &outcomes,
+    )];
     let report = super::RunReport {
         suites: &suites,
         targets: &targets,
@@ -174,7 +180,7 @@ pub(super) fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
         tally: Tally::of(&outcomes),
         snapshots: &snapshots,
         not_run: &[],
-        findings: &[],
+        findings: &findings,
         strict_scopes: false,
     };
     f(&report)

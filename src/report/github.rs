@@ -111,15 +111,19 @@ impl<W: Write> Reporter for GithubAnnotations<W> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn one_annotation_per_failing_cell_at_its_endpoint_line() {
+    fn one_annotation_per_failing_cell_at_its_endpoint_line_then_one_per_scope_finding() {
         let lines = super::super::fixture::with_report(super::annotations);
         assert_eq!(
             lines,
             [
-                "::error file=suites/fixture.yaml,line=14,title=fixture › GET /rest/api/2/search › app%3A failed::expected allow, got 401 · {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}",
-                "::error file=suites/fixture.yaml,line=16,title=fixture › permissions | admin only › anonymous%3A failed::expected deny, got 404",
-                "::error file=suites/fixture.yaml,line=16,title=fixture › permissions | admin only › admin%3A error::expected 200, no response: timed out after 10s",
-                "::error file=suites/fixture.yaml,line=16,title=fixture › permissions | admin only › app%3A credentials rejected::credentials rejected: canary `GET /rest/api/2/search` was not reached (401); got 401, expected deny",
+                "::error file=suites/fixture.yaml,line=15,title=fixture › GET /rest/api/2/search › app%3A failed::expected allow, got 401 · {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}",
+                "::error file=suites/fixture.yaml,line=18,title=fixture › permissions | admin only › anonymous%3A failed::expected deny, got 404",
+                "::error file=suites/fixture.yaml,line=18,title=fixture › permissions | admin only › admin%3A error::expected 200, no response: timed out after 10s",
+                "::error file=suites/fixture.yaml,line=18,title=fixture › permissions | admin only › app%3A credentials rejected::credentials rejected: canary `GET /rest/api/2/search` was not reached (401); got 401, expected deny",
+                "::warning file=suites/fixture.yaml,line=15,title=fixture › scope finding%3A reached_without_scopes::reached_without_scopes: GET /rest/api/2/search × admin → 200 (holds (none); requires READ) — reached without READ: the API is more open than documented, or this endpoint's `scopes:` is wrong",
+                "::warning file=suites/fixture.yaml,line=15,title=fixture › scope finding%3A denied_despite_scopes::denied_despite_scopes: GET /rest/api/2/search × app → 401 (holds READ, ACT_AS_USER; requires READ) — 401 with body {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}; the server says the token's scopes do not cover this endpoint: the scopes the token was granted differ from the ones declared here (a token request that asked for fewer, or an app whose scopes changed since it was installed)",
+                "::warning file=suites/fixture.yaml,line=21,title=fixture › scope finding%3A reached_without_scopes::reached_without_scopes: <script>alert(1)</script> × admin → 201 (holds (none); requires WRITE) — reached without WRITE: the API is more open than documented, or this endpoint's `scopes:` is wrong",
+                "::warning file=suites/fixture.yaml,line=10,title=fixture › scope finding%3A unused_scopes::unused_scopes: app holds READ, ACT_AS_USER; drop READ, ACT_AS_USER, keep (none) — no endpoint it reached requires a scope it holds: it could hold none (least privilege)",
             ]
         );
     }

@@ -94,19 +94,22 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         let findings = run.findings_of(s);
         if !findings.is_empty() {
             out.push_str("\n### Scope findings\n\n| finding | principal | endpoint | status | requires | holds | what it means |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+            let list = |scopes: &[String]| {
+                if scopes.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    prose(&scopes.join(", "))
+                }
+            };
             for f in findings {
                 let (endpoint, requires) = match f.endpoint {
                     Some(e) => (
                         format!("`{}`", escape(&suite.endpoints[e].name)),
-                        prose(&f.required.as_deref().unwrap_or_default().join(", ")),
+                        list(f.required.as_deref().unwrap_or_default()),
                     ),
                     None => (
                         "—".into(),
-                        format!(
-                            "keep {}; drop {}",
-                            prose(&f.suggested.join(", ")),
-                            prose(&f.unused.join(", "))
-                        ),
+                        format!("keep {}; drop {}", list(&f.suggested), list(&f.unused)),
                     ),
                 };
                 out.push_str(&format!(
@@ -114,7 +117,7 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
                     f.kind.as_str(),
                     prose(&suite.principals[f.principal].name),
                     f.status.map_or("—".into(), |s| s.to_string()),
-                    prose(&f.held.join(", ")),
+                    list(&f.held),
                     prose(&f.hint)
                 ));
             }

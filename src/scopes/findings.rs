@@ -280,3 +280,109 @@ fn shorten(text: &str, max: usize) -> String {
         None => text.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{LoadOptions, load_str};
+
+    const SUITE: &str = r#"suite: s
+target: { base_url: "http://127.0.0.1:1" }
+scope_implies: { admin: [write], write: [read] }
+principals:
+  reader: { scopes: [read, write], auth: none }
+  boss: { scopes: [admin], auth: none }
+  plain: { auth: none }
+defaults:
+  scopes: [read]
+endpoints:
+  - request: GET /a
+    expect: { "*": any }
+  - request: POST /b
+    scopes: [[write], [admin]]
+    expect: { "*": any }
+  - request: GET /c
+    expect: { "*": any }
+"#;
+
+    fn findings(statuses: &[[Option<u16>; 3]; 3]) -> Vec<String> {
+        let suite = load_str(
+            std::path::Path::new("s.yaml"),
+            SUITE,
+            &LoadOptions::default(),
+        )
+        .expect("valid");
+        of_suite(&suite, |e, p| {
+            statuses[e][p].map(|status| Seen {
+                status,
+                ..Seen::default()
+            })
+        })
+        .iter()
+        .map(|f| f.line(&suite))
+        .collect()
+    }
+
+    #[test]
+    fn each_kind_and_what_counts_as_needed() {
+        // reader reaches GET /a and GET /c; POST /b did not answer (skipped),
+        // so write stays needed; boss is refused at /c although admin implies read.
+        let lines = findings(&[
+            [Some(200), Some(200), Some(200)],
+            [None, Some(201), Some(403)],
+            [Some(200), Some(403), Some(200)],
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "denied_despite_scopes: GET /c × boss → 403 (holds admin; requires read)",
+                "unused_scopes: reader holds read, write; drop read, keep write",
+            ],
+            "plain declares no scopes and is left out; reader keeps write for the unanswered POST, and write implies read"
+        );
+        // Now the POST answered 403 to reader: write is no longer needed by anything it reached.
+        let lines = findings(&[
+            [Some(200), Some(200), Some(200)],
+            [Some(403), Some(201), Some(403)],
+            [Some(200), Some(200), Some(200)],
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "denied_despite_scopes: POST /b × reader → 403 (holds read, write; requires write)",
+                "unused_scopes: reader holds read, write; drop write, keep read",
+            ]
+        );
+    }
+
+    #[test]
+    fn reaching_without_a_scope_needs_nothing() {
+        let suite = SUITE.replace("reader: { scopes: [read, write]", "reader: { scopes: []");
+        let suite = load_str(
+            std::path::Path::new("s.yaml"),
+            &suite,
+            &LoadOptions::default(),
+        )
+        .expect("valid");
+        let found = of_suite(&suite, |e, p| {
+            (p == 0).then_some(Seen {
+                status: if e == 1 { 403 } else { 200 },
+                ..Seen::default()
+            })
+        });
+        let kinds: Vec<(FindingKind, Option<usize>)> =
+            found.iter().map(|f| (f.kind, f.endpoint)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (FindingKind::ReachedWithoutScopes, Some(0)),
+                (FindingKind::ReachedWithoutScopes, Some(2)),
+            ],
+            "no unused_scopes for a principal holding nothing; the 403 where it lacks write is no finding"
+        );
+        assert_eq!(
+            found[0].required.as_deref(),
+            Some(&["read".to_string()][..])
+        );
+    }
+}
