@@ -191,6 +191,61 @@ async fn connect_jwts_verify_in_header_and_query_and_scopes_decide() {
 }
 
 #[tokio::test]
+async fn a_definitions_scope_implies_decides_what_an_apps_scopes_cover() {
+    let plain_app_reads = |def: String| async move {
+        let m = mock(&def).await;
+        let claims = json!({"iss": "plain-app", "iat": now(), "exp": now() + 180,
+            "qsh": qsh("GET&/rest/api/2/configuration&")});
+        let token = hs256(&claims, "plain-secret-abcdef");
+        m.send(
+            "GET",
+            "/rest/api/2/configuration",
+            Some(&format!("JWT {token}")),
+        )
+        .await
+        .0
+    };
+    assert_eq!(
+        plain_app_reads(DEF.to_string()).await,
+        200,
+        "without scope_implies, Connect's chain: WRITE covers READ"
+    );
+    let declared = DEF.replace(
+        "permissions:\n",
+        "scope_implies: { ADMIN: [WRITE] }\npermissions:\n",
+    );
+    assert_eq!(
+        plain_app_reads(declared).await,
+        403,
+        "the definition's own hierarchy, where WRITE implies nothing, replaces the chain"
+    );
+    let refused = |implies: &str| {
+        let def = DEF.replace(
+            "permissions:\n",
+            &format!("scope_implies: {implies}\npermissions:\n"),
+        );
+        let problems = permatrix::suite::mock_def::load_str(std::path::Path::new("m.yaml"), &def)
+            .expect_err("refused");
+        problems
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let cycle = refused("{ WRITE: [READ], READ: [WRITE] }");
+    assert!(
+        cycle.contains("m.yaml:10:33: error: scope_implies has a cycle: READ → WRITE → READ"),
+        "{cycle}"
+    );
+    let misspelt = refused("{ WRITE: [REED] }");
+    assert!(
+        misspelt.contains("unknown Connect scope `REED`")
+            && misspelt.contains("did you mean `READ`?"),
+        "{misspelt}"
+    );
+}
+
+#[tokio::test]
 async fn forged_connect_jwts_are_refused_with_401() {
     let m = mock(DEF).await;
     let canonical = "GET&/rest/api/2/configuration&";

@@ -153,6 +153,9 @@ def write_profile(chosen, out):
     w("\napps:\n")
     w("  risk-register: { shared_secret: mock-shared-secret-risk-register-5a6b, oauth_client_id: mock-oauth-client-risk-register, scopes: [READ, ACT_AS_USER] }\n")
     w("  admin-console: { shared_secret: mock-shared-secret-admin-console-7c8d, scopes: [ADMIN] }\n")
+    w("\n# Atlassian Connect's scope hierarchy (developer.atlassian.com/cloud/jira/platform/scopes-for-connect-apps):\n")
+    w("# each scope implies the next. NONE is every app's; INACCESSIBLE no app's.\n")
+    w("scope_implies: { ADMIN: [PROJECT_ADMIN], PROJECT_ADMIN: [DELETE], DELETE: [WRITE], WRITE: [READ], READ: [NONE] }\n")
     w("\n# Modeled: global permissions and the groups holding them.\npermissions:\n")
     for perm, groups in HOLDERS.items():
         w(f"  {perm}: [{', '.join(groups)}]\n")

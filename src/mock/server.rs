@@ -178,7 +178,7 @@ fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
         }
         Caller::App(app) => {
             // An app's own user holds what its scopes grant (modeled).
-            return if ConnectScope::granted(&def.apps[*app].scopes, route.scope) {
+            return if def.granted(&def.apps[*app].scopes, route.scope) {
                 answer(route)
             } else {
                 error(
@@ -188,7 +188,7 @@ fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
             };
         }
         Caller::Impersonated { scopes, user, .. } => {
-            if !route.impersonation || !ConnectScope::granted(scopes, route.scope) {
+            if !route.impersonation || !def.granted(scopes, route.scope) {
                 let body = json!({"code": 401, "message": "Unauthorized; scope does not match"});
                 let response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
                 return challenge(state, "Bearer", "insufficient_scope", response);

@@ -29,6 +29,8 @@ pub struct MockDef {
     pub permissions: BTreeMap<String, Vec<String>>,
     /// Routes, in order; the first match answers.
     pub routes: Vec<MockRoute>,
+    /// `scope_implies:`, what holding a scope holds besides; `None`: Connect's own chain.
+    pub scope_implies: Option<BTreeMap<ConnectScope, Vec<ConnectScope>>>,
 }
 
 /// A user who can call with Basic (email or username + API token) or be impersonated.
@@ -97,6 +99,33 @@ impl MockDef {
             .find(|r| r.method == *method && r.matches(&path))
     }
 
+    /// Whether scopes `held` cover a route that requires `required`: through
+    /// the definition's `scope_implies` when it has one, else Connect's chain.
+    /// No scope covers INACCESSIBLE; every app holds NONE.
+    pub fn granted(&self, held: &[ConnectScope], required: ConnectScope) -> bool {
+        let Some(implies) = &self.scope_implies else {
+            return ConnectScope::granted(held, required);
+        };
+        match required {
+            ConnectScope::Inaccessible => false,
+            ConnectScope::None => true,
+            _ => {
+                let mut seen: Vec<ConnectScope> = Vec::new();
+                let mut pending: Vec<ConnectScope> = held.to_vec();
+                while let Some(scope) = pending.pop() {
+                    if scope == required {
+                        return true;
+                    }
+                    if !seen.contains(&scope) {
+                        seen.push(scope);
+                        pending.extend(implies.get(&scope).into_iter().flatten());
+                    }
+                }
+                false
+            }
+        }
+    }
+
     /// The groups holding `permission`.
     pub fn holders(&self, permission: &str) -> &[String] {
         self.permissions
@@ -115,6 +144,7 @@ const TOP_KEYS: &[&str] = &[
     "apps",
     "permissions",
     "routes",
+    "scope_implies",
 ];
 const USER_KEYS: &[&str] = &["username", "email", "api_token", "account_id", "groups"];
 const APP_KEYS: &[&str] = &["shared_secret", "oauth_client_id", "scopes"];
@@ -237,6 +267,25 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
             Vec::new()
         }
     };
+    let scope_implies = top.get("scope_implies").map(|node| {
+        let implies = super::scope_rules::read_implies(r, node, None);
+        let mut parsed = BTreeMap::new();
+        for (scope, implied) in &implies {
+            let mut connect = |name: &str| {
+                let found = ConnectScope::parse(name);
+                if found.is_none() {
+                    unknown_scope(r, node.pos, name);
+                }
+                found
+            };
+            if let Some(scope) = connect(scope) {
+                let implied: Vec<ConnectScope> =
+                    implied.iter().filter_map(|s| connect(s)).collect();
+                parsed.insert(scope, implied);
+            }
+        }
+        parsed
+    });
     let name = name.filter(|n| {
         let problem = super::read::name_problem(n);
         if let Some(problem) = &problem {
@@ -256,6 +305,7 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
         apps,
         permissions,
         routes,
+        scope_implies,
     };
     check_references(r, &def, &top);
     Some(def)
@@ -392,16 +442,20 @@ fn scope(r: &mut Reader<'_>, node: &Node) -> Option<ConnectScope> {
     let text = r.scalar(node, "a scope")?;
     let parsed = ConnectScope::parse(&text);
     if parsed.is_none() {
-        let help = nearest(
-            &text.to_ascii_uppercase(),
-            ConnectScope::NAMES.iter().copied(),
-        )
-        .map(|n| format!("did you mean `{n}`?"))
-        .unwrap_or_else(|| format!("scopes: {}", ConnectScope::NAMES.join(", ")));
-        r.diags
-            .error_with_help(node.pos, format!("unknown Connect scope `{text}`"), help);
+        unknown_scope(r, node.pos, &text);
     }
     parsed
+}
+
+fn unknown_scope(r: &mut Reader<'_>, pos: Pos, text: &str) {
+    let help = nearest(
+        &text.to_ascii_uppercase(),
+        ConnectScope::NAMES.iter().copied(),
+    )
+    .map(|n| format!("did you mean `{n}`?"))
+    .unwrap_or_else(|| format!("scopes: {}", ConnectScope::NAMES.join(", ")));
+    r.diags
+        .error_with_help(pos, format!("unknown Connect scope `{text}`"), help);
 }
 
 fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {

@@ -105,47 +105,53 @@ pub(super) fn read_rules(
     known: Option<&Node>,
     implies: Option<&Node>,
 ) -> ScopeRules {
-    let mut rules = ScopeRules {
-        implies: BTreeMap::new(),
-        known: known.map(|node| {
-            names(r, node, "scopes_known")
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect()
-        }),
-    };
-    let Some(node) = implies else {
-        return rules;
-    };
+    let known: Option<BTreeSet<String>> = known.map(|node| {
+        names(r, node, "scopes_known")
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    });
+    let implies = implies
+        .map(|node| read_implies(r, node, known.as_ref()))
+        .unwrap_or_default();
+    ScopeRules { implies, known }
+}
+
+/// Reads a `scope_implies:` map, its names checked against `known` when
+/// given; a cycle is an error, and leaves the map empty.
+pub(super) fn read_implies(
+    r: &mut Reader<'_>,
+    node: &Node,
+    known: Option<&BTreeSet<String>>,
+) -> BTreeMap<String, Vec<String>> {
+    let mut implies = BTreeMap::new();
     let Some(fields) = r.map(node, "scope_implies", None) else {
-        return rules;
+        return implies;
     };
     let mut key_pos: BTreeMap<String, Pos> = BTreeMap::new();
     for (scope, key, value) in &fields.entries {
-        check_known(r, &rules, scope, key.pos);
+        check_known(r, known, scope, key.pos);
         // `WRITE: READ` is read as `WRITE: [READ]`.
         let implied = match &value.value {
             Value::Seq(_) | Value::Null => names(r, value, &format!("scope_implies.{scope}")),
             _ => names_of(r, std::slice::from_ref(*value), "scope_implies"),
         };
         for (name, pos) in &implied {
-            check_known(r, &rules, name, *pos);
+            check_known(r, known, name, *pos);
         }
         key_pos.insert(scope.clone(), key.pos);
-        rules
-            .implies
-            .insert(scope.clone(), implied.into_iter().map(|(n, _)| n).collect());
+        implies.insert(scope.clone(), implied.into_iter().map(|(n, _)| n).collect());
     }
-    if let Some(cycle) = find_cycle(&rules.implies) {
+    if let Some(cycle) = find_cycle(&implies) {
         let pos = key_pos.get(&cycle[0]).copied().unwrap_or(fields.pos);
         r.diags.error_with_help(
             pos,
             format!("scope_implies has a cycle: {}", cycle.join(" → ")),
             "a scope cannot imply itself, directly or through others; name one scope for what the cycle means",
         );
-        rules.implies.clear();
+        implies.clear();
     }
-    rules
+    implies
 }
 
 /// A principal's `scopes:`, the scopes it holds.
@@ -153,7 +159,7 @@ pub(super) fn read_held(r: &mut Reader<'_>, rules: &ScopeRules, node: &Node) -> 
     names(r, node, "scopes")
         .into_iter()
         .map(|(name, pos)| {
-            check_known(r, rules, &name, pos);
+            check_known(r, rules.known.as_ref(), &name, pos);
             name
         })
         .collect()
@@ -187,7 +193,7 @@ pub(super) fn read_required(r: &mut Reader<'_>, rules: &ScopeRules, node: &Node)
             alternative
                 .into_iter()
                 .map(|(name, pos)| {
-                    check_known(r, rules, &name, pos);
+                    check_known(r, rules.known.as_ref(), &name, pos);
                     name
                 })
                 .collect()
@@ -233,8 +239,8 @@ fn names_of(r: &mut Reader<'_>, items: &[Node], what: &str) -> Vec<(String, Pos)
 }
 
 /// A load error when the suite declares `scopes_known` and `name` is not in it.
-fn check_known(r: &mut Reader<'_>, rules: &ScopeRules, name: &str, pos: Pos) {
-    let Some(known) = &rules.known else {
+fn check_known(r: &mut Reader<'_>, known: Option<&BTreeSet<String>>, name: &str, pos: Pos) {
+    let Some(known) = known else {
         return;
     };
     if known.contains(name) {
