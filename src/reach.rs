@@ -1,7 +1,7 @@
 //! `permatrix reach SUITE --scopes A,B`: which endpoints a scope set reaches,
 //! read from the suite's last snapshot (nothing sent) or from a run first.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use owo_colors::OwoColorize;
@@ -12,7 +12,7 @@ use crate::atomic_file::write_atomically;
 use crate::plan::Selection;
 use crate::scopes::Seen;
 use crate::scopes::reach::{Basis, ReachRow, reach, unknown_scopes};
-use crate::snapshot::{self, CellValue, Matrix};
+use crate::snapshot::{self, Matrix};
 use crate::suite::Suite;
 
 /// Everything `permatrix reach` needs, parsed from the command line.
@@ -108,7 +108,7 @@ pub fn reach_command(config: &ReachConfig) -> Result<Finished, CommandError> {
         (matrix, path.display().to_string())
     };
     let closure = suite.scope_rules.closure(&config.scopes);
-    let statuses = statuses(&matrix);
+    let statuses = matrix.statuses();
     let rows = reach(suite, &closure, |e, p| {
         let key = (
             suite.endpoints[e].name.as_str(),
@@ -162,20 +162,6 @@ fn recorded(config: &ReachConfig, suite: &Suite) -> Result<Option<Matrix>, Comma
     let path = snapshot::path_for(&config.snapshots, &suite.name);
     let text = snapshot::read_recorded(&path).map_err(|e| CommandError::Setup(e.to_string()))?;
     Ok(text.map(|text| Matrix::parse(snapshot::body_of(&text))))
-}
-
-/// Each recorded status by endpoint and principal name.
-fn statuses(matrix: &Matrix) -> HashMap<(&str, &str), u16> {
-    matrix
-        .endpoints
-        .iter()
-        .flat_map(|(e, cells)| {
-            cells.iter().filter_map(move |(p, r)| match r.status {
-                CellValue::Status(status) => Some(((e.as_str(), p.as_str()), status)),
-                CellValue::Skipped => None,
-            })
-        })
-        .collect()
 }
 
 /// One answer, ready to render.

@@ -145,6 +145,19 @@ impl Matrix {
             .collect()
     }
 
+    /// Each recorded status by endpoint and principal name (skipped cells left out).
+    pub fn statuses(&self) -> HashMap<(&str, &str), u16> {
+        self.endpoints
+            .iter()
+            .flat_map(|(e, cells)| {
+                cells.iter().filter_map(move |(p, r)| match r.status {
+                    CellValue::Status(status) => Some(((e.as_str(), p.as_str()), status)),
+                    CellValue::Skipped => None,
+                })
+            })
+            .collect()
+    }
+
     /// The deterministic text of the matrix.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -284,16 +297,7 @@ fn observed_over<'m>(
 
 /// The scope findings over a recorded matrix, one line each.
 fn finding_lines(suite: &Suite, matrix: &Matrix) -> Vec<String> {
-    let statuses: HashMap<(&str, &str), u16> = matrix
-        .endpoints
-        .iter()
-        .flat_map(|(e, cells)| {
-            cells.iter().filter_map(move |(p, r)| match r.status {
-                CellValue::Status(status) => Some(((e.as_str(), p.as_str()), status)),
-                CellValue::Skipped => None,
-            })
-        })
-        .collect();
+    let statuses = matrix.statuses();
     let seen = |e: usize, p: usize| {
         let key = (
             suite.endpoints[e].name.as_str(),

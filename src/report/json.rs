@@ -41,7 +41,8 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
                 "principals": suite.principals.iter().map(|p| json!({
                     "name": p.name,
                     "description": p.description,
-                    "scopes": p.scopes,
+                    "scopes": p.scopes.as_deref().unwrap_or_default(),
+                    "declares_scopes": p.scopes.is_some(),
                 })).collect::<Vec<_>>(),
                 "endpoints": suite.endpoints.iter().map(|e| json!({
                     "name": e.name,
