@@ -59,6 +59,17 @@ pub(super) fn required(
     if alternatives.len() > 1 {
         alternatives.retain(|a| !a.is_empty());
     }
+    // An alternative holding all of another's scopes and more adds nothing.
+    let absorbed: Vec<bool> = alternatives
+        .iter()
+        .map(|a| {
+            alternatives
+                .iter()
+                .any(|b| b.len() < a.len() && b.iter().all(|s| a.contains(s)))
+        })
+        .collect();
+    let mut absorbed = absorbed.into_iter();
+    alternatives.retain(|_| !absorbed.next().unwrap_or(false));
     (!alternatives.is_empty()).then_some(alternatives)
 }
 
@@ -101,4 +112,67 @@ pub(super) fn connect_implies() -> Entry {
         "each scope implies the next; ACT_AS_USER and ACCESS_EMAIL_ADDRESSES imply nothing.".into(),
     ];
     entry
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openapi::{Requirement, SchemeKind, VendorScopes};
+
+    fn scheme(name: &str, scoped: bool) -> SecurityScheme {
+        SecurityScheme {
+            name: name.into(),
+            kind: SchemeKind::Bearer,
+            scoped,
+        }
+    }
+
+    fn requirement(pairs: &[(&str, &[&str])]) -> Requirement {
+        Requirement(
+            pairs
+                .iter()
+                .map(|(s, scopes)| {
+                    (
+                        s.to_string(),
+                        scopes.iter().map(|x| x.to_string()).collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn alternatives_from_oauth_requirements_and_jira_extensions() {
+        let schemes = [scheme("basic", false), scheme("oauth", true)];
+        let mut op = crate::openapi::matcher::tests::operation("GET /x");
+        op.security = Some(vec![
+            requirement(&[("basic", &[])]),
+            requirement(&[("oauth", &["read", "write"])]),
+            requirement(&[("oauth", &["read"])]),
+            requirement(&[]),
+        ]);
+        assert_eq!(
+            required(&op, &schemes),
+            Some(vec![vec!["read".to_string()]]),
+            "Basic and {{}} say nothing of scopes; read+write is absorbed by read"
+        );
+        op.vendor_scopes = vec![VendorScopes {
+            extension: CONNECT_SCOPE,
+            scopes: vec!["ADMIN".into()],
+        }];
+        op.security = Some(vec![requirement(&[("oauth", &[])])]);
+        assert_eq!(
+            required(&op, &schemes),
+            Some(vec![vec!["ADMIN".to_string()]]),
+            "an OAuth requirement of no scope does not stand beside a Connect scope"
+        );
+        op.vendor_scopes.clear();
+        assert_eq!(
+            required(&op, &schemes),
+            Some(vec![vec![]]),
+            "alone, it means none is needed"
+        );
+        op.security = Some(vec![requirement(&[("basic", &[])])]);
+        assert_eq!(required(&op, &schemes), None);
+    }
 }
