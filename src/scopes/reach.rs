@@ -16,7 +16,7 @@ pub enum Basis {
     Observed,
     /// Principals holding exactly the set (or less and more) got different answers.
     Conflicting,
-    /// Read from a principal holding less (it reached) or more (it was denied).
+    /// Read from a principal holding less (it reached) or more (it was refused: 401 or 403).
     Inferred,
     /// No principal says.
     Unknown,
@@ -119,7 +119,7 @@ pub fn reach<'s, 'a>(
                 .find(|(_, c, cell)| cell.reached() && c.is_subset(closure));
             let more = answers
                 .iter()
-                .find(|(_, c, cell)| !cell.reached() && c.is_superset(closure));
+                .find(|(_, c, cell)| cell.denied() && c.is_superset(closure));
             match (less, more) {
                 (Some(l), Some(m)) => row(
                     None,
