@@ -59,7 +59,7 @@ pub fn reach_command(config: &ReachConfig) -> Result<Finished, CommandError> {
     let [suite] = session.suites.as_slice() else {
         let names: Vec<&str> = session.suites.iter().map(|s| s.name.as_str()).collect();
         return Err(CommandError::Usage(format!(
-            "reach answers for one suite; {} hold {} ({}): name one file",
+            "reach answers for one suite, and {} has {} ({}): name one file",
             shown(&config.paths),
             names.len(),
             names.join(", ")
