@@ -4,8 +4,8 @@
 //! and the status each principal must get; permatrix runs every endpoint ×
 //! principal cell, judges it and reports. The data flows one way: [`suite`]
 //! loads and validates YAML, [`plan`] lists the cells, [`execute`] runs and
-//! judges them into [`outcome`]s, and [`report`] and [`snapshot`] turn the
-//! outcomes into output. [`session`] drives those steps for the `permatrix`
+//! judges them into [`outcome`]s, [`scopes`] reads least-privilege findings
+//! from them, and [`report`] and [`snapshot`] turn the outcomes into output. [`session`] drives those steps for the `permatrix`
 //! command ([`app`], [`explain`]) and for the cargo-test [`harness`]; these
 //! modules are the API.
 //!
