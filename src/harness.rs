@@ -1,6 +1,6 @@
 //! The cargo-test harness (SPEC §5): every cell a libtest-mimic trial named
 //! `<suite>::<endpoint>::<principal>`, plus one `<suite>::snapshot` trial per
-//! suite asserted with insta. A crate's `tests/permissions.rs` (with
+//! suite checked as the CLI checks snapshots (insta's file format). A crate's `tests/permissions.rs` (with
 //! `harness = false`) holds `fn main() -> ExitCode { permatrix::harness::main("suites") }`.
 //!
 //! The harness plans first, applies libtest's filters, then executes only the
@@ -21,7 +21,7 @@ use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
 use crate::plan::Selection;
 use crate::report::cells::detail;
 use crate::session::{Session, SessionError, SessionOptions, TargetChoice};
-use crate::snapshot::{self, Matrix};
+use crate::snapshot::{self, SnapshotOutcome};
 use crate::suite::Suite;
 
 /// How the harness runs.
@@ -165,6 +165,11 @@ fn judge(outcome: Option<CellOutcome>) -> Result<(), Failed> {
     }
 }
 
+/// The suite's snapshot trial, as the CLI checks snapshots: a first run
+/// writes the snapshot and passes (unless `CI` is set); a changed matrix fails
+/// with its classified changes and diff, pointing at the suite file, and writes
+/// `.snap.new` for `cargo insta review`; `INSTA_UPDATE=always` accepts it.
+/// A failure is a message, never a panic, so no backtrace follows it.
 fn assert_snapshot(
     suite: &Suite,
     s: usize,
@@ -174,29 +179,59 @@ fn assert_snapshot(
     let dir = std::env::current_dir()
         .map(|cwd| cwd.join(dir))
         .map_err(|e| e.to_string())?;
-    let previous = snapshot::read_recorded(&snapshot::path_for(&dir, &suite.name))
-        .map_err(|e| e.to_string())?
-        .map(|text| Matrix::parse(snapshot::body_of(&text)));
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    // insta's switches: `always` accepts; `no`, like CI, writes no new snapshot.
+    let update = env("INSTA_UPDATE");
+    let settings = snapshot::SnapshotSettings {
+        dir,
+        accept: update.as_deref() == Some("always"),
+        ci: env("CI").is_some_and(|v| v != "false" && v != "0") || update.as_deref() == Some("no"),
+    };
     // Errored cells keep their recorded line; the run fails on them anyway.
     let errored = outcomes
         .iter()
         .any(|o| o.id.suite == s && matches!(o.result, CellResult::Error { .. }));
-    let observed = snapshot::observed(suite, s, outcomes, previous.as_ref());
-    let rendered = observed.render();
-    // The classes lead, so a CI log says "widened" before insta's diff.
-    if let Some(previous) = &previous {
-        let classes: String = snapshot::classify(previous, &observed)
-            .iter()
-            .map(|change| format!("{}: {change}\n", suite.name))
-            .collect();
-        let _ = std::io::stderr().write_all(classes.as_bytes());
+    let say = |line: String| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
+    let file = suite.file.display();
+    match snapshot::check(suite, s, outcomes, &settings).map_err(|e| e.to_string())? {
+        SnapshotOutcome::Unchanged => {}
+        SnapshotOutcome::Created(path) => say(format!(
+            "snapshot {}: the matrix of {file} written to {} (first run): commit it",
+            suite.name,
+            path.display()
+        )),
+        SnapshotOutcome::Accepted { path, changes } => say(format!(
+            "snapshot {}: accepted {} change(s) of {file} into {}",
+            suite.name,
+            changes.len(),
+            path.display()
+        )),
+        SnapshotOutcome::MissingInCi(path) => {
+            return Err(format!(
+                "{} does not exist, and CI (or INSTA_UPDATE=no) forbids writing it: run the tests where neither is set (or with INSTA_UPDATE=always) and commit the snapshot of {file}",
+                path.display()
+            )
+            .into());
+        }
+        SnapshotOutcome::Changed {
+            path,
+            new_path,
+            changes,
+            diff,
+        } => {
+            let classes: String = changes.iter().map(|c| format!("  {c}\n")).collect();
+            return Err(format!(
+                "the permission matrix of {file} changed against {} ({} change(s)):\n{classes}{}the new matrix is in {}: review it with `cargo insta review`, or run again with INSTA_UPDATE=always",
+                path.display(),
+                changes.len(),
+                crate::http::printable(&diff),
+                new_path.display()
+            )
+            .into());
+        }
     }
-    let mut settings = insta::Settings::clone_current();
-    settings.set_description(format!("the permission matrix of {}", suite.file.display()));
-    settings.set_snapshot_path(&dir);
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings.bind(|| insta::assert_snapshot!(suite.name.as_str(), rendered));
     if errored {
         return Err("cells of this suite errored; their snapshot lines were kept".into());
     }

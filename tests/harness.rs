@@ -30,16 +30,27 @@ fn harness_binary() -> PathBuf {
         .expect("the suites harness binary is built by `cargo test`")
 }
 
-/// Runs the harness in the workspace, off the async runtime.
+/// Runs the harness in the workspace, off the async runtime, with
+/// `INSTA_UPDATE=no` (nothing written).
 async fn run(ws: &Workspace, args: &[&str]) -> (i32, String) {
+    run_with(ws, args, &[("INSTA_UPDATE", "no")]).await
+}
+
+/// Runs the harness in the workspace with `env` (and neither `CI` nor `INSTA_UPDATE` otherwise).
+async fn run_with(ws: &Workspace, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let dir = ws.dir.path().to_path_buf();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     tokio::task::spawn_blocking(move || {
         let output = Command::new(harness_binary())
             .args(&args)
             .current_dir(dir)
             .env_remove("CI")
-            .env("INSTA_UPDATE", "no")
+            .env_remove("INSTA_UPDATE")
+            .envs(env)
             .output()
             .expect("run harness");
         let text = format!(
@@ -115,13 +126,16 @@ async fn trials_are_named_listed_without_requests_and_filtered_before_running() 
     assert!(text.contains("0 passed; 0 failed; 2 ignored"), "{text}");
     assert_eq!(stats.hits("POST /items"), 0);
 
-    // The snapshot trial runs the whole suite and asserts with insta (INSTA_UPDATE=no: nothing written).
+    // The snapshot trial runs the whole suite; INSTA_UPDATE=no forbids writing the first snapshot.
     let (code, text) = run(&ws, &["snapshot"]).await;
     assert_eq!(code, 101, "no snapshot recorded yet: {text}");
     assert!(
-        text.contains("probe::snapshot") && text.contains("FAILED"),
+        text.contains("probe::snapshot")
+            && text.contains("FAILED")
+            && text.contains("forbids writing it"),
         "{text}"
     );
+    assert!(!ws.path("snapshots/probe.snap").exists());
     assert_eq!(
         stats.hits("GET /me"),
         3,
@@ -275,4 +289,63 @@ endpoints:
         0,
         "no entry point sent the mutation"
     );
+}
+
+/// A first run writes the snapshot and passes, as the CLI does outside CI; a
+/// changed matrix fails with its classes and diff, naming the suite file, as a
+/// message without a backtrace; CI refuses a missing snapshot.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_harness_run_writes_the_snapshot_and_a_change_fails_plainly() {
+    let (base, _) = server().await;
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path("suites")).expect("mkdir");
+    ws.write("suites/probe.yaml", &SUITE.replace("BASE", &base));
+    let (code, text) = run_with(&ws, &["snapshot"], &[("CI", "true")]).await;
+    assert_eq!(code, 101, "CI: nothing written, the trial fails: {text}");
+    assert!(
+        text.contains("forbids writing it") && text.contains("suites/probe.yaml"),
+        "{text}"
+    );
+
+    let (code, text) = run_with(&ws, &[], &[("RUST_BACKTRACE", "1")]).await;
+    assert_eq!(code, 0, "the first run passes: {text}");
+    assert!(
+        text.contains("snapshot probe: the matrix of suites/probe.yaml written to")
+            && text.contains("(first run): commit it"),
+        "{text}"
+    );
+    let recorded = ws.read("snapshots/probe.snap");
+    assert!(
+        recorded.contains("GET /me\n  alice → 200\n  anonymous → 401\n"),
+        "{recorded}"
+    );
+    let (code, text) = run_with(&ws, &[], &[]).await;
+    assert_eq!(code, 0, "unchanged: {text}");
+
+    // The recorded matrix says alice was refused /me: the run reaches it, a widened change.
+    ws.write(
+        "snapshots/probe.snap",
+        &recorded.replace("GET /me\n  alice → 200", "GET /me\n  alice → 403"),
+    );
+    let (code, text) = run_with(&ws, &["snapshot"], &[("RUST_BACKTRACE", "1")]).await;
+    assert_eq!(code, 101, "{text}");
+    assert!(
+        text.contains("the permission matrix of suites/probe.yaml changed against")
+            && text.contains("widened     GET /me × alice: 403 → 200")
+            && text.contains("-  alice → 403")
+            && text.contains("cargo insta review"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("panicked")
+            && !text.contains("stack backtrace")
+            && !text.contains("src/harness.rs"),
+        "a snapshot difference is a message, not a panic: {text}"
+    );
+    assert!(ws.path("snapshots/probe.snap.new").exists());
+
+    let (code, text) = run_with(&ws, &["snapshot"], &[("INSTA_UPDATE", "always")]).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("accepted 1 change(s)"), "{text}");
+    assert!(ws.read("snapshots/probe.snap").contains("alice → 200"));
 }
