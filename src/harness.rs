@@ -196,7 +196,7 @@ fn assert_snapshot(
     };
     let file = suite.file.display();
     match snapshot::check(suite, s, outcomes, &settings).map_err(|e| e.to_string())? {
-        SnapshotOutcome::Unchanged => {}
+        SnapshotOutcome::Unchanged | SnapshotOutcome::NothingRecorded => {}
         SnapshotOutcome::Created(path) => say(format!(
             "snapshot {}: the matrix of {file} written to {} (first run): commit it",
             suite.name,

@@ -127,7 +127,7 @@ struct InitArgs {
     #[arg(long, requires = "include_mutations")]
     allow_mutations: bool,
     /// Cells in flight at once while observing, overriding the suite's `concurrency`.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: Option<u16>,
     /// Per-request timeout while observing (e.g. 5s, 500ms).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
@@ -207,7 +207,7 @@ struct RunArgs {
     #[arg(long = "principal", value_name = "NAME")]
     principals: Vec<String>,
     /// Cells in flight at once, overriding every suite's `concurrency`.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     concurrency: Option<u16>,
     /// Per-request timeout, overriding every suite's `timeout` (e.g. 5s, 500ms).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]

@@ -133,7 +133,7 @@ impl std::str::FromStr for FactSource {
 }
 
 /// Why a cell has no response.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorKind {
     /// No response within the timeout.

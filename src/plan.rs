@@ -12,20 +12,27 @@ pub struct Selection {
     pub principals: Vec<String>,
 }
 
-/// A `--principal` that names no principal of any suite of the run.
+/// Why a selection plans nothing to run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--principal {0}: no suite of this run has a principal named `{0}`")]
-pub struct UnknownPrincipal(pub String);
+pub enum PlanError {
+    /// A `--principal` that names no principal of any suite of the run.
+    #[error("--principal {0}: no suite of this run has a principal named `{0}`")]
+    UnknownPrincipal(String),
+    /// `--filter` and `--principal` together select no cell.
+    #[error("no cell matches {0}: nothing to run")]
+    NoCellMatches(String),
+}
 
 /// Lists the selected cells in suite order: endpoints in order, principals in order.
-/// Fails when a `--principal` names no principal of any suite.
-pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, UnknownPrincipal> {
+/// Fails when a `--principal` names no principal of any suite, or when a
+/// `--filter` or `--principal` selects no cell at all.
+pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, PlanError> {
     for wanted in &selection.principals {
         if !suites
             .iter()
             .any(|s| s.principals.iter().any(|p| &p.name == wanted))
         {
-            return Err(UnknownPrincipal(wanted.clone()));
+            return Err(PlanError::UnknownPrincipal(wanted.clone()));
         }
     }
     let mut cells = Vec::new();
@@ -50,6 +57,16 @@ pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, Unkn
                 });
             }
         }
+    }
+    if cells.is_empty() && (selection.filter.is_some() || !selection.principals.is_empty()) {
+        let mut asked = Vec::new();
+        if let Some(text) = &selection.filter {
+            asked.push(format!("--filter {text:?}"));
+        }
+        for principal in &selection.principals {
+            asked.push(format!("--principal {principal}"));
+        }
+        return Err(PlanError::NoCellMatches(asked.join(" with ")));
     }
     add_canaries(suites, &mut cells);
     Ok(cells)

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::execute::{self, ExecError, ExecOptions, ResolvedTarget};
 use crate::http::RequestError;
 use crate::outcome::{CellId, CellOutcome};
-use crate::plan::{self, Selection, UnknownPrincipal};
+use crate::plan::{self, PlanError, Selection};
 use crate::redact::Redactor;
 use crate::suite::base_url::BaseUrlError;
 use crate::suite::{self, Diagnostic, LoadOptions, Suite};
@@ -43,7 +43,7 @@ pub enum SessionError {
     Invalid(Vec<Diagnostic>),
     /// The command asks for what the suites do not have.
     #[error(transparent)]
-    Usage(#[from] UnknownPrincipal),
+    Usage(#[from] PlanError),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),

@@ -365,6 +365,8 @@ pub struct Change {
     pub class: ChangeClass,
     /// What changed, e.g. "GET /x × app: 403 → 200".
     pub what: String,
+    /// The endpoint it is about, when it is about one (a cell, or an endpoint added).
+    pub endpoint: Option<String>,
 }
 
 impl fmt::Display for Change {
@@ -396,12 +398,14 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
         changes.push(Change {
             class: ChangeClass::Added,
             what: format!("principal `{p}`"),
+            endpoint: None,
         });
     }
     for p in old_principals.difference(&new_principals) {
         changes.push(Change {
             class: ChangeClass::Removed,
             what: format!("principal `{p}`"),
+            endpoint: None,
         });
     }
     // Endpoints by name: matrices have thousands of rows.
@@ -418,6 +422,7 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
             changes.push(Change {
                 class: ChangeClass::Removed,
                 what: format!("endpoint `{endpoint}`"),
+                endpoint: None,
             });
         }
     }
@@ -426,6 +431,7 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
             changes.push(Change {
                 class: ChangeClass::Added,
                 what: format!("endpoint `{endpoint}`"),
+                endpoint: Some(endpoint.clone()),
             });
             continue;
         };
@@ -443,14 +449,17 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                 None => changes.push(Change {
                     class: ChangeClass::Added,
                     what: format!("{}: {}", what(), cell.status),
+                    endpoint: Some(endpoint.clone()),
                 }),
                 Some(before) if before.status != cell.status => changes.push(Change {
                     class: classify_status(before.status, cell.status),
                     what: format!("{}: {} → {}", what(), before.status, cell.status),
+                    endpoint: Some(endpoint.clone()),
                 }),
                 Some(before) if before.facts != cell.facts => changes.push(Change {
                     class: ChangeClass::Changed,
                     what: format!("{}: {}", what(), describe_facts(&before.facts, &cell.facts)),
+                    endpoint: Some(endpoint.clone()),
                 }),
                 Some(_) => {}
             }
@@ -460,12 +469,14 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
         changes.push(Change {
             class: ChangeClass::Added,
             what: format!("finding {finding}"),
+            endpoint: None,
         });
     }
     for finding in old.findings.iter().filter(|f| !new.findings.contains(f)) {
         changes.push(Change {
             class: ChangeClass::Removed,
             what: format!("finding {finding}"),
+            endpoint: None,
         });
     }
     changes.sort();
@@ -496,6 +507,8 @@ fn describe_facts(before: &[Fact], after: &[Fact]) -> String {
 pub enum SnapshotOutcome {
     /// Same as recorded.
     Unchanged,
+    /// There was none and no cell of the suite answered: nothing to record, nothing written.
+    NothingRecorded,
     /// There was none: it was written.
     Created(PathBuf),
     /// There was none and `CI` is set: nothing written, the run fails.
@@ -591,7 +604,7 @@ pub fn check(
     };
     let Some(previous) = previous.as_deref() else {
         if rendered.is_empty() {
-            return Ok(SnapshotOutcome::Unchanged);
+            return Ok(SnapshotOutcome::NothingRecorded);
         }
         if settings.ci && !settings.accept {
             return Ok(SnapshotOutcome::MissingInCi(path));

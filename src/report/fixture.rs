@@ -156,10 +156,12 @@ pub(super) fn run() -> (
             Change {
                 class: ChangeClass::Widened,
                 what: "GET /rest/api/2/search × admin: 403 → 200".into(),
+                endpoint: Some("GET /rest/api/2/search".into()),
             },
             Change {
                 class: ChangeClass::AuthBroken,
                 what: "GET /rest/api/2/search × app: 200 → 401".into(),
+                endpoint: Some("GET /rest/api/2/search".into()),
             },
         ],
         diff: "-  admin → 403\n+  admin → 200\n".into(),

@@ -32,10 +32,26 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The annotation lines of a run: an error per failing cell, then a warning
-/// per scope finding (an error for one that fails the run).
+/// The annotation lines of a run: an error per failing cell, one per widened
+/// or auth-broken snapshot change, then a warning per scope finding (an error
+/// for one that fails the run).
 pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
     let mut lines = cell_annotations(run);
+    for (s, change) in run.alarming_changes() {
+        let suite = &run.suites[s];
+        let line = change
+            .endpoint
+            .as_ref()
+            .and_then(|name| suite.endpoints.iter().find(|e| &e.name == name))
+            .map_or(suite.name_pos.line, |e| e.pos.line);
+        let title = format!("{} › snapshot: {}", suite.name, change.class.as_str());
+        lines.push(format!(
+            "::error file={},line={line},title={}::{}",
+            property(&suite.file.display().to_string()),
+            property(&title),
+            data(&change.what)
+        ));
+    }
     for (s, suite) in run.suites.iter().enumerate() {
         for finding in run.findings_of(s) {
             let fails = run.strict_scopes && finding.kind == FindingKind::ReachedWithoutScopes;
@@ -111,7 +127,7 @@ impl<W: Write> Reporter for GithubAnnotations<W> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn one_annotation_per_failing_cell_at_its_endpoint_line_then_one_per_scope_finding() {
+    fn annotations_for_failing_cells_alarming_snapshot_changes_and_scope_findings_at_their_lines() {
         let lines = super::super::fixture::with_report(super::annotations);
         assert_eq!(
             lines,
@@ -120,6 +136,8 @@ mod tests {
                 "::error file=suites/fixture.yaml,line=18,title=fixture › permissions | admin only › anonymous%3A failed::expected deny, got 404",
                 "::error file=suites/fixture.yaml,line=18,title=fixture › permissions | admin only › admin%3A error::expected 200, no response: timed out after 10s",
                 "::error file=suites/fixture.yaml,line=18,title=fixture › permissions | admin only › app%3A credentials rejected::credentials rejected: canary `GET /rest/api/2/search` was not reached (401); got 401, expected deny",
+                "::error file=suites/fixture.yaml,line=15,title=fixture › snapshot%3A widened::GET /rest/api/2/search × admin: 403 → 200",
+                "::error file=suites/fixture.yaml,line=15,title=fixture › snapshot%3A auth-broken::GET /rest/api/2/search × app: 200 → 401",
                 "::warning file=suites/fixture.yaml,line=15,title=fixture › scope finding%3A reached_without_scopes::reached_without_scopes: GET /rest/api/2/search × admin → 200 (holds (none); requires READ) — reached without READ: the API is more open than documented, or this endpoint's `scopes:` is wrong",
                 "::warning file=suites/fixture.yaml,line=15,title=fixture › scope finding%3A denied_despite_scopes::denied_despite_scopes: GET /rest/api/2/search × app → 401 (holds READ, ACT_AS_USER; requires READ) — 401 with body {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}; the server says the token's scopes do not cover this endpoint: the scopes the token was granted differ from the ones declared here (a token request that asked for fewer, or an app whose scopes changed since it was installed)",
                 "::warning file=suites/fixture.yaml,line=21,title=fixture › scope finding%3A reached_without_scopes::reached_without_scopes: <script>alert(1)</script> × admin → 201 (holds (none); requires WRITE) — reached without WRITE: the API is more open than documented, or this endpoint's `scopes:` is wrong",

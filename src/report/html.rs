@@ -65,6 +65,9 @@ td.cell.selected { box-shadow: inset 0 0 0 2px #0969da; }
 .findings .denied_despite_scopes strong { color: var(--denied); }
 .findings small { color: #57606a; }
 .changes .widened { color: var(--bad); font-weight: 700; }
+p.alarm { margin: 0 0 16px; padding: 10px 16px; background: #ffebe9; border: 1px solid var(--bad); border-radius: 8px; }
+p.alarm .widened { color: var(--bad); font-weight: 700; }
+p.alarm .auth-broken { color: var(--unauth); font-weight: 600; }
 .changes .auth-broken { color: var(--unauth); font-weight: 600; }
 .legend { margin: 8px 16px; color: #57606a; font-size: 12px; }
 .legend span { padding: 1px 6px; border-radius: 4px; margin-right: 6px; }
@@ -149,8 +152,23 @@ fn page_head(html: &mut String, run: &RunReport<'_>) {
          <label><input id=\"problems\" type=\"checkbox\"> only problems</label></header>\n<main>\n",
         escape(&title),
         escape(&title),
-        escape(&run.tally.line())
+        escape(&run.closing_line())
     );
+    let alarming = run.alarming_changes();
+    if !alarming.is_empty() {
+        html.push_str("<p class=\"alarm\"><strong>Snapshot changes to review first</strong>:");
+        for (s, change) in alarming {
+            let _ = write!(
+                html,
+                " <span class=\"{}\">{} <code>{} › {}</code></span>",
+                change.class.as_str(),
+                change.class.as_str(),
+                escape(&run.suites[s].name),
+                escape(&change.what)
+            );
+        }
+        html.push_str("</p>\n");
+    }
     if run.interrupted() {
         let _ = writeln!(
             html,

@@ -107,6 +107,7 @@ fn snapshot(outcome: &SnapshotOutcome) -> Value {
     };
     match outcome {
         SnapshotOutcome::Unchanged => json!({"state": "unchanged"}),
+        SnapshotOutcome::NothingRecorded => json!({"state": "nothing-recorded"}),
         SnapshotOutcome::Created(path) => {
             json!({"state": "created", "path": path.display().to_string()})
         }

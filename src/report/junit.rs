@@ -35,6 +35,7 @@ fn snapshot_case(suite: &str, snapshot: &SnapshotOutcome) -> TestCase {
             status
         }
         SnapshotOutcome::Unchanged
+        | SnapshotOutcome::NothingRecorded
         | SnapshotOutcome::Created(_)
         | SnapshotOutcome::Accepted { .. } => TestCaseStatus::success(),
     };

@@ -34,6 +34,19 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
             run.not_run.len()
         ));
     }
+    let alarming = run.alarming_changes();
+    if !alarming.is_empty() {
+        out.push_str("**Snapshot changes to review first:**\n\n");
+        for (s, change) in alarming {
+            out.push_str(&format!(
+                "- ⚠️ **{}** {} › {}\n",
+                change.class.as_str(),
+                prose(&run.suites[s].name),
+                prose(&change.what)
+            ));
+        }
+        out.push('\n');
+    }
     for (s, suite) in run.suites.iter().enumerate() {
         out.push_str(&format!("## {}\n\n", prose(&suite.name)));
         if let Some(description) = &suite.description {
@@ -137,7 +150,7 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         }
         out.push('\n');
     }
-    out.push_str(&format!("**{}**\n", run.tally.line()));
+    out.push_str(&format!("**{}**\n", run.closing_line()));
     out
 }
 

@@ -10,6 +10,7 @@ pub(crate) mod cells;
 #[cfg(test)]
 mod fixture;
 mod github;
+mod grouped;
 mod html;
 mod json;
 mod junit;
@@ -53,6 +54,84 @@ impl RunReport<'_> {
     /// Suite `s`'s scope findings.
     pub fn findings_of(&self, s: usize) -> &[Finding] {
         self.findings.get(s).map_or(&[], Vec::as_slice)
+    }
+
+    /// The closing line: the tally, then whatever else fails the run, so it
+    /// never reads green when the run is red: changed snapshots with their
+    /// classes, missing ones, findings that fail it.
+    pub fn closing_line(&self) -> String {
+        use crate::snapshot::SnapshotOutcome;
+        let mut line = self.tally.line();
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let changed: Vec<&[crate::snapshot::Change]> = (self.snapshots.iter().flatten())
+            .filter_map(|s| match s {
+                SnapshotOutcome::Changed { changes, .. } => Some(changes.as_slice()),
+                _ => None,
+            })
+            .collect();
+        if !changed.is_empty() {
+            line.push_str(&format!(
+                ", {}",
+                plural(changed.len(), "snapshot changed", "snapshots changed")
+            ));
+            let mut classes: std::collections::BTreeMap<_, usize> = Default::default();
+            for change in changed.iter().copied().flatten() {
+                *classes.entry(change.class).or_default() += 1;
+            }
+            let classes: Vec<String> = classes
+                .iter()
+                .map(|(class, n)| format!("{n} {}", class.as_str()))
+                .collect();
+            if !classes.is_empty() {
+                line.push_str(&format!(" ({})", classes.join(", ")));
+            }
+        }
+        let missing = (self.snapshots.iter().flatten())
+            .filter(|s| matches!(s, SnapshotOutcome::MissingInCi(_)))
+            .count();
+        if missing > 0 {
+            line.push_str(&format!(
+                ", {}",
+                plural(missing, "snapshot missing", "snapshots missing")
+            ));
+        }
+        if self.findings_fail_run() {
+            let reached = (self.findings.iter().flatten())
+                .filter(|f| f.kind == FindingKind::ReachedWithoutScopes)
+                .count();
+            line.push_str(&format!(
+                ", {reached} reached without scopes (--strict-scopes)"
+            ));
+        }
+        line
+    }
+
+    /// The changes of changed snapshots that may be security regressions
+    /// (widened, auth-broken), with their suite's index, in suite order.
+    pub fn alarming_changes(&self) -> Vec<(usize, &crate::snapshot::Change)> {
+        use crate::snapshot::{ChangeClass, SnapshotOutcome};
+        let mut found = Vec::new();
+        for (s, outcome) in self.snapshots.iter().enumerate() {
+            if let Some(SnapshotOutcome::Changed { changes, .. }) = outcome {
+                found.extend(
+                    changes
+                        .iter()
+                        .filter(|c| {
+                            matches!(c.class, ChangeClass::Widened | ChangeClass::AuthBroken)
+                        })
+                        .map(|c| (s, c)),
+                );
+            }
+        }
+        found
+    }
+
+    /// Whether the run fails: a cell, a snapshot, or a finding under `--strict-scopes`.
+    pub fn fails_run(&self) -> bool {
+        self.tally.fails_run()
+            || self.snapshots.iter().flatten().any(|s| s.fails_run())
+            || self.findings_fail_run()
     }
 
     /// Whether a finding fails the run: one reached without its scopes, with `--strict-scopes`.

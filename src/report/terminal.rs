@@ -112,8 +112,11 @@ pub fn diagnostics(diagnostics: &[crate::suite::Diagnostic], closing: &str) -> S
 /// The whole report as text.
 pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
     let mut text = String::new();
+    let groups = super::grouped::groups(run.outcomes);
     for outcome in run.outcomes.iter().filter(|o| o.verdict != Verdict::Passed) {
         let suite = &run.suites[outcome.id.suite];
+        let group =
+            super::grouped::Reason::of(outcome).and_then(|reason| groups.get_key_value(&reason));
         let label = match outcome.verdict {
             Verdict::Failed => paint("FAIL ", style, |s| s.red().bold().to_string()),
             Verdict::Error => paint("ERROR", style, |s| s.yellow().bold().to_string()),
@@ -123,6 +126,18 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             }
             Verdict::Passed => continue,
         };
+        if let Some((reason, cells)) = group {
+            // Told once, at its first cell.
+            if cells.first().is_some_and(|first| first.id == outcome.id) {
+                let target = run
+                    .targets
+                    .get(outcome.id.suite)
+                    .map(|t| t.base_url.as_str());
+                let line = super::grouped::line(suite, target, reason, cells);
+                text.push_str(&format!("{label} {line}\n"));
+            }
+            continue;
+        }
         text.push_str(&format!(
             "{label} {} › {} › {}: {}\n",
             suite.name,
@@ -144,8 +159,8 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
     }
     text.push_str(&findings_lines(run, style));
     text.push_str(&snapshot_lines(run, style));
-    let tally = run.tally.line();
-    let tally = if run.tally.fails_run() {
+    let tally = run.closing_line();
+    let tally = if run.fails_run() {
         paint(&tally, style, |s| s.red().bold().to_string())
     } else {
         paint(&tally, style, |s| s.green().bold().to_string())
@@ -205,6 +220,12 @@ fn snapshot_lines(run: &RunReport<'_>, style: TerminalStyle) -> String {
     for (suite, outcome) in run.suites.iter().zip(run.snapshots) {
         match outcome {
             None | Some(SnapshotOutcome::Unchanged) => {}
+            Some(SnapshotOutcome::NothingRecorded) => {
+                text.push_str(&format!(
+                    "snapshot {}: nothing recorded, no cell got a response (none written)\n",
+                    suite.name
+                ));
+            }
             Some(SnapshotOutcome::Created(path)) => {
                 text.push_str(&format!(
                     "snapshot {}: written to {} (first run)\n",
