@@ -338,28 +338,54 @@ fn emit(reporters: &mut [Box<dyn Reporter>], event: &Event<'_>, errors: &mut Vec
     }
 }
 
-/// A report path whose folder does not exist, found before anything is sent.
+/// A report that could not be written, found before anything is sent: a
+/// folder, a read-only file, a missing or unwritable folder, or two reports
+/// asking for stdout.
 fn unwritable_report(files: &[ReportFile]) -> Option<String> {
+    let to_stdout: Vec<&str> = files
+        .iter()
+        .filter(|f| f.mode == WriteMode::Stdout)
+        .map(|f| f.format.flag())
+        .collect();
+    if to_stdout.len() > 1 {
+        return Some(format!(
+            "{} ask for stdout (`-`): at most one report can go there",
+            to_stdout.join(", ")
+        ));
+    }
     files
         .iter()
         .filter(|f| f.mode == WriteMode::Replace)
         .find_map(|file| {
-            let (flag, path) = (file.format.flag(), &file.path);
-            if path.is_dir() {
-                return Some(format!(
-                    "{flag} {}: is a folder, not a file",
-                    path.display()
-                ));
-            }
-            let folder = path.parent().filter(|p| !p.as_os_str().is_empty())?;
-            (!folder.is_dir()).then(|| {
-                format!(
-                    "{flag} {}: the folder {} does not exist",
-                    path.display(),
-                    folder.display()
-                )
-            })
+            let problem = crate::atomic_file::unwritable(&file.path)?;
+            Some(format!(
+                "{} {}: {problem}",
+                file.format.flag(),
+                file.path.display()
+            ))
         })
+}
+
+/// Writes a command's document (`--json FILE` of `coverage` and `reach`):
+/// `-` returns it, for the command to print on stdout; any other path is
+/// written whole ([`crate::atomic_file::write_atomically`]).
+pub(crate) fn write_document(path: &Path, text: String) -> Result<Option<String>, CommandError> {
+    if path.as_os_str() == "-" {
+        return Ok(Some(text.trim_end_matches('\n').to_string()));
+    }
+    crate::atomic_file::write_atomically(path, text.as_bytes())
+        .map_err(|e| CommandError::Output(vec![OutputError::Report(ReportError::File(e))]))?;
+    Ok(None)
+}
+
+/// Why a command's document cannot be written at `path` (`-`: stdout, fine),
+/// found before any work is done.
+pub(crate) fn document_unwritable(flag: &str, path: &Path) -> Option<String> {
+    if path.as_os_str() == "-" {
+        return None;
+    }
+    let problem = crate::atomic_file::unwritable(path)?;
+    Some(format!("{flag} {}: {problem}", path.display()))
 }
 
 /// How long open connections may hold a stopping mock.

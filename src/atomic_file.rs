@@ -29,9 +29,66 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a
-/// rename, so a reader never sees a half-written file.
+/// Writes `bytes` to `path` whole or not at all: a regular file (or a new
+/// one) through a temporary file in the same folder and a rename, so a reader
+/// never sees a half-written file; through a symlink to the file it names;
+/// anything else (a pipe, `/dev/stdout`, a terminal) written to as it is,
+/// never replaced.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    let fail = |source: std::io::Error| WriteError {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(fail)?;
+            return file
+                .write_all(bytes)
+                .and_then(|()| file.flush())
+                .map_err(fail);
+        }
+        Ok(meta) if meta.is_file() && path.is_symlink() => {
+            let target = std::fs::canonicalize(path).map_err(fail)?;
+            return replace(&target, bytes).map_err(|e| WriteError {
+                path: path.to_path_buf(),
+                source: e.source,
+            });
+        }
+        _ => {}
+    }
+    replace(path, bytes)
+}
+
+/// Whether a report can be written at `path`, known before anything is sent:
+/// `None` when it can, else why not.
+pub(crate) fn unwritable(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Some("is a folder, not a file".into()),
+        Ok(meta) if meta.is_file() && meta.permissions().readonly() => {
+            return Some("is read-only".into());
+        }
+        // A pipe or device is written to as it is; opening one to check could block.
+        Ok(meta) if !meta.is_file() => return None,
+        _ => {}
+    }
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let folder = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => Path::new(".").to_path_buf(),
+    };
+    if !folder.is_dir() {
+        return Some(format!("the folder {} does not exist", folder.display()));
+    }
+    tempfile::NamedTempFile::new_in(&folder)
+        .err()
+        .map(|e| format!("the folder {} is not writable: {e}", folder.display()))
+}
+
+/// Replaces `path` by a temporary file renamed over it.
+fn replace(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let folder = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -301,8 +301,12 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
     let replace = |format, path: Option<PathBuf>| {
         path.map(|path| ReportFile {
             format,
+            mode: if path.as_os_str() == "-" {
+                WriteMode::Stdout
+            } else {
+                WriteMode::Replace
+            },
             path,
-            mode: WriteMode::Replace,
         })
     };
     let step_summary = env

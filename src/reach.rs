@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use owo_colors::OwoColorize;
 use serde_json::{Value, json};
 
-use crate::app::{CommandError, Ending, Finished, NOTHING_RUN, TargetChoice, command_session};
-use crate::atomic_file::write_atomically;
+use crate::app::{
+    CommandError, Ending, Finished, NOTHING_RUN, TargetChoice, command_session,
+    document_unwritable, write_document,
+};
 use crate::plan::Selection;
 use crate::scopes::Seen;
 use crate::scopes::reach::{Basis, ReachRow, reach, unknown_scopes};
@@ -55,6 +57,21 @@ pub fn parse_scopes(text: &str) -> Vec<String> {
 
 /// `permatrix reach`: the table on stdout, JSON and Markdown files when asked.
 pub fn reach_command(config: &ReachConfig) -> Result<Finished, CommandError> {
+    let outputs = [("--json", &config.json), ("--markdown", &config.markdown)];
+    let asked: Vec<(&str, &PathBuf)> = (outputs.iter())
+        .filter_map(|(flag, path)| Some((*flag, path.as_ref()?)))
+        .collect();
+    if asked.iter().filter(|(_, p)| p.as_os_str() == "-").count() > 1 {
+        return Err(CommandError::Usage(
+            "--json and --markdown ask for stdout (`-`): at most one can go there".into(),
+        ));
+    }
+    if let Some(problem) = asked
+        .iter()
+        .find_map(|(flag, path)| document_unwritable(flag, path))
+    {
+        return Err(CommandError::Usage(problem));
+    }
     let session = command_session(&config.paths, &config.target, &config.exec)?;
     let [suite] = session.suites.as_slice() else {
         let names: Vec<&str> = session.suites.iter().map(|s| s.name.as_str()).collect();
@@ -133,21 +150,26 @@ pub fn reach_command(config: &ReachConfig) -> Result<Finished, CommandError> {
             suite.name
         ));
     }
-    let output = |path: &PathBuf, bytes: Vec<u8>| {
-        write_atomically(path, &bytes).map_err(|e| CommandError::Setup(e.to_string()))
-    };
+    let mut documents = Vec::new();
     if let Some(path) = &config.json {
-        let mut text = serde_json::to_vec_pretty(&answer.json())
+        let text = serde_json::to_string_pretty(&answer.json())
             .map_err(|e| CommandError::Setup(e.to_string()))?;
-        text.push(b'\n');
-        output(path, text)?;
+        documents.extend(write_document(path, text + "\n")?);
     }
     if let Some(path) = &config.markdown {
-        output(path, answer.markdown().into_bytes())?;
+        documents.extend(write_document(path, answer.markdown())?);
     }
+    // A document on stdout (`-`) moves the table to stderr.
+    let table = answer.table(config.color);
+    let lines = if documents.is_empty() {
+        vec![table]
+    } else {
+        notes.insert(0, table);
+        documents
+    };
     Ok(Finished {
         ending: Ending::Passed,
-        lines: vec![answer.table(config.color)],
+        lines,
         notes,
     })
 }

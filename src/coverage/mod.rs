@@ -9,10 +9,9 @@ mod suggest;
 
 use std::path::PathBuf;
 
-use crate::app::{CommandError, Ending, Finished, OutputError};
+use crate::app::{CommandError, Ending, Finished};
 use crate::execute::ExecOptions;
 use crate::openapi::{self, Spec};
-use crate::report::ReportError;
 use crate::session::{Session, SessionOptions};
 use crate::suite::Suite;
 
@@ -220,7 +219,9 @@ pub(crate) fn measure(spec: &Spec, suites: &[Suite], maps: &[PathMap]) -> Covera
 /// `permatrix coverage`: reads the description and the suites, prints what
 /// is covered and what is not, writes `--json`, and fails below `--min`.
 pub fn coverage(config: &CoverageConfig) -> Result<Finished, CommandError> {
-    if let Some(problem) = config.json.as_deref().and_then(unwritable) {
+    if let Some(problem) =
+        (config.json.as_deref()).and_then(|path| crate::app::document_unwritable("--json", path))
+    {
         return Err(CommandError::Usage(problem));
     }
     let spec = openapi::load(&config.openapi)
@@ -232,10 +233,10 @@ pub fn coverage(config: &CoverageConfig) -> Result<Finished, CommandError> {
     let session = Session::load(&config.paths, options)
         .map_err(|e| CommandError::from_session(e, "; nothing was measured."))?;
     let result = measure(&spec, &session.suites, &config.maps);
-    if let Some(file) = &config.json {
-        crate::atomic_file::write_atomically(file, render::json(&result).as_bytes())
-            .map_err(|e| CommandError::Output(vec![OutputError::Report(ReportError::File(e))]))?;
-    }
+    let to_stdout = match &config.json {
+        Some(file) => crate::app::write_document(file, render::json(&result))?,
+        None => None,
+    };
     let mut notes: Vec<String> = spec
         .warnings
         .iter()
@@ -251,32 +252,23 @@ pub fn coverage(config: &CoverageConfig) -> Result<Finished, CommandError> {
             min.shown()
         ));
     }
+    // With `--json -` the document has stdout; the summary goes to stderr.
+    let summary = render::lines(&result, session.suites.len());
+    let lines = match to_stdout {
+        Some(document) => {
+            notes.splice(0..0, summary);
+            vec![document]
+        }
+        None => summary,
+    };
     Ok(Finished {
         ending: if below.is_some() {
             Ending::Failed
         } else {
             Ending::Passed
         },
-        lines: render::lines(&result, session.suites.len()),
+        lines,
         notes,
-    })
-}
-
-/// Why `--json FILE` cannot be written, found before any work is done.
-fn unwritable(file: &std::path::Path) -> Option<String> {
-    if file.is_dir() {
-        return Some(format!(
-            "--json {}: is a folder, not a file",
-            file.display()
-        ));
-    }
-    let folder = file.parent().filter(|p| !p.as_os_str().is_empty())?;
-    (!folder.is_dir()).then(|| {
-        format!(
-            "--json {}: the folder {} does not exist",
-            file.display(),
-            folder.display()
-        )
     })
 }
 

@@ -239,10 +239,12 @@ impl Format {
 /// How a report file is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteMode {
-    /// Whole, replacing the file atomically.
+    /// Whole, replacing the file atomically (written through when it is a pipe or a device).
     Replace,
     /// Appended to the file (GitHub's `GITHUB_STEP_SUMMARY`).
     Append,
+    /// To standard output (`--json -`); the terminal display then goes to stderr.
+    Stdout,
 }
 
 /// One report file: a format, a path and how it is written.
@@ -278,6 +280,21 @@ impl Reporter for FileReporter {
         match self.file.mode {
             WriteMode::Replace => write_atomically(&self.file.path, &bytes)?,
             WriteMode::Append => append(&self.file.path, &bytes)?,
+            WriteMode::Stdout => {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                match out.write_all(&bytes).and_then(|()| out.flush()) {
+                    // A reader that went away (`| head`) ends the output, not the run.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    Err(source) => {
+                        return Err(ReportError::Stream {
+                            what: "a report to stdout",
+                            source,
+                        });
+                    }
+                    Ok(()) => {}
+                }
+            }
         }
         Ok(())
     }
@@ -299,14 +316,23 @@ fn append(path: &std::path::Path, bytes: &[u8]) -> Result<(), WriteError> {
 }
 
 /// Every reporter of a run: the terminal first, each report file, then the
-/// GitHub annotations when asked for.
+/// GitHub annotations when asked for. When a report goes to stdout (`-`),
+/// the terminal display and the annotations go to stderr.
 pub fn reporters(
     terminal: terminal::TerminalStyle,
     files: &[ReportFile],
     annotations: bool,
 ) -> Vec<Box<dyn Reporter>> {
+    let stdout_taken = files.iter().any(|f| f.mode == WriteMode::Stdout);
+    let human = |_: ()| -> Box<dyn std::io::Write> {
+        if stdout_taken {
+            Box::new(std::io::stderr())
+        } else {
+            Box::new(std::io::stdout())
+        }
+    };
     let mut all: Vec<Box<dyn Reporter>> = vec![Box::new(terminal::TerminalReporter::new(
-        std::io::stdout(),
+        human(()),
         terminal,
     ))];
     all.extend(
@@ -315,7 +341,7 @@ pub fn reporters(
             .map(|file| Box::new(FileReporter::new(file.clone())) as Box<dyn Reporter>),
     );
     if annotations {
-        all.push(Box::new(github::GithubAnnotations::new(std::io::stdout())));
+        all.push(Box::new(github::GithubAnnotations::new(human(()))));
     }
     all
 }
