@@ -214,6 +214,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         &Event::Started { cells: cells.len() },
         errors,
     );
+    let (started_at, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
     // Finished cells land here as they finish, so an interrupted run can still show them.
     let mut outcomes: Vec<CellOutcome> = Vec::with_capacity(cells.len());
     let completion = started
@@ -229,6 +230,10 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             .map(|n| format!("warning: {n}")),
     );
     let tally = Tally::of(&outcomes);
+    let timing = Some(crate::report::RunTiming {
+        started: started_at,
+        elapsed: clock.elapsed(),
+    });
     let findings: Vec<Vec<crate::scopes::Finding>> = (session.suites.iter().enumerate())
         .map(|(s, suite)| crate::scopes::findings::of_outcomes(suite, s, &outcomes))
         .collect();
@@ -247,6 +252,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             not_run: &not_run,
             findings: &findings,
             strict_scopes: config.strict_scopes,
+            timing,
         };
         emit(&mut reporters, &Event::Interrupted(&report), errors);
         drop(reporters);
@@ -276,6 +282,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         not_run: &[],
         findings: &findings,
         strict_scopes: config.strict_scopes,
+        timing,
     };
     let findings_failed = report.findings_fail_run();
     emit(&mut reporters, &Event::Finished(&report), errors);

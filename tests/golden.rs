@@ -276,14 +276,27 @@ fn redact_ports(text: &str) -> String {
     )
 }
 
-/// JSON `"duration_ms": N` → `"duration_ms": [ms]`, N a whole number.
+/// JSON `"duration_ms": N` → `"duration_ms": [ms]`, N a whole number, and
+/// `"started_at": "<RFC 3339>"` → `"started_at": "[time]"`.
 fn redact_json_durations(text: &str) -> String {
-    replace_after(
+    let text = replace_after(
         text,
         "\"duration_ms\": ",
         |c| c.is_ascii_digit(),
         "[ms]",
         |ms| assert!(ms.parse::<u64>().is_ok(), "duration_ms `{ms}`"),
+    );
+    replace_after(
+        &text,
+        "\"started_at\": \"",
+        |c| c.is_ascii_digit() || "-:T.Z".contains(c),
+        "[time]",
+        |time| {
+            assert!(
+                humantime::parse_rfc3339(time).is_ok(),
+                "started_at `{time}`"
+            )
+        },
     )
 }
 

@@ -110,6 +110,7 @@ pub fn observe(
         not_run: &[],
         findings: &[],
         strict_scopes: false,
+        timing: None,
     };
     let _ = progress.handle(&Event::Finished(&report));
     if completion == Completion::Interrupted {

@@ -184,6 +184,7 @@ pub(super) fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
         not_run: &[],
         findings: &findings,
         strict_scopes: false,
+        timing: None,
     };
     f(&report)
 }

@@ -431,6 +431,7 @@ mod tests {
             not_run: &[],
             findings: &[],
             strict_scopes: false,
+            timing: None,
         };
         super::render(&report)
     }

@@ -58,6 +58,9 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
         .collect();
     let mut document = json!({
         "schema": SCHEMA,
+        "permatrix": env!("CARGO_PKG_VERSION"),
+        "started_at": run.timing.map(|t| humantime::format_rfc3339_millis(t.started).to_string()),
+        "duration_ms": run.timing.map(|t| t.elapsed.as_millis() as u64),
         "summary": run.tally,
         "suites": suites,
     });

@@ -43,6 +43,17 @@ pub struct RunReport<'a> {
     pub findings: &'a [Vec<Finding>],
     /// `--strict-scopes`: a reached-without-scopes finding fails the run.
     pub strict_scopes: bool,
+    /// When the run started and how long it took (`None` in tests of the formats).
+    pub timing: Option<RunTiming>,
+}
+
+/// When a run started and how long it took.
+#[derive(Clone, Copy, Debug)]
+pub struct RunTiming {
+    /// The wall-clock start.
+    pub started: std::time::SystemTime,
+    /// From the start to the end of the last cell.
+    pub elapsed: std::time::Duration,
 }
 
 impl RunReport<'_> {

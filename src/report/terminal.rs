@@ -544,6 +544,7 @@ endpoints:
             not_run: &[],
             findings: &[],
             strict_scopes: false,
+            timing: None,
         };
         render(&report, style)
     }
