@@ -1,4 +1,5 @@
-//! `--junit FILE`: one testcase per cell, the suite as classname.
+//! `--junit FILE`: one testcase per cell, the suite as classname, located by
+//! `file` and `line`; one `snapshot` testcase per suite.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
@@ -44,6 +45,14 @@ fn snapshot_case(suite: &str, snapshot: &SnapshotOutcome) -> TestCase {
     case
 }
 
+/// Where a testcase comes from: `file` and `line` attributes (the suite file
+/// and the endpoint's line), as GitLab, Jenkins and pytest's JUnit write them.
+fn located(case: &mut TestCase, suite: &crate::suite::Suite, line: u32) {
+    case.extra
+        .insert("file".into(), suite.file.display().to_string().into());
+    case.extra.insert("line".into(), line.to_string().into());
+}
+
 /// The JUnit report for a run.
 pub(super) fn report(run: &RunReport<'_>) -> Report {
     let mut report = Report::new("permatrix");
@@ -77,6 +86,7 @@ pub(super) fn report(run: &RunReport<'_>) -> Report {
                 TestCase::new(format!("{} :: {}", endpoint.name, principal.name), status);
             case.set_classname(suite.name.as_str());
             case.set_time(outcome.elapsed);
+            located(&mut case, suite, endpoint.pos.line);
             test_suite.add_test_case(case);
         }
         for cell in run.not_run.iter().filter(|c| c.suite == s) {
@@ -90,10 +100,13 @@ pub(super) fn report(run: &RunReport<'_>) -> Report {
                 status,
             );
             case.set_classname(suite.name.as_str());
+            located(&mut case, suite, suite.endpoints[cell.endpoint].pos.line);
             test_suite.add_test_case(case);
         }
         if let Some(Some(snapshot)) = run.snapshots.get(s) {
-            test_suite.add_test_case(snapshot_case(&suite.name, snapshot));
+            let mut case = snapshot_case(&suite.name, snapshot);
+            located(&mut case, suite, suite.name_pos.line);
+            test_suite.add_test_case(case);
         }
         report.add_test_suite(test_suite);
     }
