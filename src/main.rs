@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use permatrix::app::{self, CommandError, Finished, RunConfig, TargetChoice};
 use permatrix::execute::ExecOptions;
 use permatrix::explain::{self, ExplainConfig};
@@ -16,22 +16,69 @@ use permatrix::report::terminal::TerminalStyle;
 use permatrix::report::{Format, ReportFile, WriteMode};
 use permatrix::snapshot::SnapshotSettings;
 
+/// Exit codes, shown under every command's help.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    every cell passed or was skipped, no snapshot changed
+  1    a cell failed or errored, a snapshot changed or is missing under CI,
+       or a reached_without_scopes finding with --strict-scopes
+  2    an invalid suite or usage, a target that could not be set up,
+       a report that could not be written
+  130  interrupted (Ctrl-C or SIGTERM)";
+
 /// A declarative test-runner for endpoint permission matrices.
 #[derive(Parser)]
-#[command(name = "permatrix", version, about)]
+#[command(
+    name = "permatrix",
+    version,
+    about,
+    after_help = format!("Example:\n  permatrix run suites/            every suite against its target (or the embedded mock)\n\n{EXIT_CODES}")
+)]
 struct Cli {
+    /// Colour the output: auto (a terminal, NO_COLOR unset), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum ColorChoice {
+    /// When the output is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always, `NO_COLOR` or not.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that `is_terminal` says is (or is not) a terminal.
+    fn colors(self, is_terminal: bool, env: &BTreeMap<String, String>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && env.get("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run suites and check every endpoint × principal cell.
+    #[command(after_help = format!("Examples:\n  permatrix run suites/ --json report.json --junit report.xml\n  permatrix run suites/jira-cloud.yaml --principal app --filter permissions\n\n{EXIT_CODES}"))]
     Run(Box<RunArgs>),
     /// Run one cell verbosely: the request as sent, JWTs decoded, the qsh, the
     /// token exchange, the response, and what the result means.
+    #[command(
+        after_help = "Example:\n  permatrix explain suites/jira-cloud.yaml --endpoint \"GET /rest/api/2/permissions\" --principal app-as-admin\n\nExit codes: 0 the cell passed, 1 it failed or errored, 2 invalid usage or suite."
+    )]
     Explain(ExplainArgs),
     /// Serve a mock definition until interrupted.
+    #[command(
+        after_help = "Example:\n  permatrix mock suites/mocks/jira-cloud.yaml --port 8080\n\nExit codes: 0 stopped by Ctrl-C or SIGTERM, 2 an invalid definition or a port in use."
+    )]
     Mock {
         /// The mock definition (YAML).
         file: PathBuf,
@@ -43,6 +90,9 @@ enum Command {
         host: String,
     },
     /// Load and validate suites without sending anything; prints every problem.
+    #[command(
+        after_help = "Example:\n  permatrix check suites/ --var JIRA_BASE_URL=https://example.atlassian.net\n\nExit codes: 0 every suite is valid, 2 a problem was found (each is printed with file:line:column)."
+    )]
     Check {
         /// Suite files, or folders of *.yaml suites.
         #[arg(default_value = "suites")]
@@ -52,11 +102,37 @@ enum Command {
         vars: Vec<(String, String)>,
     },
     /// Which operations of an OpenAPI description the suites' endpoints cover.
+    #[command(
+        after_help = "Example:\n  permatrix coverage --openapi openapi.json suites/ --min 80 --json -\n\nExit codes: 0 measured (and at least --min), 1 below --min, 2 an unreadable description or invalid suite."
+    )]
     Coverage(CoverageArgs),
     /// Write a suite from an OpenAPI document or a HAR recording.
+    #[command(
+        after_help = "Examples:\n  permatrix init --openapi openapi.yaml --out suites/api.yaml\n  permatrix init --har session.har --observe --out suites/app.yaml\n\nExit codes: 0 the suite was written (it loads), 2 an unreadable input, an existing --out without --force, or a failed observation."
+    )]
     Init(Box<InitArgs>),
     /// Which endpoints a scope set reaches, from the suite's last snapshot (or --run).
+    #[command(
+        after_help = "Example:\n  permatrix reach suites/jira-cloud.yaml --scopes READ,ACT_AS_USER --json -\n\nExit codes: 0 answered, 2 an invalid suite, an unknown scope, or no snapshot (pass --run)."
+    )]
     Reach(ReachArgs),
+    /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
+    #[command(
+        after_help = "Examples:\n  permatrix completions bash > ~/.local/share/bash-completion/completions/permatrix\n  permatrix completions zsh > \"${fpath[1]}/_permatrix\"\n  permatrix completions fish > ~/.config/fish/completions/permatrix.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command with --dir.
+    #[command(
+        after_help = "Examples:\n  permatrix man | man -l -\n  permatrix man --dir /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write permatrix.1, permatrix-run.1, … into this folder instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -283,8 +359,7 @@ fn exec_options(vars: Vec<(String, String)>, env: BTreeMap<String, String>) -> E
     }
 }
 
-fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
-    let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
+fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) -> RunConfig {
     let ci_is_set = env
         .get("CI")
         .is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
@@ -293,7 +368,7 @@ fn run_config(args: RunArgs, env: BTreeMap<String, String>) -> RunConfig {
         .and_then(|c| c.parse::<usize>().ok())
         .or_else(|| terminal_width().filter(|_| std::io::stdout().is_terminal()));
     let style = TerminalStyle {
-        color: std::io::stdout().is_terminal() && !no_color,
+        color: color.colors(std::io::stdout().is_terminal(), &env),
         progress: std::io::stderr().is_terminal() && !args.quiet,
         quiet: args.quiet,
         width,
@@ -388,7 +463,11 @@ fn show(result: &Result<Finished, CommandError>) {
     }
 }
 
-fn init(args: InitArgs, env: BTreeMap<String, String>) -> Result<Finished, CommandError> {
+fn init(
+    args: InitArgs,
+    color: ColorChoice,
+    env: BTreeMap<String, String>,
+) -> Result<Finished, CommandError> {
     let source = match (args.openapi, args.har) {
         (Some(spec), _) => permatrix::import::init::Source::OpenApi(spec),
         (None, Some(file)) => permatrix::import::init::Source::Har {
@@ -401,7 +480,7 @@ fn init(args: InitArgs, env: BTreeMap<String, String>) -> Result<Finished, Comma
             ));
         }
     };
-    let no_color = env.get("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = color.colors(std::io::stderr().is_terminal(), &env);
     let mut exec = exec_options(args.vars, env);
     exec.concurrency = args.concurrency.map(usize::from);
     exec.timeout = args.timeout;
@@ -417,7 +496,7 @@ fn init(args: InitArgs, env: BTreeMap<String, String>) -> Result<Finished, Comma
         include_mutations: args.include_mutations,
         exec,
         style: TerminalStyle {
-            color: !no_color && std::io::stderr().is_terminal(),
+            color,
             progress: std::io::stderr().is_terminal(),
             quiet: true,
             width: None,
@@ -425,11 +504,42 @@ fn init(args: InitArgs, env: BTreeMap<String, String>) -> Result<Finished, Comma
     })
 }
 
+/// A command that printed its own output and has nothing more to say.
+fn quiet_success() -> Finished {
+    Finished {
+        ending: app::Ending::Passed,
+        lines: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// `permatrix man`: the top page on stdout, or every page into `dir`.
+fn man(dir: Option<&std::path::Path>) -> Result<Finished, CommandError> {
+    let failed = |e: std::io::Error| CommandError::Setup(format!("cannot write the manual: {e}"));
+    match dir {
+        Some(dir) => {
+            clap_mangen::generate_to(Cli::command(), dir).map_err(failed)?;
+            Ok(Finished {
+                notes: vec![format!("manual pages written to {}", dir.display())],
+                ..quiet_success()
+            })
+        }
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(failed)?;
+            say(&String::from_utf8_lossy(&page));
+            Ok(quiet_success())
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let env = environment();
     let result = match cli.command {
-        Command::Run(args) => app::run(&run_config(*args, env)),
+        Command::Run(args) => app::run(&run_config(*args, cli.color, env)),
         Command::Check { paths, vars } => app::check(&paths, &exec_options(vars, env)),
         Command::Coverage(args) => {
             permatrix::coverage::coverage(&permatrix::coverage::CoverageConfig {
@@ -441,10 +551,9 @@ fn main() -> ExitCode {
                 exec: exec_options(args.vars, env),
             })
         }
-        Command::Init(args) => init(*args, env),
+        Command::Init(args) => init(*args, cli.color, env),
         Command::Reach(args) => {
-            let color =
-                std::io::stdout().is_terminal() && env.get("NO_COLOR").is_none_or(|v| v.is_empty());
+            let color = cli.color.colors(std::io::stdout().is_terminal(), &env);
             permatrix::reach::reach_command(&permatrix::reach::ReachConfig {
                 paths: args.paths,
                 scopes: permatrix::reach::parse_scopes(&args.scopes),
@@ -460,6 +569,12 @@ fn main() -> ExitCode {
                 color,
             })
         }
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "permatrix", &mut out);
+            Ok(quiet_success())
+        }
+        Command::Man { dir } => man(dir.as_deref()),
         Command::Mock { file, port, host } => app::serve_mock(&file, &host, port, |name, bound| {
             say(&format!(
                 "mock `{name}` serving on http://{bound}/ (Ctrl-C stops it)\n"
