@@ -141,11 +141,16 @@ fn snapshot(outcome: &SnapshotOutcome) -> Value {
 
 fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
     let suite = &run.suites[outcome.id.suite];
+    let source = suite.endpoints[outcome.id.endpoint]
+        .resolved_from
+        .get(outcome.id.principal);
     let mut cell = json!({
         "endpoint": suite.endpoints[outcome.id.endpoint].name,
         "principal": suite.principals[outcome.id.principal].name,
         "outcome": outcome.verdict.as_str(),
         "expected": outcome.expected.to_string(),
+        "expected_from": source.map(ToString::to_string),
+        "expected_line": source.map(|s| s.line),
         "status": outcome.status(),
         "request": outcome.request,
         "attempts": outcome.attempts,

@@ -138,10 +138,21 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             }
             continue;
         }
+        let endpoint = &suite.endpoints[outcome.id.endpoint];
+        // Where a surprising expectation comes from, on the lines that judged one.
+        let from = match (
+            outcome.verdict,
+            endpoint.resolved_from.get(outcome.id.principal),
+        ) {
+            (Verdict::Failed | Verdict::CredentialsRejected, Some(source)) => {
+                format!(" · expectation from {source}, line {}", source.line)
+            }
+            _ => String::new(),
+        };
         text.push_str(&format!(
-            "{label} {} › {} › {}: {}\n",
+            "{label} {} › {} › {}: {}{from}\n",
             suite.name,
-            suite.endpoints[outcome.id.endpoint].name,
+            endpoint.name,
             suite.principals[outcome.id.principal].name,
             detail(outcome)
         ));

@@ -65,7 +65,10 @@ pub(super) fn resolve_expectations(
                 .map(|g| g.name.as_str())
                 .collect();
             match expect::resolve(&endpoint.expect, defaults, &principal.name, &groups) {
-                Ok(expectation) => endpoint.resolved.push(expectation),
+                Ok((expectation, source)) => {
+                    endpoint.resolved.push(expectation);
+                    endpoint.resolved_from.push(source);
+                }
                 Err(ResolveError::Missing) => {
                     missing.push(format!("`{}` × `{}`", endpoint.name, principal.name))
                 }

@@ -132,6 +132,7 @@ fn read_endpoint(
         body,
         expect,
         resolved: Vec::new(),
+        resolved_from: Vec::new(),
         snapshot,
         scopes,
     })

@@ -154,40 +154,83 @@ pub enum ResolveError {
     },
 }
 
-/// Resolves a principal's expectation: the endpoint's map laid over the
-/// defaults, then its own key, else its groups' (which must agree), else `*`.
+/// Where a cell's expectation comes from: which `expect` map and key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectSource {
+    /// In `defaults.expect` rather than the endpoint's own `expect`.
+    pub in_defaults: bool,
+    /// The key: the principal, one of its groups, or `*`.
+    pub key: String,
+    /// Whether the key is a group of the principal.
+    pub group: bool,
+    /// The key's line in the suite file.
+    pub line: u32,
+}
+
+impl std::fmt::Display for ExpectSource {
+    /// `expect.alice`, `expect.apps (group)`, `expect."*"`, `defaults.expect.anonymous`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.in_defaults {
+            f.write_str("defaults.")?;
+        }
+        let plain = self
+            .key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if plain {
+            write!(f, "expect.{}", self.key)?;
+        } else {
+            write!(f, "expect.{:?}", self.key)?;
+        }
+        if self.group {
+            f.write_str(" (group)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The expectation of `principal` (a member of `groups_of_principal`), and
+/// where it comes from: its own key, else its groups' (which must agree),
+/// else `*`; the endpoint's `expect` laid over `defaults.expect`.
 pub fn resolve(
     endpoint: &[ExpectEntry],
     defaults: &[ExpectEntry],
     principal: &str,
     groups_of_principal: &[&str],
-) -> Result<Expectation, ResolveError> {
+) -> Result<(Expectation, ExpectSource), ResolveError> {
     let lookup = |key: &str| {
-        endpoint
-            .iter()
-            .find(|e| e.key == key)
-            .or_else(|| defaults.iter().find(|e| e.key == key))
+        (endpoint.iter().find(|e| e.key == key).map(|e| (e, false)))
+            .or_else(|| defaults.iter().find(|e| e.key == key).map(|e| (e, true)))
     };
-    if let Some(entry) = lookup(principal) {
-        return Ok(entry.value.clone());
+    let found = |(entry, in_defaults): (&ExpectEntry, bool), group: bool| {
+        let source = ExpectSource {
+            in_defaults,
+            key: entry.key.clone(),
+            group,
+            line: entry.pos.line,
+        };
+        (entry.value.clone(), source)
+    };
+    if let Some(hit) = lookup(principal) {
+        return Ok(found(hit, false));
     }
-    let from_groups: Vec<(&str, &ExpectEntry)> = groups_of_principal
+    let from_groups: Vec<(&str, (&ExpectEntry, bool))> = groups_of_principal
         .iter()
         .filter_map(|g| lookup(g).map(|e| (*g, e)))
         .collect();
     if let Some((_, first)) = from_groups.first() {
-        if from_groups.iter().all(|(_, e)| e.value == first.value) {
-            return Ok(first.value.clone());
+        if from_groups.iter().all(|(_, e)| e.0.value == first.0.value) {
+            return Ok(found(*first, true));
         }
         return Err(ResolveError::Conflict {
             groups: from_groups
                 .iter()
-                .map(|(g, e)| (g.to_string(), e.value.to_string()))
+                .map(|(g, e)| (g.to_string(), e.0.value.to_string()))
                 .collect(),
         });
     }
     lookup(WILDCARD)
-        .map(|e| e.value.clone())
+        .map(|hit| found(hit, false))
         .ok_or(ResolveError::Missing)
 }
 
@@ -245,16 +288,16 @@ mod tests {
             entry("apps", Expectation::Status(403)),
         ];
         assert_eq!(
-            resolve(&endpoint, &defaults, "anonymous", &[]),
-            Ok(Expectation::Status(401))
+            resolve(&endpoint, &defaults, "anonymous", &[]).map(|r| (r.0, r.1.to_string())),
+            Ok((Expectation::Status(401), "defaults.expect.anonymous".into()))
         );
         assert_eq!(
-            resolve(&endpoint, &defaults, "app", &["apps"]),
-            Ok(Expectation::Status(403))
+            resolve(&endpoint, &defaults, "app", &["apps"]).map(|r| (r.0, r.1.to_string())),
+            Ok((Expectation::Status(403), "expect.apps (group)".into()))
         );
         assert_eq!(
-            resolve(&endpoint, &defaults, "admin", &[]),
-            Ok(Expectation::Status(200))
+            resolve(&endpoint, &defaults, "admin", &[]).map(|r| (r.0, r.1.to_string())),
+            Ok((Expectation::Status(200), "expect.\"*\"".into()))
         );
         assert_eq!(resolve(&[], &[], "admin", &[]), Err(ResolveError::Missing));
         let clash = vec![

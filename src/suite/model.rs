@@ -346,6 +346,8 @@ pub struct Endpoint {
     pub expect: Vec<ExpectEntry>,
     /// The expectation each principal resolved to, in principal order.
     pub resolved: Vec<Expectation>,
+    /// Where each of those comes from, in principal order.
+    pub resolved_from: Vec<super::expect::ExpectSource>,
     /// `snapshot:` extra facts.
     pub snapshot: SnapshotExtras,
     /// `scopes:` (or `defaults.scopes`), the scopes the API documents as required.
