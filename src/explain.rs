@@ -25,6 +25,9 @@ pub struct ExplainConfig {
     pub target: TargetChoice,
     /// Engine settings and interpolation sources.
     pub exec: ExecOptions,
+    /// `--curl`: end with a curl command that re-sends the request, a signed
+    /// or fetched credential in a variable set to the one just used.
+    pub curl: bool,
 }
 
 /// Runs one cell (after its principal's canary, as `run` does) and returns
@@ -62,11 +65,47 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
     } else {
         Ending::Passed
     };
+    let mut text = render(suite, &outcome);
+    if config.curl {
+        text.push_str(&curl_section(&outcome));
+    }
     Ok(Finished {
         ending,
-        lines: vec![render(suite, &outcome).trim_end_matches('\n').to_string()],
+        lines: vec![text.trim_end_matches('\n').to_string()],
         notes: Vec::new(),
     })
+}
+
+/// The `curl` section: the command that re-sends the cell's request, after
+/// the assignment of a credential signed or fetched for it (valid briefly).
+fn curl_section(outcome: &CellOutcome) -> String {
+    let Some(request) = &outcome.request else {
+        return "curl     (no request was built)\n".into();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let fresh = outcome
+        .trace
+        .as_ref()
+        .and_then(|t| t.fresh_credential.as_ref());
+    if let Some((variable, value)) = fresh {
+        lines.push(format!(
+            "# {variable} holds the credential this request just carried: it expires soon (a Connect JWT's qsh also binds it to this method, path and query)"
+        ));
+        lines.push(format!("{variable}='{}'", value.replace('\'', "'\\''")));
+    }
+    lines.extend(
+        request
+            .curl
+            .lines()
+            .filter(|l| fresh.is_none() || !l.starts_with('#'))
+            .map(str::to_string),
+    );
+    let mut text = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let label = if i == 0 { "curl" } else { "" };
+        text.push_str(&format!("{label:<9}{line}\n"));
+    }
+    text
 }
 
 /// The cell of `--endpoint` × `--principal`; a name the suite lacks is a

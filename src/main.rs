@@ -260,6 +260,10 @@ struct ExplainArgs {
     /// Send POST/PUT/PATCH/DELETE to a real target too.
     #[arg(long)]
     allow_mutations: bool,
+    /// End with a curl command that re-sends the request; a signed or fetched
+    /// credential is set in a variable to the one just used (it expires soon).
+    #[arg(long)]
+    curl: bool,
 }
 
 #[derive(Args)]
@@ -318,6 +322,10 @@ struct RunArgs {
     /// Fail the run when a principal reaches an endpoint without the scopes its `scopes:` documents.
     #[arg(long)]
     strict_scopes: bool,
+    /// Under each failing or erroring cell, a curl command that re-sends its request
+    /// (credentials as shell variables, never their values).
+    #[arg(long)]
+    curl: bool,
 }
 
 /// A `--var` that is not `NAME=VALUE`.
@@ -372,6 +380,7 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
         progress: std::io::stderr().is_terminal() && !args.quiet,
         quiet: args.quiet,
         width,
+        curl: args.curl,
     };
     let replace = |format, path: Option<PathBuf>| {
         path.map(|path| ReportFile {
@@ -500,6 +509,7 @@ fn init(
             progress: std::io::stderr().is_terminal(),
             quiet: true,
             width: None,
+            curl: false,
         },
     })
 }
@@ -593,6 +603,7 @@ fn main() -> ExitCode {
                     force_mock: args.mock,
                 },
                 exec,
+                curl: args.curl,
             })
         }
     };

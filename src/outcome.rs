@@ -63,6 +63,9 @@ pub struct SentRequest {
     pub method: String,
     /// The URL, masked.
     pub url: String,
+    /// A curl command that re-sends it, credentials as shell variables.
+    #[serde(skip)]
+    pub curl: String,
 }
 
 /// A response, as far as reports need it (every text already masked).
@@ -191,6 +194,9 @@ pub struct CellOutcome {
 /// The whole exchange of one cell, for `explain` (every text already masked).
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
+    /// For `explain --curl`: the variable and the value of a credential signed
+    /// or fetched for this request (unmasked; never in any report).
+    pub fresh_credential: Option<(String, String)>,
     /// The method sent.
     pub method: String,
     /// The URL sent.

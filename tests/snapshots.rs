@@ -275,8 +275,9 @@ async fn crlf_snapshots_read_the_same_and_junit_reports_the_snapshot() {
         out.all()
     );
     assert!(
-        ws.read("r.xml")
-            .contains("<testcase name=\"snapshot\" classname=\"flips\"/>"),
+        ws.read("r.xml").contains(
+            "<testcase name=\"snapshot\" classname=\"flips\" file=\"s.yaml\" line=\"1\"/>"
+        ),
         "{}",
         ws.read("r.xml")
     );

@@ -21,6 +21,8 @@ struct Prepared {
     uri: ::http::Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<EncodedBody>,
+    /// The request as a curl command, credentials as shell variables.
+    curl: String,
 }
 
 /// Runs one cell to its outcome; never fails (failures are outcomes).
@@ -68,6 +70,7 @@ async fn attempt_cell(
     outcome.request = Some(SentRequest {
         method: prepared.method.to_string(),
         url: shared.redactor.mask(prepared.url.as_str()),
+        curl: prepared.curl.clone(),
     });
     let allowed = crate::plan::mutation_allowed(
         suite,
@@ -235,11 +238,15 @@ async fn authorized(
     }
     if shared.options.trace {
         let context_path = shared.targets[id.suite].base_url.path();
-        outcome.trace = Some(Box::new(trace::request(
-            &request,
-            context_path,
-            &shared.redactor,
-        )));
+        let mut traced = trace::request(&request, context_path, &shared.redactor);
+        let principal = &shared.suites[id.suite].principals[id.principal];
+        traced.fresh_credential = super::curl::fresh_slot(principal).and_then(|slot| {
+            Some((
+                slot.variable.clone(),
+                trace::credential(&request, &slot.place)?,
+            ))
+        });
+        outcome.trace = Some(Box::new(traced));
     }
     Ok(request)
 }
@@ -276,10 +283,19 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
     };
     let method = endpoint.request.method.clone();
     let mut headers = Vec::new();
-    for (name, template) in endpoint.headers.iter().chain(&principal.headers) {
+    let mut endpoint_headers = Vec::new();
+    for (i, (name, template)) in endpoint
+        .headers
+        .iter()
+        .chain(&principal.headers)
+        .enumerate()
+    {
         let value = http::render(template, &scope)?;
         if http::is_credential_header(name) {
             shared.redactor.add(&value);
+        }
+        if i < endpoint.headers.len() {
+            endpoint_headers.push((name.clone(), value.clone()));
         }
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| RequestError::HeaderName(name.clone()))?;
@@ -292,12 +308,24 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
         .as_ref()
         .map(|b| http::render_body(b, &scope))
         .transpose()?;
+    let masked_url = shared.redactor.mask(url.as_str());
+    let curl = super::curl::command(
+        &super::curl::CurlParts {
+            method: method.as_str(),
+            url: &masked_url,
+            endpoint_headers,
+            body: body.as_ref(),
+        },
+        principal,
+        |text| shared.redactor.mask(text),
+    );
     Ok(Prepared {
         method,
         url,
         uri,
         headers,
         body,
+        curl,
     })
 }
 

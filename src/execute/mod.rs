@@ -4,6 +4,7 @@
 mod canary;
 mod cell;
 mod certificate;
+mod curl;
 mod pace;
 mod tls;
 mod trace;

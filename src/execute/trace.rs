@@ -120,3 +120,27 @@ pub(super) fn response(trace: &mut Trace, response: &ReadResponse, redactor: &Re
     }
     trace.body = shown;
 }
+
+/// The credential a signed or fetched auth mode put in `request` at `place`,
+/// unmasked: only `explain --curl` asks for it, to print a command that works now.
+pub(super) fn credential(request: &CellRequest, place: &super::curl::Place) -> Option<String> {
+    use super::curl::Place;
+    match place {
+        Place::Header { name, scheme } => {
+            let value = request.headers().get(name.as_str())?.to_str().ok()?;
+            let value = value.strip_prefix(scheme.as_str()).unwrap_or(value);
+            Some(value.trim().to_string())
+        }
+        Place::Query(name) => url::form_urlencoded::parse(request.uri().query()?.as_bytes())
+            .find(|(n, _)| n == name.as_str())
+            .map(|(_, v)| v.into_owned()),
+        Place::Cookie(name) => {
+            let cookies = request.headers().get("cookie")?.to_str().ok()?;
+            cookies
+                .split(';')
+                .filter_map(|c| c.trim().split_once('='))
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+}

@@ -153,6 +153,7 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
         "expected_line": source.map(|s| s.line),
         "status": outcome.status(),
         "request": outcome.request,
+        "curl": outcome.request.as_ref().map(|r| &r.curl),
         "attempts": outcome.attempts,
         "duration_ms": outcome.elapsed.as_millis() as u64,
         "note": outcome.note,

@@ -24,6 +24,8 @@ pub struct TerminalStyle {
     pub quiet: bool,
     /// Columns the matrix must fit in (`COLUMNS`, or the terminal's width); `None`: no limit.
     pub width: Option<usize>,
+    /// `--curl`: a curl command under each failing or erroring cell's line.
+    pub curl: bool,
 }
 
 /// Writes the human-readable report.
@@ -156,6 +158,14 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             suite.principals[outcome.id.principal].name,
             detail(outcome)
         ));
+        if let Some(request) = &outcome.request
+            && style.curl
+            && outcome.verdict.fails_run()
+        {
+            for line in request.curl.lines() {
+                text.push_str(&format!("    {line}\n"));
+            }
+        }
     }
     if !style.quiet {
         for s in 0..run.suites.len() {
@@ -564,7 +574,7 @@ endpoints:
     fn plain_output_lists_problems_then_the_aligned_matrix_then_the_tally() {
         let text = rendered(TerminalStyle::default());
         let expected = "\
-FAIL  shown › GET /a › administrator: expected deny, got 200 · WWW-Authenticate: Basic realm=\"x\"
+FAIL  shown › GET /a › administrator: expected deny, got 200 · WWW-Authenticate: Basic realm=\"x\" · expectation from expect.\"*\", line 9
 ERROR shown › a much longer endpoint name › anonymous: expected deny, no response: timed out after 1s
 SKIP  shown › a much longer endpoint name › administrator: POST not sent
 

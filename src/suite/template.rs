@@ -174,6 +174,31 @@ impl Template {
         }
     }
 
+    /// The template as the inside of a double-quoted shell word: its text
+    /// escaped, each `${NAME}` kept as a shell variable reference (defaults
+    /// dropped: a default may be a secret). A template without variables is
+    /// a secret written as it is: it becomes `${fallback}` instead, so the
+    /// value itself is never shown.
+    pub fn to_shell(&self, fallback: &str) -> String {
+        if !self.parts.iter().any(|p| matches!(p, Part::Var { .. })) {
+            return format!("${{{fallback}}}");
+        }
+        self.to_shell_text()
+    }
+
+    /// The template as the inside of a double-quoted shell word, its text as
+    /// written (not a secret: a user name), each `${NAME}` a shell variable.
+    pub fn to_shell_text(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(&shell_escape_quoted(text)),
+                Part::Var { name, .. } => out.push_str(&format!("${{{name}}}")),
+            }
+        }
+        out
+    }
+
     /// The names this template refers to.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|part| match part {
@@ -349,4 +374,16 @@ mod tests {
         assert!(Template::parse("${open", Pos::default()).is_err());
         assert!(Template::parse("${a b}", Pos::default()).is_err());
     }
+}
+
+/// `text` escaped for the inside of a double-quoted shell word.
+pub fn shell_escape_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
