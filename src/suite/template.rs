@@ -274,6 +274,18 @@ impl Template {
     }
 }
 
+/// `text` escaped for the inside of a double-quoted shell word.
+pub fn shell_escape_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,16 +386,4 @@ mod tests {
         assert!(Template::parse("${open", Pos::default()).is_err());
         assert!(Template::parse("${a b}", Pos::default()).is_err());
     }
-}
-
-/// `text` escaped for the inside of a double-quoted shell word.
-pub fn shell_escape_quoted(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '"' | '\\' | '$' | '`') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
