@@ -87,11 +87,16 @@ fn curl_section(outcome: &CellOutcome) -> String {
         .trace
         .as_ref()
         .and_then(|t| t.fresh_credential.as_ref());
-    if let Some((variable, value)) = fresh {
+    if let Some(fresh) = fresh {
         lines.push(format!(
-            "# {variable} holds the credential this request just carried: it expires soon (a Connect JWT's qsh also binds it to this method, path and query)"
+            "# {} holds the credential this request just carried: it expires soon (a Connect JWT's qsh also binds it to this method, path and query)",
+            fresh.variable
         ));
-        lines.push(format!("{variable}='{}'", value.replace('\'', "'\\''")));
+        lines.push(format!(
+            "{}='{}'",
+            fresh.variable,
+            fresh.value.replace('\'', "'\\''")
+        ));
     }
     lines.extend(
         request

@@ -194,9 +194,8 @@ pub struct CellOutcome {
 /// The whole exchange of one cell, for `explain` (every text already masked).
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
-    /// For `explain --curl`: the variable and the value of a credential signed
-    /// or fetched for this request (unmasked; never in any report).
-    pub fresh_credential: Option<(String, String)>,
+    /// For `explain --curl`: a credential signed or fetched for this request.
+    pub fresh_credential: Option<FreshCredential>,
     /// The method sent.
     pub method: String,
     /// The URL sent.
@@ -216,6 +215,26 @@ pub struct Trace {
     /// For an https target: what is trusted, the client certificate shown and
     /// the server's (subjects, issuers, validity; never a key).
     pub tls: Vec<String>,
+}
+
+/// A credential signed or fetched for one request, kept unmasked only so that
+/// `explain --curl` can print a command that works now; never in a report,
+/// and `Debug` shows only its variable.
+#[derive(Clone)]
+pub struct FreshCredential {
+    /// The shell variable the curl command reads it from.
+    pub variable: String,
+    /// The credential itself.
+    pub value: String,
+}
+
+impl std::fmt::Debug for FreshCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FreshCredential")
+            .field("variable", &self.variable)
+            .field("value", &"****")
+            .finish()
+    }
 }
 
 impl CellOutcome {

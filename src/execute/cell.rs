@@ -241,10 +241,10 @@ async fn authorized(
         let mut traced = trace::request(&request, context_path, &shared.redactor);
         let principal = &shared.suites[id.suite].principals[id.principal];
         traced.fresh_credential = super::curl::fresh_slot(principal).and_then(|slot| {
-            Some((
-                slot.variable.clone(),
-                trace::credential(&request, &slot.place)?,
-            ))
+            Some(crate::outcome::FreshCredential {
+                value: trace::credential(&request, &slot.place)?,
+                variable: slot.variable,
+            })
         });
         outcome.trace = Some(Box::new(traced));
     }
