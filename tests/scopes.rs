@@ -659,6 +659,12 @@ reached inferred GET /fails-admin requires read via nobody";
     check(row(&answer, "GET /broken"), unknown);
     let reached = r#"reached: true; basis: "inferred"; conflicts: []"#;
     check(row(&answer, "GET /fails-admin"), reached);
+
+    // Asked about boss's own scopes: its 500s observe nothing either.
+    let (_, answer) = reach(&ws, "admin").await;
+    check(row(&answer, "GET /broken"), unknown);
+    let from_nobody = r#"reached: true; basis: "inferred"; via: "nobody""#;
+    check(row(&answer, "GET /fails-admin"), from_nobody);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -96,11 +96,13 @@ pub fn reach<'s, 'a>(
                 conflicts,
                 required: endpoint.scopes.as_ref(),
             };
-            // Principals that declare scopes and got an answer, in declared order.
+            // Principals that declare scopes and got an answer, in declared
+            // order; a server error (5xx) decides nothing about access.
             let answers: Vec<(usize, &BTreeSet<String>, Seen<'a>)> = closures
                 .iter()
                 .enumerate()
                 .filter_map(|(p, c)| Some((p, c.as_ref()?, seen(e, p)?)))
+                .filter(|(_, _, cell)| cell.status < 500)
                 .collect();
             let same: Vec<(usize, bool, u16)> = answers
                 .iter()
