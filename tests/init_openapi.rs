@@ -419,31 +419,39 @@ fn without_port(text: &str, base: &str) -> String {
     text.replace(base, "http://127.0.0.1:PORT")
 }
 
+/// `init --openapi SPEC --base-url BASE --observe` against the role server,
+/// with `extra` arguments and `env`.
+async fn observe_roles(
+    ws: &Workspace,
+    spec: &std::path::Path,
+    base: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> common::Output {
+    let spec = spec.to_string_lossy();
+    let mut args = vec![
+        "init",
+        "--openapi",
+        &spec,
+        "--base-url",
+        base,
+        "--observe",
+        "--timeout",
+        "500ms",
+        "--var",
+        "petId=1",
+    ];
+    args.extend_from_slice(extra);
+    ws.permatrix_with_env(&args, env).await
+}
+
 #[tokio::test]
 async fn observe_writes_the_statuses_a_server_with_roles_answers_and_the_suite_passes_run() {
     let base = role_server().await;
     let ws = Workspace::new();
     let spec = ws.write("pets.yaml", ROLE_API);
     let env = [("PETS_ADMIN_KEY", ADMIN_KEY), ("PETS_USER_KEY", USER_KEY)];
-    let out = ws
-        .permatrix_with_env(
-            &[
-                "init",
-                "--openapi",
-                &spec.to_string_lossy(),
-                "--base-url",
-                &base,
-                "--observe",
-                "--timeout",
-                "500ms",
-                "--var",
-                "petId=1",
-                "--out",
-                "observed.yaml",
-            ],
-            &env,
-        )
-        .await;
+    let out = observe_roles(&ws, &spec, &base, &["--out", "observed.yaml"], &env).await;
     assert_eq!(out.code, 0, "{}", out.all());
     let text = ws.read("observed.yaml");
     insta::assert_snapshot!(
@@ -636,23 +644,7 @@ async fn observe_warns_of_a_principal_whose_credentials_are_unset() {
     let ws = Workspace::new();
     let spec = ws.write("pets.yaml", ROLE_API);
     // PETS_USER_KEY is not set: `user_key` sends an empty key and is refused like anonymous.
-    let out = ws
-        .permatrix_with_env(
-            &[
-                "init",
-                "--openapi",
-                &spec.to_string_lossy(),
-                "--base-url",
-                &base,
-                "--observe",
-                "--timeout",
-                "500ms",
-                "--var",
-                "petId=1",
-            ],
-            &[("PETS_ADMIN_KEY", ADMIN_KEY)],
-        )
-        .await;
+    let out = observe_roles(&ws, &spec, &base, &[], &[("PETS_ADMIN_KEY", ADMIN_KEY)]).await;
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         out.stderr

@@ -31,6 +31,12 @@ fn validator() -> (boon::Schemas, boon::SchemaIndex) {
     (schemas, index)
 }
 
+/// `permatrix run SUITE --snapshots snaps --json JSON` in `ws`.
+async fn run_to(ws: &Workspace, suite: &str, json: &str) -> common::Output {
+    ws.permatrix(&["run", suite, "--snapshots", "snaps", "--json", json])
+        .await
+}
+
 #[track_caller]
 fn assert_valid(report: &Value) {
     let (schemas, index) = validator();
@@ -92,16 +98,7 @@ endpoints:
         )
     };
     ws.write("s.yaml", &suite(&base));
-    let first = ws
-        .permatrix(&[
-            "run",
-            "s.yaml",
-            "--snapshots",
-            "snaps",
-            "--json",
-            "first.json",
-        ])
-        .await;
+    let first = run_to(&ws, "s.yaml", "first.json").await;
     assert_eq!(first.code, 1, "{}", first.all());
     let report = ws.json("first.json");
     assert_eq!(report["suites"][0]["snapshot"]["state"], "created");
@@ -112,16 +109,7 @@ endpoints:
         "snaps/shapes.snap",
         &recorded.replace("keyed → 403", "keyed → 200"),
     );
-    let changed = ws
-        .permatrix(&[
-            "run",
-            "s.yaml",
-            "--snapshots",
-            "snaps",
-            "--json",
-            "changed.json",
-        ])
-        .await;
+    let changed = run_to(&ws, "s.yaml", "changed.json").await;
     assert_eq!(changed.code, 1, "{}", changed.all());
     let report = ws.json("changed.json");
     assert_eq!(
@@ -142,16 +130,7 @@ endpoints:
         .unwrap_or_default()
         .to_string();
     ws.write("down.yaml", &down);
-    let down = ws
-        .permatrix(&[
-            "run",
-            "down.yaml",
-            "--snapshots",
-            "snaps",
-            "--json",
-            "down.json",
-        ])
-        .await;
+    let down = run_to(&ws, "down.yaml", "down.json").await;
     assert_eq!(down.code, 1, "{}", down.all());
     let report = ws.json("down.json");
     assert_eq!(report["suites"][0]["snapshot"]["state"], "nothing-recorded");

@@ -331,6 +331,17 @@ pub(super) fn is_per_request_scheme(scheme: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Each exchange's identity, and the secrets the reader registered.
+    fn identities(list: &[Exchange]) -> (Vec<Identity>, Secrets) {
+        let mut secrets = Secrets::default();
+        let reader = Reader::new(list, &mut secrets);
+        let ids = list
+            .iter()
+            .map(|e| reader.identity(e, &mut secrets))
+            .collect();
+        (ids, secrets)
+    }
+
     fn exchange(headers: &[(&str, &str)], url: &str) -> Exchange {
         Exchange {
             number: 1,
@@ -366,12 +377,7 @@ mod tests {
             ),
             exchange(&[("Cookie", "_ga=1; theme=dark")], "http://h/a"),
         ];
-        let mut secrets = Secrets::default();
-        let reader = Reader::new(&list, &mut secrets);
-        let ids: Vec<Identity> = list
-            .iter()
-            .map(|e| reader.identity(e, &mut secrets))
-            .collect();
+        let (ids, secrets) = identities(&list);
         assert_eq!(ids[0], vec![Part::Bearer("abc.def".into())]);
         assert_eq!(
             ids[1],
@@ -423,12 +429,7 @@ mod tests {
                 "http://h/a",
             )
         });
-        let mut secrets = Secrets::default();
-        let reader = Reader::new(&list, &mut secrets);
-        let ids: Vec<Identity> = list
-            .iter()
-            .map(|e| reader.identity(e, &mut secrets))
-            .collect();
+        let (ids, _) = identities(&list);
         assert_eq!(ids[0], ids[1], "two tokens of alice are one principal");
         assert_ne!(ids[0], ids[2], "bob is another");
         assert!(
