@@ -50,6 +50,7 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
     let exec = ExecOptions {
         trace: true,
+        curl: config.curl,
         ..config.exec.clone()
     };
     let cells = session.with_canaries(vec![id]);
@@ -79,7 +80,7 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
 /// The `curl` section: the command that re-sends the cell's request, after
 /// the assignment of a credential signed or fetched for it (valid briefly).
 fn curl_section(outcome: &CellOutcome) -> String {
-    let Some(request) = &outcome.request else {
+    let Some(curl) = outcome.request.as_ref().and_then(|r| r.curl.as_ref()) else {
         return "curl     (no request was built)\n".into();
     };
     let mut lines: Vec<String> = Vec::new();
@@ -93,15 +94,13 @@ fn curl_section(outcome: &CellOutcome) -> String {
             fresh.variable
         ));
         lines.push(format!(
-            "{}='{}'",
+            "{}={}",
             fresh.variable,
-            fresh.value.replace('\'', "'\\''")
+            crate::suite::template::shell_single_quoted(&fresh.value)
         ));
     }
     lines.extend(
-        request
-            .curl
-            .lines()
+        curl.lines()
             .filter(|l| fresh.is_none() || !l.starts_with('#'))
             .map(str::to_string),
     );

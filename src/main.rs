@@ -401,7 +401,7 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
             path: PathBuf::from(path),
             mode: WriteMode::Append,
         });
-    let reports = [
+    let reports: Vec<ReportFile> = [
         replace(Format::Json, args.json),
         replace(Format::Junit, args.junit),
         replace(Format::Markdown, args.markdown),
@@ -416,6 +416,11 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
     exec.concurrency = args.concurrency.map(usize::from);
     exec.timeout = args.timeout;
     exec.allow_mutations = args.allow_mutations;
+    // The command is built only where it is shown: under failing lines, or in the JSON.
+    exec.curl = args.curl
+        || reports
+            .iter()
+            .any(|r: &ReportFile| r.format == Format::Json);
     RunConfig {
         paths: args.paths,
         target: TargetChoice {

@@ -63,9 +63,9 @@ pub struct SentRequest {
     pub method: String,
     /// The URL, masked.
     pub url: String,
-    /// A curl command that re-sends it, credentials as shell variables.
+    /// A curl command that re-sends it, credentials as shell variables, when asked for.
     #[serde(skip)]
-    pub curl: String,
+    pub curl: Option<String>,
 }
 
 /// A response, as far as reports need it (every text already masked).

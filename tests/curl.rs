@@ -193,3 +193,71 @@ endpoints:
         "the fetched token works: {script}\n{answer}"
     );
 }
+
+/// What the reviews found: a secret around text, a credential-named body
+/// field, a credential header of the endpoint and a `$` in the URL never
+/// reach the command as they were.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_command_never_shows_part_of_a_secret_nor_lets_the_url_run_code() {
+    let (base, _) = server().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            r#"suite: leaks
+target: {{ base_url: "{base}", allow_mutations: true }}
+principals:
+  prefixed: {{ auth: {{ bearer: {{ token: "sk_live_${{SUFFIX}}" }} }} }}
+endpoints:
+  - request: POST /items?q=$${{HOME:-$(id)}}
+    headers: {{ X-Api-Key: "key-${{SUFFIX}}" }}
+    json: {{ name: probe, password: literal-password-123456, nested: {{ token: tok-abcdef }} }}
+    expect: {{ "*": 418 }}
+"#
+        ),
+    );
+    let out = ws
+        .permatrix(&[
+            "run",
+            "s.yaml",
+            "--curl",
+            "--json",
+            "r.json",
+            "--var",
+            "SUFFIX=suffix-secret-987",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report = std::fs::read_to_string(ws.path("r.json")).expect("report");
+    for leaked in [
+        "sk_live",
+        "suffix-secret-987",
+        "key-",
+        "literal-password-123456",
+        "tok-abcdef",
+    ] {
+        assert!(
+            !out.stdout.contains(leaked),
+            "`{leaked}` in: {}",
+            out.stdout
+        );
+        assert!(!report.contains(leaked), "`{leaked}` in the JSON report");
+    }
+    let command = command_under(&out.stdout, "prefixed");
+    assert!(
+        command.contains("-H \"Authorization: Bearer ${PREFIXED_TOKEN}\""),
+        "{command}"
+    );
+    assert!(
+        command.contains("-H \"X-Api-Key: ${X_API_KEY}\""),
+        "{command}"
+    );
+    assert!(
+        command.contains("\"password\":\"****\"") && command.contains("\"token\":\"****\""),
+        "{command}"
+    );
+    assert!(
+        command.contains("q=\\${HOME:-\\$(id)}"),
+        "the URL's `$` stays text: {command}"
+    );
+}

@@ -16,13 +16,14 @@ use crate::suite::Endpoint;
 /// A cell's request, rendered once and rebuilt for each attempt.
 struct Prepared {
     method: reqwest::Method,
-    url: url::Url,
     /// The URL as the request carries it, parsed once.
     uri: ::http::Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<EncodedBody>,
-    /// The request as a curl command, credentials as shell variables.
-    curl: String,
+    /// The URL, masked, as reports show it.
+    masked_url: String,
+    /// The request as a curl command, credentials as shell variables, when asked for.
+    curl: Option<String>,
 }
 
 /// Runs one cell to its outcome; never fails (failures are outcomes).
@@ -69,7 +70,7 @@ async fn attempt_cell(
     };
     outcome.request = Some(SentRequest {
         method: prepared.method.to_string(),
-        url: shared.redactor.mask(prepared.url.as_str()),
+        url: prepared.masked_url.clone(),
         curl: prepared.curl.clone(),
     });
     let allowed = crate::plan::mutation_allowed(
@@ -240,12 +241,16 @@ async fn authorized(
         let context_path = shared.targets[id.suite].base_url.path();
         let mut traced = trace::request(&request, context_path, &shared.redactor);
         let principal = &shared.suites[id.suite].principals[id.principal];
-        traced.fresh_credential = super::curl::fresh_slot(principal).and_then(|slot| {
-            Some(crate::outcome::FreshCredential {
-                value: trace::credential(&request, &slot.place)?,
-                variable: slot.variable,
-            })
-        });
+        // Kept only when `explain --curl` asks: it is a live credential.
+        traced.fresh_credential = (shared.options.curl)
+            .then(|| super::curl::fresh_slot(principal))
+            .flatten()
+            .and_then(|slot| {
+                Some(crate::outcome::FreshCredential {
+                    value: trace::credential(&request, &slot.place)?,
+                    variable: slot.variable,
+                })
+            });
         outcome.trace = Some(Box::new(traced));
     }
     Ok(request)
@@ -294,8 +299,8 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
         if http::is_credential_header(name) {
             shared.redactor.add(&value);
         }
-        if i < endpoint.headers.len() {
-            endpoint_headers.push((name.clone(), value.clone()));
+        if shared.options.curl && i < endpoint.headers.len() {
+            endpoint_headers.push((name.as_str(), template, value.clone()));
         }
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| RequestError::HeaderName(name.clone()))?;
@@ -309,22 +314,28 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
         .map(|b| http::render_body(b, &scope))
         .transpose()?;
     let masked_url = shared.redactor.mask(url.as_str());
-    let curl = super::curl::command(
-        &super::curl::CurlParts {
-            method: method.as_str(),
-            url: &masked_url,
-            endpoint_headers,
-            body: body.as_ref(),
-        },
-        principal,
-        |text| shared.redactor.mask(text),
-    );
+    let curl = shared.options.curl.then(|| {
+        let has_content_type = headers
+            .iter()
+            .any(|(name, _)| name == reqwest::header::CONTENT_TYPE);
+        super::curl::command(
+            &super::curl::CurlParts {
+                method: method.as_str(),
+                url: &masked_url,
+                endpoint_headers,
+                has_content_type,
+                body: body.as_ref(),
+            },
+            principal,
+            |text| shared.redactor.mask(text),
+        )
+    });
     Ok(Prepared {
         method,
-        url,
         uri,
         headers,
         body,
+        masked_url,
         curl,
     })
 }

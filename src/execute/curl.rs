@@ -2,8 +2,8 @@
 //! method, URL, headers and body as sent, every credential a shell variable
 //! reference (`"$ADMIN_API_TOKEN"`), never its value.
 
-use crate::http::EncodedBody;
-use crate::suite::template::shell_escape_quoted;
+use crate::http::{self, EncodedBody};
+use crate::suite::template::{shell_escape_quoted, shell_single_quoted};
 use crate::suite::{AuthSpec, Principal, Template};
 
 /// What the curl command needs of a prepared cell.
@@ -12,14 +12,18 @@ pub(super) struct CurlParts<'a> {
     pub(super) method: &'a str,
     /// The URL as sent, credentials masked.
     pub(super) url: &'a str,
-    /// The endpoint's headers as sent (the principal's are secrets: taken from its templates).
-    pub(super) endpoint_headers: Vec<(String, String)>,
-    /// The body as sent, credentials masked.
+    /// The endpoint's headers: name, template and value as sent.
+    pub(super) endpoint_headers: Vec<(&'a str, &'a Template, String)>,
+    /// Whether the request's headers (endpoint's or principal's) set `Content-Type`.
+    pub(super) has_content_type: bool,
+    /// The body as sent.
     pub(super) body: Option<&'a EncodedBody>,
 }
 
 /// The command, with comment lines first when a credential cannot be written
-/// as a variable (a signed or fetched token) and a list of the variables it reads.
+/// as a variable (a signed or fetched token). `mask` hides the run's secrets
+/// in text; credential headers and credential-named body fields are never
+/// taken from what was sent.
 pub(super) fn command(
     parts: &CurlParts<'_>,
     principal: &Principal,
@@ -31,19 +35,22 @@ pub(super) fn command(
     if parts.method != "GET" {
         args.push(format!("-X {}", parts.method));
     }
-    let mut url = parts.url.to_string();
-    for (name, value) in &parts.endpoint_headers {
-        args.push(format!(
-            "-H \"{}: {}\"",
-            name,
-            shell_escape_quoted(&mask(value))
-        ));
+    let header = |name: &str, value: &str| format!("-H \"{}: {value}\"", shell_escape_quoted(name));
+    for (name, template, sent) in &parts.endpoint_headers {
+        let value = if http::is_credential_header(name) {
+            template.to_shell(&variable_stem(name))
+        } else {
+            shell_escape_quoted(&mask(sent))
+        };
+        args.push(header(name, &value));
     }
     for (name, value) in &principal.headers {
         let fallback = format!("{stem}_{}", variable_stem(name));
-        args.push(format!("-H \"{name}: {}\"", value.to_shell(&fallback)));
+        args.push(header(name, &value.to_shell(&fallback)));
     }
     let secret = |template: &Template, field: &str| template.to_shell(&format!("{stem}_{field}"));
+    // The principal's query credential, shell-ready, appended after the escaped URL.
+    let mut query_credential: Option<(String, String)> = None;
     match &principal.auth {
         AuthSpec::None => {}
         AuthSpec::Basic { username, password } => {
@@ -54,21 +61,21 @@ pub(super) fn command(
             ));
         }
         AuthSpec::Bearer { token } => {
-            args.push(format!(
-                "-H \"Authorization: Bearer {}\"",
-                secret(token, "TOKEN")
+            args.push(header(
+                "Authorization",
+                &format!("Bearer {}", secret(token, "TOKEN")),
             ));
         }
-        AuthSpec::Header { name, value } => {
-            args.push(format!("-H \"{name}: {}\"", secret(value, "KEY")));
-        }
+        AuthSpec::Header { name, value } => args.push(header(name, &secret(value, "KEY"))),
         AuthSpec::Cookie { name, value } => {
-            args.push(format!("-b \"{name}={}\"", secret(value, "KEY")));
+            args.push(format!(
+                "-b \"{}={}\"",
+                shell_escape_quoted(name),
+                secret(value, "KEY")
+            ));
         }
         AuthSpec::Query { name, value } => {
-            url = without_param(&url, name);
-            let separator = if url.contains('?') { '&' } else { '?' };
-            url = format!("{url}{separator}{name}={}", secret(value, "KEY"));
+            query_credential = Some((name.clone(), secret(value, "KEY")));
         }
         AuthSpec::Login(_)
         | AuthSpec::JwtBearerGrant(_)
@@ -76,50 +83,46 @@ pub(super) fn command(
         | AuthSpec::ConnectJwt(_)
         | AuthSpec::Jwt(_) => {
             if let Some(slot) = fresh_slot(principal) {
-                let how = match &principal.auth {
-                    AuthSpec::Login(_) => {
-                        "logs in first: set it to the credential its login returns (`permatrix explain` shows the exchange)"
-                    }
-                    AuthSpec::JwtBearerGrant(_) | AuthSpec::ClientCredentials(_) => {
-                        "sends a token fetched from its token endpoint: set it to one, or run `permatrix explain … --curl` for a command with a token fetched now"
-                    }
-                    _ => {
-                        "signs a fresh JWT for each request (a Connect JWT's qsh binds method, path and query): `permatrix explain … --curl` prints a command with one signed now"
-                    }
-                };
-                notes.push(format!("# ${} — {} {how}", slot.variable, principal.name));
+                notes.push(format!(
+                    "# ${} — {} {}",
+                    slot.variable, principal.name, slot.how
+                ));
+                let variable = format!("${{{}}}", slot.variable);
                 match &slot.place {
                     Place::Header { name, scheme } if scheme.is_empty() => {
-                        args.push(format!("-H \"{name}: ${{{}}}\"", slot.variable));
+                        args.push(header(name, &variable));
                     }
                     Place::Header { name, scheme } => {
-                        args.push(format!("-H \"{name}: {scheme} ${{{}}}\"", slot.variable));
+                        args.push(header(name, &format!("{scheme} {variable}")));
                     }
                     Place::Cookie(name) => {
-                        args.push(format!("-b \"{name}=${{{}}}\"", slot.variable));
+                        args.push(format!("-b \"{}={variable}\"", shell_escape_quoted(name)));
                     }
-                    Place::Query(name) => {
-                        url = without_param(&url, name);
-                        let separator = if url.contains('?') { '&' } else { '?' };
-                        url = format!("{url}{separator}{name}=${{{}}}", slot.variable);
-                    }
+                    Place::Query(name) => query_credential = Some((name.clone(), variable)),
                 }
             }
         }
     }
     if let Some(body) = parts.body {
         if let Some(content_type) = body.content_type
-            && !parts
-                .endpoint_headers
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            && !parts.has_content_type
         {
-            args.push(format!("-H \"Content-Type: {content_type}\""));
+            args.push(header("Content-Type", content_type));
         }
-        let text = mask(&String::from_utf8_lossy(&body.bytes));
-        args.push(format!("--data-raw '{}'", text.replace('\'', "'\\''")));
+        args.push(format!(
+            "--data-raw {}",
+            shell_single_quoted(&body_text(body, &mask))
+        ));
     }
-    let mut line = format!("curl -sS -i \"{}\"", escape_url(&url));
+    // The URL is escaped whole (a `$` in it stays a `$`); the credential the
+    // principal adds is appended after, already a shell variable reference.
+    let mut url = shell_escape_quoted(parts.url);
+    if let Some((name, value)) = query_credential {
+        url = shell_escape_quoted(&without_param(parts.url, &name));
+        let separator = if url.contains('?') { '&' } else { '?' };
+        url = format!("{url}{separator}{}={value}", shell_escape_quoted(&name));
+    }
+    let mut line = format!("curl -sS -i \"{url}\"");
     for arg in args {
         line.push_str(" \\\n  ");
         line.push_str(&arg);
@@ -132,6 +135,52 @@ pub(super) fn command(
     text
 }
 
+/// The body as sent, with every value a credential-named field holds (a
+/// JSON key or form field like `password`, `api_key`) shown as `****`, and
+/// each other value masked whole (so a short secret is hidden too).
+fn body_text(body: &EncodedBody, mask: &impl Fn(&str) -> String) -> String {
+    let text = String::from_utf8_lossy(&body.bytes);
+    match body.content_type {
+        Some("application/json") => match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(mut value) => {
+                hide_fields(&mut value, mask);
+                value.to_string()
+            }
+            Err(_) => mask(&text),
+        },
+        Some("application/x-www-form-urlencoded") => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in url::form_urlencoded::parse(text.as_bytes()) {
+                let shown = if http::is_credential_param(&name) {
+                    "****".to_string()
+                } else {
+                    mask(&value)
+                };
+                form.append_pair(&name, &shown);
+            }
+            form.finish()
+        }
+        _ => mask(&text),
+    }
+}
+
+fn hide_fields(value: &mut serde_json::Value, mask: &impl Fn(&str) -> String) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (key, field) in fields.iter_mut() {
+                if http::is_credential_param(key) && !field.is_object() && !field.is_array() {
+                    *field = serde_json::Value::from("****");
+                } else {
+                    hide_fields(field, mask);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|i| hide_fields(i, mask)),
+        serde_json::Value::String(text) => *text = mask(text),
+        _ => {}
+    }
+}
+
 /// Where a credential that is signed or fetched at run time goes, and the
 /// shell variable a curl command reads it from.
 pub(crate) struct FreshSlot {
@@ -139,6 +188,8 @@ pub(crate) struct FreshSlot {
     pub(crate) variable: String,
     /// Where it is sent.
     pub(crate) place: Place,
+    /// How the mode makes it, for the comment above the command.
+    pub(crate) how: &'static str,
 }
 
 /// Where a credential is sent.
@@ -204,24 +255,22 @@ pub(crate) fn fresh_slot(principal: &Principal) -> Option<FreshSlot> {
         },
         _ => return None,
     };
+    let how = match &principal.auth {
+        AuthSpec::Login(_) => {
+            "logs in first: set it to the credential its login returns (`permatrix explain` shows the exchange)"
+        }
+        AuthSpec::JwtBearerGrant(_) | AuthSpec::ClientCredentials(_) => {
+            "sends a token fetched from its token endpoint: set it to one, or run `permatrix explain … --curl` for a command with a token fetched now"
+        }
+        _ => {
+            "signs a fresh JWT for each request (a Connect JWT's qsh binds method, path and query): `permatrix explain … --curl` prints a command with one signed now"
+        }
+    };
     Some(FreshSlot {
         variable: format!("{stem}_{suffix}"),
         place,
+        how,
     })
-}
-
-/// A URL inside double quotes: its `$` of a variable we wrote stays live, a literal one is escaped.
-fn escape_url(url: &str) -> String {
-    let mut out = String::new();
-    let mut rest = url;
-    while let Some(at) = rest.find("${") {
-        out.push_str(&shell_escape_quoted(&rest[..at]));
-        let end = rest[at..].find('}').map_or(rest.len(), |e| at + e + 1);
-        out.push_str(&rest[at..end]);
-        rest = &rest[end..];
-    }
-    out.push_str(&shell_escape_quoted(rest));
-    out
 }
 
 /// `url` without its query parameter `name` (the masked key the principal added).

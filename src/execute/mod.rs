@@ -65,6 +65,10 @@ pub struct ExecOptions {
     pub env: BTreeMap<String, String>,
     /// Record each cell's whole exchange (for `explain`).
     pub trace: bool,
+    /// Build each cell's curl command (`--curl`, a JSON report, `explain
+    /// --curl`); with `trace`, also keep the credential a signed or fetched
+    /// auth mode put in the request, for `explain --curl`.
+    pub curl: bool,
     /// `PERMATRIX_PROXY_LOOPBACK=1`: send loopback targets through the
     /// environment's proxies too (the embedded mock never goes through one).
     pub proxy_loopback: bool,

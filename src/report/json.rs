@@ -153,7 +153,7 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
         "expected_line": source.map(|s| s.line),
         "status": outcome.status(),
         "request": outcome.request,
-        "curl": outcome.request.as_ref().map(|r| &r.curl),
+        "curl": outcome.request.as_ref().and_then(|r| r.curl.as_ref()),
         "attempts": outcome.attempts,
         "duration_ms": outcome.elapsed.as_millis() as u64,
         "note": outcome.note,

@@ -158,11 +158,11 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             suite.principals[outcome.id.principal].name,
             detail(outcome)
         ));
-        if let Some(request) = &outcome.request
+        if let Some(curl) = outcome.request.as_ref().and_then(|r| r.curl.as_ref())
             && style.curl
             && outcome.verdict.fails_run()
         {
-            for line in request.curl.lines() {
+            for line in curl.lines() {
                 text.push_str(&format!("    {line}\n"));
             }
         }

@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 
 use super::{Seen, closures, named_in};
-use crate::suite::diag::nearest;
 use crate::suite::scope_rules::nearest_scope;
 use crate::suite::{Required, Suite};
 
@@ -68,9 +67,7 @@ pub fn unknown_scopes(suite: &Suite, asked: &[String]) -> Vec<UnknownScope> {
         .filter(|s| !named.contains(s.as_str()))
         .map(|s| UnknownScope {
             scope: s.clone(),
-            nearest: nearest_scope(s, named.iter().copied())
-                .or_else(|| nearest(s, named.iter().copied()))
-                .map(str::to_string),
+            nearest: nearest_scope(s, named.iter().copied()).map(str::to_string),
         })
         .collect()
 }

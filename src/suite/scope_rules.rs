@@ -74,15 +74,6 @@ impl ScopeRules {
         }
         closure
     }
-
-    /// Whether `scope_implies` or `scopes_known` names `scope`.
-    pub fn mentions(&self, scope: &str) -> bool {
-        self.known.as_ref().is_some_and(|k| k.contains(scope))
-            || self
-                .implies
-                .iter()
-                .any(|(key, implied)| key == scope || implied.iter().any(|s| s == scope))
-    }
 }
 
 /// The closest of `candidates` to `scope`: the same name in another case

@@ -174,16 +174,16 @@ impl Template {
         }
     }
 
-    /// The template as the inside of a double-quoted shell word: its text
-    /// escaped, each `${NAME}` kept as a shell variable reference (defaults
-    /// dropped: a default may be a secret). A template without variables is
-    /// a secret written as it is: it becomes `${fallback}` instead, so the
-    /// value itself is never shown.
+    /// A secret template as the inside of a double-quoted shell word: `${NAME}`
+    /// when it is exactly one variable (its default dropped: a default may be
+    /// a secret), else `${fallback}`, so no part of the value is ever shown.
     pub fn to_shell(&self, fallback: &str) -> String {
-        if !self.parts.iter().any(|p| matches!(p, Part::Var { .. })) {
-            return format!("${{{fallback}}}");
+        // Only a template that is one variable and nothing else hides its
+        // value: around text (`sk_live_${SUFFIX}`) the text is part of the secret.
+        match self.parts.as_slice() {
+            [Part::Var { name, .. }] => format!("${{{name}}}"),
+            _ => format!("${{{fallback}}}"),
         }
-        self.to_shell_text()
     }
 
     /// The template as the inside of a double-quoted shell word, its text as
@@ -272,6 +272,11 @@ impl Template {
         }
         missing
     }
+}
+
+/// `text` as a single-quoted shell word.
+pub fn shell_single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// `text` escaped for the inside of a double-quoted shell word.
