@@ -39,6 +39,24 @@ async fn a_dash_sends_the_report_to_stdout_and_the_display_to_stderr() {
     );
     assert!(!ws.path("-").exists(), "no file named `-`");
 
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/coverage");
+    let (spec, suite) = (
+        format!("{data}/pets.v30.yaml"),
+        format!("{data}/pets.v30.suite.yaml"),
+    );
+    let out = ws
+        .permatrix(&["coverage", "--openapi", &spec, &suite, "--json", "-"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let coverage: serde_json::Value =
+        serde_json::from_str(&out.stdout).expect("coverage JSON alone on stdout");
+    assert_eq!(coverage["operations"], 6);
+    assert!(
+        out.stderr.contains("uncovered operations"),
+        "the summary moved to stderr: {}",
+        out.stderr
+    );
+
     let out = permatrix(&ws, &["run", "s.yaml", "--json", "-", "--markdown", "-"]).await;
     assert_eq!(out.code, 2, "{}", out.all());
     assert!(
@@ -124,20 +142,32 @@ async fn color_is_chosen_by_the_flag_and_no_color() {
     assert!(!escape(&out), "auto: a pipe is no terminal");
     let out = permatrix(&ws, &["--color", "never", "run", "s.yaml"]).await;
     assert!(!escape(&out) && out.code == 0, "{}", out.all());
-    let out = ws
-        .permatrix_with_env(
-            &[
-                "run",
-                "s.yaml",
-                "--color",
-                "auto",
-                "--var",
-                "ALICE_PASSWORD=x",
-            ],
-            &[("NO_COLOR", "1")],
-        )
-        .await;
+    // NO_COLOR turns auto off (the run must produce output for that to mean
+    // anything), and `always` wins over it.
+    let with_no_color = |color: &'static str| {
+        let mut args: Vec<String> = ["run", "s.yaml", "--color", color]
+            .map(String::from)
+            .to_vec();
+        args.extend(common::credential_vars());
+        let ws = &ws;
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            ws.permatrix_with_env(&args, &[("NO_COLOR", "1")]).await
+        }
+    };
+    let out = with_no_color("auto").await;
+    assert!(
+        out.code == 0 && out.stdout.contains("5 passed"),
+        "{}",
+        out.all()
+    );
     assert!(!escape(&out), "{}", out.stdout);
+    let out = with_no_color("always").await;
+    assert!(
+        escape(&out),
+        "--color always wins over NO_COLOR: {}",
+        out.stdout
+    );
     let out = ws
         .permatrix(&["run", "s.yaml", "--color", "sometimes"])
         .await;

@@ -666,3 +666,49 @@ fn documents_the_fuzzer_found_make_suites_that_load() {
         permatrix::import::init::openapi_text(path, &text).ok()
     });
 }
+
+/// Jira's description carries Connect and OAuth scopes: `init` writes each
+/// operation's alternatives as `scopes:` and Connect's hierarchy as
+/// `scope_implies`, and the suite loads.
+#[tokio::test]
+async fn scopes_come_from_oauth_requirements_and_jiras_extensions() {
+    let ws = Workspace::new();
+    let spec = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/openapi/jira-platform.v3.json"
+    );
+    let out = ws
+        .permatrix(&[
+            "init",
+            "--openapi",
+            spec,
+            "--name",
+            "jira",
+            "--out",
+            "jira.yaml",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let text = ws.read("jira.yaml");
+    assert!(
+        text.contains("scope_implies: { ADMIN: [PROJECT_ADMIN], PROJECT_ADMIN: [DELETE], DELETE: [WRITE], WRITE: [READ], READ: [NONE] }"),
+        "{text}"
+    );
+    let entry = |name: &str| {
+        text.split("  - name: ")
+            .find(|e| e.starts_with(&format!("{name}\n")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let permissions = entry("getAllPermissions");
+    assert!(
+        permissions.contains(
+            "scopes: [[ADMIN], [\"manage:jira-configuration\"], [\"read:permission:jira\"]]"
+        ),
+        "{permissions}"
+    );
+    let columns = entry("getIssueNavigatorDefaultColumns");
+    assert!(columns.contains("scopes: [INACCESSIBLE]"), "{columns}");
+    let check = ws.permatrix(&["check", "jira.yaml"]).await;
+    assert_eq!(check.code, 0, "{}", check.all());
+}

@@ -109,8 +109,11 @@ fn has(text: &str, needles: &str) {
 /// Fails unless each `key: JSON` of `spec` (lines, or parts split by `; `) is a field of `value`.
 #[track_caller]
 fn check(value: &Value, spec: &str) {
-    let fields = spec.lines().flat_map(|l| l.split("; "));
-    for (key, expected) in fields.filter_map(|f| f.trim().split_once(": ")) {
+    let fields = spec.lines().flat_map(|l| l.split("; ")).map(str::trim);
+    for field in fields.filter(|f| !f.is_empty()) {
+        let Some((key, expected)) = field.split_once(": ") else {
+            panic!("a test's spec `{field}` is not `key: JSON`");
+        };
         let expected: Value = serde_json::from_str(expected).expect("a test's JSON");
         assert_eq!(value[key], expected, "{key} of {value:#}");
     }
@@ -718,7 +721,11 @@ fn at_root(line: &str, json: &std::path::Path) -> (Output, Value) {
 fn the_jira_suite_finds_the_forum_case_and_reach_reads_its_snapshot() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let json = tmp.path().join("r.json");
-    let (_, report) = at_root("run suites/jira-cloud.yaml --no-snapshot", &json);
+    // --strict-scopes: the suite's only finding is a denial, which fails nothing.
+    let (_, report) = at_root(
+        "run suites/jira-cloud.yaml --no-snapshot --strict-scopes",
+        &json,
+    );
     let forum = finding(&report, "GET /rest/api/2/auditing/record × app-as-user");
     let expected = r#"
         kind: "denied_despite_scopes"; status: 403; required: ["READ"]
@@ -737,4 +744,28 @@ fn the_jira_suite_finds_the_forum_case_and_reach_reads_its_snapshot() {
     check(auditing, conflicting);
     let user = r#"{"principal":"app-as-user","status":403}"#;
     has(&auditing["conflicts"].to_string(), user);
+
+    // `--json -`: the answer alone on stdout, the table on stderr.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args([
+            "reach",
+            "suites/jira-cloud.yaml",
+            "--scopes",
+            "READ",
+            "--json",
+            "-",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .output()
+        .expect("run permatrix");
+    let out = Output::from(output);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let answer: Value = serde_json::from_str(&out.stdout).expect("stdout is the JSON alone");
+    assert_eq!(answer["scopes"], serde_json::json!(["NONE", "READ"]));
+    assert!(
+        out.stderr.contains("jira-cloud: what READ reaches"),
+        "{}",
+        out.stderr
+    );
 }
