@@ -272,7 +272,6 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         Some(settings) => check_snapshots(&session, &outcomes, settings, errors),
         None => Vec::new(),
     };
-    let snapshot_failed = snapshots.iter().flatten().any(|s| s.fails_run());
     let report = RunReport {
         suites: &session.suites,
         targets: &started.targets,
@@ -284,13 +283,13 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         strict_scopes: config.strict_scopes,
         timing,
     };
-    let findings_failed = report.findings_fail_run();
+    let failed = report.fails_run();
     emit(&mut reporters, &Event::Finished(&report), errors);
     drop(reporters);
     if !output_errors.is_empty() {
         return Err(CommandError::Output(output_errors));
     }
-    let ending = if tally.fails_run() || snapshot_failed || findings_failed {
+    let ending = if failed {
         Ending::Failed
     } else {
         Ending::Passed

@@ -12,7 +12,6 @@ use crate::app::{
     document_unwritable, write_document,
 };
 use crate::plan::Selection;
-use crate::scopes::Seen;
 use crate::scopes::reach::{Basis, ReachRow, reach, unknown_scopes};
 use crate::snapshot::{self, Matrix};
 use crate::suite::Suite;
@@ -126,16 +125,7 @@ pub fn reach_command(config: &ReachConfig) -> Result<Finished, CommandError> {
     };
     let closure = suite.scope_rules.closure(&config.scopes);
     let statuses = matrix.statuses();
-    let rows = reach(suite, &closure, |e, p| {
-        let key = (
-            suite.endpoints[e].name.as_str(),
-            suite.principals[p].name.as_str(),
-        );
-        statuses.get(&key).map(|&status| Seen {
-            status,
-            ..Seen::default()
-        })
-    });
+    let rows = reach(suite, &closure, snapshot::seen_in(suite, &statuses));
     let answer = Answer {
         suite,
         asked: &config.scopes,

@@ -298,7 +298,19 @@ fn observed_over<'m>(
 /// The scope findings over a recorded matrix, one line each.
 fn finding_lines(suite: &Suite, matrix: &Matrix) -> Vec<String> {
     let statuses = matrix.statuses();
-    let seen = |e: usize, p: usize| {
+    crate::scopes::findings::of_suite(suite, seen_in(suite, &statuses))
+        .iter()
+        .map(|finding| finding.line(suite))
+        .collect()
+}
+
+/// A lookup of `suite`'s cells, by index, in a recorded matrix's statuses
+/// ([`Matrix::statuses`]), for scope analysis.
+pub fn seen_in<'m>(
+    suite: &'m Suite,
+    statuses: &'m HashMap<(&str, &str), u16>,
+) -> impl Fn(usize, usize) -> Option<crate::scopes::Seen<'static>> + 'm {
+    move |e, p| {
         let key = (
             suite.endpoints[e].name.as_str(),
             suite.principals[p].name.as_str(),
@@ -307,11 +319,7 @@ fn finding_lines(suite: &Suite, matrix: &Matrix) -> Vec<String> {
             status,
             ..Default::default()
         })
-    };
-    crate::scopes::findings::of_suite(suite, seen)
-        .iter()
-        .map(|finding| finding.line(suite))
-        .collect()
+    }
 }
 
 /// The cells of `previous` by endpoint and principal name.

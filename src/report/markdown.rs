@@ -107,13 +107,7 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         let findings = run.findings_of(s);
         if !findings.is_empty() {
             out.push_str("\n### Scope findings\n\n| finding | principal | endpoint | status | requires | holds | what it means |\n| --- | --- | --- | --- | --- | --- | --- |\n");
-            let list = |scopes: &[String]| {
-                if scopes.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    prose(&scopes.join(", "))
-                }
-            };
+            let list = |scopes: &[String]| prose(&crate::scopes::findings::list(scopes));
             for f in findings {
                 let (endpoint, requires) = match f.endpoint {
                     Some(e) => (

@@ -80,7 +80,8 @@ impl Finding {
     }
 }
 
-fn list(scopes: &[String]) -> String {
+/// Scopes as `A, B`, or `(none)`.
+pub(crate) fn list(scopes: &[String]) -> String {
     if scopes.is_empty() {
         "(none)".into()
     } else {
