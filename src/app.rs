@@ -12,6 +12,7 @@ use crate::redact::MIN_FREE_TEXT_LEN;
 use crate::report::terminal::TerminalStyle;
 use crate::report::{Event, ReportError, ReportFile, Reporter, RunReport, WriteMode};
 use crate::session::{Completion, Session, SessionError, SessionOptions};
+use crate::suite::steps::Phase;
 use crate::snapshot::{SnapshotError, SnapshotSettings};
 use crate::suite::Diagnostic;
 
@@ -203,6 +204,10 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     if let Some(problem) = unwritable_report(files) {
         return Err(CommandError::Usage(problem));
     }
+    let guarded = session.guarded_steps(&cells);
+    if !guarded.is_empty() {
+        return Err(CommandError::Session(SessionError::MutatingSteps(guarded)));
+    }
     let started = session
         .start()
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
@@ -217,11 +222,25 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     let (started_at, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
     // Finished cells land here as they finish, so an interrupted run can still show them.
     let mut outcomes: Vec<CellOutcome> = Vec::with_capacity(cells.len());
-    let completion = started
-        .execute_into(&cells, &config.exec, &mut outcomes, |outcome| {
+    let (mut steps, setup) = started
+        .steps(Phase::Setup, &cells, &config.exec)
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let setup_failed = steps.iter().any(|s| s.fails_run());
+    let executed = if setup_failed || setup == Completion::Interrupted {
+        Ok(setup)
+    } else {
+        started.execute_into(&cells, &config.exec, &mut outcomes, |outcome| {
             emit(&mut reporters, &Event::CellFinished(outcome), errors)
         })
-        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    };
+    // Teardown runs whatever happened: failed cells, a failed setup, Ctrl-C.
+    let teardown = started.steps(Phase::Teardown, &cells, &config.exec);
+    let completion = executed.map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    steps.extend(
+        teardown
+            .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?
+            .0,
+    );
     let mut notes: Vec<String> = short_secrets_warning(&started).into_iter().collect();
     notes.extend(
         started
@@ -253,6 +272,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             findings: &findings,
             strict_scopes: config.strict_scopes,
             timing,
+            steps: &steps,
         };
         emit(&mut reporters, &Event::Interrupted(&report), errors);
         drop(reporters);
@@ -269,9 +289,16 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         });
     }
     let snapshots = match &config.snapshots {
-        Some(settings) => check_snapshots(&session, &outcomes, settings, errors),
-        None => Vec::new(),
+        // A failed setup sent no cell: there is no matrix to record.
+        Some(settings) if !setup_failed => check_snapshots(&session, &outcomes, settings, errors),
+        _ => Vec::new(),
     };
+    if setup_failed {
+        notes.push(format!(
+            "setup failed: none of the {} cells was sent; no snapshot was written",
+            cells.len()
+        ));
+    }
     let report = RunReport {
         suites: &session.suites,
         targets: &started.targets,
@@ -282,6 +309,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         findings: &findings,
         strict_scopes: config.strict_scopes,
         timing,
+        steps: &steps,
     };
     let failed = report.fails_run();
     emit(&mut reporters, &Event::Finished(&report), errors);

@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::suite::Expectation;
+use crate::suite::compare::BodyFact;
 
 /// One endpoint × principal of one suite, by index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -81,6 +82,21 @@ pub struct Observation {
     pub excerpt: String,
     /// Extra facts the endpoint's `snapshot:` asks for.
     pub facts: Vec<Fact>,
+    /// The body as `compare:` compares it, when the endpoint compares
+    /// (never reported: it may hold what the excerpt masks or cuts).
+    #[serde(skip)]
+    pub comparable: Option<Comparable>,
+}
+
+/// A response body in the form it is compared with another's.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Comparable {
+    /// No body, or only whitespace.
+    Empty,
+    /// A JSON body, `compare.ignore` pointers dropped.
+    Json(serde_json::Value),
+    /// Any other body, trimmed.
+    Text(Vec<u8>),
 }
 
 /// One extra fact recorded about a response: where it comes from and its
@@ -189,6 +205,87 @@ pub struct CellOutcome {
     pub note: Option<String>,
     /// Everything sent and received, when `explain` asked for it.
     pub trace: Option<Box<Trace>>,
+    /// How its body compares with the reference principal's, when the endpoint has `compare:`.
+    pub body: Option<BodyComparison>,
+}
+
+/// A cell's body set against the reference principal's (`compare:`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BodyComparison {
+    /// The reference principal.
+    pub with: String,
+    /// How the bodies compare.
+    pub fact: BodyFact,
+    /// What `expect_body` asks, if anything.
+    pub expected: Option<BodyFact>,
+}
+
+impl BodyComparison {
+    /// Whether `expect_body` asks for another fact.
+    pub fn mismatched(&self) -> bool {
+        self.expected.is_some_and(|expected| expected != self.fact)
+    }
+
+    /// `same body as alice`, `a body that differs from alice's`, `no body to compare with alice's`.
+    pub fn phrase(fact: BodyFact, with: &str) -> String {
+        match fact {
+            BodyFact::Same => format!("same body as {with}"),
+            BodyFact::Differs => format!("a body that differs from {with}'s"),
+            BodyFact::NotApplicable => format!("no body to compare with {with}'s"),
+        }
+    }
+}
+
+/// What one setup or teardown step did as one principal (every text masked).
+#[derive(Clone, Debug, Serialize)]
+pub struct StepRecord {
+    /// Index of the suite in the run.
+    #[serde(skip)]
+    pub suite: usize,
+    /// Setup or teardown.
+    pub phase: crate::suite::steps::Phase,
+    /// Its place in its list, from 1.
+    pub number: usize,
+    /// Its `name:`, or its request line.
+    pub step: String,
+    /// The principal it ran as.
+    pub principal: String,
+    /// The method.
+    pub method: String,
+    /// The URL sent, masked; `None` when the request could not be built.
+    pub url: Option<String>,
+    /// The status received.
+    pub status: Option<u16>,
+    /// The statuses that let the run go on.
+    pub expected: String,
+    /// It got an expected status and every capture.
+    pub passed: bool,
+    /// Not sent: a capture it needs was never made (its setup failed).
+    pub skipped: bool,
+    /// What went wrong, when it failed or was skipped.
+    pub error: Option<String>,
+    /// What it captured, by name (masked where secret).
+    pub captured: Vec<(String, String)>,
+    /// The step's line in the suite file.
+    pub line: u32,
+}
+
+impl StepRecord {
+    /// Whether it makes the run fail.
+    pub fn fails_run(&self) -> bool {
+        !self.passed && !self.skipped
+    }
+
+    /// `setup step 1 (create a note) as alice`.
+    pub fn title(&self) -> String {
+        format!(
+            "{} step {} ({}) as {}",
+            self.phase.as_str(),
+            self.number,
+            self.step,
+            self.principal
+        )
+    }
 }
 
 /// The whole exchange of one cell, for `explain` (every text already masked).

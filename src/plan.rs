@@ -80,7 +80,9 @@ pub fn mutation_allowed(suite: &Suite, endpoint: usize, to_mock: bool, flag: boo
 }
 
 /// A principal's canary runs whenever any of its cells does, selected or not:
-/// its result decides how the principal's denials read.
+/// its result decides how the principal's denials read. So does the
+/// reference cell of an endpoint with `compare:`: the others' bodies are
+/// compared with its.
 pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
     let mut needed: Vec<CellId> = cells
         .iter()
@@ -89,6 +91,10 @@ pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
             Some(CellId { endpoint, ..*c })
         })
         .collect();
+    needed.extend(cells.iter().filter_map(|c| {
+        let principal = suites[c.suite].reference_of(c.endpoint)?;
+        Some(CellId { principal, ..*c })
+    }));
     needed.sort();
     needed.dedup();
     for canary in needed {

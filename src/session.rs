@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use crate::execute::{self, ExecError, ExecOptions, ResolvedTarget};
 use crate::http::RequestError;
-use crate::outcome::{CellId, CellOutcome};
+use crate::outcome::{CellId, CellOutcome, StepRecord};
 use crate::plan::{self, PlanError, Selection};
 use crate::redact::Redactor;
 use crate::suite::base_url::BaseUrlError;
+use crate::suite::steps::Phase;
+use crate::suite::template::Captured;
 use crate::suite::{self, Diagnostic, LoadOptions, Suite};
 
 /// Where the command line sends requests, overriding the suites' targets.
@@ -53,6 +55,16 @@ pub enum SessionError {
     /// The engine could not set a principal up.
     #[error(transparent)]
     Execute(#[from] ExecError),
+    /// Steps would change state on a real target without leave.
+    #[error(
+        "{} change state on a real target: {}; set `allow_mutations: true` in the suite's target or pass --allow-mutations (nothing was sent)",
+        if .0.len() == 1 { "a step would" } else { "steps would" },
+        .0.join(", ")
+    )]
+    MutatingSteps(Vec<String>),
+    /// A thread panicked while holding the captured values.
+    #[error("the captured values were lost to a panic")]
+    Poisoned,
 }
 
 /// Why a suite's target could not be set up.
@@ -169,6 +181,27 @@ impl Session {
         )
     }
 
+    /// The mutating steps of the suites of `cells` that the mutation guard
+    /// refuses (a real target without `allow_mutations`), as `suite: setup step 1 (POST /x)`.
+    pub fn guarded_steps(&self, cells: &[CellId]) -> Vec<String> {
+        let mut which: Vec<usize> = cells.iter().map(|c| c.suite).collect();
+        which.dedup();
+        which
+            .into_iter()
+            .filter(|&s| {
+                let suite = &self.suites[s];
+                let to_mock = suite.mock.is_some();
+                !(to_mock || suite.target.allow_mutations || self.options.exec.allow_mutations)
+            })
+            .flat_map(|s| {
+                let suite = &self.suites[s];
+                execute::steps::mutating(suite)
+                    .into_iter()
+                    .map(move |step| format!("{}: {step}", suite.name))
+            })
+            .collect()
+    }
+
     /// Starts what the run needs: the runtimes, the mocks that serve it, each
     /// suite's target.
     pub fn start(&self) -> Result<Started<'_>, SessionError> {
@@ -190,6 +223,7 @@ impl Session {
             targets,
             redactor: Arc::new(Redactor::new()),
             notices: std::sync::Mutex::default(),
+            captured: std::sync::Mutex::new(vec![Captured::default(); self.suites.len()]),
         })
     }
 }
@@ -205,12 +239,52 @@ pub struct Started<'s> {
     /// Every secret of the run, for masking whatever leaves it.
     pub redactor: Arc<Redactor>,
     notices: std::sync::Mutex<Vec<String>>,
+    /// By suite: what its steps captured so far.
+    captured: std::sync::Mutex<Vec<Captured>>,
 }
 
 impl Started<'_> {
     /// What the executions so far had to say once (a target that kept refusing).
     pub fn notices(&self) -> Vec<String> {
         self.notices.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
+    /// Runs the `phase` steps of the suites that `cells` belong to. Setup
+    /// stops at the first failing step; teardown skips the steps whose
+    /// captures were never made. Ctrl-C stops setup (the records hold what ran).
+    pub fn steps(
+        &self,
+        phase: Phase,
+        cells: &[CellId],
+        exec: &ExecOptions,
+    ) -> Result<(Vec<StepRecord>, Completion), SessionError> {
+        let mut which: Vec<usize> = cells.iter().map(|c| c.suite).collect();
+        which.dedup();
+        let suites = &self.session.suites;
+        let mut captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
+        let run = execute::steps::run(
+            suites,
+            &self.targets,
+            &which,
+            phase,
+            exec,
+            self.redactor.clone(),
+            &mut captured,
+        );
+        let finished = self.runtime.block_on(async {
+            match phase {
+                // Teardown is not cut short: it cleans up after an interruption.
+                Phase::Teardown => Some(run.await),
+                Phase::Setup => tokio::select! {
+                    records = run => Some(records),
+                    _ = interrupted() => None,
+                },
+            }
+        });
+        match finished {
+            Some(records) => Ok((records?, Completion::Finished)),
+            None => Ok((Vec::new(), Completion::Interrupted)),
+        }
     }
 
     /// Executes `cells` with the session's options; `on_outcome` sees each as it finishes.
@@ -220,10 +294,12 @@ impl Started<'_> {
         exec: &ExecOptions,
         on_outcome: impl FnMut(&CellOutcome),
     ) -> Result<Vec<CellOutcome>, SessionError> {
+        let captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
         self.runtime
             .block_on(execute::execute(
                 &self.session.suites,
                 &self.targets,
+                &captured,
                 cells,
                 exec,
                 self.redactor.clone(),
@@ -242,10 +318,12 @@ impl Started<'_> {
         on_outcome: impl FnMut(&CellOutcome),
     ) -> Result<Completion, SessionError> {
         let suites = &self.session.suites;
+        let captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
         let executed = self.runtime.block_on(async {
             let work = execute::execute_into(
                 suites,
                 &self.targets,
+                &captured,
                 cells,
                 exec,
                 self.redactor.clone(),

@@ -121,7 +121,13 @@ pub struct Recorded {
     pub status: CellValue,
     /// Facts from the endpoint's `snapshot:`.
     pub facts: Vec<Fact>,
+    /// How its body compared with the reference principal's (`compare:`):
+    /// `same as alice`, `differs from alice`, `n/a`.
+    pub body: Option<String>,
 }
+
+/// The label of a cell's body fact line (`    body: same as alice`).
+const BODY_LABEL: &str = "body";
 
 /// A recorded matrix: endpoints in order, each with its principals in order,
 /// then the scope findings over it.
@@ -166,6 +172,9 @@ impl Matrix {
             out.push('\n');
             for (principal, cell) in cells {
                 out.push_str(&format!("  {principal} → {}\n", cell.status));
+                if let Some(body) = &cell.body {
+                    out.push_str(&format!("    {BODY_LABEL}: {body}\n"));
+                }
                 for fact in &cell.facts {
                     out.push_str(&format!("    {}: {}\n", fact.source, fact.value));
                 }
@@ -197,6 +206,14 @@ impl Matrix {
                 let Some((label, value)) = fact.split_once(": ") else {
                     continue;
                 };
+                if label == BODY_LABEL {
+                    if let Some((_, cells)) = matrix.endpoints.last_mut()
+                        && let Some((_, cell)) = cells.last_mut()
+                    {
+                        cell.body = Some(value.to_string());
+                    }
+                    continue;
+                }
                 if let Some((_, cells)) = matrix.endpoints.last_mut()
                     && let Some((_, cell)) = cells.last_mut()
                     && let Ok(source) = label.parse::<FactSource>()
@@ -219,6 +236,7 @@ impl Matrix {
                         Recorded {
                             status,
                             facts: Vec::new(),
+                            body: None,
                         },
                     ));
                 }
@@ -273,10 +291,14 @@ fn observed_over<'m>(
                 Some(CellResult::Responded(o)) => Some(Recorded {
                     status: CellValue::Status(o.status),
                     facts: o.facts.clone(),
+                    body: ran
+                        .and_then(|o| o.body.as_ref())
+                        .map(|b| b.fact.against(&b.with)),
                 }),
                 Some(CellResult::Skipped { .. }) => Some(Recorded {
                     status: CellValue::Skipped,
                     facts: Vec::new(),
+                    body: None,
                 }),
                 Some(CellResult::Error { .. }) | None => before
                     .get_or_insert_with(|| recorded_by_name(previous()))
@@ -398,6 +420,18 @@ fn classify_status(old: CellValue, new: CellValue) -> ChangeClass {
     }
 }
 
+/// A body fact that turns `same` was hidden and is now visible (widened);
+/// one that stops being `same` narrowed; anything else changed.
+fn classify_body(old: Option<&str>, new: Option<&str>) -> ChangeClass {
+    use crate::suite::compare::BodyFact;
+    let fact = |text: Option<&str>| text.and_then(BodyFact::parse_against).map(|(f, _)| f);
+    match (fact(old), fact(new)) {
+        (Some(BodyFact::Differs), Some(BodyFact::Same)) => ChangeClass::Widened,
+        (Some(BodyFact::Same), Some(BodyFact::Differs)) => ChangeClass::Narrowed,
+        _ => ChangeClass::Changed,
+    }
+}
+
 /// Every difference between two matrices, classified, widened first.
 pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -462,6 +496,16 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                 Some(before) if before.status != cell.status => changes.push(Change {
                     class: classify_status(before.status, cell.status),
                     what: format!("{}: {} → {}", what(), before.status, cell.status),
+                    endpoint: Some(endpoint.clone()),
+                }),
+                Some(before) if before.body != cell.body => changes.push(Change {
+                    class: classify_body(before.body.as_deref(), cell.body.as_deref()),
+                    what: format!(
+                        "{}: body {} → {}",
+                        what(),
+                        before.body.as_deref().unwrap_or("not compared"),
+                        cell.body.as_deref().unwrap_or("not compared")
+                    ),
                     endpoint: Some(endpoint.clone()),
                 }),
                 Some(before) if before.facts != cell.facts => changes.push(Change {

@@ -14,14 +14,14 @@ use crate::retry;
 use crate::suite::Endpoint;
 
 /// A cell's request, rendered once and rebuilt for each attempt.
-struct Prepared {
-    method: reqwest::Method,
+pub(super) struct Prepared {
+    pub(super) method: reqwest::Method,
     /// The URL as the request carries it, parsed once.
     uri: ::http::Uri,
     headers: Vec<(HeaderName, HeaderValue)>,
     body: Option<EncodedBody>,
     /// The URL, masked, as reports show it.
-    masked_url: String,
+    pub(super) masked_url: String,
     /// The request as a curl command, credentials as shell variables, when asked for.
     curl: Option<String>,
 }
@@ -44,6 +44,7 @@ pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
         elapsed: Default::default(),
         note: None,
         trace: None,
+        body: None,
     };
     outcome.result = attempt_cell(shared, id, endpoint, &mut outcome).await;
     outcome.verdict = judge(&outcome.expected, &outcome.result);
@@ -59,7 +60,8 @@ async fn attempt_cell(
 ) -> CellResult {
     let suite = &shared.suites[id.suite];
     let target = &shared.targets[id.suite];
-    let prepared = match prepare(shared, id, endpoint) {
+    let fixed = shared.fixed_urls[id.suite][id.endpoint].as_ref();
+    let prepared = match prepare(shared, id, endpoint, fixed, &shared.captured[id.suite]) {
         Ok(p) => p,
         Err(message) => {
             return CellResult::Error {
@@ -102,30 +104,24 @@ async fn attempt_cell(
             };
         }
     };
-    send_with_retries(
-        shared,
-        id,
-        endpoint,
-        &prepared,
-        runtime,
-        auth.as_ref(),
-        outcome,
-    )
-    .await
+    match send_with_retries(shared, id, &prepared, runtime, auth.as_ref(), outcome).await {
+        Ok(response) => CellResult::Responded(observe(shared, endpoint, &response)),
+        Err(refused) => refused,
+    }
 }
 
 /// Sends the cell's request, signed afresh for each attempt, retrying 429 and
 /// 503 (honouring `Retry-After`) and refused connections within the suite's
-/// `retries` and the run's wait budget.
-async fn send_with_retries(
+/// `retries` and the run's wait budget; the response, or the cell's result
+/// without one.
+pub(super) async fn send_with_retries(
     shared: &Shared<'_>,
     id: CellId,
-    endpoint: &Endpoint,
     prepared: &Prepared,
     runtime: &super::PrincipalRuntime,
     auth: &dyn crate::auth::Auth,
     outcome: &mut CellOutcome,
-) -> CellResult {
+) -> Result<ReadResponse, CellResult> {
     let suite = &shared.suites[id.suite];
     let timeout = timeout_of(suite, shared.options);
     let retries = suite.target.retries;
@@ -140,14 +136,14 @@ async fn send_with_retries(
         // A slot of the run's concurrency is held while a request is in
         // flight, never while a cell waits to retry.
         let Ok(permit) = shared.in_flight.acquire().await else {
-            return CellResult::Error {
+            return Err(CellResult::Error {
                 kind: ErrorKind::Request,
                 message: "the run was shut down".into(),
-            };
+            });
         };
         let request = match authorized(shared, id, auth, prepared, outcome).await {
             Ok(request) => request,
-            Err(refused) => return refused,
+            Err(refused) => return Err(refused),
         };
         let sent = runtime.transport.send(request, timeout).await;
         drop(permit);
@@ -193,7 +189,7 @@ async fn send_with_retries(
                     trace.auth_notes = masked_notes(shared, auth);
                     trace.tls = trace::tls(shared, id, &runtime.transport);
                 }
-                return CellResult::Responded(observe(shared, endpoint, &response));
+                return Ok(response);
             }
             Err(e) if e.kind == ErrorKind::Connect && e.retryable && attempt <= retries => {
                 tokio::time::sleep(retry::backoff(attempt)).await;
@@ -206,10 +202,10 @@ async fn send_with_retries(
                     shared.connect_timeouts[id.suite]
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                return CellResult::Error {
+                return Err(CellResult::Error {
                     kind: e.kind,
                     message: shared.redactor.mask(&e.message),
-                };
+                });
             }
         }
     }
@@ -264,7 +260,15 @@ fn masked_notes(shared: &Shared<'_>, auth: &dyn crate::auth::Auth) -> Vec<String
         .collect()
 }
 
-fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepared, RequestError> {
+/// The request of `endpoint` (a cell's, or a step's) as `id`'s principal
+/// sends it; `fixed` is its URL when no variable goes into it.
+pub(super) fn prepare(
+    shared: &Shared<'_>,
+    id: CellId,
+    endpoint: &Endpoint,
+    fixed: Option<&(url::Url, ::http::Uri)>,
+    captured: &crate::suite::template::Captured,
+) -> Result<Prepared, RequestError> {
     let suite = &shared.suites[id.suite];
     let principal = &suite.principals[id.principal];
     let base_url = shared.targets[id.suite]
@@ -277,8 +281,9 @@ fn prepare(shared: &Shared<'_>, id: CellId, endpoint: &Endpoint) -> Result<Prepa
             &shared.options.env,
             Some(base_url),
         )
-        .for_principal(&principal.vars);
-    let (url, uri) = match &shared.fixed_urls[id.suite][id.endpoint] {
+        .for_principal(&principal.vars)
+        .with_captured(captured, Some(&principal.name));
+    let (url, uri) = match fixed {
         Some(fixed) => fixed.clone(),
         None => {
             let url = url_of(endpoint, &shared.targets[id.suite], &scope)?;
@@ -467,6 +472,10 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
         status: response.status,
         www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
         location: header_text(LOCATION.as_str()),
+        comparable: endpoint
+            .compare
+            .as_ref()
+            .map(|compare| super::compare::comparable(&response.body, &compare.ignore)),
         excerpt: if response.body_cut {
             format!(
                 "{} (body cut: it went quiet for {} s before it ended)",

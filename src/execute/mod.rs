@@ -4,8 +4,10 @@
 mod canary;
 mod cell;
 mod certificate;
+mod compare;
 mod curl;
 mod pace;
+pub mod steps;
 mod tls;
 mod trace;
 mod transport;
@@ -23,6 +25,7 @@ use crate::auth::{self, Auth, AuthEnv, AuthError};
 use crate::outcome::{CellId, CellOutcome};
 use crate::redact::Redactor;
 use crate::suite::Suite;
+use crate::suite::template::Captured;
 use pace::Pacer;
 
 /// Why the engine could not set a principal up.
@@ -95,6 +98,8 @@ struct PrincipalRuntime {
 /// Everything a cell needs, shared by all cells of the run.
 struct Shared<'a> {
     suites: &'a [Suite],
+    /// By suite: what its setup steps captured.
+    captured: &'a [Captured],
     targets: &'a [ResolvedTarget],
     options: &'a ExecOptions,
     redactor: Arc<Redactor>,
@@ -140,6 +145,7 @@ fn timeout_of(suite: &Suite, options: &ExecOptions) -> Duration {
 pub async fn execute(
     suites: &[Suite],
     targets: &[ResolvedTarget],
+    captured: &[Captured],
     cells: &[CellId],
     options: &ExecOptions,
     redactor: Arc<Redactor>,
@@ -149,6 +155,7 @@ pub async fn execute(
     execute_into(
         suites,
         targets,
+        captured,
         cells,
         options,
         redactor,
@@ -165,12 +172,73 @@ pub async fn execute(
 pub async fn execute_into(
     suites: &[Suite],
     targets: &[ResolvedTarget],
+    captured: &[Captured],
     cells: &[CellId],
     options: &ExecOptions,
     redactor: Arc<Redactor>,
     outcomes: &mut Vec<CellOutcome>,
     mut on_outcome: impl FnMut(&CellOutcome),
 ) -> Result<Vec<String>, ExecError> {
+    let needed: Vec<(usize, usize)> = cells.iter().map(|c| (c.suite, c.principal)).collect();
+    let shared = shared_state(suites, targets, captured, &needed, options, redactor)?;
+    let global_limit = shared.in_flight.available_permits();
+    let shared = &shared;
+    // The secrets requests carry are known before any cell runs: an echo of
+    // one in an earlier cell's answer is masked whatever the order.
+    for cell in cells {
+        let suite = &suites[cell.suite];
+        let base_url = targets[cell.suite].base_url.as_str().trim_end_matches('/');
+        let principal = &suite.principals[cell.principal];
+        let scope = suite
+            .scope(&options.cli_vars, &options.env, Some(base_url))
+            .for_principal(&principal.vars)
+            .with_captured(&captured[cell.suite], Some(&principal.name));
+        cell::register_request_secrets(&shared.redactor, &suite.endpoints[cell.endpoint], &scope);
+    }
+    // Canaries run first: their result decides how the principal's denials read.
+    let (canaries, rest) = canary::split(suites, cells);
+    run_phase(shared, &canaries, outcomes, &mut |outcome| {
+        on_outcome(outcome)
+    })
+    .await;
+    let rejected = canary::failures(suites, outcomes);
+    // Cells whose body is compared report once their reference has finished.
+    let mut waiting: Vec<CellOutcome> = Vec::new();
+    run_phase(shared, &rest, outcomes, &mut |outcome| {
+        canary::apply(outcome, &rejected);
+        if compare::waits(suites, outcome) {
+            waiting.push(outcome.clone());
+        } else {
+            on_outcome(outcome)
+        }
+    })
+    .await;
+    compare::apply(suites, outcomes);
+    for held in &waiting {
+        if let Some(done) = outcomes.iter().find(|o| o.id == held.id) {
+            on_outcome(done);
+        }
+    }
+    outcomes.sort_unstable_by_key(|o| o.id);
+    saturation_notices(shared, cells, global_limit);
+    let notices = shared
+        .notices
+        .lock()
+        .map(|mut n| std::mem::take(&mut *n))
+        .unwrap_or_default();
+    Ok(notices)
+}
+
+/// What cells and steps share: each needed principal set up (its client and
+/// auth mode), pacing, retry budgets and the run's concurrency.
+fn shared_state<'a>(
+    suites: &'a [Suite],
+    targets: &'a [ResolvedTarget],
+    captured: &'a [Captured],
+    needed: &[(usize, usize)],
+    options: &'a ExecOptions,
+    redactor: Arc<Redactor>,
+) -> Result<Shared<'a>, ExecError> {
     ensure_crypto_provider();
     let tls_configs: Vec<_> = suites
         .iter()
@@ -180,13 +248,13 @@ pub async fn execute_into(
         .iter()
         .map(|suite| suite.principals.iter().map(|_| None).collect())
         .collect();
-    for cell in cells {
-        let slot = &mut principals[cell.suite][cell.principal];
+    for &key in needed {
+        let slot = &mut principals[key.0][key.1];
         if slot.is_none() {
-            let key = (cell.suite, cell.principal);
             *slot = Some(principal_runtime(
                 suites,
                 targets,
+                captured,
                 options,
                 &redactor,
                 &tls_configs,
@@ -205,51 +273,29 @@ pub async fn execute_into(
         })
         .max(1);
     let origins = origins(targets);
-    let shared = Shared {
+    let cells: Vec<CellId> = needed
+        .iter()
+        .map(|&(suite, principal)| CellId {
+            suite,
+            endpoint: 0,
+            principal,
+        })
+        .collect();
+    Ok(Shared {
         suites,
+        captured,
         targets,
         options,
         redactor,
         principals,
         fixed_urls: fixed_urls(suites, targets, options),
         pacers: pacers(suites, &origins),
-        retry_budgets: retry_budgets(&origins, cells),
+        retry_budgets: retry_budgets(&origins, &cells),
         origins,
         notices: std::sync::Mutex::default(),
         connect_timeouts: suites.iter().map(|_| Default::default()).collect(),
         in_flight: Semaphore::new(global_limit),
-    };
-    let shared = &shared;
-    // The secrets requests carry are known before any cell runs: an echo of
-    // one in an earlier cell's answer is masked whatever the order.
-    for cell in cells {
-        let suite = &suites[cell.suite];
-        let base_url = targets[cell.suite].base_url.as_str().trim_end_matches('/');
-        let scope = suite
-            .scope(&options.cli_vars, &options.env, Some(base_url))
-            .for_principal(&suite.principals[cell.principal].vars);
-        cell::register_request_secrets(&shared.redactor, &suite.endpoints[cell.endpoint], &scope);
-    }
-    // Canaries run first: their result decides how the principal's denials read.
-    let (canaries, rest) = canary::split(suites, cells);
-    run_phase(shared, &canaries, outcomes, &mut |outcome| {
-        on_outcome(outcome)
     })
-    .await;
-    let rejected = canary::failures(suites, outcomes);
-    run_phase(shared, &rest, outcomes, &mut |outcome| {
-        canary::apply(outcome, &rejected);
-        on_outcome(outcome)
-    })
-    .await;
-    outcomes.sort_unstable_by_key(|o| o.id);
-    saturation_notices(shared, cells, global_limit);
-    let notices = shared
-        .notices
-        .lock()
-        .map(|mut n| std::mem::take(&mut *n))
-        .unwrap_or_default();
-    Ok(notices)
 }
 
 /// Runs `cells` through the pipeline, each suite bounded by its concurrency.
@@ -288,6 +334,7 @@ async fn run_phase(
 fn principal_runtime(
     suites: &[Suite],
     targets: &[ResolvedTarget],
+    captured: &[Captured],
     options: &ExecOptions,
     redactor: &Arc<Redactor>,
     tls_configs: &[Result<rustls::ClientConfig, tls::TlsError>],
@@ -323,7 +370,8 @@ fn principal_runtime(
         .to_string();
     let scope = suite
         .scope(&options.cli_vars, &options.env, Some(&base_url))
-        .for_principal(&principal.vars);
+        .for_principal(&principal.vars)
+        .with_captured(&captured[s], Some(&principal.name));
     // Extra principal headers are credentials too ("headers: may add more").
     for (_, template) in &principal.headers {
         if let Ok(value) = template.render(&scope) {

@@ -102,6 +102,7 @@ pub fn observe(
     })?;
     let tally = Tally::of(&outcomes);
     let report = RunReport {
+        steps: &[],
         suites: &session.suites,
         targets: &started.targets,
         outcomes: &outcomes,

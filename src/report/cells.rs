@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::outcome::{CellId, CellOutcome, CellResult, Verdict};
+use crate::outcome::{BodyComparison, CellId, CellOutcome, CellResult, Verdict};
 
 /// What kind of answer a cell got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +119,19 @@ pub(crate) fn detail(outcome: &CellOutcome) -> String {
         return format!("{note}; got {status}, expected {}", outcome.expected);
     }
     match &outcome.result {
+        CellResult::Responded(o) if outcome.body.as_ref().is_some_and(|b| b.mismatched()) => {
+            let body = outcome.body.as_ref().map_or(String::new(), |b| {
+                let expected = b.expected.map_or(String::new(), |e| {
+                    format!(", expected {}", BodyComparison::phrase(e, &b.with))
+                });
+                format!("{}{expected}", BodyComparison::phrase(b.fact, &b.with))
+            });
+            let mut line = format!("got {} with {body}", o.status);
+            if !o.excerpt.is_empty() {
+                line.push_str(&format!(" · {}", o.excerpt));
+            }
+            line
+        }
         CellResult::Responded(o) => {
             let mut line = format!("expected {}, got {}", outcome.expected, o.status);
             if let Some(challenge) = &o.www_authenticate {

@@ -65,6 +65,7 @@ fn outcome(
         elapsed: Duration::ZERO,
         note: None,
         trace: None,
+        body: None,
     }
 }
 
@@ -176,6 +177,7 @@ pub(super) fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
         &suites[0], 0, &outcomes,
     )];
     let report = super::RunReport {
+        steps: &[],
         suites: &suites,
         targets: &targets,
         outcomes: &outcomes,

@@ -418,11 +418,13 @@ mod tests {
                     elapsed: std::time::Duration::ZERO,
                     note: None,
                     trace: None,
+                    body: None,
                 });
             }
         }
         let suites = [suite];
         let report = super::super::RunReport {
+            steps: &[],
             suites: &suites,
             targets: &[],
             outcomes: &outcomes,

@@ -64,6 +64,21 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
         "summary": run.tally,
         "suites": suites,
     });
+    document["steps"] = run
+        .steps
+        .iter()
+        .map(|step| {
+            // A record is plain data: serialising it cannot fail.
+            let mut value = serde_json::to_value(step).unwrap_or_else(|_| json!({}));
+            value["suite"] = json!(run.suites.get(step.suite).map(|s| &s.name));
+            value["captured"] = json!(step
+                .captured
+                .iter()
+                .map(|(name, value)| (name.clone(), json!(value)))
+                .collect::<serde_json::Map<String, Value>>());
+            value
+        })
+        .collect();
     if run.interrupted() {
         let not_run: Vec<Value> = run
             .not_run
@@ -157,6 +172,9 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
         "attempts": outcome.attempts,
         "duration_ms": outcome.elapsed.as_millis() as u64,
         "note": outcome.note,
+        "body": outcome.body.as_ref().map(|b| b.fact),
+        "expected_body": outcome.body.as_ref().and_then(|b| b.expected),
+        "body_compared_with": outcome.body.as_ref().map(|b| &b.with),
     });
     let extra = match &outcome.result {
         CellResult::Responded(o) => json!({

@@ -45,6 +45,8 @@ pub struct RunReport<'a> {
     pub strict_scopes: bool,
     /// When the run started and how long it took (`None` in tests of the formats).
     pub timing: Option<RunTiming>,
+    /// What the setup and teardown steps did, in the order they ran.
+    pub steps: &'a [crate::outcome::StepRecord],
 }
 
 /// When a run started and how long it took.
@@ -107,6 +109,13 @@ impl RunReport<'_> {
                 plural(missing, "snapshot missing", "snapshots missing")
             ));
         }
+        let failed_steps = self.steps.iter().filter(|s| s.fails_run()).count();
+        if failed_steps > 0 {
+            line.push_str(&format!(
+                ", {}",
+                plural(failed_steps, "step failed", "steps failed")
+            ));
+        }
         if self.findings_fail_run() {
             let reached = (self.findings.iter().flatten())
                 .filter(|f| f.kind == FindingKind::ReachedWithoutScopes)
@@ -141,6 +150,7 @@ impl RunReport<'_> {
     /// Whether the run fails: a cell, a snapshot, or a finding under `--strict-scopes`.
     pub fn fails_run(&self) -> bool {
         self.tally.fails_run()
+            || self.steps.iter().any(|s| s.fails_run())
             || self.snapshots.iter().flatten().any(|s| s.fails_run())
             || self.findings_fail_run()
     }

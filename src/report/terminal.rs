@@ -114,6 +114,20 @@ pub fn diagnostics(diagnostics: &[crate::suite::Diagnostic], closing: &str) -> S
 /// The whole report as text.
 pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
     let mut text = String::new();
+    for step in run.steps.iter().filter(|s| !s.passed) {
+        let label = if step.skipped {
+            paint("SKIP ", style, |s| s.dimmed().to_string())
+        } else {
+            paint("FAIL ", style, |s| s.red().bold().to_string())
+        };
+        let suite = run.suites.get(step.suite).map_or("", |s| s.name.as_str());
+        text.push_str(&format!(
+            "{label} {suite} › {} (line {}): {}\n",
+            step.title(),
+            step.line,
+            step.error.as_deref().unwrap_or("failed")
+        ));
+    }
     let groups = super::grouped::groups(run.outcomes);
     for outcome in run.outcomes.iter().filter(|o| o.verdict != Verdict::Passed) {
         let suite = &run.suites[outcome.id.suite];
@@ -142,10 +156,12 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
         }
         let endpoint = &suite.endpoints[outcome.id.endpoint];
         // Where a surprising expectation comes from, on the lines that judged one.
+        let body_failed = outcome.body.as_ref().is_some_and(|b| b.mismatched());
         let from = match (
             outcome.verdict,
             endpoint.resolved_from.get(outcome.id.principal),
         ) {
+            (Verdict::Failed, _) if body_failed => " · body expectation from expect_body".to_string(),
             (Verdict::Failed | Verdict::CredentialsRejected, Some(source)) => {
                 format!(" · expectation from {source}, line {}", source.line)
             }
@@ -514,6 +530,7 @@ endpoints:
             elapsed: Duration::ZERO,
             note: None,
             trace: None,
+            body: None,
         }
     }
 
@@ -557,6 +574,7 @@ endpoints:
             ),
         ];
         let report = RunReport {
+            steps: &[],
             suites: &suites,
             targets: &targets,
             outcomes: &outcomes,

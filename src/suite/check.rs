@@ -5,11 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::auth_spec::auth_templates;
 use super::diag::nearest;
+use super::compare::resolve_body;
 use super::expect::{self, ExpectEntry, ResolveError, WILDCARD};
+use super::steps::endpoint_templates;
 use super::model::*;
 use super::options::LoadOptions;
 use super::read::Reader;
-use super::template::{Scope, Template, unresolved_help};
+use super::template::{Captured, Scope, Template, unresolved_help};
 use super::yaml::Pos;
 
 /// Every `expect` key names a principal, a group or `*`; a principal dropped
@@ -119,21 +121,105 @@ pub(super) fn check_canaries(r: &mut Reader<'_>, suite: &Suite) {
     }
 }
 
-fn endpoint_templates(endpoint: &Endpoint) -> Vec<&Template> {
-    let mut all = vec![&endpoint.request.target];
-    all.extend(endpoint.headers.iter().map(|(_, t)| t));
-    all.extend(endpoint.query.iter().map(|(_, t)| t));
-    all.extend(endpoint.body.iter().flat_map(Body::templates));
-    all
+/// `compare.with` and the keys of `expect_body` name principals (or groups,
+/// or `*`), and each principal's body fact resolves without conflict.
+pub(super) fn resolve_body_expectations(
+    r: &mut Reader<'_>,
+    suite: &Suite,
+    endpoints: &mut [Endpoint],
+) {
+    let principals: Vec<&str> = suite.principals.iter().map(|p| p.name.as_str()).collect();
+    let keys: Vec<&str> = principals
+        .iter()
+        .copied()
+        .chain(suite.groups.iter().map(|g| g.name.as_str()))
+        .chain([WILDCARD])
+        .collect();
+    for endpoint in endpoints.iter_mut() {
+        let Some(compare) = &endpoint.compare else {
+            continue;
+        };
+        if !principals.contains(&compare.with.as_str()) {
+            let help = nearest(&compare.with, principals.iter().copied())
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| "`compare.with` names a principal of this suite".into());
+            r.diags.error_with_help(
+                compare.pos,
+                format!("`compare` names unknown principal `{}`", compare.with),
+                help,
+            );
+        }
+        for entry in &endpoint.expect_body {
+            if !keys.contains(&entry.key.as_str()) {
+                let help = match nearest(&entry.key, keys.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "keys of `expect_body` are principals, groups or \"*\"".to_string(),
+                };
+                r.diags.error_with_help(
+                    entry.pos,
+                    format!("`expect_body` names unknown principal or group `{}`", entry.key),
+                    help,
+                );
+            }
+        }
+        for principal in &suite.principals {
+            let groups: Vec<&str> = suite
+                .groups
+                .iter()
+                .filter(|g| g.members.contains(&principal.name))
+                .map(|g| g.name.as_str())
+                .collect();
+            let fact = match resolve_body(&endpoint.expect_body, &principal.name, &groups) {
+                Ok(fact) => fact,
+                Err(conflict) => {
+                    let listed: Vec<String> = conflict
+                        .iter()
+                        .map(|(g, fact)| format!("`{g}`: {}", fact.as_str()))
+                        .collect();
+                    r.diags.error_with_help(
+                        endpoint.pos,
+                        format!(
+                            "conflicting body expectations for principal `{}` in endpoint `{}` through its groups ({})",
+                            principal.name,
+                            endpoint.name,
+                            listed.join(", ")
+                        ),
+                        format!("name `{}` in this endpoint's expect_body", principal.name),
+                    );
+                    None
+                }
+            };
+            endpoint.resolved_body.push(fact);
+        }
+    }
+}
+
+/// Every capture name for every principal: capture references are checked by
+/// [`super::steps::check_steps`], not as variables.
+fn every_capture(suite: &Suite) -> Captured {
+    let names: BTreeMap<String, String> = (suite.setup.iter().chain(&suite.teardown))
+        .flat_map(|s| &s.captures)
+        .map(|c| (c.name.clone(), String::new()))
+        .collect();
+    Captured {
+        by_principal: suite
+            .principals
+            .iter()
+            .map(|p| (p.name.clone(), names.clone()))
+            .collect(),
+        shared: names,
+    }
 }
 
 /// Every `${NAME}` must resolve for every principal that will render it.
 pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadOptions) {
     // (position, variable) -> principals lacking it; an empty set means "the suite itself".
     let mut unresolved: BTreeMap<(Pos, String), BTreeSet<String>> = BTreeMap::new();
+    let captured = every_capture(suite);
     let suite_scope = suite.scope(&options.cli_vars, &options.env, None);
     let mut note = |template: &Template, scope: &Scope<'_>, principal: Option<&str>| {
-        for name in template.unresolved(scope) {
+        // `${alice.note_id}` is a capture, checked with the steps.
+        for name in template.unresolved(scope).into_iter().filter(|n| !n.contains('.')) {
             let entry = unresolved.entry((template.pos, name)).or_default();
             entry.extend(principal.map(str::to_string));
         }
@@ -146,7 +232,14 @@ pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadO
         let own = auth_templates(&principal.auth)
             .into_iter()
             .chain(principal.headers.iter().map(|(_, t)| t));
-        for template in own.chain(suite.endpoints.iter().flat_map(endpoint_templates)) {
+        for template in own {
+            note(template, &scope, Some(&principal.name));
+        }
+        let scope = scope.with_captured(&captured, Some(&principal.name));
+        let steps = (suite.setup.iter().chain(&suite.teardown))
+            .filter(|step| step.actor.principals().contains(&principal.name))
+            .flat_map(|step| step.templates());
+        for template in suite.endpoints.iter().flat_map(endpoint_templates).chain(steps) {
             note(template, &scope, Some(&principal.name));
         }
     }

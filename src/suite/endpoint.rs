@@ -7,7 +7,18 @@ use super::template::Template;
 use super::yaml::Node;
 
 const ENDPOINT_KEYS: &[&str] = &[
-    "name", "request", "headers", "query", "json", "form", "body", "expect", "snapshot", "scopes",
+    "name",
+    "request",
+    "headers",
+    "query",
+    "json",
+    "form",
+    "body",
+    "expect",
+    "snapshot",
+    "scopes",
+    "compare",
+    "expect_body",
 ];
 const SNAPSHOT_KEYS: &[&str] = &["headers", "body"];
 
@@ -123,6 +134,20 @@ fn read_endpoint(
         Some(n) => Some(super::scope_rules::read_required(r, defaults.rules, n)),
         None => defaults.scopes.cloned(),
     };
+    let compare = f
+        .get("compare")
+        .and_then(|n| super::compare::read_compare(r, n));
+    let expect_body = f
+        .get("expect_body")
+        .map(|n| super::compare::read_expect_body(r, n))
+        .unwrap_or_default();
+    if compare.is_none() && !expect_body.is_empty() {
+        r.diags.error_with_help(
+            f.key_pos("expect_body").unwrap_or(node.pos),
+            "`expect_body:` needs `compare:`: the body is judged against a reference principal's",
+            "add `compare: { with: <principal> }`",
+        );
+    }
     Some(Endpoint {
         name: name?,
         pos: node.pos,
@@ -135,6 +160,9 @@ fn read_endpoint(
         resolved_from: Vec::new(),
         snapshot,
         scopes,
+        compare,
+        expect_body,
+        resolved_body: Vec::new(),
     })
 }
 

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::auth_spec::read_auth;
 use super::check::{
-    check_base_url, check_canaries, check_expect_keys, check_variables, resolve_expectations,
+    check_base_url, check_canaries, check_expect_keys, check_variables, resolve_body_expectations,
+    resolve_expectations,
 };
 use super::diag::{Diagnostic, Diagnostics, nearest};
 use super::endpoint::{EndpointDefaults, read_endpoints, read_expect};
@@ -15,6 +16,7 @@ use super::options::LoadOptions;
 use super::read::{Reader, name_problem};
 use super::scope_rules::{read_held, read_required, read_rules};
 use super::source::read_source;
+use super::steps::{Phase, check_steps, read_steps};
 use super::template::{Scope, Template};
 use super::yaml::{self, Node, Pos};
 
@@ -29,6 +31,8 @@ const SUITE_KEYS: &[&str] = &[
     "endpoints",
     "scope_implies",
     "scopes_known",
+    "setup",
+    "teardown",
 ];
 const TARGET_KEYS: &[&str] = &[
     "base_url",
@@ -214,6 +218,8 @@ fn read_suite(
         mock: mock.as_deref().map(|m| &m.vars),
         env: &options.env,
         base_url: None,
+        captured: None,
+        own: None,
     };
     let tls = tls_node.map(|node| read_tls(r, file, node, &scope));
     let scope_rules = read_rules(r, top.get("scopes_known"), top.get("scope_implies"));
@@ -261,6 +267,14 @@ fn read_suite(
             Vec::new()
         }
     };
+    let setup = top
+        .get("setup")
+        .map(|n| read_steps(r, n, Phase::Setup))
+        .unwrap_or_default();
+    let teardown = top
+        .get("teardown")
+        .map(|n| read_steps(r, n, Phase::Teardown))
+        .unwrap_or_default();
     let mut target = target?;
     if let Some(tls) = tls {
         target.tls = tls;
@@ -277,6 +291,8 @@ fn read_suite(
         endpoints: Vec::new(),
         mock,
         scope_rules,
+        setup,
+        teardown,
     };
     check_expect_keys(r, &suite, &default_expect, &endpoints, &dropped);
     resolve_expectations(
@@ -285,6 +301,15 @@ fn read_suite(
         &default_expect,
         &mut endpoints,
         top.key_pos("endpoints").unwrap_or(top.pos),
+    );
+    resolve_body_expectations(r, &suite, &mut endpoints);
+    check_steps(
+        r,
+        &suite.principals,
+        &suite.vars,
+        &suite.setup,
+        &suite.teardown,
+        &endpoints,
     );
     let suite = Suite { endpoints, ..suite };
     check_canaries(r, &suite);
@@ -311,6 +336,8 @@ fn serving_mock(
         mock: None,
         env: &options.env,
         base_url: None,
+        captured: None,
+        own: None,
     };
     let base_url_empty = match &target.base_url {
         None => true,

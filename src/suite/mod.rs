@@ -3,6 +3,7 @@
 pub mod auth_spec;
 pub mod base_url;
 mod check;
+pub mod compare;
 pub mod diag;
 mod endpoint;
 pub mod expect;
@@ -14,6 +15,7 @@ pub mod read;
 pub mod request;
 pub mod scope_rules;
 pub mod source;
+pub mod steps;
 pub mod template;
 pub mod yaml;
 

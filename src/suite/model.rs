@@ -35,9 +35,24 @@ pub struct Suite {
     pub mock: Option<std::sync::Arc<super::mock_def::MockDef>>,
     /// `scope_implies:` and `scopes_known:`.
     pub scope_rules: ScopeRules,
+    /// `setup:`, in order.
+    pub setup: Vec<super::steps::Step>,
+    /// `teardown:`, in order.
+    pub teardown: Vec<super::steps::Step>,
 }
 
 impl Suite {
+    /// The index of the principal named `name`.
+    pub fn principal_index(&self, name: &str) -> Option<usize> {
+        self.principals.iter().position(|p| p.name == name)
+    }
+
+    /// The principal whose body `endpoint`'s cells are compared with, if it compares.
+    pub fn reference_of(&self, endpoint: usize) -> Option<usize> {
+        let compare = self.endpoints[endpoint].compare.as_ref()?;
+        self.principal_index(&compare.with)
+    }
+
     /// The index of a principal's canary endpoint, if it has one.
     pub fn canary_of(&self, principal: usize) -> Option<usize> {
         let name = self.principals[principal].canary.as_ref()?;
@@ -58,6 +73,8 @@ impl Suite {
             mock: self.mock.as_deref().map(|m| &m.vars),
             env,
             base_url,
+            captured: None,
+            own: None,
         }
     }
 }
@@ -352,6 +369,12 @@ pub struct Endpoint {
     pub snapshot: SnapshotExtras,
     /// `scopes:` (or `defaults.scopes`), the scopes the API documents as required.
     pub scopes: Option<Required>,
+    /// `compare:`, the reference principal each cell's body is compared with.
+    pub compare: Option<super::compare::Compare>,
+    /// `expect_body:` entries as written.
+    pub expect_body: Vec<super::compare::BodyEntry>,
+    /// The body fact each principal must get, in principal order (`None`: not judged).
+    pub resolved_body: Vec<Option<super::compare::BodyFact>>,
 }
 
 /// What an endpoint's `snapshot:` asks to record besides the status.

@@ -38,10 +38,53 @@ impl fmt::Display for TemplateSyntaxError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unresolved(pub String);
 
-/// The layers a variable is looked up in, in SPEC order: `--var`, the cell's
-/// principal's `vars`, the suite's `vars`, the serving mock's `vars` (only
-/// when a mock serves the run), the environment; `BASE_URL` is the effective
-/// target once known.
+/// Whether `name` may follow `${`: letters, digits and `_`, or a capture of
+/// one principal, `principal.capture` (principal names may hold `-`).
+fn is_variable_name(name: &str) -> bool {
+    let plain = |text: &str| {
+        !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match name.split_once('.') {
+        Some((principal, capture)) => {
+            !principal.is_empty()
+                && principal
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                && plain(capture)
+        }
+        None => plain(name),
+    }
+}
+
+/// The prefix of a capture that names the current principal: `${own.note_id}`.
+pub const OWN: &str = "own";
+
+/// Values captured by setup and teardown steps (or, while loading, the names
+/// they will capture, each with an empty value).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// Captures of `as:` steps: `${note_id}`.
+    pub shared: BTreeMap<String, String>,
+    /// Captures of `for_each:` steps, by principal: `${alice.note_id}`.
+    pub by_principal: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Captured {
+    /// The value of `name` (`note_id`, `alice.note_id` or `own.note_id`) for
+    /// the principal `own`, if captured.
+    pub fn get(&self, name: &str, own: Option<&str>) -> Option<&String> {
+        match name.split_once('.') {
+            Some((OWN, capture)) => self.by_principal.get(own?)?.get(capture),
+            Some((principal, capture)) => self.by_principal.get(principal)?.get(capture),
+            None => self.shared.get(name),
+        }
+    }
+}
+
+/// The layers a variable is looked up in, in SPEC order: `--var`, the values
+/// captured by steps, the cell's principal's `vars`, the suite's `vars`, the
+/// serving mock's `vars` (only when a mock serves the run), the environment;
+/// `BASE_URL` is the effective target once known.
 #[derive(Clone, Copy, Debug)]
 pub struct Scope<'a> {
     /// `--var NAME=VALUE` from the command line.
@@ -56,6 +99,10 @@ pub struct Scope<'a> {
     pub env: &'a BTreeMap<String, String>,
     /// The effective target, once known.
     pub base_url: Option<&'a str>,
+    /// What setup and teardown steps captured, once they ran.
+    pub captured: Option<&'a Captured>,
+    /// The principal `${own.…}` names: the cell's, or the one a step runs as.
+    pub own: Option<&'a str>,
 }
 
 /// How to supply a variable that nothing defines.
@@ -73,6 +120,14 @@ impl<'a> Scope<'a> {
     fn lookup(&self, name: &str) -> Result<Option<String>, Unresolved> {
         if let Some(value) = self.cli.get(name) {
             return Ok(Some(value.clone()));
+        }
+        if let Some(value) = self.captured.and_then(|c| c.get(name, self.own)) {
+            return Ok(Some(value.clone()));
+        }
+        if name.contains('.') {
+            // A capture is never looked up anywhere else: `alice.id` is no
+            // environment variable.
+            return Ok(None);
         }
         if let Some(template) = self.principal.and_then(|vars| vars.get(name)) {
             // A principal's vars may refer to the suite's, never to other principal vars.
@@ -103,6 +158,15 @@ impl<'a> Scope<'a> {
     pub fn for_principal(self, vars: &'a BTreeMap<String, Template>) -> Scope<'a> {
         Scope {
             principal: Some(vars),
+            ..self
+        }
+    }
+
+    /// This scope with what steps captured, `own` naming `principal`.
+    pub fn with_captured(self, captured: &'a Captured, principal: Option<&'a str>) -> Scope<'a> {
+        Scope {
+            captured: Some(captured),
+            own: principal,
             ..self
         }
     }
@@ -140,9 +204,9 @@ impl Template {
                 Some((name, default)) => (name, Some(default.to_string())),
                 None => (body, None),
             };
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            if !is_variable_name(name) {
                 return Err(TemplateSyntaxError(format!(
-                    "`${{{body}}}` is not a variable reference: names use letters, digits and `_`"
+                    "`${{{body}}}` is not a variable reference: names use letters, digits and `_` (a capture of a principal: `${{alice.note_id}}`)"
                 )));
             }
             if !literal.is_empty() {
@@ -338,6 +402,8 @@ mod tests {
             mock: Some(&mock),
             env: &env,
             base_url: Some("http://x"),
+            captured: None,
+            own: None,
         };
         let t = Template::parse(
             "${a} ${b} ${c} ${d} ${m} ${e:-dflt} ${own} ${BASE_URL}",
@@ -361,6 +427,8 @@ mod tests {
             mock: None,
             env: &empty,
             base_url: None,
+            captured: None,
+            own: None,
         };
         let t = Template::parse("/x/${missing}/${BASE_URL}/${ok:-}", Pos::default()).unwrap();
         assert_eq!(t.unresolved(&scope), vec!["missing".to_string()]);
@@ -385,6 +453,8 @@ mod tests {
             mock: None,
             env: &empty,
             base_url: None,
+            captured: None,
+            own: None,
         };
         let t = Template::parse("cost $${x}", Pos::default()).unwrap();
         assert_eq!(t.render(&scope).unwrap(), "cost ${x}");

@@ -1,0 +1,326 @@
+//! Setup and teardown steps: each sent as its principal (once, or once per
+//! principal of `for_each`), its status checked, its captures read from the
+//! answer into the suite's [`Captured`] values, secrets among them masked.
+
+use std::sync::Arc;
+
+use super::cell::{Prepared, prepare, send_with_retries};
+use super::{ExecError, ExecOptions, ResolvedTarget, Shared, shared_state};
+use crate::http::{self, ReadResponse};
+use crate::outcome::{CellId, CellOutcome, CellResult, StepRecord, Verdict};
+use crate::redact::Redactor;
+use crate::suite::Suite;
+use crate::suite::steps::{Actor, Capture, CaptureSource, Phase, Step};
+use crate::suite::template::Captured;
+
+/// Runs the `phase` steps of the suites at `which` (indices), in suite
+/// order, filling `captured` (by suite). Setup stops at the first step that
+/// fails; teardown runs every step whose captures exist and skips the others.
+pub async fn run(
+    suites: &[Suite],
+    targets: &[ResolvedTarget],
+    which: &[usize],
+    phase: Phase,
+    options: &ExecOptions,
+    redactor: Arc<Redactor>,
+    captured: &mut [Captured],
+) -> Result<Vec<StepRecord>, ExecError> {
+    let steps_of = |s: usize| match phase {
+        Phase::Setup => &suites[s].setup,
+        Phase::Teardown => &suites[s].teardown,
+    };
+    let mut needed = Vec::new();
+    for &s in which {
+        for step in steps_of(s) {
+            for name in step.actor.principals() {
+                if let Some(p) = suites[s].principal_index(name) {
+                    needed.push((s, p));
+                }
+            }
+        }
+    }
+    if needed.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The principals' credentials see what was captured before this phase.
+    let before: Vec<Captured> = captured.to_vec();
+    let shared = shared_state(suites, targets, &before, &needed, options, redactor)?;
+    let mut records = Vec::new();
+    'suites: for &s in which {
+        for step in steps_of(s) {
+            for name in step.actor.principals() {
+                let Some(p) = suites[s].principal_index(name) else {
+                    continue;
+                };
+                let record = run_one(&shared, s, p, step, &mut captured[s]).await;
+                let failed = !record.passed && !record.skipped;
+                records.push(record);
+                if failed && phase == Phase::Setup {
+                    break 'suites;
+                }
+            }
+        }
+    }
+    Ok(records)
+}
+
+/// Runs `step` as principal `p` of suite `s`.
+async fn run_one(
+    shared: &Shared<'_>,
+    s: usize,
+    p: usize,
+    step: &Step,
+    captured: &mut Captured,
+) -> StepRecord {
+    let suite = &shared.suites[s];
+    let principal = &suite.principals[p];
+    let mut record = StepRecord {
+        suite: s,
+        phase: step.phase,
+        number: step.number,
+        step: step.label.clone(),
+        principal: principal.name.clone(),
+        method: step.request.request.method.to_string(),
+        url: None,
+        status: None,
+        expected: step.expect.to_string(),
+        passed: false,
+        skipped: false,
+        error: None,
+        captured: Vec::new(),
+        line: step.pos.line,
+    };
+    if let Some(missing) = missing_capture(suite, step, captured, &principal.name) {
+        record.skipped = true;
+        record.error = Some(format!("not sent: `${{{missing}}}` was never captured"));
+        return record;
+    }
+    let id = CellId {
+        suite: s,
+        endpoint: 0,
+        principal: p,
+    };
+    let prepared: Prepared = match prepare(shared, id, &step.request, None, captured) {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            record.error = Some(shared.redactor.mask(&e.to_string()));
+            return record;
+        }
+    };
+    record.url = Some(prepared.masked_url.clone());
+    let response = match send(shared, id, &prepared).await {
+        Ok(response) => response,
+        Err(message) => {
+            record.error = Some(message);
+            return record;
+        }
+    };
+    record.status = Some(response.status);
+    if !step.expect.matches(response.status) {
+        record.error = Some(format!(
+            "expected {}, got {}: {}",
+            step.expect,
+            response.status,
+            http::excerpt(&response.body, &shared.redactor)
+        ));
+        return record;
+    }
+    for capture in &step.captures {
+        let value = match read_capture(capture, &response) {
+            Ok(value) => value,
+            Err(problem) => {
+                record.error = Some(format!(
+                    "capture `{}`: {problem} (got {}: {})",
+                    capture.name,
+                    response.status,
+                    http::excerpt(&response.body, &shared.redactor)
+                ));
+                return record;
+            }
+        };
+        if is_secret(capture, &value) {
+            shared.redactor.add(&value);
+        }
+        record
+            .captured
+            .push((capture.name.clone(), shared.redactor.mask(&value)));
+        let into = match &step.actor {
+            Actor::As(_) => &mut captured.shared,
+            Actor::ForEach(_) => captured
+                .by_principal
+                .entry(principal.name.clone())
+                .or_default(),
+        };
+        into.insert(capture.name.clone(), value);
+    }
+    record.passed = true;
+    record
+}
+
+/// A capture the step refers to that is not there (for `own`): a teardown
+/// step whose setup did not get that far is skipped, not failed.
+fn missing_capture(suite: &Suite, step: &Step, captured: &Captured, own: &str) -> Option<String> {
+    let declared = |name: &str| {
+        (suite.setup.iter().chain(&suite.teardown))
+            .flat_map(|s| &s.captures)
+            .any(|c| c.name == name)
+    };
+    step.templates()
+        .into_iter()
+        .flat_map(|t| t.names())
+        .find(|name| {
+            let is_capture = name.contains('.') || declared(name);
+            is_capture && captured.get(name, Some(own)).is_none()
+        })
+        .map(str::to_string)
+}
+
+/// Sends a step's request with its principal's credentials and the run's
+/// retries; the response, or why there is none.
+async fn send(shared: &Shared<'_>, id: CellId, prepared: &Prepared) -> Result<ReadResponse, String> {
+    let Some(runtime) = &shared.principals[id.suite][id.principal] else {
+        return Err("principal was not set up".into());
+    };
+    let auth = match &runtime.auth {
+        Ok(auth) => auth,
+        Err(e) => return Err(format!("credentials: {e}")),
+    };
+    let mut scratch = CellOutcome {
+        id,
+        expected: crate::suite::Expectation::Any,
+        request: None,
+        result: CellResult::Skipped {
+            reason: String::new(),
+        },
+        verdict: Verdict::Skipped,
+        attempts: 0,
+        elapsed: Default::default(),
+        note: None,
+        trace: None,
+        body: None,
+    };
+    match send_with_retries(shared, id, prepared, runtime, auth.as_ref(), &mut scratch).await {
+        Ok(response) => Ok(response),
+        Err(CellResult::Error { message, .. }) => Err(format!("no response: {message}")),
+        Err(_) => Err("no response".into()),
+    }
+}
+
+/// The value `capture` reads from `response`.
+fn read_capture(capture: &Capture, response: &ReadResponse) -> Result<String, String> {
+    match &capture.source {
+        CaptureSource::Pointer(pointer) => {
+            let json: serde_json::Value = serde_json::from_slice(&response.body)
+                .map_err(|_| format!("the body is not JSON, so {pointer} is not in it"))?;
+            match json.pointer(pointer) {
+                None => Err(format!("{pointer} is not in the body")),
+                Some(serde_json::Value::Null) => Err(format!("{pointer} is null")),
+                Some(serde_json::Value::String(text)) => Ok(text.clone()),
+                Some(other) => Ok(other.to_string()),
+            }
+        }
+        CaptureSource::Header(name) => header_text(response, name)
+            .ok_or_else(|| format!("the response has no {name} header")),
+        CaptureSource::Regex { regex, header } => {
+            let text = match header {
+                Some(name) => header_text(response, name)
+                    .ok_or_else(|| format!("the response has no {name} header"))?,
+                None => String::from_utf8_lossy(&response.body).into_owned(),
+            };
+            let found = regex
+                .captures(&text)
+                .and_then(|groups| groups.get(1))
+                .map(|group| group.as_str().to_string());
+            found.ok_or_else(|| {
+                let place = header.as_deref().unwrap_or("the body");
+                format!("regex {:?} does not match {place}", regex.as_str())
+            })
+        }
+    }
+}
+
+/// Every value of header `name`, one per line (`Set-Cookie` comes as several).
+fn header_text(response: &ReadResponse, name: &str) -> Option<String> {
+    let values: Vec<String> = response
+        .headers
+        .get_all(name)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    (!values.is_empty()).then(|| values.join("\n"))
+}
+
+/// Whether a captured value is masked: asked with `secret: true`, read from a
+/// header that carries credentials, named like one, or itself a JWT.
+fn is_secret(capture: &Capture, value: &str) -> bool {
+    let header = match &capture.source {
+        CaptureSource::Header(name) => Some(name.as_str()),
+        CaptureSource::Regex { header, .. } => header.as_deref(),
+        CaptureSource::Pointer(_) => None,
+    };
+    let credential_header = header.is_some_and(|name| {
+        http::is_credential_header(name)
+            || name.eq_ignore_ascii_case("set-cookie")
+            || name.eq_ignore_ascii_case("www-authenticate")
+    });
+    let credential_field = match &capture.source {
+        CaptureSource::Pointer(pointer) => pointer
+            .rsplit('/')
+            .next()
+            .is_some_and(http::is_credential_param),
+        _ => false,
+    };
+    capture.secret
+        || credential_header
+        || credential_field
+        || http::is_secret_variable(&capture.name)
+        || http::is_credential_param(&capture.name)
+        || looks_like_jwt(value)
+}
+
+/// Three base64url parts, the first a JSON header (`eyJ…`).
+fn looks_like_jwt(value: &str) -> bool {
+    let parts: Vec<&str> = value.trim().split('.').collect();
+    parts.len() == 3
+        && parts[0].starts_with("eyJ")
+        && parts[..2].iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// The steps whose requests change state (POST, PUT, PATCH, DELETE…), as
+/// `setup step 1 (POST /notes)`.
+pub fn mutating(suite: &Suite) -> Vec<String> {
+    suite
+        .setup
+        .iter()
+        .chain(&suite.teardown)
+        .filter(|step| step.request.is_mutation())
+        .map(|step| {
+            format!(
+                "{} step {} ({} {})",
+                step.phase.as_str(),
+                step.number,
+                step.request.request.method,
+                step.request.request.target.raw
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jwts_are_recognised_and_ids_are_not() {
+        assert!(looks_like_jwt(
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+        ));
+        assert!(!looks_like_jwt("10042"));
+        assert!(!looks_like_jwt("a.b.c"));
+        assert!(!looks_like_jwt("eyJ.has space.x"));
+    }
+}
