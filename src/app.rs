@@ -11,8 +11,7 @@ use crate::plan::Selection;
 use crate::redact::MIN_FREE_TEXT_LEN;
 use crate::report::terminal::TerminalStyle;
 use crate::report::{Event, ReportError, ReportFile, Reporter, RunReport, WriteMode};
-use crate::session::{Completion, Session, SessionError, SessionOptions};
-use crate::suite::steps::Phase;
+use crate::session::{Completion, Session, SessionError, SessionOptions, StepChoice};
 use crate::snapshot::{SnapshotError, SnapshotSettings};
 use crate::suite::Diagnostic;
 
@@ -222,25 +221,12 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     let (started_at, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
     // Finished cells land here as they finish, so an interrupted run can still show them.
     let mut outcomes: Vec<CellOutcome> = Vec::with_capacity(cells.len());
-    let (mut steps, setup) = started
-        .steps(Phase::Setup, &cells, &config.exec)
-        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
-    let setup_failed = steps.iter().any(|s| s.fails_run());
-    let executed = if setup_failed || setup == Completion::Interrupted {
-        Ok(setup)
-    } else {
-        started.execute_into(&cells, &config.exec, &mut outcomes, |outcome| {
+    let run = started
+        .execute_with_steps(&cells, &config.exec, StepChoice::All, &mut outcomes, |outcome| {
             emit(&mut reporters, &Event::CellFinished(outcome), errors)
         })
-    };
-    // Teardown runs whatever happened: failed cells, a failed setup, Ctrl-C.
-    let teardown = started.steps(Phase::Teardown, &cells, &config.exec);
-    let completion = executed.map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
-    steps.extend(
-        teardown
-            .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?
-            .0,
-    );
+        .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
+    let (completion, steps, setup_failed) = (run.completion, run.steps, run.setup_failed);
     let mut notes: Vec<String> = short_secrets_warning(&started).into_iter().collect();
     notes.extend(
         started

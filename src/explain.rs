@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use crate::app::{CommandError, Ending, Finished, NOTHING_RUN, command_session};
 use crate::execute::ExecOptions;
 use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
-use crate::session::TargetChoice;
+use crate::outcome::StepRecord;
+use crate::session::{Completion, SessionError, StepChoice, TargetChoice};
+use crate::suite::steps::Phase;
 use crate::suite::diag::nearest;
 use crate::suite::{AuthSpec, Suite};
 
@@ -54,27 +56,65 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
         ..config.exec.clone()
     };
     let cells = session.with_canaries(vec![id]);
-    let outcomes = started
-        .execute(&cells, &exec, |_| {})
+    let guarded = session.guarded_steps(&cells);
+    if !guarded.is_empty() {
+        return Err(CommandError::Session(SessionError::MutatingSteps(guarded)));
+    }
+    let mut outcomes = Vec::new();
+    let run = started
+        .execute_with_steps(&cells, &exec, StepChoice::NeededBy(id), &mut outcomes, |_| {})
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
-    let outcome = outcomes
-        .into_iter()
-        .find(|o| o.id == id)
-        .ok_or_else(|| CommandError::Setup("the cell did not run".into()))?;
-    let ending = if outcome.verdict.fails_run() {
-        Ending::Failed
-    } else {
-        Ending::Passed
+    let steps_failed = run.steps.iter().any(|s| s.fails_run());
+    let outcome = outcomes.into_iter().find(|o| o.id == id);
+    if outcome.is_none() && !run.setup_failed && run.completion == Completion::Finished {
+        return Err(CommandError::Setup("the cell did not run".into()));
+    }
+    let mut text = steps_section(&run.steps, Phase::Setup);
+    match &outcome {
+        Some(outcome) => text.push_str(&render(suite, outcome)),
+        None => text.push_str("cell     not sent: a setup step failed or the run was interrupted\n"),
+    }
+    text.push_str(&steps_section(&run.steps, Phase::Teardown));
+    let cell_failed = outcome.as_ref().is_none_or(|o| o.verdict.fails_run());
+    let ending = match run.completion {
+        Completion::Interrupted => Ending::Interrupted,
+        Completion::Finished if steps_failed || cell_failed => Ending::Failed,
+        Completion::Finished => Ending::Passed,
     };
-    let mut text = render(suite, &outcome);
-    if config.curl {
-        text.push_str(&curl_section(&outcome));
+    if let (true, Some(outcome)) = (config.curl, &outcome) {
+        text.push_str(&curl_section(outcome));
     }
     Ok(Finished {
         ending,
         lines: vec![text.trim_end_matches('\n').to_string()],
         notes: Vec::new(),
     })
+}
+
+/// The steps of `phase` that ran, each with its status and what it captured
+/// (masked where secret); empty when none ran.
+fn steps_section(steps: &[StepRecord], phase: Phase) -> String {
+    let mut out = String::new();
+    for (i, step) in steps.iter().filter(|s| s.phase == phase).enumerate() {
+        let label = if i == 0 { phase.as_str() } else { "" };
+        let what = match (step.status, &step.error) {
+            (_, Some(error)) if step.skipped => format!("skipped: {error}"),
+            (_, Some(error)) => format!("FAILED: {error}"),
+            (Some(status), None) => format!("{status} (expected {})", step.expected),
+            (None, None) => "not sent".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "{label:<9}{} {} as {}: {what}",
+            step.method,
+            step.url.as_deref().unwrap_or(&step.step),
+            step.principal
+        );
+        for (name, value) in &step.captured {
+            let _ = writeln!(out, "{:<9}  ${{{name}}} = {value}", "");
+        }
+    }
+    out
 }
 
 /// The `curl` section: the command that re-sends the cell's request, after
@@ -261,7 +301,19 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
         CellResult::Error { message, .. } => line("error", message),
         CellResult::Skipped { reason } => line("skipped", reason),
     }
+    if let Some(body) = &outcome.body {
+        let expected = body
+            .expected
+            .map_or(String::new(), |e| format!(" (expect_body: {})", e.as_str()));
+        line("compare", &format!("body {}{expected}", body.fact.against(&body.with)));
+    }
     let verdict = match (outcome.verdict, outcome.status()) {
+        (Verdict::Failed, Some(status)) if outcome.body.as_ref().is_some_and(|b| b.mismatched()) => {
+            let body = outcome.body.as_ref().map_or(String::new(), |b| {
+                crate::outcome::BodyComparison::phrase(b.fact, &b.with)
+            });
+            format!("FAILED: {status} is within {}, but with {body}", outcome.expected)
+        }
         (Verdict::Passed, Some(status)) => {
             format!("PASSED: {status} is within {}", outcome.expected)
         }

@@ -104,6 +104,11 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
                 .iter()
                 .map(|s| Trial::test(snapshot_name(s), || Ok(()))),
         );
+        trials.extend(
+            (suites.iter())
+                .filter(|s| !s.setup.is_empty() || !s.teardown.is_empty())
+                .map(|s| Trial::test(format!("{}::steps", s.name), || Ok(()))),
+        );
         return libtest_mimic::run(&args, trials).exit_code();
     }
     let whole_suites: Vec<bool> = suites
@@ -116,13 +121,39 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         .filter(|&c| whole_suites[c.suite] || selected(&name(&c), session.guarded(c)))
         .collect();
     let chosen = session.with_canaries(chosen);
-    let outcomes = match session
-        .start()
-        .and_then(|started| started.execute(&chosen, &session.options().exec, |_| {}))
-    {
-        Ok(outcomes) => outcomes,
+    let guarded = session.guarded_steps(&chosen);
+    if !guarded.is_empty() {
+        return setup_failed(&SessionError::MutatingSteps(guarded), "no trial was run.");
+    }
+    let mut outcomes = Vec::new();
+    let run = match session.start().and_then(|started| {
+        started.execute_with_steps(
+            &chosen,
+            &session.options().exec,
+            crate::session::StepChoice::All,
+            &mut outcomes,
+            |_| {},
+        )
+    }) {
+        Ok(run) => run,
         Err(error) => return setup_failed(&error, "no trial was run."),
     };
+    // A failed step is a failing trial of its own; the cells of a suite
+    // whose setup failed say so instead of passing or vanishing.
+    let mut step_failures: Vec<Option<String>> = vec![None; suites.len()];
+    for step in run.steps.iter().filter(|s| s.fails_run()) {
+        let line = format!(
+            "{} (line {}): {}",
+            step.title(),
+            step.line,
+            step.error.as_deref().unwrap_or("failed")
+        );
+        let slot = &mut step_failures[step.suite];
+        *slot = Some(match slot.take() {
+            Some(before) => format!("{before}\n{line}"),
+            None => line,
+        });
+    }
     let by_cell: HashMap<CellId, CellOutcome> =
         outcomes.iter().map(|o| (o.id, o.clone())).collect();
     let mut trials = Vec::new();
@@ -132,7 +163,23 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
             .as_ref()
             .is_some_and(|o| o.verdict == Verdict::Skipped);
         let ignored = skipped || session.guarded(cell);
-        trials.push(Trial::test(name(&cell), move || judge(outcome)).with_ignored_flag(ignored));
+        let not_sent = run.setup_failed.then(|| step_failures[cell.suite].clone()).flatten();
+        trials.push(
+            Trial::test(name(&cell), move || match not_sent {
+                Some(why) => Err(format!("not sent: setup failed\n{why}").into()),
+                None => judge(outcome),
+            })
+            .with_ignored_flag(ignored),
+        );
+    }
+    for (s, suite) in suites.iter().enumerate() {
+        if suite.setup.is_empty() && suite.teardown.is_empty() {
+            continue;
+        }
+        let failure = step_failures[s].clone();
+        trials.push(Trial::test(format!("{}::steps", suite.name), move || {
+            failure.map_or(Ok(()), |why| Err(why.into()))
+        }));
     }
     let outcomes = Arc::new(outcomes);
     for (s, suite) in suites.iter().enumerate() {

@@ -128,6 +128,26 @@ pub struct Session {
     options: SessionOptions,
 }
 
+/// Which setup steps a run sends.
+#[derive(Clone, Copy, Debug)]
+pub enum StepChoice {
+    /// Every step of the suites of the run.
+    All,
+    /// The setup steps one cell needs ([`crate::suite::steps::needed_by`]), every teardown step.
+    NeededBy(CellId),
+}
+
+/// What a run with its steps did besides its cells.
+#[derive(Clone, Debug)]
+pub struct StepsRun {
+    /// How it ended.
+    pub completion: Completion,
+    /// Setup, then teardown, in the order they ran.
+    pub steps: Vec<StepRecord>,
+    /// A setup step failed: no cell was sent.
+    pub setup_failed: bool,
+}
+
 /// How an execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Completion {
@@ -257,10 +277,25 @@ impl Started<'_> {
         phase: Phase,
         cells: &[CellId],
         exec: &ExecOptions,
+        choice: StepChoice,
     ) -> Result<(Vec<StepRecord>, Completion), SessionError> {
         let mut which: Vec<usize> = cells.iter().map(|c| c.suite).collect();
         which.dedup();
         let suites = &self.session.suites;
+        let needed = match choice {
+            StepChoice::NeededBy(cell) if phase == Phase::Setup => {
+                let suite = &suites[cell.suite];
+                Some((
+                    cell.suite,
+                    crate::suite::steps::needed_by(&suite.setup, &suite.endpoints[cell.endpoint]),
+                ))
+            }
+            _ => None,
+        };
+        let keep = |s: usize, number: usize| match &needed {
+            Some((suite, needed)) if *suite == s => needed.get(number - 1).copied().unwrap_or(false),
+            _ => true,
+        };
         let mut captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
         let run = execute::steps::run(
             suites,
@@ -270,6 +305,7 @@ impl Started<'_> {
             exec,
             self.redactor.clone(),
             &mut captured,
+            &keep,
         );
         let finished = self.runtime.block_on(async {
             match phase {
@@ -285,6 +321,34 @@ impl Started<'_> {
             Some(records) => Ok((records?, Completion::Finished)),
             None => Ok((Vec::new(), Completion::Interrupted)),
         }
+    }
+
+    /// Runs the setup steps, then `cells` into `outcomes` (unless setup
+    /// failed or was interrupted), then the teardown steps whatever happened:
+    /// failed cells, a failed setup, Ctrl-C.
+    pub fn execute_with_steps(
+        &self,
+        cells: &[CellId],
+        exec: &ExecOptions,
+        choice: StepChoice,
+        outcomes: &mut Vec<CellOutcome>,
+        on_outcome: impl FnMut(&CellOutcome),
+    ) -> Result<StepsRun, SessionError> {
+        let (mut steps, setup) = self.steps(Phase::Setup, cells, exec, choice)?;
+        let setup_failed = steps.iter().any(|s| s.fails_run());
+        let executed = if setup_failed || setup == Completion::Interrupted {
+            Ok(setup)
+        } else {
+            self.execute_into(cells, exec, outcomes, on_outcome)
+        };
+        let teardown = self.steps(Phase::Teardown, cells, exec, choice);
+        let completion = executed?;
+        steps.extend(teardown?.0);
+        Ok(StepsRun {
+            completion,
+            steps,
+            setup_failed,
+        })
     }
 
     /// Executes `cells` with the session's options; `on_outcome` sees each as it finishes.

@@ -24,6 +24,7 @@ pub async fn run(
     options: &ExecOptions,
     redactor: Arc<Redactor>,
     captured: &mut [Captured],
+    keep: &dyn Fn(usize, usize) -> bool,
 ) -> Result<Vec<StepRecord>, ExecError> {
     let steps_of = |s: usize| match phase {
         Phase::Setup => &suites[s].setup,
@@ -31,7 +32,7 @@ pub async fn run(
     };
     let mut needed = Vec::new();
     for &s in which {
-        for step in steps_of(s) {
+        for step in steps_of(s).iter().filter(|step| keep(s, step.number)) {
             for name in step.actor.principals() {
                 if let Some(p) = suites[s].principal_index(name) {
                     needed.push((s, p));
@@ -47,7 +48,7 @@ pub async fn run(
     let shared = shared_state(suites, targets, &before, &needed, options, redactor)?;
     let mut records = Vec::new();
     'suites: for &s in which {
-        for step in steps_of(s) {
+        for step in steps_of(s).iter().filter(|step| keep(s, step.number)) {
             for name in step.actor.principals() {
                 let Some(p) = suites[s].principal_index(name) else {
                     continue;

@@ -528,3 +528,27 @@ fn is_per_principal(known: &Captured, capture: &str) -> bool {
 fn is_known_anywhere(known: &Captured, capture: &str) -> bool {
     known.shared.contains_key(capture) || is_per_principal(known, capture)
 }
+
+/// Which setup steps a cell of `endpoint` needs, by position: those that
+/// capture a value its request uses (and, in turn, those steps' own needs),
+/// and those that capture nothing (they exist for what they change).
+pub fn needed_by(setup: &[Step], endpoint: &Endpoint) -> Vec<bool> {
+    let capture_of = |name: &str| match name.split_once('.') {
+        Some((_, capture)) => capture.to_string(),
+        None => name.to_string(),
+    };
+    let mut wanted: BTreeSet<String> = endpoint_templates(endpoint)
+        .iter()
+        .flat_map(|t| t.names())
+        .map(capture_of)
+        .collect();
+    let mut needed = vec![false; setup.len()];
+    for (i, step) in setup.iter().enumerate().rev() {
+        let used = step.captures.is_empty() || step.captures.iter().any(|c| wanted.contains(&c.name));
+        if used {
+            needed[i] = true;
+            wanted.extend(step.templates().iter().flat_map(|t| t.names()).map(capture_of));
+        }
+    }
+    needed
+}
