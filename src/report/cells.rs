@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::outcome::{BodyComparison, CellId, CellOutcome, CellResult, Verdict};
+use crate::suite::compare::BodyFact;
 
 /// What kind of answer a cell got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +75,32 @@ impl Reading {
 
 /// The legend of the symbols.
 pub(crate) const LEGEND: &str = "✅ reached · ↪️ redirected · 🔒 unauthenticated · ⛔ forbidden · 🙈 hidden · ❔ other · ⚠️ error · ⏭️ skipped · ❌ not as expected";
+
+/// The legend of the body marks, for suites whose endpoints compare bodies.
+pub(crate) const BODY_LEGEND: &str =
+    "≡ same body as the principal it is compared with · ≠ a different body";
+
+/// A cell's body mark: ` ≡` for the same body as the reference principal's,
+/// ` ≠` for another; nothing for the reference itself or without `compare:`.
+pub(crate) fn body_mark(outcome: &CellOutcome, principal: &str) -> &'static str {
+    match &outcome.body {
+        Some(b) if b.with != principal && b.fact == BodyFact::Same => " ≡",
+        Some(b) if b.with != principal && b.fact == BodyFact::Differs => " ≠",
+        _ => "",
+    }
+}
+
+/// What a failing cell was expected to get: its status expectation, and
+/// its body fact when that is what failed.
+pub(crate) fn expected_text(outcome: &CellOutcome) -> String {
+    match &outcome.body {
+        Some(b) if b.mismatched() => match b.expected {
+            Some(fact) => format!("{}, body {}", outcome.expected, fact.against(&b.with)),
+            None => outcome.expected.to_string(),
+        },
+        _ => outcome.expected.to_string(),
+    }
+}
 
 /// A cell's short text: its status, `error` or `skip`.
 pub(crate) fn short(outcome: &CellOutcome) -> String {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::RunReport;
-use super::cells::{Reading, detail, mismatch, reached, short};
+use super::cells::{Reading, body_mark, detail, expected_text, mismatch, reached, short};
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
 
@@ -227,13 +227,19 @@ fn matrix_table(
                 o.verdict.as_str(),
                 detail(o)
             );
+            let mark = body_mark(o, &principal.name);
+            let got = match &o.body {
+                Some(b) => format!("{} with a body {}", short(o), b.fact.against(&b.with)),
+                None => short(o),
+            };
             let _ = write!(
                 html,
-                "<td class=\"{class}\" data-detail=\"{}\" title=\"expected {}, got {}\">{}</td>",
+                "<td class=\"{class}\" data-detail=\"{}\" title=\"expected {}, got {}\">{}{}</td>",
                 escape(&info),
-                escape(&o.expected.to_string()),
+                escape(&expected_text(o)),
+                escape(&got),
                 escape(&short(o)),
-                escape(&short(o))
+                escape(mark)
             );
         }
         html.push_str("</tr>\n");

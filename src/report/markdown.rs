@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::RunReport;
-use super::cells::{LEGEND, Reading, mismatch, reached, short};
+use super::cells::{BODY_LEGEND, LEGEND, Reading, body_mark, expected_text, mismatch, reached, short};
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
 
@@ -67,15 +67,29 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
                     endpoint: e,
                     principal: p,
                 }) {
-                    Some(o) if mismatch(o) => format!("❌ {} (expected {})", short(o), o.expected),
-                    Some(o) => format!("{} {}", Reading::of(o).symbol(), short(o)),
+                    Some(o) if mismatch(o) => format!(
+                        "❌ {}{} (expected {})",
+                        short(o),
+                        body_mark(o, &suite.principals[p].name),
+                        expected_text(o)
+                    ),
+                    Some(o) => format!(
+                        "{} {}{}",
+                        Reading::of(o).symbol(),
+                        short(o),
+                        body_mark(o, &suite.principals[p].name)
+                    ),
                     None => "·".into(),
                 };
                 out.push_str(&format!(" {} |", escape(&text)));
             }
             out.push('\n');
         }
-        out.push_str(&format!("\n{LEGEND}\n\n### Reach\n\n"));
+        out.push_str(&format!("\n{LEGEND}\n"));
+        if suite.endpoints.iter().any(|e| e.compare.is_some()) {
+            out.push_str(&format!("\n{BODY_LEGEND}\n"));
+        }
+        out.push_str("\n### Reach\n\n");
         for (p, principal) in suite.principals.iter().enumerate() {
             let reached: Vec<String> = reached(&by_cell, s, suite.endpoints.len(), p)
                 .into_iter()
