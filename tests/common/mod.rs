@@ -2,6 +2,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod owned_server;
 pub mod role_server;
 pub mod token_server;
 
