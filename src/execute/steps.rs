@@ -300,13 +300,16 @@ pub fn mutating(suite: &Suite) -> Vec<String> {
         .chain(&suite.teardown)
         .filter(|step| step.request.is_mutation())
         .map(|step| {
-            format!(
-                "{} step {} ({} {})",
-                step.phase.as_str(),
-                step.number,
-                step.request.request.method,
-                step.request.request.target.raw
-            )
+            let line = format!(
+                "{} {}",
+                step.request.request.method, step.request.request.target.raw
+            );
+            let what = if step.label == line {
+                line
+            } else {
+                format!("{}: {line}", step.label)
+            };
+            format!("{} step {} ({what})", step.phase.as_str(), step.number)
         })
         .collect()
 }

@@ -68,6 +68,8 @@ pub struct Step {
     pub pos: Pos,
     /// Whom it runs as.
     pub actor: Actor,
+    /// Where `as:` or `for_each:` is written.
+    pub actor_pos: Pos,
     /// The request, in the shape of an endpoint's (its `name` is the label).
     pub request: Endpoint,
     /// The statuses that let the run go on (default 2xx).
@@ -169,6 +171,7 @@ fn read_step(r: &mut Reader<'_>, node: &Node, phase: Phase, number: usize) -> Op
         None => request_node.as_str().map(|s| s.trim().to_string()),
     };
     let actor = read_actor(r, &f, node.pos, &what);
+    let actor_pos = f.get("as").or(f.get("for_each")).map_or(node.pos, |n| n.pos);
     let mut headers: Vec<(String, Template)> = Vec::new();
     for (header, value) in f
         .get("headers")
@@ -205,6 +208,7 @@ fn read_step(r: &mut Reader<'_>, node: &Node, phase: Phase, number: usize) -> Op
         label: label.clone(),
         pos: node.pos,
         actor: actor?,
+        actor_pos,
         request: Endpoint {
             name: label,
             pos: node.pos,
@@ -408,7 +412,7 @@ pub(super) fn check_steps(
                     .map(|n| format!("did you mean `{n}`?"))
                     .unwrap_or_else(|| "a step runs as a principal of this suite".into());
                 r.diags.error_with_help(
-                    step.pos,
+                    step.actor_pos,
                     format!("{} runs as unknown principal `{principal}`", step.title()),
                     help,
                 );
