@@ -710,6 +710,7 @@ mod tests {
                                 Recorded {
                                     status: s.parse().expect("a test's cell value"),
                                     facts: vec![],
+                                    body: None,
                                 },
                             )
                         })

@@ -148,6 +148,8 @@ mod tests {
                 mock: None,
                 env: &env_vars,
                 base_url: Some("http://127.0.0.1:1"),
+                captured: None,
+                own: None,
             },
             client: reqwest::Client::new(),
             base_url: url::Url::parse("http://127.0.0.1:1").expect("url"),

@@ -147,6 +147,8 @@ mod tests {
                 mock: None,
                 env: &env_vars,
                 base_url: Some("http://127.0.0.1:1/jira"),
+                captured: None,
+                own: None,
             },
             client: reqwest::Client::new(),
             base_url: base_url.clone(),

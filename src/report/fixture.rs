@@ -41,6 +41,7 @@ fn responded(status: u16, excerpt: &str, challenge: Option<&str>) -> CellResult 
         location: None,
         excerpt: excerpt.into(),
         facts: vec![],
+        comparable: None,
     })
 }
 

@@ -541,6 +541,7 @@ endpoints:
             location: None,
             excerpt: String::new(),
             facts: vec![],
+            comparable: None,
         })
     }
 
