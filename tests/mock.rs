@@ -1330,3 +1330,54 @@ fn invalid_issue_definitions_give_located_errors() {
         assert!(found.contains(needle), "missing {needle} in:\n{found}");
     }
 }
+
+/// The shipped Jira profile keeps TEST-1 public and TEST-2 for site-admins, and
+/// serves create, read and delete from its issue store.
+#[tokio::test]
+async fn the_shipped_profile_keeps_a_public_and_a_restricted_issue() {
+    let file = format!(
+        "{}/suites/mocks/jira-cloud.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(file).expect("the shipped profile");
+    // The README's leak: a copy of the profile with a read route that ignores levels.
+    let leak = "  - route: GET /rest/api/3/issue/{issueIdOrKey}\n    scope: READ\n    permission: BROWSE_PROJECTS\n    issue: read\n    ignore_security: true\n";
+    let m = mock(&format!("{text}{leak}")).await;
+    let admin = basic("admin@example.com", "mock-admin-api-token-1f2e");
+    let user = basic("user@example.com", "mock-user-api-token-3d4c");
+    for caller in [None, Some(admin.as_str()), Some(user.as_str())] {
+        let (status, body) = m.read("TEST-1", caller).await;
+        assert_eq!(
+            (status, &body["fields"]["summary"]),
+            (200, &json!("A public issue"))
+        );
+    }
+    assert_eq!(m.read("TEST-2", Some(&admin)).await.0, 200);
+    assert_eq!(m.read("TEST-2", Some(&user)).await.0, 404);
+    let (status, _, leaked) = m.send("GET", "/rest/api/3/issue/TEST-2", Some(&user)).await;
+    assert_eq!(
+        (status, &leaked["fields"]["summary"]),
+        (200, &json!("Salary review"))
+    );
+    let (status, created) = m
+        .send_json(
+            "POST",
+            "/rest/api/2/issue",
+            Some(&user),
+            r#"{"fields": {"summary": "Created by the user"}}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, &created["key"]),
+        (201, &json!("TEST-3")),
+        "{created}"
+    );
+    let (status, ..) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-1", Some(&user))
+        .await;
+    assert_eq!(status, 204, "its reporter");
+    let (status, ..) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-3", Some(&admin))
+        .await;
+    assert_eq!(status, 204, "DELETE_ISSUES");
+}
