@@ -923,3 +923,461 @@ fn a_mock_out_of_file_descriptors_does_not_spin() {
         "the mock spent {spent:.2} s of CPU in 2 s while its accepts failed"
     );
 }
+
+/// A mock keeping issues: TEST-1 public, TEST-2 at level Restricted (site-admins only).
+const ISSUES_DEF: &str = r#"mock: issue-jira
+users:
+  admin: { email: admin@example.com, api_token: admin-token-123456, account_id: acc-admin, groups: [site-admins, jira-users] }
+  user: { email: user@example.com, api_token: user-token-123456, account_id: acc-user, groups: [jira-users] }
+  other: { email: other@example.com, api_token: other-token-123456, account_id: acc-other, groups: [jira-users] }
+apps:
+  reader-app: { shared_secret: reader-secret-abcdef, oauth_client_id: reader-client, scopes: [DELETE, ACT_AS_USER] }
+permissions:
+  BROWSE_PROJECTS: [jira-users, anyone]
+  CREATE_ISSUES: [jira-users]
+  DELETE_ISSUES: [site-admins]
+issues:
+  project: TEST
+  security_levels: { Restricted: [site-admins] }
+  seed:
+    - { key: TEST-1, summary: "A public issue", reporter: user }
+    - { key: TEST-2, summary: "Salary review", reporter: admin, security: Restricted }
+routes:
+  - { route: POST /rest/api/2/issue, scope: WRITE, permission: CREATE_ISSUES, issue: create }
+  - { route: "GET /rest/api/2/issue/{issueIdOrKey}", scope: READ, anonymous: true, permission: BROWSE_PROJECTS, hidden: true, issue: read }
+  - { route: "DELETE /rest/api/2/issue/{issueIdOrKey}", scope: DELETE, permission: DELETE_ISSUES, issue: delete }
+  - { route: "GET /rest/api/3/issue/{issueIdOrKey}", scope: READ, permission: BROWSE_PROJECTS, issue: read, ignore_security: true }
+"#;
+
+/// Jira's 404 for an issue that is missing or that the caller may not see.
+const NOT_VISIBLE: &str = "Issue does not exist or you do not have permission to see it.";
+
+impl Mock {
+    async fn send_json(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        body: &str,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.expect("response");
+        let status = response.status().as_u16();
+        let body = serde_json::from_slice(&response.bytes().await.unwrap_or_default())
+            .unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    async fn read(&self, id_or_key: &str, authorization: Option<&str>) -> (u16, Value) {
+        let (status, _, body) = self
+            .send(
+                "GET",
+                &format!("/rest/api/2/issue/{id_or_key}"),
+                authorization,
+            )
+            .await;
+        (status, body)
+    }
+
+    /// An access token for `reader-app` acting as the user with `account`.
+    async fn impersonating(&self, account: &str) -> String {
+        let claims = json!({"iss": "urn:atlassian:connect:clientid:reader-client",
+            "sub": format!("urn:atlassian:connect:useraccountid:{account}"),
+            "tnt": self.base, "aud": self.base, "iat": now(), "exp": now() + 60});
+        let (status, body) = self.grant(&claims, "reader-secret-abcdef", None).await;
+        assert_eq!(status, 200, "{body}");
+        format!("Bearer {}", body["access_token"].as_str().expect("token"))
+    }
+}
+
+fn app_jwt(method: &str, path: &str) -> String {
+    let claims = connect_claims(&format!("{method}&{path}&"));
+    format!("JWT {}", hs256(&claims, "reader-secret-abcdef"))
+}
+
+#[tokio::test]
+async fn issues_are_created_read_by_id_and_key_and_deleted_by_their_reporter() {
+    let m = mock(ISSUES_DEF).await;
+    let admin = basic("admin@example.com", "admin-token-123456");
+    let user = basic("user@example.com", "user-token-123456");
+    let other = basic("other@example.com", "other-token-123456");
+    let (status, created) = m
+        .send_json(
+            "POST",
+            "/rest/api/2/issue",
+            Some(&user),
+            r#"{"fields": {"project": {"key": "TEST"}, "summary": "Broken login"}}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        created,
+        json!({"id": "10002", "key": "TEST-3", "self": format!("{}/rest/api/2/issue/10002", m.base)})
+    );
+    let (status, by_key) = m.read("TEST-3", Some(&user)).await;
+    assert_eq!(status, 200, "{by_key}");
+    assert_eq!(
+        by_key,
+        json!({"id": "10002", "key": "TEST-3", "self": format!("{}/rest/api/2/issue/10002", m.base),
+               "fields": {"summary": "Broken login",
+                          "reporter": {"accountId": "acc-user", "accountType": "atlassian"}}})
+    );
+    assert_eq!(m.read("10002", Some(&user)).await, (200, by_key.clone()));
+    assert_eq!(
+        m.read("test-3", Some(&other)).await,
+        (200, by_key),
+        "no level: any jira-user"
+    );
+
+    let (status, _, body) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-3", Some(&other))
+        .await;
+    assert_eq!(
+        (status, &body["errorMessages"][0]),
+        (
+            403,
+            &json!("You do not have permission to delete issues in this project.")
+        ),
+        "neither its reporter nor holding DELETE_ISSUES"
+    );
+    let (status, _, body) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-3", Some(&user))
+        .await;
+    assert_eq!((status, body), (204, Value::Null), "its reporter");
+    let (status, body) = m.read("TEST-3", Some(&user)).await;
+    assert_eq!(
+        (status, &body["errorMessages"][0]),
+        (404, &json!(NOT_VISIBLE))
+    );
+    assert_eq!(m.read("10002", Some(&admin)).await.0, 404);
+    let (status, ..) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-3", Some(&user))
+        .await;
+    assert_eq!(status, 404, "deleted once");
+    let (status, ..) = m
+        .send("DELETE", "/rest/api/2/issue/10000", Some(&admin))
+        .await;
+    assert_eq!(status, 204, "DELETE_ISSUES deletes what others reported");
+    assert_eq!(m.read("TEST-1", Some(&user)).await.0, 404);
+
+    let (status, next) = m
+        .send_json(
+            "POST",
+            "/rest/api/2/issue",
+            Some(&admin),
+            r#"{"fields": {"summary": "Audit", "security": {"id": "10000"}}}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, &next["key"], &next["id"]),
+        (201, &json!("TEST-4"), &json!("10003")),
+        "keys and ids are never reused"
+    );
+    let (_, read) = m.read("TEST-4", Some(&admin)).await;
+    assert_eq!(
+        read["fields"]["security"],
+        json!({"id": "10000", "name": "Restricted"})
+    );
+}
+
+#[tokio::test]
+async fn creating_an_issue_refuses_what_jira_refuses() {
+    let m = mock(ISSUES_DEF).await;
+    let user = basic("user@example.com", "user-token-123456");
+    let create = |body: &'static str, authorization: Option<String>| {
+        let m = &m;
+        async move {
+            m.send_json("POST", "/rest/api/2/issue", authorization.as_deref(), body)
+                .await
+        }
+    };
+    let summary = json!({"errorMessages": [], "errors": {"summary": "You must specify a summary of the issue."}});
+    for body in [
+        r#"{"fields": {}}"#,
+        r#"{"fields": {"summary": "  "}}"#,
+        "{}",
+    ] {
+        assert_eq!(
+            create(body, Some(user.clone())).await,
+            (400, summary.clone()),
+            "{body}"
+        );
+    }
+    let invalid = json!({"errorMessages": [], "errors": {"security": "Specify a valid value for Security Level"}});
+    for body in [
+        r#"{"fields": {"summary": "s", "security": {"name": "Secret"}}}"#,
+        r#"{"fields": {"summary": "s", "security": {"id": "10001"}}}"#,
+    ] {
+        assert_eq!(
+            create(body, Some(user.clone())).await,
+            (400, invalid.clone()),
+            "{body}"
+        );
+    }
+    let (status, body) = create(
+        r#"{"fields": {"summary": "s", "security": "Restricted"}}"#,
+        Some(user.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["errors"]["security"]),
+        (400, &json!("Specify a valid security level (id or name)"))
+    );
+    let (status, body) = create("not json", Some(user.clone())).await;
+    assert_eq!((status, body["errorMessages"][0].is_string()), (400, true));
+    let (status, _) = create(r#"{"fields": {"summary": "s"}}"#, None).await;
+    assert_eq!(status, 401, "the route's checks come first");
+    assert_eq!(
+        m.read("TEST-3", Some(&user)).await.0,
+        404,
+        "nothing refused was created"
+    );
+}
+
+#[tokio::test]
+async fn a_restricted_issue_is_hidden_from_whoever_is_outside_its_level() {
+    let m = mock(ISSUES_DEF).await;
+    let admin = basic("admin@example.com", "admin-token-123456");
+    let user = basic("user@example.com", "user-token-123456");
+    let other = basic("other@example.com", "other-token-123456");
+    let (status, body) = m.read("TEST-2", Some(&admin)).await;
+    assert_eq!(
+        (status, &body["fields"]["summary"]),
+        (200, &json!("Salary review"))
+    );
+    assert_eq!(body["fields"]["security"]["name"], "Restricted");
+    assert_eq!(body["fields"]["reporter"]["accountId"], "acc-admin");
+    for (who, caller) in [
+        ("a user outside the level", Some(&user)),
+        ("anonymous", None),
+    ] {
+        let (status, body) = m.read("TEST-2", caller.map(String::as_str)).await;
+        assert_eq!(
+            (status, body),
+            (404, json!({"errorMessages": [NOT_VISIBLE], "errors": {}})),
+            "{who}"
+        );
+        assert_eq!(
+            m.read("10001", caller.map(String::as_str)).await.0,
+            404,
+            "{who}, by id"
+        );
+        assert_eq!(
+            m.read("TEST-1", caller.map(String::as_str)).await.0,
+            200,
+            "{who}"
+        );
+    }
+    let (status, ..) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-2", Some(&user))
+        .await;
+    assert_eq!(status, 404, "a delete does not disclose it either");
+
+    // Its reporter sees an issue at a level it is outside of; others outside do not.
+    let (status, created) = m
+        .send_json(
+            "POST",
+            "/rest/api/2/issue",
+            Some(&user),
+            r#"{"fields": {"summary": "My review", "security": {"name": "Restricted"}}}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let key = created["key"].as_str().expect("key");
+    assert_eq!(m.read(key, Some(&user)).await.0, 200);
+    assert_eq!(m.read(key, Some(&other)).await.0, 404);
+    assert_eq!(m.read(key, Some(&admin)).await.0, 200);
+
+    // An app impersonating the regular user sees what the user sees.
+    let as_user = m.impersonating("acc-user").await;
+    assert_eq!(m.read("TEST-2", Some(&as_user)).await.0, 404);
+    assert_eq!(m.read("TEST-1", Some(&as_user)).await.0, 200);
+    assert_eq!(m.read(key, Some(&as_user)).await.0, 200, "the user's own");
+    let as_admin = m.impersonating("acc-admin").await;
+    assert_eq!(m.read("TEST-2", Some(&as_admin)).await.0, 200);
+
+    // `ignore_security: true` leaks it to whoever may call the route.
+    let (status, _, body) = m.send("GET", "/rest/api/3/issue/TEST-2", Some(&user)).await;
+    assert_eq!(
+        (status, &body["fields"]["summary"]),
+        (200, &json!("Salary review"))
+    );
+}
+
+#[tokio::test]
+async fn a_connect_app_calling_as_itself_is_its_own_reporter_in_no_group() {
+    let m = mock(ISSUES_DEF).await;
+    let user = basic("user@example.com", "user-token-123456");
+    let read = |key: &str| {
+        let path = format!("/rest/api/2/issue/{key}");
+        let jwt = app_jwt("GET", &path);
+        let m = &m;
+        async move { m.send("GET", &path, Some(&jwt)).await }
+    };
+    assert_eq!(read("TEST-1").await.0, 200);
+    assert_eq!(
+        read("TEST-2").await.0,
+        404,
+        "in no group: not in Restricted's"
+    );
+    let (status, created) = m
+        .send_json(
+            "POST",
+            "/rest/api/2/issue",
+            Some(&app_jwt("POST", "/rest/api/2/issue")),
+            r#"{"fields": {"summary": "From the app", "security": {"name": "Restricted"}}}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, &created["key"]),
+        (201, &json!("TEST-3")),
+        "{created}"
+    );
+    let (status, _, body) = read("TEST-3").await;
+    assert_eq!(status, 200, "its reporter: {body}");
+    assert_eq!(
+        body["fields"]["reporter"],
+        json!({"accountId": "addon_reader-app", "accountType": "app"})
+    );
+    assert_eq!(m.read("TEST-3", Some(&user)).await.0, 404);
+    // Its scopes grant DELETE: its own user holds DELETE_ISSUES, for what it can see.
+    let path = "/rest/api/2/issue/TEST-1";
+    let (status, ..) = m.send("DELETE", path, Some(&app_jwt("DELETE", path))).await;
+    assert_eq!(status, 204);
+}
+
+#[tokio::test]
+async fn each_running_mock_has_its_own_issues() {
+    let (first, second) = (mock(ISSUES_DEF).await, mock(ISSUES_DEF).await);
+    let admin = basic("admin@example.com", "admin-token-123456");
+    let (status, ..) = first
+        .send("DELETE", "/rest/api/2/issue/TEST-1", Some(&admin))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(first.read("TEST-1", Some(&admin)).await.0, 404);
+    assert_eq!(second.read("TEST-1", Some(&admin)).await.0, 200);
+}
+
+#[test]
+fn invalid_issue_definitions_give_located_errors() {
+    let problems = |def: &str| {
+        permatrix::suite::mock_def::load_str(std::path::Path::new("i.yaml"), def)
+            .expect_err("refused")
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let bad = ISSUES_DEF
+        .replace("reporter: user }", "reporter: usr }")
+        .replace("security: Restricted }", "security: Restrictd }")
+        .replace("Restricted: [site-admins]", "Restricted: [site-admin]")
+        .replace(
+            "  seed:\n",
+            "  seed:\n    - { key: TEST-7, summary: Once, reporter: admin }\n    - { key: OTHER-9, summary: Elsewhere, reporter: admin }\n    - { key: TEST-7, summary: Twice, reporter: admin }\n",
+        )
+        .replace("issue: delete", "issue: remove")
+        .replace(
+            "issue: read, ignore_security: true",
+            "issue: read, response: { status: 200 }",
+        )
+        .replace("permission: CREATE_ISSUES, issue: create", "issue: create, ignore_security: true");
+    let found = problems(&bad);
+    for needle in [
+        "i.yaml:14:35: error: security level `Restricted`: no user is in group `site-admin`",
+        "did you mean `site-admins`?",
+        "i.yaml:17:14: error: issue key `OTHER-9` is not one of project `TEST`",
+        "i.yaml:18:14: error: duplicate issue key `TEST-7` (first at line 16)",
+        "i.yaml:19:59: error: unknown user `usr`",
+        "did you mean `user`?",
+        "i.yaml:20:75: error: unknown security level `Restrictd`",
+        "did you mean `Restricted`?",
+        "i.yaml:22:67: error: `ignore_security` is for `issue: read` routes only",
+        "i.yaml:24:106: error: unknown issue action `remove`",
+        "i.yaml:25:109: error: a route with `issue:` answers from the issue store; drop `response:`",
+    ] {
+        assert!(found.contains(needle), "missing {needle} in:\n{found}");
+    }
+    let without = ISSUES_DEF
+        .split_once("issues:\n")
+        .map(|(head, rest)| format!("{head}{}", &rest[rest.find("routes:").expect("routes")..]))
+        .expect("issues");
+    let found = problems(&without);
+    assert!(
+        found.contains("error: route `POST /rest/api/2/issue` uses the issue store, but the mock has no `issues:`"),
+        "{found}"
+    );
+    let found = problems(
+        &ISSUES_DEF
+            .replace("project: TEST", "project: test")
+            .replace(
+                "\"GET /rest/api/2/issue/{issueIdOrKey}\"",
+                "GET /rest/api/2/issue",
+            ),
+    );
+    for needle in [
+        "i.yaml:13:12: error: project key `test` is not a Jira project key",
+        "error: a route that reads or deletes an issue needs the issue's id or key as its last path segment",
+    ] {
+        assert!(found.contains(needle), "missing {needle} in:\n{found}");
+    }
+}
+
+/// The shipped Jira profile keeps TEST-1 public and TEST-2 for site-admins, and
+/// serves create, read and delete from its issue store.
+#[tokio::test]
+async fn the_shipped_profile_keeps_a_public_and_a_restricted_issue() {
+    let file = format!(
+        "{}/suites/mocks/jira-cloud.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(file).expect("the shipped profile");
+    // The README's leak: a copy of the profile with a read route that ignores levels.
+    let leak = "  - route: GET /rest/api/3/issue/{issueIdOrKey}\n    scope: READ\n    permission: BROWSE_PROJECTS\n    issue: read\n    ignore_security: true\n";
+    let m = mock(&format!("{text}{leak}")).await;
+    let admin = basic("admin@example.com", "mock-admin-api-token-1f2e");
+    let user = basic("user@example.com", "mock-user-api-token-3d4c");
+    for caller in [None, Some(admin.as_str()), Some(user.as_str())] {
+        let (status, body) = m.read("TEST-1", caller).await;
+        assert_eq!(
+            (status, &body["fields"]["summary"]),
+            (200, &json!("A public issue"))
+        );
+    }
+    assert_eq!(m.read("TEST-2", Some(&admin)).await.0, 200);
+    assert_eq!(m.read("TEST-2", Some(&user)).await.0, 404);
+    let (status, _, leaked) = m.send("GET", "/rest/api/3/issue/TEST-2", Some(&user)).await;
+    assert_eq!(
+        (status, &leaked["fields"]["summary"]),
+        (200, &json!("Salary review"))
+    );
+    let (status, created) = m
+        .send_json(
+            "POST",
+            "/rest/api/2/issue",
+            Some(&user),
+            r#"{"fields": {"summary": "Created by the user"}}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, &created["key"]),
+        (201, &json!("TEST-3")),
+        "{created}"
+    );
+    let (status, ..) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-1", Some(&user))
+        .await;
+    assert_eq!(status, 204, "its reporter");
+    let (status, ..) = m
+        .send("DELETE", "/rest/api/2/issue/TEST-3", Some(&admin))
+        .await;
+    assert_eq!(status, 204, "DELETE_ISSUES");
+}

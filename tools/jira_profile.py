@@ -6,9 +6,11 @@ their Connect scopes (tools/jira_endpoint_scopes.tsv, derived from Jira's OpenAP
 The TSV gives each operation's Connect scope, whether anonymous access is
 allowed and its documented status codes. Permissions and existence-hiding 404s
 are not in the TSV: the rules below model them and the generated files mark
-them "modeled". Run from the repository root:
+them "modeled". So are the profile's issues (ISSUES below): a project, a
+security level and two seeded issues, kept by the mock's issue store and
+served by the routes of STORE. Run from the repository root:
 
-    python3 tools/jira_profile.py tools/jira_endpoint_scopes.tsv
+    python3 tools/jira_profile.py [tools/jira_endpoint_scopes.tsv]
 """
 import collections
 import sys
@@ -24,7 +26,28 @@ PERMISSION = {"ADMIN": "ADMINISTER", "PROJECT_ADMIN": "ADMINISTER_PROJECTS", "DE
 HOLDERS = {"ADMINISTER": ["site-admins"], "ADMINISTER_PROJECTS": ["site-admins"],
            "DELETE_ISSUES": ["site-admins"], "EDIT_ISSUES": ["jira-users"],
            # `anyone` is every caller, anonymous included: the projects are public (modeled).
-           "BROWSE_PROJECTS": ["jira-users", "anyone"]}
+           "BROWSE_PROJECTS": ["jira-users", "anyone"],
+           # Only the store's create route needs it (STORE below).
+           "CREATE_ISSUES": ["jira-users"]}
+# Modeled: the issues the mock keeps (its `issues:` section). TEST-1 has no security level, so
+# whoever may call the read route sees it (the suite's GET /rest/api/2/issue/TEST-1 is 200 for
+# every principal); TEST-2 is at level Restricted, which only site-admins (and its reporter)
+# see: anyone else, an app calling as itself or impersonating a regular user included, gets
+# Jira's 404 "Issue does not exist or you do not have permission to see it." Ids start at 10000
+# in seed order; created issues get the next id and TEST-3, TEST-4, ...
+ISSUES = {"project": "TEST",
+          "security_levels": {"Restricted": ["site-admins"]},
+          "seed": [{"key": "TEST-1", "summary": "A public issue", "reporter": "user"},
+                   {"key": "TEST-2", "summary": "Salary review", "reporter": "admin", "security": "Restricted"}]}
+# Routes answered by the issue store, by (method, path): its action and the permission it needs.
+# The read route is the suite's own (EXTRA); create and delete are in the profile only, so the
+# generated suite and its snapshot do not change: a suite that creates, reads and deletes
+# issues declares them itself. On a delete route the permission is what deleting an issue
+# someone else reported needs: its reporter may delete it without (404 first when the caller
+# cannot see the issue, then 403 without the permission).
+STORE = {("POST", "issue"): ("create", "CREATE_ISSUES"),
+         ("GET", "issue/{issueIdOrKey}"): ("read", None),
+         ("DELETE", "issue/{issueIdOrKey}"): ("delete", "DELETE_ISSUES")}
 CHAIN = ["NONE", "READ", "WRITE", "DELETE", "PROJECT_ADMIN", "ADMIN"]
 SAMPLE = {"issueIdOrKey": "TEST-1", "projectIdOrKey": "TEST", "projectKeyOrId": "TEST", "key": "jira-software",
           "fieldId": "customfield_10000", "fieldKey": "customfield_10000", "accountId": "5b10a2844c20165700ede21g"}
@@ -78,7 +101,15 @@ def pick(ops):
     return chosen
 
 
+def store_ops(ops, chosen):
+    """The store's routes that are not among the suite's operations, from the TSV."""
+    return [o for (m, p) in STORE for o in ops
+            if o["method"] == m and o["path"] == p and o not in chosen]
+
+
 def permission(o):
+    if (o["method"], o["path"]) in STORE and STORE[o["method"], o["path"]][1]:
+        return STORE[o["method"], o["path"]][1]
     # Jira documents both as needing the "Administer Jira" global permission, whatever their scope:
     # auditing/record is READ in Connect's terms, so a READ app impersonating a non-admin is refused.
     if o["path"] in ("settings/columns", "auditing/record"):
@@ -127,7 +158,46 @@ def versions(o):
     return ["2", "3"] if (o["method"], o["path"]) in FORUM else ["2"]
 
 
-def write_profile(chosen, out):
+def write_issues(out):
+    w = out.write
+    w("\n# Modeled: the issues the mock keeps, for the routes with `issue:` (see ISSUES in the generator).\n")
+    w("issues:\n")
+    w(f"  project: {ISSUES['project']}\n")
+    w("  security_levels:                  # groups whose members see an issue at the level (and its reporter)\n")
+    for level, groups in ISSUES["security_levels"].items():
+        w(f"    {level}: [{', '.join(groups)}]\n")
+    w("  seed:                             # issues that exist when the mock starts; ids from 10000\n")
+    for issue in ISSUES["seed"]:
+        fields = [f"key: {issue['key']}", f"summary: \"{issue['summary']}\"", f"reporter: {issue['reporter']}"]
+        if "security" in issue:
+            fields.append(f"security: {issue['security']}")
+        w(f"    - {{ {', '.join(fields)} }}\n")
+
+
+def write_route(o, v, out):
+    w = out.write
+    w(f"  - route: {o['method']} /rest/api/{v}/{o['path']}\n")
+    w(f"    scope: {o['scope']}\n")
+    if o["anonymous"]:
+        w("    anonymous: true\n")
+    perm = permission(o)
+    if perm:
+        w(f"    permission: {perm}          # modeled\n")
+    if hidden(o):
+        w("    hidden: true                  # modeled: Jira hides what the user cannot browse\n")
+    store = STORE.get((o["method"], o["path"]))
+    if store:
+        w(f"    issue: {store[0]}".ljust(34) + "# modeled: answered by the issue store\n")
+        return
+    body = {"configuration": "{ timeTrackingEnabled: true, attachmentsEnabled: true }",
+            "search": "{ startAt: 0, maxResults: 50, total: 1, issues: [{ key: TEST-1 }] }",
+            "permissions": "{ permissions: { ADMINISTER: { key: ADMINISTER, type: GLOBAL } } }",
+            "settings/columns": "[{ label: Key, value: issuekey }]"}.get(o["path"])
+    if o["success"] != {"POST": 201, "DELETE": 204}.get(o["method"], 200) or body:
+        w(f"    response: {{ status: {o['success']}" + (f", json: {body}" if body else "") + " }\n")
+
+
+def write_profile(chosen, store, out):
     w = out.write
     w("# Jira Cloud profile for permatrix's mock, generated by tools/jira_profile.py from\n")
     w("# jira_endpoint_scopes.tsv (Jira Cloud platform OpenAPI, 2022-07-17): each route's Connect\n")
@@ -159,24 +229,14 @@ def write_profile(chosen, out):
     w("\n# Modeled: global permissions and the groups holding them.\npermissions:\n")
     for perm, groups in HOLDERS.items():
         w(f"  {perm}: [{', '.join(groups)}]\n")
+    write_issues(out)
     w("\nroutes:\n")
     for o in chosen:
         for v in versions(o):
-            w(f"  - route: {o['method']} /rest/api/{v}/{o['path']}\n")
-            w(f"    scope: {o['scope']}\n")
-            if o["anonymous"]:
-                w("    anonymous: true\n")
-            perm = permission(o)
-            if perm:
-                w(f"    permission: {perm}          # modeled\n")
-            if hidden(o):
-                w("    hidden: true                  # modeled: Jira hides what the user cannot browse\n")
-            body = {"configuration": "{ timeTrackingEnabled: true, attachmentsEnabled: true }",
-                    "search": "{ startAt: 0, maxResults: 50, total: 1, issues: [{ key: TEST-1 }] }",
-                    "permissions": "{ permissions: { ADMINISTER: { key: ADMINISTER, type: GLOBAL } } }",
-                    "settings/columns": "[{ label: Key, value: issuekey }]"}.get(o["path"])
-            if o["success"] != {"POST": 201, "DELETE": 204}.get(o["method"], 200) or body:
-                w(f"    response: {{ status: {o['success']}" + (f", json: {body}" if body else "") + " }\n")
+            write_route(o, v, out)
+    w("  # The issue store's create and delete (not in the generated suite; see STORE in the generator).\n")
+    for o in store:
+        write_route(o, "2", out)
 
 
 PRINCIPALS = ["anonymous", "admin", "user", "app", "app-as-admin", "app-as-user", "admin-app"]
@@ -271,14 +331,15 @@ endpoints:
 
 
 def main():
-    ops = read(sys.argv[1])
+    ops = read(sys.argv[1] if len(sys.argv) > 1 else "tools/jira_endpoint_scopes.tsv")
     chosen = pick(ops)
+    store = store_ops(ops, chosen)
     with open("suites/mocks/jira-cloud.yaml", "w", encoding="utf-8") as out:
-        write_profile(chosen, out)
+        write_profile(chosen, store, out)
     with open("suites/jira-cloud.yaml", "w", encoding="utf-8") as out:
         write_suite(chosen, out)
-    routes = sum(len(versions(o)) for o in chosen)
-    print(f"{len(chosen)} operations, {routes} routes", file=sys.stderr)
+    routes = sum(len(versions(o)) for o in chosen) + len(store)
+    print(f"{len(chosen) + len(store)} operations, {routes} routes", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-//! The mock instance: a definition's users, apps and routes served on loopback,
-//! verifying credentials as Jira Cloud does. Its definitions are read by
+//! The mock instance: a definition's users, apps, issues and routes served on
+//! loopback, verifying credentials as Jira Cloud does. Its definitions are read by
 //! [`crate::suite::mock_def`], beside suites.
 
+pub(crate) mod issue_routes;
+pub(crate) mod issues;
 pub(crate) mod server;
 pub(crate) mod state;
 pub(crate) mod verify;

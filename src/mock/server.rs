@@ -1,5 +1,6 @@
 //! The mock instance as an axum router over plain state: token endpoint,
-//! route matching, and Jira's choice of status (FACTS.md §5).
+//! route matching, and Jira's choice of status (FACTS.md §5); routes with
+//! `issue:` are then answered by the issue store ([`super::issue_routes`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,10 +15,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::issue_routes::{self, IssueRequest};
+use super::issues::Account;
 use super::state::{Issued, MockState};
 use super::verify::{self, Caller, Refusal};
 use crate::atlassian::scope::ConnectScope;
-use crate::suite::mock_def::{MockDef, MockRoute, segments};
+use crate::suite::mock_def::{IssueAction, MockDef, MockRoute, segments};
 
 /// The grant type of RFC 7523.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -114,11 +117,11 @@ async fn handle(
             );
         }
     };
+    let origin = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .map(|host| format!("http://{host}"));
     if method == Method::POST && uri.path() == TOKEN_PATH {
-        let origin = headers
-            .get(header::HOST)
-            .and_then(|host| host.to_str().ok())
-            .map(|host| format!("http://{host}"));
         return token(&state, origin.as_deref(), &body);
     }
     let path_segments = segments(uri.path());
@@ -151,7 +154,18 @@ async fn handle(
         uri.query(),
         authorization,
     ) {
-        Ok(caller) => decide(&state, route, &caller),
+        Ok(caller) => match (decide(&state, route, &caller), route.issue) {
+            (Ok(account), Some(action)) => {
+                let request = IssueRequest {
+                    path: uri.path(),
+                    origin: origin.as_deref().unwrap_or_default(),
+                    body: &body,
+                };
+                issue_routes::answer(&state, route, action, account, &request)
+            }
+            (Ok(_), None) => answer(route),
+            (Err(refused), _) => *refused,
+        },
         Err(Refusal::Malformed(message)) => error(StatusCode::BAD_REQUEST, &message),
         Err(Refusal::Unauthorized { scheme, message }) => challenge(
             &state,
@@ -163,56 +177,73 @@ async fn handle(
 }
 
 /// Jira's order: credentials, then the app's scope, then the user's permission.
-fn decide(state: &MockState, route: &MockRoute, caller: &Caller) -> Response {
+/// `Ok` with whom the call runs as (`None`: anonymous) when it may go on;
+/// `Err` with the refusal otherwise (boxed: a response is large).
+fn decide(
+    state: &MockState,
+    route: &MockRoute,
+    caller: &Caller,
+) -> Result<Option<Account>, Box<Response>> {
     let def = &state.def;
     let user = match caller {
         // Anonymous access needs the route to allow it and its permission, if
         // any, granted to the pseudo-group `anyone` (Jira's "public").
-        Caller::Anonymous if route.anonymous && anyone_holds(def, route) => return answer(route),
+        Caller::Anonymous if route.anonymous && anyone_holds(def, route) => return Ok(None),
         Caller::Anonymous => {
             let response = error(
                 StatusCode::UNAUTHORIZED,
                 "You are not authenticated. Authentication required to perform this operation.",
             );
-            return challenge(state, "Basic", "", response);
+            return Err(Box::new(challenge(state, "Basic", "", response)));
         }
         Caller::App(app) => {
             // An app's own user holds what its scopes grant (modeled).
             return if def.granted(&def.apps[*app].scopes, route.scope) {
-                answer(route)
+                Ok(Some(Account::App(*app)))
             } else {
-                error(
+                Err(Box::new(error(
                     StatusCode::FORBIDDEN,
                     "Request not in an authorized API scope",
-                )
+                )))
             };
         }
         Caller::Impersonated { scopes, user, .. } => {
             if !route.impersonation || !def.granted(scopes, route.scope) {
                 let body = json!({"code": 401, "message": "Unauthorized; scope does not match"});
                 let response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
-                return challenge(state, "Bearer", "insufficient_scope", response);
+                return Err(Box::new(challenge(
+                    state,
+                    "Bearer",
+                    "insufficient_scope",
+                    response,
+                )));
             }
             *user
         }
         Caller::User(user) => *user,
     };
+    // On an `issue: delete` route the permission is what deleting an issue
+    // someone else reported needs: the store checks it, after visibility.
+    if route.issue == Some(IssueAction::Delete) {
+        return Ok(Some(Account::User(user)));
+    }
     let Some(permission) = &route.permission else {
-        return answer(route);
+        return Ok(Some(Account::User(user)));
     };
     let groups = &def.users[user].groups;
     if def.holders(permission).iter().any(|g| groups.contains(g)) {
-        answer(route)
+        Ok(Some(Account::User(user)))
     } else if route.hidden {
-        error(
-            StatusCode::NOT_FOUND,
-            "The resource does not exist or you do not have permission to see it.",
-        )
+        let message = match route.issue {
+            Some(_) => issue_routes::NOT_VISIBLE,
+            None => "The resource does not exist or you do not have permission to see it.",
+        };
+        Err(Box::new(error(StatusCode::NOT_FOUND, message)))
     } else {
-        error(
+        Err(Box::new(error(
             StatusCode::FORBIDDEN,
             &format!("You do not have the {permission} permission this operation needs."),
-        )
+        )))
     }
 }
 
@@ -235,7 +266,7 @@ fn answer(route: &MockRoute) -> Response {
 }
 
 /// Jira's ErrorCollection.
-fn error(status: StatusCode, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, message: &str) -> Response {
     (
         status,
         axum::Json(json!({"errorMessages": [message], "errors": {}})),

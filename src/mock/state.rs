@@ -1,10 +1,11 @@
-//! A running mock's state: its definition and the access tokens it issued.
+//! A running mock's state: its definition, the access tokens it issued and its issues.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use super::issues::IssueStore;
 use crate::atlassian::scope::ConnectScope;
 use crate::suite::mock_def::MockDef;
 
@@ -27,15 +28,19 @@ pub struct MockState {
     pub def: MockDef,
     /// Access tokens issued so far.
     pub tokens: Mutex<HashMap<String, Issued>>,
+    /// Its issues, seeded from the definition's `issues:` when it starts.
+    pub issues: Mutex<IssueStore>,
     issued_count: AtomicU64,
 }
 
 impl MockState {
     /// Fresh state for `def`.
     pub fn new(def: MockDef) -> MockState {
+        let issues = Mutex::new(IssueStore::seeded(def.issues.as_ref()));
         MockState {
             def,
             tokens: Mutex::new(HashMap::new()),
+            issues,
             issued_count: AtomicU64::new(0),
         }
     }

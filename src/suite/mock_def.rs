@@ -1,5 +1,7 @@
-//! Mock definitions: users, apps, permissions and routes, read from YAML with
-//! the same located errors as suites.
+//! Mock definitions: users, apps, permissions, issues and routes, read from
+//! YAML with the same located errors as suites.
+
+mod issues;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use super::diag::{Diagnostic, Diagnostics, nearest};
 use super::read::{Reader, parse_request_line};
 use super::yaml::{self, Node, Pos, Value};
 use crate::atlassian::scope::ConnectScope;
+pub use issues::{FIRST_ID, IssueAction, IssuesDef, SecurityLevel, SeedIssue, key_number};
 
 /// A mock instance's definition.
 #[derive(Clone, Debug)]
@@ -31,6 +34,8 @@ pub struct MockDef {
     pub routes: Vec<MockRoute>,
     /// `scope_implies:`, what holding a scope holds besides; `None`: Connect's own chain.
     pub scope_implies: Option<BTreeMap<ConnectScope, Vec<ConnectScope>>>,
+    /// `issues:`, the issues `issue:` routes keep; `None`: the mock keeps none.
+    pub issues: Option<IssuesDef>,
 }
 
 /// A user who can call with Basic (email or username + API token) or be impersonated.
@@ -88,6 +93,11 @@ pub struct MockRoute {
     pub status: u16,
     /// The body of that answer.
     pub body: serde_json::Value,
+    /// `issue:`, what the route does with the issue store; `None`: it answers `response:`.
+    pub issue: Option<IssueAction>,
+    /// `ignore_security:` on an `issue: read` route: security levels are ignored,
+    /// so whoever may call it sees every issue (a leak, for demonstrations).
+    pub ignore_security: bool,
 }
 
 impl MockDef {
@@ -145,6 +155,7 @@ const TOP_KEYS: &[&str] = &[
     "permissions",
     "routes",
     "scope_implies",
+    "issues",
 ];
 const USER_KEYS: &[&str] = &["username", "email", "api_token", "account_id", "groups"];
 const APP_KEYS: &[&str] = &["shared_secret", "oauth_client_id", "scopes"];
@@ -156,6 +167,8 @@ const ROUTE_KEYS: &[&str] = &[
     "impersonation",
     "hidden",
     "response",
+    "issue",
+    "ignore_security",
 ];
 const RESPONSE_KEYS: &[&str] = &["status", "json"];
 
@@ -242,6 +255,9 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
         .map(|n| read_users(r, n))
         .unwrap_or_default();
     let apps = top.get("apps").map(|n| read_apps(r, n)).unwrap_or_default();
+    let issues = top
+        .get("issues")
+        .and_then(|n| issues::read_issues(r, n, &users));
     let permissions = match top.get("permissions") {
         Some(n) => r
             .map(n, "permissions", None)
@@ -306,6 +322,7 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
         permissions,
         routes,
         scope_implies,
+        issues,
     };
     check_references(r, &def, &top);
     Some(def)
@@ -491,6 +508,9 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         flag(r, "hidden", false),
     );
     let permission = f.get("permission").and_then(|n| r.scalar(n, "permission"));
+    let issue = f.get("issue").and_then(|n| issues::read_action(r, n));
+    let ignore_security = flag(r, "ignore_security", false);
+    issues::check_route(r, &f, issue, ignore_security, &segments);
     let default_status = match method.as_str() {
         "POST" => 201,
         "DELETE" => 204,
@@ -515,6 +535,8 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         hidden,
         status,
         body,
+        issue,
+        ignore_security,
     })
 }
 
@@ -612,6 +634,16 @@ fn check_references(r: &mut Reader<'_>, def: &MockDef, top: &super::read::Fields
         }
     }
     for route in &def.routes {
+        if route.issue.is_some() && def.issues.is_none() {
+            r.diags.error_with_help(
+                route.pos,
+                format!(
+                    "route `{} {}` uses the issue store, but the mock has no `issues:`",
+                    route.method, route.template
+                ),
+                "declare `issues:` with at least `project:`",
+            );
+        }
         if let Some(permission) = &route.permission
             && !def.permissions.contains_key(permission)
         {

@@ -1,0 +1,194 @@
+//! What routes with `issue:` answer once the caller passed the route's checks:
+//! create, read and delete over the issue store, with Jira's statuses and bodies.
+
+use std::sync::PoisonError;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::issues::{Account, Issue, IssueStore, visible};
+use super::server::error;
+use super::state::MockState;
+use crate::suite::mock_def::{IssueAction, IssuesDef, MockDef, MockRoute, segments};
+
+/// Jira's 404 for an issue that does not exist or that the caller may not see:
+/// the two are indistinguishable, so existence is not disclosed.
+pub(crate) const NOT_VISIBLE: &str =
+    "Issue does not exist or you do not have permission to see it.";
+
+/// The request an `issue:` route acts on.
+pub(crate) struct IssueRequest<'a> {
+    /// Its path as received.
+    pub path: &'a str,
+    /// The mock's origin as the client named it (`http://` and its `Host`), for `self`.
+    pub origin: &'a str,
+    /// Its body.
+    pub body: &'a [u8],
+}
+
+/// The store's answer on `route` for `caller` (`None`: anonymous), who passed its checks.
+pub(crate) fn answer(
+    state: &MockState,
+    route: &MockRoute,
+    action: IssueAction,
+    caller: Option<Account>,
+    request: &IssueRequest<'_>,
+) -> Response {
+    let def = &state.def;
+    let Some(issues) = &def.issues else {
+        // Loading refuses an `issue:` route without `issues:`.
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the mock keeps no issues",
+        );
+    };
+    let mut store = state.issues.lock().unwrap_or_else(PoisonError::into_inner);
+    let path = segments(request.path);
+    match action {
+        IssueAction::Create => create(issues, &mut store, caller, request),
+        IssueAction::Read => {
+            let id_or_key = last_segment(&path);
+            match store.find(&id_or_key) {
+                Some(issue) if route.ignore_security || visible(def, issue, caller) => {
+                    let parent = path.split_last().map(|(_, p)| p).unwrap_or_default();
+                    let url = self_url(request.origin, parent, issue.id);
+                    axum::Json(issue_json(def, &store, issue, &url)).into_response()
+                }
+                _ => error(StatusCode::NOT_FOUND, NOT_VISIBLE),
+            }
+        }
+        IssueAction::Delete => {
+            let id_or_key = last_segment(&path);
+            let Some(issue) = store.find(&id_or_key).filter(|i| visible(def, i, caller)) else {
+                return error(StatusCode::NOT_FOUND, NOT_VISIBLE);
+            };
+            let reporter = caller.is_some() && issue.reporter == caller;
+            if !reporter && !holds(def, route, caller) {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "You do not have permission to delete issues in this project.",
+                );
+            }
+            let id = issue.id;
+            store.remove(id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+    }
+}
+
+/// Whether `caller` holds the route's permission: a user through its groups;
+/// an app's own user holds what its scopes grant and an anonymous caller got
+/// this far only when `anyone` holds it (as in the route's checks).
+fn holds(def: &MockDef, route: &MockRoute, caller: Option<Account>) -> bool {
+    let (Some(permission), Some(Account::User(user))) = (&route.permission, caller) else {
+        return true;
+    };
+    let groups = def
+        .users
+        .get(user)
+        .map(|u| u.groups.as_slice())
+        .unwrap_or_default();
+    def.holders(permission).iter().any(|g| groups.contains(g))
+}
+
+fn create(
+    issues: &IssuesDef,
+    store: &mut IssueStore,
+    caller: Option<Account>,
+    request: &IssueRequest<'_>,
+) -> Response {
+    let Ok(body) = serde_json::from_slice::<Value>(request.body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "The request body is not JSON: send {\"fields\": {\"summary\": ...}}.",
+        );
+    };
+    let fields = &body["fields"];
+    let summary = fields["summary"]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let Some(summary) = summary else {
+        return field_error("summary", "You must specify a summary of the issue.");
+    };
+    let security = match &fields["security"] {
+        Value::Null => None,
+        level => match security_level(issues, level) {
+            Ok(found) => Some(found),
+            Err(message) => return field_error("security", message),
+        },
+    };
+    let issue = store.create(summary.to_string(), caller, security);
+    let path = segments(request.path);
+    let url = self_url(request.origin, &path, issue.id);
+    let answer = json!({"id": issue.id.to_string(), "key": store.key(&issue), "self": url});
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
+}
+
+/// The level `{"name": …}` or `{"id": …}` names, or the message Jira gives.
+fn security_level(issues: &IssuesDef, level: &Value) -> Result<usize, &'static str> {
+    let id = match &level["id"] {
+        Value::String(id) => Some(id.clone()),
+        Value::Number(id) => Some(id.to_string()),
+        _ => None,
+    };
+    let found = match (id, level["name"].as_str()) {
+        (Some(id), _) => issues.level_with_id(&id),
+        (None, Some(name)) => issues.level_named(name),
+        (None, None) => return Err("Specify a valid security level (id or name)"),
+    };
+    found.ok_or("Specify a valid value for Security Level")
+}
+
+/// Jira's ErrorCollection for one field.
+fn field_error(field: &str, message: &str) -> Response {
+    let body = json!({"errorMessages": [], "errors": {field: message}});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+/// The path's last segment, percent-decoded.
+fn last_segment(path: &[String]) -> String {
+    let last = path.last().map(String::as_str).unwrap_or_default();
+    percent_encoding::percent_decode_str(last)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// `origin` + `/` + `parent` segments + `/` + `id`: the issue under the route's collection.
+fn self_url(origin: &str, parent: &[String], id: u64) -> String {
+    let mut url = origin.to_string();
+    for segment in parent {
+        url.push('/');
+        url.push_str(segment);
+    }
+    format!("{url}/{id}")
+}
+
+/// Jira's issue as `GET /rest/api/2/issue/{issueIdOrKey}` answers it (the fields the mock keeps).
+fn issue_json(def: &MockDef, store: &IssueStore, issue: &Issue, url: &str) -> Value {
+    let reporter = match issue.reporter {
+        Some(Account::User(user)) => def.users.get(user).map_or(
+            Value::Null,
+            |u| json!({"accountId": u.account_id, "accountType": "atlassian"}),
+        ),
+        Some(Account::App(app)) => def.apps.get(app).map_or(
+            Value::Null,
+            |a| json!({"accountId": app_account_id(&a.key), "accountType": "app"}),
+        ),
+        None => Value::Null,
+    };
+    let mut fields = json!({"summary": issue.summary, "reporter": reporter});
+    let level = issue
+        .security
+        .and_then(|i| Some((i, def.issues.as_ref()?.levels.get(i)?)));
+    if let Some((index, level)) = level {
+        fields["security"] = json!({"id": IssuesDef::level_id(index), "name": level.name});
+    }
+    json!({"id": issue.id.to_string(), "key": store.key(issue), "self": url, "fields": fields})
+}
+
+/// The account id of a Connect app's own user (modeled on the `addon_<key>` user Jira gives an app).
+pub(crate) fn app_account_id(key: &str) -> String {
+    format!("addon_{key}")
+}
