@@ -391,7 +391,7 @@ async fn the_shipped_jira_suite_against_the_jira_platform_document() {
     assert_eq!(report["uncovered"].as_array().map(Vec::len), Some(468 - 71));
     assert!(
         out.stdout
-            .ends_with("coverage: 71 of 468 operations (15.17 %) by 75 endpoints of 1 suite\n"),
+            .ends_with("coverage: 71 of 468 operations (15.17 %) by 78 endpoints of 2 suites\n"),
         "{}",
         out.stdout
     );

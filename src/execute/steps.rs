@@ -265,18 +265,27 @@ fn is_secret(capture: &Capture, value: &str) -> bool {
             || name.eq_ignore_ascii_case("www-authenticate")
     });
     let credential_field = match &capture.source {
-        CaptureSource::Pointer(pointer) => pointer
-            .rsplit('/')
-            .next()
-            .is_some_and(http::is_credential_param),
+        CaptureSource::Pointer(pointer) => pointer.rsplit('/').next().is_some_and(is_credential_name),
         _ => false,
     };
     capture.secret
         || credential_header
         || credential_field
-        || http::is_secret_variable(&capture.name)
-        || http::is_credential_param(&capture.name)
+        || is_credential_name(&capture.name)
         || looks_like_jwt(value)
+}
+
+/// A field or capture name that holds a credential: `token`, `access_token`,
+/// `password`, `client_secret`, `api_key`… Not any name with `key` in it:
+/// `issue_key` and `public_key` name things that are no secret.
+fn is_credential_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase().replace('-', "_");
+    matches!(
+        name.as_str(),
+        "token" | "password" | "passwd" | "secret" | "api_key" | "apikey" | "session" | "sid"
+    ) || ["_token", "_secret", "_password", "_apikey", "_api_key", "accesstoken", "refreshtoken"]
+        .iter()
+        .any(|suffix| name.ends_with(suffix))
 }
 
 /// Three base64url parts, the first a JSON header (`eyJ…`).
@@ -317,6 +326,16 @@ pub fn mutating(suite: &Suite) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_names_are_not_every_key() {
+        for secret in ["token", "access_token", "client_secret", "api_key", "X-Session-Token"] {
+            assert!(is_credential_name(secret), "{secret}");
+        }
+        for plain in ["key", "issue_key", "public_key", "id", "etag", "keyword"] {
+            assert!(!is_credential_name(plain), "{plain}");
+        }
+    }
 
     #[test]
     fn jwts_are_recognised_and_ids_are_not() {
