@@ -352,6 +352,17 @@ fn pointer(r: &mut Reader<'_>, node: &Node) -> Option<String> {
     }
 }
 
+/// The first `${own.…}` of `endpoint`'s request that was not captured for
+/// `principal`: its cell is skipped (a `for_each` step did not run as it).
+pub fn missing_own(endpoint: &Endpoint, captured: &Captured, principal: &str) -> Option<String> {
+    endpoint_templates(endpoint)
+        .into_iter()
+        .flat_map(|t| t.names())
+        .filter(|name| name.starts_with("own."))
+        .find(|name| captured.get(name, Some(principal)).is_none())
+        .map(str::to_string)
+}
+
 /// The names each step makes available, as [`Captured`] with empty values:
 /// what a template may refer to, for checks made while loading.
 pub fn declared(steps: &[Step]) -> Captured {
@@ -441,11 +452,19 @@ pub(super) fn check_steps(
     let after_setup = declared(setup);
     for endpoint in endpoints {
         for template in endpoint_templates(endpoint) {
+            // `${own.x}` in a cell needs `x` for someone: the cells of
+            // principals without it are skipped when they run, saying why.
+            let owners: Vec<&str> = names
+                .iter()
+                .copied()
+                .filter(|p| after_setup.by_principal.contains_key(*p))
+                .take(1)
+                .collect();
             check_references(
                 r,
                 template,
                 &after_setup,
-                &names,
+                if owners.is_empty() { &names } else { &owners },
                 &names,
                 &every_capture,
                 "a teardown step",
