@@ -222,9 +222,13 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     // Finished cells land here as they finish, so an interrupted run can still show them.
     let mut outcomes: Vec<CellOutcome> = Vec::with_capacity(cells.len());
     let run = started
-        .execute_with_steps(&cells, &config.exec, StepChoice::All, &mut outcomes, |outcome| {
-            emit(&mut reporters, &Event::CellFinished(outcome), errors)
-        })
+        .execute_with_steps(
+            &cells,
+            &config.exec,
+            StepChoice::All,
+            &mut outcomes,
+            |outcome| emit(&mut reporters, &Event::CellFinished(outcome), errors),
+        )
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
     let (completion, steps, setup_failed) = (run.completion, run.steps, run.setup_failed);
     let mut notes: Vec<String> = short_secrets_warning(&started).into_iter().collect();

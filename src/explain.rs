@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use crate::app::{CommandError, Ending, Finished, NOTHING_RUN, command_session};
 use crate::execute::ExecOptions;
-use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
 use crate::outcome::StepRecord;
+use crate::outcome::{CellId, CellOutcome, CellResult, ErrorKind, Verdict};
 use crate::session::{Completion, SessionError, StepChoice, TargetChoice};
-use crate::suite::steps::Phase;
 use crate::suite::diag::nearest;
+use crate::suite::steps::Phase;
 use crate::suite::{AuthSpec, Suite};
 
 /// What `permatrix explain` needs.
@@ -62,7 +62,13 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
     }
     let mut outcomes = Vec::new();
     let run = started
-        .execute_with_steps(&cells, &exec, StepChoice::NeededBy(id), &mut outcomes, |_| {})
+        .execute_with_steps(
+            &cells,
+            &exec,
+            StepChoice::NeededBy(id),
+            &mut outcomes,
+            |_| {},
+        )
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
     let steps_failed = run.steps.iter().any(|s| s.fails_run());
     let outcome = outcomes.into_iter().find(|o| o.id == id);
@@ -72,7 +78,9 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
     let mut text = steps_section(&run.steps, Phase::Setup);
     match &outcome {
         Some(outcome) => text.push_str(&render(suite, outcome)),
-        None => text.push_str("cell     not sent: a setup step failed or the run was interrupted\n"),
+        None => {
+            text.push_str("cell     not sent: a setup step failed or the run was interrupted\n")
+        }
     }
     text.push_str(&steps_section(&run.steps, Phase::Teardown));
     let cell_failed = outcome.as_ref().is_none_or(|o| o.verdict.fails_run());
@@ -305,14 +313,22 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
         let expected = body
             .expected
             .map_or(String::new(), |e| format!(" (expect_body: {})", e.as_str()));
-        line("compare", &format!("body {}{expected}", body.fact.against(&body.with)));
+        line(
+            "compare",
+            &format!("body {}{expected}", body.fact.against(&body.with)),
+        );
     }
     let verdict = match (outcome.verdict, outcome.status()) {
-        (Verdict::Failed, Some(status)) if outcome.body.as_ref().is_some_and(|b| b.mismatched()) => {
+        (Verdict::Failed, Some(status))
+            if outcome.body.as_ref().is_some_and(|b| b.mismatched()) =>
+        {
             let body = outcome.body.as_ref().map_or(String::new(), |b| {
                 crate::outcome::BodyComparison::phrase(b.fact, &b.with)
             });
-            format!("FAILED: {status} is within {}, but with {body}", outcome.expected)
+            format!(
+                "FAILED: {status} is within {}, but with {body}",
+                outcome.expected
+            )
         }
         (Verdict::Passed, Some(status)) => {
             format!("PASSED: {status} is within {}", outcome.expected)

@@ -163,7 +163,10 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
             .as_ref()
             .is_some_and(|o| o.verdict == Verdict::Skipped);
         let ignored = skipped || session.guarded(cell);
-        let not_sent = run.setup_failed.then(|| step_failures[cell.suite].clone()).flatten();
+        let not_sent = run
+            .setup_failed
+            .then(|| step_failures[cell.suite].clone())
+            .flatten();
         trials.push(
             Trial::test(name(&cell), move || match not_sent {
                 Some(why) => Err(format!("not sent: setup failed\n{why}").into()),

@@ -133,7 +133,7 @@ pub struct Session {
 pub enum StepChoice {
     /// Every step of the suites of the run.
     All,
-    /// The setup steps one cell needs ([`crate::suite::steps::needed_by`]), every teardown step.
+    /// The setup steps one cell needs ([`crate::suite::step_refs::needed_by`]), every teardown step.
     NeededBy(CellId),
 }
 
@@ -287,13 +287,18 @@ impl Started<'_> {
                 let suite = &suites[cell.suite];
                 Some((
                     cell.suite,
-                    crate::suite::steps::needed_by(&suite.setup, &suite.endpoints[cell.endpoint]),
+                    crate::suite::step_refs::needed_by(
+                        &suite.setup,
+                        &suite.endpoints[cell.endpoint],
+                    ),
                 ))
             }
             _ => None,
         };
         let keep = |s: usize, number: usize| match &needed {
-            Some((suite, needed)) if *suite == s => needed.get(number - 1).copied().unwrap_or(false),
+            Some((suite, needed)) if *suite == s => {
+                needed.get(number - 1).copied().unwrap_or(false)
+            }
             _ => true,
         };
         let mut captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;

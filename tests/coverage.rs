@@ -405,7 +405,11 @@ async fn the_shipped_jira_suite_against_the_jira_platform_document() {
     let report = ws.json("v2.json");
     assert_eq!(report["covered"], 4);
     let unmatched = report["unmatched"].as_array().unwrap();
-    assert_eq!(unmatched.len(), 74, "the 71 v2 endpoints of jira-cloud, the 3 of jira-object-level");
+    assert_eq!(
+        unmatched.len(),
+        74,
+        "the 71 v2 endpoints of jira-cloud, the 3 of jira-object-level"
+    );
     let issue = unmatched
         .iter()
         .find(|u| u["request"] == "GET /rest/api/2/issue/TEST-1")

@@ -63,7 +63,7 @@ async fn attempt_cell(
     let principal = &suite.principals[id.principal].name;
     if !suite.setup.is_empty()
         && let Some(name) =
-            crate::suite::steps::missing_own(endpoint, &shared.captured[id.suite], principal)
+            crate::suite::step_refs::missing_own(endpoint, &shared.captured[id.suite], principal)
     {
         return CellResult::Skipped {
             reason: format!(

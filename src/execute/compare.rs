@@ -113,7 +113,11 @@ pub(super) fn apply(suites: &[Suite], outcomes: &mut [CellOutcome]) {
         let body = BodyComparison {
             with: compare.with.clone(),
             fact,
-            expected: endpoint.resolved_body.get(outcome.id.principal).copied().flatten(),
+            expected: endpoint
+                .resolved_body
+                .get(outcome.id.principal)
+                .copied()
+                .flatten(),
         };
         if outcome.verdict == Verdict::Passed && body.mismatched() {
             outcome.verdict = Verdict::Failed;
@@ -147,7 +151,10 @@ mod tests {
 
     #[test]
     fn json_is_compared_structurally_with_ignored_pointers_dropped() {
-        let a = compared(r#"{"id": 1, "text": "x", "updated_at": 5}"#, &["/updated_at"]);
+        let a = compared(
+            r#"{"id": 1, "text": "x", "updated_at": 5}"#,
+            &["/updated_at"],
+        );
         let b = compared(
             "{ \"text\" : \"x\",\n \"id\": 1, \"updated_at\": 9 }",
             &["/updated_at"],

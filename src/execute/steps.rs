@@ -178,7 +178,11 @@ fn missing_capture(suite: &Suite, step: &Step, captured: &Captured, own: &str) -
 
 /// Sends a step's request with its principal's credentials and the run's
 /// retries; the response, or why there is none.
-async fn send(shared: &Shared<'_>, id: CellId, prepared: &Prepared) -> Result<ReadResponse, String> {
+async fn send(
+    shared: &Shared<'_>,
+    id: CellId,
+    prepared: &Prepared,
+) -> Result<ReadResponse, String> {
     let Some(runtime) = &shared.principals[id.suite][id.principal] else {
         return Err("principal was not set up".into());
     };
@@ -220,8 +224,9 @@ fn read_capture(capture: &Capture, response: &ReadResponse) -> Result<String, St
                 Some(other) => Ok(other.to_string()),
             }
         }
-        CaptureSource::Header(name) => header_text(response, name)
-            .ok_or_else(|| format!("the response has no {name} header")),
+        CaptureSource::Header(name) => {
+            header_text(response, name).ok_or_else(|| format!("the response has no {name} header"))
+        }
         CaptureSource::Regex { regex, header } => {
             let text = match header {
                 Some(name) => header_text(response, name)
@@ -265,7 +270,9 @@ fn is_secret(capture: &Capture, value: &str) -> bool {
             || name.eq_ignore_ascii_case("www-authenticate")
     });
     let credential_field = match &capture.source {
-        CaptureSource::Pointer(pointer) => pointer.rsplit('/').next().is_some_and(is_credential_name),
+        CaptureSource::Pointer(pointer) => {
+            pointer.rsplit('/').next().is_some_and(is_credential_name)
+        }
         _ => false,
     };
     capture.secret
@@ -283,9 +290,17 @@ fn is_credential_name(name: &str) -> bool {
     matches!(
         name.as_str(),
         "token" | "password" | "passwd" | "secret" | "api_key" | "apikey" | "session" | "sid"
-    ) || ["_token", "_secret", "_password", "_apikey", "_api_key", "accesstoken", "refreshtoken"]
-        .iter()
-        .any(|suffix| name.ends_with(suffix))
+    ) || [
+        "_token",
+        "_secret",
+        "_password",
+        "_apikey",
+        "_api_key",
+        "accesstoken",
+        "refreshtoken",
+    ]
+    .iter()
+    .any(|suffix| name.ends_with(suffix))
 }
 
 /// Three base64url parts, the first a JSON header (`eyJ…`).
@@ -329,7 +344,13 @@ mod tests {
 
     #[test]
     fn credential_names_are_not_every_key() {
-        for secret in ["token", "access_token", "client_secret", "api_key", "X-Session-Token"] {
+        for secret in [
+            "token",
+            "access_token",
+            "client_secret",
+            "api_key",
+            "X-Session-Token",
+        ] {
             assert!(is_credential_name(secret), "{secret}");
         }
         for plain in ["key", "issue_key", "public_key", "id", "etag", "keyword"] {

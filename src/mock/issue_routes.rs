@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::issues::{Account, Issue, IssueStore, visible};
-use super::server::error;
+use super::jira_error::error;
 use super::state::MockState;
 use crate::suite::mock_def::{IssueAction, IssuesDef, MockDef, MockRoute, segments};
 

@@ -3,7 +3,7 @@
 
 use crate::suite::mock_def::{FIRST_ID, IssuesDef, MockDef, key_number};
 
-use super::server::ANYONE;
+use super::jira_error::ANYONE;
 
 /// Whom a call runs as, or who reported an issue: a user, or a Connect app
 /// calling as itself (its own pseudo-user, in no group).

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::issue_routes::{self, IssueRequest};
 use super::issues::Account;
+use super::jira_error::{ANYONE, error};
 use super::state::{Issued, MockState};
 use super::verify::{self, Caller, Refusal};
 use crate::atlassian::scope::ConnectScope;
@@ -247,9 +248,6 @@ fn decide(
     }
 }
 
-/// The pseudo-group of every caller, anonymous ones included.
-pub(crate) const ANYONE: &str = "anyone";
-
 fn anyone_holds(def: &MockDef, route: &MockRoute) -> bool {
     route
         .permission
@@ -263,15 +261,6 @@ fn answer(route: &MockRoute) -> Response {
         return status.into_response();
     }
     (status, axum::Json(route.body.clone())).into_response()
-}
-
-/// Jira's ErrorCollection.
-pub(crate) fn error(status: StatusCode, message: &str) -> Response {
-    (
-        status,
-        axum::Json(json!({"errorMessages": [message], "errors": {}})),
-    )
-        .into_response()
 }
 
 fn challenge(state: &MockState, scheme: &str, error: &str, mut response: Response) -> Response {

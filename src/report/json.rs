@@ -71,11 +71,12 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
             // A record is plain data: serialising it cannot fail.
             let mut value = serde_json::to_value(step).unwrap_or_else(|_| json!({}));
             value["suite"] = json!(run.suites.get(step.suite).map(|s| &s.name));
-            value["captured"] = json!(step
-                .captured
-                .iter()
-                .map(|(name, value)| (name.clone(), json!(value)))
-                .collect::<serde_json::Map<String, Value>>());
+            value["captured"] = json!(
+                step.captured
+                    .iter()
+                    .map(|(name, value)| (name.clone(), json!(value)))
+                    .collect::<serde_json::Map<String, Value>>()
+            );
             value
         })
         .collect();

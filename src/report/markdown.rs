@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use super::RunReport;
-use super::cells::{BODY_LEGEND, LEGEND, Reading, body_mark, expected_text, mismatch, reached, short};
+use super::cells::{
+    BODY_LEGEND, LEGEND, Reading, body_mark, expected_text, mismatch, reached, short,
+};
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
 

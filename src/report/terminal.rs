@@ -161,7 +161,9 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             outcome.verdict,
             endpoint.resolved_from.get(outcome.id.principal),
         ) {
-            (Verdict::Failed, _) if body_failed => " · body expectation from expect_body".to_string(),
+            (Verdict::Failed, _) if body_failed => {
+                " · body expectation from expect_body".to_string()
+            }
             (Verdict::Failed | Verdict::CredentialsRejected, Some(source)) => {
                 format!(" · expectation from {source}, line {}", source.line)
             }

@@ -4,13 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::auth_spec::auth_templates;
-use super::diag::nearest;
 use super::compare::resolve_body;
+use super::definition::Suite;
+use super::diag::nearest;
 use super::expect::{self, ExpectEntry, ResolveError, WILDCARD};
-use super::steps::endpoint_templates;
 use super::model::*;
 use super::options::LoadOptions;
 use super::read::Reader;
+use super::steps::endpoint_templates;
 use super::template::{Captured, Scope, Template, unresolved_help};
 use super::yaml::Pos;
 
@@ -157,7 +158,10 @@ pub(super) fn resolve_body_expectations(
                 };
                 r.diags.error_with_help(
                     entry.pos,
-                    format!("`expect_body` names unknown principal or group `{}`", entry.key),
+                    format!(
+                        "`expect_body` names unknown principal or group `{}`",
+                        entry.key
+                    ),
                     help,
                 );
             }
@@ -219,7 +223,11 @@ pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadO
     let suite_scope = suite.scope(&options.cli_vars, &options.env, None);
     let mut note = |template: &Template, scope: &Scope<'_>, principal: Option<&str>| {
         // `${alice.note_id}` is a capture, checked with the steps.
-        for name in template.unresolved(scope).into_iter().filter(|n| !n.contains('.')) {
+        for name in template
+            .unresolved(scope)
+            .into_iter()
+            .filter(|n| !n.contains('.'))
+        {
             let entry = unresolved.entry((template.pos, name)).or_default();
             entry.extend(principal.map(str::to_string));
         }
@@ -239,7 +247,12 @@ pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadO
         let steps = (suite.setup.iter().chain(&suite.teardown))
             .filter(|step| step.actor.principals().contains(&principal.name))
             .flat_map(|step| step.templates());
-        for template in suite.endpoints.iter().flat_map(endpoint_templates).chain(steps) {
+        for template in suite
+            .endpoints
+            .iter()
+            .flat_map(endpoint_templates)
+            .chain(steps)
+        {
             note(template, &scope, Some(&principal.name));
         }
     }

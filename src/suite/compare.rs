@@ -191,12 +191,18 @@ mod tests {
             entry("owners", BodyFact::Same),
             entry("alice", BodyFact::Same),
         ];
-        assert_eq!(resolve_body(&entries, "alice", &[]), Ok(Some(BodyFact::Same)));
+        assert_eq!(
+            resolve_body(&entries, "alice", &[]),
+            Ok(Some(BodyFact::Same))
+        );
         assert_eq!(
             resolve_body(&entries, "carol", &["owners"]),
             Ok(Some(BodyFact::Same))
         );
-        assert_eq!(resolve_body(&entries, "bob", &[]), Ok(Some(BodyFact::Differs)));
+        assert_eq!(
+            resolve_body(&entries, "bob", &[]),
+            Ok(Some(BodyFact::Differs))
+        );
         assert_eq!(resolve_body(&entries[1..], "bob", &[]), Ok(None));
         let conflicting = [entry("a", BodyFact::Same), entry("b", BodyFact::Differs)];
         assert!(resolve_body(&conflicting, "x", &["a", "b"]).is_err());

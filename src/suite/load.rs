@@ -8,6 +8,7 @@ use super::check::{
     check_base_url, check_canaries, check_expect_keys, check_variables, resolve_body_expectations,
     resolve_expectations,
 };
+use super::definition::Suite;
 use super::diag::{Diagnostic, Diagnostics, nearest};
 use super::endpoint::{EndpointDefaults, read_endpoints, read_expect};
 use super::expect::WILDCARD;
@@ -16,7 +17,8 @@ use super::options::LoadOptions;
 use super::read::{Reader, name_problem};
 use super::scope_rules::{read_held, read_required, read_rules};
 use super::source::read_source;
-use super::steps::{Phase, check_steps, read_steps};
+use super::step_refs::check_steps;
+use super::steps::{Phase, read_steps};
 use super::template::{Scope, Template};
 use super::yaml::{self, Node, Pos};
 

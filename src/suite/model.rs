@@ -1,4 +1,4 @@
-//! The validated suite: what the rest of permatrix plans, runs and reports on.
+//! The parts of a validated suite: target, principals, auth specs, endpoints.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,77 +7,8 @@ use std::time::Duration;
 use super::expect::{ExpectEntry, Expectation};
 pub use super::request::{Body, JsonTemplate, RequestLine};
 pub use super::scope_rules::{Required, ScopeRules};
-use super::template::{Scope, Template};
+use super::template::Template;
 use super::yaml::Pos;
-
-/// One suite file, validated.
-#[derive(Clone, Debug)]
-pub struct Suite {
-    /// `suite:`, names the snapshot.
-    pub name: String,
-    /// Where the name is written.
-    pub name_pos: Pos,
-    /// The file it was loaded from.
-    pub file: PathBuf,
-    /// `description:`.
-    pub description: Option<String>,
-    /// Where the requests go.
-    pub target: Target,
-    /// `vars:`.
-    pub vars: BTreeMap<String, Template>,
-    /// Principals, in declared order.
-    pub principals: Vec<Principal>,
-    /// Groups of principals, in declared order.
-    pub groups: Vec<Group>,
-    /// Endpoints, in declared order.
-    pub endpoints: Vec<Endpoint>,
-    /// The mock that serves this run, when the target has no base URL (or `--mock`).
-    pub mock: Option<std::sync::Arc<super::mock_def::MockDef>>,
-    /// `scope_implies:` and `scopes_known:`.
-    pub scope_rules: ScopeRules,
-    /// `setup:`, in order.
-    pub setup: Vec<super::steps::Step>,
-    /// `teardown:`, in order.
-    pub teardown: Vec<super::steps::Step>,
-}
-
-impl Suite {
-    /// The index of the principal named `name`.
-    pub fn principal_index(&self, name: &str) -> Option<usize> {
-        self.principals.iter().position(|p| p.name == name)
-    }
-
-    /// The principal whose body `endpoint`'s cells are compared with, if it compares.
-    pub fn reference_of(&self, endpoint: usize) -> Option<usize> {
-        let compare = self.endpoints[endpoint].compare.as_ref()?;
-        self.principal_index(&compare.with)
-    }
-
-    /// The index of a principal's canary endpoint, if it has one.
-    pub fn canary_of(&self, principal: usize) -> Option<usize> {
-        let name = self.principals[principal].canary.as_ref()?;
-        self.endpoints.iter().position(|e| &e.name == name)
-    }
-
-    /// The interpolation scope of the suite itself; add a principal with [`Scope::for_principal`].
-    pub fn scope<'a>(
-        &'a self,
-        cli: &'a BTreeMap<String, String>,
-        env: &'a BTreeMap<String, String>,
-        base_url: Option<&'a str>,
-    ) -> Scope<'a> {
-        Scope {
-            cli,
-            principal: None,
-            suite: &self.vars,
-            mock: self.mock.as_deref().map(|m| &m.vars),
-            env,
-            base_url,
-            captured: None,
-            own: None,
-        }
-    }
-}
 
 /// `target:` — where and how requests are sent.
 #[derive(Clone, Debug)]

@@ -2,12 +2,10 @@
 //! one principal or as each of several, whose answers are captured into
 //! variables (`${note_id}`, `${alice.note_id}`, `${own.note_id}`).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use super::expect::Expectation;
-use super::model::{Endpoint, Principal, SnapshotExtras};
+use super::model::{Endpoint, SnapshotExtras};
 use super::read::{Fields, Reader};
-use super::template::{Captured, OWN, Template};
+use super::template::Template;
 use super::yaml::{Node, Pos, Value};
 
 const STEP_KEYS: &[&str] = &[
@@ -81,7 +79,12 @@ pub struct Step {
 impl Step {
     /// `setup step 2 (create a note)`.
     pub fn title(&self) -> String {
-        format!("{} step {} ({})", self.phase.as_str(), self.number, self.label)
+        format!(
+            "{} step {} ({})",
+            self.phase.as_str(),
+            self.number,
+            self.label
+        )
     }
 
     /// The captures and variables its request refers to.
@@ -95,7 +98,12 @@ pub fn endpoint_templates(endpoint: &Endpoint) -> Vec<&Template> {
     let mut all = vec![&endpoint.request.target];
     all.extend(endpoint.headers.iter().map(|(_, t)| t));
     all.extend(endpoint.query.iter().map(|(_, t)| t));
-    all.extend(endpoint.body.iter().flat_map(super::request::Body::templates));
+    all.extend(
+        endpoint
+            .body
+            .iter()
+            .flat_map(super::request::Body::templates),
+    );
     all
 }
 
@@ -171,7 +179,10 @@ fn read_step(r: &mut Reader<'_>, node: &Node, phase: Phase, number: usize) -> Op
         None => request_node.as_str().map(|s| s.trim().to_string()),
     };
     let actor = read_actor(r, &f, node.pos, &what);
-    let actor_pos = f.get("as").or(f.get("for_each")).map_or(node.pos, |n| n.pos);
+    let actor_pos = f
+        .get("as")
+        .or(f.get("for_each"))
+        .map_or(node.pos, |n| n.pos);
     let mut headers: Vec<(String, Template)> = Vec::new();
     for (header, value) in f
         .get("headers")
@@ -271,10 +282,7 @@ fn read_captures(r: &mut Reader<'_>, node: &Node) -> Vec<Capture> {
     };
     let mut captures = Vec::new();
     for (name, key, value) in &fields.entries {
-        let plain = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !plain {
             r.diags.error(
                 key.pos,
@@ -350,228 +358,4 @@ fn pointer(r: &mut Reader<'_>, node: &Node) -> Option<String> {
         );
         None
     }
-}
-
-/// The first `${own.…}` of `endpoint`'s request that was not captured for
-/// `principal`: its cell is skipped (a `for_each` step did not run as it).
-pub fn missing_own(endpoint: &Endpoint, captured: &Captured, principal: &str) -> Option<String> {
-    endpoint_templates(endpoint)
-        .into_iter()
-        .flat_map(|t| t.names())
-        .filter(|name| name.starts_with("own."))
-        .find(|name| captured.get(name, Some(principal)).is_none())
-        .map(str::to_string)
-}
-
-/// The names each step makes available, as [`Captured`] with empty values:
-/// what a template may refer to, for checks made while loading.
-pub fn declared(steps: &[Step]) -> Captured {
-    let mut captured = Captured::default();
-    for step in steps {
-        declare(&mut captured, step);
-    }
-    captured
-}
-
-fn declare(captured: &mut Captured, step: &Step) {
-    for capture in &step.captures {
-        match &step.actor {
-            Actor::As(_) => {
-                captured.shared.insert(capture.name.clone(), String::new());
-            }
-            Actor::ForEach(principals) => {
-                for principal in principals {
-                    captured
-                        .by_principal
-                        .entry(principal.clone())
-                        .or_default()
-                        .insert(capture.name.clone(), String::new());
-                }
-            }
-        }
-    }
-}
-
-/// Checks steps against the suite: principals exist (and none is named
-/// `own`), every capture a template refers to is made by an earlier step (a
-/// setup step for cells), and no capture shadows a variable.
-pub(super) fn check_steps(
-    r: &mut Reader<'_>,
-    principals: &[Principal],
-    vars: &BTreeMap<String, Template>,
-    setup: &[Step],
-    teardown: &[Step],
-    endpoints: &[Endpoint],
-) {
-    if let Some(own) = principals.iter().find(|p| p.name == OWN) {
-        r.diags.error(
-            own.pos,
-            "a principal cannot be named `own`: `${own.…}` names the current principal's captures",
-        );
-    }
-    let names: Vec<&str> = principals.iter().map(|p| p.name.as_str()).collect();
-    let every_capture: BTreeSet<&str> = setup
-        .iter()
-        .chain(teardown)
-        .flat_map(|s| s.captures.iter().map(|c| c.name.as_str()))
-        .collect();
-    let mut seen = Captured::default();
-    for step in setup.iter().chain(teardown) {
-        for principal in step.actor.principals() {
-            if !names.contains(&principal.as_str()) {
-                let help = super::diag::nearest(principal, names.iter().copied())
-                    .map(|n| format!("did you mean `{n}`?"))
-                    .unwrap_or_else(|| "a step runs as a principal of this suite".into());
-                r.diags.error_with_help(
-                    step.actor_pos,
-                    format!("{} runs as unknown principal `{principal}`", step.title()),
-                    help,
-                );
-            }
-        }
-        for capture in &step.captures {
-            if vars.contains_key(&capture.name) {
-                r.diags.error(
-                    capture.pos,
-                    format!(
-                        "capture `{}` has the name of a variable of the suite: rename one of them",
-                        capture.name
-                    ),
-                );
-            }
-        }
-        let own = match &step.actor {
-            Actor::ForEach(list) => list.iter().map(String::as_str).collect(),
-            Actor::As(one) => vec![one.as_str()],
-        };
-        for template in step.templates() {
-            check_references(r, template, &seen, &own, &names, &every_capture, "a later step");
-        }
-        declare(&mut seen, step);
-    }
-    let after_setup = declared(setup);
-    for endpoint in endpoints {
-        for template in endpoint_templates(endpoint) {
-            // `${own.x}` in a cell needs `x` for someone: the cells of
-            // principals without it are skipped when they run, saying why.
-            let owners: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|p| after_setup.by_principal.contains_key(*p))
-                .take(1)
-                .collect();
-            check_references(
-                r,
-                template,
-                &after_setup,
-                if owners.is_empty() { &names } else { &owners },
-                &names,
-                &every_capture,
-                "a teardown step",
-            );
-        }
-    }
-}
-
-/// Reports each capture `template` refers to that `known` does not hold for
-/// every principal in `owners` (those `own.` may name).
-fn check_references(
-    r: &mut Reader<'_>,
-    template: &Template,
-    known: &Captured,
-    owners: &[&str],
-    principals: &[&str],
-    every_capture: &BTreeSet<&str>,
-    made_later_by: &str,
-) {
-    for name in template.names() {
-        let problem = match name.split_once('.') {
-            None if known.shared.contains_key(name) => continue,
-            None if is_per_principal(known, name) => Some((
-                format!("`${{{name}}}` is captured by a `for_each` step, once per principal"),
-                format!("write `${{own.{name}}}` (the current principal's) or `${{alice.{name}}}` (a principal's)"),
-            )),
-            // Not a capture at all: an ordinary variable, checked elsewhere.
-            None if !every_capture.contains(name) => continue,
-            None => Some(later(name, made_later_by)),
-            Some((who, _)) if who != OWN && !principals.contains(&who) => {
-                let help = super::diag::nearest(who, principals.iter().copied())
-                    .map(|n| format!("did you mean `{n}`?"))
-                    .unwrap_or_else(|| {
-                        "`${principal.capture}` names a principal of this suite, or `own`".into()
-                    });
-                Some((format!("`${{{name}}}` names unknown principal `{who}`"), help))
-            }
-            Some((_, capture)) if !every_capture.contains(capture) => {
-                let help = match super::diag::nearest(capture, every_capture.iter().copied()) {
-                    Some(n) => format!("did you mean `{n}`?"),
-                    None => "captures are declared under a step's `capture:`".into(),
-                };
-                Some((format!("`${{{name}}}`: no step captures `{capture}`"), help))
-            }
-            Some((_, capture)) if known.shared.contains_key(capture) => Some((
-                format!("`${{{name}}}`: `{capture}` is captured by an `as:` step, once for the run"),
-                format!("write `${{{capture}}}`"),
-            )),
-            Some((_, capture)) if !is_known_anywhere(known, capture) => {
-                Some(later(name, made_later_by))
-            }
-            Some((who, capture)) => {
-                let whom: Vec<&str> = if who == OWN { owners.to_vec() } else { vec![who] };
-                let missing: Vec<String> = whom
-                    .iter()
-                    .filter(|p| known.get(&format!("{p}.{capture}"), None).is_none())
-                    .map(|p| format!("`{p}`"))
-                    .collect();
-                (!missing.is_empty()).then(|| {
-                    (
-                        format!("`${{{name}}}`: no step captures `{capture}` for {}", missing.join(", ")),
-                        "a `for_each:` step captures for the principals it lists: add them, or name one that has it (`${alice.…}`)".to_string(),
-                    )
-                })
-            }
-        };
-        if let Some((message, help)) = problem {
-            r.diags.error_with_help(template.pos, message, help);
-        }
-    }
-}
-
-fn later(name: &str, made_later_by: &str) -> (String, String) {
-    (
-        format!("`${{{name}}}` is captured only by {made_later_by}"),
-        "a step can use what earlier steps captured; cells what setup captured".to_string(),
-    )
-}
-
-fn is_per_principal(known: &Captured, capture: &str) -> bool {
-    known.by_principal.values().any(|c| c.contains_key(capture))
-}
-
-fn is_known_anywhere(known: &Captured, capture: &str) -> bool {
-    known.shared.contains_key(capture) || is_per_principal(known, capture)
-}
-
-/// Which setup steps a cell of `endpoint` needs, by position: those that
-/// capture a value its request uses (and, in turn, those steps' own needs),
-/// and those that capture nothing (they exist for what they change).
-pub fn needed_by(setup: &[Step], endpoint: &Endpoint) -> Vec<bool> {
-    let capture_of = |name: &str| match name.split_once('.') {
-        Some((_, capture)) => capture.to_string(),
-        None => name.to_string(),
-    };
-    let mut wanted: BTreeSet<String> = endpoint_templates(endpoint)
-        .iter()
-        .flat_map(|t| t.names())
-        .map(capture_of)
-        .collect();
-    let mut needed = vec![false; setup.len()];
-    for (i, step) in setup.iter().enumerate().rev() {
-        let used = step.captures.is_empty() || step.captures.iter().any(|c| wanted.contains(&c.name));
-        if used {
-            needed[i] = true;
-            wanted.extend(step.templates().iter().flat_map(|t| t.names()).map(capture_of));
-        }
-    }
-    needed
 }
