@@ -231,7 +231,12 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         )
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
     let (completion, steps, setup_failed) = (run.completion, run.steps, run.setup_failed);
+    let teardown_note = run.teardown_cut.then(|| {
+        "warning: a second Ctrl-C stopped teardown: what the setup steps created may still exist"
+            .to_string()
+    });
     let mut notes: Vec<String> = short_secrets_warning(&started).into_iter().collect();
+    notes.extend(teardown_note);
     notes.extend(
         started
             .notices()

@@ -146,6 +146,8 @@ pub struct StepsRun {
     pub steps: Vec<StepRecord>,
     /// A setup step failed: no cell was sent.
     pub setup_failed: bool,
+    /// Ctrl-C stopped teardown: what setup created may remain.
+    pub teardown_cut: bool,
 }
 
 /// How an execution ended.
@@ -271,7 +273,7 @@ impl Started<'_> {
 
     /// Runs the `phase` steps of the suites that `cells` belong to. Setup
     /// stops at the first failing step; teardown skips the steps whose
-    /// captures were never made. Ctrl-C stops setup (the records hold what ran).
+    /// captures were never made. Ctrl-C stops either (no record is kept then).
     pub fn steps(
         &self,
         phase: Phase,
@@ -302,24 +304,25 @@ impl Started<'_> {
             _ => true,
         };
         let mut captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
+        let selection = execute::steps::StepSelection {
+            phase,
+            suites: &which,
+            keep: &keep,
+        };
         let run = execute::steps::run(
             suites,
             &self.targets,
-            &which,
-            phase,
+            selection,
             exec,
             self.redactor.clone(),
             &mut captured,
-            &keep,
         );
+        // Ctrl-C stops setup; during teardown (which runs after a first
+        // Ctrl-C too) it is the user insisting, and teardown stops as well.
         let finished = self.runtime.block_on(async {
-            match phase {
-                // Teardown is not cut short: it cleans up after an interruption.
-                Phase::Teardown => Some(run.await),
-                Phase::Setup => tokio::select! {
-                    records = run => Some(records),
-                    _ = interrupted() => None,
-                },
+            tokio::select! {
+                records = run => Some(records),
+                _ = interrupted() => None,
             }
         });
         match finished {
@@ -348,11 +351,18 @@ impl Started<'_> {
         };
         let teardown = self.steps(Phase::Teardown, cells, exec, choice);
         let completion = executed?;
-        steps.extend(teardown?.0);
+        let (records, teardown_completion) = teardown?;
+        steps.extend(records);
+        let teardown_cut = teardown_completion == Completion::Interrupted;
         Ok(StepsRun {
-            completion,
+            completion: if teardown_cut {
+                Completion::Interrupted
+            } else {
+                completion
+            },
             steps,
             setup_failed,
+            teardown_cut,
         })
     }
 
@@ -367,8 +377,10 @@ impl Started<'_> {
         self.runtime
             .block_on(execute::execute(
                 &self.session.suites,
-                &self.targets,
-                &captured,
+                execute::Prepared {
+                    targets: &self.targets,
+                    captured: &captured,
+                },
                 cells,
                 exec,
                 self.redactor.clone(),
@@ -391,8 +403,10 @@ impl Started<'_> {
         let executed = self.runtime.block_on(async {
             let work = execute::execute_into(
                 suites,
-                &self.targets,
-                &captured,
+                execute::Prepared {
+                    targets: &self.targets,
+                    captured: &captured,
+                },
                 cells,
                 exec,
                 self.redactor.clone(),

@@ -349,3 +349,64 @@ async fn the_first_harness_run_writes_the_snapshot_and_a_change_fails_plainly() 
     assert!(text.contains("accepted 1 change(s)"), "{text}");
     assert!(ws.read("snapshots/probe.snap").contains("alice → 200"));
 }
+
+/// Steps in the harness: a `<suite>::steps` trial, teardown after the cells,
+/// and the cells of a suite whose setup failed failing with the step's
+/// message instead of passing or vanishing.
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_and_teardown_steps_are_a_trial_and_a_failed_setup_fails_every_cell() {
+    let (base, server) = common::owned_server::start().await;
+    let ws = Workspace::new();
+    std::fs::create_dir(ws.path("suites")).expect("mkdir");
+    let suite = |create: &str| {
+        format!(
+            r#"suite: notes
+target: {{ base_url: "{base}", allow_mutations: true, retries: 0 }}
+principals:
+  alice: {{ auth: {{ bearer: {{ token: {alice} }} }} }}
+  bob: {{ auth: {{ bearer: {{ token: {bob} }} }} }}
+setup:
+  - {{ name: alice's note, as: alice, request: "{create}", json: {{ text: t }}, expect: 201, capture: {{ note_id: /id }} }}
+teardown:
+  - {{ as: alice, request: "DELETE /notes/${{note_id}}", expect: 204 }}
+endpoints:
+  - request: GET /notes/${{note_id}}
+    compare: {{ with: alice, ignore: [/updated_at, /request_id] }}
+    expect: {{ alice: 200, bob: 404 }}
+    expect_body: {{ alice: same, bob: differs }}
+"#,
+            alice = common::owned_server::ALICE_TOKEN,
+            bob = common::owned_server::BOB_TOKEN,
+        )
+    };
+    ws.write("suites/notes.yaml", &suite("POST /notes"));
+    let (code, text) = run(&ws, &["--list"]).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("notes::steps: test"), "{text}");
+    assert_eq!(server.total(), 0, "listing sends nothing");
+
+    // The first run writes the snapshot (with the body facts) and passes.
+    let (code, text) = run_with(&ws, &[], &[]).await;
+    assert_eq!(code, 0, "{text}");
+    assert!(line_has(&text, &["notes::steps", "ok"]), "{text}");
+    let snapshot = std::fs::read_to_string(ws.path("snapshots/notes.snap")).expect("snapshot");
+    assert!(
+        snapshot.contains("  bob → 404\n    body: differs from alice\n"),
+        "{snapshot}"
+    );
+    assert_eq!(server.matching("DELETE /notes/").len(), 1, "teardown ran");
+
+    ws.write("suites/notes.yaml", &suite("POST /broken"));
+    let (code, text) = run(&ws, &[]).await;
+    assert_eq!(code, 101, "{text}");
+    assert!(line_has(&text, &["notes::steps", "FAILED"]), "{text}");
+    assert!(
+        text.contains("not sent: setup failed") && text.contains("expected 201, got 500"),
+        "{text}"
+    );
+}
+
+/// Whether a line of `text` holds every one of `parts` (libtest pads names).
+fn line_has(text: &str, parts: &[&str]) -> bool {
+    text.lines().any(|l| parts.iter().all(|p| l.contains(p)))
+}

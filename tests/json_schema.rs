@@ -69,7 +69,11 @@ fn the_shipped_suites_report_with_its_findings_matches_the_schema() {
     assert_eq!(report["permatrix"], env!("CARGO_PKG_VERSION"));
     // The object-level suite brings steps and compared bodies into the document.
     let steps = report["steps"].as_array().expect("steps");
-    assert!(steps.iter().any(|s| s["phase"] == "teardown" && s["passed"] == true));
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["phase"] == "teardown" && s["passed"] == true)
+    );
     let facts: Vec<&Value> = (report["suites"].as_array().expect("suites").iter())
         .flat_map(|s| s["cells"].as_array().into_iter().flatten())
         .map(|c| &c["body"])

@@ -975,3 +975,144 @@ fn names(text: &str, word: &str) -> bool {
         !part(text[..at].chars().next_back()) && !part(text[at + word.len()..].chars().next())
     })
 }
+
+/// `${own.…}` in a cell for a principal that owns nothing: its cell is
+/// skipped, saying why, while the owners' cells run; `${alice.…}` is read by
+/// everyone.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cell_whose_principal_has_no_own_capture_is_skipped_saying_why() {
+    let (base, server) = owned_server::start().await;
+    let ws = Workspace::new();
+    let rest = r#"  nobody: { auth: none }
+setup:
+  - { for_each: [alice, bob], request: POST /notes, json: { text: t }, capture: { note_id: /id } }
+endpoints:
+  - name: own note
+    request: GET /notes/${own.note_id}
+    expect: { "*": 200 }
+  - name: alice's note
+    request: GET /notes/${alice.note_id}
+    expect: { alice: 200, "*": [401, 404] }
+"#;
+    ws.write("s.yaml", &suite("skips", &base, MUTATIONS, rest));
+    let out = run(&ws, &["--json", "r.json"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = ws.json("r.json");
+    let skipped = cell(&report, "own note", "nobody");
+    assert_eq!(skipped["outcome"], "skipped", "{skipped}");
+    assert!(
+        skipped["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("${own.note_id}") && r.contains("nobody")),
+        "{skipped}"
+    );
+    assert_eq!(cell(&report, "own note", "bob")["status"], 200);
+    assert_eq!(cell(&report, "alice's note", "nobody")["status"], 401);
+    assert!(out.all().contains("1 skipped"), "{}", out.all());
+    assert_eq!(
+        server.matching("GET /notes/").len(),
+        5,
+        "own note as alice and bob (nobody's skipped), alice's note as all three"
+    );
+}
+
+/// `explain` runs only the setup steps the cell needs, shows what they
+/// captured (secrets masked), the body comparison, then teardown.
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_runs_the_steps_the_cell_needs_and_shows_their_captures() {
+    let (base, server) = owned_server::start().await;
+    let ws = Workspace::new();
+    let rest = r#"setup:
+  - name: alice's note
+    as: alice
+    request: POST /notes
+    json: { text: t }
+    expect: 201
+    capture: { note_id: /id, share: { pointer: /share, secret: true } }
+  - name: unrelated
+    as: bob
+    request: POST /notes
+    json: { text: u }
+    capture: { other: /id }
+teardown:
+  - { as: alice, request: "DELETE /notes/${note_id}", expect: 204 }
+  - { as: bob, request: "DELETE /notes/${other}", expect: 204 }
+endpoints:
+  - name: read
+    request: GET /notes/${note_id}
+    compare: { with: alice, ignore: [/updated_at, /request_id] }
+    expect: { alice: 200, bob: 404 }
+    expect_body: { alice: same, bob: differs }
+"#;
+    ws.write("s.yaml", &suite("explained", &base, MUTATIONS, rest));
+    let out = ws
+        .permatrix(&[
+            "explain",
+            "s.yaml",
+            "--endpoint",
+            "read",
+            "--principal",
+            "bob",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let note = server.only_note_of("alice");
+    assert!(
+        server.created_by("bob").is_empty(),
+        "the unrelated step was not needed"
+    );
+    let text = out.stdout.clone();
+    assert!(text.starts_with("setup    POST "), "{text}");
+    assert!(
+        text.contains(&format!("${{note_id}} = {}", note.id)),
+        "{text}"
+    );
+    assert!(
+        text.contains("${share} = ****") && !text.contains(&note.share),
+        "{text}"
+    );
+    assert!(
+        text.contains("compare  body differs from alice (expect_body: differs)"),
+        "{text}"
+    );
+    assert!(text.contains("teardown DELETE "), "{text}");
+    assert!(
+        text.contains("skipped: not sent: `${other}` was never captured"),
+        "{text}"
+    );
+    assert_eq!(
+        server.live(),
+        Vec::<String>::new(),
+        "teardown deleted the note"
+    );
+}
+
+/// The documentation reports mark a non-owner's cell by its body: `≡` for
+/// the owner's body, `≠` for another, with the legend.
+#[tokio::test(flavor = "multi_thread")]
+async fn markdown_marks_a_leaked_body() {
+    let (base, server) = owned_server::start().await;
+    server.set_leak(true);
+    let ws = Workspace::new();
+    let rest = r#"setup:
+  - { as: alice, request: POST /notes, json: { text: t }, capture: { note_id: /id } }
+endpoints:
+  - name: read
+    request: GET /notes/${note_id}
+    compare: { with: alice, ignore: [/updated_at, /request_id] }
+    expect: { "*": 200 }
+    expect_body: { alice: same, bob: differs }
+"#;
+    ws.write("s.yaml", &suite("marks", &base, MUTATIONS, rest));
+    let out = run(&ws, &["--markdown", "m.md", "--no-snapshot"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let md = ws.read("m.md");
+    assert!(
+        md.contains("❌ 200 ≡ (expected 200, body differs from alice)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("≡ same body as the principal it is compared with"),
+        "{md}"
+    );
+}

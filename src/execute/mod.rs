@@ -53,6 +53,16 @@ pub struct ResolvedTarget {
     pub is_mock: bool,
 }
 
+/// What the session prepared for each suite, by suite index: where its
+/// requests go, and what its setup steps captured.
+#[derive(Clone, Copy, Debug)]
+pub struct Prepared<'a> {
+    /// Each suite's target.
+    pub targets: &'a [ResolvedTarget],
+    /// Each suite's captured values.
+    pub captured: &'a [Captured],
+}
+
 /// Run-wide settings from the command line.
 #[derive(Clone, Debug, Default)]
 pub struct ExecOptions {
@@ -144,8 +154,7 @@ fn timeout_of(suite: &Suite, options: &ExecOptions) -> Duration {
 /// each as it finishes (in completion order), for progress display.
 pub async fn execute(
     suites: &[Suite],
-    targets: &[ResolvedTarget],
-    captured: &[Captured],
+    prepared: Prepared<'_>,
     cells: &[CellId],
     options: &ExecOptions,
     redactor: Arc<Redactor>,
@@ -154,8 +163,7 @@ pub async fn execute(
     let mut outcomes = Vec::with_capacity(cells.len());
     execute_into(
         suites,
-        targets,
-        captured,
+        prepared,
         cells,
         options,
         redactor,
@@ -171,16 +179,16 @@ pub async fn execute(
 /// Returns what the run has to say once (a target that kept refusing).
 pub async fn execute_into(
     suites: &[Suite],
-    targets: &[ResolvedTarget],
-    captured: &[Captured],
+    prepared: Prepared<'_>,
     cells: &[CellId],
     options: &ExecOptions,
     redactor: Arc<Redactor>,
     outcomes: &mut Vec<CellOutcome>,
     mut on_outcome: impl FnMut(&CellOutcome),
 ) -> Result<Vec<String>, ExecError> {
+    let Prepared { targets, captured } = prepared;
     let needed: Vec<(usize, usize)> = cells.iter().map(|c| (c.suite, c.principal)).collect();
-    let shared = shared_state(suites, targets, captured, &needed, options, redactor)?;
+    let shared = shared_state(suites, prepared, &needed, options, redactor)?;
     let global_limit = shared.in_flight.available_permits();
     let shared = &shared;
     // The secrets requests carry are known before any cell runs: an echo of
@@ -233,13 +241,13 @@ pub async fn execute_into(
 /// auth mode), pacing, retry budgets and the run's concurrency.
 fn shared_state<'a>(
     suites: &'a [Suite],
-    targets: &'a [ResolvedTarget],
-    captured: &'a [Captured],
+    prepared: Prepared<'a>,
     needed: &[(usize, usize)],
     options: &'a ExecOptions,
     redactor: Arc<Redactor>,
 ) -> Result<Shared<'a>, ExecError> {
     ensure_crypto_provider();
+    let Prepared { targets, captured } = prepared;
     let tls_configs: Vec<_> = suites
         .iter()
         .map(|suite| tls::client_config(&suite.target.tls))
@@ -253,8 +261,7 @@ fn shared_state<'a>(
         if slot.is_none() {
             *slot = Some(principal_runtime(
                 suites,
-                targets,
-                captured,
+                prepared,
                 options,
                 &redactor,
                 &tls_configs,
@@ -333,8 +340,7 @@ async fn run_phase(
 
 fn principal_runtime(
     suites: &[Suite],
-    targets: &[ResolvedTarget],
-    captured: &[Captured],
+    Prepared { targets, captured }: Prepared<'_>,
     options: &ExecOptions,
     redactor: &Arc<Redactor>,
     tls_configs: &[Result<rustls::ClientConfig, tls::TlsError>],

@@ -13,19 +13,32 @@ use crate::suite::Suite;
 use crate::suite::steps::{Actor, Capture, CaptureSource, Phase, Step};
 use crate::suite::template::Captured;
 
-/// Runs the `phase` steps of the suites at `which` (indices), in suite
-/// order, filling `captured` (by suite). Setup stops at the first step that
-/// fails; teardown runs every step whose captures exist and skips the others.
+/// Which steps of which suites run.
+pub struct StepSelection<'k> {
+    /// Setup or teardown.
+    pub phase: Phase,
+    /// The suites, by index, in order.
+    pub suites: &'k [usize],
+    /// Whether step number `n` (from 1) of suite `s` runs: `keep(s, n)`.
+    pub keep: &'k dyn Fn(usize, usize) -> bool,
+}
+
+/// Runs the selected steps in suite order, filling `captured` (by suite).
+/// Setup stops at the first step that fails; teardown runs every step whose
+/// captures exist and skips the others.
 pub async fn run(
     suites: &[Suite],
     targets: &[ResolvedTarget],
-    which: &[usize],
-    phase: Phase,
+    selection: StepSelection<'_>,
     options: &ExecOptions,
     redactor: Arc<Redactor>,
     captured: &mut [Captured],
-    keep: &dyn Fn(usize, usize) -> bool,
 ) -> Result<Vec<StepRecord>, ExecError> {
+    let StepSelection {
+        phase,
+        suites: which,
+        keep,
+    } = selection;
     let steps_of = |s: usize| match phase {
         Phase::Setup => &suites[s].setup,
         Phase::Teardown => &suites[s].teardown,
@@ -45,7 +58,11 @@ pub async fn run(
     }
     // The principals' credentials see what was captured before this phase.
     let before: Vec<Captured> = captured.to_vec();
-    let shared = shared_state(suites, targets, &before, &needed, options, redactor)?;
+    let prepared = super::Prepared {
+        targets,
+        captured: &before,
+    };
+    let shared = shared_state(suites, prepared, &needed, options, redactor)?;
     let mut records = Vec::new();
     'suites: for &s in which {
         for step in steps_of(s).iter().filter(|step| keep(s, step.number)) {
