@@ -61,12 +61,7 @@ pub(super) fn resolve_expectations(
     let mut missing = Vec::new();
     for endpoint in endpoints.iter_mut() {
         for principal in &suite.principals {
-            let groups: Vec<&str> = suite
-                .groups
-                .iter()
-                .filter(|g| g.members.contains(&principal.name))
-                .map(|g| g.name.as_str())
-                .collect();
+            let groups = suite.groups_of(&principal.name);
             match expect::resolve(&endpoint.expect, defaults, &principal.name, &groups) {
                 Ok((expectation, source)) => {
                     endpoint.resolved.push(expectation);
@@ -167,12 +162,7 @@ pub(super) fn resolve_body_expectations(
             }
         }
         for principal in &suite.principals {
-            let groups: Vec<&str> = suite
-                .groups
-                .iter()
-                .filter(|g| g.members.contains(&principal.name))
-                .map(|g| g.name.as_str())
-                .collect();
+            let groups = suite.groups_of(&principal.name);
             let fact = match resolve_body(&endpoint.expect_body, &principal.name, &groups) {
                 Ok(fact) => fact,
                 Err(conflict) => {

@@ -41,6 +41,15 @@ pub struct Suite {
 }
 
 impl Suite {
+    /// The groups `principal` belongs to, by name.
+    pub fn groups_of(&self, principal: &str) -> Vec<&str> {
+        self.groups
+            .iter()
+            .filter(|g| g.members.iter().any(|m| m == principal))
+            .map(|g| g.name.as_str())
+            .collect()
+    }
+
     /// The index of the principal named `name`.
     pub fn principal_index(&self, name: &str) -> Option<usize> {
         self.principals.iter().position(|p| p.name == name)

@@ -108,20 +108,11 @@ fn read_endpoint(
         Some(n) => r.string(n, "name"),
         None => request_node.as_str().map(|s| s.trim().to_string()),
     };
-    let mut headers: Vec<(String, Template)> = defaults.headers.to_vec();
-    for (header, value) in f
-        .get("headers")
-        .map(|n| r.headers(n, "headers"))
-        .unwrap_or_default()
-    {
-        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(&header));
-        headers.push((header, value));
-    }
-    let query = f
-        .get("query")
-        .map(|n| r.template_map(n, "query"))
-        .unwrap_or_default();
-    let body = r.body(&f);
+    let super::read::RequestParts {
+        headers,
+        query,
+        body,
+    } = r.request_parts(&f, defaults.headers);
     let expect = f
         .get("expect")
         .map(|n| read_expect(r, n))

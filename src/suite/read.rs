@@ -302,6 +302,34 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads what a request carries besides its line: `headers:` (laid over
+    /// `defaults`, the same name replacing), `query:` and the body.
+    pub fn request_parts(
+        &mut self,
+        fields: &Fields<'_>,
+        defaults: &[(String, Template)],
+    ) -> RequestParts {
+        let mut headers: Vec<(String, Template)> = defaults.to_vec();
+        for (header, value) in fields
+            .get("headers")
+            .map(|n| self.headers(n, "headers"))
+            .unwrap_or_default()
+        {
+            headers.retain(|(h, _)| !h.eq_ignore_ascii_case(&header));
+            headers.push((header, value));
+        }
+        let query = fields
+            .get("query")
+            .map(|n| self.template_map(n, "query"))
+            .unwrap_or_default();
+        let body = self.body(fields);
+        RequestParts {
+            headers,
+            query,
+            body,
+        }
+    }
+
     /// Reads the one body among `json:`, `form:` and `body:`.
     pub fn body(&mut self, fields: &Fields<'_>) -> Option<Body> {
         let present: Vec<&str> = ["json", "form", "body"]
@@ -357,6 +385,16 @@ impl<'a> Reader<'a> {
             }
         })
     }
+}
+
+/// What a request carries besides its line, as an endpoint or a step writes it.
+pub struct RequestParts {
+    /// `headers:`.
+    pub headers: Vec<(String, Template)>,
+    /// `query:`.
+    pub query: Vec<(String, Template)>,
+    /// `json:`, `form:` or `body:`.
+    pub body: Option<Body>,
 }
 
 /// Why a text is not a duration permatrix accepts.

@@ -183,20 +183,11 @@ fn read_step(r: &mut Reader<'_>, node: &Node, phase: Phase, number: usize) -> Op
         .get("as")
         .or(f.get("for_each"))
         .map_or(node.pos, |n| n.pos);
-    let mut headers: Vec<(String, Template)> = Vec::new();
-    for (header, value) in f
-        .get("headers")
-        .map(|n| r.headers(n, "headers"))
-        .unwrap_or_default()
-    {
-        headers.retain(|(h, _)| !h.eq_ignore_ascii_case(&header));
-        headers.push((header, value));
-    }
-    let query = f
-        .get("query")
-        .map(|n| r.template_map(n, "query"))
-        .unwrap_or_default();
-    let body = r.body(&f);
+    let super::read::RequestParts {
+        headers,
+        query,
+        body,
+    } = r.request_parts(&f, &[]);
     let expect = match f.get("expect") {
         Some(n) => match Expectation::from_node(n) {
             Ok(expectation) => expectation,
