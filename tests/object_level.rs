@@ -1116,3 +1116,45 @@ endpoints:
         "{md}"
     );
 }
+
+/// A failed setup step is a failing testcase in JUnit and an annotation on
+/// GitHub, at the step's line; the teardown step it left unsent is skipped.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_step_is_a_junit_failure_and_a_github_annotation() {
+    let (base, _server) = owned_server::start().await;
+    let ws = Workspace::new();
+    let rest = r#"setup:
+  - { name: break it, as: alice, request: POST /broken, expect: 201, capture: { note_id: /id } }
+teardown:
+  - { as: alice, request: "DELETE /notes/${note_id}", expect: 204 }
+endpoints:
+  - { request: "GET /notes/${note_id}", expect: { "*": 200 } }
+"#;
+    ws.write("s.yaml", &suite("junit", &base, MUTATIONS, rest));
+    let out = ws
+        .permatrix_with_env(
+            &["run", "s.yaml", "--junit", "j.xml", "--no-snapshot"],
+            &[("GITHUB_ACTIONS", "true")],
+        )
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let junit = ws.read("j.xml");
+    assert!(
+        junit.contains("setup step 1 (break it) as alice") && junit.contains("setup-step-failed"),
+        "{junit}"
+    );
+    assert!(junit.contains("line=\"7\""), "the step's line: {junit}");
+    assert!(
+        junit.contains("never captured"),
+        "the teardown step is skipped: {junit}"
+    );
+    assert!(
+        line_with(
+            &out.stdout,
+            &["::error file=", "line=7", "setup step 1 (break it)"]
+        )
+        .is_some(),
+        "{}",
+        out.stdout
+    );
+}

@@ -37,6 +37,19 @@ fn property(text: &str) -> String {
 /// for one that fails the run).
 pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
     let mut lines = cell_annotations(run);
+    for step in run.steps.iter().filter(|step| step.fails_run()) {
+        let Some(suite) = run.suites.get(step.suite) else {
+            continue;
+        };
+        let title = format!("{} › {}: failed", suite.name, step.title());
+        lines.push(format!(
+            "::error file={},line={},title={}::{}",
+            property(&suite.file.display().to_string()),
+            step.line,
+            property(&title),
+            data(step.error.as_deref().unwrap_or("failed"))
+        ));
+    }
     for (s, change) in run.alarming_changes() {
         let suite = &run.suites[s];
         let line = change

@@ -1,5 +1,5 @@
-//! `--junit FILE`: one testcase per cell, the suite as classname, located by
-//! `file` and `line`; one `snapshot` testcase per suite.
+//! `--junit FILE`: one testcase per cell and per step, the suite as
+//! classname, located by `file` and `line`; one `snapshot` testcase per suite.
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
@@ -43,6 +43,25 @@ fn snapshot_case(suite: &str, snapshot: &SnapshotOutcome) -> TestCase {
     let mut case = TestCase::new("snapshot", status);
     case.set_classname(suite);
     case
+}
+
+/// A setup or teardown step as a testcase: a failed one is red, one not
+/// sent because its setup failed is skipped.
+fn step_case(step: &crate::outcome::StepRecord) -> TestCase {
+    let why = step.error.clone().unwrap_or_default();
+    let status = if step.passed {
+        TestCaseStatus::success()
+    } else if step.skipped {
+        let mut status = TestCaseStatus::skipped();
+        status.set_message(why);
+        status
+    } else {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(why);
+        status.set_type(format!("{}-step-failed", step.phase.as_str()));
+        status
+    };
+    TestCase::new(step.title(), status)
 }
 
 /// Where a testcase comes from: `file` and `line` attributes (the suite file
@@ -101,6 +120,12 @@ pub(super) fn report(run: &RunReport<'_>) -> Report {
             );
             case.set_classname(suite.name.as_str());
             located(&mut case, suite, suite.endpoints[cell.endpoint].pos.line);
+            test_suite.add_test_case(case);
+        }
+        for step in run.steps.iter().filter(|step| step.suite == s) {
+            let mut case = step_case(step);
+            case.set_classname(suite.name.as_str());
+            located(&mut case, suite, step.line);
             test_suite.add_test_case(case);
         }
         if let Some(Some(snapshot)) = run.snapshots.get(s) {
