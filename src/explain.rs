@@ -105,12 +105,7 @@ fn steps_section(steps: &[StepRecord], phase: Phase) -> String {
     let mut out = String::new();
     for (i, step) in steps.iter().filter(|s| s.phase == phase).enumerate() {
         let label = if i == 0 { phase.as_str() } else { "" };
-        let what = match (step.status, &step.error) {
-            (_, Some(error)) if step.skipped => format!("skipped: {error}"),
-            (_, Some(error)) => format!("FAILED: {error}"),
-            (Some(status), None) => format!("{status} (expected {})", step.expected),
-            (None, None) => "not sent".to_string(),
-        };
+        let what = crate::report::cells::step_result(step);
         let _ = writeln!(
             out,
             "{label:<9}{} {} as {}: {what}",

@@ -138,6 +138,21 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         Ok(run) => run,
         Err(error) => return setup_failed(&error, "no trial was run."),
     };
+    if run.completion == crate::session::Completion::Interrupted {
+        // No trial may pass or write a snapshot on what an interruption left.
+        let cut = if run.teardown_cut {
+            "; a second Ctrl-C stopped teardown: what the setup steps created may still exist"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            std::io::stderr(),
+            "interrupted after {} of {} cells: no trial was judged{cut}",
+            outcomes.len(),
+            chosen.len()
+        );
+        return ExitCode::from(130);
+    }
     // A failed step is a failing trial of its own; the cells of a suite
     // whose setup failed say so instead of passing or vanishing.
     let mut step_failures: Vec<Option<String>> = vec![None; suites.len()];

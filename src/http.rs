@@ -358,6 +358,28 @@ pub(crate) fn is_credential_header(name: &str) -> bool {
     .any(|word| name.contains(word))
 }
 
+/// A JSON field (or capture) name that holds a credential: `token`,
+/// `access_token`, `password`, `client_secret`, `api_key`… Narrower than
+/// [`is_credential_param`]: in a response body `key` (a Jira issue key),
+/// `issue_key` and `public_key` name things that are no secret.
+pub(crate) fn is_credential_field(name: &str) -> bool {
+    let name = name.to_ascii_lowercase().replace('-', "_");
+    matches!(
+        name.as_str(),
+        "token" | "password" | "passwd" | "secret" | "api_key" | "apikey" | "session" | "sid"
+    ) || [
+        "_token",
+        "_secret",
+        "_password",
+        "_apikey",
+        "_api_key",
+        "accesstoken",
+        "refreshtoken",
+    ]
+    .iter()
+    .any(|suffix| name.ends_with(suffix))
+}
+
 /// Registers the value of every cookie a response sets as a secret.
 pub(crate) fn register_cookies(headers: &HeaderMap, redactor: &crate::redact::Redactor) {
     for value in headers.get_all(reqwest::header::SET_COOKIE) {
@@ -453,6 +475,22 @@ pub(crate) fn causes(error: &(dyn std::error::Error + 'static)) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn credential_fields_are_not_every_key() {
+        for secret in [
+            "token",
+            "access_token",
+            "client_secret",
+            "api_key",
+            "X-Session-Token",
+        ] {
+            assert!(super::is_credential_field(secret), "{secret}");
+        }
+        for plain in ["key", "issue_key", "public_key", "id", "etag", "keyword"] {
+            assert!(!super::is_credential_field(plain), "{plain}");
+        }
+    }
+
     use super::*;
 
     #[test]

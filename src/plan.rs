@@ -84,6 +84,15 @@ pub fn mutation_allowed(suite: &Suite, endpoint: usize, to_mock: bool, flag: boo
 /// reference cell of an endpoint with `compare:`: the others' bodies are
 /// compared with its.
 pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
+    let references: Vec<CellId> = cells
+        .iter()
+        .filter_map(|c| {
+            let principal = suites[c.suite].reference_of(c.endpoint)?;
+            Some(CellId { principal, ..*c })
+        })
+        .collect();
+    cells.extend(references);
+    // The references' principals get their canaries too.
     let mut needed: Vec<CellId> = cells
         .iter()
         .filter_map(|c| {
@@ -91,16 +100,9 @@ pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
             Some(CellId { endpoint, ..*c })
         })
         .collect();
-    needed.extend(cells.iter().filter_map(|c| {
-        let principal = suites[c.suite].reference_of(c.endpoint)?;
-        Some(CellId { principal, ..*c })
-    }));
     needed.sort();
     needed.dedup();
-    for canary in needed {
-        if !cells.contains(&canary) {
-            cells.push(canary);
-        }
-    }
+    cells.extend(needed);
     cells.sort();
+    cells.dedup();
 }

@@ -287,12 +287,23 @@ impl Started<'_> {
         let needed = match choice {
             StepChoice::NeededBy(cell) if phase == Phase::Setup => {
                 let suite = &suites[cell.suite];
+                // The cell, and the others of its suite run with it (its
+                // canary, the reference of its comparison), with what their
+                // principals render.
+                let uses = cells
+                    .iter()
+                    .filter(|c| c.suite == cell.suite)
+                    .flat_map(|c| {
+                        let principal = &suite.principals[c.principal];
+                        crate::suite::steps::endpoint_templates(&suite.endpoints[c.endpoint])
+                            .into_iter()
+                            .chain(principal.vars.values())
+                            .chain(principal.headers.iter().map(|(_, t)| t))
+                            .chain(crate::suite::auth_spec::auth_templates(&principal.auth))
+                    });
                 Some((
                     cell.suite,
-                    crate::suite::step_refs::needed_by(
-                        &suite.setup,
-                        &suite.endpoints[cell.endpoint],
-                    ),
+                    crate::suite::step_refs::needed_by(&suite.setup, uses),
                 ))
             }
             _ => None,
@@ -309,6 +320,8 @@ impl Started<'_> {
             suites: &which,
             keep: &keep,
         };
+        // Filled as steps finish: what ran before a Ctrl-C is kept.
+        let mut records = Vec::new();
         let run = execute::steps::run(
             suites,
             &self.targets,
@@ -316,18 +329,22 @@ impl Started<'_> {
             exec,
             self.redactor.clone(),
             &mut captured,
+            &mut records,
         );
         // Ctrl-C stops setup; during teardown (which runs after a first
         // Ctrl-C too) it is the user insisting, and teardown stops as well.
         let finished = self.runtime.block_on(async {
             tokio::select! {
-                records = run => Some(records),
+                done = run => Some(done),
                 _ = interrupted() => None,
             }
         });
         match finished {
-            Some(records) => Ok((records?, Completion::Finished)),
-            None => Ok((Vec::new(), Completion::Interrupted)),
+            Some(done) => {
+                done?;
+                Ok((records, Completion::Finished))
+            }
+            None => Ok((records, Completion::Interrupted)),
         }
     }
 
@@ -420,6 +437,7 @@ impl Started<'_> {
         });
         match executed {
             None => {
+                execute::compare_bodies(suites, outcomes);
                 outcomes.sort_by_key(|o| o.id);
                 Ok(Completion::Interrupted)
             }

@@ -1158,3 +1158,103 @@ endpoints:
         out.stdout
     );
 }
+
+/// Secrets a step handles are never shown: a secret capture inside an
+/// earlier capture of the same step, inside the excerpt of a step that
+/// failed on another capture, and a credential the step's own query carries.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_steps_secrets_are_masked_before_anything_of_it_is_shown() {
+    let (base, server) = owned_server::start().await;
+    let ws = Workspace::new();
+    let key = "notes-api-key-7f3a9c2e";
+    let rest = r#"setup:
+  - name: whole body first
+    as: alice
+    request: POST /notes
+    query: { api_key: "${NOTES_API_KEY}" }
+    json: { text: t }
+    capture:
+      whole: ""
+      share: { pointer: /share, secret: true }
+  - name: fails on a capture
+    as: bob
+    request: POST /notes
+    json: { text: u }
+    capture:
+      missing: /nope
+      bobs_share: { pointer: /share, secret: true }
+endpoints:
+  - { request: GET /echo, expect: { "*": 200 } }
+"#;
+    ws.write("s.yaml", &suite("masked", &base, MUTATIONS, rest));
+    let out = run(
+        &ws,
+        &[
+            "--json",
+            "r.json",
+            "--var",
+            &format!("NOTES_API_KEY={key}"),
+            "--no-snapshot",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 1, "the second step fails: {}", out.all());
+    let (alice, bob) = (server.only_note_of("alice"), server.only_note_of("bob"));
+    let report = ws.read("r.json");
+    let text = format!("{}\n{report}", out.all());
+    for secret in [&alice.share, &bob.share, &key.to_string()] {
+        assert!(!text.contains(secret.as_str()), "{secret} shown:\n{text}");
+    }
+    assert!(
+        exactly(&server, "POST /notes")[0].query.contains(key),
+        "the key was sent"
+    );
+    let json: Value = serde_json::from_str(&report).expect("JSON");
+    let whole = step(&json, "setup", "alice")["captured"]["whole"]
+        .as_str()
+        .expect("whole body captured")
+        .to_string();
+    assert!(
+        whole.contains("\"owner\""),
+        "the body, masked where secret: {whole}"
+    );
+    assert!(
+        step(&json, "setup", "bob")["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("capture `missing`")),
+        "{json}"
+    );
+}
+
+/// `${own.x}` reached through a principal's var skips like a direct one;
+/// two `for_each` steps for different principals each make their own capture.
+#[tokio::test(flavor = "multi_thread")]
+async fn own_captures_per_step_and_through_vars() {
+    let (base, _server) = owned_server::start().await;
+    let ws = Workspace::new();
+    let rest = r#"  carol: { auth: none, vars: { mine: "${own.b}" } }
+setup:
+  - { for_each: [alice], request: POST /notes, json: { text: a }, capture: { a: /id } }
+  - { for_each: [bob], request: POST /notes, json: { text: b }, capture: { b: /id } }
+endpoints:
+  - name: bob's own
+    request: GET /notes/${own.b}
+    expect: { "*": 200 }
+  - name: through a var
+    request: GET /notes/${mine}
+    expect: { "*": 200 }
+"#;
+    let text = suite("owns", &base, MUTATIONS, rest)
+        .replace("  bob: {", "  bob: { vars: { mine: \"${own.b}\" },")
+        .replace("  alice: {", "  alice: { vars: { mine: \"${own.b}\" },");
+    ws.write("s.yaml", &text);
+    let out = run(&ws, &["--json", "r.json", "--no-snapshot"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = ws.json("r.json");
+    assert_eq!(cell(&report, "bob's own", "bob")["status"], 200);
+    for (endpoint, principal) in [("bob's own", "alice"), ("through a var", "carol")] {
+        let skipped = cell(&report, endpoint, principal);
+        assert_eq!(skipped["outcome"], "skipped", "{skipped}");
+    }
+    assert_eq!(cell(&report, "through a var", "bob")["status"], 200);
+}

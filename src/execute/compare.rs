@@ -2,6 +2,8 @@
 //! fact (`same`, `differs`, `n/a`) against the reference principal's cell,
 //! judged against `expect_body` once every cell has finished.
 
+use std::collections::HashMap;
+
 use crate::outcome::{BodyComparison, CellOutcome, CellResult, Comparable, Verdict};
 use crate::suite::Suite;
 use crate::suite::compare::BodyFact;
@@ -87,32 +89,26 @@ pub(super) fn waits(suites: &[Suite], outcome: &CellOutcome) -> bool {
 }
 
 /// Sets each compared cell's body fact and judges it against `expect_body`:
-/// a cell whose status passed fails when its body fact is not the one expected.
+/// a cell whose status passed fails when its body fact is not the one
+/// expected. A cell whose reference did not run (an interrupted run) gets none.
 pub(super) fn apply(suites: &[Suite], outcomes: &mut [CellOutcome]) {
-    let facts: Vec<(usize, BodyFact)> = outcomes
+    // The reference cells' bodies by (suite, endpoint).
+    let references: HashMap<(usize, usize), Option<Comparable>> = outcomes
         .iter()
-        .enumerate()
-        .filter_map(|(i, outcome)| {
-            let suite = &suites[outcome.id.suite];
-            let reference = suite.reference_of(outcome.id.endpoint)?;
-            let theirs = outcomes.iter().find(|o| {
-                o.id.suite == outcome.id.suite
-                    && o.id.endpoint == outcome.id.endpoint
-                    && o.id.principal == reference
-            });
-            Some((i, fact(outcome, theirs)))
-        })
+        .filter(|o| suites[o.id.suite].reference_of(o.id.endpoint) == Some(o.id.principal))
+        .map(|o| ((o.id.suite, o.id.endpoint), body_of(o)))
         .collect();
-    for (i, fact) in facts {
-        let outcome = &mut outcomes[i];
-        let suite = &suites[outcome.id.suite];
-        let endpoint = &suite.endpoints[outcome.id.endpoint];
+    for outcome in outcomes.iter_mut() {
+        let endpoint = &suites[outcome.id.suite].endpoints[outcome.id.endpoint];
         let Some(compare) = &endpoint.compare else {
+            continue;
+        };
+        let Some(theirs) = references.get(&(outcome.id.suite, outcome.id.endpoint)) else {
             continue;
         };
         let body = BodyComparison {
             with: compare.with.clone(),
-            fact,
+            fact: fact(body_of(outcome).as_ref(), theirs.as_ref()),
             expected: endpoint
                 .resolved_body
                 .get(outcome.id.principal)
@@ -126,13 +122,17 @@ pub(super) fn apply(suites: &[Suite], outcomes: &mut [CellOutcome]) {
     }
 }
 
-/// How `mine` compares with the reference cell `theirs`.
-fn fact(mine: &CellOutcome, theirs: Option<&CellOutcome>) -> BodyFact {
-    let body = |outcome: &CellOutcome| match &outcome.result {
+/// The body a cell compares with, when it got a response.
+fn body_of(outcome: &CellOutcome) -> Option<Comparable> {
+    match &outcome.result {
         CellResult::Responded(observation) => observation.comparable.clone(),
         _ => None,
-    };
-    match (body(mine), theirs.and_then(body)) {
+    }
+}
+
+/// How a cell's body compares with the reference cell's (`None`: no response).
+fn fact(mine: Option<&Comparable>, theirs: Option<&Comparable>) -> BodyFact {
+    match (mine, theirs) {
         (Some(Comparable::Empty), _) | (_, Some(Comparable::Empty)) => BodyFact::NotApplicable,
         (Some(mine), Some(theirs)) if mine == theirs => BodyFact::Same,
         (Some(_), Some(_)) => BodyFact::Differs,

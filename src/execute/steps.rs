@@ -33,7 +33,8 @@ pub async fn run(
     options: &ExecOptions,
     redactor: Arc<Redactor>,
     captured: &mut [Captured],
-) -> Result<Vec<StepRecord>, ExecError> {
+    records: &mut Vec<StepRecord>,
+) -> Result<(), ExecError> {
     let StepSelection {
         phase,
         suites: which,
@@ -54,7 +55,7 @@ pub async fn run(
         }
     }
     if needed.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     // The principals' credentials see what was captured before this phase.
     let before: Vec<Captured> = captured.to_vec();
@@ -63,13 +64,24 @@ pub async fn run(
         captured: &before,
     };
     let shared = shared_state(suites, prepared, &needed, options, redactor)?;
-    let mut records = Vec::new();
     'suites: for &s in which {
         for step in steps_of(s).iter().filter(|step| keep(s, step.number)) {
             for name in step.actor.principals() {
                 let Some(p) = suites[s].principal_index(name) else {
                     continue;
                 };
+                let principal = &suites[s].principals[p];
+                // What the request carries that is secret is known before it
+                // is sent: a URL in a record never shows it.
+                let scope = suites[s]
+                    .scope(
+                        &options.cli_vars,
+                        &options.env,
+                        Some(targets[s].base_url.as_str().trim_end_matches('/')),
+                    )
+                    .for_principal(&principal.vars)
+                    .with_captured(&captured[s], Some(&principal.name));
+                super::cell::register_request_secrets(&shared.redactor, &step.request, &scope);
                 let record = run_one(&shared, s, p, step, &mut captured[s]).await;
                 let failed = !record.passed && !record.skipped;
                 records.push(record);
@@ -79,7 +91,7 @@ pub async fn run(
             }
         }
     }
-    Ok(records)
+    Ok(())
 }
 
 /// Runs `step` as principal `p` of suite `s`.
@@ -134,6 +146,21 @@ async fn run_one(
         }
     };
     record.status = Some(response.status);
+    // Every value the answer holds for a capture is read, and the secret ones
+    // registered, before any text of the answer is shown: an excerpt of a
+    // failed step, or another capture that contains one, never shows them.
+    let values: Vec<Result<String, String>> = step
+        .captures
+        .iter()
+        .map(|capture| read_capture(capture, &response))
+        .collect();
+    for (capture, value) in step.captures.iter().zip(&values) {
+        if let Ok(value) = value
+            && is_secret(capture, value)
+        {
+            register_secret(&shared.redactor, capture, value);
+        }
+    }
     if !step.expect.matches(response.status) {
         record.error = Some(format!(
             "expected {}, got {}: {}",
@@ -143,9 +170,10 @@ async fn run_one(
         ));
         return record;
     }
-    for capture in &step.captures {
-        let value = match read_capture(capture, &response) {
-            Ok(value) => value,
+    let mut kept = Vec::new();
+    for (capture, value) in step.captures.iter().zip(values) {
+        match value {
+            Ok(value) => kept.push((capture.name.clone(), value)),
             Err(problem) => {
                 record.error = Some(format!(
                     "capture `{}`: {problem} (got {}: {})",
@@ -155,13 +183,12 @@ async fn run_one(
                 ));
                 return record;
             }
-        };
-        if is_secret(capture, &value) {
-            shared.redactor.add(&value);
         }
+    }
+    for (name, value) in kept {
         record
             .captured
-            .push((capture.name.clone(), shared.redactor.mask(&value)));
+            .push((name.clone(), shared.redactor.mask(&value)));
         let into = match &step.actor {
             Actor::As(_) => &mut captured.shared,
             Actor::ForEach(_) => captured
@@ -169,7 +196,7 @@ async fn run_one(
                 .entry(principal.name.clone())
                 .or_default(),
         };
-        into.insert(capture.name.clone(), value);
+        into.insert(name, value);
     }
     record.passed = true;
     record
@@ -273,6 +300,41 @@ fn header_text(response: &ReadResponse, name: &str) -> Option<String> {
     (!values.is_empty()).then(|| values.join("\n"))
 }
 
+/// Registers a secret capture: a JWT by its signature, whatever else as a
+/// whole; from a header, each of its values on its own, a cookie's value
+/// without its name and attributes, a credential without its scheme.
+fn register_secret(redactor: &Redactor, capture: &Capture, value: &str) {
+    redactor.add_token(value);
+    let header = match &capture.source {
+        CaptureSource::Header(name) => name.to_ascii_lowercase(),
+        CaptureSource::Regex {
+            header: Some(name), ..
+        } => name.to_ascii_lowercase(),
+        _ => return,
+    };
+    for part in value.lines().map(str::trim) {
+        redactor.add_token(part);
+        match header.as_str() {
+            "set-cookie" | "cookie" => {
+                for pair in part.split(';') {
+                    if let Some((_, cookie)) = pair.split_once('=') {
+                        redactor.add(cookie.trim().trim_matches('"'));
+                    }
+                    if header == "set-cookie" {
+                        break; // the rest are attributes: Path=/, Max-Age=…
+                    }
+                }
+            }
+            "authorization" | "proxy-authorization" => {
+                if let Some((_, credential)) = part.split_once(' ') {
+                    redactor.add_token(credential.trim());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Whether a captured value is masked: asked with `secret: true`, read from a
 /// header that carries credentials, named like one, or itself a JWT.
 fn is_secret(capture: &Capture, value: &str) -> bool {
@@ -287,37 +349,17 @@ fn is_secret(capture: &Capture, value: &str) -> bool {
             || name.eq_ignore_ascii_case("www-authenticate")
     });
     let credential_field = match &capture.source {
-        CaptureSource::Pointer(pointer) => {
-            pointer.rsplit('/').next().is_some_and(is_credential_name)
-        }
+        CaptureSource::Pointer(pointer) => pointer
+            .rsplit('/')
+            .next()
+            .is_some_and(http::is_credential_field),
         _ => false,
     };
     capture.secret
         || credential_header
         || credential_field
-        || is_credential_name(&capture.name)
+        || http::is_credential_field(&capture.name)
         || looks_like_jwt(value)
-}
-
-/// A field or capture name that holds a credential: `token`, `access_token`,
-/// `password`, `client_secret`, `api_key`… Not any name with `key` in it:
-/// `issue_key` and `public_key` name things that are no secret.
-fn is_credential_name(name: &str) -> bool {
-    let name = name.to_ascii_lowercase().replace('-', "_");
-    matches!(
-        name.as_str(),
-        "token" | "password" | "passwd" | "secret" | "api_key" | "apikey" | "session" | "sid"
-    ) || [
-        "_token",
-        "_secret",
-        "_password",
-        "_apikey",
-        "_api_key",
-        "accesstoken",
-        "refreshtoken",
-    ]
-    .iter()
-    .any(|suffix| name.ends_with(suffix))
 }
 
 /// Three base64url parts, the first a JSON header (`eyJ…`).
@@ -368,10 +410,10 @@ mod tests {
             "api_key",
             "X-Session-Token",
         ] {
-            assert!(is_credential_name(secret), "{secret}");
+            assert!(http::is_credential_field(secret), "{secret}");
         }
         for plain in ["key", "issue_key", "public_key", "id", "etag", "keyword"] {
-            assert!(!is_credential_name(plain), "{plain}");
+            assert!(!http::is_credential_field(plain), "{plain}");
         }
     }
 

@@ -102,6 +102,16 @@ pub(crate) fn expected_text(outcome: &CellOutcome) -> String {
     }
 }
 
+/// A step's result in a few words: `201`, `FAILED: …`, `skipped: …`.
+pub(crate) fn step_result(step: &crate::outcome::StepRecord) -> String {
+    match (&step.error, step.status) {
+        (Some(error), _) if step.skipped => format!("skipped: {error}"),
+        (Some(error), _) => format!("FAILED: {error}"),
+        (None, Some(status)) => format!("{status} (expected {})", step.expected),
+        (None, None) => "not sent".to_string(),
+    }
+}
+
 /// A cell's short text: its status, `error` or `skip`.
 pub(crate) fn short(outcome: &CellOutcome) -> String {
     match &outcome.result {

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::RunReport;
-use super::cells::{Reading, body_mark, detail, expected_text, mismatch, reached, short};
+use super::cells::{
+    Reading, body_mark, detail, expected_text, mismatch, reached, short, step_result,
+};
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
 
@@ -122,6 +124,7 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         }
         matrix_table(&mut html, &by_cell, s, suite);
         reach_list(&mut html, &by_cell, s, suite);
+        steps_list(&mut html, run, s);
         findings_list(&mut html, run, s);
         snapshot_changes(&mut html, run.snapshots.get(s));
         html.push_str("</section>\n");
@@ -282,6 +285,25 @@ fn reach_list(
 }
 
 /// A suite's scope findings, each with its hint.
+/// The suite's setup and teardown steps with their results, failed ones marked.
+fn steps_list(html: &mut String, run: &RunReport<'_>, s: usize) {
+    let steps: Vec<_> = run.steps.iter().filter(|step| step.suite == s).collect();
+    if steps.is_empty() {
+        return;
+    }
+    html.push_str("<h3 style=\"margin:8px 16px\">Steps</h3><ul class=\"steps\">\n");
+    for step in steps {
+        let _ = writeln!(
+            html,
+            "<li class=\"{}\">{} <small>{}</small></li>",
+            if step.fails_run() { "mismatch" } else { "step" },
+            escape(&step.title()),
+            escape(&step_result(step))
+        );
+    }
+    html.push_str("</ul>\n");
+}
+
 fn findings_list(html: &mut String, run: &RunReport<'_>, s: usize) {
     let (suite, findings) = (&run.suites[s], run.findings_of(s));
     if findings.is_empty() {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::RunReport;
 use super::cells::{
-    BODY_LEGEND, LEGEND, Reading, body_mark, expected_text, mismatch, reached, short,
+    BODY_LEGEND, LEGEND, Reading, body_mark, expected_text, mismatch, reached, short, step_result,
 };
 use crate::outcome::{CellId, CellOutcome};
 use crate::snapshot::SnapshotOutcome;
@@ -119,6 +119,21 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
             }
             out.push_str(&line);
             out.push('\n');
+        }
+        let steps: Vec<_> = run.steps.iter().filter(|step| step.suite == s).collect();
+        if !steps.is_empty() {
+            out.push_str("\n### Steps\n\n| step | as | result |\n| --- | --- | --- |\n");
+            for step in steps {
+                out.push_str(&format!(
+                    "| {} step {}: `{}` | {} | {}{} |\n",
+                    step.phase.as_str(),
+                    step.number,
+                    escape(&step.step),
+                    prose(&step.principal),
+                    if step.fails_run() { "❌ " } else { "" },
+                    prose(&step_result(step))
+                ));
+            }
         }
         let findings = run.findings_of(s);
         if !findings.is_empty() {

@@ -578,7 +578,7 @@ pub fn encoding_key(
 }
 
 /// Every template in an auth spec, for variable checks.
-pub(super) fn auth_templates(auth: &AuthSpec) -> Vec<&Template> {
+pub fn auth_templates(auth: &AuthSpec) -> Vec<&Template> {
     match auth {
         AuthSpec::None => Vec::new(),
         AuthSpec::Basic { username, password } => vec![username, password],

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::auth_spec::auth_templates;
-use super::compare::resolve_body;
+use super::compare::{BodyFact, resolve_body};
 use super::definition::Suite;
 use super::diag::nearest;
 use super::expect::{self, ExpectEntry, ResolveError, WILDCARD};
@@ -183,13 +183,23 @@ pub(super) fn resolve_body_expectations(
                     None
                 }
             };
+            if principal.name == compare.with && fact == Some(BodyFact::Differs) {
+                r.diags.error_with_help(
+                    endpoint.pos,
+                    format!(
+                        "`expect_body` asks `{}`'s body to differ from its own: the cell can never pass",
+                        principal.name
+                    ),
+                    format!("give `{}` `same` (or leave it out)", principal.name),
+                );
+            }
             endpoint.resolved_body.push(fact);
         }
     }
 }
 
 /// Every capture name for every principal: capture references are checked by
-/// [`super::steps::check_steps`], not as variables.
+/// [`super::step_refs::check_steps`], not as variables.
 fn every_capture(suite: &Suite) -> Captured {
     let names: BTreeMap<String, String> = (suite.setup.iter().chain(&suite.teardown))
         .flat_map(|s| &s.captures)
@@ -226,14 +236,16 @@ pub(super) fn check_variables(r: &mut Reader<'_>, suite: &Suite, options: &LoadO
         note(base_url, &suite_scope, None);
     }
     for principal in &suite.principals {
-        let scope = suite_scope.for_principal(&principal.vars);
+        // Credentials are set up after setup: they may use its captures too.
+        let scope = suite_scope
+            .for_principal(&principal.vars)
+            .with_captured(&captured, Some(&principal.name));
         let own = auth_templates(&principal.auth)
             .into_iter()
             .chain(principal.headers.iter().map(|(_, t)| t));
         for template in own {
             note(template, &scope, Some(&principal.name));
         }
-        let scope = scope.with_captured(&captured, Some(&principal.name));
         let steps = (suite.setup.iter().chain(&suite.teardown))
             .filter(|step| step.actor.principals().contains(&principal.name))
             .flat_map(|step| step.templates());

@@ -9,17 +9,6 @@ use super::read::Reader;
 use super::steps::{Actor, Step, endpoint_templates};
 use super::template::{Captured, OWN, Template};
 
-/// The first `${own.…}` of `endpoint`'s request that was not captured for
-/// `principal`: its cell is skipped (a `for_each` step did not run as it).
-pub fn missing_own(endpoint: &Endpoint, captured: &Captured, principal: &str) -> Option<String> {
-    endpoint_templates(endpoint)
-        .into_iter()
-        .flat_map(|t| t.names())
-        .filter(|name| name.starts_with("own."))
-        .find(|name| captured.get(name, Some(principal)).is_none())
-        .map(str::to_string)
-}
-
 /// The names each step makes available, as [`Captured`] with empty values:
 /// what a template may refer to, for checks made while loading.
 pub fn declared(steps: &[Step]) -> Captured {
@@ -106,7 +95,7 @@ pub(super) fn check_steps(
                 r,
                 template,
                 &seen,
-                &own,
+                Some(&own),
                 &names,
                 &every_capture,
                 "a later step",
@@ -119,17 +108,31 @@ pub(super) fn check_steps(
         for template in endpoint_templates(endpoint) {
             // `${own.x}` in a cell needs `x` for someone: the cells of
             // principals without it are skipped when they run, saying why.
-            let owners: Vec<&str> = names
-                .iter()
-                .copied()
-                .filter(|p| after_setup.by_principal.contains_key(*p))
-                .take(1)
-                .collect();
             check_references(
                 r,
                 template,
                 &after_setup,
-                if owners.is_empty() { &names } else { &owners },
+                None,
+                &names,
+                &every_capture,
+                "a teardown step",
+            );
+        }
+    }
+    // A principal's headers and credentials go with each of its requests
+    // (after setup), `own` being itself; its vars only where a request uses
+    // them, so there, as in a cell, someone holding the capture will do.
+    for principal in principals {
+        let own = [principal.name.as_str()];
+        let always = (principal.headers.iter().map(|(_, t)| t))
+            .chain(super::auth_spec::auth_templates(&principal.auth))
+            .map(|t| (t, Some(&own[..])));
+        for (template, owners) in principal.vars.values().map(|t| (t, None)).chain(always) {
+            check_references(
+                r,
+                template,
+                &after_setup,
+                owners,
                 &names,
                 &every_capture,
                 "a teardown step",
@@ -139,12 +142,13 @@ pub(super) fn check_steps(
 }
 
 /// Reports each capture `template` refers to that `known` does not hold for
-/// every principal in `owners` (those `own.` may name).
+/// every principal in `owners` (those `own.` may name; `None`: any one
+/// principal holding it will do).
 fn check_references(
     r: &mut Reader<'_>,
     template: &Template,
     known: &Captured,
-    owners: &[&str],
+    owners: Option<&[&str]>,
     principals: &[&str],
     every_capture: &BTreeSet<&str>,
     made_later_by: &str,
@@ -189,10 +193,10 @@ fn check_references(
                 Some(later(name, made_later_by))
             }
             Some((who, capture)) => {
-                let whom: Vec<&str> = if who == OWN {
-                    owners.to_vec()
-                } else {
-                    vec![who]
+                let whom: Vec<&str> = match (who, owners) {
+                    (OWN, Some(owners)) => owners.to_vec(),
+                    (OWN, None) => Vec::new(),
+                    (who, _) => vec![who],
                 };
                 let missing: Vec<String> = whom
                     .iter()
@@ -228,16 +232,18 @@ fn is_known_anywhere(known: &Captured, capture: &str) -> bool {
     known.shared.contains_key(capture) || is_per_principal(known, capture)
 }
 
-/// Which setup steps a cell of `endpoint` needs, by position: those that
-/// capture a value its request uses (and, in turn, those steps' own needs),
-/// and those that capture nothing (they exist for what they change).
-pub fn needed_by(setup: &[Step], endpoint: &Endpoint) -> Vec<bool> {
+/// Which setup steps are needed by what renders `uses` (the templates of
+/// the cells' requests and their principals' vars, headers and credentials),
+/// by position: those that capture a value it uses (and, in turn, those
+/// steps' own needs), and those that capture nothing (they exist for what
+/// they change).
+pub fn needed_by<'t>(setup: &[Step], uses: impl IntoIterator<Item = &'t Template>) -> Vec<bool> {
     let capture_of = |name: &str| match name.split_once('.') {
         Some((_, capture)) => capture.to_string(),
         None => name.to_string(),
     };
-    let mut wanted: BTreeSet<String> = endpoint_templates(endpoint)
-        .iter()
+    let mut wanted: BTreeSet<String> = uses
+        .into_iter()
         .flat_map(|t| t.names())
         .map(capture_of)
         .collect();
