@@ -51,6 +51,8 @@ pub struct RunConfig {
     pub style: TerminalStyle,
     /// `--strict-scopes`: an endpoint reached without its documented scopes fails the run.
     pub strict_scopes: bool,
+    /// `--record FILE`: write the run as a recording (`exec.record` says what to keep).
+    pub record: Option<PathBuf>,
 }
 
 /// How a command ended when it did its work.
@@ -112,6 +114,9 @@ pub enum OutputError {
     /// A snapshot could not be checked or written.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The recording could not be written.
+    #[error("--record: {0}")]
+    Record(String),
 }
 
 impl CommandError {
@@ -202,6 +207,11 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     let files = &config.reports;
     if let Some(problem) = unwritable_report(files) {
         return Err(CommandError::Usage(problem));
+    }
+    if config.record.is_some()
+        && let Some(why) = crate::record::refusal(&session.suites)
+    {
+        return Err(CommandError::Usage(why));
     }
     let guarded = session.guarded_steps(&cells);
     if !guarded.is_empty() {
@@ -294,6 +304,9 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             cells.len()
         ));
     }
+    if let Some(file) = &config.record {
+        notes.extend(record(&session, &config.selection, &outcomes, &config.exec, file, errors));
+    }
     let report = RunReport {
         suites: &session.suites,
         targets: &started.targets,
@@ -322,6 +335,58 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         lines: Vec::new(),
         notes,
     })
+}
+
+/// Writes the run's recording to `file` (merged into it when the run was
+/// filtered); the lines say what was written and which cells were left out.
+fn record(
+    session: &Session,
+    selection: &Selection,
+    outcomes: &[CellOutcome],
+    exec: &crate::execute::ExecOptions,
+    file: &Path,
+    errors: &mut Vec<OutputError>,
+) -> Vec<String> {
+    let Some(suite) = session.suites.first() else {
+        return Vec::new();
+    };
+    let filtered = selection.filter.is_some() || !selection.principals.is_empty();
+    let previous = if filtered && file.exists() {
+        match crate::suite::mock_def::load(file) {
+            Ok(def) => def.replay.map(|recording| (recording, def.vars)),
+            Err(diagnostics) => {
+                errors.push(OutputError::Record(format!(
+                    "{} is not a recording to merge into ({} problem(s)): nothing was recorded",
+                    file.display(),
+                    diagnostics.len()
+                )));
+                return Vec::new();
+            }
+        }
+    } else {
+        None
+    };
+    let made = crate::record::make(crate::record::Inputs {
+        suite,
+        index: 0,
+        outcomes,
+        cli: &exec.cli_vars,
+        env: &exec.env,
+        previous,
+    });
+    if let Err(e) = crate::record::write(file, &made.recording, &made.vars) {
+        errors.push(OutputError::Record(e.to_string()));
+        return Vec::new();
+    }
+    let answers: usize = made.recording.routes.iter().map(|r| r.answers.len()).sum();
+    let mut lines = vec![format!(
+        "recorded {answers} answer(s) on {} route(s) to {}{}",
+        made.recording.routes.len(),
+        file.display(),
+        if filtered { " (merged)" } else { "" }
+    )];
+    lines.extend(made.left_out.iter().map(|l| format!("not recorded: {l}")));
+    lines
 }
 
 /// A warning when secrets too short to be masked inside text were registered.

@@ -66,6 +66,7 @@ pub mod outcome;
 mod percent;
 pub mod plan;
 pub mod reach;
+pub mod record;
 mod redact;
 pub mod report;
 mod retry;

@@ -326,6 +326,18 @@ struct RunArgs {
     /// (credentials as shell variables, never their values).
     #[arg(long)]
     curl: bool,
+    /// Record the run into FILE, a mock definition that replays it offline
+    /// (`target.mock: FILE` and --mock); with --filter or --principal it is
+    /// merged into FILE.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// With --record: response headers to keep besides Content-Type,
+    /// WWW-Authenticate, Location and Retry-After.
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',', requires = "record")]
+    record_headers: Vec<String>,
+    /// With --record: bodies longer than this are cut with a marker.
+    #[arg(long, value_name = "BYTES", default_value_t = 65536, requires = "record")]
+    record_max_body: usize,
 }
 
 /// A `--var` that is not `NAME=VALUE`.
@@ -421,7 +433,17 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
         || reports
             .iter()
             .any(|r: &ReportFile| r.format == Format::Json);
+    exec.record = args.record.is_some().then(|| permatrix::execute::RecordLimits {
+        headers: args
+            .record_headers
+            .iter()
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .collect(),
+        max_body: args.record_max_body,
+    });
     RunConfig {
+        record: args.record,
         paths: args.paths,
         target: TargetChoice {
             base_url: args.base_url,

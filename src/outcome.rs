@@ -86,6 +86,18 @@ pub struct Observation {
     /// (never reported: it may hold what the excerpt masks or cuts).
     #[serde(skip)]
     pub comparable: Option<Comparable>,
+    /// What `--record` keeps of the response (masked), when recording.
+    #[serde(skip)]
+    pub recorded: Option<Box<RecordedResponse>>,
+}
+
+/// A response as a recording keeps it, every text masked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecordedResponse {
+    /// The headers kept, lower-case names, values of one name joined with `, `.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The body as text, cut with a marker past the limit.
+    pub body: String,
 }
 
 /// A response body in the form it is compared with another's.

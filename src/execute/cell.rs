@@ -437,6 +437,43 @@ fn build(prepared: &Prepared) -> CellRequest {
     request
 }
 
+/// What `--record` keeps of a response: the headers that matter for
+/// authorization (and those asked for), the body cut past the limit, all masked.
+fn recorded(
+    shared: &Shared<'_>,
+    limits: &super::RecordLimits,
+    response: &ReadResponse,
+) -> crate::outcome::RecordedResponse {
+    let mut headers = std::collections::BTreeMap::new();
+    for name in super::RECORDED_HEADERS
+        .iter()
+        .copied()
+        .chain(limits.headers.iter().map(String::as_str))
+    {
+        let values: Vec<String> = response
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| shared.redactor.mask(&String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        if !values.is_empty() {
+            headers.insert(name.to_ascii_lowercase(), values.join(", "));
+        }
+    }
+    let text = String::from_utf8_lossy(&response.body);
+    let mut body = shared.redactor.masked(&text).into_owned();
+    if body.len() > limits.max_body {
+        let mut cut = limits.max_body;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let total = body.len();
+        body.truncate(cut);
+        body.push_str(&format!("…[cut by permatrix --record-max-body: {total} bytes in all]"));
+    }
+    crate::outcome::RecordedResponse { headers, body }
+}
+
 fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) -> Observation {
     let header_text = |name: &str| {
         let values: Vec<String> = response
@@ -482,6 +519,11 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
         status: response.status,
         www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
         location: header_text(LOCATION.as_str()),
+        recorded: shared
+            .options
+            .record
+            .as_ref()
+            .map(|limits| Box::new(recorded(shared, limits, response))),
         comparable: endpoint
             .compare
             .as_ref()

@@ -87,7 +87,22 @@ pub struct ExecOptions {
     pub proxy_loopback: bool,
     /// A DNS resolver to use instead of the system's (tests inject one).
     pub resolver: Option<Resolver>,
+    /// `--record`: keep each response's headers and body for the recording.
+    pub record: Option<RecordLimits>,
 }
+
+/// What `--record` keeps of each response.
+#[derive(Clone, Debug)]
+pub struct RecordLimits {
+    /// Headers kept besides Content-Type, WWW-Authenticate, Location and
+    /// Retry-After (`--record-headers`), lower case.
+    pub headers: Vec<String>,
+    /// Bodies longer than this many bytes are cut with a marker (`--record-max-body`).
+    pub max_body: usize,
+}
+
+/// The headers every recording keeps: those that matter for authorization.
+pub const RECORDED_HEADERS: &[&str] = &["content-type", "www-authenticate", "location", "retry-after"];
 
 /// A DNS resolver for every principal's client.
 #[derive(Clone)]

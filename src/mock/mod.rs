@@ -5,6 +5,7 @@
 pub(crate) mod issue_routes;
 pub(crate) mod issues;
 mod jira_error;
+mod replay;
 pub(crate) mod server;
 pub(crate) mod state;
 pub(crate) mod verify;

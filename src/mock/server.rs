@@ -122,6 +122,9 @@ async fn handle(
         .get(header::HOST)
         .and_then(|host| host.to_str().ok())
         .map(|host| format!("http://{host}"));
+    if let Some(recording) = &state.def.replay {
+        return super::replay::answer(recording, &method, &uri, &headers, &body);
+    }
     if method == Method::POST && uri.path() == TOKEN_PATH {
         return token(&state, origin.as_deref(), &body);
     }

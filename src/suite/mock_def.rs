@@ -36,6 +36,8 @@ pub struct MockDef {
     pub scope_implies: Option<BTreeMap<ConnectScope, Vec<ConnectScope>>>,
     /// `issues:`, the issues `issue:` routes keep; `None`: the mock keeps none.
     pub issues: Option<IssuesDef>,
+    /// `recording:`: a recorded run, replayed instead of `routes:`.
+    pub replay: Option<super::recording::Recording>,
 }
 
 /// A user who can call with Basic (email or username + API token) or be impersonated.
@@ -147,6 +149,8 @@ impl MockDef {
 
 const TOP_KEYS: &[&str] = &[
     "mock",
+    "recording",
+    "callers",
     "description",
     "token_lifetime",
     "vars",
@@ -250,6 +254,22 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
             .unwrap_or_default(),
         None => BTreeMap::new(),
     };
+    if top.get("recording").is_some() {
+        let replay = super::recording::read(r, &top);
+        return Some(MockDef {
+            name: name?,
+            file: file.to_path_buf(),
+            token_lifetime,
+            vars,
+            users: Vec::new(),
+            apps: Vec::new(),
+            permissions: BTreeMap::new(),
+            routes: Vec::new(),
+            scope_implies: None,
+            issues: None,
+            replay: Some(replay?),
+        });
+    }
     let users = top
         .get("users")
         .map(|n| read_users(r, n))
@@ -323,6 +343,7 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
         routes,
         scope_implies,
         issues,
+        replay: None,
     };
     check_references(r, &def, &top);
     Some(def)
@@ -559,23 +580,7 @@ fn read_response(
 
 /// A YAML node as JSON (no interpolation in mocks).
 fn to_json(node: &Node) -> serde_json::Value {
-    use serde_json::Value as J;
-    match &node.value {
-        Value::Null => J::Null,
-        Value::Bool(b) => J::Bool(*b),
-        Value::Int(i) => J::from(*i),
-        Value::Float(f) => serde_json::Number::from_f64(*f)
-            .map(J::Number)
-            .unwrap_or(J::Null),
-        Value::Str(s) => J::String(s.clone()),
-        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
-        Value::Map(entries) => J::Object(
-            entries
-                .iter()
-                .filter_map(|(k, v)| Some((k.scalar_text()?, to_json(v))))
-                .collect(),
-        ),
-    }
+    node.to_json()
 }
 
 impl MockRoute {

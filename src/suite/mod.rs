@@ -13,6 +13,7 @@ pub mod mock_def;
 pub mod model;
 pub mod options;
 pub mod read;
+pub mod recording;
 pub mod request;
 pub mod scope_rules;
 pub mod source;

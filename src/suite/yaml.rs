@@ -52,6 +52,29 @@ pub enum Value {
     Map(Vec<(Node, Node)>),
 }
 
+impl Node {
+    /// The value as JSON; a key that is not plain text is dropped.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(entries) => J::Object(
+                entries
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.scalar_text()?, v.to_json())))
+                    .collect(),
+            ),
+        }
+    }
+}
+
 impl Value {
     /// What kind of YAML value this is, for messages ("expected a map, found a string").
     pub fn kind(&self) -> &'static str {
