@@ -305,7 +305,14 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         ));
     }
     if let Some(file) = &config.record {
-        notes.extend(record(&session, &config.selection, &outcomes, &config.exec, file, errors));
+        notes.extend(record(
+            &session,
+            &config.selection,
+            &outcomes,
+            &config.exec,
+            file,
+            errors,
+        ));
     }
     let report = RunReport {
         suites: &session.suites,

@@ -53,6 +53,7 @@ mod atlassian;
 mod atomic_file;
 mod auth;
 pub mod coverage;
+pub mod diff;
 pub mod document;
 pub mod execute;
 pub mod explain;

@@ -116,6 +116,19 @@ enum Command {
         after_help = "Example:\n  permatrix reach suites/jira-cloud.yaml --scopes READ,ACT_AS_USER --json -\n\nExit codes: 0 answered, 2 an invalid suite, an unknown scope, or no snapshot (pass --run)."
     )]
     Reach(ReachArgs),
+    /// Compare two recordings (or two snapshots): the cells whose status differs, classified.
+    #[command(
+        after_help = "Examples:\n  permatrix diff recordings/production.yaml recordings/staging.yaml\n  permatrix diff before.snap snapshots/notes.snap --json diff.json\n\nExit codes: 0 no cell differs, 1 some cells differ, 2 an unreadable file."
+    )]
+    Diff {
+        /// The matrix before: a recording (`run --record`) or a snapshot (`.snap`).
+        a: PathBuf,
+        /// The matrix after.
+        b: PathBuf,
+        /// Write the differences as JSON to FILE (`-`: stdout).
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Print a shell completion script: bash, zsh, fish, elvish or powershell.
     #[command(
         after_help = "Examples:\n  permatrix completions bash > ~/.local/share/bash-completion/completions/permatrix\n  permatrix completions zsh > \"${fpath[1]}/_permatrix\"\n  permatrix completions fish > ~/.config/fish/completions/permatrix.fish"
@@ -333,10 +346,20 @@ struct RunArgs {
     record: Option<PathBuf>,
     /// With --record: response headers to keep besides Content-Type,
     /// WWW-Authenticate, Location and Retry-After.
-    #[arg(long, value_name = "NAME,...", value_delimiter = ',', requires = "record")]
+    #[arg(
+        long,
+        value_name = "NAME,...",
+        value_delimiter = ',',
+        requires = "record"
+    )]
     record_headers: Vec<String>,
     /// With --record: bodies longer than this are cut with a marker.
-    #[arg(long, value_name = "BYTES", default_value_t = 65536, requires = "record")]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = 65536,
+        requires = "record"
+    )]
     record_max_body: usize,
 }
 
@@ -433,15 +456,18 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
         || reports
             .iter()
             .any(|r: &ReportFile| r.format == Format::Json);
-    exec.record = args.record.is_some().then(|| permatrix::execute::RecordLimits {
-        headers: args
-            .record_headers
-            .iter()
-            .map(|h| h.trim().to_ascii_lowercase())
-            .filter(|h| !h.is_empty())
-            .collect(),
-        max_body: args.record_max_body,
-    });
+    exec.record = args
+        .record
+        .is_some()
+        .then(|| permatrix::execute::RecordLimits {
+            headers: args
+                .record_headers
+                .iter()
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
+            max_body: args.record_max_body,
+        });
     RunConfig {
         record: args.record,
         paths: args.paths,
@@ -606,6 +632,11 @@ fn main() -> ExitCode {
                 color,
             })
         }
+        Command::Diff { a, b, json } => permatrix::diff::diff(&permatrix::diff::DiffConfig {
+            before: a,
+            after: b,
+            json,
+        }),
         Command::Completions { shell } => {
             let mut out = std::io::stdout();
             clap_complete::generate(shell, &mut Cli::command(), "permatrix", &mut out);

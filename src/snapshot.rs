@@ -405,7 +405,8 @@ impl fmt::Display for Change {
     }
 }
 
-fn classify_status(old: CellValue, new: CellValue) -> ChangeClass {
+/// The class of a cell whose value went from `old` to `new`.
+pub fn classify_status(old: CellValue, new: CellValue) -> ChangeClass {
     // A cell sent in one run and skipped in the other changed how it ran, not what it may reach.
     if old == CellValue::Skipped || new == CellValue::Skipped {
         ChangeClass::Changed
@@ -422,7 +423,7 @@ fn classify_status(old: CellValue, new: CellValue) -> ChangeClass {
 
 /// A body fact that turns `same` was hidden and is now visible (widened);
 /// one that stops being `same` narrowed; anything else changed.
-fn classify_body(old: Option<&str>, new: Option<&str>) -> ChangeClass {
+pub fn classify_body(old: Option<&str>, new: Option<&str>) -> ChangeClass {
     use crate::suite::compare::BodyFact;
     let fact = |text: Option<&str>| text.and_then(BodyFact::parse_against).map(|(f, _)| f);
     match (fact(old), fact(new)) {

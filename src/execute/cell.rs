@@ -469,7 +469,9 @@ fn recorded(
         }
         let total = body.len();
         body.truncate(cut);
-        body.push_str(&format!("…[cut by permatrix --record-max-body: {total} bytes in all]"));
+        body.push_str(&format!(
+            "…[cut by permatrix --record-max-body: {total} bytes in all]"
+        ));
     }
     crate::outcome::RecordedResponse { headers, body }
 }

@@ -102,7 +102,12 @@ pub struct RecordLimits {
 }
 
 /// The headers every recording keeps: those that matter for authorization.
-pub const RECORDED_HEADERS: &[&str] = &["content-type", "www-authenticate", "location", "retry-after"];
+pub const RECORDED_HEADERS: &[&str] = &[
+    "content-type",
+    "www-authenticate",
+    "location",
+    "retry-after",
+];
 
 /// A DNS resolver for every principal's client.
 #[derive(Clone)]

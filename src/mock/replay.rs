@@ -166,7 +166,8 @@ fn issue(recording: &Recording, request: &Request<'_>) -> Option<Response> {
                     Issued::Cookie(name) => {
                         let mut response =
                             (StatusCode::OK, axum::Json(json!({"replayed": true}))).into_response();
-                        if let Ok(value) = HeaderValue::from_str(&format!("{name}={token}; Path=/")) {
+                        if let Ok(value) = HeaderValue::from_str(&format!("{name}={token}; Path=/"))
+                        {
                             response.headers_mut().append(header::SET_COOKIE, value);
                         }
                         response
@@ -203,7 +204,13 @@ fn issue(recording: &Recording, request: &Request<'_>) -> Option<Response> {
 /// `{"a": {"b": token}}` for `/a/b`.
 fn at_pointer(pointer: &str, token: &str) -> serde_json::Value {
     let mut value = serde_json::Value::String(token.to_string());
-    for segment in pointer.split('/').skip(1).collect::<Vec<_>>().into_iter().rev() {
+    for segment in pointer
+        .split('/')
+        .skip(1)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
         let key = segment.replace("~1", "/").replace("~0", "~");
         value = json!({ key: value });
     }
@@ -314,7 +321,12 @@ fn value_at(place: &Place, request: &Request<'_>) -> Option<String> {
 }
 
 /// Whether the request carries `caller`'s credential, verified.
-fn carries(recording: &Recording, caller: &str, check: &CallerCheck, request: &Request<'_>) -> bool {
+fn carries(
+    recording: &Recording,
+    caller: &str,
+    check: &CallerCheck,
+    request: &Request<'_>,
+) -> bool {
     match check {
         CallerCheck::None => false,
         CallerCheck::Static { place, sha256 } => value_at(place, request)
@@ -418,7 +430,9 @@ fn jwt_matches(jwt: &JwtCheck, request: &Request<'_>) -> bool {
         }
         None => unverified,
     };
-    jwt.claims.iter().all(|(name, value)| &claims[name] == value)
+    jwt.claims
+        .iter()
+        .all(|(name, value)| &claims[name] == value)
 }
 
 #[cfg(test)]

@@ -57,7 +57,9 @@ pub(super) fn check_of(
         AuthSpec::Login(login) => {
             let path = render(&login.request.target)?;
             if !path.starts_with('/') {
-                return Err("its login goes to another host, which the recording cannot answer".into());
+                return Err(
+                    "its login goes to another host, which the recording cannot answer".into(),
+                );
             }
             let body = match &login.body {
                 Some(body) => crate::http::render_body(body, scope)
@@ -112,7 +114,10 @@ pub(super) fn check_of(
         AuthSpec::ClientCredentials(grant) => CallerCheck::Grant(GrantCheck {
             token_path: token_path(&render(&grant.token_url)?)?,
             client_id: render(&grant.client_id)?,
-            secret: GrantSecret::Hashed(salted_hash(salt, render(&grant.client_secret)?.as_bytes())),
+            secret: GrantSecret::Hashed(salted_hash(
+                salt,
+                render(&grant.client_secret)?.as_bytes(),
+            )),
             subject: None,
         }),
         AuthSpec::JwtBearerGrant(grant) => CallerCheck::Grant(GrantCheck {

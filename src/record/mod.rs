@@ -117,7 +117,11 @@ pub fn make(inputs: Inputs<'_>) -> Made {
         }
     }
     let base = url::Url::parse(REPLAY_BASE).ok();
-    for outcome in inputs.outcomes.iter().filter(|o| o.id.suite == inputs.index) {
+    for outcome in inputs
+        .outcomes
+        .iter()
+        .filter(|o| o.id.suite == inputs.index)
+    {
         let endpoint = &suite.endpoints[outcome.id.endpoint];
         let principal = &suite.principals[outcome.id.principal];
         let cell = format!("{} × {}", endpoint.name, principal.name);
@@ -139,8 +143,13 @@ pub fn make(inputs: Inputs<'_>) -> Made {
             continue;
         }
         let scope = scope.for_principal(&principal.vars);
-        let Some(route) = base.as_ref().and_then(|base| route_of(endpoint, base, &scope)) else {
-            left_out.push(format!("{cell}: its request does not render under the recording's vars"));
+        let Some(route) = base
+            .as_ref()
+            .and_then(|base| route_of(endpoint, base, &scope))
+        else {
+            left_out.push(format!(
+                "{cell}: its request does not render under the recording's vars"
+            ));
             continue;
         };
         let answer = RecordedAnswer {
@@ -176,7 +185,11 @@ pub fn make(inputs: Inputs<'_>) -> Made {
 const REPLAY_BASE: &str = "http://127.0.0.1/";
 
 /// `METHOD /path?query` of an endpoint's request under `scope`.
-fn route_of(endpoint: &crate::suite::Endpoint, base: &url::Url, scope: &Scope<'_>) -> Option<String> {
+fn route_of(
+    endpoint: &crate::suite::Endpoint,
+    base: &url::Url,
+    scope: &Scope<'_>,
+) -> Option<String> {
     let path = endpoint.request.target.render(scope).ok()?;
     let query: Vec<(String, String)> = endpoint
         .query
@@ -240,7 +253,11 @@ fn recording_vars(
             String::new()
         } else if credential.contains(name) || crate::http::is_secret_variable(name) {
             let hash = salted_hash(salt, name.as_bytes());
-            format!("fake-{}-{}", name.to_ascii_lowercase().replace('_', "-"), &hash[..8])
+            format!(
+                "fake-{}-{}",
+                name.to_ascii_lowercase().replace('_', "-"),
+                &hash[..8]
+            )
         } else {
             real_value
         };

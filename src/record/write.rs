@@ -71,11 +71,18 @@ pub(crate) fn text(recording: &Recording, vars: &BTreeMap<String, String>) -> St
                 .answers
                 .iter()
                 .map(|(principal, answer)| {
-                    let mut fields = vec![Entry::new("status", Yaml::Raw(answer.status.to_string()))];
+                    let mut fields =
+                        vec![Entry::new("status", Yaml::Raw(answer.status.to_string()))];
                     if !answer.headers.is_empty() {
                         fields.push(Entry::new(
                             "headers",
-                            Yaml::FlowMap(answer.headers.iter().map(|(k, v)| (k.clone(), str(v))).collect()),
+                            Yaml::FlowMap(
+                                answer
+                                    .headers
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), str(v)))
+                                    .collect(),
+                            ),
                         ));
                     }
                     if !answer.body.is_empty() {
@@ -138,8 +145,11 @@ fn caller(check: &CallerCheck) -> Yaml {
             if let Some(secret) = &jwt.secret {
                 pairs.push(("secret", str(secret)));
             }
-            let claims: serde_json::Map<String, serde_json::Value> =
-                jwt.claims.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+            let claims: serde_json::Map<String, serde_json::Value> = jwt
+                .claims
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
             pairs.push(("claims", Yaml::Json(claims.into())));
             flow(vec![("jwt", flow(pairs))])
         }
@@ -164,7 +174,9 @@ fn caller(check: &CallerCheck) -> Yaml {
             ];
             match &grant.secret {
                 GrantSecret::Hashed(hash) => pairs.push(("secret_sha256", str(hash))),
-                GrantSecret::Assertion(Some(secret)) => pairs.push(("assertion_secret", str(secret))),
+                GrantSecret::Assertion(Some(secret)) => {
+                    pairs.push(("assertion_secret", str(secret)))
+                }
                 GrantSecret::Assertion(None) => {}
             }
             if let Some(subject) = &grant.subject {

@@ -42,6 +42,7 @@ fn responded(status: u16, excerpt: &str, challenge: Option<&str>) -> CellResult 
         excerpt: excerpt.into(),
         facts: vec![],
         comparable: None,
+        recorded: None,
     })
 }
 

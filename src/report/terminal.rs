@@ -544,6 +544,7 @@ endpoints:
             excerpt: String::new(),
             facts: vec![],
             comparable: None,
+            recorded: None,
         })
     }
 
