@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod owned_server;
+pub mod record_server;
 pub mod role_server;
 pub mod token_server;
 
