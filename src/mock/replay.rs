@@ -152,9 +152,13 @@ pub(crate) fn issued_token(recording: &Recording, caller: &str) -> String {
     format!("replayed-{}", &hash[..24])
 }
 
-/// Answers a recorded login or token request with the principal's replay token.
+/// Answers a recorded login or token request with the principal's replay
+/// token. Principals that log in alike (one user, a token for one and the
+/// session cookie for another) get one answer carrying both.
 fn issue(recording: &Recording, request: &Request<'_>) -> Option<Response> {
     let line = format!("{} {}", request.method, request.path);
+    let mut body = serde_json::Map::new();
+    let mut cookies = Vec::new();
     for (caller, check) in &recording.callers {
         match check {
             CallerCheck::Login(login)
@@ -162,20 +166,10 @@ fn issue(recording: &Recording, request: &Request<'_>) -> Option<Response> {
                     && salted_hash(&recording.salt, request.body) == login.body_sha256 =>
             {
                 let token = issued_token(recording, caller);
-                return Some(match &login.issues {
-                    Issued::Cookie(name) => {
-                        let mut response =
-                            (StatusCode::OK, axum::Json(json!({"replayed": true}))).into_response();
-                        if let Ok(value) = HeaderValue::from_str(&format!("{name}={token}; Path=/"))
-                        {
-                            response.headers_mut().append(header::SET_COOKIE, value);
-                        }
-                        response
-                    }
-                    Issued::Token { pointer, .. } => {
-                        (StatusCode::OK, axum::Json(at_pointer(pointer, &token))).into_response()
-                    }
-                });
+                match &login.issues {
+                    Issued::Cookie(name) => cookies.push(format!("{name}={token}; Path=/")),
+                    Issued::Token { pointer, .. } => merge(&mut body, at_pointer(pointer, &token)),
+                }
             }
             CallerCheck::Grant(grant)
                 if request.method == "POST"
@@ -198,7 +192,34 @@ fn issue(recording: &Recording, request: &Request<'_>) -> Option<Response> {
             _ => {}
         }
     }
-    None
+    if body.is_empty() && cookies.is_empty() {
+        return None;
+    }
+    let mut response =
+        (StatusCode::OK, axum::Json(serde_json::Value::Object(body))).into_response();
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    Some(response)
+}
+
+/// Lays `more` (an object) over `into`, nested objects merged.
+fn merge(into: &mut serde_json::Map<String, serde_json::Value>, more: serde_json::Value) {
+    let serde_json::Value::Object(more) = more else {
+        return;
+    };
+    for (key, value) in more {
+        match (into.get_mut(&key), value) {
+            (Some(serde_json::Value::Object(inner)), serde_json::Value::Object(nested)) => {
+                merge(inner, serde_json::Value::Object(nested))
+            }
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
 }
 
 /// `{"a": {"b": token}}` for `/a/b`.
