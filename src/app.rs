@@ -309,7 +309,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             &session,
             &config.selection,
             &outcomes,
-            &config.exec,
+            &started,
             file,
             errors,
         ));
@@ -350,10 +350,11 @@ fn record(
     session: &Session,
     selection: &Selection,
     outcomes: &[CellOutcome],
-    exec: &crate::execute::ExecOptions,
+    started: &crate::session::Started<'_>,
     file: &Path,
     errors: &mut Vec<OutputError>,
 ) -> Vec<String> {
+    let exec = &session.options().exec;
     let Some(suite) = session.suites.first() else {
         return Vec::new();
     };
@@ -380,6 +381,7 @@ fn record(
         cli: &exec.cli_vars,
         env: &exec.env,
         previous,
+        redactor: &started.redactor,
     });
     if let Err(e) = crate::record::write(file, &made.recording, &made.vars) {
         errors.push(OutputError::Record(e.to_string()));

@@ -37,7 +37,18 @@ pub(super) fn check_of(
         }
     };
     Ok(match &principal.auth {
-        AuthSpec::None => CallerCheck::None,
+        // A principal without an auth mode may carry its credential in
+        // `headers:` (an API key): that header tells it apart.
+        AuthSpec::None => match principal
+            .headers
+            .iter()
+            .find(|(name, _)| crate::http::is_credential_header(name))
+        {
+            Some((name, value)) => {
+                hashed(Place::Header(name.to_ascii_lowercase()), &render(value)?)
+            }
+            None => CallerCheck::None,
+        },
         AuthSpec::Basic { username, password } => {
             let pair = format!("{}:{}", render(username)?, render(password)?);
             hashed(

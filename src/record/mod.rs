@@ -60,6 +60,8 @@ pub struct Inputs<'a> {
     pub env: &'a BTreeMap<String, String>,
     /// The recording this one is merged into (`--filter`/`--principal`).
     pub previous: Option<(Recording, BTreeMap<String, String>)>,
+    /// The run's secrets: a variable whose value is one gets a fake.
+    pub redactor: &'a crate::redact::Redactor,
 }
 
 /// A recording made, with its `vars` and what was left out.
@@ -76,7 +78,7 @@ pub struct Made {
 pub fn make(inputs: Inputs<'_>) -> Made {
     let suite = inputs.suite;
     let salt = salt_of(suite);
-    let vars = recording_vars(suite, inputs.cli, inputs.env, &salt);
+    let vars = recording_vars(suite, inputs.cli, inputs.env, &salt, inputs.redactor);
     let empty = BTreeMap::new();
     let scope = Scope {
         cli: &vars,
@@ -206,7 +208,8 @@ fn route_of(
 
 /// The recording's `vars`: every variable the suite's requests and
 /// credentials take from outside the suite (`--var`, the environment). One
-/// a credential reads, or named or valued like a secret, gets a fake value;
+/// a credential reads, one named like a secret, and one whose value the run
+/// masks (a secret it learned) get a fake value;
 /// the rest keep their real value (an id in a path), so that the suite
 /// renders offline what it rendered when recorded.
 fn recording_vars(
@@ -214,6 +217,7 @@ fn recording_vars(
     cli: &BTreeMap<String, String>,
     env: &BTreeMap<String, String>,
     salt: &str,
+    redactor: &crate::redact::Redactor,
 ) -> BTreeMap<String, String> {
     let mut credential: BTreeSet<String> = BTreeSet::new();
     let mut plain: BTreeSet<String> = BTreeSet::new();
@@ -251,7 +255,10 @@ fn recording_vars(
         };
         let fake = if blank.contains(name) {
             String::new()
-        } else if credential.contains(name) || crate::http::is_secret_variable(name) {
+        } else if credential.contains(name)
+            || crate::http::is_secret_variable(name)
+            || redactor.masked(&real_value) != real_value.as_str()
+        {
             let hash = salted_hash(salt, name.as_bytes());
             format!(
                 "fake-{}-{}",
