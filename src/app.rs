@@ -382,6 +382,11 @@ fn record(
         env: &exec.env,
         previous,
         redactor: &started.redactor,
+        origin: started
+            .targets
+            .first()
+            .map(|t| t.base_url.origin().ascii_serialization())
+            .unwrap_or_default(),
     });
     if let Err(e) = crate::record::write(file, &made.recording, &made.vars) {
         errors.push(OutputError::Record(e.to_string()));

@@ -1007,3 +1007,141 @@ async fn long_bodies_are_cut_with_a_marker_and_named_headers_are_recorded() {
         assert!(!excerpt.contains("w0030"), "{excerpt}");
     }
 }
+
+/// A small server for what the review found: one request line answered by
+/// its body (GraphQL), a rolling session cookie on every answer, and a
+/// `Location` naming the server's own origin.
+async fn graphql_server() -> String {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let app = axum::Router::new()
+        .route(
+            "/graphql",
+            post(|body: String| async move {
+                let answer = if body.contains("viewer") {
+                    "{\"data\":{\"viewer\":\"alice\"}}"
+                } else {
+                    "{\"data\":{\"salary\":null}}"
+                };
+                ([(header::CONTENT_TYPE, "application/json")], answer)
+            }),
+        )
+        .route(
+            "/moved",
+            get(move |headers: HeaderMap| {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or_default()
+                    .to_string();
+                async move {
+                    (
+                        StatusCode::FOUND,
+                        [
+                            (header::LOCATION, format!("http://{host}/elsewhere")),
+                            (
+                                header::SET_COOKIE,
+                                format!("rolling=roll-{n:08}-secret; Path=/"),
+                            ),
+                        ],
+                        format!("see http://{host}/elsewhere"),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+    common::serve(app).await
+}
+
+/// Two endpoints with one request line and different bodies replay each its
+/// own answer; a rolling cookie recorded with --record-headers is masked; the
+/// server's origin is not in the file, so recordings of two instances of the
+/// same service on two ports are byte-identical; a JWT secret from a suite
+/// var is not copied; a principal removed from the suite leaves a merged
+/// recording.
+#[tokio::test(flavor = "multi_thread")]
+async fn bodies_cookies_origins_and_merges_are_recorded_as_replayed() {
+    let ws = Workspace::new();
+    let suite = |base: &str, extra: &str| {
+        format!(
+            r#"suite: gql
+target: {{ base_url: "${{GQL_URL:-}}", mock: rec.yaml, allow_mutations: true }}
+vars: {{ jwt_key: suite-literal-jwt-secret-9988 }}
+principals:
+  signer: {{ auth: {{ jwt: {{ algorithm: HS256, secret: "${{jwt_key}}", claims: {{ sub: s1 }} }} }} }}
+{extra}endpoints:
+  - {{ name: viewer, request: POST /graphql, json: {{ query: "{{ viewer }}" }}, expect: {{ "*": 200 }} }}
+  - {{ name: salary, request: POST /graphql, json: {{ query: "{{ salary }}" }}, expect: {{ "*": 200 }} }}
+  - {{ name: moved, request: GET /moved, expect: {{ "*": 302 }} }}
+"#
+        ).replace("GQL_URL:-", &format!("GQL_URL:-{base}"))
+    };
+    let (one, two) = (graphql_server().await, graphql_server().await);
+    let mut files = Vec::new();
+    for base in [&one, &two] {
+        ws.write("s.yaml", &suite(base, "  old: { auth: none }\n"));
+        let out = ws
+            .permatrix(&[
+                "run",
+                "s.yaml",
+                "--record",
+                "rec.yaml",
+                "--record-headers",
+                "set-cookie",
+                "--no-snapshot",
+            ])
+            .await;
+        assert_eq!(out.code, 0, "{}", out.all());
+        files.push(ws.read("rec.yaml"));
+    }
+    assert_eq!(files[0], files[1], "two ports, one recording");
+    let text = &files[0];
+    for leaked in [
+        "roll-0000",
+        "suite-literal-jwt-secret",
+        one.trim_start_matches("http://"),
+    ] {
+        assert!(!text.contains(leaked), "{leaked} in the recording:\n{text}");
+    }
+    assert!(text.contains("{permatrix:origin}/elsewhere"), "{text}");
+
+    // Offline: each body its own answer, the Location on the mock's origin.
+    ws.write("s.yaml", &suite("", "  old: { auth: none }\n"));
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--json", "r.json", "--no-snapshot"])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = ws.json("r.json");
+    assert!(excerpt_of(&report, "viewer", "signer").contains("alice"));
+    assert!(excerpt_of(&report, "salary", "signer").contains("salary"));
+    let moved = common::cell(&report, "moved", "old");
+    let location = moved["location"].as_str().unwrap_or_default();
+    assert!(
+        location.starts_with("http://127.0.0.1:") && location.ends_with("/elsewhere"),
+        "{moved}"
+    );
+    assert!(
+        !location.contains(one.trim_start_matches("http://")),
+        "{moved}"
+    );
+
+    // `old` leaves the suite: a merged recording no longer answers for it.
+    ws.write("s.yaml", &suite(&one, ""));
+    let out = ws
+        .permatrix(&[
+            "run",
+            "s.yaml",
+            "--record",
+            "rec.yaml",
+            "--principal",
+            "signer",
+            "--no-snapshot",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let merged = ws.read("rec.yaml");
+    assert!(!merged.contains("old:"), "{merged}");
+}

@@ -444,6 +444,8 @@ fn recorded(
     limits: &super::RecordLimits,
     response: &ReadResponse,
 ) -> crate::outcome::RecordedResponse {
+    // A session a response sets is a secret, wherever it is kept.
+    http::register_cookies(&response.headers, &shared.redactor);
     let mut headers = std::collections::BTreeMap::new();
     for name in super::RECORDED_HEADERS
         .iter()

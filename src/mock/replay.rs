@@ -13,7 +13,8 @@ use serde_json::json;
 use super::verify::{LEEWAY_SECONDS, peek, verify_hs256};
 use crate::atlassian::qsh;
 use crate::suite::recording::{
-    CallerCheck, GrantCheck, GrantSecret, Issued, JwtCheck, Place, Recording, salted_hash,
+    CallerCheck, GrantCheck, GrantSecret, Issued, JwtCheck, ORIGIN_MARK, Place, Recording,
+    salted_hash,
 };
 
 /// Answers one request from the recording.
@@ -35,7 +36,13 @@ pub(super) fn answer(
         return issued;
     }
     let route = route_of(recording, &request);
-    let Some(recorded) = recording.routes.iter().find(|r| r.route == route) else {
+    let body_hash = (!body.is_empty()).then(|| salted_hash(&recording.salt, body));
+    let Some(recorded) = recording
+        .routes
+        .iter()
+        .filter(|r| r.route == route)
+        .find(|r| r.body_sha256.is_none() || r.body_sha256 == body_hash)
+    else {
         return not_recorded(json!({
             "error": "not recorded",
             "route": route,
@@ -64,12 +71,18 @@ pub(super) fn answer(
         return not_recorded(json!({ "error": "not recorded for this caller", "route": route }));
     };
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::NOT_IMPLEMENTED);
-    let mut response = (status, answer.body.clone()).into_response();
+    let origin = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| format!("http://{host}"))
+        .unwrap_or_default();
+    let here = |text: &str| text.replace(ORIGIN_MARK, &origin);
+    let mut response = (status, here(&answer.body)).into_response();
     response.headers_mut().remove(header::CONTENT_TYPE);
     for (name, value) in &answer.headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
+            HeaderValue::from_str(&here(value)),
         ) {
             response.headers_mut().append(name, value);
         }
@@ -156,7 +169,10 @@ pub(crate) fn issued_token(recording: &Recording, caller: &str) -> String {
 /// token. Principals that log in alike (one user, a token for one and the
 /// session cookie for another) get one answer carrying both.
 fn issue(recording: &Recording, request: &Request<'_>) -> Option<Response> {
-    let line = format!("{} {}", request.method, request.path);
+    let line = match request.query {
+        Some(query) if !query.is_empty() => format!("{} {}?{query}", request.method, request.path),
+        _ => format!("{} {}", request.method, request.path),
+    };
     let mut body = serde_json::Map::new();
     let mut cookies = Vec::new();
     for (caller, check) in &recording.callers {

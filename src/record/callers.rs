@@ -17,6 +17,7 @@ pub(super) fn check_of(
     principal: &Principal,
     scope: &Scope<'_>,
     salt: &str,
+    faked: &dyn Fn(&str) -> bool,
 ) -> Result<CallerCheck, String> {
     let render = |template: &Template| {
         template
@@ -27,10 +28,11 @@ pub(super) fn check_of(
         place,
         sha256: salted_hash(salt, value.as_bytes()),
     };
-    // The secret of a signature is kept only when it is a fake: a literal one
-    // is in the suite already, and the recording must not copy it.
+    // The secret of a signature is kept only when it is made of fakes: a
+    // literal one (in the suite, a suite var, a default) must not be copied.
     let fake_only = |template: &Template| -> Result<Option<String>, String> {
-        if template.names().next().is_some() {
+        let mut names = template.names().peekable();
+        if names.peek().is_some() && names.all(faked) {
             render(template).map(Some)
         } else {
             Ok(None)

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::outcome::{CellOutcome, CellResult};
 use crate::suite::Suite;
-use crate::suite::recording::{RecordedAnswer, RecordedRoute, Recording, salted_hash};
+use crate::suite::recording::{ORIGIN_MARK, RecordedAnswer, RecordedRoute, Recording, salted_hash};
 use crate::suite::template::Scope;
 
 pub use write::{RecordError, write};
@@ -62,6 +62,9 @@ pub struct Inputs<'a> {
     pub previous: Option<(Recording, BTreeMap<String, String>)>,
     /// The run's secrets: a variable whose value is one gets a fake.
     pub redactor: &'a crate::redact::Redactor,
+    /// The recorded target's origin (`https://host:port`), replaced in
+    /// headers and bodies by [`crate::suite::recording::ORIGIN_MARK`].
+    pub origin: String,
 }
 
 /// A recording made, with its `vars` and what was left out.
@@ -111,7 +114,8 @@ pub fn make(inputs: Inputs<'_>) -> Made {
             continue;
         }
         let scope = scope.for_principal(&principal.vars);
-        match callers::check_of(principal, &scope, &salt) {
+        let faked = |name: &str| vars.get(name).is_some_and(|v| v.starts_with("fake-"));
+        match callers::check_of(principal, &scope, &salt, &faked) {
             Ok(check) => {
                 recording.callers.insert(principal.name.clone(), check);
             }
@@ -145,23 +149,51 @@ pub fn make(inputs: Inputs<'_>) -> Made {
             continue;
         }
         let scope = scope.for_principal(&principal.vars);
+        let credential_params = credential_params(&recording);
         let Some(route) = base
             .as_ref()
-            .and_then(|base| route_of(endpoint, base, &scope))
+            .and_then(|base| route_of(endpoint, base, &scope, &credential_params))
         else {
             left_out.push(format!(
                 "{cell}: its request does not render under the recording's vars"
             ));
             continue;
         };
+        let body_sha256 = match &endpoint.body {
+            Some(body) => match crate::http::render_body(body, &scope) {
+                Ok(encoded) => Some(salted_hash(&salt, &encoded.bytes)),
+                Err(_) => {
+                    left_out.push(format!(
+                        "{cell}: its body does not render under the recording's vars"
+                    ));
+                    continue;
+                }
+            },
+            None => None,
+        };
+        let here = |text: &str| {
+            if inputs.origin.is_empty() {
+                text.to_string()
+            } else {
+                text.replace(&inputs.origin, ORIGIN_MARK)
+            }
+        };
         let answer = RecordedAnswer {
             status: observation.status,
-            headers: recorded.headers.clone(),
-            body: recorded.body.clone(),
+            headers: recorded
+                .headers
+                .iter()
+                .map(|(name, value)| (name.clone(), here(value)))
+                .collect(),
+            body: here(&recorded.body),
         };
-        // One route per request line: an earlier answer of another endpoint
-        // for the same line is replaced by this run's.
-        match recording.routes.iter_mut().find(|r| r.route == route) {
+        // One route per request line and body: an earlier answer of another
+        // endpoint for the same request is replaced by this run's.
+        match recording
+            .routes
+            .iter_mut()
+            .find(|r| r.route == route && r.body_sha256 == body_sha256)
+        {
             Some(existing) => {
                 existing.endpoint = endpoint.name.clone();
                 existing.answers.insert(principal.name.clone(), answer);
@@ -169,11 +201,26 @@ pub fn make(inputs: Inputs<'_>) -> Made {
             None => recording.routes.push(RecordedRoute {
                 route,
                 endpoint: endpoint.name.clone(),
+                body_sha256,
                 answers: [(principal.name.clone(), answer)].into_iter().collect(),
             }),
         }
     }
-    recording.routes.sort_by(|a, b| a.route.cmp(&b.route));
+    // What the suite no longer has is no longer replayed.
+    let principals: BTreeSet<&str> = suite.principals.iter().map(|p| p.name.as_str()).collect();
+    let endpoints: BTreeSet<&str> = suite.endpoints.iter().map(|e| e.name.as_str()).collect();
+    recording
+        .callers
+        .retain(|name, _| principals.contains(name.as_str()));
+    recording.routes.retain_mut(|route| {
+        route
+            .answers
+            .retain(|name, _| principals.contains(name.as_str()));
+        endpoints.contains(route.endpoint.as_str()) && !route.answers.is_empty()
+    });
+    recording
+        .routes
+        .sort_by(|a, b| (&a.route, &a.body_sha256).cmp(&(&b.route, &b.body_sha256)));
     let mut all_vars = previous_vars;
     all_vars.extend(vars);
     Made {
@@ -186,11 +233,30 @@ pub fn make(inputs: Inputs<'_>) -> Made {
 /// Where the recording's routes are rendered, as the replaying mock receives them.
 const REPLAY_BASE: &str = "http://127.0.0.1/";
 
-/// `METHOD /path?query` of an endpoint's request under `scope`.
+/// The query parameters that carry credentials, which the replaying mock
+/// leaves out of a request's route (they differ between principals).
+fn credential_params(recording: &Recording) -> Vec<String> {
+    recording
+        .callers
+        .values()
+        .filter_map(|check| match check {
+            crate::suite::recording::CallerCheck::Static {
+                place: crate::suite::recording::Place::Query(name),
+                ..
+            } => Some(name.clone()),
+            _ => None,
+        })
+        .chain([crate::atlassian::qsh::JWT_PARAM.to_string()])
+        .collect()
+}
+
+/// `METHOD /path?query` of an endpoint's request under `scope`, without the
+/// credential parameters, as the replaying mock reads a request.
 fn route_of(
     endpoint: &crate::suite::Endpoint,
     base: &url::Url,
     scope: &Scope<'_>,
+    credential_params: &[String],
 ) -> Option<String> {
     let path = endpoint.request.target.render(scope).ok()?;
     let query: Vec<(String, String)> = endpoint
@@ -199,9 +265,21 @@ fn route_of(
         .map(|(name, value)| Some((name.clone(), value.render(scope).ok()?)))
         .collect::<Option<_>>()?;
     let url = crate::http::build_url(base, &path, &query).ok()?;
-    let line = match url.query() {
-        Some(query) if !query.is_empty() => format!("{}?{query}", url.path()),
-        _ => url.path().to_string(),
+    let kept: Vec<&str> = url
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+            !credential_params.iter().any(|p| *p == key)
+        })
+        .collect();
+    let line = if kept.is_empty() {
+        url.path().to_string()
+    } else {
+        format!("{}?{}", url.path(), kept.join("&"))
     };
     Some(format!("{} {line}", endpoint.request.method))
 }

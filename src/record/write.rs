@@ -91,11 +91,15 @@ pub(crate) fn text(recording: &Recording, vars: &BTreeMap<String, String>) -> St
                     Entry::new(principal, Yaml::Map(fields))
                 })
                 .collect();
-            Yaml::Map(vec![
+            let mut fields = vec![
                 Entry::new("route", str(&route.route)),
                 Entry::new("endpoint", str(&route.endpoint)),
-                Entry::new("answers", Yaml::Map(answers)),
-            ])
+            ];
+            if let Some(hash) = &route.body_sha256 {
+                fields.push(Entry::new("body_sha256", str(hash)));
+            }
+            fields.push(Entry::new("answers", Yaml::Map(answers)));
+            Yaml::Map(fields)
         })
         .collect();
     entries.push(Entry::new("routes", Yaml::Seq(routes)));
@@ -106,6 +110,7 @@ pub(crate) fn text(recording: &Recording, vars: &BTreeMap<String, String>) -> St
     text
 }
 
+/// A principal's check, as `callers:` holds it.
 fn caller(check: &CallerCheck) -> Yaml {
     let str = |s: &str| Yaml::Str(s.to_string());
     let flow = |pairs: Vec<(&str, Yaml)>| {

@@ -270,6 +270,12 @@ fn read(r: &mut Reader<'_>, file: &Path, root: &Node) -> Option<MockDef> {
             replay: Some(replay?),
         });
     }
+    if let Some(pos) = top.key_pos("callers") {
+        r.diags.error(
+            pos,
+            "`callers:` belongs to a recording (a definition with `recording:`, written by `run --record`)",
+        );
+    }
     let users = top
         .get("users")
         .map(|n| read_users(r, n))

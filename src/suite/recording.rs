@@ -8,7 +8,7 @@ use super::read::{Fields, Reader};
 use super::yaml::Node;
 
 const RECORDING_KEYS: &[&str] = &["suite", "salt"];
-const ROUTE_KEYS: &[&str] = &["route", "endpoint", "answers"];
+const ROUTE_KEYS: &[&str] = &["route", "endpoint", "body_sha256", "answers"];
 const ANSWER_KEYS: &[&str] = &["status", "headers", "body"];
 const CALLER_KEYS: &[&str] = &[
     "none",
@@ -149,6 +149,9 @@ pub struct RecordedRoute {
     pub route: String,
     /// The endpoint it was recorded for.
     pub endpoint: String,
+    /// The salted hash of the request body, when the request has one: two
+    /// endpoints with one request line and different bodies (GraphQL) are two routes.
+    pub body_sha256: Option<String>,
     /// Each principal's answer, by name.
     pub answers: BTreeMap<String, RecordedAnswer>,
 }
@@ -164,6 +167,11 @@ pub struct RecordedAnswer {
     pub body: String,
 }
 
+/// What a recording writes in place of the recorded target's origin (in
+/// `Location` headers and bodies), and the replaying mock of its own: the
+/// file does not depend on the port the instance listened on.
+pub const ORIGIN_MARK: &str = "{permatrix:origin}";
+
 /// The salted SHA-256 of `value`, in hex: what a recording keeps of a credential.
 pub fn salted_hash(salt: &str, value: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -178,8 +186,8 @@ pub fn salted_hash(salt: &str, value: &[u8]) -> String {
 pub(super) fn read(r: &mut Reader<'_>, top: &Fields<'_>) -> Option<Recording> {
     let head = top.get("recording")?;
     let f = r.map(head, "recording", Some(RECORDING_KEYS))?;
-    let suite = f.get("suite").and_then(|n| r.string(n, "recording.suite"));
-    let salt = f.get("salt").and_then(|n| r.string(n, "recording.salt"));
+    let suite = required(r, &f, "suite", "`recording:`");
+    let salt = required(r, &f, "salt", "`recording:`");
     let mut callers = BTreeMap::new();
     if let Some(node) = top.get("callers")
         && let Some(fields) = r.map(node, "callers", None)
@@ -211,12 +219,21 @@ fn text(r: &mut Reader<'_>, f: &Fields<'_>, key: &str) -> Option<String> {
     f.get(key).and_then(|n| r.string(n, key))
 }
 
+/// A field that must be there: its absence is a located error.
+fn required(r: &mut Reader<'_>, f: &Fields<'_>, key: &str, what: &str) -> Option<String> {
+    if f.get(key).is_none() {
+        r.diags.error(f.pos, format!("{what} has no `{key}:`"));
+        return None;
+    }
+    text(r, f, key)
+}
+
 fn read_caller(r: &mut Reader<'_>, node: &Node) -> Option<CallerCheck> {
     if node.as_str() == Some("none") {
         return Some(CallerCheck::None);
     }
     let f = r.map(node, "a caller", Some(CALLER_KEYS))?;
-    let sha = |r: &mut Reader<'_>| text(r, &f, "sha256");
+    let sha = |r: &mut Reader<'_>| required(r, &f, "sha256", "a caller");
     if let Some(name) = text(r, &f, "header") {
         return Some(CallerCheck::Static {
             place: Place::Header(name.to_ascii_lowercase()),
@@ -303,8 +320,9 @@ fn read_route(
     callers: &BTreeMap<String, CallerCheck>,
 ) -> Option<RecordedRoute> {
     let f = r.map(node, "a recorded route", Some(ROUTE_KEYS))?;
-    let route = text(r, &f, "route")?;
+    let route = required(r, &f, "route", "a recorded route")?;
     let endpoint = text(r, &f, "endpoint").unwrap_or_else(|| route.clone());
+    let body_sha256 = text(r, &f, "body_sha256");
     let mut answers = BTreeMap::new();
     if let Some(node) = f.get("answers")
         && let Some(fields) = r.map(node, "answers", None)
@@ -325,6 +343,7 @@ fn read_route(
     Some(RecordedRoute {
         route,
         endpoint,
+        body_sha256,
         answers,
     })
 }
