@@ -339,6 +339,10 @@ struct RunArgs {
     /// (credentials as shell variables, never their values).
     #[arg(long)]
     curl: bool,
+    /// Tamper probes for every principal, overriding the suites' `probes:`:
+    /// comma-separated names, `all`, or `none` to turn them off.
+    #[arg(long, value_name = "LIST", value_parser = parse_probes)]
+    probes: Option<permatrix::suite::probes::ProbeChoice>,
     /// Record the run into FILE, a mock definition that replays it offline
     /// (`target.mock: FILE` and --mock); with --filter or --principal it is
     /// merged into FILE.
@@ -367,6 +371,10 @@ struct RunArgs {
 #[derive(Debug, thiserror::Error)]
 #[error("`{0}` is not NAME=VALUE")]
 struct NotAVar(String);
+
+fn parse_probes(text: &str) -> Result<permatrix::suite::probes::ProbeChoice, String> {
+    permatrix::suite::probes::ProbeChoice::from_flag(text)
+}
 
 fn parse_var(text: &str) -> Result<(String, String), NotAVar> {
     match text.split_once('=') {
@@ -451,6 +459,7 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
     exec.concurrency = args.concurrency.map(usize::from);
     exec.timeout = args.timeout;
     exec.allow_mutations = args.allow_mutations;
+    exec.probes = args.probes;
     // The command is built only where it is shown: under failing lines, or in the JSON.
     exec.curl = args.curl
         || reports

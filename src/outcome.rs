@@ -34,6 +34,8 @@ pub enum Verdict {
     /// A denial from a principal whose canary was not reached: its credentials
     /// were rejected, so the denial says nothing about the permission.
     CredentialsRejected,
+    /// A tamper probe (a broken credential) was let in (2xx): the most severe.
+    AcceptedTampered,
 }
 
 impl Verdict {
@@ -45,6 +47,7 @@ impl Verdict {
             Verdict::Error => "error",
             Verdict::Skipped => "skipped",
             Verdict::CredentialsRejected => "credentials-rejected",
+            Verdict::AcceptedTampered => "accepted-tampered",
         }
     }
 
@@ -52,7 +55,10 @@ impl Verdict {
     pub fn fails_run(self) -> bool {
         matches!(
             self,
-            Verdict::Failed | Verdict::Error | Verdict::CredentialsRejected
+            Verdict::Failed
+                | Verdict::Error
+                | Verdict::CredentialsRejected
+                | Verdict::AcceptedTampered
         )
     }
 }
@@ -376,7 +382,7 @@ impl Tally {
         for outcome in outcomes {
             match outcome.verdict {
                 Verdict::Passed => tally.passed += 1,
-                Verdict::Failed => tally.failed += 1,
+                Verdict::Failed | Verdict::AcceptedTampered => tally.failed += 1,
                 Verdict::Error | Verdict::CredentialsRejected => tally.errors += 1,
                 Verdict::Skipped => tally.skipped += 1,
             }

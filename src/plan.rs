@@ -39,8 +39,11 @@ pub fn plan(suites: &[Suite], selection: &Selection) -> Result<Vec<CellId>, Plan
     for (s, suite) in suites.iter().enumerate() {
         for (e, endpoint) in suite.endpoints.iter().enumerate() {
             for (p, principal) in suite.principals.iter().enumerate() {
+                // A principal's tamper probes go with it.
+                let base = principal.probe.map(|of| &suite.principals[of.base].name);
                 if !selection.principals.is_empty()
                     && !selection.principals.contains(&principal.name)
+                    && !base.is_some_and(|b| selection.principals.contains(b))
                 {
                     continue;
                 }
@@ -80,9 +83,9 @@ pub fn mutation_allowed(suite: &Suite, endpoint: usize, to_mock: bool, flag: boo
 }
 
 /// A principal's canary runs whenever any of its cells does, selected or not:
-/// its result decides how the principal's denials read. So does the
-/// reference cell of an endpoint with `compare:`: the others' bodies are
-/// compared with its.
+/// its result decides how the principal's denials read. So do the reference
+/// cell of an endpoint with `compare:` (the others' bodies are compared with
+/// its) and the cell of the principal a tamper probe derives from.
 pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
     let references: Vec<CellId> = cells
         .iter()
@@ -92,6 +95,18 @@ pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
         })
         .collect();
     cells.extend(references);
+    // A probe runs where its principal got in: the principal's cell runs too.
+    let bases: Vec<CellId> = cells
+        .iter()
+        .filter_map(|c| {
+            let of = suites[c.suite].principals[c.principal].probe?;
+            Some(CellId {
+                principal: of.base,
+                ..*c
+            })
+        })
+        .collect();
+    cells.extend(bases);
     // The references' principals get their canaries too.
     let mut needed: Vec<CellId> = cells
         .iter()

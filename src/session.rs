@@ -168,6 +168,7 @@ impl Session {
             base_url: options.target.base_url.clone(),
             force_mock: options.target.force_mock,
             mock_where_defined: options.mock_where_defined,
+            probes: options.exec.probes.clone(),
         };
         let suites = suite::load(paths, &load).map_err(SessionError::Invalid)?;
         Ok(Session { suites, options })

@@ -300,6 +300,9 @@ fn observed_over<'m>(
                     facts: Vec::new(),
                     body: None,
                 }),
+                // A probe not sent this run (its principal no longer got
+                // in) leaves no line: it has nothing to say.
+                None if principal.probe.is_some() => None,
                 Some(CellResult::Error { .. }) | None => before
                     .get_or_insert_with(|| recorded_by_name(previous()))
                     .get(&(endpoint.name.as_str(), principal.name.as_str()))

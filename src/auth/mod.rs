@@ -14,6 +14,7 @@ mod login;
 mod self_signed;
 pub(crate) mod sign;
 mod static_header;
+pub(crate) mod tamper;
 mod token_endpoint;
 
 use std::sync::Arc;

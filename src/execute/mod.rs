@@ -7,6 +7,7 @@ mod certificate;
 mod compare;
 mod curl;
 mod pace;
+mod probe;
 pub mod steps;
 mod tls;
 mod trace;
@@ -89,6 +90,8 @@ pub struct ExecOptions {
     pub resolver: Option<Resolver>,
     /// `--record`: keep each response's headers and body for the recording.
     pub record: Option<RecordLimits>,
+    /// `--probes`: the tamper probes every principal gets, overriding the suites'.
+    pub probes: Option<crate::suite::probes::ProbeChoice>,
 }
 
 /// What `--record` keeps of each response.
@@ -230,17 +233,24 @@ pub async fn execute_into(
     })
     .await;
     let rejected = canary::failures(suites, outcomes);
+    // Tamper probes wait for their principal's cells: they run only where it got in.
+    let (probe_cells, rest): (Vec<CellId>, Vec<CellId>) = rest
+        .into_iter()
+        .partition(|c| suites[c.suite].principals[c.principal].probe.is_some());
     // Cells whose body is compared report once their reference has finished.
     let mut waiting: Vec<CellOutcome> = Vec::new();
-    run_phase(shared, &rest, outcomes, &mut |outcome| {
+    let mut finish = |outcome: &mut CellOutcome| {
         canary::apply(outcome, &rejected);
+        probe::judge(suites, outcome);
         if compare::waits(suites, outcome) {
             waiting.push(outcome.clone());
         } else {
             on_outcome(outcome)
         }
-    })
-    .await;
+    };
+    run_phase(shared, &rest, outcomes, &mut finish).await;
+    let probe_cells = probe::runnable(suites, outcomes, probe_cells);
+    run_phase(shared, &probe_cells, outcomes, &mut finish).await;
     compare::apply(suites, outcomes);
     for held in &waiting {
         if let Some(done) = outcomes.iter().find(|o| o.id == held.id) {
@@ -419,7 +429,11 @@ fn principal_runtime(
         &env.client,
         proxies,
     );
-    let auth = auth::build(&principal.auth, &env).map_err(|e| AuthError(redactor.mask(&e.0)));
+    let auth = auth::build(&principal.auth, &env).and_then(|built| match principal.probe {
+        Some(of) => auth::tamper::wrap(built, of.probe, &principal.auth, &env),
+        None => Ok(built),
+    });
+    let auth = auth.map_err(|e| AuthError(redactor.mask(&e.0)));
     Ok(PrincipalRuntime { transport, auth })
 }
 

@@ -311,6 +311,7 @@ fn check(
         base_url: None,
         force_mock: false,
         mock_where_defined: false,
+        probes: None,
     };
     crate::suite::load_str(&file, text, &options)
         .map(|_| ())

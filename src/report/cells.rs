@@ -125,7 +125,7 @@ pub(crate) fn short(outcome: &CellOutcome) -> String {
 pub(crate) fn mismatch(outcome: &CellOutcome) -> bool {
     matches!(
         outcome.verdict,
-        Verdict::Failed | Verdict::CredentialsRejected
+        Verdict::Failed | Verdict::CredentialsRejected | Verdict::AcceptedTampered
     )
 }
 

@@ -98,6 +98,7 @@ fn cell_annotations(run: &RunReport<'_>) -> Vec<String> {
             let kind = match o.verdict {
                 Verdict::Failed => "failed",
                 Verdict::CredentialsRejected => "credentials rejected",
+                Verdict::AcceptedTampered => "accepted a tampered credential",
                 _ => "error",
             };
             let title = format!(

@@ -173,6 +173,7 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
         "attempts": outcome.attempts,
         "duration_ms": outcome.elapsed.as_millis() as u64,
         "note": outcome.note,
+        "probe": suite.principals[outcome.id.principal].probe.map(|of| of.probe.as_str()),
         "body": outcome.body.as_ref().map(|b| b.fact),
         "expected_body": outcome.body.as_ref().and_then(|b| b.expected),
         "body_compared_with": outcome.body.as_ref().map(|b| &b.with),

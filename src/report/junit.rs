@@ -89,12 +89,16 @@ pub(super) fn report(run: &RunReport<'_>) -> Report {
                     }
                     status
                 }
-                Verdict::Failed | Verdict::Error | Verdict::CredentialsRejected => {
-                    let kind = if outcome.verdict == Verdict::Failed {
-                        NonSuccessKind::Failure
-                    } else {
-                        NonSuccessKind::Error
-                    };
+                Verdict::Failed
+                | Verdict::Error
+                | Verdict::CredentialsRejected
+                | Verdict::AcceptedTampered => {
+                    let kind =
+                        if matches!(outcome.verdict, Verdict::Failed | Verdict::AcceptedTampered) {
+                            NonSuccessKind::Failure
+                        } else {
+                            NonSuccessKind::Error
+                        };
                     let mut status = TestCaseStatus::non_success(kind);
                     status.set_message(detail(outcome));
                     status.set_type(outcome.verdict.as_str());

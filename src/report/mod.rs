@@ -109,6 +109,16 @@ impl RunReport<'_> {
                 plural(missing, "snapshot missing", "snapshots missing")
             ));
         }
+        let probes = (self.outcomes.iter())
+            .filter(|o| {
+                (self.suites.get(o.id.suite))
+                    .and_then(|s| s.principals.get(o.id.principal))
+                    .is_some_and(|p| p.probe.is_some())
+            })
+            .count();
+        if probes > 0 {
+            line.push_str(&format!(", {}", plural(probes, "probe", "probes")));
+        }
         let failed_steps = self.steps.iter().filter(|s| s.fails_run()).count();
         if failed_steps > 0 {
             line.push_str(&format!(

@@ -129,7 +129,16 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
         ));
     }
     let groups = super::grouped::groups(run.outcomes);
-    for outcome in run.outcomes.iter().filter(|o| o.verdict != Verdict::Passed) {
+    // A tampered credential let in comes first: it is the most severe.
+    let accepted = run
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::AcceptedTampered);
+    let others = run
+        .outcomes
+        .iter()
+        .filter(|o| !matches!(o.verdict, Verdict::Passed | Verdict::AcceptedTampered));
+    for outcome in accepted.chain(others) {
         let suite = &run.suites[outcome.id.suite];
         let group =
             super::grouped::Reason::of(outcome).and_then(|reason| groups.get_key_value(&reason));
@@ -140,6 +149,9 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
             Verdict::CredentialsRejected => {
                 paint("REJECTED", style, |s| s.magenta().bold().to_string())
             }
+            Verdict::AcceptedTampered => paint("ACCEPTED TAMPERED", style, |s| {
+                s.red().bold().reversed().to_string()
+            }),
             Verdict::Passed => continue,
         };
         if let Some((reason, cells)) = group {
@@ -484,6 +496,9 @@ fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, St
         Verdict::Error => paint(&plain, style, |s| s.yellow().to_string()),
         Verdict::Skipped => paint(&plain, style, |s| s.dimmed().to_string()),
         Verdict::CredentialsRejected => paint(&plain, style, |s| s.magenta().to_string()),
+        Verdict::AcceptedTampered => {
+            paint(&plain, style, |s| s.red().bold().reversed().to_string())
+        }
     };
     (plain, painted)
 }

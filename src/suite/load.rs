@@ -11,7 +11,7 @@ use super::check::{
 use super::definition::Suite;
 use super::diag::{Diagnostic, Diagnostics, nearest};
 use super::endpoint::{EndpointDefaults, read_endpoints, read_expect};
-use super::expect::WILDCARD;
+use super::expect::{Expectation, WILDCARD};
 use super::model::*;
 use super::options::LoadOptions;
 use super::read::{Reader, name_problem};
@@ -35,6 +35,8 @@ const SUITE_KEYS: &[&str] = &[
     "scopes_known",
     "setup",
     "teardown",
+    "probes",
+    "expect_probes",
 ];
 const TARGET_KEYS: &[&str] = &[
     "base_url",
@@ -46,7 +48,16 @@ const TARGET_KEYS: &[&str] = &[
     "allow_mutations",
     "tls",
 ];
-const PRINCIPAL_KEYS: &[&str] = &["description", "scopes", "vars", "auth", "headers", "canary"];
+const PRINCIPAL_KEYS: &[&str] = &[
+    "description",
+    "scopes",
+    "vars",
+    "auth",
+    "headers",
+    "canary",
+    "probes",
+    "expect_probes",
+];
 const DEFAULTS_KEYS: &[&str] = &["headers", "expect", "scopes"];
 
 /// Expands `paths` (files, or folders whose `*.yaml` files are suites) into suite files, sorted.
@@ -317,7 +328,64 @@ fn read_suite(
     check_canaries(r, &suite);
     check_variables(r, &suite, options);
     check_base_url(r, &suite, options);
-    Some(suite)
+    let suite_probes = top
+        .get("probes")
+        .and_then(|n| super::probes::read_choice(r, n));
+    let expect_probes = top
+        .get("expect_probes")
+        .and_then(|n| expectation(r, n, "expect_probes"));
+    Some(with_probes(
+        suite,
+        suite_probes.as_ref(),
+        expect_probes.as_ref(),
+        options,
+    ))
+}
+
+/// An expectation value (`expect_probes:`), its error located.
+fn expectation(r: &mut Reader<'_>, node: &Node, what: &str) -> Option<Expectation> {
+    match Expectation::from_node(node) {
+        Ok(expectation) => Some(expectation),
+        Err(message) => {
+            r.diags
+                .error(node.pos, format!("invalid `{what}`: {message}"));
+            None
+        }
+    }
+}
+
+/// The suite with the callers its tamper probes derive, after its own
+/// principals, each expecting `expect_probes` (or deny) on every endpoint.
+fn with_probes(
+    mut suite: Suite,
+    suite_probes: Option<&super::probes::ProbeChoice>,
+    expect_probes: Option<&Expectation>,
+    options: &LoadOptions,
+) -> Suite {
+    let own: Vec<_> = suite.principals.iter().map(|p| p.probes.clone()).collect();
+    let derived = super::probes::derive(
+        &suite.principals,
+        suite_probes,
+        &own,
+        options.probes.as_ref(),
+    );
+    for principal in &derived {
+        let Some(of) = principal.probe else { continue };
+        let base = &suite.principals[of.base];
+        let expected = super::probes::expectation(base.expect_probes.as_ref(), expect_probes);
+        for endpoint in &mut suite.endpoints {
+            endpoint.resolved.push(expected.clone());
+            endpoint.resolved_from.push(super::expect::ExpectSource {
+                in_defaults: false,
+                key: "expect_probes".into(),
+                group: false,
+                line: base.pos.line,
+            });
+            endpoint.resolved_body.push(None);
+        }
+    }
+    suite.principals.extend(derived);
+    suite
 }
 
 /// The mock that serves this suite's run: with `--mock`, or when its base URL
@@ -538,6 +606,13 @@ fn read_principals(
             r.diags.error(key.pos, format!("principal name {problem}"));
             continue;
         }
+        if name.contains('~') {
+            r.diags.error(
+                key.pos,
+                format!("principal name `{name}` has `~`, which names the callers tamper probes derive (`app~mangled`)"),
+            );
+            continue;
+        }
         match read_principal(r, file, (name, key.pos), value, scope, rules) {
             Some(p) => principals.push(p),
             None => dropped.push(name.clone()),
@@ -586,6 +661,13 @@ fn read_principal(
             .map(|n| r.headers(n, "headers"))
             .unwrap_or_default(),
         canary: fields.get("canary").and_then(|n| r.string(n, "canary")),
+        probes: fields
+            .get("probes")
+            .and_then(|n| super::probes::read_choice(r, n)),
+        expect_probes: fields
+            .get("expect_probes")
+            .and_then(|n| expectation(r, n, "expect_probes")),
+        probe: None,
     })
 }
 

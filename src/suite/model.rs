@@ -77,6 +77,12 @@ pub struct Principal {
     pub headers: Vec<(String, Template)>,
     /// `canary:`, an endpoint it must reach.
     pub canary: Option<String>,
+    /// `probes:` of its own, overriding the suite's.
+    pub probes: Option<super::probes::ProbeChoice>,
+    /// `expect_probes:` of its own, overriding the suite's.
+    pub expect_probes: Option<super::expect::Expectation>,
+    /// The principal and probe it is derived from (`app~bad_signature`), if it is.
+    pub probe: Option<super::probes::ProbeOf>,
 }
 
 impl Principal {

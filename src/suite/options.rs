@@ -15,4 +15,6 @@ pub struct LoadOptions {
     pub force_mock: bool,
     /// Suites that define a mock go to it whatever their base URL says (the harness).
     pub mock_where_defined: bool,
+    /// `--probes`: which tamper probes every principal gets, overriding the suites'.
+    pub probes: Option<super::probes::ProbeChoice>,
 }
