@@ -266,11 +266,13 @@ principals:
       basic: { username: "${JIRA_ADMIN_EMAIL}", password: "${JIRA_ADMIN_API_TOKEN}" }
   user:
     description: a regular user, Basic with an API token
+    probes: [wrong_password]      # README "Tamper probes": the password altered must be refused
     auth:
       basic: { username: "${JIRA_USER_EMAIL}", password: "${JIRA_USER_API_TOKEN}" }
   app:
     description: the Connect app, installed with READ and ACT_AS_USER, calling as itself
     scopes: [READ, ACT_AS_USER]
+    probes: [bad_signature, expired, wrong_qsh]   # what a Connect JWT verifier must check
     auth:
       connect_jwt: { issuer: "${APP_KEY}", secret: "${APP_SECRET}" }
   app-as-admin:
