@@ -105,7 +105,12 @@ pub fn make(inputs: Inputs<'_>) -> Made {
     };
     recording.salt = salt.clone();
     let mut left_out = Vec::new();
+    // Tamper probes are not recorded: their callers would share the
+    // credentials of their principal, and a replay has nothing to check.
     for (p, principal) in suite.principals.iter().enumerate() {
+        if principal.probe.is_some() {
+            continue;
+        }
         let ran = inputs
             .outcomes
             .iter()
@@ -130,6 +135,9 @@ pub fn make(inputs: Inputs<'_>) -> Made {
     {
         let endpoint = &suite.endpoints[outcome.id.endpoint];
         let principal = &suite.principals[outcome.id.principal];
+        if principal.probe.is_some() {
+            continue;
+        }
         let cell = format!("{} × {}", endpoint.name, principal.name);
         let observation = match &outcome.result {
             CellResult::Responded(o) => o,
@@ -207,7 +215,10 @@ pub fn make(inputs: Inputs<'_>) -> Made {
         }
     }
     // What the suite no longer has is no longer replayed.
-    let principals: BTreeSet<&str> = suite.principals.iter().map(|p| p.name.as_str()).collect();
+    let principals: BTreeSet<&str> = (suite.principals.iter())
+        .filter(|p| p.probe.is_none())
+        .map(|p| p.name.as_str())
+        .collect();
     let endpoints: BTreeSet<&str> = suite.endpoints.iter().map(|e| e.name.as_str()).collect();
     recording
         .callers
