@@ -177,7 +177,13 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
         let skipped = outcome
             .as_ref()
             .is_some_and(|o| o.verdict == Verdict::Skipped);
-        let ignored = skipped || session.guarded(cell);
+        // A tamper probe is sent only where its principal got in: one not
+        // sent has nothing to judge.
+        let unsent_probe = outcome.is_none()
+            && suites[cell.suite].principals[cell.principal]
+                .probe
+                .is_some();
+        let ignored = skipped || session.guarded(cell) || unsent_probe;
         let not_sent = run
             .setup_failed
             .then(|| step_failures[cell.suite].clone())

@@ -16,7 +16,14 @@ fn the_shipped_suites_pass_against_the_mock_with_no_environment() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
     let tally = stdout.lines().last().unwrap_or_default();
-    assert!(tally.ends_with(" passed, 0 failed"), "{stdout}");
+    assert!(
+        tally.contains(" passed, 0 failed") && !tally.contains("error"),
+        "{stdout}"
+    );
+    assert!(
+        tally.ends_with(" probes"),
+        "the shipped suite's tamper probes ran: {tally}"
+    );
     let passed: usize = tally
         .split(' ')
         .next()
