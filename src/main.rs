@@ -342,7 +342,7 @@ struct RunArgs {
     /// Tamper probes for every principal, overriding the suites' `probes:`:
     /// comma-separated names, `all`, or `none` to turn them off.
     #[arg(long, value_name = "LIST", value_parser = parse_probes)]
-    probes: Option<permatrix::suite::probes::ProbeChoice>,
+    probes: Option<permatrix::suite::probe::ProbeChoice>,
     /// Record the run into FILE, a mock definition that replays it offline
     /// (`target.mock: FILE` and --mock); with --filter or --principal it is
     /// merged into FILE.
@@ -372,8 +372,8 @@ struct RunArgs {
 #[error("`{0}` is not NAME=VALUE")]
 struct NotAVar(String);
 
-fn parse_probes(text: &str) -> Result<permatrix::suite::probes::ProbeChoice, String> {
-    permatrix::suite::probes::ProbeChoice::from_flag(text)
+fn parse_probes(text: &str) -> Result<permatrix::suite::probe::ProbeChoice, String> {
+    permatrix::suite::probe::ProbeChoice::from_flag(text)
 }
 
 fn parse_var(text: &str) -> Result<(String, String), NotAVar> {

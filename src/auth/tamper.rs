@@ -13,7 +13,7 @@ use reqwest::header::{COOKIE, HeaderName, HeaderValue};
 
 use super::{Auth, AuthEnv, AuthError, secret};
 use crate::redact::Redactor;
-use crate::suite::probes::Probe;
+use crate::suite::probe::Probe;
 use crate::suite::{AuthSpec, JwtKey, JwtPlacement, LoginExtract};
 
 /// Where the credential a probe breaks is in the request.

@@ -91,7 +91,7 @@ pub struct ExecOptions {
     /// `--record`: keep each response's headers and body for the recording.
     pub record: Option<RecordLimits>,
     /// `--probes`: the tamper probes every principal gets, overriding the suites'.
-    pub probes: Option<crate::suite::probes::ProbeChoice>,
+    pub probes: Option<crate::suite::probe::ProbeChoice>,
 }
 
 /// What `--record` keeps of each response.

@@ -358,7 +358,7 @@ fn expectation(r: &mut Reader<'_>, node: &Node, what: &str) -> Option<Expectatio
 /// principals, each expecting `expect_probes` (or deny) on every endpoint.
 fn with_probes(
     mut suite: Suite,
-    suite_probes: Option<&super::probes::ProbeChoice>,
+    suite_probes: Option<&super::probe::ProbeChoice>,
     expect_probes: Option<&Expectation>,
     options: &LoadOptions,
 ) -> Suite {

@@ -12,6 +12,7 @@ pub mod load;
 pub mod mock_def;
 pub mod model;
 pub mod options;
+pub mod probe;
 pub mod probes;
 pub mod read;
 pub mod recording;

@@ -78,11 +78,11 @@ pub struct Principal {
     /// `canary:`, an endpoint it must reach.
     pub canary: Option<String>,
     /// `probes:` of its own, overriding the suite's.
-    pub probes: Option<super::probes::ProbeChoice>,
+    pub probes: Option<super::probe::ProbeChoice>,
     /// `expect_probes:` of its own, overriding the suite's.
     pub expect_probes: Option<super::expect::Expectation>,
     /// The principal and probe it is derived from (`app~bad_signature`), if it is.
-    pub probe: Option<super::probes::ProbeOf>,
+    pub probe: Option<super::probe::ProbeOf>,
 }
 
 impl Principal {

@@ -16,5 +16,5 @@ pub struct LoadOptions {
     /// Suites that define a mock go to it whatever their base URL says (the harness).
     pub mock_where_defined: bool,
     /// `--probes`: which tamper probes every principal gets, overriding the suites'.
-    pub probes: Option<super::probes::ProbeChoice>,
+    pub probes: Option<super::probe::ProbeChoice>,
 }
