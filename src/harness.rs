@@ -178,12 +178,15 @@ pub fn main_with(dir: impl AsRef<Path>, options: &HarnessOptions) -> ExitCode {
             .as_ref()
             .is_some_and(|o| o.verdict == Verdict::Skipped);
         // A tamper probe is sent only where its principal got in: one not
-        // sent has nothing to judge.
+        // sent has nothing to judge, and is no trial.
         let unsent_probe = outcome.is_none()
             && suites[cell.suite].principals[cell.principal]
                 .probe
                 .is_some();
-        let ignored = skipped || session.guarded(cell) || unsent_probe;
+        if unsent_probe && !run.setup_failed {
+            continue;
+        }
+        let ignored = skipped || session.guarded(cell);
         let not_sent = run
             .setup_failed
             .then(|| step_failures[cell.suite].clone())
