@@ -381,7 +381,15 @@ fn auth_mode(auth: &AuthSpec) -> &'static str {
 /// One line saying what the result means.
 pub fn reading(outcome: &CellOutcome, auth: &AuthSpec) -> String {
     if let Some(note) = &outcome.note {
-        return format!("{note}: this denial says nothing about the permission");
+        return match outcome.verdict {
+            Verdict::CredentialsRejected => {
+                format!("{note}: this denial says nothing about the permission")
+            }
+            Verdict::AcceptedTampered => format!(
+                "{note}: the server let in a credential it should have refused; check how it verifies this auth mode"
+            ),
+            _ => note.clone(),
+        };
     }
     let o = match &outcome.result {
         CellResult::Responded(o) => o,

@@ -107,6 +107,21 @@ pub fn add_canaries(suites: &[Suite], cells: &mut Vec<CellId>) {
         })
         .collect();
     cells.extend(bases);
+    // Where a caller without credentials gets in, a probe is not sent: those
+    // callers' cells decide it, selected or not.
+    let public: Vec<CellId> = cells
+        .iter()
+        .filter(|c| suites[c.suite].principals[c.principal].probe.is_some())
+        .flat_map(|c| {
+            let suite = &suites[c.suite];
+            (suite.principals.iter().enumerate())
+                .filter(|(_, p)| {
+                    p.probe.is_none() && matches!(p.auth, crate::suite::AuthSpec::None)
+                })
+                .map(move |(p, _)| CellId { principal: p, ..*c })
+        })
+        .collect();
+    cells.extend(public);
     // The references' principals get their canaries too.
     let mut needed: Vec<CellId> = cells
         .iter()

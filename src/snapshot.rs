@@ -286,6 +286,7 @@ fn observed_over<'m>(
     for (e, endpoint) in suite.endpoints.iter().enumerate() {
         let mut cells = Vec::new();
         for (p, principal) in suite.principals.iter().enumerate() {
+            let cell_ran = |e: usize, p: usize| ran[e * width + p].is_some();
             let ran = ran[e * width + p];
             let recorded = match ran.map(|o| &o.result) {
                 Some(CellResult::Responded(o)) => Some(Recorded {
@@ -300,9 +301,10 @@ fn observed_over<'m>(
                     facts: Vec::new(),
                     body: None,
                 }),
-                // A probe not sent this run (its principal no longer got
-                // in) leaves no line: it has nothing to say.
-                None if principal.probe.is_some() => None,
+                // A probe not sent while its principal ran (it no longer
+                // got in) leaves no line: it has nothing to say. Unselected,
+                // it keeps its line like any cell.
+                None if principal.probe.is_some_and(|of| cell_ran(e, of.base)) => None,
                 Some(CellResult::Error { .. }) | None => before
                     .get_or_insert_with(|| recorded_by_name(previous()))
                     .get(&(endpoint.name.as_str(), principal.name.as_str()))

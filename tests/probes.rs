@@ -1003,3 +1003,61 @@ async fn derived_credentials_appear_in_no_output() {
         }
     }
 }
+
+/// What the review found: `--principal reader` still knows `/public` is
+/// public (the anonymous cell runs with it), and a filtered run keeps the
+/// probe rows it did not select (the snapshot does not change).
+#[tokio::test(flavor = "multi_thread")]
+async fn selected_runs_keep_public_endpoints_and_unselected_probe_rows() {
+    let (base, _server) = flawed_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            "selected",
+            &base,
+            "probes: all",
+            &[anonymous(), reader(""), alice("")],
+            r#"  - { request: GET /bearer, expect: { reader: allow, "*": deny } }
+  - { request: GET /basic-correct, expect: { alice: allow, "*": deny } }
+  - { request: GET /public, expect: { "*": 200 } }
+"#,
+        ),
+    );
+    let out = run(&ws, &["run", "s.yaml", "--snapshots", "snaps"]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let out = run(
+        &ws,
+        &[
+            "run",
+            "s.yaml",
+            "--snapshots",
+            "snaps",
+            "--principal",
+            "reader",
+            "--json",
+            "r.json",
+        ],
+    )
+    .await;
+    assert_eq!(
+        out.code,
+        0,
+        "a public endpoint is no accepted probe: {}",
+        out.all()
+    );
+    let report = ws.json("r.json");
+    assert!(
+        probe_cells(&report)
+            .iter()
+            .all(|c| c["endpoint"] != "GET /public"),
+        "{report}"
+    );
+    let out = run(
+        &ws,
+        &["run", "s.yaml", "--snapshots", "snaps", "--filter", "basic"],
+    )
+    .await;
+    assert_eq!(out.code, 0, "unselected probe rows are kept: {}", out.all());
+    assert!(!out.all().contains("removed"), "{}", out.all());
+}

@@ -162,12 +162,11 @@ impl Tampered {
                 Ok(STANDARD.encode(format!("{user}:{}", mangle(password))))
             }
             Probe::Mangled | Probe::StaleSession => Ok(mangle(value)),
+            // One character has no half: it is changed instead.
+            Probe::Truncated if value.chars().count() < 2 => Ok(mangle(value)),
             Probe::Truncated => {
                 let half = value.chars().count() / 2;
-                Ok(value
-                    .chars()
-                    .take(half.max(1).min(value.chars().count().saturating_sub(1)))
-                    .collect())
+                Ok(value.chars().take(half).collect())
             }
             _ => self.break_jwt(value),
         }
@@ -212,9 +211,23 @@ impl Tampered {
                 return Ok(format!("{header}.{body}."));
             }
             Probe::WrongKey => {
+                // The token's own header (algorithm, kid, typ): only the key differs.
+                let original: serde_json::Value = URL_SAFE_NO_PAD
+                    .decode(head)
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .ok_or_else(not_jwt)?;
+                let algorithm = match original["alg"].as_str() {
+                    Some("HS384") => Algorithm::HS384,
+                    Some("HS512") => Algorithm::HS512,
+                    _ => Algorithm::HS256,
+                };
+                let mut header = Header::new(algorithm);
+                header.kid = original["kid"].as_str().map(str::to_string);
+                header.typ = original["typ"].as_str().map(str::to_string);
                 let key = EncodingKey::from_secret(b"permatrix-probe-wrong-key-0f3c9a71e2d4b856")
                     .map_err(|e| AuthError(format!("probe wrong_key: {e}")))?;
-                return jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key)
+                return jsonwebtoken::encode(&header, &claims, &key)
                     .map_err(|e| AuthError(format!("probe wrong_key: {e}")));
             }
             Probe::Expired => {
@@ -324,21 +337,23 @@ fn write(
         }
         Place::Query(name) => {
             let uri = request.uri().clone();
-            let kept: Vec<(String, String)> =
-                url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
-                    .map(|(k, v)| {
-                        let v = if k == name.as_str() {
-                            broken.to_string()
-                        } else {
-                            v.into_owned()
-                        };
-                        (k.into_owned(), v)
-                    })
-                    .filter(|(k, v)| !(k == name && v.is_empty()))
-                    .collect();
-            let query = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(kept)
-                .finish();
+            // Only the credential's pair changes: the others go out as they were encoded.
+            let encoded: String = url::form_urlencoded::byte_serialize(broken.as_bytes()).collect();
+            let kept: Vec<String> = uri
+                .query()
+                .unwrap_or_default()
+                .split('&')
+                .filter(|pair| !pair.is_empty())
+                .filter_map(|pair| {
+                    let key = pair.split_once('=').map_or(pair, |(k, _)| k);
+                    let decoded = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+                    if decoded != name.as_str() {
+                        return Some(pair.to_string());
+                    }
+                    (!broken.is_empty()).then(|| format!("{key}={encoded}"))
+                })
+                .collect();
+            let query = kept.join("&");
             let path_and_query = if query.is_empty() {
                 uri.path().to_string()
             } else {

@@ -292,7 +292,7 @@ pub(super) fn prepare(
             Some(base_url),
         )
         .for_principal(&principal.vars)
-        .with_captured(captured, Some(&principal.name));
+        .with_captured(captured, Some(suite.own_name(id.principal)));
     let (url, uri) = match fixed {
         Some(fixed) => fixed.clone(),
         None => {
@@ -333,7 +333,7 @@ pub(super) fn prepare(
         let has_content_type = headers
             .iter()
             .any(|(name, _)| name == reqwest::header::CONTENT_TYPE);
-        super::curl::command(
+        let command = super::curl::command(
             &super::curl::CurlParts {
                 method: method.as_str(),
                 url: &masked_url,
@@ -343,7 +343,16 @@ pub(super) fn prepare(
             },
             principal,
             |text| shared.redactor.mask(text),
-        )
+        );
+        match principal.probe {
+            // The command sends the principal's credential intact: say so.
+            Some(of) => format!(
+                "# tamper probe {}: the run sent this credential broken ({}); this command sends it intact\n{command}",
+                of.probe.as_str(),
+                of.probe.describe()
+            ),
+            None => command,
+        }
     });
     Ok(Prepared {
         method,

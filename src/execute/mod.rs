@@ -223,7 +223,7 @@ pub async fn execute_into(
         let scope = suite
             .scope(&options.cli_vars, &options.env, Some(base_url))
             .for_principal(&principal.vars)
-            .with_captured(&captured[cell.suite], Some(&principal.name));
+            .with_captured(&captured[cell.suite], Some(suite.own_name(cell.principal)));
         cell::register_request_secrets(&shared.redactor, &suite.endpoints[cell.endpoint], &scope);
     }
     // Canaries run first: their result decides how the principal's denials read.
@@ -407,7 +407,7 @@ fn principal_runtime(
     let scope = suite
         .scope(&options.cli_vars, &options.env, Some(&base_url))
         .for_principal(&principal.vars)
-        .with_captured(&captured[s], Some(&principal.name));
+        .with_captured(&captured[s], Some(suite.own_name(p)));
     // Extra principal headers are credentials too ("headers: may add more").
     for (_, template) in &principal.headers {
         if let Ok(value) = template.render(&scope) {

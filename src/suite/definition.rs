@@ -50,6 +50,16 @@ impl Suite {
             .collect()
     }
 
+    /// The name `${own.…}` means for principal `p`: its own, or for a tamper
+    /// probe the principal it derives from.
+    pub fn own_name(&self, p: usize) -> &str {
+        let principal = &self.principals[p];
+        match principal.probe {
+            Some(of) => &self.principals[of.base].name,
+            None => &principal.name,
+        }
+    }
+
     /// The index of the principal named `name`.
     pub fn principal_index(&self, name: &str) -> Option<usize> {
         self.principals.iter().position(|p| p.name == name)
