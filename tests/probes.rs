@@ -1061,3 +1061,116 @@ async fn selected_runs_keep_public_endpoints_and_unselected_probe_rows() {
     assert_eq!(out.code, 0, "unselected probe rows are kept: {}", out.all());
     assert!(!out.all().contains("removed"), "{}", out.all());
 }
+
+/// The classic algorithm confusion: a verifier that takes the algorithm from
+/// the token and uses the RS256 public key as the HMAC secret of an HS256
+/// token lets `other_algorithm` in; a verifier that insists on RS256 does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_algorithm_catches_a_verifier_confused_by_the_tokens_alg() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::get;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{KeyInit, Mac};
+    let root = env!("CARGO_MANIFEST_DIR");
+    let public = std::fs::read(format!("{root}/tests/data/rsa_public.pem")).expect("public key");
+    let token = |headers: &HeaderMap| {
+        headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string)
+    };
+    let rs256 = {
+        let public = public.clone();
+        move |token: &str| {
+            let key = jsonwebtoken::DecodingKey::from_rsa_pem(&public).expect("rsa key");
+            let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+            validation.required_spec_claims.clear();
+            validation.validate_nbf = true;
+            jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation).is_ok()
+        }
+    };
+    let confused = {
+        let (public, rs256) = (public.clone(), rs256.clone());
+        move |headers: HeaderMap| {
+            let (public, rs256) = (public.clone(), rs256.clone());
+            async move {
+                let Some(token) = token(&headers) else {
+                    return StatusCode::UNAUTHORIZED;
+                };
+                let parts: Vec<&str> = token.split('.').collect();
+                let alg = URL_SAFE_NO_PAD
+                    .decode(parts[0])
+                    .ok()
+                    .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+                    .and_then(|h| h["alg"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let ok = match alg.as_str() {
+                    "HS256" if parts.len() == 3 => {
+                        let mut mac =
+                            hmac::Hmac::<sha2::Sha256>::new_from_slice(&public).expect("key");
+                        mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
+                        URL_SAFE_NO_PAD
+                            .decode(parts[2])
+                            .is_ok_and(|sig| mac.verify_slice(&sig).is_ok())
+                    }
+                    _ => rs256(&token),
+                };
+                if ok {
+                    StatusCode::OK
+                } else {
+                    StatusCode::UNAUTHORIZED
+                }
+            }
+        }
+    };
+    let strict = move |headers: HeaderMap| {
+        let rs256 = rs256.clone();
+        async move {
+            match token(&headers) {
+                Some(token) if rs256(&token) => StatusCode::OK,
+                _ => StatusCode::UNAUTHORIZED,
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route("/confused", get(confused))
+        .route("/strict", get(strict));
+    let base = common::serve(app).await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            r#"suite: confusion
+target: {{ base_url: "{base}" }}
+probes: all
+principals:
+  gateway: {{ auth: {{ jwt: {{ algorithm: RS256, private_key_file: "{root}/tests/data/rsa_private.pem", claims: {{ sub: g }} }} }} }}
+endpoints:
+  - {{ request: GET /confused, expect: {{ "*": 200 }} }}
+  - {{ request: GET /strict, expect: {{ "*": 200 }} }}
+"#
+        ),
+    );
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--json", "r.json", "--no-snapshot"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report = ws.json("r.json");
+    assert_eq!(
+        cell_outcome(&report, "GET /confused", "gateway~other_algorithm"),
+        "accepted-tampered"
+    );
+    assert_eq!(
+        cell_outcome(&report, "GET /strict", "gateway~other_algorithm"),
+        "passed"
+    );
+    assert!(
+        probe_cells(&report)
+            .iter()
+            .filter(|c| c["outcome"] == "accepted-tampered")
+            .all(|c| c["principal"] == "gateway~other_algorithm"),
+        "only the confusion is let in: {report}"
+    );
+}

@@ -34,6 +34,8 @@ struct Tampered {
     place: Place,
     /// The key the principal signs with, to re-sign altered claims.
     key: Option<(Algorithm, EncodingKey, Option<String>)>,
+    /// The principal's public key (PEM), when it signs with a private key file.
+    public_pem: Option<String>,
     redactor: Arc<Redactor>,
 }
 
@@ -52,6 +54,7 @@ pub(crate) fn wrap(
             scheme: scheme.to_string(),
         })
     };
+    let mut public_pem = None;
     let (place, key) = match spec {
         AuthSpec::Basic { .. } => (header("authorization", "Basic")?, None),
         AuthSpec::Bearer { .. } => (header("authorization", "Bearer")?, None),
@@ -90,6 +93,7 @@ pub(crate) fn wrap(
                             path.display()
                         ))
                     })?;
+                    public_pem = public_key_pem(&String::from_utf8_lossy(&pem));
                     crate::suite::auth_spec::encoding_key(&pem, jwt.algorithm).map_err(|e| {
                         AuthError(format!("private_key_file {}: {e}", path.display()))
                     })?
@@ -110,6 +114,7 @@ pub(crate) fn wrap(
         probe,
         place,
         key,
+        public_pem,
         redactor: env.redactor.clone(),
     }))
 }
@@ -230,6 +235,25 @@ impl Tampered {
                 return jsonwebtoken::encode(&header, &claims, &key)
                     .map_err(|e| AuthError(format!("probe wrong_key: {e}")));
             }
+            Probe::OtherAlgorithm => {
+                let Some(public) = &self.public_pem else {
+                    return Err(AuthError(
+                        "probe other_algorithm: the public key of the private key file could not be derived (RSA, P-256 and P-384 keys can)".into(),
+                    ));
+                };
+                let original: serde_json::Value = URL_SAFE_NO_PAD
+                    .decode(head)
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                    .ok_or_else(not_jwt)?;
+                let mut header = Header::new(Algorithm::HS256);
+                header.kid = original["kid"].as_str().map(str::to_string);
+                header.typ = original["typ"].as_str().map(str::to_string);
+                let key = EncodingKey::from_secret(public.as_bytes())
+                    .map_err(|e| AuthError(format!("probe other_algorithm: {e}")))?;
+                return jsonwebtoken::encode(&header, &claims, &key)
+                    .map_err(|e| AuthError(format!("probe other_algorithm: {e}")));
+            }
             Probe::Expired => {
                 claims["exp"] = (now - 3600).into();
                 claims["iat"] = (now - 7200).into();
@@ -266,6 +290,30 @@ impl Tampered {
         jsonwebtoken::encode(&header, &claims, key)
             .map_err(|e| AuthError(format!("probe {}: {e}", self.probe.as_str())))
     }
+}
+
+/// The public key (PEM, SubjectPublicKeyInfo) of a PKCS#8 or PKCS#1/SEC1
+/// private key: what a verifier that takes the algorithm from the token
+/// would use as an HMAC secret.
+fn public_key_pem(private: &str) -> Option<String> {
+    use p256::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+    if let Ok(key) = rsa::PrivateKey::from_pkcs8_pem(private).or_else(|_| {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        rsa::PrivateKey::from_pkcs1_pem(private)
+    }) {
+        return key.to_public_key().to_public_key_pem(LineEnding::LF).ok();
+    }
+    if let Ok(key) = p256::SecretKey::from_pkcs8_pem(private)
+        .or_else(|_| p256::SecretKey::from_sec1_pem(private))
+    {
+        return key.public_key().to_public_key_pem(LineEnding::LF).ok();
+    }
+    if let Ok(key) = p384::SecretKey::from_pkcs8_pem(private)
+        .or_else(|_| p384::SecretKey::from_sec1_pem(private))
+    {
+        return key.public_key().to_public_key_pem(LineEnding::LF).ok();
+    }
+    None
 }
 
 /// One character changed (in the middle, to another of the same kind), so

@@ -26,6 +26,9 @@ pub enum Probe {
     WrongIssuer,
     /// A JWT signed with another key.
     WrongKey,
+    /// An HS256 JWT whose HMAC key is the principal's RS/ES public key (the
+    /// algorithm confusion).
+    OtherAlgorithm,
     /// A Connect JWT whose qsh is another request's.
     WrongQsh,
     /// A Connect JWT without qsh.
@@ -47,6 +50,7 @@ pub const ALL: &[Probe] = &[
     Probe::WrongAudience,
     Probe::WrongIssuer,
     Probe::WrongKey,
+    Probe::OtherAlgorithm,
     Probe::WrongQsh,
     Probe::NoQsh,
     Probe::StaleSession,
@@ -67,6 +71,7 @@ impl Probe {
             Probe::WrongAudience => "wrong_audience",
             Probe::WrongIssuer => "wrong_issuer",
             Probe::WrongKey => "wrong_key",
+            Probe::OtherAlgorithm => "other_algorithm",
             Probe::WrongQsh => "wrong_qsh",
             Probe::NoQsh => "no_qsh",
             Probe::StaleSession => "stale_session",
@@ -89,6 +94,9 @@ impl Probe {
             Probe::WrongAudience => "the JWT's `aud` another audience, signed with the real key",
             Probe::WrongIssuer => "the JWT's `iss` another issuer, signed with the real key",
             Probe::WrongKey => "the JWT signed with another key",
+            Probe::OtherAlgorithm => {
+                "the JWT as HS256, keyed with the principal's public key (algorithm confusion)"
+            }
             Probe::WrongQsh => "the Connect JWT's `qsh` that of another request",
             Probe::NoQsh => "the Connect JWT without `qsh`",
             Probe::StaleSession => "the login's token or session cookie altered",

@@ -36,6 +36,10 @@ pub fn applies(probe: Probe, auth: &AuthSpec) -> bool {
             AuthSpec::Jwt(j) => matches!(j.key, JwtKey::Secret(_)),
             _ => jwt,
         },
+        Probe::OtherAlgorithm => match auth {
+            AuthSpec::Jwt(j) => matches!(j.key, JwtKey::PrivateKeyFile(_)),
+            _ => false,
+        },
         Probe::WrongAudience => claims(auth, "aud"),
         Probe::WrongIssuer => claims(auth, "iss"),
         Probe::WrongQsh | Probe::NoQsh => matches!(auth, AuthSpec::ConnectJwt(_)),
