@@ -106,13 +106,12 @@ fn steps_section(steps: &[StepRecord], phase: Phase) -> String {
     for (i, step) in steps.iter().filter(|s| s.phase == phase).enumerate() {
         let label = if i == 0 { phase.as_str() } else { "" };
         let what = crate::report::cells::step_result(step);
-        let _ = writeln!(
-            out,
-            "{label:<9}{} {} as {}: {what}",
-            step.method,
-            step.url.as_deref().unwrap_or(&step.step),
-            step.principal
-        );
+        // Sent: its method and URL; not sent: its name (the request line as written).
+        let request = match &step.url {
+            Some(url) => format!("{} {url}", step.method),
+            None => step.step.clone(),
+        };
+        let _ = writeln!(out, "{label:<9}{request} as {}: {what}", step.principal);
         for (name, value) in &step.captured {
             let _ = writeln!(out, "{:<9}  ${{{name}}} = {value}", "");
         }
