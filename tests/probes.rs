@@ -1174,3 +1174,106 @@ endpoints:
         "only the confusion is let in: {report}"
     );
 }
+
+/// A grant's access token is probed when it is a JWT (its signature and
+/// algorithm can be broken without the server's key), and the probe is
+/// skipped, saying why, when it is not.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_grants_access_token_is_probed_when_it_is_a_jwt() {
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::{get, post};
+    const SECRET: &[u8] = b"token-server-signing-secret-41";
+    let issue = |jwt: bool| {
+        move || async move {
+            let token = if jwt {
+                let claims = serde_json::json!({"sub": "svc", "exp": 4_000_000_000u64});
+                jsonwebtoken::encode(
+                    &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+                    &claims,
+                    &jsonwebtoken::EncodingKey::from_secret(SECRET).expect("key"),
+                )
+                .expect("token")
+            } else {
+                "opaque-access-token-5521".to_string()
+            };
+            axum::Json(
+                serde_json::json!({"access_token": token, "token_type": "Bearer", "expires_in": 900}),
+            )
+        }
+    };
+    let bearer = |headers: &HeaderMap| {
+        headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let verified = move |headers: HeaderMap| async move {
+        let token = bearer(&headers);
+        let key = jsonwebtoken::DecodingKey::from_secret(SECRET).expect("key");
+        let ok = jsonwebtoken::decode::<serde_json::Value>(
+            &token,
+            &key,
+            &jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256),
+        )
+        .is_ok()
+            || token == "opaque-access-token-5521";
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        }
+    };
+    let unverified = move |headers: HeaderMap| async move {
+        // Reads the claims, never the signature.
+        let token = bearer(&headers);
+        if token.split('.').count() == 3 || token == "opaque-access-token-5521" {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        }
+    };
+    let app = axum::Router::new()
+        .route("/jwt-token", post(issue(true)))
+        .route("/opaque-token", post(issue(false)))
+        .route("/verified", get(verified))
+        .route("/unverified", get(unverified));
+    let base = common::serve(app).await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            r#"suite: grants
+target: {{ base_url: "{base}" }}
+probes: [bad_signature, alg_none, wrong_key]
+principals:
+  jwtsvc: {{ auth: {{ client_credentials: {{ token_url: /jwt-token, client_id: c, client_secret: s3cr3t-client }} }} }}
+  opaque: {{ auth: {{ client_credentials: {{ token_url: /opaque-token, client_id: c, client_secret: s3cr3t-client }} }} }}
+endpoints:
+  - {{ request: GET /verified, expect: {{ "*": 200 }} }}
+  - {{ request: GET /unverified, expect: {{ "*": 200 }} }}
+"#
+        ),
+    );
+    let out = ws
+        .permatrix(&["run", "s.yaml", "--json", "r.json", "--no-snapshot"])
+        .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report = ws.json("r.json");
+    for probe in ["bad_signature", "alg_none", "wrong_key"] {
+        let principal = format!("jwtsvc~{probe}");
+        assert_eq!(cell_outcome(&report, "GET /verified", &principal), "passed");
+        assert_eq!(
+            cell_outcome(&report, "GET /unverified", &principal),
+            "accepted-tampered"
+        );
+        let opaque = format!("opaque~{probe}");
+        assert_eq!(cell_outcome(&report, "GET /verified", &opaque), "skipped");
+    }
+    assert!(
+        out.all().contains("the access token is not a JWT"),
+        "{}",
+        out.all()
+    );
+}

@@ -16,6 +16,10 @@ use crate::redact::Redactor;
 use crate::suite::probe::Probe;
 use crate::suite::{AuthSpec, JwtKey, JwtPlacement, LoginExtract};
 
+/// How a tamper error starts when the probe finds nothing to break (a
+/// grant's access token that is not a JWT): the cell is skipped, not failed.
+pub(crate) const NOT_APPLICABLE: &str = "probe not applicable:";
+
 /// Where the credential a probe breaks is in the request.
 #[derive(Clone, Debug)]
 enum Place {
@@ -181,6 +185,13 @@ impl Tampered {
     /// (re-signed with the real key, so only the claim is wrong), its key.
     fn break_jwt(&self, token: &str) -> Result<String, AuthError> {
         let not_jwt = || {
+            if self.key.is_none() {
+                // A grant's token: the server chose its form, and it is no JWT.
+                return AuthError(format!(
+                    "{NOT_APPLICABLE} probe {}: the access token is not a JWT",
+                    self.probe.as_str()
+                ));
+            }
             AuthError(format!(
                 "probe {}: the credential is not a JWT",
                 self.probe.as_str()

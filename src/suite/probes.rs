@@ -21,6 +21,10 @@ pub fn applies(probe: Probe, auth: &AuthSpec) -> bool {
         _ => false,
     };
     let jwt = matches!(auth, AuthSpec::Jwt(_) | AuthSpec::ConnectJwt(_));
+    let grant = matches!(
+        auth,
+        AuthSpec::ClientCredentials(_) | AuthSpec::JwtBearerGrant(_)
+    );
     match probe {
         Probe::None => !matches!(auth, AuthSpec::None),
         Probe::WrongPassword => matches!(auth, AuthSpec::Basic { .. }),
@@ -31,10 +35,13 @@ pub fn applies(probe: Probe, auth: &AuthSpec) -> bool {
                 | AuthSpec::Query { .. }
                 | AuthSpec::Cookie { .. }
         ),
-        Probe::BadSignature | Probe::AlgNone | Probe::Expired | Probe::NotYetValid => jwt,
+        // A grant's access token may be a JWT: its signature and algorithm
+        // can be broken without the server's key.
+        Probe::BadSignature | Probe::AlgNone => jwt || grant,
+        Probe::Expired | Probe::NotYetValid => jwt,
         Probe::WrongKey => match auth {
             AuthSpec::Jwt(j) => matches!(j.key, JwtKey::Secret(_)),
-            _ => jwt,
+            _ => jwt || grant,
         },
         Probe::OtherAlgorithm => match auth {
             AuthSpec::Jwt(j) => matches!(j.key, JwtKey::PrivateKeyFile(_)),
