@@ -85,27 +85,54 @@ pub fn cells(before: &Matrix, after: &Matrix) -> Vec<CellDiff> {
     diffs
 }
 
-/// Reads a recording or a snapshot as a matrix.
-pub fn read_matrix(path: &Path) -> Result<Matrix, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+/// Why a file cannot be compared.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// The file cannot be read (missing, too large, not a file, not UTF-8).
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: crate::suite::source::SourceError,
+    },
+    /// Neither a recording nor a snapshot.
+    #[error("{} is neither a recording nor a snapshot{first}", path.display())]
+    Neither {
+        /// The file.
+        path: PathBuf,
+        /// ` (line N: …)`: its first problem as a mock definition.
+        first: String,
+    },
+    /// A hand-written mock definition.
+    #[error(
+        "{} is a mock definition, not a recording: diff compares recordings (`run --record`) or snapshots",
+        .0.display()
+    )]
+    NotARecording(PathBuf),
+}
+
+/// Reads a recording or a snapshot as a matrix (with the limits of every
+/// file permatrix reads).
+pub fn read_matrix(path: &Path) -> Result<Matrix, DiffError> {
+    let text = crate::suite::source::read_source(path).map_err(|source| DiffError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if text.trim_start().starts_with("---") || path.extension().is_some_and(|e| e == "snap") {
         return Ok(Matrix::parse(crate::snapshot::body_of(&text)));
     }
     let def = crate::suite::mock_def::load_str(path, &text).map_err(|diagnostics| {
-        let first = diagnostics
-            .first()
-            .map(|d| format!(" (line {}: {})", d.pos.line, d.message))
-            .unwrap_or_default();
-        format!(
-            "{} is neither a recording nor a snapshot{first}",
-            path.display()
-        )
+        DiffError::Neither {
+            path: path.to_path_buf(),
+            first: diagnostics
+                .first()
+                .map(|d| format!(" (line {}: {})", d.pos.line, d.message))
+                .unwrap_or_default(),
+        }
     })?;
     let Some(recording) = def.replay else {
-        return Err(format!(
-            "{} is a mock definition, not a recording: diff compares recordings (`run --record`) or snapshots",
-            path.display()
-        ));
+        return Err(DiffError::NotARecording(path.to_path_buf()));
     };
     let mut endpoints: Vec<(String, Vec<(String, Recorded)>)> = Vec::new();
     for route in &recording.routes {
@@ -135,8 +162,9 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, String> {
 
 /// `permatrix diff`: prints the differing cells, classified; ends `Failed` when any differ.
 pub fn diff(config: &DiffConfig) -> Result<Finished, CommandError> {
-    let before = read_matrix(&config.before).map_err(CommandError::Usage)?;
-    let after = read_matrix(&config.after).map_err(CommandError::Usage)?;
+    let usage = |e: DiffError| CommandError::Usage(e.to_string());
+    let before = read_matrix(&config.before).map_err(usage)?;
+    let after = read_matrix(&config.after).map_err(usage)?;
     let diffs = cells(&before, &after);
     let mut lines: Vec<String> = diffs
         .iter()

@@ -372,7 +372,9 @@ struct RunArgs {
 #[error("`{0}` is not NAME=VALUE")]
 struct NotAVar(String);
 
-fn parse_probes(text: &str) -> Result<permatrix::suite::probe::ProbeChoice, String> {
+fn parse_probes(
+    text: &str,
+) -> Result<permatrix::suite::probe::ProbeChoice, permatrix::suite::probe::UnknownProbe> {
     permatrix::suite::probe::ProbeChoice::from_flag(text)
 }
 

@@ -141,7 +141,7 @@ async fn run_one(
     let response = match send(shared, id, &prepared).await {
         Ok(response) => response,
         Err(message) => {
-            record.error = Some(message);
+            record.error = Some(shared.redactor.mask(&message.to_string()));
             return record;
         }
     };
@@ -149,7 +149,7 @@ async fn run_one(
     // Every value the answer holds for a capture is read, and the secret ones
     // registered, before any text of the answer is shown: an excerpt of a
     // failed step, or another capture that contains one, never shows them.
-    let values: Vec<Result<String, String>> = step
+    let values: Vec<Result<String, CaptureMiss>> = step
         .captures
         .iter()
         .map(|capture| read_capture(capture, &response))
@@ -220,19 +220,58 @@ fn missing_capture(suite: &Suite, step: &Step, captured: &Captured, own: &str) -
         .map(str::to_string)
 }
 
+/// Why a step got no response.
+#[derive(Debug, thiserror::Error)]
+enum NoResponse {
+    /// The principal has no runtime (never happens for a planned step).
+    #[error("principal was not set up")]
+    NotSetUp,
+    /// Its credentials could not be had.
+    #[error("credentials: {0}")]
+    Credentials(crate::auth::AuthError),
+    /// The request failed (timeout, connection, TLS), already masked.
+    #[error("no response: {0}")]
+    Failed(String),
+}
+
+/// Why a capture found no value in the answer.
+#[derive(Debug, thiserror::Error)]
+enum CaptureMiss {
+    /// A pointer into a body that is not JSON.
+    #[error("the body is not JSON, so {0} is not in it")]
+    NotJson(String),
+    /// The pointer names nothing.
+    #[error("{0} is not in the body")]
+    Absent(String),
+    /// The pointer names a `null`.
+    #[error("{0} is null")]
+    Null(String),
+    /// No such header.
+    #[error("the response has no {0} header")]
+    NoHeader(String),
+    /// The regex found nothing in `place`.
+    #[error("regex {regex:?} does not match {place}")]
+    NoMatch {
+        /// The expression.
+        regex: String,
+        /// `the body`, or a header's name.
+        place: String,
+    },
+}
+
 /// Sends a step's request with its principal's credentials and the run's
 /// retries; the response, or why there is none.
 async fn send(
     shared: &Shared<'_>,
     id: CellId,
     prepared: &Prepared,
-) -> Result<ReadResponse, String> {
+) -> Result<ReadResponse, NoResponse> {
     let Some(runtime) = &shared.principals[id.suite][id.principal] else {
-        return Err("principal was not set up".into());
+        return Err(NoResponse::NotSetUp);
     };
     let auth = match &runtime.auth {
         Ok(auth) => auth,
-        Err(e) => return Err(format!("credentials: {e}")),
+        Err(e) => return Err(NoResponse::Credentials(e.clone())),
     };
     let mut scratch = CellOutcome {
         id,
@@ -250,40 +289,40 @@ async fn send(
     };
     match send_with_retries(shared, id, prepared, runtime, auth.as_ref(), &mut scratch).await {
         Ok(response) => Ok(response),
-        Err(CellResult::Error { message, .. }) => Err(format!("no response: {message}")),
-        Err(_) => Err("no response".into()),
+        Err(CellResult::Error { message, .. }) => Err(NoResponse::Failed(message)),
+        Err(_) => Err(NoResponse::Failed("the request was not sent".into())),
     }
 }
 
 /// The value `capture` reads from `response`.
-fn read_capture(capture: &Capture, response: &ReadResponse) -> Result<String, String> {
+fn read_capture(capture: &Capture, response: &ReadResponse) -> Result<String, CaptureMiss> {
     match &capture.source {
         CaptureSource::Pointer(pointer) => {
             let json: serde_json::Value = serde_json::from_slice(&response.body)
-                .map_err(|_| format!("the body is not JSON, so {pointer} is not in it"))?;
+                .map_err(|_| CaptureMiss::NotJson(pointer.clone()))?;
             match json.pointer(pointer) {
-                None => Err(format!("{pointer} is not in the body")),
-                Some(serde_json::Value::Null) => Err(format!("{pointer} is null")),
+                None => Err(CaptureMiss::Absent(pointer.clone())),
+                Some(serde_json::Value::Null) => Err(CaptureMiss::Null(pointer.clone())),
                 Some(serde_json::Value::String(text)) => Ok(text.clone()),
                 Some(other) => Ok(other.to_string()),
             }
         }
         CaptureSource::Header(name) => {
-            header_text(response, name).ok_or_else(|| format!("the response has no {name} header"))
+            header_text(response, name).ok_or_else(|| CaptureMiss::NoHeader(name.clone()))
         }
         CaptureSource::Regex { regex, header } => {
             let text = match header {
                 Some(name) => header_text(response, name)
-                    .ok_or_else(|| format!("the response has no {name} header"))?,
+                    .ok_or_else(|| CaptureMiss::NoHeader(name.clone()))?,
                 None => String::from_utf8_lossy(&response.body).into_owned(),
             };
             let found = regex
                 .captures(&text)
                 .and_then(|groups| groups.get(1))
                 .map(|group| group.as_str().to_string());
-            found.ok_or_else(|| {
-                let place = header.as_deref().unwrap_or("the body");
-                format!("regex {:?} does not match {place}", regex.as_str())
+            found.ok_or_else(|| CaptureMiss::NoMatch {
+                regex: regex.as_str().to_string(),
+                place: header.as_deref().unwrap_or("the body").to_string(),
             })
         }
     }

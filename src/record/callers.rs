@@ -12,17 +12,36 @@ use crate::suite::recording::{
 use crate::suite::template::Scope;
 use crate::suite::{AuthSpec, JwtKey, JwtPlacement, LoginExtract, Principal, Template};
 
+/// Why a principal cannot be recognised on replay.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum NotReplayable {
+    /// A variable its credentials use is not defined.
+    #[error("`${{{0}}}` is not defined")]
+    Undefined(String),
+    /// Its login goes to another origin.
+    #[error("its login goes to another host, which the recording cannot answer")]
+    LoginElsewhere,
+    /// Its token endpoint is on another origin.
+    #[error(
+        "its token endpoint `{0}` is on another host: start token_url with a variable (`${{AUTH_SERVER}}/oauth2/token`) so the recording can point it at the mock"
+    )]
+    TokenElsewhere(String),
+    /// A body or claim of its credentials does not render.
+    #[error(transparent)]
+    Render(crate::http::RequestError),
+}
+
 /// The check that recognises `principal`'s requests on replay.
 pub(super) fn check_of(
     principal: &Principal,
     scope: &Scope<'_>,
     salt: &str,
     faked: &dyn Fn(&str) -> bool,
-) -> Result<CallerCheck, String> {
+) -> Result<CallerCheck, NotReplayable> {
     let render = |template: &Template| {
         template
             .render(scope)
-            .map_err(|u| format!("`${{{}}}` is not defined", u.0))
+            .map_err(|u| NotReplayable::Undefined(u.0))
     };
     let hashed = |place: Place, value: &str| CallerCheck::Static {
         place,
@@ -30,7 +49,7 @@ pub(super) fn check_of(
     };
     // The secret of a signature is kept only when it is made of fakes: a
     // literal one (in the suite, a suite var, a default) must not be copied.
-    let fake_only = |template: &Template| -> Result<Option<String>, String> {
+    let fake_only = |template: &Template| -> Result<Option<String>, NotReplayable> {
         let mut names = template.names().peekable();
         if names.peek().is_some() && names.all(faked) {
             render(template).map(Some)
@@ -70,13 +89,11 @@ pub(super) fn check_of(
         AuthSpec::Login(login) => {
             let path = render(&login.request.target)?;
             if !path.starts_with('/') {
-                return Err(
-                    "its login goes to another host, which the recording cannot answer".into(),
-                );
+                return Err(NotReplayable::LoginElsewhere);
             }
             let body = match &login.body {
                 Some(body) => crate::http::render_body(body, scope)
-                    .map_err(|e| e.to_string())?
+                    .map_err(NotReplayable::Render)?
                     .bytes
                     .to_vec(),
                 None => Vec::new(),
@@ -109,7 +126,8 @@ pub(super) fn check_of(
                 if matches!(name.as_str(), "iat" | "exp" | "nbf" | "jti") {
                     continue;
                 }
-                let value = crate::http::render_json(value, scope).map_err(|e| e.to_string())?;
+                let value =
+                    crate::http::render_json(value, scope).map_err(NotReplayable::Render)?;
                 claims.insert(name.clone(), value);
             }
             CallerCheck::Jwt(JwtCheck {
@@ -143,13 +161,11 @@ pub(super) fn check_of(
 }
 
 /// The token endpoint's path on the replaying mock.
-fn token_path(url: &str) -> Result<String, String> {
+fn token_path(url: &str) -> Result<String, NotReplayable> {
     if url.starts_with('/') {
         return Ok(url.split('?').next().unwrap_or(url).to_string());
     }
-    Err(format!(
-        "its token endpoint `{url}` is on another host: start token_url with a variable (`${{AUTH_SERVER}}/oauth2/token`) so the recording can point it at the mock"
-    ))
+    Err(NotReplayable::TokenElsewhere(url.to_string()))
 }
 
 /// The token endpoints of an auth mode, whose leading variable a recording empties.

@@ -64,17 +64,20 @@ impl BodyFact {
     }
 }
 
-impl std::str::FromStr for BodyFact {
-    type Err = String;
+/// A word that is no body fact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a body fact: use same, differs or n/a")]
+pub struct UnknownBodyFact(String);
 
-    fn from_str(text: &str) -> Result<BodyFact, String> {
+impl std::str::FromStr for BodyFact {
+    type Err = UnknownBodyFact;
+
+    fn from_str(text: &str) -> Result<BodyFact, UnknownBodyFact> {
         match text {
             "same" => Ok(BodyFact::Same),
             "differs" => Ok(BodyFact::Differs),
             "n/a" => Ok(BodyFact::NotApplicable),
-            other => Err(format!(
-                "`{other}` is not a body fact: use same, differs or n/a"
-            )),
+            other => Err(UnknownBodyFact(other.to_string())),
         }
     }
 }
@@ -142,7 +145,7 @@ pub(super) fn read_expect_body(r: &mut Reader<'_>, node: &Node) -> Vec<BodyEntry
                 pos: key_node.pos,
                 value: fact,
             }),
-            Err(message) => r.diags.error(value.pos, message),
+            Err(unknown) => r.diags.error(value.pos, unknown.to_string()),
         }
     }
     entries

@@ -137,18 +137,25 @@ impl ProbeChoice {
     }
 
     /// `--probes LIST`: comma-separated names, `all`, or `none` (no probe).
-    pub fn from_flag(text: &str) -> Result<ProbeChoice, String> {
+    pub fn from_flag(text: &str) -> Result<ProbeChoice, UnknownProbe> {
         match text.trim() {
             "all" => Ok(ProbeChoice::All),
             "none" | "" => Ok(ProbeChoice::Some(Vec::new())),
             list => list
                 .split(',')
-                .map(|name| Probe::parse(name.trim()).ok_or_else(|| unknown(name.trim())))
+                .map(|name| {
+                    Probe::parse(name.trim()).ok_or_else(|| UnknownProbe(name.trim().to_string()))
+                })
                 .collect::<Result<Vec<_>, _>>()
                 .map(ProbeChoice::Some),
         }
     }
 }
+
+/// A name that is no probe.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", unknown(.0))]
+pub struct UnknownProbe(String);
 
 /// The message for a name that is no probe.
 pub(super) fn unknown(name: &str) -> String {
