@@ -14,7 +14,7 @@ use super::verify::{LEEWAY_SECONDS, peek, verify_hs256};
 use crate::atlassian::qsh;
 use crate::suite::recording::{
     CallerCheck, GrantCheck, GrantSecret, Issued, JwtCheck, ORIGIN_MARK, Place, Recording,
-    salted_hash,
+    route_line, salted_hash,
 };
 
 /// Answers one request from the recording.
@@ -128,34 +128,12 @@ fn not_recorded(body: serde_json::Value) -> Response {
 
 /// `METHOD /path?query` without the credentials principals put in the query.
 fn route_of(recording: &Recording, request: &Request<'_>) -> String {
-    let credential_params: Vec<&str> = recording
-        .callers
-        .values()
-        .filter_map(|c| match c {
-            CallerCheck::Static {
-                place: Place::Query(name),
-                ..
-            } => Some(name.as_str()),
-            _ => None,
-        })
-        .chain([qsh::JWT_PARAM])
-        .collect();
-    let kept: Vec<&str> = request
-        .query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .filter(|pair| {
-            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-            let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
-            !credential_params.contains(&key.as_ref())
-        })
-        .collect();
-    if kept.is_empty() {
-        format!("{} {}", request.method, request.path)
-    } else {
-        format!("{} {}?{}", request.method, request.path, kept.join("&"))
-    }
+    route_line(
+        request.method,
+        request.path,
+        request.query,
+        &recording.credential_params(),
+    )
 }
 
 /// The token a login or grant hands `caller` on replay: derived from the

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::outcome::{CellOutcome, CellResult};
 use crate::suite::Suite;
-use crate::suite::recording::{ORIGIN_MARK, RecordedAnswer, RecordedRoute, Recording, salted_hash};
+use crate::suite::recording::{
+    ORIGIN_MARK, RecordedAnswer, RecordedRoute, Recording, route_line, salted_hash,
+};
 use crate::suite::template::Scope;
 
 pub use write::{RecordError, write};
@@ -128,6 +130,13 @@ pub fn make(inputs: Inputs<'_>) -> Made {
         }
     }
     let base = url::Url::parse(REPLAY_BASE).ok();
+    // The callers are known now: which query parameters are credentials too.
+    let credential_params: Vec<String> = recording
+        .credential_params()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    let credential_params: Vec<&str> = credential_params.iter().map(String::as_str).collect();
     for outcome in inputs
         .outcomes
         .iter()
@@ -157,7 +166,6 @@ pub fn make(inputs: Inputs<'_>) -> Made {
             continue;
         }
         let scope = scope.for_principal(&principal.vars);
-        let credential_params = credential_params(&recording);
         let Some(route) = base
             .as_ref()
             .and_then(|base| route_of(endpoint, base, &scope, &credential_params))
@@ -244,30 +252,13 @@ pub fn make(inputs: Inputs<'_>) -> Made {
 /// Where the recording's routes are rendered, as the replaying mock receives them.
 const REPLAY_BASE: &str = "http://127.0.0.1/";
 
-/// The query parameters that carry credentials, which the replaying mock
-/// leaves out of a request's route (they differ between principals).
-fn credential_params(recording: &Recording) -> Vec<String> {
-    recording
-        .callers
-        .values()
-        .filter_map(|check| match check {
-            crate::suite::recording::CallerCheck::Static {
-                place: crate::suite::recording::Place::Query(name),
-                ..
-            } => Some(name.clone()),
-            _ => None,
-        })
-        .chain([crate::atlassian::qsh::JWT_PARAM.to_string()])
-        .collect()
-}
-
 /// `METHOD /path?query` of an endpoint's request under `scope`, without the
 /// credential parameters, as the replaying mock reads a request.
 fn route_of(
     endpoint: &crate::suite::Endpoint,
     base: &url::Url,
     scope: &Scope<'_>,
-    credential_params: &[String],
+    credential_params: &[&str],
 ) -> Option<String> {
     let path = endpoint.request.target.render(scope).ok()?;
     let query: Vec<(String, String)> = endpoint
@@ -276,23 +267,12 @@ fn route_of(
         .map(|(name, value)| Some((name.clone(), value.render(scope).ok()?)))
         .collect::<Option<_>>()?;
     let url = crate::http::build_url(base, &path, &query).ok()?;
-    let kept: Vec<&str> = url
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .filter(|pair| {
-            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
-            let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
-            !credential_params.iter().any(|p| *p == key)
-        })
-        .collect();
-    let line = if kept.is_empty() {
-        url.path().to_string()
-    } else {
-        format!("{}?{}", url.path(), kept.join("&"))
-    };
-    Some(format!("{} {line}", endpoint.request.method))
+    Some(route_line(
+        endpoint.request.method.as_str(),
+        url.path(),
+        url.query(),
+        credential_params,
+    ))
 }
 
 /// The recording's `vars`: every variable the suite's requests and

@@ -172,6 +172,50 @@ pub struct RecordedAnswer {
 /// file does not depend on the port the instance listened on.
 pub const ORIGIN_MARK: &str = "{permatrix:origin}";
 
+impl Recording {
+    /// The query parameters that carry credentials (an API key's, a Connect
+    /// JWT's `jwt`): they differ between principals, so no route holds them.
+    pub fn credential_params(&self) -> Vec<&str> {
+        self.callers
+            .values()
+            .filter_map(|check| match check {
+                CallerCheck::Static {
+                    place: Place::Query(name),
+                    ..
+                } => Some(name.as_str()),
+                _ => None,
+            })
+            .chain([crate::atlassian::qsh::JWT_PARAM])
+            .collect()
+    }
+}
+
+/// A recorded route: `METHOD /path?query`, the query (as encoded, in order)
+/// without the pairs named in `credential_params`. Recording and replay both
+/// key requests by it.
+pub fn route_line(
+    method: &str,
+    path: &str,
+    query: Option<&str>,
+    credential_params: &[&str],
+) -> String {
+    let kept: Vec<&str> = query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+            !credential_params.contains(&key.as_ref())
+        })
+        .collect();
+    if kept.is_empty() {
+        format!("{method} {path}")
+    } else {
+        format!("{method} {path}?{}", kept.join("&"))
+    }
+}
+
 /// The salted SHA-256 of `value`, in hex: what a recording keeps of a credential.
 pub fn salted_hash(salt: &str, value: &[u8]) -> String {
     use sha2::{Digest, Sha256};
