@@ -29,26 +29,39 @@ pub(super) struct SelfSignedJwt {
     cache: TokenCache,
 }
 
+/// The key a `jwt` principal signs with, and the PEM text of its private
+/// key file when it has one (a tamper probe derives the public key from it).
+pub(super) fn signing_key(
+    spec: &SelfSignedJwtSpec,
+    env: &AuthEnv<'_>,
+) -> Result<(EncodingKey, Option<String>), AuthError> {
+    match &spec.key {
+        JwtKey::Secret(template) => Ok((
+            EncodingKey::from_secret(secret(template, env)?.as_bytes())
+                .map_err(|e| AuthError(format!("unusable secret: {e}")))?,
+            None,
+        )),
+        JwtKey::PrivateKeyFile(path) => {
+            let pem = std::fs::read(path).map_err(|e| {
+                AuthError(format!(
+                    "cannot read private_key_file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let key = encoding_key(&pem, spec.algorithm)
+                .map_err(|e| AuthError(format!("private_key_file {}: {e}", path.display())))?;
+            Ok((key, Some(String::from_utf8_lossy(&pem).into_owned())))
+        }
+    }
+}
+
 impl SelfSignedJwt {
     /// Reads the key and renders the claims; the key material is never shown.
     pub(super) fn build(
         spec: &SelfSignedJwtSpec,
         env: &AuthEnv<'_>,
     ) -> Result<SelfSignedJwt, AuthError> {
-        let key = match &spec.key {
-            JwtKey::Secret(template) => EncodingKey::from_secret(secret(template, env)?.as_bytes())
-                .map_err(|e| AuthError(format!("unusable secret: {e}")))?,
-            JwtKey::PrivateKeyFile(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    AuthError(format!(
-                        "cannot read private_key_file {}: {e}",
-                        path.display()
-                    ))
-                })?;
-                encoding_key(&pem, spec.algorithm)
-                    .map_err(|e| AuthError(format!("private_key_file {}: {e}", path.display())))?
-            }
-        };
+        let key = signing_key(spec, env)?.0;
         let mut claims = Map::new();
         for (name, value) in &spec.claims {
             claims.insert(

@@ -14,7 +14,7 @@ use reqwest::header::{COOKIE, HeaderName, HeaderValue};
 use super::{Auth, AuthEnv, AuthError, secret};
 use crate::redact::Redactor;
 use crate::suite::probe::Probe;
-use crate::suite::{AuthSpec, JwtKey, JwtPlacement, LoginExtract};
+use crate::suite::{AuthSpec, JwtPlacement, LoginExtract};
 
 /// How a tamper error starts when the probe finds nothing to break (a
 /// grant's access token that is not a JWT): the cell is skipped, not failed.
@@ -85,24 +85,8 @@ pub(crate) fn wrap(
             (place, Some((Algorithm::HS256, key, None)))
         }
         AuthSpec::Jwt(jwt) => {
-            let key = match &jwt.key {
-                JwtKey::Secret(template) => {
-                    EncodingKey::from_secret(secret(template, env)?.as_bytes())
-                        .map_err(|e| AuthError(format!("unusable secret: {e}")))?
-                }
-                JwtKey::PrivateKeyFile(path) => {
-                    let pem = std::fs::read(path).map_err(|e| {
-                        AuthError(format!(
-                            "cannot read private_key_file {}: {e}",
-                            path.display()
-                        ))
-                    })?;
-                    public_pem = public_key_pem(&String::from_utf8_lossy(&pem));
-                    crate::suite::auth_spec::encoding_key(&pem, jwt.algorithm).map_err(|e| {
-                        AuthError(format!("private_key_file {}: {e}", path.display()))
-                    })?
-                }
-            };
+            let (key, private_pem) = super::self_signed::signing_key(jwt, env)?;
+            public_pem = private_pem.as_deref().and_then(public_key_pem);
             (
                 header(&jwt.header, &jwt.scheme)?,
                 Some((jwt.algorithm, key, jwt.kid.clone())),
@@ -168,7 +152,10 @@ impl Tampered {
                         AuthError("probe wrong_password: not a Basic credential".into())
                     })?;
                 let (user, password) = pair.split_once(':').unwrap_or((&pair, ""));
-                Ok(STANDARD.encode(format!("{user}:{}", mangle(password))))
+                // The altered password is a secret too: a server may echo it decoded.
+                let altered = mangle(password);
+                self.redactor.add(&altered);
+                Ok(STANDARD.encode(format!("{user}:{altered}")))
             }
             Probe::Mangled | Probe::StaleSession => Ok(mangle(value)),
             // One character has no half: it is changed instead.
