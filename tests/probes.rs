@@ -1277,3 +1277,63 @@ endpoints:
         out.all()
     );
 }
+
+/// How an accepted probe reads outside the terminal: a JUnit failure of its
+/// own type, a GitHub error annotation, and `explain` naming the probe and
+/// showing the altered JWT decoded.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_accepted_probe_reads_in_junit_github_and_explain() {
+    let (base, _server) = flawed_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            "reads",
+            &base,
+            "probes: [bad_signature]",
+            &[signer("")],
+            "  - { request: GET /nosig, expect: { signer: allow } }\n",
+        ),
+    );
+    let out = run_with_env(
+        &ws,
+        &["run", "s.yaml", "--junit", "j.xml", "--no-snapshot"],
+        &[("GITHUB_ACTIONS", "true")],
+    )
+    .await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let junit = ws.read("j.xml");
+    assert!(junit.contains("type=\"accepted-tampered\""), "{junit}");
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("::error ")
+            && l.contains("signer~bad_signature")
+            && l.contains("accepted a tampered credential")),
+        "{}",
+        out.stdout
+    );
+    let explained = run(
+        &ws,
+        &[
+            "explain",
+            "s.yaml",
+            "--endpoint",
+            "GET /nosig",
+            "--principal",
+            "signer~bad_signature",
+        ],
+    )
+    .await;
+    let text = explained.stdout.clone();
+    assert!(
+        text.contains("probe bad_signature: the JWT's signature bytes altered"),
+        "{text}"
+    );
+    assert!(
+        text.contains("claims {") && text.contains("\"sub\":\"signer\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("ACCEPTED-TAMPERED") || text.contains("accepted a tampered credential"),
+        "{text}"
+    );
+}
