@@ -169,20 +169,8 @@ async fn query_and_cookie_keys_reach_the_server_and_never_the_output() {
     let ws = Workspace::new();
     ws.write("keys.yaml", &suite(&base));
     let vars = vars();
-    let mut args = vec![
-        "run",
-        "keys.yaml",
-        "--json",
-        "r.json",
-        "--junit",
-        "r.xml",
-        "--markdown",
-        "r.md",
-        "--html",
-        "r.html",
-        "--snapshots",
-        "snaps",
-    ];
+    let mut args = vec!["run", "keys.yaml"];
+    args.extend(common::EVERY_REPORT);
     args.extend(vars.iter().map(String::as_str));
     let out = ws
         .permatrix_with_env(&args, &[("GITHUB_ACTIONS", "true")])

@@ -787,23 +787,9 @@ teardown:
     expect: 204
 "#;
     ws.write("s.yaml", &suite("secrets", &base, MUTATIONS, rest));
-    let out = ws
-        .permatrix(&[
-            "run",
-            "s.yaml",
-            "--curl",
-            "--json",
-            "r.json",
-            "--junit",
-            "r.xml",
-            "--markdown",
-            "r.md",
-            "--html",
-            "r.html",
-            "--snapshots",
-            "snaps",
-        ])
-        .await;
+    let mut args = vec!["run", "s.yaml", "--curl"];
+    args.extend(common::EVERY_REPORT);
+    let out = ws.permatrix(&args).await;
     assert_eq!(out.code, 1, "the echo cells and step fail: {}", out.all());
 
     let note = server.only_note_of("alice");

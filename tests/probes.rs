@@ -924,21 +924,8 @@ async fn derived_credentials_appear_in_no_output() {
     let summary_env = summary.to_string_lossy().into_owned();
     let mut outputs: Vec<(String, String)> = Vec::new();
     for extra in [&[][..], &["--quiet"][..]] {
-        let mut args = vec![
-            "run",
-            "s.yaml",
-            "--json",
-            "r.json",
-            "--junit",
-            "r.xml",
-            "--markdown",
-            "r.md",
-            "--html",
-            "r.html",
-            "--curl",
-            "--snapshots",
-            "snaps",
-        ];
+        let mut args = vec!["run", "s.yaml", "--curl"];
+        args.extend(common::EVERY_REPORT);
         args.extend(extra);
         let out = run_with_env(
             &ws,

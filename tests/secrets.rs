@@ -63,20 +63,8 @@ endpoints:
     ];
     let mut outputs = Vec::new();
     for extra in [&[][..], &["--quiet"][..]] {
-        let mut args = vec![
-            "run",
-            "suites",
-            "--json",
-            "r.json",
-            "--junit",
-            "r.xml",
-            "--markdown",
-            "r.md",
-            "--html",
-            "r.html",
-            "--snapshots",
-            "snaps",
-        ];
+        let mut args = vec!["run", "suites"];
+        args.extend(common::EVERY_REPORT);
         args.extend(extra);
         args.extend(vars.iter().map(String::as_str));
         let out = ws

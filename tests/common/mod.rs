@@ -15,6 +15,21 @@ use std::sync::Arc;
 
 pub use role_server::Stats;
 
+/// Flags that make a run write every report (`r.json`, `r.xml`, `r.md`,
+/// `r.html`) and its snapshots (`snaps/`): where a secret must not appear.
+pub const EVERY_REPORT: &[&str] = &[
+    "--json",
+    "r.json",
+    "--junit",
+    "r.xml",
+    "--markdown",
+    "r.md",
+    "--html",
+    "r.html",
+    "--snapshots",
+    "snaps",
+];
+
 /// What a run of the binary printed and returned.
 #[derive(Debug)]
 pub struct Output {
