@@ -148,6 +148,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, DiffError> {
                 principal.clone(),
                 Recorded {
                     status: CellValue::Status(answer.status),
+                    decided_from: None,
                     facts: Vec::new(),
                     body: None,
                 },

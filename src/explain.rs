@@ -291,6 +291,9 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     match &outcome.result {
         CellResult::Responded(o) => {
             line("response", &o.status.to_string());
+            if let Some(decision) = &o.decision {
+                line("decision", &format!("{} — {}", decision.decided, decision.detail()));
+            }
             if let Some(trace) = trace {
                 for (name, value) in &trace.response_headers {
                     line("", &format!("{name}: {value}"));
@@ -312,7 +315,7 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
             &format!("body {}{expected}", body.fact.against(&body.with)),
         );
     }
-    let verdict = match (outcome.verdict, outcome.status()) {
+    let verdict = match (outcome.verdict, outcome.result_shown()) {
         (Verdict::Failed, Some(status))
             if outcome.body.as_ref().is_some_and(|b| b.mismatched()) =>
         {
@@ -422,7 +425,33 @@ pub fn reading(outcome: &CellOutcome, auth: &AuthSpec) -> String {
     )
     .to_lowercase();
     let anonymous = matches!(auth, AuthSpec::None);
-    let unexpected = !outcome.expected.matches(o.status);
+    if let Some(decision) = o.overruled() {
+        let reason = decision
+            .reason
+            .as_deref()
+            .map_or(String::new(), |r| format!(" ({r})"));
+        let meaning = match decision.decided {
+            crate::outcome::Decided::Partial => format!(
+                "some fields were denied ({}), the rest answered",
+                decision.denied.join(", ")
+            ),
+            crate::outcome::Decided::Other => "neither reached nor denied".to_string(),
+            crate::outcome::Decided::Status(200..=299) => "reached".to_string(),
+            crate::outcome::Decided::Status(401) => {
+                "the answer says the caller is not authenticated".to_string()
+            }
+            crate::outcome::Decided::Status(403) => {
+                "refused: the principal lacks the permission or the scope (a rule's reason often names it)".to_string()
+            }
+            crate::outcome::Decided::Status(404) => "hidden, or not there".to_string(),
+            crate::outcome::Decided::Status(status) => format!("read as {status}"),
+        };
+        return format!(
+            "the status was {} but {} reads the answer as {}{reason}: {meaning}",
+            o.status, decision.by, decision.decided
+        );
+    }
+    let unexpected = !outcome.expected.accepts(o.decided());
     match o.status {
         200..=299 if unexpected => format!(
             "reached, though {} was expected: this principal can use the endpoint — a possible security hole",

@@ -6,7 +6,7 @@ use crate::suite::Expectation;
 /// The verdict for a cell's result.
 pub fn judge(expected: &Expectation, result: &CellResult) -> Verdict {
     match result {
-        CellResult::Responded(observation) if expected.matches(observation.status) => {
+        CellResult::Responded(observation) if expected.accepts(observation.decided()) => {
             Verdict::Passed
         }
         CellResult::Responded(_) => Verdict::Failed,

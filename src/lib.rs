@@ -53,6 +53,7 @@ mod atlassian;
 mod atomic_file;
 mod auth;
 pub mod coverage;
+mod decide;
 pub mod diff;
 pub mod document;
 pub mod execute;

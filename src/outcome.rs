@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::suite::Expectation;
 use crate::suite::compare::BodyFact;
+pub use crate::suite::decide::Decided;
 
 /// One endpoint × principal of one suite, by index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -95,6 +96,95 @@ pub struct Observation {
     /// What `--record` keeps of the response (masked), when recording.
     #[serde(skip)]
     pub recorded: Option<Box<RecordedResponse>>,
+    /// How the `decide:` rules or the GraphQL built-ins read the response,
+    /// when they read it (the status alone decides otherwise).
+    #[serde(skip)]
+    pub decision: Option<Decision>,
+}
+
+impl Observation {
+    /// What the cell is judged, snapshotted and reported by: the decision,
+    /// else the status.
+    pub fn decided(&self) -> Decided {
+        self.decision
+            .as_ref()
+            .map_or(Decided::Status(self.status), |d| d.decided)
+    }
+
+    /// `403 (200)`: the decision, with the status when they differ.
+    pub fn shown(&self) -> String {
+        Decision::annotated(self.decided(), self.status, None)
+    }
+
+    /// The decision when it reads the response otherwise than its status.
+    pub fn overruled(&self) -> Option<&Decision> {
+        self.decision
+            .as_ref()
+            .filter(|d| d.decided != Decided::Status(self.status))
+    }
+}
+
+/// A cell's decision read from its response (every text masked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// What the response reads as.
+    pub decided: Decided,
+    /// The rule that decided (`endpoint rule 1 (line 12)`), `graphql` for the
+    /// built-in reading, `status` when the body could not be read.
+    pub by: String,
+    /// Why: the rule's reason, or the GraphQL error code.
+    pub reason: Option<String>,
+    /// GraphQL: the paths of the fields denied (`issue`, `issue.reporter`).
+    pub denied: Vec<String>,
+    /// GraphQL: errors no rule or code calls a denial.
+    pub other_errors: Vec<String>,
+    /// Why the body could not decide (not JSON, cut).
+    pub note: Option<String>,
+}
+
+impl Default for Decision {
+    fn default() -> Decision {
+        Decision {
+            decided: Decided::Other,
+            by: String::new(),
+            reason: None,
+            denied: Vec::new(),
+            other_errors: Vec::new(),
+            note: None,
+        }
+    }
+}
+
+impl Decision {
+    /// `decided by target rule 1 (line 8): missing_scope; denied: issue; other errors: …`.
+    pub fn detail(&self) -> String {
+        let mut text = format!("decided by {}", self.by);
+        if let Some(reason) = &self.reason {
+            text.push_str(&format!(": {reason}"));
+        }
+        if !self.denied.is_empty() {
+            text.push_str(&format!("; denied: {}", self.denied.join(", ")));
+        }
+        if !self.other_errors.is_empty() {
+            text.push_str(&format!("; other errors: {}", self.other_errors.join(" | ")));
+        }
+        if let Some(note) = &self.note {
+            text.push_str(&format!("; {note}"));
+        }
+        text
+    }
+
+    /// `403 (200: missing_scope)`: the decision, with the status and reason
+    /// when the decision is not the status.
+    pub fn annotated(decided: Decided, status: u16, reason: Option<&str>) -> String {
+        if decided == Decided::Status(status) {
+            return decided.to_string();
+        }
+        match reason {
+            Some(reason) if !reason.is_empty() => format!("{decided} ({status}: {reason})"),
+            _ => format!("{decided} ({status})"),
+        }
+    }
 }
 
 /// A response as a recording keeps it, every text masked.
@@ -357,6 +447,22 @@ impl CellOutcome {
     pub fn status(&self) -> Option<u16> {
         match &self.result {
             CellResult::Responded(o) => Some(o.status),
+            _ => None,
+        }
+    }
+
+    /// The decision as shown (`403 (200)`), if a response came.
+    pub fn result_shown(&self) -> Option<String> {
+        match &self.result {
+            CellResult::Responded(o) => Some(o.shown()),
+            _ => None,
+        }
+    }
+
+    /// What the response was decided to be, if one came.
+    pub fn decided(&self) -> Option<Decided> {
+        match &self.result {
+            CellResult::Responded(o) => Some(o.decided()),
             _ => None,
         }
     }

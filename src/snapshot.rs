@@ -9,19 +9,39 @@ use crate::atomic_file::write_atomically;
 use crate::outcome::{CellOutcome, CellResult, Fact, FactSource};
 use crate::suite::Suite;
 
-/// What a snapshot records of a cell: the status it got, or that it was skipped.
+/// What a snapshot records of a cell: what it was decided to be (its status
+/// unless a `decide:` rule or the GraphQL built-ins read it otherwise), or
+/// that it was skipped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CellValue {
-    /// The response's status.
+    /// The response's status, or the status it was decided to be.
     Status(u16),
+    /// A GraphQL answer with some fields denied.
+    Partial,
+    /// Decided neither reached nor denied.
+    Other,
     /// Not sent (a mutation against a real target without leave).
     Skipped,
 }
 
 impl CellValue {
-    /// Whether the cell was reached (2xx).
-    fn reached(self) -> bool {
-        matches!(self, CellValue::Status(200..=299))
+    /// How much it reached: 2 reached, 1 partial, 0 anything else.
+    fn reach(self) -> u8 {
+        match self {
+            CellValue::Status(200..=299) => 2,
+            CellValue::Partial => 1,
+            _ => 0,
+        }
+    }
+
+    /// The value of a decision.
+    pub fn of(decided: crate::outcome::Decided) -> CellValue {
+        use crate::outcome::Decided;
+        match decided {
+            Decided::Status(status) => CellValue::Status(status),
+            Decided::Partial => CellValue::Partial,
+            Decided::Other => CellValue::Other,
+        }
     }
 }
 
@@ -29,14 +49,16 @@ impl fmt::Display for CellValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CellValue::Status(status) => write!(f, "{status}"),
+            CellValue::Partial => f.write_str("partial"),
+            CellValue::Other => f.write_str("other"),
             CellValue::Skipped => f.write_str("skipped"),
         }
     }
 }
 
-/// A snapshot cell value that is neither a status nor `skipped`.
+/// A snapshot cell value that is neither a status, `partial`, `other` nor `skipped`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a status or `skipped`")]
+#[error("`{0}` is not a status, partial, other or skipped")]
 pub struct UnknownCellValue(String);
 
 impl std::str::FromStr for CellValue {
@@ -45,6 +67,8 @@ impl std::str::FromStr for CellValue {
     fn from_str(text: &str) -> Result<CellValue, UnknownCellValue> {
         match text {
             "skipped" => Ok(CellValue::Skipped),
+            "partial" => Ok(CellValue::Partial),
+            "other" => Ok(CellValue::Other),
             _ => text
                 .parse::<u16>()
                 .ok()
@@ -117,8 +141,11 @@ pub enum SnapshotError {
 /// One cell as recorded: its value and the extra facts asked for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
-    /// The status, or `skipped`.
+    /// The status (or decision), or `skipped`.
     pub status: CellValue,
+    /// When a rule decided otherwise than the status: the status and the
+    /// rule's reason, `200: missing_scope`.
+    pub decided_from: Option<String>,
     /// Facts from the endpoint's `snapshot:`.
     pub facts: Vec<Fact>,
     /// How its body compared with the reference principal's (`compare:`):
@@ -158,7 +185,7 @@ impl Matrix {
             .flat_map(|(e, cells)| {
                 cells.iter().filter_map(move |(p, r)| match r.status {
                     CellValue::Status(status) => Some(((e.as_str(), p.as_str()), status)),
-                    CellValue::Skipped => None,
+                    CellValue::Partial | CellValue::Other | CellValue::Skipped => None,
                 })
             })
             .collect()
@@ -171,7 +198,12 @@ impl Matrix {
             out.push_str(endpoint);
             out.push('\n');
             for (principal, cell) in cells {
-                out.push_str(&format!("  {principal} → {}\n", cell.status));
+                match &cell.decided_from {
+                    Some(from) => {
+                        out.push_str(&format!("  {principal} → {} ({from})\n", cell.status))
+                    }
+                    None => out.push_str(&format!("  {principal} → {}\n", cell.status)),
+                }
                 if let Some(body) = &cell.body {
                     out.push_str(&format!("    {BODY_LABEL}: {body}\n"));
                 }
@@ -224,8 +256,16 @@ impl Matrix {
                     });
                 }
             } else if let Some(cell) = line.strip_prefix("  ") {
-                let Some((principal, status)) = cell.rsplit_once(" → ") else {
+                let Some((principal, value)) = cell.split_once(" → ") else {
                     continue;
+                };
+                // `403 (200: missing_scope)`: the decision, then what it was decided from.
+                let (status, decided_from) = match value.split_once(" (") {
+                    Some((status, from)) => (
+                        status,
+                        from.strip_suffix(')').map(str::to_string),
+                    ),
+                    None => (value, None),
                 };
                 let Ok(status) = status.parse::<CellValue>() else {
                     continue;
@@ -235,6 +275,7 @@ impl Matrix {
                         principal.to_string(),
                         Recorded {
                             status,
+                            decided_from,
                             facts: Vec::new(),
                             body: None,
                         },
@@ -290,7 +331,13 @@ fn observed_over<'m>(
             let ran = ran[e * width + p];
             let recorded = match ran.map(|o| &o.result) {
                 Some(CellResult::Responded(o)) => Some(Recorded {
-                    status: CellValue::Status(o.status),
+                    status: CellValue::of(o.decided()),
+                    decided_from: o.overruled().map(|d| match &d.reason {
+                        Some(reason) if !reason.is_empty() => {
+                            format!("{}: {}", o.status, snapshot_text(reason))
+                        }
+                        _ => o.status.to_string(),
+                    }),
                     facts: o.facts.clone(),
                     body: ran
                         .and_then(|o| o.body.as_ref())
@@ -298,6 +345,7 @@ fn observed_over<'m>(
                 }),
                 Some(CellResult::Skipped { .. }) => Some(Recorded {
                     status: CellValue::Skipped,
+                    decided_from: None,
                     facts: Vec::new(),
                     body: None,
                 }),
@@ -320,6 +368,15 @@ fn observed_over<'m>(
     }
     matrix.findings = finding_lines(suite, &matrix);
     matrix
+}
+
+/// A reason as one snapshot line holds it: no line breaks, no `)` that
+/// would end the annotation early, no ` → ` that would split the line.
+fn snapshot_text(reason: &str) -> String {
+    reason
+        .replace(['\n', '\r'], " ")
+        .replace(')', "]")
+        .replace(" → ", " -> ")
 }
 
 /// The scope findings over a recorded matrix, one line each.
@@ -415,11 +472,11 @@ pub fn classify_status(old: CellValue, new: CellValue) -> ChangeClass {
     // A cell sent in one run and skipped in the other changed how it ran, not what it may reach.
     if old == CellValue::Skipped || new == CellValue::Skipped {
         ChangeClass::Changed
-    } else if !old.reached() && new.reached() {
+    } else if new.reach() > old.reach() {
         ChangeClass::Widened
     } else if new == CellValue::Status(401) {
         ChangeClass::AuthBroken
-    } else if old.reached() {
+    } else if new.reach() < old.reach() {
         ChangeClass::Narrowed
     } else {
         ChangeClass::Changed
@@ -504,6 +561,17 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                     what: format!("{}: {} → {}", what(), before.status, cell.status),
                     endpoint: Some(endpoint.clone()),
                 }),
+                Some(before) if before.decided_from != cell.decided_from => {
+                    let shown = |r: &Recorded| match &r.decided_from {
+                        Some(from) => format!("{} ({from})", r.status),
+                        None => r.status.to_string(),
+                    };
+                    changes.push(Change {
+                        class: ChangeClass::Changed,
+                        what: format!("{}: {} → {}", what(), shown(before), shown(cell)),
+                        endpoint: Some(endpoint.clone()),
+                    })
+                }
                 Some(before) if before.body != cell.body => changes.push(Change {
                     class: classify_body(before.body.as_deref(), cell.body.as_deref()),
                     what: format!(
@@ -715,6 +783,7 @@ mod tests {
                                 p.to_string(),
                                 Recorded {
                                     status: s.parse().expect("a test's cell value"),
+                                    decided_from: None,
                                     facts: vec![],
                                     body: None,
                                 },

@@ -25,9 +25,14 @@ pub(super) fn failures(
             let suite = &suites[o.id.suite];
             let name = &suite.endpoints[o.id.endpoint].name;
             let got = match &o.result {
-                CellResult::Responded(r) if (200..300).contains(&r.status) => return None,
+                // A partial answer got in: the credentials work.
+                CellResult::Responded(r)
+                    if r.decided().reached() || r.decided() == crate::outcome::Decided::Partial =>
+                {
+                    return None;
+                }
                 CellResult::Skipped { .. } => return None,
-                CellResult::Responded(r) => r.status.to_string(),
+                CellResult::Responded(r) => r.shown(),
                 CellResult::Error { message, .. } => format!("no response: {message}"),
             };
             Some((
@@ -43,7 +48,7 @@ pub(super) fn apply(outcome: &mut CellOutcome, rejected: &HashMap<(usize, usize)
     let Some(reason) = rejected.get(&(outcome.id.suite, outcome.id.principal)) else {
         return;
     };
-    if matches!(outcome.status(), Some(401 | 403)) {
+    if outcome.decided().is_some_and(|d| d.denied()) {
         outcome.verdict = Verdict::CredentialsRejected;
         outcome.note = Some(reason.clone());
     }

@@ -115,7 +115,7 @@ async fn attempt_cell(
         }
     };
     match send_with_retries(shared, id, &prepared, runtime, auth.as_ref(), outcome).await {
-        Ok(response) => CellResult::Responded(observe(shared, endpoint, &response)),
+        Ok(response) => CellResult::Responded(observe(shared, id, endpoint, &response)),
         Err(refused) => refused,
     }
 }
@@ -378,11 +378,22 @@ pub(super) fn url_of(
     scope: &crate::suite::Scope<'_>,
 ) -> Result<url::Url, RequestError> {
     let path = http::render(&endpoint.request.target, scope)?;
-    let query = endpoint
+    let mut query = endpoint
         .query
         .iter()
         .map(|(name, value)| Ok((name.clone(), http::render(value, scope)?)))
         .collect::<Result<Vec<_>, RequestError>>()?;
+    // GraphQL over HTTP GET: the variables go as one JSON-encoded parameter.
+    if let Some(variables) = endpoint
+        .graphql
+        .as_ref()
+        .and_then(|g| g.get_variables.as_ref())
+    {
+        query.push((
+            "variables".to_string(),
+            http::render_json(variables, scope)?.to_string(),
+        ));
+    }
     http::build_url(&target.base_url, &path, &query)
 }
 
@@ -494,7 +505,12 @@ fn recorded(
     crate::outcome::RecordedResponse { headers, body }
 }
 
-fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) -> Observation {
+fn observe(
+    shared: &Shared<'_>,
+    id: CellId,
+    endpoint: &Endpoint,
+    response: &ReadResponse,
+) -> Observation {
     let header_text = |name: &str| {
         let values: Vec<String> = response
             .headers
@@ -535,8 +551,25 @@ fn observe(shared: &Shared<'_>, endpoint: &Endpoint, response: &ReadResponse) ->
             value: shared.redactor.mask(&http::printable(&value)),
         });
     }
+    let target = &shared.suites[id.suite].target;
+    let rules = crate::decide::Rules {
+        rules: endpoint.decide.iter().chain(&target.decide).collect(),
+        graphql: endpoint.graphql.is_some(),
+        codes: &target.graphql_codes,
+    };
+    let decision = crate::decide::decide(
+        &rules,
+        &crate::decide::Response {
+            status: response.status,
+            headers: &response.headers,
+            body: &response.body,
+            incomplete: response.body_cut || response.body.len() >= http::BODY_LIMIT,
+        },
+        &|text| shared.redactor.mask(&http::printable(text)),
+    );
     Observation {
         status: response.status,
+        decision,
         www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
         location: header_text(LOCATION.as_str()),
         recorded: shared

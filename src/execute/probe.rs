@@ -14,7 +14,7 @@ pub(super) fn runnable(
     outcomes: &[CellOutcome],
     probes: Vec<CellId>,
 ) -> Vec<CellId> {
-    let reached = |o: &&CellOutcome| o.status().is_some_and(|s| (200..300).contains(&s));
+    let reached = |o: &&CellOutcome| o.decided().is_some_and(got_in);
     let got_in: HashSet<CellId> = outcomes.iter().filter(reached).map(|o| o.id).collect();
     let public: HashSet<(usize, usize)> = outcomes
         .iter()
@@ -40,6 +40,11 @@ pub(super) fn runnable(
         .collect()
 }
 
+/// Whether a cell got something in: reached, or a partial GraphQL answer.
+fn got_in(decided: crate::outcome::Decided) -> bool {
+    decided.reached() || decided == crate::outcome::Decided::Partial
+}
+
 /// A probe let in (2xx) is the most severe failure there is, whatever its
 /// expectation says; the note names the probe.
 pub(super) fn judge(suites: &[Suite], outcome: &mut CellOutcome) {
@@ -47,7 +52,7 @@ pub(super) fn judge(suites: &[Suite], outcome: &mut CellOutcome) {
     let Some(of) = principal.probe else {
         return;
     };
-    if outcome.status().is_some_and(|s| (200..300).contains(&s)) {
+    if outcome.decided().is_some_and(got_in) {
         outcome.verdict = Verdict::AcceptedTampered;
         outcome.note = Some(format!(
             "accepted a tampered credential (probe {}: {})",

@@ -137,9 +137,13 @@ pub fn observe(
             CellResult::Responded(observation) => {
                 unobserved[e] = None;
                 // A suite takes 100 to 599; some servers answer 999 to robots.
-                rows[e][p] = match observation.status {
-                    100..=599 => Seen::plain(observation.status.to_string()),
-                    odd => Seen {
+                rows[e][p] = match observation.decided() {
+                    crate::outcome::Decided::Status(status @ 100..=599) => {
+                        Seen::plain(status.to_string())
+                    }
+                    crate::outcome::Decided::Partial => Seen::plain("partial"),
+                    crate::outcome::Decided::Other => Seen::plain("other"),
+                    crate::outcome::Decided::Status(odd) => Seen {
                         value: "any".into(),
                         comment: Some(format!("answered {odd}, which a suite cannot expect")),
                     },

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::outcome::{BodyComparison, CellId, CellOutcome, CellResult, Verdict};
+use crate::outcome::{BodyComparison, CellId, CellOutcome, CellResult, Decided, Verdict};
 use crate::suite::compare::BodyFact;
 
 /// What kind of answer a cell got.
@@ -19,6 +19,8 @@ pub(crate) enum Reading {
     Forbidden,
     /// 404.
     Hidden,
+    /// A GraphQL answer with some fields denied.
+    Partial,
     /// Any other status.
     Other,
     /// No response.
@@ -31,13 +33,14 @@ impl Reading {
     /// Reads an outcome.
     pub(crate) fn of(outcome: &CellOutcome) -> Reading {
         match &outcome.result {
-            CellResult::Responded(o) => match o.status {
-                200..=299 => Reading::Reached,
-                300..=399 => Reading::Redirected,
-                401 => Reading::Unauthenticated,
-                403 => Reading::Forbidden,
-                404 => Reading::Hidden,
-                _ => Reading::Other,
+            CellResult::Responded(o) => match o.decided() {
+                Decided::Status(200..=299) => Reading::Reached,
+                Decided::Status(300..=399) => Reading::Redirected,
+                Decided::Status(401) => Reading::Unauthenticated,
+                Decided::Status(403) => Reading::Forbidden,
+                Decided::Status(404) => Reading::Hidden,
+                Decided::Partial => Reading::Partial,
+                Decided::Status(_) | Decided::Other => Reading::Other,
             },
             CellResult::Error { .. } => Reading::Error,
             CellResult::Skipped { .. } => Reading::Skipped,
@@ -52,6 +55,7 @@ impl Reading {
             Reading::Unauthenticated => "unauthenticated",
             Reading::Forbidden => "forbidden",
             Reading::Hidden => "hidden",
+            Reading::Partial => "partial",
             Reading::Other => "other",
             Reading::Error => "error",
             Reading::Skipped => "skipped",
@@ -66,6 +70,7 @@ impl Reading {
             Reading::Unauthenticated => "🔒",
             Reading::Forbidden => "⛔",
             Reading::Hidden => "🙈",
+            Reading::Partial => "◐",
             Reading::Other => "❔",
             Reading::Error => "⚠️",
             Reading::Skipped => "⏭️",
@@ -74,7 +79,7 @@ impl Reading {
 }
 
 /// The legend of the symbols.
-pub(crate) const LEGEND: &str = "✅ reached · ↪️ redirected · 🔒 unauthenticated · ⛔ forbidden · 🙈 hidden · ❔ other · ⚠️ error · ⏭️ skipped · ❌ not as expected";
+pub(crate) const LEGEND: &str = "✅ reached · ↪️ redirected · 🔒 unauthenticated · ⛔ forbidden · 🙈 hidden · ◐ partial · ❔ other · ⚠️ error · ⏭️ skipped · ❌ not as expected";
 
 /// The legend of the body marks, for suites whose endpoints compare bodies.
 pub(crate) const BODY_LEGEND: &str =
@@ -115,7 +120,7 @@ pub(crate) fn step_result(step: &crate::outcome::StepRecord) -> String {
 /// A cell's short text: its status, `error` or `skip`.
 pub(crate) fn short(outcome: &CellOutcome) -> String {
     match &outcome.result {
-        CellResult::Responded(o) => o.status.to_string(),
+        CellResult::Responded(o) => o.shown(),
         CellResult::Error { .. } => "error".into(),
         CellResult::Skipped { .. } => "skip".into(),
     }
@@ -152,8 +157,8 @@ pub(crate) fn reached(
 /// What went wrong with a cell, in one line: expectation and status, then
 /// `WWW-Authenticate`, `Location` or a body excerpt; the error; the skip reason.
 pub(crate) fn detail(outcome: &CellOutcome) -> String {
-    if let (Some(note), Some(status)) = (&outcome.note, outcome.status()) {
-        return format!("{note}; got {status}, expected {}", outcome.expected);
+    if let (Some(note), CellResult::Responded(o)) = (&outcome.note, &outcome.result) {
+        return format!("{note}; got {}, expected {}", o.shown(), outcome.expected);
     }
     match &outcome.result {
         CellResult::Responded(o) if outcome.body.as_ref().is_some_and(|b| b.mismatched()) => {
@@ -163,14 +168,17 @@ pub(crate) fn detail(outcome: &CellOutcome) -> String {
                 });
                 format!("{}{expected}", BodyComparison::phrase(b.fact, &b.with))
             });
-            let mut line = format!("got {} with {body}", o.status);
+            let mut line = format!("got {} with {body}", o.shown());
             if !o.excerpt.is_empty() {
                 line.push_str(&format!(" · {}", o.excerpt));
             }
             line
         }
         CellResult::Responded(o) => {
-            let mut line = format!("expected {}, got {}", outcome.expected, o.status);
+            let mut line = format!("expected {}, got {}", outcome.expected, o.shown());
+            if let Some(decision) = &o.decision {
+                line.push_str(&format!(" · {}", decision.detail()));
+            }
             if let Some(challenge) = &o.www_authenticate {
                 line.push_str(&format!(" · WWW-Authenticate: {challenge}"));
             } else if let Some(location) = &o.location {

@@ -43,6 +43,7 @@ fn responded(status: u16, excerpt: &str, challenge: Option<&str>) -> CellResult 
         facts: vec![],
         comparable: None,
         recorded: None,
+        decision: None,
     })
 }
 

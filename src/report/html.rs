@@ -53,6 +53,7 @@ td.cell { text-align: center; cursor: pointer; font-weight: 600; }
 .cell.unauthenticated { color: var(--unauth); background: #fbefff; }
 .cell.forbidden { color: var(--denied); background: #fff1e5; }
 .cell.hidden { color: var(--hidden); background: #eaeef2; }
+.cell.partial { color: #7d4e00; background: #fff8c5; }
 td.cell.error { color: #fff; background: #9a6700; }
 td.cell.skipped { color: #8c959f; background: repeating-linear-gradient(45deg,#fff,#fff 4px,#f6f8fa 4px,#f6f8fa 8px); }
 td.cell.mismatch { outline: 3px solid var(--bad); outline-offset: -3px; }
@@ -188,7 +189,7 @@ fn matrix_table(
     s: usize,
     suite: &crate::suite::Suite,
 ) {
-    html.push_str("<p class=\"legend\"><span class=\"cell reached\">reached</span><span class=\"cell redirected\">redirected</span><span class=\"cell unauthenticated\">unauthenticated</span><span class=\"cell forbidden\">forbidden</span><span class=\"cell hidden\">hidden</span> · a red outline marks a cell not as expected · click a cell for its details</p>\n");
+    html.push_str("<p class=\"legend\"><span class=\"cell reached\">reached</span><span class=\"cell redirected\">redirected</span><span class=\"cell unauthenticated\">unauthenticated</span><span class=\"cell forbidden\">forbidden</span><span class=\"cell hidden\">hidden</span><span class=\"cell partial\">partial</span> · a red outline marks a cell not as expected · click a cell for its details</p>\n");
     html.push_str("<div class=\"scroll\"><table class=\"matrix\"><thead><tr><th class=\"endpoint\">endpoint</th>");
     for principal in &suite.principals {
         let tip = principal.description.as_deref().unwrap_or_default();

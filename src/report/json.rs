@@ -180,6 +180,15 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
     });
     let extra = match &outcome.result {
         CellResult::Responded(o) => json!({
+            "decision": match o.decided() {
+                crate::outcome::Decided::Status(status) => json!(status),
+                other => json!(other.to_string()),
+            },
+            "decided_by": o.decision.as_ref().map(|d| &d.by),
+            "reason": o.decision.as_ref().and_then(|d| d.reason.as_ref()),
+            "denied_fields": o.decision.as_ref().filter(|d| !d.denied.is_empty()).map(|d| &d.denied),
+            "other_errors": o.decision.as_ref().filter(|d| !d.other_errors.is_empty()).map(|d| &d.other_errors),
+            "decision_note": o.decision.as_ref().and_then(|d| d.note.as_ref()),
             "www_authenticate": o.www_authenticate,
             "location": o.location,
             "excerpt": o.excerpt,

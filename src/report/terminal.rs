@@ -484,9 +484,9 @@ fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, St
         return ("·".into(), paint("·", style, |s| s.dimmed().to_string()));
     };
     let plain = match (&outcome.result, outcome.verdict) {
-        (CellResult::Responded(o), Verdict::Failed) => format!("{} ✗", o.status),
-        (CellResult::Responded(o), Verdict::CredentialsRejected) => format!("{} ⊘", o.status),
-        (CellResult::Responded(o), _) => o.status.to_string(),
+        (CellResult::Responded(o), Verdict::Failed) => format!("{} ✗", o.shown()),
+        (CellResult::Responded(o), Verdict::CredentialsRejected) => format!("{} ⊘", o.shown()),
+        (CellResult::Responded(o), _) => o.shown(),
         (CellResult::Error { .. }, _) => "error".into(),
         (CellResult::Skipped { .. }, _) => "skip".into(),
     };
@@ -560,6 +560,7 @@ endpoints:
             facts: vec![],
             comparable: None,
             recorded: None,
+            decision: None,
         })
     }
 

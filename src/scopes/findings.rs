@@ -100,10 +100,13 @@ pub fn of_outcomes(suite: &Suite, s: usize, outcomes: &[CellOutcome]) -> Vec<Fin
     }
     of_suite(suite, |e, p| {
         match by_cell[e * width + p].map(|o| &o.result) {
+            // The decision is what the scopes are judged by; a partial or
+            // other answer is neither reached nor denied.
             Some(CellResult::Responded(o)) => Some(Seen {
-                status: o.status,
+                status: o.decided().status()?,
                 www_authenticate: o.www_authenticate.as_deref(),
                 excerpt: &o.excerpt,
+                reason: o.overruled().and_then(|d| d.reason.as_deref()),
             }),
             _ => None,
         }
@@ -249,7 +252,8 @@ fn closest<'r>(
 fn denied_hint(cell: &Seen<'_>) -> String {
     let challenge = cell.www_authenticate.unwrap_or_default();
     let scope_said = challenge.contains("insufficient_scope")
-        || cell.excerpt.to_ascii_lowercase().contains("scope");
+        || cell.excerpt.to_ascii_lowercase().contains("scope")
+        || cell.reason.is_some_and(|r| r.contains(':') || r.contains("scope"));
     let cause = match cell.status {
         401 if scope_said => {
             "the server says the token's scopes do not cover this endpoint: the scopes the token was granted differ from the ones declared here (a token request that asked for fewer, or an app whose scopes changed since it was installed)"
@@ -262,6 +266,9 @@ fn denied_hint(cell: &Seen<'_>) -> String {
         }
     };
     let mut said = Vec::new();
+    if let Some(reason) = cell.reason {
+        said.push(format!("the answer's reason `{}`", shorten(reason, 120)));
+    }
     if !cell.excerpt.is_empty() {
         said.push(format!("body {}", shorten(cell.excerpt, 160)));
     }

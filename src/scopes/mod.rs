@@ -21,6 +21,8 @@ pub struct Seen<'a> {
     pub www_authenticate: Option<&'a str>,
     /// The start of the body, when known.
     pub excerpt: &'a str,
+    /// What a `decide:` rule read as the reason (Slack's `needed` scope), when one decided.
+    pub reason: Option<&'a str>,
 }
 
 impl Seen<'_> {

@@ -19,6 +19,8 @@ const ENDPOINT_KEYS: &[&str] = &[
     "scopes",
     "compare",
     "expect_body",
+    "graphql",
+    "decide",
 ];
 const SNAPSHOT_KEYS: &[&str] = &["headers", "body"];
 
@@ -104,15 +106,25 @@ fn read_endpoint(
         return None;
     };
     let request = r.request_line(request_node, false);
-    let name = match f.get("name") {
-        Some(n) => r.string(n, "name"),
-        None => request_node.as_str().map(|s| s.trim().to_string()),
-    };
+    let named = f.get("name").map(|n| r.string(n, "name"));
     let super::read::RequestParts {
         headers,
-        query,
-        body,
+        mut query,
+        mut body,
     } = r.request_parts(&f, defaults.headers);
+    let graphql = match (f.get("graphql"), &request) {
+        (Some(n), Some(line)) => {
+            let read = super::graphql::read_operation(r, &f, n, &line.method)?;
+            body = read.body;
+            query.extend(read.query);
+            Some(read.operation)
+        }
+        _ => None,
+    };
+    let decide = f
+        .get("decide")
+        .map(|n| super::decide::read_rules(r, n, "endpoint"))
+        .unwrap_or_default();
     let expect = f
         .get("expect")
         .map(|n| read_expect(r, n))
@@ -139,6 +151,14 @@ fn read_endpoint(
             "add `compare: { with: <principal> }`",
         );
     }
+    // Unnamed, a GraphQL endpoint is named by its operation.
+    let name = match named {
+        Some(name) => name,
+        None => graphql
+            .as_ref()
+            .and_then(|g| g.name.clone())
+            .or_else(|| request_node.as_str().map(|s| s.trim().to_string())),
+    };
     Some(Endpoint {
         name: name?,
         pos: node.pos,
@@ -154,6 +174,8 @@ fn read_endpoint(
         compare,
         expect_body,
         resolved_body: Vec::new(),
+        decide,
+        graphql,
     })
 }
 

@@ -4,6 +4,47 @@ use std::fmt;
 
 use super::yaml::{Node, Pos, Value};
 
+/// How a cell's response reads once the decision rules have looked at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Decided {
+    /// A status: the response's own, or the one a rule gave it.
+    Status(u16),
+    /// Some of a GraphQL operation's fields denied, others answered.
+    Partial,
+    /// Neither reached nor denied (a rule said `other`).
+    Other,
+}
+
+impl Decided {
+    /// Whether the principal got what it asked for (2xx).
+    pub fn reached(self) -> bool {
+        matches!(self, Decided::Status(200..=299))
+    }
+
+    /// Whether it is a denial (401 or 403).
+    pub fn denied(self) -> bool {
+        matches!(self, Decided::Status(401 | 403))
+    }
+
+    /// The status, when the decision is one.
+    pub fn status(self) -> Option<u16> {
+        match self {
+            Decided::Status(status) => Some(status),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Decided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Decided::Status(status) => write!(f, "{status}"),
+            Decided::Partial => f.write_str("partial"),
+            Decided::Other => f.write_str("other"),
+        }
+    }
+}
+
 /// The statuses a cell accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Expectation {
@@ -17,6 +58,10 @@ pub enum Expectation {
     Deny,
     /// `any`: whatever comes back.
     Any,
+    /// `partial`: a GraphQL answer with some fields denied.
+    Partial,
+    /// `other`: a decision that is neither reached nor denied.
+    Other,
     /// Any of these.
     OneOf(Vec<Expectation>),
 }
@@ -30,7 +75,20 @@ impl Expectation {
             Expectation::Allow => (200..300).contains(&status),
             Expectation::Deny => status == 401 || status == 403,
             Expectation::Any => true,
+            Expectation::Partial => false,
+            Expectation::Other => !matches!(status, 200..=399 | 401 | 403 | 404),
             Expectation::OneOf(items) => items.iter().any(|e| e.matches(status)),
+        }
+    }
+
+    /// Whether a cell decided `decided` satisfies the expectation.
+    pub fn accepts(&self, decided: Decided) -> bool {
+        match (self, decided) {
+            (Expectation::Any, _) => true,
+            (Expectation::OneOf(items), _) => items.iter().any(|e| e.accepts(decided)),
+            (_, Decided::Status(status)) => self.matches(status),
+            (Expectation::Partial, Decided::Partial) | (Expectation::Other, Decided::Other) => true,
+            _ => false,
         }
     }
 
@@ -63,7 +121,7 @@ pub enum ExpectationError {
     NotAStatus(i64),
     /// Text that is no status, class or keyword.
     #[error(
-        "`{0}` is not an expectation: use a status (403), a class (\"2xx\"), a list ([401, 403]) or allow, deny, any"
+        "`{0}` is not an expectation: use a status (403), a class (\"2xx\"), a list ([401, 403]) or allow, deny, any, partial, other"
     )]
     Unreadable(String),
     /// A list inside a list.
@@ -91,6 +149,8 @@ fn parse_text(text: &str) -> Result<Expectation, ExpectationError> {
         "allow" => return Ok(Expectation::Allow),
         "deny" => return Ok(Expectation::Deny),
         "any" => return Ok(Expectation::Any),
+        "partial" => return Ok(Expectation::Partial),
+        "other" => return Ok(Expectation::Other),
         _ => {}
     }
     let bytes = text.as_bytes();
@@ -114,6 +174,8 @@ impl fmt::Display for Expectation {
             Expectation::Allow => f.write_str("allow"),
             Expectation::Deny => f.write_str("deny"),
             Expectation::Any => f.write_str("any"),
+            Expectation::Partial => f.write_str("partial"),
+            Expectation::Other => f.write_str("other"),
             Expectation::OneOf(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {

@@ -47,6 +47,8 @@ const TARGET_KEYS: &[&str] = &[
     "rate_limit",
     "allow_mutations",
     "tls",
+    "decide",
+    "graphql",
 ];
 const PRINCIPAL_KEYS: &[&str] = &[
     "description",
@@ -460,6 +462,8 @@ fn read_target<'n>(
         rate_limit: None,
         allow_mutations: false,
         tls: TlsOptions::default(),
+        decide: Vec::new(),
+        graphql_codes: Vec::new(),
         pos: node.map_or(root, |n| n.pos),
     };
     let Some(node) = node else {
@@ -493,6 +497,12 @@ fn read_target<'n>(
     }
     if let Some(n) = fields.get("allow_mutations") {
         target.allow_mutations = r.boolean(n, "allow_mutations").unwrap_or(false);
+    }
+    if let Some(n) = fields.get("decide") {
+        target.decide = super::decide::read_rules(r, n, "target");
+    }
+    if let Some(n) = fields.get("graphql") {
+        target.graphql_codes = super::graphql::read_codes(r, n);
     }
     (Some(target), fields.get("tls"))
 }

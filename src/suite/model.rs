@@ -29,6 +29,10 @@ pub struct Target {
     pub allow_mutations: bool,
     /// `tls:`, how the target's certificate is checked and which one the client shows.
     pub tls: TlsOptions,
+    /// `decide:`, the rules every endpoint's responses are read by (after its own).
+    pub decide: Vec<super::decide::Rule>,
+    /// `graphql.codes`: GraphQL error codes read before the built-in ones, normalised.
+    pub graphql_codes: Vec<(String, super::decide::Then)>,
     /// Where `target:` is, for errors about it.
     pub pos: Pos,
 }
@@ -312,6 +316,10 @@ pub struct Endpoint {
     pub expect_body: Vec<super::compare::BodyEntry>,
     /// The body fact each principal must get, in principal order (`None`: not judged).
     pub resolved_body: Vec<Option<super::compare::BodyFact>>,
+    /// `decide:`, read before the target's rules.
+    pub decide: Vec<super::decide::Rule>,
+    /// `graphql:`, the operation it sends.
+    pub graphql: Option<super::graphql::Operation>,
 }
 
 /// What an endpoint's `snapshot:` asks to record besides the status.
@@ -327,6 +335,10 @@ impl Endpoint {
     /// Whether the request may change state (refused against a real target by
     /// default): every method but the safe ones of RFC 9110 §9.2.1.
     pub fn is_mutation(&self) -> bool {
+        // A GraphQL operation says what it does, whatever the method.
+        if let Some(operation) = &self.graphql {
+            return operation.kind == super::graphql::OperationKind::Mutation;
+        }
         !matches!(
             self.request.method.as_str(),
             "GET" | "HEAD" | "OPTIONS" | "TRACE"

@@ -226,6 +226,8 @@ fn read_step(r: &mut Reader<'_>, node: &Node, phase: Phase, number: usize) -> Op
             compare: None,
             expect_body: Vec::new(),
             resolved_body: Vec::new(),
+            decide: Vec::new(),
+            graphql: None,
         },
         expect,
         captures,
