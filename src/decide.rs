@@ -131,7 +131,7 @@ fn graphql<'j>(
             return Some(Decision {
                 decided: Decided::Other,
                 by: "graphql".into(),
-                reason: Some("not a GraphQL answer (HTML)".into()),
+                reason: Some("HTML, not a GraphQL answer".into()),
                 note: Some(format!(
                     "a GraphQL endpoint answered with HTML: {}",
                     excerpt(&text, mask)
@@ -169,7 +169,8 @@ fn graphql<'j>(
         .copied()
         .filter(|rule| rule.when.over_each_error())
         .collect();
-    let mut denials: Vec<(Then, String, String)> = Vec::new();
+    // (then, path, reason, decided by)
+    let mut denials: Vec<(Then, String, Option<String>, String)> = Vec::new();
     let mut others: Vec<String> = Vec::new();
     for (i, error) in errors.iter().enumerate() {
         let path = error_path(error);
@@ -178,11 +179,13 @@ fn graphql<'j>(
             .find(|rule| holds(&rule.when, response, body, Some(i)));
         let classified = match by_rule {
             Some(rule) => Some((
+                rule.label.clone(),
                 rule.then,
+                // Without a reason, the error's code (if any) says why.
                 rule.reason
                     .as_ref()
                     .and_then(|reason| reason_text_bound(reason, json, i, mask))
-                    .unwrap_or_else(|| rule.label.clone()),
+                    .or_else(|| error_code(error).map(|code| mask(&code))),
             )),
             None => error_code(error).and_then(|code| {
                 let normal = normalise_code(&code);
@@ -192,11 +195,11 @@ fn graphql<'j>(
                     .map(|(c, t)| (c.as_str(), *t))
                     .chain(GRAPHQL_CODES.iter().copied())
                     .find(|(c, _)| *c == normal)
-                    .map(|(_, then)| (then, mask(&code)))
+                    .map(|(_, then)| ("graphql".to_string(), then, Some(mask(&code))))
             }),
         };
         match classified {
-            Some((then, why)) if then.is_denial() => denials.push((then, path, why)),
+            Some((by, then, why)) if then.is_denial() => denials.push((then, path, why, by)),
             _ => others.push(describe_error(error, &path, mask)),
         }
     }
@@ -205,10 +208,10 @@ fn graphql<'j>(
         _ => false,
     };
     let listed = |items: Vec<String>| -> Vec<String> { items.into_iter().take(LISTED).collect() };
-    if let Some((then, _, why)) = denials.first().cloned() {
+    if let Some((then, _, why, by)) = denials.first().cloned() {
         let denied: Vec<String> = denials
             .iter()
-            .map(|(_, path, _)| {
+            .map(|(_, path, _, _)| {
                 if path.is_empty() {
                     "(operation)".to_string()
                 } else {
@@ -216,11 +219,11 @@ fn graphql<'j>(
                 }
             })
             .collect();
-        let whole_operation = denials.iter().any(|(_, path, _)| path.is_empty());
+        let whole_operation = denials.iter().any(|(_, path, _, _)| path.is_empty());
         if answered && !whole_operation {
             return Some(Decision {
                 decided: Decided::Partial,
-                by: "graphql".into(),
+                by,
                 reason: Some(cut(&format!("denied {}", denied.join(", ")))),
                 denied: listed(denied),
                 other_errors: listed(others),
@@ -229,8 +232,8 @@ fn graphql<'j>(
         }
         return Some(Decision {
             decided: then.decided(response.status),
-            by: "graphql".into(),
-            reason: Some(why),
+            by,
+            reason: why,
             denied: listed(denied),
             other_errors: listed(others),
             note: None,
@@ -408,7 +411,7 @@ fn same(value: &serde_json::Value, expected: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (value, expected) {
         (J::Number(a), J::Number(b)) => a.as_f64() == b.as_f64(),
-        (J::String(text), J::Number(_) | J::Bool(_)) => *text == expected.to_string(),
+        (J::String(text), J::Number(_) | J::Bool(_)) => text.as_str() == expected.to_string().as_str(),
         _ => value == expected,
     }
 }

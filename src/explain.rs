@@ -291,9 +291,6 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
     match &outcome.result {
         CellResult::Responded(o) => {
             line("response", &o.status.to_string());
-            if let Some(decision) = &o.decision {
-                line("decision", &format!("{} — {}", decision.decided, decision.detail()));
-            }
             if let Some(trace) = trace {
                 for (name, value) in &trace.response_headers {
                     line("", &format!("{name}: {value}"));
@@ -301,6 +298,12 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
                 if !trace.body.is_empty() {
                     line("body", &trace.body);
                 }
+            }
+            if let Some(decision) = &o.decision {
+                line(
+                    "decision",
+                    &format!("{} — {}", decision.decided, decision.detail()),
+                );
             }
         }
         CellResult::Error { message, .. } => line("error", message),

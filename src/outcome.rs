@@ -99,7 +99,7 @@ pub struct Observation {
     /// How the `decide:` rules or the GraphQL built-ins read the response,
     /// when they read it (the status alone decides otherwise).
     #[serde(skip)]
-    pub decision: Option<Decision>,
+    pub decision: Option<Box<Decision>>,
 }
 
 impl Observation {
@@ -119,7 +119,7 @@ impl Observation {
     /// The decision when it reads the response otherwise than its status.
     pub fn overruled(&self) -> Option<&Decision> {
         self.decision
-            .as_ref()
+            .as_deref()
             .filter(|d| d.decided != Decided::Status(self.status))
     }
 }
@@ -162,11 +162,15 @@ impl Decision {
         if let Some(reason) = &self.reason {
             text.push_str(&format!(": {reason}"));
         }
-        if !self.denied.is_empty() {
+        let listed = format!("denied {}", self.denied.join(", "));
+        if !self.denied.is_empty() && self.reason.as_deref() != Some(listed.as_str()) {
             text.push_str(&format!("; denied: {}", self.denied.join(", ")));
         }
         if !self.other_errors.is_empty() {
-            text.push_str(&format!("; other errors: {}", self.other_errors.join(" | ")));
+            text.push_str(&format!(
+                "; other errors: {}",
+                self.other_errors.join(" | ")
+            ));
         }
         if let Some(note) = &self.note {
             text.push_str(&format!("; {note}"));

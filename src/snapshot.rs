@@ -261,10 +261,7 @@ impl Matrix {
                 };
                 // `403 (200: missing_scope)`: the decision, then what it was decided from.
                 let (status, decided_from) = match value.split_once(" (") {
-                    Some((status, from)) => (
-                        status,
-                        from.strip_suffix(')').map(str::to_string),
-                    ),
+                    Some((status, from)) => (status, from.strip_suffix(')').map(str::to_string)),
                     None => (value, None),
                 };
                 let Ok(status) = status.parse::<CellValue>() else {

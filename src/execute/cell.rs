@@ -569,7 +569,7 @@ fn observe(
     );
     Observation {
         status: response.status,
-        decision,
+        decision: decision.map(Box::new),
         www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
         location: header_text(LOCATION.as_str()),
         recorded: shared

@@ -374,11 +374,25 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
             .collect()
     };
     let names: Vec<&str> = suite.endpoints.iter().map(|e| e.name.as_str()).collect();
+    let rows: Vec<Vec<(String, String)>> = (0..names.len()).map(cells).collect();
+    // A decided cell (`403 (200) ✗`, `partial (200)`) is wider than a status.
+    let widest: Vec<usize> = (0..suite.principals.len())
+        .map(|p| {
+            rows.iter()
+                .filter_map(|row| row.get(p))
+                .map(|(plain, _)| plain.chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(5)
+        })
+        .collect();
+    let cells = |e: usize| -> Vec<(String, String)> { rows[e].clone() };
     let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
     let full: Vec<usize> = suite
         .principals
         .iter()
-        .map(|p| p.name.chars().count().max(5))
+        .zip(&widest)
+        .map(|(p, w)| p.name.chars().count().max(*w))
         .collect();
     let available = style.width.unwrap_or(usize::MAX);
     let fits = |label: usize, columns: &[usize]| {
@@ -401,7 +415,11 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
     let short: Vec<String> = (1..=suite.principals.len())
         .map(|i| format!("P{i}"))
         .collect();
-    let narrow: Vec<usize> = short.iter().map(|l| l.len().max(5)).collect();
+    let narrow: Vec<usize> = short
+        .iter()
+        .zip(&widest)
+        .map(|(l, w)| l.len().max(*w))
+        .collect();
     let columns: usize = narrow.iter().map(|w| w + 2).sum();
     let label = longest.min(available.saturating_sub(columns)).max(12);
     if label + columns <= available {

@@ -253,7 +253,9 @@ fn denied_hint(cell: &Seen<'_>) -> String {
     let challenge = cell.www_authenticate.unwrap_or_default();
     let scope_said = challenge.contains("insufficient_scope")
         || cell.excerpt.to_ascii_lowercase().contains("scope")
-        || cell.reason.is_some_and(|r| r.contains(':') || r.contains("scope"));
+        || cell
+            .reason
+            .is_some_and(|r| r.contains(':') || r.contains("scope"));
     let cause = match cell.status {
         401 if scope_said => {
             "the server says the token's scopes do not cover this endpoint: the scopes the token was granted differ from the ones declared here (a token request that asked for fewer, or an app whose scopes changed since it was installed)"
