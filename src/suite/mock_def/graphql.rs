@@ -65,6 +65,33 @@ impl GraphqlDef {
             .iter()
             .find(|f| f.root == root && f.name == name)
     }
+
+    /// What each field needs, for `explain`: `notes: scope READ, permission
+    /// BROWSE; me: any authenticated caller`.
+    pub fn requirements(&self) -> String {
+        let each: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let mut needs = Vec::new();
+                if f.scope != ConnectScope::None {
+                    needs.push(format!("scope {}", f.scope));
+                }
+                if let Some(permission) = &f.permission {
+                    needs.push(format!("permission {permission}"));
+                }
+                if needs.is_empty() {
+                    needs.push("any authenticated caller".into());
+                }
+                let kind = match f.root {
+                    RootType::Query => "",
+                    RootType::Mutation => " (mutation)",
+                };
+                format!("{}{kind}: {}", f.name, needs.join(", "))
+            })
+            .collect();
+        each.join("; ")
+    }
 }
 
 const GRAPHQL_KEYS: &[&str] = &["anonymous", "fields", "denied_code"];
@@ -308,6 +335,10 @@ routes:
         );
         assert!(graphql.field(RootType::Query, "createNote").is_none());
         assert!(graphql.field(RootType::Mutation, "createNote").is_some());
+        assert_eq!(
+            graphql.requirements(),
+            "notes: permission BROWSE; me: any authenticated caller; createNote (mutation): scope WRITE"
+        );
     }
 
     #[test]
