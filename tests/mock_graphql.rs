@@ -81,16 +81,21 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn hs256(claims: &Value) -> String {
-    let key = EncodingKey::from_secret(b"reader-secret-abcdef").expect("key");
+fn hs256(claims: &Value, secret: &str) -> String {
+    let key = EncodingKey::from_secret(secret.as_bytes()).expect("key");
     jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).expect("sign")
 }
 
-/// `reader-app`'s Connect JWT for a POST on `path` (no query: the body is not in the qsh).
-fn app_jwt(path: &str) -> String {
+/// A Connect JWT of app `key` for a POST on `path` (no query: the body is not in the qsh).
+fn connect_jwt(key: &str, secret: &str, path: &str) -> String {
     let qsh = hex::encode(Sha256::digest(format!("POST&{path}&").as_bytes()));
-    let claims = json!({"iss": "reader-app", "iat": now(), "exp": now() + 180, "qsh": qsh});
-    format!("JWT {}", hs256(&claims))
+    let claims = json!({"iss": key, "iat": now(), "exp": now() + 180, "qsh": qsh});
+    format!("JWT {}", hs256(&claims, secret))
+}
+
+/// `reader-app`'s Connect JWT for a POST on `path`.
+fn app_jwt(path: &str) -> String {
+    connect_jwt("reader-app", "reader-secret-abcdef", path)
 }
 
 impl Mock {
@@ -352,7 +357,7 @@ async fn an_impersonation_token_needs_the_fields_scope_and_its_users_permission(
     let form = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs([
             ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
-            ("assertion", hs256(&claims).as_str()),
+            ("assertion", hs256(&claims, "reader-secret-abcdef").as_str()),
         ])
         .finish();
     let grant = m
@@ -553,4 +558,124 @@ async fn requests_that_are_no_graphql_requests_are_refused() {
         .answer(m.client.put(format!("{}/graphql", m.base)), Some(&reader))
         .await;
     assert_eq!(put.status, 404, "a graphql route answers GET and POST only");
+}
+
+/// How the lead's suite format reads an answer (notes/contract.md): an error
+/// code decides a denial when every root field is null, `partial` when some
+/// field answered beside a denied one.
+fn reading(a: &Answer) -> String {
+    let denial = match codes(&a.body).first() {
+        Some(&"UNAUTHENTICATED") => "401",
+        Some(&"FORBIDDEN") => "403",
+        Some(other) => return format!("{} {other}", a.status),
+        None => return a.status.to_string(),
+    };
+    let answered = a.body["data"]
+        .as_object()
+        .is_some_and(|data| data.values().any(|v| !v.is_null()));
+    if answered { "partial" } else { denial }.to_string()
+}
+
+/// The shipped notes-graphql mock answers the matrix of the example suite
+/// drafted for it: each endpoint (a query or mutation, by POST unless said)
+/// against admin, reader, the READ app and no credentials.
+#[tokio::test]
+async fn the_shipped_notes_mock_answers_the_example_suites_matrix() {
+    let file = format!(
+        "{}/suites/mocks/notes-graphql.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(file).expect("the shipped notes mock");
+    let m = mock(&text).await;
+    let admin = basic(("admin@notes.example", "mock-notes-admin-token-4b1e"));
+    let reader = basic(("reader@notes.example", "mock-notes-reader-token-9c2d"));
+    let app = connect_jwt(
+        "notes-sync",
+        "mock-shared-secret-notes-sync-6f3a",
+        "/graphql",
+    );
+    let principals = [
+        Some(admin.as_str()),
+        Some(reader.as_str()),
+        Some(app.as_str()),
+        None,
+    ];
+    let matrix: &[(&str, Value, [&str; 4])] = &[
+        (
+            "AllNotes",
+            json!({"query": "query AllNotes { notes { id title } }"}),
+            ["200", "200", "200", "401"],
+        ),
+        (
+            "Note",
+            json!({"query": "query Note($id: ID!) { note(id: $id) { id title body } }", "variables": {"id": "1"}}),
+            ["200", "200", "200", "401"],
+        ),
+        (
+            "Me",
+            json!({"query": "query Me { me { name } }"}),
+            ["200", "200", "200", "401"],
+        ),
+        (
+            "Announcements",
+            json!({"query": "query Announcements { announcements { headline } }"}),
+            ["200", "200", "200", "200"],
+        ),
+        (
+            "AuditLog",
+            json!({"query": "query AuditLog { auditLog { at actor action } }"}),
+            ["200", "403", "403", "401"],
+        ),
+        (
+            "Dashboard",
+            json!({"query": "query Dashboard { notes { id title } auditLog { action } }"}),
+            ["200", "partial", "partial", "401"],
+        ),
+        (
+            "Home",
+            json!({"query": "query Home { announcements { headline } me { name } }"}),
+            ["200", "200", "200", "partial"],
+        ),
+        (
+            "CreateNote",
+            json!({"query": "mutation CreateNote($title: String!) { createNote(title: $title) { id title } }", "variables": {"title": "From the suite"}}),
+            ["200", "403", "403", "401"],
+        ),
+    ];
+    for (name, body, expected) in matrix {
+        for (principal, want) in principals.iter().zip(expected) {
+            let a = m.post_json("/graphql", *principal, body.clone()).await;
+            assert_eq!(a.status, 200, "{name}: {}", a.body);
+            assert_eq!(reading(&a), *want, "{name} as {principal:?}: {}", a.body);
+        }
+    }
+    let a = m
+        .post_json(
+            "/graphql",
+            Some(&reader),
+            json!({"query": "query Me { me { name } }"}),
+        )
+        .await;
+    assert_eq!(a.body["data"]["me"]["name"], json!("reader"));
+    // By GET the app's qsh covers the query parameters (permatrix's canonicalizer, as a client signs).
+    let by_get = [("query", "query NotesByGet { notes { id } }")];
+    let params = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(by_get)
+        .finish();
+    let canonical = permatrix::internals::canonical_request("GET", "/graphql", Some(&params), "");
+    let claims = json!({"iss": "notes-sync", "iat": now(), "exp": now() + 180,
+        "qsh": permatrix::internals::qsh(&canonical)});
+    let app_by_get = format!(
+        "JWT {}",
+        hs256(&claims, "mock-shared-secret-notes-sync-6f3a")
+    );
+    for (principal, want) in [
+        (Some(admin.as_str()), "200"),
+        (Some(reader.as_str()), "200"),
+        (Some(app_by_get.as_str()), "200"),
+        (None, "401"),
+    ] {
+        let a = m.get("/graphql", principal, &by_get).await;
+        assert_eq!(reading(&a), want, "NotesByGet as {principal:?}: {}", a.body);
+    }
 }
