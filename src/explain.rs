@@ -349,6 +349,19 @@ fn mock_requirements(suite: &Suite, outcome: &CellOutcome) -> Option<String> {
     let request = outcome.request.as_ref()?;
     let path = url::Url::parse(&request.url).ok()?.path().to_string();
     let route = def.route_for(&request.method.parse().ok()?, &path)?;
+    if let Some(graphql) = &route.graphql {
+        let anonymous = if graphql.anonymous {
+            ", anonymous may query"
+        } else {
+            ""
+        };
+        return Some(format!(
+            "per root field: {}{anonymous} (the mock's GraphQL route {} {})",
+            graphql.requirements(),
+            route.method,
+            route.template
+        ));
+    }
     let mut needs = format!("scope {}", route.scope);
     if let Some(permission) = &route.permission {
         needs.push_str(&format!(", permission {permission}"));

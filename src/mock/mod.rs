@@ -1,7 +1,8 @@
-//! The mock instance: a definition's users, apps, issues and routes served on
-//! loopback, verifying credentials as Jira Cloud does. Its definitions are read by
-//! [`crate::suite::mock_def`], beside suites.
+//! The mock instance: a definition's users, apps, issues and routes (REST and
+//! GraphQL) served on loopback, verifying credentials as Jira Cloud does. Its
+//! definitions are read by [`crate::suite::mock_def`], beside suites.
 
+pub(crate) mod graphql;
 pub(crate) mod issue_routes;
 pub(crate) mod issues;
 mod jira_error;

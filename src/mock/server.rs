@@ -1,6 +1,7 @@
 //! The mock instance as an axum router over plain state: token endpoint,
 //! route matching, and Jira's choice of status (FACTS.md §5); routes with
-//! `issue:` are then answered by the issue store ([`super::issue_routes`]).
+//! `issue:` are then answered by the issue store ([`super::issue_routes`]),
+//! routes with `graphql:` field by field ([`super::graphql`]).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::graphql::{self, GraphqlRequest};
 use super::issue_routes::{self, IssueRequest};
 use super::issues::Account;
 use super::jira_error::{ANYONE, error};
@@ -133,31 +135,49 @@ async fn handle(
         .def
         .routes
         .iter()
-        .find(|r| r.method == method && r.matches(&path_segments))
+        .find(|r| r.serves(&method) && r.matches(&path_segments))
     else {
         return error(
             StatusCode::NOT_FOUND,
             &format!("No route for {method} {}", uri.path()),
         );
     };
-    let authorization = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        None => None,
-        Some(Ok(value)) => Some(value),
-        Some(Err(_)) => {
-            let response = error(
-                StatusCode::UNAUTHORIZED,
-                "the Authorization header is not text",
-            );
-            return challenge(&state, "Basic", "", response);
-        }
+    let identified = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        Some(Err(_)) => Err(Refusal::Unauthorized {
+            scheme: "Basic",
+            message: "the Authorization header is not text".into(),
+        }),
+        authorization => verify::identify(
+            &state,
+            method.as_str(),
+            uri.path(),
+            uri.query(),
+            authorization.and_then(Result::ok),
+        ),
     };
-    match verify::identify(
-        &state,
-        method.as_str(),
-        uri.path(),
-        uri.query(),
-        authorization,
-    ) {
+    if let Some(graphql) = &route.graphql {
+        let request = GraphqlRequest {
+            method: &method,
+            query: uri.query(),
+            content_type: headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            body: &body,
+        };
+        return match identified {
+            Ok(caller) => graphql::answer(&state, graphql, &request, &caller),
+            Err(Refusal::Malformed(message)) => {
+                graphql::refused(StatusCode::BAD_REQUEST, graphql::BAD_REQUEST, &message)
+            }
+            Err(Refusal::Unauthorized { scheme, message }) => challenge(
+                &state,
+                scheme,
+                "invalid_token",
+                graphql::refused(StatusCode::UNAUTHORIZED, graphql::UNAUTHENTICATED, &message),
+            ),
+        };
+    }
+    match identified {
         Ok(caller) => match (decide(&state, route, &caller), route.issue) {
             (Ok(account), Some(action)) => {
                 let request = IssueRequest {

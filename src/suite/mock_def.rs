@@ -1,6 +1,7 @@
 //! Mock definitions: users, apps, permissions, issues and routes, read from
 //! YAML with the same located errors as suites.
 
+mod graphql;
 mod issues;
 
 use std::collections::BTreeMap;
@@ -11,6 +12,7 @@ use super::diag::{Diagnostic, Diagnostics, nearest};
 use super::read::{Reader, parse_request_line};
 use super::yaml::{self, Node, Pos, Value};
 use crate::atlassian::scope::ConnectScope;
+pub use graphql::{DENIED_CODE, GraphqlDef, GraphqlField, RootType};
 pub use issues::{FIRST_ID, IssueAction, IssuesDef, SecurityLevel, SeedIssue, key_number};
 
 /// A mock instance's definition.
@@ -100,6 +102,9 @@ pub struct MockRoute {
     /// `ignore_security:` on an `issue: read` route: security levels are ignored,
     /// so whoever may call it sees every issue (a leak, for demonstrations).
     pub ignore_security: bool,
+    /// `graphql:`, the GraphQL root fields the route answers (on GET and POST);
+    /// `None`: it answers `response:` or the issue store.
+    pub graphql: Option<GraphqlDef>,
 }
 
 impl MockDef {
@@ -108,7 +113,7 @@ impl MockDef {
         let path = segments(path);
         self.routes
             .iter()
-            .find(|r| r.method == *method && r.matches(&path))
+            .find(|r| r.serves(method) && r.matches(&path))
     }
 
     /// Whether scopes `held` cover a route that requires `required`: through
@@ -173,6 +178,7 @@ const ROUTE_KEYS: &[&str] = &[
     "response",
     "issue",
     "ignore_security",
+    "graphql",
 ];
 const RESPONSE_KEYS: &[&str] = &["status", "json"];
 
@@ -535,9 +541,22 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         flag(r, "hidden", false),
     );
     let permission = f.get("permission").and_then(|n| r.scalar(n, "permission"));
-    let issue = f.get("issue").and_then(|n| issues::read_action(r, n));
     let ignore_security = flag(r, "ignore_security", false);
-    issues::check_route(r, &f, issue, ignore_security, &segments);
+    // On a `graphql:` route, `issue:` is one error (from graphql's check), not three.
+    let is_graphql = f.get("graphql").is_some();
+    let issue = match is_graphql {
+        true => None,
+        false => f.get("issue").and_then(|n| issues::read_action(r, n)),
+    };
+    if !is_graphql {
+        issues::check_route(r, &f, issue, ignore_security, &segments);
+    }
+    graphql::check_route(r, &f, &method);
+    let graphql = match f.get("graphql") {
+        Some(n) => Some(graphql::read_graphql(r, n)?),
+        None => None,
+    };
+    let anonymous = graphql.as_ref().map_or(anonymous, |g| g.anonymous);
     let default_status = match method.as_str() {
         "POST" => 201,
         "DELETE" => 204,
@@ -564,6 +583,7 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         body,
         issue,
         ignore_security,
+        graphql,
     })
 }
 
@@ -590,6 +610,12 @@ fn to_json(node: &Node) -> serde_json::Value {
 }
 
 impl MockRoute {
+    /// Whether the route answers `method`: its own, and GET too on a `graphql:`
+    /// route (GraphQL over HTTP reads queries from GET's parameters).
+    pub fn serves(&self, method: &::http::Method) -> bool {
+        self.method == *method || (self.graphql.is_some() && method == ::http::Method::GET)
+    }
+
     /// Whether the route's template matches these path segments.
     pub fn matches(&self, path: &[String]) -> bool {
         self.segments.len() == path.len()
@@ -645,6 +671,9 @@ fn check_references(r: &mut Reader<'_>, def: &MockDef, top: &super::read::Fields
         }
     }
     for route in &def.routes {
+        if let Some(graphql) = &route.graphql {
+            graphql::check_permissions(r, graphql, &def.permissions);
+        }
         if route.issue.is_some() && def.issues.is_none() {
             r.diags.error_with_help(
                 route.pos,
