@@ -411,7 +411,9 @@ fn same(value: &serde_json::Value, expected: &serde_json::Value) -> bool {
     use serde_json::Value as J;
     match (value, expected) {
         (J::Number(a), J::Number(b)) => a.as_f64() == b.as_f64(),
-        (J::String(text), J::Number(_) | J::Bool(_)) => text.as_str() == expected.to_string().as_str(),
+        (J::String(text), J::Number(_) | J::Bool(_)) => {
+            text.as_str() == expected.to_string().as_str()
+        }
         _ => value == expected,
     }
 }

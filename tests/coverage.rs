@@ -369,13 +369,19 @@ async fn suites_default_to_the_suites_folder_and_output_is_deterministic() {
 #[tokio::test]
 async fn the_shipped_jira_suite_against_the_jira_platform_document() {
     let ws = Workspace::new();
-    let (spec, suites) = (data(JIRA), data("suites"));
+    // The Jira suites: the GraphQL example is no Jira API.
+    let spec = data(JIRA);
+    let (cloud, object_level) = (
+        data("suites/jira-cloud.yaml"),
+        data("suites/jira-object-level.yaml"),
+    );
     let out = ws
         .permatrix(&[
             "coverage",
             "--openapi",
             &spec,
-            &suites,
+            &cloud,
+            &object_level,
             "--map",
             "/rest/api/2=/rest/api/3",
             "--json",
@@ -399,7 +405,15 @@ async fn the_shipped_jira_suite_against_the_jira_platform_document() {
     // Without the map only the v3 endpoints match; every v2 one is shown
     // with its v3 operation as the suggestion.
     let out = ws
-        .permatrix(&["coverage", "--openapi", &spec, &suites, "--json", "v2.json"])
+        .permatrix(&[
+            "coverage",
+            "--openapi",
+            &spec,
+            &cloud,
+            &object_level,
+            "--json",
+            "v2.json",
+        ])
         .await;
     assert_eq!(out.code, 0, "{}", out.all());
     let report = ws.json("v2.json");
