@@ -239,8 +239,10 @@ fn graphql<'j>(
             note: None,
         });
     }
-    if !answered && !others.is_empty() {
-        // No data and an error no rule or code calls a denial: not reached.
+    // A 2xx with no data and an error no rule or code calls a denial did not
+    // reach anything; any other status (PostGraphile's 403 for a bad JWT,
+    // 405 for a GET, 400 for an invalid document) is the server's own answer.
+    if !answered && !others.is_empty() && (200..300).contains(&response.status) {
         return Some(Decision {
             decided: Decided::Other,
             by: "graphql".into(),
