@@ -1,0 +1,858 @@
+//! Decisions read from the body (issue 24): `decide:` rules on the target and
+//! per endpoint, GraphQL endpoints with their built-in error codes and
+//! `partial` answers, what the reports, snapshots and `explain` show of a
+//! decision, and every way a suite can get them wrong — each against the
+//! server of `common/decide_server.rs` on loopback, through the binary.
+
+mod common;
+
+use common::decide_server::{self, SLACK_ADMIN, SLACK_READER};
+use common::{Output, Workspace, cell};
+use serde_json::{Value, json};
+
+/// The 1-based number of the first line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+        + 1
+}
+
+/// Fails unless nothing panicked.
+fn no_panic(out: &Output) {
+    assert!(
+        !out.all().contains("panicked"),
+        "permatrix panicked:\n{}",
+        out.all()
+    );
+}
+
+/// The line of `out`'s stdout that starts with `prefix`.
+fn line_starting<'o>(out: &'o Output, prefix: &str) -> &'o str {
+    out.stdout
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{}", out.stdout))
+}
+
+// ---------------------------------------------------------------------------
+// 1. A Slack-style Web API: 200 with `ok: false`.
+
+/// The Slack-style suite: the target's rule reads `ok: false` as 403 with
+/// the scope the answer says is needed; `extra` endpoints are appended.
+fn slack_suite(base: &str, extra: &str) -> String {
+    slack_suite_expecting(base, "deny", extra)
+}
+
+/// [`slack_suite`] with the reader expecting `reader`.
+fn slack_suite_expecting(base: &str, reader: &str, extra: &str) -> String {
+    format!(
+        r#"suite: slack
+target:
+  base_url: {base}
+  decide:
+    - when: {{ json: /ok, equals: false }}
+      then: 403
+      reason: /needed
+principals:
+  admin: {{ auth: {{ bearer: {{ token: "${{SLACK_ADMIN_TOKEN}}" }} }} }}
+  reader: {{ auth: {{ bearer: {{ token: "${{SLACK_READER_TOKEN}}" }} }} }}
+  anon: {{ auth: none }}
+endpoints:
+  - request: GET /api/conversations.list
+    expect: {{ admin: 200, reader: {reader}, anon: deny }}
+{extra}"#
+    )
+}
+
+const SLACK_RULE: &str = "- when: { json: /ok, equals: false }";
+
+fn slack_vars() -> Vec<String> {
+    vec![
+        format!("--var=SLACK_ADMIN_TOKEN={SLACK_ADMIN}"),
+        format!("--var=SLACK_READER_TOKEN={SLACK_READER}"),
+    ]
+}
+
+async fn run(ws: &Workspace, args: &[&str], vars: &[String]) -> Output {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(vars.iter().map(String::as_str));
+    let out = ws.permatrix(&all).await;
+    no_panic(&out);
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_200_that_says_ok_false_is_judged_as_the_403_it_means() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let text = slack_suite(
+        &base,
+        "  - name: conversations expecting 200\n    request: GET /api/conversations.list\n    expect: { \"*\": 200 }\n",
+    );
+    ws.write("s.yaml", &text);
+    let rule = format!("target rule 1 (line {})", line_of(&text, SLACK_RULE));
+    let out = run(
+        &ws,
+        &["run", "s.yaml", "--json", "r.json", "--snapshots", "snaps"],
+        &slack_vars(),
+    )
+    .await;
+    assert_eq!(out.code, 1, "two cells expected 200: {}", out.all());
+    assert!(
+        out.stdout.trim_end().ends_with("4 passed, 2 failed"),
+        "`deny` passes for the reader and anon, `200` fails for both:\n{}",
+        out.stdout
+    );
+    let fail = line_starting(&out, "FAIL  slack › conversations expecting 200 › reader: ");
+    assert!(
+        fail.contains("expected 200, got 403 (200)")
+            && fail.contains(&rule)
+            && fail.contains("channels:read"),
+        "the failure shows the decision, the status, the rule and its reason: {fail}"
+    );
+    let anon = line_starting(&out, "FAIL  slack › conversations expecting 200 › anon: ");
+    assert!(anon.contains("expected 200, got 403 (200)"), "{anon}");
+
+    let report = ws.json("r.json");
+    let reader = cell(&report, "GET /api/conversations.list", "reader");
+    assert_eq!(reader["outcome"], "passed", "{reader}");
+    assert_eq!(reader["status"], 200, "{reader}");
+    assert_eq!(reader["decision"], 403, "{reader}");
+    assert_eq!(reader["decided_by"], json!(rule), "{reader}");
+    assert_eq!(reader["reason"], "channels:read", "{reader}");
+    let admin = cell(&report, "GET /api/conversations.list", "admin");
+    assert_eq!(
+        (&admin["status"], &admin["decision"], &admin["decided_by"]),
+        (&json!(200), &json!(200), &Value::Null),
+        "`ok: true` is left to its status: {admin}"
+    );
+    let anon = cell(&report, "GET /api/conversations.list", "anon");
+    assert_eq!(anon["decision"], 403, "{anon}");
+    assert_eq!(
+        anon["reason"],
+        Value::Null,
+        "`not_authed` names no scope: {anon}"
+    );
+    let failed = cell(&report, "conversations expecting 200", "reader");
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert_eq!(failed["decision"], 403, "{failed}");
+
+    let snapshot = ws.read("snaps/slack.snap");
+    let row = "GET /api/conversations.list\n  admin → 200\n  reader → 403 (200: channels:read)\n  anon → 403 (200)\n";
+    assert!(snapshot.contains(row), "missing {row:?} in:\n{snapshot}");
+}
+
+// ---------------------------------------------------------------------------
+// 2. Every operator, combinator and `then:`.
+
+/// Who decided a cell in the operator suite.
+#[derive(Clone, Copy)]
+enum By {
+    /// Nothing: the status stands.
+    Status,
+    /// The endpoint's rule N (from 1).
+    Endpoint(usize),
+    /// The target's only rule.
+    Target,
+}
+
+/// One endpoint of the operator suite: its name, the `/case/{case}` it
+/// requests, its `decide:` rules (flow maps), and what it must be decided.
+struct Case {
+    name: &'static str,
+    case: &'static str,
+    rules: &'static [&'static str],
+    decision: Value,
+    by: By,
+    reason: Option<&'static str>,
+}
+
+fn c(
+    name: &'static str,
+    case: &'static str,
+    rules: &'static [&'static str],
+    decision: Value,
+    by: By,
+) -> Case {
+    Case {
+        name,
+        case,
+        rules,
+        decision,
+        by,
+        reason: None,
+    }
+}
+
+const OK_FALSE: &str = "{ when: { json: /ok, equals: false }, then: 403 }";
+
+fn operator_cases() -> Vec<Case> {
+    use By::{Endpoint as E, Status as S, Target as T};
+    let e1 = E(1);
+    vec![
+        // json: equals
+        c("equals false", "ok-false", &[OK_FALSE], json!(403), e1),
+        c(
+            "equals false, ok true",
+            "ok-true",
+            &[OK_FALSE],
+            json!(200),
+            S,
+        ),
+        c(
+            "equals null, null member",
+            "null-member",
+            &["{ when: { json: /value, equals: null }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "equals null, missing member",
+            "no-member",
+            &["{ when: { json: /value, equals: null }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "equals a number by value",
+            "ok-false",
+            &["{ when: { json: /count, equals: 7.0 }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        // json: in
+        c(
+            "in",
+            "code",
+            &["{ when: { json: /code, in: [E_NOPE, E_DENIED] }, then: hidden }"],
+            json!(404),
+            e1,
+        ),
+        c(
+            "in, none of them",
+            "code",
+            &["{ when: { json: /code, in: [E_NOPE, E_OTHER] }, then: hidden }"],
+            json!(200),
+            S,
+        ),
+        // json: exists
+        c(
+            "exists",
+            "ok-false",
+            &["{ when: { json: /error, exists: true }, then: unauthenticated }"],
+            json!(401),
+            e1,
+        ),
+        c(
+            "exists, absent",
+            "ok-true",
+            &["{ when: { json: /error, exists: true }, then: unauthenticated }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "exists false",
+            "ok-true",
+            &["{ when: { json: /error, exists: false }, then: other }"],
+            json!("other"),
+            e1,
+        ),
+        c(
+            "exists false, present",
+            "ok-false",
+            &["{ when: { json: /error, exists: false }, then: other }"],
+            json!(200),
+            S,
+        ),
+        // json: matches
+        c(
+            "matches",
+            "ok-false",
+            &["{ when: { json: /error, matches: \"^missing_\" }, then: forbidden }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "matches, no match",
+            "code",
+            &["{ when: { json: /code, matches: \"^missing_\" }, then: forbidden }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "matches a number as text",
+            "ok-false",
+            &["{ when: { json: /count, matches: \"^7$\" }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        // header: each operator
+        c(
+            "header equals",
+            "headers",
+            &["{ when: { header: X-Error, equals: missing_scope }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "header equals, another value",
+            "headers",
+            &["{ when: { header: X-Error, equals: missing_other }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "header equals a number",
+            "headers",
+            &["{ when: { header: x-count, equals: 3 }, then: 429 }"],
+            json!(429),
+            e1,
+        ),
+        c(
+            "header in",
+            "headers",
+            &["{ when: { header: X-ERROR, in: [not_authed, missing_scope] }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "header exists",
+            "headers",
+            &["{ when: { header: X-Error, exists: true }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "header exists, absent",
+            "ok-true",
+            &["{ when: { header: X-Error, exists: true }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "header exists false",
+            "ok-true",
+            &["{ when: { header: X-Error, exists: false }, then: hidden }"],
+            json!(404),
+            e1,
+        ),
+        c(
+            "header matches",
+            "headers",
+            &["{ when: { header: X-Error, matches: \"scope$\" }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "header matches, no match",
+            "headers",
+            &["{ when: { header: X-Error, matches: \"^scope\" }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        // body_matches
+        c(
+            "body matches",
+            "plain",
+            &["{ when: { body_matches: \"(?i)access denied\" }, then: forbidden }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "body matches, no match",
+            "ok-true",
+            &["{ when: { body_matches: \"(?i)access denied\" }, then: forbidden }"],
+            json!(200),
+            S,
+        ),
+        // status: single, class, list
+        c(
+            "status",
+            "created",
+            &["{ when: { status: 201 }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "status, another",
+            "created",
+            &["{ when: { status: 200 }, then: 403 }"],
+            json!(201),
+            S,
+        ),
+        c(
+            "status class",
+            "server-error",
+            &["{ when: { status: 5xx }, then: other }"],
+            json!("other"),
+            e1,
+        ),
+        c(
+            "status list",
+            "created",
+            &["{ when: { status: [200, 201] }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "status list, not in it",
+            "server-error",
+            &["{ when: { status: [200, 201] }, then: 403 }"],
+            json!(500),
+            S,
+        ),
+        // all, any, not, and a list as all
+        c(
+            "all",
+            "ok-false",
+            &["{ when: { all: [ { status: 200 }, { json: /ok, equals: false } ] }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "all, one fails",
+            "ok-false",
+            &["{ when: { all: [ { status: 201 }, { json: /ok, equals: false } ] }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "a list is all",
+            "ok-false",
+            &["{ when: [ { status: 200 }, { json: /ok, equals: false } ], then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "a list is all, one fails",
+            "ok-false",
+            &["{ when: [ { status: 200 }, { json: /ok, equals: true } ], then: 403 }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "any",
+            "ok-false",
+            &[
+                "{ when: { any: [ { json: /nope, exists: true }, { json: /ok, equals: false } ] }, then: 403 }",
+            ],
+            json!(403),
+            e1,
+        ),
+        c(
+            "any, none holds",
+            "ok-true",
+            &[
+                "{ when: { any: [ { json: /nope, exists: true }, { json: /ok, equals: false } ] }, then: 403 }",
+            ],
+            json!(200),
+            S,
+        ),
+        c(
+            "not",
+            "ok-false",
+            &["{ when: { not: { json: /ok, equals: true } }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "not, it holds",
+            "ok-true",
+            &["{ when: { not: { json: /ok, equals: true } }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        // `*` over an array, and an index
+        c(
+            "star",
+            "items",
+            &["{ when: { json: /items/*/kind, equals: denied }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "star, no element",
+            "items-fine",
+            &["{ when: { json: /items/*/kind, equals: denied }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        c(
+            "index",
+            "items",
+            &["{ when: { json: /items/1/kind, equals: denied }, then: 403 }"],
+            json!(403),
+            e1,
+        ),
+        c(
+            "index, another element",
+            "items",
+            &["{ when: { json: /items/0/kind, equals: denied }, then: 403 }"],
+            json!(200),
+            S,
+        ),
+        // endpoint rules before the target's, first match wins
+        c(
+            "endpoint rules first",
+            "both",
+            &["{ when: { json: /endpoint_rule, exists: true }, then: hidden }"],
+            json!(404),
+            e1,
+        ),
+        Case {
+            reason: Some("target says no"),
+            ..c(
+                "target rule after",
+                "both",
+                &["{ when: { json: /nope, exists: true }, then: hidden }"],
+                json!(403),
+                T,
+            )
+        },
+        c(
+            "first match wins",
+            "both",
+            &[
+                "{ when: { json: /endpoint_rule, exists: true }, then: 401 }",
+                "{ when: { json: /target_rule, exists: true }, then: 404 }",
+            ],
+            json!(401),
+            e1,
+        ),
+        c(
+            "second rule when the first does not hold",
+            "ok-false",
+            &[
+                "{ when: { json: /nope, exists: true }, then: 401 }",
+                "{ when: { json: /ok, equals: false }, then: 404 }",
+            ],
+            json!(404),
+            E(2),
+        ),
+        // then: words and statuses
+        c(
+            "then reached",
+            "server-error",
+            &["{ when: { status: 500 }, then: reached }"],
+            json!(200),
+            e1,
+        ),
+        c(
+            "then reached keeps a 2xx",
+            "created",
+            &["{ when: { status: 201 }, then: reached }"],
+            json!(201),
+            e1,
+        ),
+        c(
+            "then a status",
+            "ok-false",
+            &["{ when: { json: /ok, equals: false }, then: 429 }"],
+            json!(429),
+            e1,
+        ),
+        // reason: literal, pointer, a number, a pointer to nothing
+        Case {
+            reason: Some("needs the admin role"),
+            ..c(
+                "literal reason",
+                "ok-false",
+                &[
+                    "{ when: { json: /ok, equals: false }, then: 403, reason: \"needs the admin role\" }",
+                ],
+                json!(403),
+                e1,
+            )
+        },
+        Case {
+            reason: Some("missing_scope"),
+            ..c(
+                "pointer reason",
+                "ok-false",
+                &["{ when: { json: /ok, equals: false }, then: 403, reason: /error }"],
+                json!(403),
+                e1,
+            )
+        },
+        Case {
+            reason: Some("7"),
+            ..c(
+                "number reason",
+                "ok-false",
+                &["{ when: { json: /ok, equals: false }, then: 403, reason: /count }"],
+                json!(403),
+                e1,
+            )
+        },
+        c(
+            "pointer reason to nothing",
+            "ok-false",
+            &["{ when: { json: /ok, equals: false }, then: 403, reason: /needed }"],
+            json!(403),
+            e1,
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operator_combinator_and_then_word_decides_as_documented() {
+    let (base, _server) = decide_server::start().await;
+    let cases = operator_cases();
+    let mut text = format!(
+        "suite: operators\ntarget:\n  base_url: {base}\n  decide:\n    - {{ when: {{ json: /target_rule, exists: true }}, then: 403, reason: \"target says no\" }}\nprincipals:\n  anon: {{ auth: none }}\nendpoints:\n"
+    );
+    let target_line = 5;
+    // The line of each endpoint's rules, as the labels name them.
+    let mut rule_lines: Vec<Vec<usize>> = Vec::new();
+    for case in &cases {
+        text.push_str(&format!(
+            "  - name: {}\n    request: GET /case/{}\n    decide:\n",
+            case.name, case.case
+        ));
+        let mut lines = Vec::new();
+        for rule in case.rules {
+            text.push_str(&format!("      - {rule}\n"));
+            lines.push(text.lines().count());
+        }
+        rule_lines.push(lines);
+        let expect = match &case.decision {
+            Value::String(word) => word.clone(),
+            other => other.to_string(),
+        };
+        text.push_str(&format!("    expect: {{ anon: {expect} }}\n"));
+    }
+    assert_eq!(line_of(&text, "target says no"), target_line);
+    let ws = Workspace::new();
+    ws.write("s.yaml", &text);
+    let out = run(&ws, &["run", "s.yaml", "--json", "r.json"], &[]).await;
+    let report = ws.json("r.json");
+    let mut wrong = Vec::new();
+    for (case, lines) in cases.iter().zip(&rule_lines) {
+        let got = cell(&report, case.name, "anon");
+        let by = match case.by {
+            By::Status => Value::Null,
+            By::Endpoint(n) => json!(format!("endpoint rule {n} (line {})", lines[n - 1])),
+            By::Target => json!(format!("target rule 1 (line {target_line})")),
+        };
+        let expected = (&case.decision, &by, &json!(case.reason));
+        let found = (&got["decision"], &got["decided_by"], &got["reason"]);
+        if expected != found {
+            wrong.push(format!(
+                "{}: expected {expected:?}, got {found:?}",
+                case.name
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "decisions, deciders, reasons:\n{}\n\n{}",
+        wrong.join("\n"),
+        out.stdout
+    );
+    assert_eq!(
+        out.code,
+        0,
+        "every cell meets the expectation its decision makes: {}",
+        out.all()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. Suites that get rules or operations wrong: located, exit 2.
+
+/// One suite with a problem per rule or endpoint.
+const BROKEN: &str = r#"suite: broken
+target:
+  base_url: http://127.0.0.1:9
+  decide:
+    - when: { json: /ok, equal: false }
+      then: 403
+    - when: { json: /ok, equals: false, exists: true }
+      then: 403
+    - when: { equals: false }
+      then: 403
+    - when: { json: ok, equals: false }
+      then: 403
+    - when: { json: /a~2b, exists: true }
+      then: 403
+    - when: { body_matches: "(unclosed" }
+      then: 403
+    - when: { json: /error, matches: "[z-a]" }
+      then: 403
+    - when: { status: 200 }
+      then: denied
+    - when: { status: 200 }
+      then: 700
+    - when: { status: 200 }
+      than: 403
+    - when: { header: "bad header", exists: true }
+      then: 403
+    - when: { json: /code, in: [] }
+      then: 403
+    - when: { status: 200, json: /ok }
+      then: 403
+  graphql:
+    codes: { PERMISSION_DENIED: maybe }
+principals:
+  reader: { auth: none }
+endpoints:
+  - request: POST /graphql
+    graphql: { query: "subscription OnNote { noteAdded { id } }" }
+    expect: { reader: 200 }
+  - request: POST /graphql
+    json: { a: 1 }
+    graphql: { query: "query A { a }" }
+    expect: { reader: 200 }
+  - request: POST /graphql
+    graphql: { query: "query A { a } query B { b }", operation_name: C }
+    expect: { reader: 200 }
+  - request: POST /graphql
+    graphql: { query: "query A { a } query B { b }" }
+    expect: { reader: 200 }
+  - request: GET /graphql
+    graphql: { query: "mutation Del { del { id } }" }
+    expect: { reader: 200 }
+  - request: GET /ok
+    expect: { reader: partal }
+  - request: POST /graphql
+    graphql: { query: "query { a" }
+    expect: { reader: 200 }
+  - request: GET /other
+    decide:
+      - { when: { json: /x, exits: true }, then: 403 }
+    expect: { reader: 200 }
+"#;
+
+#[tokio::test]
+async fn every_wrong_rule_or_operation_is_located_and_refused() {
+    let ws = Workspace::new();
+    ws.write("broken.yaml", BROKEN);
+    // (location, message, help)
+    let expected: &[(&str, &str, &str)] = &[
+        (
+            "broken.yaml:5:26:",
+            "unknown key `equal` in a condition",
+            "did you mean `equals`?",
+        ),
+        (
+            "broken.yaml:7:41:",
+            "one operator per condition, found equals and exists",
+            "",
+        ),
+        (
+            "broken.yaml:9:13:",
+            "a condition names nothing to test",
+            "use one of status, json, header, body_matches, all, any, not",
+        ),
+        (
+            "broken.yaml:11:21:",
+            "`ok` is not a JSON pointer: it must start with `/`",
+            "",
+        ),
+        (
+            "broken.yaml:13:21:",
+            "`/a~2b` is not a JSON pointer: `~` must be followed by 0",
+            "",
+        ),
+        (
+            "broken.yaml:15:29:",
+            "`body_matches:` is not a valid regex: ",
+            "",
+        ),
+        (
+            "broken.yaml:17:38:",
+            "`matches:` is not a valid regex: ",
+            "",
+        ),
+        (
+            "broken.yaml:20:13:",
+            "`then: denied` is neither a status (100 to 599) nor a decision word",
+            "reached, unauthenticated, forbidden, hidden, other, partial",
+        ),
+        ("broken.yaml:22:13:", "`then: 700` is neither a status", ""),
+        (
+            "broken.yaml:24:7:",
+            "unknown key `than` in a decide rule",
+            "did you mean `then`?",
+        ),
+        ("broken.yaml:23:7:", "a decide rule has no `then:`", ""),
+        (
+            "broken.yaml:25:23:",
+            "`bad header` is not a header name",
+            "",
+        ),
+        ("broken.yaml:27:32:", "`in:` needs a non-empty list", ""),
+        (
+            "broken.yaml:29:28:",
+            "a condition tests one thing, found status and json",
+            "",
+        ),
+        (
+            "broken.yaml:32:33:",
+            "`then: maybe` is neither a status",
+            "",
+        ),
+        (
+            "broken.yaml:37:23:",
+            "GraphQL subscriptions are not supported",
+            "",
+        ),
+        (
+            "broken.yaml:40:5:",
+            "an endpoint with `graphql:` has no `json:`",
+            "",
+        ),
+        (
+            "broken.yaml:44:",
+            "graphql.operation_name `C` names no operation of the query (it has A, B)",
+            "",
+        ),
+        (
+            "broken.yaml:47:23:",
+            "graphql.query holds 2 operations: say which one with `operation_name:`",
+            "",
+        ),
+        ("broken.yaml:50:", "a GraphQL mutation is sent by POST", ""),
+        (
+            "broken.yaml:53:23:",
+            "invalid expectation for `reader`: `partal` is not an expectation",
+            "partial, other",
+        ),
+        (
+            "broken.yaml:55:23:",
+            "graphql.query does not parse as a GraphQL document",
+            "",
+        ),
+        (
+            "broken.yaml:59:29:",
+            "unknown key `exits` in a condition",
+            "did you mean `exists`?",
+        ),
+    ];
+    for command in ["check", "run"] {
+        let out = ws.permatrix(&[command, "broken.yaml"]).await;
+        no_panic(&out);
+        assert_eq!(out.code, 2, "{command}: {}", out.all());
+        // Each diagnostic is one block: its located line, the source, its help.
+        let blocks: Vec<&str> = out.stderr.split("\n\n").collect();
+        for (location, message, help) in expected {
+            let found = blocks.iter().any(|block| {
+                block.starts_with(location)
+                    && block.lines().next().is_some_and(|l| l.contains(message))
+                    && block.contains(help)
+            });
+            assert!(
+                found,
+                "{command}: missing {location} {message} (help {help:?}) in:\n{}",
+                out.stderr
+            );
+        }
+        let closing = if command == "run" {
+            "25 problem(s) found; nothing was run."
+        } else {
+            "25 problem(s) found."
+        };
+        assert!(out.stderr.trim_end().ends_with(closing), "{}", out.stderr);
+    }
+}
