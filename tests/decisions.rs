@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::decide_server::{self, SLACK_ADMIN, SLACK_READER};
+use common::decide_server::{self, ABORTED, GQL_ADMIN, GQL_READER, SLACK_ADMIN, SLACK_READER};
 use common::{Output, Workspace, cell};
 use serde_json::{Value, json};
 
@@ -855,4 +855,441 @@ async fn every_wrong_rule_or_operation_is_located_and_refused() {
         };
         assert!(out.stderr.trim_end().ends_with(closing), "{}", out.stderr);
     }
+}
+
+// ---------------------------------------------------------------------------
+// 4. GraphQL endpoints.
+
+fn gql_vars() -> Vec<String> {
+    vec![
+        format!("--var=GQL_ADMIN_TOKEN={GQL_ADMIN}"),
+        format!("--var=GQL_READER_TOKEN={GQL_READER}"),
+        "--var=NOTE_ID=n-42".to_string(),
+    ]
+}
+
+/// A GraphQL suite against `base` with `target_extra` in its target and
+/// `endpoints` (YAML list items).
+fn gql_suite(name: &str, base: &str, target_extra: &str, endpoints: &str) -> String {
+    format!(
+        r#"suite: {name}
+target:
+  base_url: {base}
+{target_extra}
+principals:
+  admin: {{ auth: {{ bearer: {{ token: "${{GQL_ADMIN_TOKEN}}" }} }} }}
+  reader: {{ auth: {{ bearer: {{ token: "${{GQL_READER_TOKEN}}" }} }} }}
+  anon: {{ auth: none }}
+endpoints:
+{endpoints}"#
+    )
+}
+
+const NOTE_QUERY: &str = "query Note($id: ID!) { note(id: $id) { id title } }";
+
+/// Every kind of GraphQL answer the built-ins and rules read.
+const GQL_ENDPOINTS: &str = r#"  - request: POST /graphql
+    graphql:
+      query: "query Note($id: ID!) { note(id: $id) { id title } }"
+      variables: { id: "${NOTE_ID}" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - name: Note by GET
+    request: GET /graphql
+    graphql:
+      query: "query Note($id: ID!) { note(id: $id) { id title } }"
+      variables: { id: "${NOTE_ID}" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "{ me { id } }" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query Viewer { me { id } } query Unused { nothing }", operation_name: Viewer }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - request: GET /graphql-post-only
+    graphql: { query: "query PostOnly { me { id } }" }
+    expect: { "*": 405 }
+  - request: POST /graphql
+    graphql: { query: "query ApolloSecrets { secrets { id } }" }
+    expect: { admin: 200, reader: 403, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query GithubRepo { repository(name: \"secret\") { name } }" }
+    expect: { admin: 200, reader: 404, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query GithubScopes { viewer { login } }" }
+    expect: { admin: 200, reader: 403, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query ShopifyOrders { orders(first: 1) { edges { node { id } } } }" }
+    expect: { admin: 200, reader: 403, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query HasuraUsers { users { id } }" }
+    expect: { admin: 200, reader: 403, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query HasuraValidation { users { id } }" }
+    decide:
+      - { when: { json: /errors/*/extensions/code, equals: validation-failed }, then: forbidden }
+    expect: { admin: 200, reader: 403, anon: 401 }
+  - name: HasuraValidation without a rule
+    request: POST /graphql
+    graphql: { query: "query HasuraValidation { users { id } }" }
+    expect: { admin: 200, reader: other, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query CustomCode { audit { id } }" }
+    expect: { admin: 200, reader: other, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query Both { notes { id title } secrets { id } }" }
+    expect: { admin: 200, reader: partial, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query PgBoth { notes { id title } secrets { id } audit { id } }" }
+    decide:
+      - { when: { json: /errors/*/message, matches: "^permission denied" }, then: forbidden, reason: /errors/*/message }
+    expect: { admin: 200, reader: partial, anon: 401 }
+  - name: PgBoth without a rule
+    request: POST /graphql
+    graphql: { query: "query PgBoth { notes { id title } secrets { id } audit { id } }" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query PgSecrets { secrets { id } }" }
+    decide:
+      - { when: { json: /errors/*/message, matches: "^permission denied" }, then: forbidden, reason: /errors/*/message }
+    expect: { admin: 200, reader: 403, anon: 401 }
+  - name: PgSecrets without a rule
+    request: POST /graphql
+    graphql: { query: "query PgSecrets { secrets { id } }" }
+    expect: { admin: 200, reader: other, anon: 401 }
+"#;
+
+/// What one cell of a JSON report must say of its decision.
+struct Decided {
+    endpoint: &'static str,
+    principal: &'static str,
+    decision: Value,
+    by: Value,
+    reason: Value,
+    denied: Value,
+    others: Value,
+}
+
+fn decided(endpoint: &'static str, principal: &'static str, decision: Value, by: Value) -> Decided {
+    Decided {
+        endpoint,
+        principal,
+        decision,
+        by,
+        reason: Value::Null,
+        denied: Value::Null,
+        others: Value::Null,
+    }
+}
+
+/// Every way `report` differs from `expected`, one line each.
+fn decisions_differ(report: &Value, expected: &[Decided]) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for e in expected {
+        let got = cell(report, e.endpoint, e.principal);
+        let want = json!([e.decision, e.by, e.reason, e.denied, e.others]);
+        let found = json!([
+            got["decision"],
+            got["decided_by"],
+            got["reason"],
+            got["denied_fields"],
+            got["other_errors"]
+        ]);
+        if want != found {
+            wrong.push(format!(
+                "{} × {}: expected {want}, got {found}",
+                e.endpoint, e.principal
+            ));
+        }
+    }
+    wrong
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphql_answers_are_read_by_their_codes_rules_and_fields() {
+    let (base, server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let text = gql_suite("graphql", &base, "", GQL_ENDPOINTS);
+    ws.write("s.yaml", &text);
+    let out = run(&ws, &["run", "s.yaml", "--json", "r.json"], &gql_vars()).await;
+    let report = ws.json("r.json");
+    let hasura_rule = format!(
+        "endpoint rule 1 (line {})",
+        line_of(&text, "equals: validation-failed")
+    );
+    let pg_both_rule = format!(
+        "endpoint rule 1 (line {})",
+        line_of(&text, "^permission denied")
+    );
+    let pg_secrets_line = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("^permission denied"))
+        .nth(1)
+        .map(|(i, _)| i + 1)
+        .expect("two PostGraphile rules");
+    let pg_secrets_rule = format!("endpoint rule 1 (line {pg_secrets_line})");
+    let graphql = json!("graphql");
+    let expected = [
+        decided("Note", "admin", json!(200), Value::Null),
+        decided("Note by GET", "reader", json!(200), Value::Null),
+        decided("POST /graphql", "reader", json!(200), Value::Null),
+        decided("Viewer", "reader", json!(200), Value::Null),
+        decided("PostOnly", "reader", json!(405), Value::Null),
+        decided("PostOnly", "anon", json!(405), Value::Null),
+        Decided {
+            reason: json!("UNAUTHENTICATED"),
+            denied: json!(["(operation)"]),
+            ..decided("Note", "anon", json!(401), graphql.clone())
+        },
+        decided("ApolloSecrets", "admin", json!(200), Value::Null),
+        Decided {
+            reason: json!("FORBIDDEN"),
+            denied: json!(["secrets"]),
+            ..decided("ApolloSecrets", "reader", json!(403), graphql.clone())
+        },
+        Decided {
+            reason: json!("NOT_FOUND"),
+            denied: json!(["repository"]),
+            ..decided("GithubRepo", "reader", json!(404), graphql.clone())
+        },
+        Decided {
+            reason: json!("INSUFFICIENT_SCOPES"),
+            denied: json!(["(operation)"]),
+            ..decided("GithubScopes", "reader", json!(403), graphql.clone())
+        },
+        Decided {
+            reason: json!("ACCESS_DENIED"),
+            denied: json!(["(operation)"]),
+            ..decided("ShopifyOrders", "reader", json!(403), graphql.clone())
+        },
+        Decided {
+            reason: json!("access-denied"),
+            denied: json!(["(operation)"]),
+            ..decided("HasuraUsers", "reader", json!(403), graphql.clone())
+        },
+        Decided {
+            reason: json!("validation-failed"),
+            denied: json!(["(operation)"]),
+            ..decided("HasuraValidation", "reader", json!(403), json!(hasura_rule))
+        },
+        Decided {
+            reason: json!("validation-failed: field 'users' not found in type: 'query_root'"),
+            others: json!(["validation-failed: field 'users' not found in type: 'query_root'"]),
+            ..decided(
+                "HasuraValidation without a rule",
+                "reader",
+                json!("other"),
+                graphql.clone(),
+            )
+        },
+        Decided {
+            reason: json!("NOT_ALLOWED_FOR_ROLE at audit: role may not read audit"),
+            others: json!(["NOT_ALLOWED_FOR_ROLE at audit: role may not read audit"]),
+            ..decided("CustomCode", "reader", json!("other"), graphql.clone())
+        },
+        Decided {
+            reason: json!("denied secrets"),
+            denied: json!(["secrets"]),
+            ..decided("Both", "reader", json!("partial"), graphql.clone())
+        },
+        decided("Both", "admin", json!(200), Value::Null),
+        Decided {
+            reason: json!("denied secrets"),
+            denied: json!(["secrets"]),
+            others: json!([format!("at audit: {ABORTED}")]),
+            ..decided("PgBoth", "reader", json!("partial"), json!(pg_both_rule))
+        },
+        decided("PgBoth without a rule", "reader", json!(200), Value::Null),
+        Decided {
+            reason: json!("permission denied for table secrets"),
+            denied: json!(["secrets"]),
+            ..decided("PgSecrets", "reader", json!(403), json!(pg_secrets_rule))
+        },
+        Decided {
+            reason: json!("at secrets: permission denied for table secrets"),
+            others: json!(["at secrets: permission denied for table secrets"]),
+            ..decided(
+                "PgSecrets without a rule",
+                "reader",
+                json!("other"),
+                graphql.clone(),
+            )
+        },
+    ];
+    let wrong = decisions_differ(&report, &expected);
+    assert!(
+        wrong.is_empty(),
+        "GraphQL decisions:\n{}\n\n{}",
+        wrong.join("\n"),
+        out.stdout
+    );
+    assert_eq!(out.code, 0, "every expectation is met: {}", out.all());
+    let partial = cell(&report, "Both", "reader");
+    assert_eq!(
+        (&partial["status"], &partial["outcome"]),
+        (&json!(200), &json!("passed")),
+        "{partial}"
+    );
+
+    // POST: the operation as JSON, variables interpolated.
+    let posted: Vec<_> = server
+        .received_for("Note")
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(posted.len(), 3, "{posted:?}");
+    for request in &posted {
+        assert!(
+            request.content_type.starts_with("application/json"),
+            "{request:?}"
+        );
+        assert_eq!(
+            request.json(),
+            json!({"query": NOTE_QUERY, "variables": {"id": "n-42"}, "operationName": "Note"}),
+            "{request:?}"
+        );
+        assert_eq!(request.query, "", "{request:?}");
+    }
+    assert!(
+        posted
+            .iter()
+            .any(|r| r.authorization == format!("Bearer {GQL_READER}"))
+    );
+    // GET: the same in the query string, no body.
+    let got: Vec<_> = server
+        .received_for("Note")
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    for request in &got {
+        assert_eq!(request.param("query").as_deref(), Some(NOTE_QUERY));
+        assert_eq!(request.param("operationName").as_deref(), Some("Note"));
+        let variables: Value =
+            serde_json::from_str(&request.param("variables").unwrap_or_default())
+                .unwrap_or(Value::Null);
+        assert_eq!(variables, json!({"id": "n-42"}), "{request:?}");
+        assert_eq!(request.body, "", "{request:?}");
+    }
+    // The operation named by operation_name is the one asked for; an
+    // unnamed one is sent without a name.
+    let viewer = server.received_for("Viewer");
+    assert_eq!(viewer.len(), 3);
+    assert_eq!(
+        viewer[0].json()["query"],
+        "query Viewer { me { id } } query Unused { nothing }"
+    );
+    let unnamed: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter(|r| r.json()["query"] == "{ me { id } }")
+        .collect();
+    assert_eq!(unnamed.len(), 3);
+    assert!(
+        unnamed
+            .iter()
+            .all(|r| r.json().get("operationName").is_none()),
+        "{unnamed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_targets_graphql_codes_extend_and_override_the_built_in_ones() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let endpoints = r#"  - request: POST /graphql
+    graphql: { query: "query CustomCode { audit { id } }" }
+    expect: { admin: 200, reader: 403, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query ApolloSecrets { secrets { id } }" }
+    expect: { admin: 200, reader: 404, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query HasuraUsers { users { id } }" }
+    expect: { admin: 200, reader: 403, anon: 401 }
+"#;
+    let text = gql_suite(
+        "codes",
+        &base,
+        "  graphql:\n    codes: { not-allowed-for-role: forbidden, FORBIDDEN: hidden }",
+        endpoints,
+    );
+    ws.write("s.yaml", &text);
+    let out = run(&ws, &["run", "s.yaml", "--json", "r.json"], &gql_vars()).await;
+    let report = ws.json("r.json");
+    let graphql = json!("graphql");
+    let expected = [
+        Decided {
+            reason: json!("NOT_ALLOWED_FOR_ROLE"),
+            denied: json!(["audit"]),
+            ..decided("CustomCode", "reader", json!(403), graphql.clone())
+        },
+        Decided {
+            reason: json!("FORBIDDEN"),
+            denied: json!(["secrets"]),
+            ..decided("ApolloSecrets", "reader", json!(404), graphql.clone())
+        },
+        Decided {
+            reason: json!("access-denied"),
+            denied: json!(["(operation)"]),
+            ..decided("HasuraUsers", "reader", json!(403), graphql.clone())
+        },
+    ];
+    let wrong = decisions_differ(&report, &expected);
+    assert!(wrong.is_empty(), "{}\n\n{}", wrong.join("\n"), out.stdout);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graphql_mutation_is_guarded_whatever_its_method_and_a_query_by_post_is_not() {
+    let (base, server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let endpoints = r#"  - request: POST /graphql
+    graphql: { query: "mutation DeleteNote { deleteNote(id: \"n1\") { id } }" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query Me { me { id } }" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+"#;
+    ws.write("s.yaml", &gql_suite("guard", &base, "", endpoints));
+    let out = run(&ws, &["run", "s.yaml", "--json", "r.json"], &gql_vars()).await;
+    assert_eq!(
+        out.code,
+        0,
+        "skipped cells do not fail the run: {}",
+        out.all()
+    );
+    assert!(
+        out.stdout
+            .contains("SKIP  guard: POST not sent to a real target: set `allow_mutations: true`")
+            && out.stdout.contains("3 cells: DeleteNote × every principal"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .trim_end()
+            .ends_with("3 passed, 0 failed, 3 skipped"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(server.received_for("DeleteNote").len(), 0);
+    assert_eq!(
+        server.received_for("Me").len(),
+        3,
+        "a query by POST is sent"
+    );
+    let report = ws.json("r.json");
+    assert_eq!(cell(&report, "DeleteNote", "reader")["outcome"], "skipped");
+
+    let out = run(&ws, &["run", "s.yaml", "--allow-mutations"], &gql_vars()).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(server.received_for("DeleteNote").len(), 3);
+
+    ws.write(
+        "s.yaml",
+        &gql_suite("guard", &base, "  allow_mutations: true", endpoints),
+    );
+    let out = run(&ws, &["run", "s.yaml"], &gql_vars()).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(server.received_for("DeleteNote").len(), 6);
 }
