@@ -1293,3 +1293,126 @@ async fn a_graphql_mutation_is_guarded_whatever_its_method_and_a_query_by_post_i
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(server.received_for("DeleteNote").len(), 6);
 }
+
+// ---------------------------------------------------------------------------
+// 5. Answers a GraphQL client cannot read.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_that_are_not_graphql_keep_their_status_or_read_as_other_with_a_note() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let endpoints = r#"  - request: POST /gql/html
+    graphql: { query: "query Page { x }" }
+    expect: { "*": other }
+  - request: POST /gql/errors-string
+    graphql: { query: "query ErrorsString { x }" }
+    expect: { "*": 200 }
+  - request: POST /gql/errors-odd-items
+    graphql: { query: "query OddItems { x }" }
+    expect: { "*": other }
+  - request: POST /gql/text
+    graphql: { query: "query Text { x }" }
+    expect: { "*": 200 }
+  - request: POST /gql/deep
+    graphql: { query: "query Deep { x }" }
+    expect: { "*": 200 }
+  - request: POST /gql/big
+    graphql: { query: "query Big { x }" }
+    expect: { "*": 200 }
+"#;
+    ws.write("s.yaml", &gql_suite("bad", &base, "", endpoints));
+    let out = run(
+        &ws,
+        &["run", "s.yaml", "--json", "r.json", "--principal", "reader"],
+        &gql_vars(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = ws.json("r.json");
+
+    let page = cell(&report, "Page", "reader");
+    assert_eq!(
+        (&page["status"], &page["decision"], &page["decided_by"]),
+        (&json!(200), &json!("other"), &json!("graphql")),
+        "{page}"
+    );
+    assert_eq!(page["reason"], "HTML, not a GraphQL answer", "{page}");
+    let note = page["decision_note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("a GraphQL endpoint answered with HTML: ")
+            && note.contains("Please sign in to continue"),
+        "the note quotes the page: {page}"
+    );
+
+    for (endpoint, says) in [
+        (
+            "ErrorsString",
+            "the GraphQL answer's `errors` is not a list: the status stands",
+        ),
+        ("Text", "the GraphQL answer is not JSON: the status stands"),
+        ("Deep", "the GraphQL answer is not JSON: the status stands"),
+        ("Big", "not read whole"),
+    ] {
+        let got = cell(&report, endpoint, "reader");
+        assert_eq!(
+            (&got["decision"], &got["decided_by"]),
+            (&json!(200), &json!("status")),
+            "{endpoint}: the status stands: {got}"
+        );
+        assert!(
+            got["decision_note"]
+                .as_str()
+                .is_some_and(|n| n.contains(says)),
+            "{endpoint}: the note says {says:?}: {got}"
+        );
+    }
+    assert_eq!(cell(&report, "OddItems", "reader")["decision"], "other");
+}
+
+/// An HTTP 401 already says the caller was refused: a GraphQL error without
+/// a code in its body must not turn it into `other`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_401_whose_graphql_error_has_no_code_stays_401() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let endpoints = r#"  - request: POST /gql/unauthorized
+    graphql: { query: "query Guarded { x }" }
+    expect: { "*": 401 }
+"#;
+    ws.write("s.yaml", &gql_suite("refused", &base, "", endpoints));
+    let out = run(
+        &ws,
+        &["run", "s.yaml", "--json", "r.json", "--principal", "anon"],
+        &gql_vars(),
+    )
+    .await;
+    let report = ws.json("r.json");
+    let got = cell(&report, "Guarded", "anon");
+    assert_eq!(got["status"], 401, "{got}");
+    assert_eq!(
+        got["decision"], 401,
+        "a 401 reads as 401, not as `other`: {got}"
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+}
+
+/// A rule over the body of an answer past the read limit cannot be
+/// evaluated: the status stands, and the cell says why.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_over_a_body_past_the_read_limit_falls_back_to_the_status_with_a_note() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let text = format!(
+        "suite: big\ntarget:\n  base_url: {base}\n  decide:\n    - {{ when: {{ json: /ok, equals: false }}, then: 403 }}\nprincipals:\n  anon: {{ auth: none }}\nendpoints:\n  - request: GET /case/big-denied\n    expect: {{ anon: 200 }}\n"
+    );
+    ws.write("s.yaml", &text);
+    let out = run(&ws, &["run", "s.yaml", "--json", "r.json"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = ws.json("r.json");
+    let got = cell(&report, "GET /case/big-denied", "anon");
+    assert_eq!(got["decision"], 200, "{got}");
+    assert!(
+        got["decision_note"].is_string(),
+        "the cell says the rules could not read the body: {got}"
+    );
+}
