@@ -1416,3 +1416,319 @@ async fn a_rule_over_a_body_past_the_read_limit_falls_back_to_the_status_with_a_
         "the cell says the rules could not read the body: {got}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// 6. Snapshots of decided cells.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_denial_read_from_the_body_that_turns_into_data_is_a_widened_change() {
+    let (base, server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &slack_suite_expecting(&base, "any", ""));
+    let snap = ["run", "s.yaml", "--snapshots", "snaps"];
+    let out = run(&ws, &snap, &slack_vars()).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        ws.read("snaps/slack.snap")
+            .contains("  reader → 403 (200: channels:read)\n"),
+        "{}",
+        ws.read("snaps/slack.snap")
+    );
+
+    // The reason alone changes.
+    server.set_needed("channels:history");
+    let out = run(&ws, &snap, &slack_vars()).await;
+    assert_eq!(
+        out.code,
+        1,
+        "a changed snapshot fails the run: {}",
+        out.all()
+    );
+    let line = "  changed     GET /api/conversations.list × reader: 403 (200: channels:read) → 403 (200: channels:history)";
+    assert!(
+        out.stdout.contains(line),
+        "missing {line:?} in:\n{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("widened"), "{}", out.stdout);
+    let mut accept = snap.to_vec();
+    accept.push("--accept");
+    let out = run(&ws, &accept, &slack_vars()).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    // The same 200 now carries data.
+    server.open_slack(true);
+    let out = run(&ws, &snap, &slack_vars()).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let widened = line_starting(&out, "  widened     GET /api/conversations.list × reader: ");
+    assert!(widened.ends_with(" → 200"), "{widened}");
+    assert!(
+        out.stdout
+            .contains("-  reader → 403 (200: channels:history)")
+            && out.stdout.contains("+  reader → 200"),
+        "the diff shows both lines: {}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stdout.matches("widened ").count(),
+        1,
+        "only the reader's cell changed: {}",
+        out.stdout
+    );
+}
+
+/// The widened line says what the old cell was decided from: the status
+/// never changed (200 both times), so `403 → 200` alone would misreport it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_widened_line_shows_what_the_old_decision_was_read_from() {
+    let (base, server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &slack_suite_expecting(&base, "any", ""));
+    let snap = ["run", "s.yaml", "--snapshots", "snaps"];
+    let out = run(&ws, &snap, &slack_vars()).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    server.open_slack(true);
+    let out = run(&ws, &snap, &slack_vars()).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let line = "  widened     GET /api/conversations.list × reader: 403 (200: channels:read) → 200";
+    assert!(
+        out.stdout.contains(line),
+        "missing {line:?} in:\n{}",
+        out.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partial_to_reached_is_widened_and_reached_to_partial_narrowed() {
+    let (base, server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let endpoints = r#"  - request: POST /graphql
+    graphql: { query: "query Both { notes { id title } secrets { id } }" }
+    expect: { "*": any }
+"#;
+    ws.write("s.yaml", &gql_suite("partial", &base, "", endpoints));
+    let snap = ["run", "s.yaml", "--snapshots", "snaps"];
+    let out = run(&ws, &snap, &gql_vars()).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let recorded = ws.read("snaps/partial.snap");
+    assert!(
+        recorded.contains("Both\n  admin → 200\n  reader → partial (200: denied secrets)\n  anon → 401 (200: UNAUTHENTICATED)\n"),
+        "{recorded}"
+    );
+
+    server.open_graphql(true);
+    let out = run(&ws, &snap, &gql_vars()).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let widened = line_starting(&out, "  widened     Both × reader: partial");
+    assert!(widened.ends_with(" → 200"), "{widened}");
+    let mut accept = snap.to_vec();
+    accept.push("--accept");
+    assert_eq!(run(&ws, &accept, &gql_vars()).await.code, 0);
+
+    server.open_graphql(false);
+    let out = run(&ws, &snap, &gql_vars()).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    let narrowed = line_starting(&out, "  narrowed    Both × reader: 200 → partial");
+    assert!(!narrowed.contains("widened"), "{narrowed}");
+    assert!(!out.stdout.contains("  widened "), "{}", out.stdout);
+}
+
+// ---------------------------------------------------------------------------
+// 7. explain.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn explain_shows_the_decision_with_its_rule_and_reason() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let text = slack_suite(&base, "");
+    ws.write("s.yaml", &text);
+    let rule = format!("target rule 1 (line {})", line_of(&text, SLACK_RULE));
+    let out = run(
+        &ws,
+        &[
+            "explain",
+            "s.yaml",
+            "--endpoint",
+            "GET /api/conversations.list",
+            "--principal",
+            "reader",
+        ],
+        &slack_vars(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    for line in [
+        "response 200\n".to_string(),
+        format!("decision 403 — decided by {rule}: channels:read\n"),
+        "verdict  PASSED: 403 (200) is within deny\n".to_string(),
+        format!("reading  the status was 200 but {rule} reads the answer as 403 (channels:read)"),
+    ] {
+        assert!(
+            out.stdout.contains(&line),
+            "missing {line:?} in:\n{}",
+            out.stdout
+        );
+    }
+    let decision = out.stdout.find("decision ").unwrap_or(0);
+    let body = out.stdout.find("body ").unwrap_or(usize::MAX);
+    assert!(
+        body < decision,
+        "the decision follows the body it was read from:\n{}",
+        out.stdout
+    );
+
+    let text = gql_suite(
+        "g",
+        &base,
+        "",
+        "  - request: POST /graphql\n    graphql: { query: \"query PgBoth { notes { id } secrets { id } audit { id } }\" }\n    decide:\n      - { when: { json: /errors/*/message, matches: \"^permission denied\" }, then: forbidden }\n    expect: { admin: 200, reader: partial, anon: 401 }\n",
+    );
+    ws.write("g.yaml", &text);
+    let rule = format!(
+        "endpoint rule 1 (line {})",
+        line_of(&text, "^permission denied")
+    );
+    let out = run(
+        &ws,
+        &[
+            "explain",
+            "g.yaml",
+            "--endpoint",
+            "PgBoth",
+            "--principal",
+            "reader",
+        ],
+        &gql_vars(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    for line in [
+        format!(
+            "decision partial — decided by {rule}: denied secrets; other errors: at audit: {ABORTED}\n"
+        ),
+        "verdict  PASSED: partial (200) is within partial".to_string(),
+        "some fields were denied (secrets), the rest answered".to_string(),
+    ] {
+        assert!(
+            out.stdout.contains(&line),
+            "missing {line:?} in:\n{}",
+            out.stdout
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The terminal matrix with decided cells.
+
+/// The matrix of the run's first suite: its lines after the title, up to the
+/// first empty line.
+fn matrix_lines<'o>(out: &'o Output, title: &str) -> Vec<&'o str> {
+    out.stdout
+        .lines()
+        .skip_while(|l| !l.starts_with(title))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .collect()
+}
+
+const WIDE_CELLS: &str = r#"  - request: POST /graphql
+    graphql: { query: "query Me { me { id } }" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - request: POST /graphql
+    graphql: { query: "query Both { notes { id title } secrets { id } }" }
+    expect: { admin: 200, reader: partial, anon: 401 }
+  - name: ApolloSecrets expecting 200
+    request: POST /graphql
+    graphql: { query: "query ApolloSecrets { secrets { id } }" }
+    expect: { admin: 200, reader: 200, anon: 401 }
+  - request: GET /graphql-post-only
+    graphql: { query: "query PostOnly { me { id } }" }
+    expect: { "*": 405 }
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_matrix_keeps_its_columns_aligned_with_decided_cells() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &gql_suite("wide", &base, "", WIDE_CELLS));
+    let vars = gql_vars();
+    let out = ws
+        .permatrix_with_env(
+            &["run", "s.yaml", &vars[0], &vars[1]],
+            &[("COLUMNS", "200")],
+        )
+        .await;
+    no_panic(&out);
+    assert_eq!(out.code, 1, "one cell fails: {}", out.all());
+    let lines = matrix_lines(&out, "wide (s.yaml)");
+    assert_eq!(lines.len(), 5, "a header and four endpoints: {lines:?}");
+    let header: Vec<char> = lines[0].chars().collect();
+    // Where each principal's column starts, by the header.
+    let starts: Vec<usize> = ["admin", "reader", "anon"]
+        .iter()
+        .map(|name| {
+            lines[0]
+                .find(&format!("  {name}"))
+                .map(|byte| lines[0][..byte].chars().count() + 2)
+                .unwrap_or_else(|| panic!("no column {name} in {:?}", lines[0]))
+        })
+        .collect();
+    assert_eq!(header.len(), starts[2] + 4);
+    let texts = ["partial (200)", "403 (200) ✗", "401 (200)"];
+    for text in texts {
+        assert!(
+            lines.iter().any(|l| l.contains(text)),
+            "{text:?} in the matrix:\n{}",
+            lines.join("\n")
+        );
+    }
+    for line in &lines[1..] {
+        let chars: Vec<char> = line.chars().collect();
+        for (&start, name) in starts.iter().zip(["admin", "reader", "anon"]) {
+            let aligned = chars.len() > start
+                && chars[start] != ' '
+                && chars[start - 1] == ' '
+                && chars[start - 2] == ' ';
+            assert!(
+                aligned,
+                "the {name} column starts at {start} in every row:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_per_principal_lists_keep_endpoint_names_aligned_with_decided_cells() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write("s.yaml", &gql_suite("narrow", &base, "", WIDE_CELLS));
+    let vars = gql_vars();
+    let out = ws
+        .permatrix_with_env(&["run", "s.yaml", &vars[0], &vars[1]], &[("COLUMNS", "40")])
+        .await;
+    no_panic(&out);
+    let lines = matrix_lines(&out, "narrow (s.yaml)");
+    let reader: Vec<&str> = lines
+        .iter()
+        .skip_while(|l| **l != "reader:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .copied()
+        .collect();
+    assert_eq!(reader.len(), 4, "{}", out.stdout);
+    // Where each endpoint's name starts on its line.
+    let columns: Vec<usize> = reader
+        .iter()
+        .zip(["Me", "Both", "ApolloSecrets", "PostOnly"])
+        .map(|(line, name)| {
+            let byte = line.rfind(name).expect("the endpoint's name");
+            line[..byte].chars().count()
+        })
+        .collect();
+    assert!(
+        columns.windows(2).all(|w| w[0] == w[1]),
+        "names start in one column {columns:?}:\n{}",
+        reader.join("\n")
+    );
+}
