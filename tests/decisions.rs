@@ -1732,3 +1732,80 @@ async fn the_per_principal_lists_keep_endpoint_names_aligned_with_decided_cells(
         reader.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------
+// Decisions elsewhere: secrets in reasons, tamper probes.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reason_that_quotes_the_credential_is_masked_in_every_report() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            "suite: echo\ntarget:\n  base_url: {base}\n  decide:\n    - {{ when: {{ json: /ok, equals: false }}, then: 403, reason: /detail }}\nprincipals:\n  reader: {{ auth: {{ bearer: {{ token: \"${{SLACK_READER_TOKEN}}\" }} }} }}\nendpoints:\n  - request: GET /case/echo\n    expect: {{ reader: 403 }}\n  - name: echo expecting 200\n    request: GET /case/echo\n    expect: {{ reader: 200 }}\n"
+        ),
+    );
+    let out = run(&ws, &["run", "s.yaml"], &slack_vars()).await;
+    let out_all = run(
+        &ws,
+        &[&["run", "s.yaml"][..], common::EVERY_REPORT].concat(),
+        &slack_vars(),
+    )
+    .await;
+    assert_eq!(out_all.code, 1, "{}", out_all.all());
+    let report = ws.json("r.json");
+    let reason = cell(&report, "GET /case/echo", "reader")["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        reason.contains("****") && reason.ends_with("is not valid here"),
+        "the reason is read, the token masked: {reason:?}"
+    );
+    let mut texts = vec![out.all(), out_all.all(), ws.read("snaps/echo.snap")];
+    for file in ["r.json", "r.xml", "r.md", "r.html"] {
+        texts.push(ws.read(file));
+    }
+    assert!(
+        texts[2].contains("reader → 403 (200: Bearer ****"),
+        "{}",
+        texts[2]
+    );
+    for text in &texts {
+        assert!(!text.contains(SLACK_READER), "the token leaked:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tampered_token_refused_with_a_200_is_not_reported_as_accepted() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    let text = slack_suite(&base, "").replace("principals:\n", "probes: all\nprincipals:\n");
+    ws.write("s.yaml", &text);
+    let out = run(&ws, &["run", "s.yaml", "--json", "r.json"], &slack_vars()).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let report = ws.json("r.json");
+    let probes: Vec<&Value> = report["suites"][0]["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .filter(|c| !c["probe"].is_null())
+        .collect();
+    assert!(
+        probes.len() >= 2,
+        "the bearer principals are probed: {report}"
+    );
+    for probe in &probes {
+        assert_eq!(
+            (&probe["status"], &probe["decision"], &probe["outcome"]),
+            (&json!(200), &json!(403), &json!("passed")),
+            "a 200 that says `ok: false` refused the tampered token: {probe}"
+        );
+    }
+    assert!(
+        !out.stdout.to_lowercase().contains("accepted"),
+        "{}",
+        out.stdout
+    );
+}
