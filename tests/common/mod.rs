@@ -2,6 +2,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod decide_server;
 pub mod flawed_server;
 pub mod owned_server;
 pub mod record_server;
