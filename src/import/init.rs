@@ -213,7 +213,7 @@ pub fn har_text(file: &Path, bytes: &[u8]) -> Result<String, InitError> {
 }
 
 /// The suite `init --graphql SCHEMA` writes for a schema held in memory (no
-/// `--principals`, no `--observe`, not checked): for tests and a fuzz target.
+/// `--principals`, no `--observe`, not checked): for tests.
 pub fn graphql_text(file: &Path, text: &str, include_mutations: bool) -> Result<String, InitError> {
     let choices = GraphqlChoices {
         include_mutations,
