@@ -103,7 +103,7 @@ fn syntax_error(file: &Path, error: &ast::ParseError) -> GraphqlError {
     let message = if rest.is_empty() {
         first.to_string()
     } else {
-        rest.join("; ")
+        without_token_kinds(&rest.join("; "))
     };
     GraphqlError::Syntax {
         file: file.to_path_buf(),
@@ -111,6 +111,29 @@ fn syntax_error(file: &Path, error: &ast::ParseError) -> GraphqlError {
         column,
         message,
     }
+}
+
+/// The parser's tokens without their kind: `` `:[Punctuator]` `` is `` `:` ``.
+fn without_token_kinds(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(open) = rest.find('[') {
+        let kind = rest[open + 1..].split_once("]`");
+        match kind {
+            Some((kind, _))
+                if !kind.is_empty() && kind.chars().all(|c| c.is_ascii_alphabetic()) =>
+            {
+                out.push_str(&rest[..open]);
+                rest = &rest[open + kind.len() + 2..];
+            }
+            _ => {
+                out.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `text` with the description before `schema` at `line`:`column` blanked
@@ -308,9 +331,13 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("parsed"),
         };
-        assert!(
-            error.starts_with("s.graphql:3:5: invalid GraphQL SDL: Unexpected"),
-            "{error}"
+        assert_eq!(
+            error,
+            "s.graphql:3:5: invalid GraphQL SDL: Unexpected `:`; Expected Name"
+        );
+        assert_eq!(
+            without_token_kinds("`[[Punctuator]` [x] `a[Name]`"),
+            "`[` [x] `a`"
         );
         let deep = format!(
             "type Query {{ a: {}Int{} }}",
