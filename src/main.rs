@@ -106,9 +106,9 @@ enum Command {
         after_help = "Example:\n  permatrix coverage --openapi openapi.json suites/ --min 80 --json -\n\nExit codes: 0 measured (and at least --min), 1 below --min, 2 an unreadable description or invalid suite."
     )]
     Coverage(CoverageArgs),
-    /// Write a suite from an OpenAPI document or a HAR recording.
+    /// Write a suite from an OpenAPI document, a HAR recording or a GraphQL schema.
     #[command(
-        after_help = "Examples:\n  permatrix init --openapi openapi.yaml --out suites/api.yaml\n  permatrix init --har session.har --observe --out suites/app.yaml\n\nExit codes: 0 the suite was written (it loads), 2 an unreadable input, an existing --out without --force, or a failed observation."
+        after_help = "Examples:\n  permatrix init --openapi openapi.yaml --out suites/api.yaml\n  permatrix init --har session.har --observe --out suites/app.yaml\n  permatrix init --graphql schema.graphql --base-url http://localhost:4000/graphql\n  permatrix init --graphql-url https://api.example.com/graphql --principals suites/api.yaml\n\nExit codes: 0 the suite was written (it loads), 2 an unreadable input (a schema with a syntax error, a server that refuses introspection), an existing --out without --force, or a failed observation."
     )]
     Init(Box<InitArgs>),
     /// Which endpoints a scope set reaches, from the suite's last snapshot (or --run).
@@ -180,7 +180,8 @@ struct ReachArgs {
 }
 
 #[derive(Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["openapi", "har"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["openapi", "har", "graphql", "graphql_url"])))]
+#[command(group(clap::ArgGroup::new("mutations_wanted").multiple(true).args(["observe", "graphql", "graphql_url"])))]
 struct InitArgs {
     /// An OpenAPI 2.0, 3.0, 3.1 or 3.2 document (JSON or YAML): one endpoint per operation.
     #[arg(long, value_name = "SPEC")]
@@ -188,6 +189,12 @@ struct InitArgs {
     /// A HAR 1.2 recording (browser devtools, a proxy): one endpoint per distinct request.
     #[arg(long, value_name = "FILE")]
     har: Option<PathBuf>,
+    /// A GraphQL schema, SDL or introspection JSON: one endpoint per query root field.
+    #[arg(long, value_name = "SCHEMA")]
+    graphql: Option<PathBuf>,
+    /// A GraphQL server: its schema read by an introspection query (sent as the first --principals principal with credentials).
+    #[arg(long, value_name = "URL")]
+    graphql_url: Option<String>,
     /// With --har: the host whose requests become endpoints (default: the most frequent).
     #[arg(long, value_name = "HOST", requires = "har")]
     host: Option<String>,
@@ -197,10 +204,10 @@ struct InitArgs {
     /// Overwrite --out if it exists.
     #[arg(long, requires = "out")]
     force: bool,
-    /// The suite's name (default: the document's title, or the recording's host).
+    /// The suite's name (default: the document's title, the recording's or URL's host, the schema file's name).
     #[arg(long, value_name = "SUITE")]
     name: Option<String>,
-    /// The target's base URL (default: the document's server, behind a variable).
+    /// The target's base URL (default: the document's server, behind a variable); for GraphQL, the server's URL (its origin is the target, its path the request's).
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// Take principals, groups, target, vars and default headers from this suite.
@@ -209,8 +216,8 @@ struct InitArgs {
     /// Run the matrix against the target and write the statuses it answers as expectations.
     #[arg(long)]
     observe: bool,
-    /// With --observe: send POST/PUT/PATCH/DELETE too (the mutation guard still applies).
-    #[arg(long, requires = "observe")]
+    /// With --observe: send POST/PUT/PATCH/DELETE too (the mutation guard still applies); with --graphql(-url): write the mutation root fields too.
+    #[arg(long, requires = "mutations_wanted")]
     include_mutations: bool,
     /// With --include-mutations: send them to a real target too, like `run --allow-mutations`.
     #[arg(long, requires = "include_mutations")]
@@ -541,15 +548,18 @@ fn init(
     color: ColorChoice,
     env: BTreeMap<String, String>,
 ) -> Result<Finished, CommandError> {
-    let source = match (args.openapi, args.har) {
-        (Some(spec), _) => permatrix::import::init::Source::OpenApi(spec),
-        (None, Some(file)) => permatrix::import::init::Source::Har {
+    use permatrix::import::init::Source;
+    let source = match (args.openapi, args.har, args.graphql, args.graphql_url) {
+        (Some(spec), ..) => Source::OpenApi(spec),
+        (None, Some(file), ..) => Source::Har {
             file,
             host: args.host,
         },
-        (None, None) => {
+        (None, None, Some(schema), _) => Source::Graphql(schema),
+        (None, None, None, Some(url)) => Source::GraphqlUrl(url),
+        (None, None, None, None) => {
             return Err(CommandError::Usage(
-                "give --openapi SPEC or --har FILE".into(),
+                "give --openapi SPEC, --har FILE, --graphql SCHEMA or --graphql-url URL".into(),
             ));
         }
     };

@@ -168,6 +168,40 @@ fn ensure_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// A reqwest client for a request sent outside the cell pipeline (`init
+/// --graphql-url` asking for the schema), set up as a principal's is: no
+/// redirects, permatrix's User-Agent, the suite's TLS settings, the injected
+/// resolver. `direct`: the environment's proxies are left out, as they are
+/// for a cell to a loopback target (unless `PERMATRIX_PROXY_LOOPBACK`).
+pub(crate) fn client_outside_cells(
+    suite: &Suite,
+    options: &ExecOptions,
+    direct: bool,
+) -> Result<reqwest::Client, ExecError> {
+    ensure_crypto_provider();
+    let tls = tls::client_config(&suite.target.tls).map_err(|source| ExecError::Tls {
+        suite: suite.name.clone(),
+        source,
+    })?;
+    let mut builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(transport::USER_AGENT_VALUE)
+        .tls_backend_preconfigured(tls);
+    if direct {
+        builder = builder.no_proxy();
+    }
+    if let Some(resolver) = &options.resolver {
+        builder = builder.dns_resolver(resolver.0.clone());
+    }
+    Ok(builder.build()?)
+}
+
+/// Whether a request to `url` goes straight to it, past the environment's
+/// proxies, as a cell's does: a loopback target, unless `PERMATRIX_PROXY_LOOPBACK`.
+pub(crate) fn goes_direct(url: &Url, options: &ExecOptions) -> bool {
+    !options.proxy_loopback && transport::is_loopback(url)
+}
+
 /// The suite's per-request timeout after `--timeout`.
 fn timeout_of(suite: &Suite, options: &ExecOptions) -> Duration {
     options.timeout.unwrap_or(suite.target.timeout)

@@ -98,6 +98,19 @@ pub enum Body {
     Form(Vec<(String, String)>),
     /// `body:` (its content type goes in `headers`).
     Raw(String),
+    /// `graphql:`, a GraphQL operation.
+    Graphql(GraphqlBody),
+}
+
+/// A `graphql:` request: the operation, its name and its variables.
+#[derive(Clone, Debug)]
+pub struct GraphqlBody {
+    /// `query:`, the operation's text.
+    pub query: String,
+    /// `operation_name:`.
+    pub operation_name: String,
+    /// `variables:`, in order; strings may hold `${…}`.
+    pub variables: Vec<(String, serde_json::Value)>,
 }
 
 impl Endpoint {
@@ -200,6 +213,7 @@ fn endpoint_yaml(endpoint: &Endpoint) -> Yaml {
         Some(Body::Json(value)) => entries.push(Entry::new("json", Yaml::Json(value.clone()))),
         Some(Body::Form(fields)) => entries.push(Entry::new("form", pairs(fields))),
         Some(Body::Raw(text)) => entries.push(Entry::new("body", Yaml::Str(text.clone()))),
+        Some(Body::Graphql(graphql)) => entries.push(graphql_entry(graphql)),
         None => {}
     }
     if let Some(scopes) = &endpoint.scopes {
@@ -212,6 +226,23 @@ fn endpoint_yaml(endpoint: &Endpoint) -> Yaml {
         entries.push(expect_entry(&endpoint.expect));
     }
     Yaml::Map(entries)
+}
+
+/// `graphql:` as a block: the query on one line, `variables:` as a flow map.
+fn graphql_entry(graphql: &GraphqlBody) -> Entry {
+    let mut entries = vec![
+        Entry::new("query", Yaml::Str(graphql.query.clone())),
+        Entry::new("operation_name", Yaml::Str(graphql.operation_name.clone())),
+    ];
+    if !graphql.variables.is_empty() {
+        let pairs = graphql
+            .variables
+            .iter()
+            .map(|(k, v)| (k.clone(), Yaml::Json(v.clone())))
+            .collect();
+        entries.push(Entry::new("variables", Yaml::FlowMap(pairs)));
+    }
+    Entry::new("graphql", Yaml::Map(entries))
 }
 
 /// `expect:` on one line, or one line per entry when an entry has a comment.

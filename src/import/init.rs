@@ -1,10 +1,13 @@
-//! `permatrix init`: a suite from an OpenAPI document or a HAR recording,
-//! checked like any suite before it is written, observed first on request.
+//! `permatrix init`: a suite from an OpenAPI document, a HAR recording or a
+//! GraphQL schema, checked like any suite before it is written, observed
+//! first on request.
 
 use std::path::{Path, PathBuf};
 
 use super::compact::{self, Seen};
 use super::draft::Draft;
+use super::graphql::source::{self as graphql_source, Made as GraphqlMade};
+use super::graphql::write::GraphqlChoices;
 use super::observe::{self, ObserveError, ObserveOptions};
 use super::principals::{self, PrincipalsError};
 use crate::execute::ExecOptions;
@@ -25,6 +28,10 @@ pub enum Source {
         /// `--host`: the host whose requests become endpoints.
         host: Option<String>,
     },
+    /// `--graphql SCHEMA`: SDL or introspection JSON.
+    Graphql(PathBuf),
+    /// `--graphql-url URL`: the schema the server answers the introspection query with.
+    GraphqlUrl(String),
 }
 
 /// Everything `permatrix init` needs, parsed from the command line.
@@ -44,7 +51,8 @@ pub struct InitConfig {
     pub principals: Option<PathBuf>,
     /// `--observe`.
     pub observe: bool,
-    /// `--include-mutations`.
+    /// `--include-mutations`: observe mutations too; with a GraphQL
+    /// schema, write its mutation root fields too.
     pub include_mutations: bool,
     /// Engine settings and interpolation sources (for `--observe` and the final check).
     pub exec: ExecOptions,
@@ -61,6 +69,9 @@ pub enum InitError {
     /// The recording is not one.
     #[error(transparent)]
     Har(#[from] super::har::HarError),
+    /// The GraphQL schema could not be read or fetched.
+    #[error(transparent)]
+    Graphql(#[from] super::graphql::GraphqlError),
     /// The `--principals` suite could not be used.
     #[error(transparent)]
     Principals(#[from] PrincipalsError),
@@ -201,6 +212,17 @@ pub fn har_text(file: &Path, bytes: &[u8]) -> Result<String, InitError> {
     Ok(settle(&mut made.draft, &made.rows, false))
 }
 
+/// The suite `init --graphql SCHEMA` writes for a schema held in memory (no
+/// `--principals`, no `--observe`, not checked): for tests.
+pub fn graphql_text(file: &Path, text: &str, include_mutations: bool) -> Result<String, InitError> {
+    let choices = GraphqlChoices {
+        include_mutations,
+        ..Default::default()
+    };
+    let mut made = graphql_source::from_text(file, text, &choices)?;
+    Ok(settle(&mut made.draft, &made.rows, false))
+}
+
 /// A source's draft, its matrix (endpoint × principal) and its warnings.
 struct Drafted {
     draft: Draft,
@@ -251,6 +273,45 @@ fn made(config: &InitConfig, out_dir: &Path) -> Result<Drafted, InitError> {
                 notes: made.notes,
                 literals,
             })
+        }
+        Source::Graphql(file) => {
+            let (choices, set) = graphql_inputs(config, out_dir)?;
+            let made = graphql_source::from_file(file, &choices, set)?;
+            Ok(made.into())
+        }
+        Source::GraphqlUrl(url) => {
+            let (choices, set) = graphql_inputs(config, out_dir)?;
+            let made = super::graphql::source::from_url(url, &choices, set, &config.exec, out_dir)?;
+            Ok(made.into())
+        }
+    }
+}
+
+/// What a GraphQL source is made with: the command line's choices and the `--principals` suite's.
+fn graphql_inputs(
+    config: &InitConfig,
+    out_dir: &Path,
+) -> Result<(GraphqlChoices, Option<principals::PrincipalSet>), InitError> {
+    let set = match &config.principals {
+        Some(suite) => Some(principals::from_suite(suite, &[], out_dir)?),
+        None => None,
+    };
+    let choices = GraphqlChoices {
+        name: config.name.clone(),
+        base_url: config.base_url.clone(),
+        include_mutations: config.include_mutations,
+        ..Default::default()
+    };
+    Ok((choices, set))
+}
+
+impl From<GraphqlMade> for Drafted {
+    fn from(made: GraphqlMade) -> Drafted {
+        Drafted {
+            draft: made.draft,
+            rows: made.rows,
+            notes: made.notes,
+            literals: made.literals,
         }
     }
 }
