@@ -93,6 +93,14 @@ pub(crate) fn decide(
             });
         }
     }
+    // A rule that could not match because the body was cut must not pass
+    // silently: the status stands, with a note saying so.
+    if response.incomplete && rules.rules.iter().any(|r| r.when.needs_body()) && body().is_none() {
+        return Some(fallback(
+            response,
+            "the body was not read whole (over the 64 KiB read limit, or cut), so the rules that read it could not: the status stands",
+        ));
+    }
     if !rules.graphql {
         return None;
     }
@@ -237,6 +245,15 @@ fn graphql<'j>(
             denied: listed(denied),
             other_errors: listed(others),
             note: None,
+        });
+    }
+    // Errors that deny nothing beside data: the status stands, the errors are listed.
+    if answered && !others.is_empty() {
+        return Some(Decision {
+            decided: Decided::Status(response.status),
+            by: "graphql".into(),
+            other_errors: listed(others),
+            ..Decision::default()
         });
     }
     // A 2xx with no data and an error no rule or code calls a denial did not

@@ -153,6 +153,16 @@ pub struct Recorded {
     pub body: Option<String>,
 }
 
+impl Recorded {
+    /// `403 (200: missing_scope)`: the value, with what it was decided from.
+    pub fn shown(&self) -> String {
+        match &self.decided_from {
+            Some(from) => format!("{} ({from})", self.status),
+            None => self.status.to_string(),
+        }
+    }
+}
+
 /// The label of a cell's body fact line (`    body: same as alice`).
 const BODY_LABEL: &str = "body";
 
@@ -198,12 +208,7 @@ impl Matrix {
             out.push_str(endpoint);
             out.push('\n');
             for (principal, cell) in cells {
-                match &cell.decided_from {
-                    Some(from) => {
-                        out.push_str(&format!("  {principal} → {} ({from})\n", cell.status))
-                    }
-                    None => out.push_str(&format!("  {principal} → {}\n", cell.status)),
-                }
+                out.push_str(&format!("  {principal} → {}\n", cell.shown()));
                 if let Some(body) = &cell.body {
                     out.push_str(&format!("    {BODY_LABEL}: {body}\n"));
                 }
@@ -555,20 +560,14 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                 }),
                 Some(before) if before.status != cell.status => changes.push(Change {
                     class: classify_status(before.status, cell.status),
-                    what: format!("{}: {} → {}", what(), before.status, cell.status),
+                    what: format!("{}: {} → {}", what(), before.shown(), cell.shown()),
                     endpoint: Some(endpoint.clone()),
                 }),
-                Some(before) if before.decided_from != cell.decided_from => {
-                    let shown = |r: &Recorded| match &r.decided_from {
-                        Some(from) => format!("{} ({from})", r.status),
-                        None => r.status.to_string(),
-                    };
-                    changes.push(Change {
-                        class: ChangeClass::Changed,
-                        what: format!("{}: {} → {}", what(), shown(before), shown(cell)),
-                        endpoint: Some(endpoint.clone()),
-                    })
-                }
+                Some(before) if before.decided_from != cell.decided_from => changes.push(Change {
+                    class: ChangeClass::Changed,
+                    what: format!("{}: {} → {}", what(), before.shown(), cell.shown()),
+                    endpoint: Some(endpoint.clone()),
+                }),
                 Some(before) if before.body != cell.body => changes.push(Change {
                     class: classify_body(before.body.as_deref(), cell.body.as_deref()),
                     what: format!(

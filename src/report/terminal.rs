@@ -442,8 +442,10 @@ fn matrix(run: &RunReport<'_>, s: usize, style: TerminalStyle) -> String {
         text.push_str(&format!("{}:\n", principal.name));
         for (e, name) in names.iter().enumerate() {
             let (plain, painted) = &cells(e)[p];
-            let pad = " ".repeat(7usize.saturating_sub(plain.chars().count()));
-            let name = shorten(name, available.saturating_sub(13).max(12));
+            // As wide as the principal's widest cell (`partial (200) ✗`), at least `403 ✗`.
+            let width = widest[p].max(7);
+            let pad = " ".repeat(width.saturating_sub(plain.chars().count()));
+            let name = shorten(name, available.saturating_sub(width + 6).max(12));
             text.push_str(&format!("  {painted}{pad}  {name}\n"));
         }
     }

@@ -456,6 +456,8 @@ fn read_condition(r: &mut Reader<'_>, node: &Node, depth: usize) -> Option<Condi
         _ => {
             let test = match operators.as_slice() {
                 [one] => read_test(r, f.get(one)?, one)?,
+                // A misspelt operator was reported as an unknown key already.
+                [] if map_len(node) > f.entries.len() => return None,
                 [] => {
                     r.diags.error_with_help(
                         node.pos,
@@ -496,6 +498,14 @@ fn read_condition(r: &mut Reader<'_>, node: &Node, depth: usize) -> Option<Condi
                 }
             }
         }
+    }
+}
+
+/// How many keys a map node has as written (unknown ones included).
+fn map_len(node: &Node) -> usize {
+    match &node.value {
+        Value::Map(entries) => entries.len(),
+        _ => 0,
     }
 }
 

@@ -92,7 +92,12 @@ pub(super) fn read_operation(
     let parsed = match parse_operation(&text, operation_name.as_deref()) {
         Ok(parsed) => parsed,
         Err(message) => {
-            r.diags.error(query_node.pos, message);
+            // An operation_name that names nothing is that key's fault.
+            let at = match f.get("operation_name") {
+                Some(n) if message.starts_with("graphql.operation_name") => n.pos,
+                _ => query_node.pos,
+            };
+            r.diags.error(at, message);
             return None;
         }
     };
