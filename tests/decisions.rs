@@ -1106,7 +1106,12 @@ async fn graphql_answers_are_read_by_their_codes_rules_and_fields() {
                 "at secrets: permission denied for table secrets",
                 format!("at audit: {ABORTED}")
             ]),
-            ..decided("PgBoth without a rule", "reader", json!(200), graphql.clone())
+            ..decided(
+                "PgBoth without a rule",
+                "reader",
+                json!(200),
+                graphql.clone(),
+            )
         },
         Decided {
             reason: json!("permission denied for table secrets"),

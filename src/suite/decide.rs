@@ -550,12 +550,8 @@ fn read_regex(r: &mut Reader<'_>, node: &Node, what: &str) -> Option<Regex> {
         Ok(regex) => Some(regex),
         Err(e) => {
             let reason = e.to_string();
-            let last = reason
-                .lines()
-                .last()
-                .unwrap_or("invalid")
-                .trim()
-                .to_string();
+            let last = reason.lines().last().unwrap_or("invalid").trim();
+            let last = last.strip_prefix("error: ").unwrap_or(last);
             r.diags
                 .error(node.pos, format!("`{what}:` is not a valid regex: {last}"));
             None
