@@ -558,7 +558,7 @@ fn no_mangled_schema_makes_init_panic_or_write_an_invalid_suite() {
         }
     }
     assert!(
-        written > 100,
+        written > 60,
         "many mutations still make a suite ({written})"
     );
 }

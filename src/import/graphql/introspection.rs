@@ -140,10 +140,26 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Schema, GraphqlError> {
 
 /// A string member, or a message naming where it is missing.
 fn text<'a>(value: &'a Value, key: &str, at: &str) -> Result<&'a str, String> {
-    value
+    let text = value
         .get(key)
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("{at} has no `{key}`"))
+        .ok_or_else(|| format!("{at} has no `{key}`"))?;
+    // A name goes into the operations written: it must be a GraphQL name.
+    if key == "name" && !is_name(text) {
+        return Err(format!(
+            "{at} has a `name` that is no GraphQL name: {text:?}"
+        ));
+    }
+    Ok(text)
+}
+
+/// Whether `text` is a GraphQL name (`[_A-Za-z][_0-9A-Za-z]*`).
+fn is_name(text: &str) -> bool {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 /// The members of a list that may be `null` or absent (none).
@@ -217,7 +233,10 @@ fn type_ref(value: Option<&Value>, at: &str) -> Result<TypeRef, String> {
         Some("NON_NULL") => Ok(TypeRef::NonNull(Box::new(inner()?))),
         Some("LIST") => Ok(TypeRef::List(Box::new(inner()?))),
         _ => match value.get("name").and_then(Value::as_str) {
-            Some(name) => Ok(TypeRef::Named(name.to_string())),
+            Some(name) if is_name(name) => Ok(TypeRef::Named(name.to_string())),
+            Some(name) => Err(format!(
+                "{at} has a type named {name:?}, which is no GraphQL name"
+            )),
             None => Err(format!("{at} has a type with no `name`")),
         },
     }
