@@ -318,7 +318,7 @@ fn node_selection(schema: &Schema, node: &TypeDef) -> String {
 fn plain(schema: &Schema, t: &TypeDef) -> String {
     let mut parts = Vec::new();
     for field in t.fields.iter().filter(|f| !f.needs_arguments()) {
-        if super::write::is_relay_id(&field.name) {
+        if is_relay_id(&field.name) {
             continue;
         }
         match schema.get(field.ty.name()) {
@@ -344,6 +344,30 @@ fn has_id(schema: &Schema, t: &TypeDef) -> bool {
     t.field("id").is_some_and(|id| {
         !id.needs_arguments() && matches!(schema.kind(id.ty.name()), Kind::Scalar | Kind::Enum)
     })
+}
+
+/// Whether a field name is Relay's global id beside a type's own (`nodeId`):
+/// never an endpoint, never selected.
+pub(super) fn is_relay_id(name: &str) -> bool {
+    name == "nodeId"
+}
+
+/// An operation name from a field's: `allNotes` → `AllNotes`, `all_notes` → `AllNotes`.
+pub(super) fn pascal_case(field: &str) -> String {
+    let name: String = field
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + chars.as_str()
+            })
+        })
+        .collect();
+    match name.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => name,
+        _ => format!("Operation{name}"),
+    }
 }
 
 #[cfg(test)]
@@ -389,7 +413,7 @@ mod tests {
         else {
             panic!("no field {field}");
         };
-        let name = crate::import::graphql::write::pascal_case(field);
+        let name = pascal_case(field);
         operation(schema, f, OperationKind::Query, name, vars)
     }
 

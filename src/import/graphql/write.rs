@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use super::operation::{self, Operation, OperationKind, Variables};
+use super::operation::{self, Operation, OperationKind, Variables, is_relay_id, pascal_case};
 use super::{Field, Kind, Schema};
 use crate::import::compact::Seen;
 use crate::import::draft::{Body, Draft, Endpoint, GraphqlBody, Principal, literal, var_name};
@@ -33,12 +33,6 @@ pub struct GraphqlChoices {
     pub flag: &'static str,
 }
 
-/// Whether a field name is Relay's global id beside a type's own (`nodeId`):
-/// never an endpoint, never selected.
-pub(super) fn is_relay_id(name: &str) -> bool {
-    name == "nodeId"
-}
-
 /// Whether a root field is Relay plumbing: `query: Query` (the root again),
 /// `node(id:)`/`nodes(ids:)` returning the `Node` interface, `nodeId`.
 fn is_plumbing(schema: &Schema, field: &Field) -> bool {
@@ -48,24 +42,6 @@ fn is_plumbing(schema: &Schema, field: &Field) -> bool {
     field.ty.name() == schema.query
         || (matches!(field.name.as_str(), "node" | "nodes") && returns_node)
         || is_relay_id(&field.name)
-}
-
-/// An operation name from a field's: `allNotes` → `AllNotes`, `all_notes` → `AllNotes`.
-pub(super) fn pascal_case(field: &str) -> String {
-    let name: String = field
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_ascii_uppercase().to_string() + chars.as_str()
-            })
-        })
-        .collect();
-    match name.chars().next() {
-        Some(c) if c.is_ascii_alphabetic() => name,
-        _ => format!("Operation{name}"),
-    }
 }
 
 /// The draft of `schema` with `principals` (a `--principals` suite's), else
