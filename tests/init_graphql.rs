@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use common::Workspace;
+use common::mutator::Mutator;
 
 /// A file from tests/data/graphql/.
 fn fixture(name: &str) -> String {
@@ -488,48 +489,10 @@ async fn a_server_that_refuses_introspection_is_a_clear_error() {
     );
 }
 
-/// A small deterministic generator (xorshift), so a failure names its seed.
-struct Mutator(u64);
-
-impl Mutator {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// `text` with one to three edits: a range cut, doubled, or a token put in.
-    fn mutate(&mut self, text: &str) -> String {
-        let mut bytes = text.as_bytes().to_vec();
-        for _ in 0..=self.below(3) {
-            let at = self.below(bytes.len());
-            let end = (at + 1 + self.below(40)).min(bytes.len());
-            match self.below(3) {
-                0 => {
-                    bytes.drain(at..end);
-                }
-                1 => {
-                    let copy = bytes[at..end].to_vec();
-                    bytes.splice(at..at, copy);
-                }
-                _ => {
-                    let tokens: [&[u8]; 12] = [
-                        b"{", b"}", b"[", b"]", b":", b"!", b"\"", b"${x}", b"#", b"\n  ", b"(",
-                        b"__",
-                    ];
-                    let token = tokens[self.below(tokens.len())];
-                    bytes.splice(at..at, token.iter().copied());
-                }
-            }
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
+/// What the mangled inputs get put in: the syntax of the documents read.
+const GRAPHQL_TOKENS: &[&[u8]] = &[
+    b"{", b"}", b"[", b"]", b":", b"!", b"\"", b"${x}", b"#", b"\n  ", b"(", b"__",
+];
 
 #[test]
 fn no_mangled_schema_makes_init_panic_or_write_an_invalid_suite() {
@@ -539,7 +502,7 @@ fn no_mangled_schema_makes_init_panic_or_write_an_invalid_suite() {
         let original = std::fs::read_to_string(fixture(name)).unwrap_or_default();
         let file = std::path::Path::new(name);
         for round in 0..300 {
-            let text = mutator.mutate(&original);
+            let text = mutator.mutate(&original, GRAPHQL_TOKENS);
             let Ok(suite) = permatrix::import::init::graphql_text(file, &text, round % 2 == 0)
             else {
                 continue;

@@ -11,6 +11,7 @@ use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use common::Workspace;
+use common::mutator::Mutator;
 
 /// A document from tests/data/openapi/.
 fn fixture(name: &str) -> String {
@@ -563,49 +564,10 @@ async fn observe_sends_mutations_only_when_asked_and_allowed() {
     );
 }
 
-/// A small deterministic generator (xorshift), so a failure names its seed.
-struct Mutator(u64);
-
-impl Mutator {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// `text` with one to three edits: a range cut, doubled, or a byte replaced by a YAML or JSON token.
-    fn mutate(&mut self, text: &str) -> String {
-        let mut bytes = text.as_bytes().to_vec();
-        for _ in 0..=self.below(3) {
-            let at = self.below(bytes.len());
-            let len = 1 + self.below(40);
-            let end = (at + len).min(bytes.len());
-            match self.below(3) {
-                0 => {
-                    bytes.drain(at..end);
-                }
-                1 => {
-                    let copy = bytes[at..end].to_vec();
-                    bytes.splice(at..at, copy);
-                }
-                _ => {
-                    let tokens: [&[u8]; 12] = [
-                        b"{", b"}", b"[", b"]", b":", b",", b"\"", b"$ref", b"${x}", b"#", b"\n  ",
-                        b"~1",
-                    ];
-                    let token = tokens[self.below(tokens.len())];
-                    bytes.splice(at..at, token.iter().copied());
-                }
-            }
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
+/// What the mangled inputs get put in: the syntax of the documents read.
+const OPENAPI_TOKENS: &[&[u8]] = &[
+    b"{", b"}", b"[", b"]", b":", b",", b"\"", b"$ref", b"${x}", b"#", b"\n  ", b"~1",
+];
 
 #[test]
 fn no_mangled_document_makes_init_panic_or_write_an_invalid_suite() {
@@ -615,7 +577,7 @@ fn no_mangled_document_makes_init_panic_or_write_an_invalid_suite() {
     for name in ["petstore-2.0.yaml", "edge-3.0.yaml", "edge-3.1.json"] {
         let original = std::fs::read_to_string(fixture(name)).expect("fixture");
         for round in 0..600 {
-            let text = mutator.mutate(&original);
+            let text = mutator.mutate(&original, OPENAPI_TOKENS);
             let Ok(suite) = permatrix::import::init::openapi_text(file, &text) else {
                 continue;
             };
