@@ -1,7 +1,7 @@
 //! `permatrix reach SUITE --scopes A,B`: which endpoints a scope set reaches,
 //! read from the suite's last snapshot (nothing sent) or from a run first.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use owo_colors::OwoColorize;
@@ -132,6 +132,7 @@ pub fn reach_command(config: &ReachConfig) -> Result<Finished, CommandError> {
         closure: &closure,
         rows: &rows,
         source: &source,
+        reasons: matrix.reasons(),
     };
     let mut notes = Vec::new();
     if suite.principals.iter().all(|p| p.scopes.is_none()) {
@@ -183,6 +184,8 @@ struct Answer<'a> {
     closure: &'a BTreeSet<String>,
     rows: &'a [ReachRow<'a>],
     source: &'a str,
+    /// What a `decide:` rule read as each cell's reason (Slack's `needed`), by endpoint and principal.
+    reasons: HashMap<(&'a str, &'a str), &'a str>,
 }
 
 /// The reached column: readable without colour.
@@ -211,9 +214,22 @@ impl Answer<'_> {
         )
     }
 
+    /// The reason the answer of `row`'s principal named, when a rule read one.
+    fn reason(&self, row: &ReachRow<'_>) -> Option<&str> {
+        let p = row.via?;
+        let key = (
+            self.suite.endpoints[row.endpoint].name.as_str(),
+            self.principal(p),
+        );
+        self.reasons.get(&key).copied()
+    }
+
     fn via(&self, row: &ReachRow<'_>) -> String {
         match (row.via, row.basis) {
-            (Some(p), _) => format!("via {}", self.principal(p)),
+            (Some(p), _) => match self.reason(row) {
+                Some(reason) => format!("via {} (the answer said: {reason})", self.principal(p)),
+                None => format!("via {}", self.principal(p)),
+            },
             (None, Basis::Unknown) => match self.documented(row) {
                 Some(true) => "its scopes say: reached".into(),
                 Some(false) => "its scopes say: denied".into(),
@@ -312,6 +328,7 @@ impl Answer<'_> {
                     "reached": row.reached,
                     "basis": row.basis.as_str(),
                     "via": row.via.map(|p| self.principal(p)),
+                    "reason": self.reason(row),
                     "required": self.required(row),
                     "required_any": row.required.map(|r| &r.alternatives),
                     "documented": self.documented(row),

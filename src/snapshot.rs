@@ -201,6 +201,20 @@ impl Matrix {
             .collect()
     }
 
+    /// The reason each decided cell was read with (`channels:read` of
+    /// `403 (200: channels:read)`), by endpoint and principal name.
+    pub fn reasons(&self) -> HashMap<(&str, &str), &str> {
+        self.endpoints
+            .iter()
+            .flat_map(|(e, cells)| {
+                cells.iter().filter_map(move |(p, r)| {
+                    let (_, reason) = r.decided_from.as_deref()?.split_once(": ")?;
+                    Some(((e.as_str(), p.as_str()), reason))
+                })
+            })
+            .collect()
+    }
+
     /// The deterministic text of the matrix.
     pub fn render(&self) -> String {
         let mut out = String::new();

@@ -1822,3 +1822,86 @@ async fn a_tampered_token_refused_with_a_200_is_not_reported_as_accepted() {
         out.stdout
     );
 }
+
+// ---------------------------------------------------------------------------
+// The scope an answer names (Slack's `needed`) in the scope findings and `reach`.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_scope_an_answer_names_shows_in_the_findings_and_in_reach() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    // The endpoint documents chat:write, which the reader holds: its refusal
+    // is a denial despite the scopes, and the answer says what it needed.
+    let text = format!(
+        r#"suite: slack
+target:
+  base_url: {base}
+  decide:
+    - when: {{ json: /ok, equals: false }}
+      then: 403
+      reason: /needed
+principals:
+  admin:
+    scopes: ["channels:read", "chat:write"]
+    auth: {{ bearer: {{ token: "${{SLACK_ADMIN_TOKEN}}" }} }}
+  reader:
+    scopes: ["chat:write"]
+    auth: {{ bearer: {{ token: "${{SLACK_READER_TOKEN}}" }} }}
+endpoints:
+  - request: GET /api/conversations.list
+    scopes: ["chat:write"]
+    expect: {{ admin: 200, reader: deny }}
+"#
+    );
+    ws.write("s.yaml", &text);
+    let out = run(
+        &ws,
+        &["run", "s.yaml", "--snapshots", "snaps", "--json", "r.json"],
+        &slack_vars(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    let finding = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains("denied_despite_scopes: GET /api/conversations.list × reader"))
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        finding.contains("the answer's reason `channels:read`"),
+        "the hint names the scope the answer asked for:\n{}",
+        out.stdout
+    );
+    let reach = run(
+        &ws,
+        &[
+            "reach",
+            "s.yaml",
+            "--scopes",
+            "chat:write",
+            "--snapshots",
+            "snaps",
+            "--json",
+            "reach.json",
+        ],
+        &slack_vars(),
+    )
+    .await;
+    assert_eq!(reach.code, 0, "{}", reach.all());
+    let report = ws.json("reach.json");
+    let row = &report["endpoints"][0];
+    assert_eq!(row["reached"], false, "{report}");
+    assert_eq!(row["via"], "reader", "{report}");
+    assert_eq!(
+        row["reason"], "channels:read",
+        "reach says what the refusing answer named: {report}"
+    );
+    assert!(
+        reach
+            .all()
+            .contains("via reader (the answer said: channels:read)"),
+        "{}",
+        reach.all()
+    );
+}
