@@ -614,7 +614,7 @@ denied inferred GET /needs/extra requires extra | admin via boss
         source: "snaps/reachable.snap""#;
     check(&answer, head);
     let unknown = row(&answer, "GET /needs/admin");
-    let columns = "endpoint reached basis via required required_any documented conflicts";
+    let columns = "endpoint reached basis via reason required required_any documented conflicts";
     assert_eq!(keys(unknown), columns);
     let expected = r#"
         reached: null; basis: "unknown"; via: null; required: ["admin"]
