@@ -1905,3 +1905,47 @@ endpoints:
         reach.all()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_in_the_variables_of_a_graphql_get_is_masked_in_the_url() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            r#"suite: gql-secret
+target: {{ base_url: {base} }}
+principals:
+  anon: {{ auth: none }}
+endpoints:
+  - request: GET /graphql
+    graphql:
+      query: "query Note($key: String) {{ note {{ id }} }}"
+      variables: {{ key: "${{API_TOKEN}}" }}
+    expect: {{ "*": any }}
+"#
+        ),
+    );
+    let secret = "graphql-get-secret-7d41c2";
+    let out = ws
+        .permatrix(&[
+            "run",
+            "s.yaml",
+            "--no-snapshot",
+            "--json",
+            "r.json",
+            "--var",
+            &format!("API_TOKEN={secret}"),
+        ])
+        .await;
+    no_panic(&out);
+    let report = std::fs::read_to_string(ws.path("r.json")).unwrap_or_default();
+    assert!(
+        report.contains("variables="),
+        "the variables went into the URL: {report}"
+    );
+    assert!(
+        !report.contains(secret) && !out.all().contains(secret),
+        "a secret-named variable in a GET's variables is masked:\n{report}"
+    );
+}

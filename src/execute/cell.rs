@@ -421,7 +421,14 @@ pub(super) fn register_request_secrets(
         .iter()
         .map(|(_, t)| t)
         .chain(endpoint.headers.iter().map(|(_, t)| t))
-        .chain(endpoint.body.iter().flat_map(|b| b.templates()));
+        .chain(endpoint.body.iter().flat_map(|b| b.templates()))
+        // A GraphQL GET's variables travel in the query string.
+        .chain(
+            endpoint
+                .graphql
+                .iter()
+                .flat_map(|g| g.get_variables.iter().flat_map(|v| v.templates())),
+        );
     for template in rest {
         register(template, false);
     }
