@@ -15,6 +15,13 @@ const LISTED: usize = 20;
 /// `errorType` or GitHub's `type`), compared upper-case with `-` as `_`.
 const GRAPHQL_CODES: &[(&str, Then)] = &[
     ("UNAUTHENTICATED", Then::Status(401)),
+    // Hasura answers a bad token with 200 and this code.
+    ("INVALID_JWT", Then::Status(401)),
+    ("401", Then::Status(401)),
+    ("403", Then::Status(403)),
+    ("404", Then::Status(404)),
+    // Apollo Router's (and GraphQL Hive's) authorization directives.
+    ("UNAUTHORIZED_FIELD_OR_TYPE", Then::Status(403)),
     // Spring for GraphQL's classification for a missing login.
     ("UNAUTHORIZED", Then::Status(401)),
     ("FORBIDDEN", Then::Status(403)),
@@ -70,17 +77,24 @@ pub(crate) fn decide(
         json.get_or_init(|| serde_json::from_slice(response.body).ok())
             .as_ref()
     };
-    let whole = rules
-        .rules
-        .iter()
-        .filter(|rule| !(rules.graphql && rule.when.over_each_error()));
-    for rule in whole {
+    // Rules in written order, the endpoint's first. On a GraphQL endpoint a
+    // rule over `/errors/*/…` that holds classifies the errors one by one
+    // (a partial answer stays partial); when that finds no denial, the rule
+    // decides the whole answer like any other.
+    for rule in &rules.rules {
         if holds(&rule.when, response, body, None) {
             if rule.when.needs_body() && response.incomplete && body().is_none() {
                 return Some(fallback(
                     response,
                     "the body was not read whole, so the rules could not read it",
                 ));
+            }
+            if rules.graphql
+                && rule.when.over_each_error()
+                && let Some(decision) = graphql(rules, response, body, mask)
+                && !decision.denied.is_empty()
+            {
+                return Some(decision);
             }
             return Some(Decision {
                 decided: rule.then.decided(response.status),
@@ -162,6 +176,26 @@ fn graphql<'j>(
         return None;
     };
     let errors = match json.get("errors") {
+        // No errors and no data at all, in a 2xx: not a GraphQL answer.
+        None | Some(serde_json::Value::Null)
+            if !answered(json) && (200..300).contains(&response.status) =>
+        {
+            let note = if json.get("data").is_some() {
+                "the GraphQL answer has `data: null` and no errors"
+            } else {
+                "the answer has neither `data` nor `errors`: not a GraphQL answer"
+            };
+            return Some(Decision {
+                decided: Decided::Other,
+                by: "graphql".into(),
+                reason: Some("no data".into()),
+                note: Some(format!(
+                    "{note}: {}",
+                    excerpt(&String::from_utf8_lossy(response.body), mask)
+                )),
+                ..Decision::default()
+            });
+        }
         None | Some(serde_json::Value::Null) => return None,
         Some(serde_json::Value::Array(errors)) => errors,
         Some(_) => {
@@ -181,7 +215,7 @@ fn graphql<'j>(
     let mut denials: Vec<(Then, String, Option<String>, String)> = Vec::new();
     let mut others: Vec<String> = Vec::new();
     for (i, error) in errors.iter().enumerate() {
-        let path = error_path(error);
+        let path = mask(&error_path(error));
         let by_rule = error_rules
             .iter()
             .find(|rule| holds(&rule.when, response, body, Some(i)));
@@ -211,10 +245,7 @@ fn graphql<'j>(
             _ => others.push(describe_error(error, &path, mask)),
         }
     }
-    let answered = match json.get("data") {
-        Some(serde_json::Value::Object(fields)) => fields.values().any(|v| !v.is_null()),
-        _ => false,
-    };
+    let answered = answered(json);
     let listed = |items: Vec<String>| -> Vec<String> { items.into_iter().take(LISTED).collect() };
     if let Some((then, _, why, by)) = denials.first().cloned() {
         let denied: Vec<String> = denials
@@ -232,7 +263,7 @@ fn graphql<'j>(
             return Some(Decision {
                 decided: Decided::Partial,
                 by,
-                reason: Some(cut(&format!("denied {}", denied.join(", ")))),
+                reason: Some(cut(&format!("denied {}", stable_paths(&denied).join(", ")))),
                 denied: listed(denied),
                 other_errors: listed(others),
                 note: None,
@@ -260,10 +291,15 @@ fn graphql<'j>(
     // reach anything; any other status (PostGraphile's 403 for a bad JWT,
     // 405 for a GET, 400 for an invalid document) is the server's own answer.
     if !answered && !others.is_empty() && (200..300).contains(&response.status) {
+        // The snapshot keeps the code only: a message may carry a request id.
+        let code = errors
+            .iter()
+            .find_map(error_code)
+            .map(|code| cut(&mask(&code)));
         return Some(Decision {
             decided: Decided::Other,
             by: "graphql".into(),
-            reason: others.first().map(|first| cut(first)),
+            reason: code,
             other_errors: listed(others),
             ..Decision::default()
         });
@@ -271,8 +307,49 @@ fn graphql<'j>(
     None
 }
 
-/// `issue.reporter` from an error's `path` (indexes kept), empty without one.
+/// Whether `data` holds some non-null root field.
+fn answered(json: &serde_json::Value) -> bool {
+    match json.get("data") {
+        Some(serde_json::Value::Object(fields)) => fields.values().any(|v| !v.is_null()),
+        _ => false,
+    }
+}
+
+/// Denied paths as a snapshot keeps them: list indexes as `*`, each once
+/// (`notes.0.author`, `notes.1.author` → `notes.*.author`), so that a row
+/// more in the data does not read as a change.
+fn stable_paths(paths: &[String]) -> Vec<String> {
+    let mut stable: Vec<String> = Vec::new();
+    for path in paths {
+        let collapsed = path
+            .split('.')
+            .map(|segment| {
+                if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                    "*"
+                } else {
+                    segment
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(".");
+        if !stable.contains(&collapsed) {
+            stable.push(collapsed);
+        }
+    }
+    stable
+}
+
+/// `issue.reporter` from an error's `path` (indexes kept), or Apollo
+/// Router's `extensions.affectedPath`; empty without either.
 fn error_path(error: &serde_json::Value) -> String {
+    if let Some(affected) = error
+        .get("extensions")
+        .and_then(|e| e.get("affectedPath"))
+        .and_then(|p| p.as_str())
+        && error.get("path").is_none()
+    {
+        return affected.replace('/', ".");
+    }
     match error.get("path") {
         Some(serde_json::Value::Array(items)) => items
             .iter()
@@ -292,18 +369,26 @@ fn error_code(error: &serde_json::Value) -> Option<String> {
     let extensions = error.get("extensions");
     ["code", "classification", "errorType"]
         .iter()
-        .find_map(|key| {
-            extensions
-                .and_then(|e| e.get(*key))
-                .and_then(|v| v.as_str())
-        })
-        .or_else(|| error.get("type").and_then(|v| v.as_str()))
-        .map(str::to_string)
+        .find_map(|key| extensions.and_then(|e| e.get(*key)).and_then(code_text))
+        .or_else(|| error.get("type").and_then(code_text))
+}
+
+/// A code as text: a string, or a number (`extensions.code: 403`).
+fn code_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 /// `FORBIDDEN at notes: not yours` as a report lists an error.
 fn describe_error(error: &serde_json::Value, path: &str, mask: &dyn Fn(&str) -> String) -> String {
-    let message = error.get("message").and_then(|m| m.as_str()).unwrap_or("");
+    // An error written as a bare string is its own message.
+    let message = match error {
+        serde_json::Value::String(text) => text.as_str(),
+        _ => error.get("message").and_then(|m| m.as_str()).unwrap_or(""),
+    };
     let mut text = String::new();
     if let Some(code) = error_code(error) {
         text.push_str(&code);

@@ -57,6 +57,8 @@ pub fn cells(before: &Matrix, after: &Matrix) -> Vec<CellDiff> {
             (Some(old), Some(new)) if old.status != new.status => {
                 crate::snapshot::classify_status(old.status, new.status)
             }
+            // The same decision read from another status or reason.
+            (Some(old), Some(new)) if old.decided_from != new.decided_from => ChangeClass::Changed,
             (Some(old), Some(new)) if old.body != new.body => {
                 crate::snapshot::classify_body(old.body.as_deref(), new.body.as_deref())
             }
@@ -68,9 +70,9 @@ pub fn cells(before: &Matrix, after: &Matrix) -> Vec<CellDiff> {
         let text = |r: Option<&Recorded>| {
             r.map(|r| match &r.body {
                 Some(body) if old.map(|o| &o.status) == new.map(|n| &n.status) => {
-                    format!("{} (body {body})", r.status)
+                    format!("{} (body {body})", r.shown())
                 }
-                _ => r.status.to_string(),
+                _ => r.shown(),
             })
         };
         diffs.push(CellDiff {

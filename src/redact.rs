@@ -445,7 +445,10 @@ fn encoded_forms(secret: &str) -> Vec<String> {
         .replace('"', "&#34;")
         .replace('\'', "&#39;");
     let python_quote = percent.replace("%2F", "/");
-    let mut forms = vec![secret.to_string()];
+    // JSON text sent in a query string (a GraphQL GET's variables): escaped, then percent-encoded.
+    let json_in_query = utf8_percent_encode(&json, crate::percent::UNRESERVED_ONLY).to_string();
+    let json_in_query_lower = lower_percent_hex(&json_in_query);
+    let mut forms = vec![secret.to_string(), json_in_query, json_in_query_lower];
     for form in [
         percent,
         lower_hex,
@@ -641,6 +644,7 @@ mod tests {
             "p%40ss%20w0rd%21%22x%5C",
             "p%40ss+w0rd%21%22x%5C",
             "p@ss w0rd!\\\"x\\\\",
+            "p%40ss%20w0rd%21%5C%22x%5C%5C",
         ] {
             assert_eq!(
                 r.mask(&format!("a {shown} b")),

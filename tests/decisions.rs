@@ -1073,7 +1073,7 @@ async fn graphql_answers_are_read_by_their_codes_rules_and_fields() {
             ..decided("HasuraValidation", "reader", json!(403), json!(hasura_rule))
         },
         Decided {
-            reason: json!("validation-failed: field 'users' not found in type: 'query_root'"),
+            reason: json!("validation-failed"),
             others: json!(["validation-failed: field 'users' not found in type: 'query_root'"]),
             ..decided(
                 "HasuraValidation without a rule",
@@ -1083,7 +1083,7 @@ async fn graphql_answers_are_read_by_their_codes_rules_and_fields() {
             )
         },
         Decided {
-            reason: json!("NOT_ALLOWED_FOR_ROLE at audit: role may not read audit"),
+            reason: json!("NOT_ALLOWED_FOR_ROLE"),
             others: json!(["NOT_ALLOWED_FOR_ROLE at audit: role may not read audit"]),
             ..decided("CustomCode", "reader", json!("other"), graphql.clone())
         },
@@ -1118,8 +1118,9 @@ async fn graphql_answers_are_read_by_their_codes_rules_and_fields() {
             denied: json!(["secrets"]),
             ..decided("PgSecrets", "reader", json!(403), json!(pg_secrets_rule))
         },
+        // No code to keep as the reason: the message stays in other_errors
+        // (a message may carry a request id; the snapshot must not churn).
         Decided {
-            reason: json!("at secrets: permission denied for table secrets"),
             others: json!(["at secrets: permission denied for table secrets"]),
             ..decided(
                 "PgSecrets without a rule",
@@ -1947,5 +1948,243 @@ endpoints:
     assert!(
         !report.contains(secret) && !out.all().contains(secret),
         "a secret-named variable in a GET's variables is masked:\n{report}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// What a review of real answers asked for.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn router_hasura_and_row_level_denials_read_as_their_shape_says() {
+    let (base, _server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            r#"suite: shapes
+target:
+  base_url: {base}
+  decide:
+    - {{ when: {{ status: 200 }}, then: reached }}
+principals:
+  reader: {{ auth: {{ bearer: {{ token: "${{GQL_READER}}" }} }} }}
+endpoints:
+  - request: POST /graphql
+    graphql: {{ query: "query RouterFilter {{ notes {{ id }} secrets {{ id }} }}" }}
+    expect: {{ reader: partial }}
+  - request: POST /graphql
+    graphql: {{ query: "query HasuraJwt {{ users {{ id }} }}" }}
+    expect: {{ reader: 401 }}
+  - request: POST /graphql
+    graphql: {{ query: "query Authors {{ notes {{ id author {{ id }} }} }}" }}
+    expect: {{ reader: partial }}
+  - request: POST /graphql
+    graphql: {{ query: "query Gateway {{ notes {{ id }} }}" }}
+    decide:
+      # The endpoint's own rule over each error comes before the target's catch-all.
+      - {{ when: {{ json: /errors/*/message, matches: "^never" }}, then: forbidden }}
+    expect: {{ reader: allow }}
+  - request: POST /graphql
+    graphql: {{ query: "query PgSecrets {{ secrets {{ id }} }}" }}
+    decide:
+      - {{ when: {{ json: /errors/*/message, matches: "^permission denied" }}, then: forbidden }}
+    expect: {{ reader: 403 }}
+  - name: echo
+    request: POST /graphql
+    graphql: {{ query: "query EchoPath {{ notes {{ id }} secret {{ id }} }}" }}
+    expect: {{ reader: partial }}
+"#
+        ),
+    );
+    let vars = [format!("--var=GQL_READER={GQL_READER}")];
+    let out = run(
+        &ws,
+        &["run", "s.yaml", "--snapshots", "snaps", "--json", "r.json"],
+        &vars,
+    )
+    .await;
+    // The target's catch-all `status: 200 → reached` comes after the
+    // endpoint rules, and GraphQL's built-ins apply only when no rule holds:
+    // it decides every cell without an endpoint rule that holds.
+    let snapshot = std::fs::read_to_string(ws.path("snaps/shapes.snap")).unwrap_or_default();
+    assert!(
+        snapshot.contains("PgSecrets\n  reader → 403 (200)"),
+        "the endpoint's rule over each error comes before the target's `status: 200`:\n{snapshot}\n{}",
+        out.all()
+    );
+    assert!(
+        snapshot.contains("Gateway\n  reader → 200"),
+        "a rule over errors that holds for none leaves the next rule to decide:\n{snapshot}"
+    );
+    assert!(
+        !out.all().contains(GQL_READER) && !snapshot.contains(GQL_READER),
+        "a credential echoed into a path is masked:\n{}\n{snapshot}",
+        out.all()
+    );
+    assert!(
+        !snapshot.contains('\u{1b}') && !out.stdout.contains('\u{1b}'),
+        "control characters from a path never reach the snapshot or the terminal"
+    );
+
+    // Without the catch-all, the built-in reading of each shape.
+    let text = std::fs::read_to_string(ws.path("s.yaml")).unwrap_or_default();
+    ws.write(
+        "s.yaml",
+        &text.replace("    - { when: { status: 200 }, then: reached }\n", ""),
+    );
+    let out = run(
+        &ws,
+        &["run", "s.yaml", "--no-snapshot", "--json", "r.json"],
+        &vars,
+    )
+    .await;
+    let report = ws.json("r.json");
+    let router = cell(&report, "RouterFilter", "reader");
+    assert_eq!(router["decision"], "partial", "{router}");
+    assert_eq!(router["denied_fields"], json!(["secrets"]), "{router}");
+    let hasura = cell(&report, "HasuraJwt", "reader");
+    assert_eq!(
+        hasura["decision"], 401,
+        "Hasura's invalid-jwt with 200: {hasura}"
+    );
+    let authors = cell(&report, "Authors", "reader");
+    assert_eq!(authors["decision"], "partial", "{authors}");
+    assert_eq!(
+        authors["reason"], "denied notes.*.author",
+        "list indexes collapse in the reason the snapshot keeps: {authors}"
+    );
+    assert_eq!(
+        authors["denied_fields"],
+        json!(["notes.0.author", "notes.1.author"]),
+        "the report keeps every path: {authors}"
+    );
+    let gateway = cell(&report, "Gateway", "reader");
+    assert_eq!(
+        gateway["decision"], "other",
+        "JSON with neither data nor errors is no GraphQL answer: {gateway}"
+    );
+    assert!(
+        gateway["decision_note"]
+            .as_str()
+            .is_some_and(|n| n.contains("neither `data` nor `errors`")),
+        "{gateway}"
+    );
+    let echo = cell(&report, "echo", "reader");
+    assert_eq!(echo["decision"], "partial", "{echo}");
+    assert!(!out.all().contains(GQL_READER), "{}", out.all());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_mutation_hidden_behind_a_variable_is_guarded_and_other_methods_are_refused() {
+    let (base, server) = decide_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &format!(
+            r##"suite: hidden
+target: {{ base_url: {base} }}
+vars:
+  OP: "mutation DeleteNote {{ deleteNote(id: 1) {{ id }} }}"
+principals:
+  admin: {{ auth: {{ bearer: {{ token: "${{GQL_ADMIN}}" }} }} }}
+endpoints:
+  - name: whole document in a variable
+    request: POST /graphql
+    graphql: {{ query: "${{OP}}" }}
+    expect: {{ "*": any }}
+  - name: comment first
+    request: POST /graphql
+    graphql: {{ query: "# ${{OP}}\n mutation DeleteNote {{ deleteNote(id: 1) {{ ${{OP}} }} }}" }}
+    expect: {{ "*": any }}
+"##
+        ),
+    );
+    let vars = [format!("--var=GQL_ADMIN={GQL_ADMIN}")];
+    let out = run(&ws, &["run", "s.yaml", "--no-snapshot"], &vars).await;
+    assert!(
+        out.stdout
+            .trim_end()
+            .ends_with("0 passed, 0 failed, 2 skipped"),
+        "a document whose kind a variable hides is guarded like a mutation:\n{}",
+        out.all()
+    );
+    assert!(
+        server.received().is_empty(),
+        "nothing was sent to the real target"
+    );
+
+    ws.write(
+        "bad.yaml",
+        &format!(
+            r#"suite: bad
+target: {{ base_url: {base} }}
+principals:
+  anon: {{ auth: none }}
+endpoints:
+  - request: PUT /graphql
+    graphql: {{ query: "query Q {{ notes {{ id }} }}" }}
+    expect: {{ "*": any }}
+  - request: POST /graphql
+    graphql: {{ query: "query R {{ notes {{ id }} }}" }}
+    decide:
+      - {{ when: {{ status: [200, partial] }}, then: 403 }}
+    expect: {{ "*": any }}
+"#
+        ),
+    );
+    let text = r#"
+target:
+  graphql:
+    codes: { "": 403, FORBIDDEN: partial }
+"#;
+    let bad = std::fs::read_to_string(ws.path("bad.yaml")).unwrap_or_default();
+    ws.write(
+        "bad.yaml",
+        &bad.replacen(
+            &format!("target: {{ base_url: {base} }}\n"),
+            &format!(
+                "target:\n  base_url: {base}\n{}",
+                &text["\ntarget:\n".len()..]
+            ),
+            1,
+        ),
+    );
+    let out = ws.permatrix(&["check", "bad.yaml"]).await;
+    no_panic(&out);
+    assert_eq!(out.code, 2, "{}", out.all());
+    for (line, message) in [
+        (
+            "bad.yaml:9:5:",
+            "a GraphQL operation is sent by GET or POST, not PUT",
+        ),
+        ("bad.yaml:15:27:", "can never hold"),
+        ("bad.yaml:5:14:", "an empty code matches no error"),
+        ("bad.yaml:5:34:", "cannot be `partial`"),
+    ] {
+        assert!(
+            out.stderr
+                .lines()
+                .any(|l| l.starts_with(line) && l.contains(message)),
+            "missing {line} {message}:\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_tells_a_decision_read_from_another_status_apart() {
+    let ws = Workspace::new();
+    let snap = |cell: &str| {
+        format!("---\nsource: permatrix\nexpression: s\n---\nGET /x\n  tok → {cell}\n")
+    };
+    ws.write("a.snap", &snap("403"));
+    ws.write("b.snap", &snap("403 (200: channels:read)"));
+    let out = ws.permatrix(&["diff", "a.snap", "b.snap"]).await;
+    no_panic(&out);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains("changed") && out.stdout.contains("403 → 403 (200: channels:read)"),
+        "{}",
+        out.stdout
     );
 }

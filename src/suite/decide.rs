@@ -428,6 +428,15 @@ fn read_condition(r: &mut Reader<'_>, node: &Node, depth: usize) -> Option<Condi
     }
     match subject {
         "status" => match Expectation::from_node(value) {
+            // A status condition tests the HTTP status, which is never a decision word.
+            Ok(expectation) if names_a_decision(&expectation) => {
+                r.diags.error_with_help(
+                    value.pos,
+                    format!("`status: {expectation}` can never hold: `partial` and `other` are decisions, not HTTP statuses"),
+                    "test statuses (200), classes (\"2xx\") or lists ([200, 204])",
+                );
+                None
+            }
             Ok(expectation) => Some(Condition::Status(expectation)),
             Err(e) => {
                 r.diags
@@ -506,6 +515,15 @@ fn map_len(node: &Node) -> usize {
     match &node.value {
         Value::Map(entries) => entries.len(),
         _ => 0,
+    }
+}
+
+/// Whether an expectation names `partial` or `other`.
+fn names_a_decision(expectation: &Expectation) -> bool {
+    match expectation {
+        Expectation::Partial | Expectation::Other => true,
+        Expectation::OneOf(items) => items.iter().any(names_a_decision),
+        _ => false,
     }
 }
 

@@ -59,6 +59,14 @@ pub(super) fn read_operation(
         );
         return None;
     }
+    if *method != ::http::Method::GET && *method != ::http::Method::POST {
+        r.diags.error_with_help(
+            fields.key_pos("request").unwrap_or(node.pos),
+            format!("a GraphQL operation is sent by GET or POST, not {method}"),
+            "write `request: POST /graphql` (or GET for a query)",
+        );
+        return None;
+    }
     let f = r.map(node, "graphql", Some(OPERATION_KEYS))?;
     let Some(query_node) = f.get("query") else {
         r.diags.error_with_help(
@@ -172,8 +180,21 @@ pub(super) fn read_codes(r: &mut Reader<'_>, node: &Node) -> Vec<(String, Then)>
     entries
         .entries
         .iter()
-        .filter_map(|(code, _, value)| {
+        .filter_map(|(code, key, value)| {
+            if code.trim().is_empty() {
+                r.diags.error(key.pos, "graphql.codes: an empty code matches no error");
+                return None;
+            }
             let then = read_then_value(r, value)?;
+            // A code classifies one error; `partial` is what a whole answer reads as.
+            if then == Then::Partial {
+                r.diags.error_with_help(
+                    value.pos,
+                    format!("graphql.codes: `{code}` cannot be `partial`: a code classifies one error"),
+                    "map it to a status (403) or unauthenticated, forbidden, hidden, reached, other; an answer with some fields denied reads partial by itself",
+                );
+                return None;
+            }
             Some((super::decide::normalise_code(code), then))
         })
         .collect()
@@ -276,19 +297,26 @@ fn without_templates(text: &str) -> String {
     out
 }
 
-/// The kind and name read from the first words, for a templated document.
+/// The kind and name of a templated document that does not parse, read
+/// from its words. What cannot be told a query counts as a mutation: the
+/// mutation guard must not let a document through because a variable hides
+/// its kind.
 fn first_keyword(text: &str) -> Parsed {
-    let mut words = text
+    let words: Vec<&str> = text
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty());
-    match words.next() {
-        Some("mutation") => {
-            Parsed::Operation(OperationKind::Mutation, name_after(text, "mutation"))
-        }
-        Some("subscription") => Parsed::Subscription,
-        Some("query") => Parsed::Operation(OperationKind::Query, name_after(text, "query")),
-        _ => Parsed::Operation(OperationKind::Query, None),
+        .filter(|w| !w.is_empty())
+        .collect();
+    let trimmed = text.trim_start();
+    if trimmed.starts_with("subscription") {
+        return Parsed::Subscription;
     }
+    if words.contains(&"mutation") {
+        return Parsed::Operation(OperationKind::Mutation, name_after(text, "mutation"));
+    }
+    if trimmed.starts_with("query") || trimmed.starts_with('{') {
+        return Parsed::Operation(OperationKind::Query, name_after(text, "query"));
+    }
+    Parsed::Operation(OperationKind::Mutation, None)
 }
 
 fn name_after(text: &str, keyword: &str) -> Option<String> {

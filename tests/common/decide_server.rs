@@ -254,6 +254,16 @@ async fn graphql(
         .operation()
         .or_else(|| name_in(&document))
         .unwrap_or_else(|| "Me".into());
+    if operation == "EchoPath" {
+        // A careless server: the caller's credential, with a control
+        // character, becomes the path of the denied field.
+        let echoed = format!("{}\u{1b}[2J", received.authorization);
+        return axum::Json(json!({
+            "data": {"notes": [{"id": "n1"}], "secret": null},
+            "errors": [{"message": "Not allowed", "path": [echoed], "extensions": {"code": "FORBIDDEN"}}]
+        }))
+        .into_response();
+    }
     let open = state.graphql_open.load(Ordering::SeqCst);
     axum::Json(graphql_answer(&operation, who(&headers), open, &variables)).into_response()
 }
@@ -354,6 +364,26 @@ pub fn graphql_answer(operation: &str, who: &str, open: bool, variables: &Value)
             "data": {"secrets": null},
             "errors": [{"message": "permission denied for table secrets", "path": ["secrets"]}]
         }),
+        // Apollo Router's authorization directives in filter mode: no `path`,
+        // the field in `extensions.affectedPath`, the rest answered.
+        "RouterFilter" => json!({
+            "data": {"notes": notes, "secrets": null},
+            "errors": [{"message": "Unauthorized field or type", "extensions": {"code": "UNAUTHORIZED_FIELD_OR_TYPE", "affectedPath": "secrets"}}]
+        }),
+        // Hasura answers a bad token with 200.
+        "HasuraJwt" => json!({
+            "errors": [{"extensions": {"path": "$", "code": "invalid-jwt"}, "message": "Could not verify JWT: JWSError JWSInvalidSignature"}]
+        }),
+        // One denied field per row: the paths carry list indexes.
+        "Authors" => json!({
+            "data": {"notes": [{"id": "n1", "author": null}, {"id": "n2", "author": null}]},
+            "errors": [
+                {"message": "Not allowed", "path": ["notes", 0, "author"], "extensions": {"code": "FORBIDDEN"}},
+                {"message": "Not allowed", "path": ["notes", 1, "author"], "extensions": {"code": "FORBIDDEN"}}
+            ]
+        }),
+        // A gateway's JSON that is no GraphQL answer.
+        "Gateway" => json!({"message": "Unauthorized"}),
         _ => json!({"errors": [{"message": format!("unknown operation {operation}")}]}),
     }
 }
