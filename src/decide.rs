@@ -177,8 +177,10 @@ fn graphql<'j>(
     };
     let errors = match json.get("errors") {
         // No errors and no data at all, in a 2xx: not a GraphQL answer.
+        // (`{"data": {"note": null}}` answered: the note is not there.)
         None | Some(serde_json::Value::Null)
-            if !answered(json) && (200..300).contains(&response.status) =>
+            if !json.get("data").is_some_and(|d| d.is_object())
+                && (200..300).contains(&response.status) =>
         {
             let note = if json.get("data").is_some() {
                 "the GraphQL answer has `data: null` and no errors"

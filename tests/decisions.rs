@@ -1993,6 +1993,9 @@ endpoints:
     request: POST /graphql
     graphql: {{ query: "query EchoPath {{ notes {{ id }} secret {{ id }} }}" }}
     expect: {{ reader: partial }}
+  - request: POST /graphql
+    graphql: {{ query: "query NullNote {{ note(id: 404) {{ id }} }}" }}
+    expect: {{ reader: 200 }}
 "#
         ),
     );
@@ -2068,6 +2071,12 @@ endpoints:
             .as_str()
             .is_some_and(|n| n.contains("neither `data` nor `errors`")),
         "{gateway}"
+    );
+    let null_note = cell(&report, "NullNote", "reader");
+    assert_eq!(
+        (&null_note["decision"], &null_note["decided_by"]),
+        (&json!(200), &Value::Null),
+        "a field that answered null, without errors, was reached: {null_note}"
     );
     let echo = cell(&report, "echo", "reader");
     assert_eq!(echo["decision"], "partial", "{echo}");

@@ -382,6 +382,8 @@ pub fn graphql_answer(operation: &str, who: &str, open: bool, variables: &Value)
                 {"message": "Not allowed", "path": ["notes", 1, "author"], "extensions": {"code": "FORBIDDEN"}}
             ]
         }),
+        // A field that answered null: nothing there, nothing refused.
+        "NullNote" => json!({"data": {"note": null}}),
         // A gateway's JSON that is no GraphQL answer.
         "Gateway" => json!({"message": "Unauthorized"}),
         _ => json!({"errors": [{"message": format!("unknown operation {operation}")}]}),
