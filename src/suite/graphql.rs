@@ -99,13 +99,13 @@ pub(super) fn read_operation(
     });
     let parsed = match parse_operation(&text, operation_name.as_deref()) {
         Ok(parsed) => parsed,
-        Err(message) => {
+        Err(e) => {
             // An operation_name that names nothing is that key's fault.
-            let at = match f.get("operation_name") {
-                Some(n) if message.starts_with("graphql.operation_name") => n.pos,
+            let at = match (f.get("operation_name"), &e) {
+                (Some(n), OperationError::NotNamed { .. }) => n.pos,
                 _ => query_node.pos,
             };
-            r.diags.error(at, message);
+            r.diags.error(at, e.to_string());
             return None;
         }
     };
@@ -200,6 +200,40 @@ pub(super) fn read_codes(r: &mut Reader<'_>, node: &Node) -> Vec<(String, Then)>
         .collect()
 }
 
+/// Why an endpoint's GraphQL document names no operation to send.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OperationError {
+    /// It does not parse.
+    #[error("graphql.query does not parse as a GraphQL document: {0}")]
+    Syntax(String),
+    /// `operation_name` names none of its operations.
+    #[error(
+        "graphql.operation_name `{wanted}` names no operation of the query (it has {})",
+        listed(names)
+    )]
+    NotNamed {
+        /// The name asked for.
+        wanted: String,
+        /// The operations' names.
+        names: Vec<String>,
+    },
+    /// Only fragments.
+    #[error("graphql.query holds no operation (only fragments?)")]
+    NoOperation,
+    /// Several, and no `operation_name`.
+    #[error("graphql.query holds {0} operations: say which one with `operation_name:`")]
+    Several(usize),
+}
+
+/// `A, B`, or `no named operation`.
+fn listed(names: &[String]) -> String {
+    if names.is_empty() {
+        "no named operation".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// What a GraphQL document's chosen operation is.
 #[derive(Debug)]
 enum Parsed {
@@ -211,7 +245,7 @@ enum Parsed {
 
 /// The operation `wanted` (or the only one) of `text`; a document holding
 /// `${…}` that does not parse is read by its first keyword instead.
-fn parse_operation(text: &str, wanted: Option<&str>) -> Result<Parsed, String> {
+fn parse_operation(text: &str, wanted: Option<&str>) -> Result<Parsed, OperationError> {
     use graphql_parser::query::{Definition, OperationDefinition};
     let templated = text.contains("${");
     // A variable stands where a GraphQL name or value would: a name parses in most places.
@@ -226,9 +260,7 @@ fn parse_operation(text: &str, wanted: Option<&str>) -> Result<Parsed, String> {
         Err(e) => {
             let message = e.to_string();
             let first = message.lines().next().unwrap_or("syntax error").trim();
-            return Err(format!(
-                "graphql.query does not parse as a GraphQL document: {first}"
-            ));
+            return Err(OperationError::Syntax(first.to_string()));
         }
     };
     let mut operations = Vec::new();
@@ -253,26 +285,22 @@ fn parse_operation(text: &str, wanted: Option<&str>) -> Result<Parsed, String> {
     }
     match wanted {
         Some(wanted) => {
-            let names: Vec<&str> = operations.iter().filter_map(|(n, _)| *n).collect();
+            let names: Vec<String> = operations
+                .iter()
+                .filter_map(|(n, _)| n.map(str::to_string))
+                .collect();
             operations
                 .into_iter()
                 .find(|(name, _)| *name == Some(wanted))
                 .map(|(_, parsed)| parsed)
-                .ok_or_else(|| {
-                    format!(
-                        "graphql.operation_name `{wanted}` names no operation of the query (it has {})",
-                        if names.is_empty() { "no named operation".to_string() } else { names.join(", ") }
-                    )
+                .ok_or_else(|| OperationError::NotNamed {
+                    wanted: wanted.to_string(),
+                    names,
                 })
         }
         None if operations.len() == 1 => Ok(operations.remove(0).1),
-        None if operations.is_empty() => {
-            Err("graphql.query holds no operation (only fragments?)".to_string())
-        }
-        None => Err(format!(
-            "graphql.query holds {} operations: say which one with `operation_name:`",
-            operations.len()
-        )),
+        None if operations.is_empty() => Err(OperationError::NoOperation),
+        None => Err(OperationError::Several(operations.len())),
     }
 }
 
@@ -368,20 +396,29 @@ mod tests {
             parse_operation("subscription S { x }", None),
             Ok(Parsed::Subscription)
         ));
-        assert!(
-            parse_operation("query A { a } query B { b }", None)
-                .unwrap_err()
-                .contains("operation_name")
+        assert_eq!(
+            parse_operation("query A { a } query B { b }", None).unwrap_err(),
+            OperationError::Several(2)
         );
-        assert!(
-            parse_operation("query A { a }", Some("C"))
-                .unwrap_err()
-                .contains("names no operation")
+        assert_eq!(
+            parse_operation("query A { a }", Some("C")).unwrap_err(),
+            OperationError::NotNamed {
+                wanted: "C".into(),
+                names: vec!["A".into()]
+            }
         );
-        assert!(
-            parse_operation("query { a", None)
-                .unwrap_err()
-                .contains("does not parse")
-        );
+        assert!(matches!(
+            parse_operation("query { a", None),
+            Err(OperationError::Syntax(_))
+        ));
+        assert!(matches!(
+            parse_operation("fragment F on T { a }", None),
+            Err(OperationError::NoOperation)
+        ));
+        // A variable that hides the kind: guarded as a mutation.
+        assert!(matches!(
+            parse_operation("${OP}", None),
+            Ok(Parsed::Operation(OperationKind::Mutation, None))
+        ));
     }
 }

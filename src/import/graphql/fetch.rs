@@ -49,7 +49,7 @@ pub fn introspect(
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
         .ok_or_else(|| fail("not an http(s) URL".into()))?;
-    let suite = asking_suite(&parsed, set, exec, out_dir).map_err(fail)?;
+    let suite = asking_suite(&parsed, set, exec, out_dir).map_err(|e| fail(e.to_string()))?;
     let with_credentials = suite
         .principals
         .iter()
@@ -63,7 +63,7 @@ pub fn introspect(
     let redactor = Arc::new(Redactor::new());
     let answer = runtime
         .block_on(send(&suite, principal, &parsed, exec, &redactor))
-        .map_err(|message| fail(redactor.mask(&message)))?;
+        .map_err(|e| fail(redactor.mask(&e.to_string())))?;
     let sent_as = with_credentials.map(|p| suite.principals[p].name.clone());
     let as_whom = match &sent_as {
         Some(name) => format!(" (sent as `{name}`)"),
@@ -104,7 +104,7 @@ fn asking_suite(
     set: Option<&PrincipalSet>,
     exec: &ExecOptions,
     out_dir: &Path,
-) -> Result<Suite, String> {
+) -> Result<Suite, SendError> {
     let origin = &url[..url::Position::BeforePath];
     let mut target = vec![Entry::new("base_url", Yaml::Str(literal(origin)))];
     let mut draft = Draft {
@@ -149,11 +149,36 @@ fn asking_suite(
     let file = out_dir.join(".permatrix-introspection.yaml");
     crate::suite::load_str(&file, &draft.render(), &options).map_err(|problems| {
         let problems: Vec<String> = problems.iter().map(|p| p.message.clone()).collect();
-        format!(
-            "the --principals suite cannot send it: {}",
-            problems.join("; ")
-        )
+        SendError::Suite(problems.join("; "))
     })
+}
+
+/// Why the introspection query could not be sent or its answer read.
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    /// The `--principals` suite does not load as the sender.
+    #[error("the --principals suite cannot send it: {0}")]
+    Suite(String),
+    /// No HTTP client.
+    #[error("cannot create an HTTP client: {0}")]
+    Client(String),
+    /// The request cannot be built.
+    #[error("{0}")]
+    Request(String),
+    /// The principal's credentials cannot be had.
+    #[error("`{principal}` could not authenticate: {reason}")]
+    Auth {
+        /// The principal.
+        principal: String,
+        /// Why.
+        reason: String,
+    },
+    /// No answer (connection, TLS, timeout).
+    #[error("{0}")]
+    Transport(String),
+    /// An answer past the size read.
+    #[error("the answer is larger than {0} MiB")]
+    TooLarge(usize),
 }
 
 /// An answer as read.
@@ -169,10 +194,11 @@ async fn send(
     url: &Url,
     exec: &ExecOptions,
     redactor: &Arc<Redactor>,
-) -> Result<Answer, String> {
+) -> Result<Answer, SendError> {
     let direct = crate::execute::goes_direct(url, exec);
     let client = |direct| {
-        crate::execute::client_outside_cells(suite, exec, direct).map_err(|e| e.to_string())
+        crate::execute::client_outside_cells(suite, exec, direct)
+            .map_err(|e| SendError::Client(e.to_string()))
     };
     let (auth_client, client) = (client(false)?, client(direct)?);
     let timeout = exec.timeout.unwrap_or(suite.target.timeout);
@@ -184,25 +210,27 @@ async fn send(
         .for_principal(principal.map_or(&no_vars, |p| &p.vars));
     let body =
         serde_json::json!({"query": introspection::QUERY, "operationName": "IntrospectionQuery"});
-    let body = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
+    let body = serde_json::to_vec(&body).map_err(|e| SendError::Request(e.to_string()))?;
     let mut request = ::http::Request::new(bytes::Bytes::from(body));
     *request.method_mut() = ::http::Method::POST;
     *request.uri_mut() = url
         .as_str()
         .parse()
-        .map_err(|e: ::http::uri::InvalidUri| e.to_string())?;
+        .map_err(|e: ::http::uri::InvalidUri| SendError::Request(e.to_string()))?;
     let endpoint_headers = suite.endpoints.first().map_or(&[][..], |e| &e.headers[..]);
     let own_headers = principal.map_or(&[][..], |p| &p.headers[..]);
     let headers = request.headers_mut();
     for (i, (name, template)) in endpoint_headers.iter().chain(own_headers).enumerate() {
-        let value = crate::http::render(template, &scope).map_err(|e| e.to_string())?;
+        let value =
+            crate::http::render(template, &scope).map_err(|e| SendError::Request(e.to_string()))?;
         if i >= endpoint_headers.len() || crate::http::is_credential_header(name) {
             redactor.add(&value);
         }
         let name = ::http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("`{name}` is not a header name"))?;
-        let value = ::http::HeaderValue::from_str(&value)
-            .map_err(|_| format!("the value of header `{name}` cannot be sent"))?;
+            .map_err(|_| SendError::Request(format!("`{name}` is not a header name")))?;
+        let value = ::http::HeaderValue::from_str(&value).map_err(|_| {
+            SendError::Request(format!("the value of header `{name}` cannot be sent"))
+        })?;
         headers.insert(name, value);
     }
     for (name, value) in [
@@ -217,35 +245,36 @@ async fn send(
         let env = AuthEnv {
             scope,
             client: auth_client,
-            base_url: Url::parse(&origin).map_err(|e| e.to_string())?,
+            base_url: Url::parse(&origin).map_err(|e| SendError::Request(e.to_string()))?,
             timeout,
             redactor: redactor.clone(),
             mock_only: false,
         };
-        let mode = auth::build(&principal.auth, &env).map_err(|e| e.0)?;
+        let could_not = |reason: String| SendError::Auth {
+            principal: principal.name.clone(),
+            reason,
+        };
+        let mode = auth::build(&principal.auth, &env).map_err(|e| could_not(e.0))?;
         mode.authorize(&mut request)
             .await
-            .map_err(|e| format!("`{}` could not authenticate: {}", principal.name, e.0))?;
+            .map_err(|e| could_not(e.0))?;
     }
     let mut request = reqwest::Request::try_from(request.map(reqwest::Body::from))
-        .map_err(|e| crate::http::describe_error(&e, timeout))?;
+        .map_err(|e| SendError::Transport(crate::http::describe_error(&e, timeout)))?;
     *request.timeout_mut() = Some(timeout);
     let mut response = client
         .execute(request)
         .await
-        .map_err(|e| crate::http::describe_error(&e, timeout))?;
+        .map_err(|e| SendError::Transport(crate::http::describe_error(&e, timeout)))?;
     let status = response.status().as_u16();
     let mut body = Vec::new();
     while let Some(chunk) = response
         .chunk()
         .await
-        .map_err(|e| crate::http::describe_error(&e, timeout))?
+        .map_err(|e| SendError::Transport(crate::http::describe_error(&e, timeout)))?
     {
         if body.len() + chunk.len() > MAX_ANSWER {
-            return Err(format!(
-                "the answer is larger than {} MiB",
-                MAX_ANSWER / (1024 * 1024)
-            ));
+            return Err(SendError::TooLarge(MAX_ANSWER / (1024 * 1024)));
         }
         body.extend_from_slice(&chunk);
     }

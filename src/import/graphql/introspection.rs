@@ -76,8 +76,48 @@ fragment TypeRef on __Type {
 }
 ";
 
+/// What an introspection result lacks, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// Errors where the schema should be.
+    #[error("it holds errors instead of a schema: {0}")]
+    Errors(String),
+    /// No `__schema` at all.
+    #[error("no `__schema` (expected {{\"data\": {{\"__schema\": …}}}} or {{\"__schema\": …}})")]
+    NoSchema,
+    /// Something that should be an object or a list is not.
+    #[error("{0} is not an object or a list where one is needed")]
+    Malformed(&'static str),
+    /// A member is missing.
+    #[error("{at} has no `{key}`")]
+    Missing {
+        /// Where.
+        at: String,
+        /// The member.
+        key: String,
+    },
+    /// A name that cannot go into an operation.
+    #[error("{at} has a name that is no GraphQL name: {name:?}")]
+    NotAName {
+        /// Where.
+        at: String,
+        /// The name.
+        name: String,
+    },
+    /// A type kind introspection does not have.
+    #[error("{at} (`{name}`) has an unknown kind `{kind}`")]
+    UnknownKind {
+        /// Where.
+        at: String,
+        /// The type.
+        name: String,
+        /// The kind.
+        kind: String,
+    },
+}
+
 /// The `__schema` of an introspection result, or why there is none.
-pub fn schema_of(root: &Value) -> Result<&Value, String> {
+pub fn schema_of(root: &Value) -> Result<&Value, ShapeError> {
     if let Some(schema) = root.get("__schema") {
         return Ok(schema);
     }
@@ -85,9 +125,9 @@ pub fn schema_of(root: &Value) -> Result<&Value, String> {
         return Ok(schema);
     }
     if let Some(message) = first_error(root) {
-        return Err(format!("it holds errors instead of a schema: {message}"));
+        return Err(ShapeError::Errors(message));
     }
-    Err("no `__schema` (expected {\"data\": {\"__schema\": …}} or {\"__schema\": …})".to_string())
+    Err(ShapeError::NoSchema)
 }
 
 /// The `message` of the first entry of a GraphQL answer's `errors`.
@@ -106,13 +146,13 @@ pub fn first_error(root: &Value) -> Option<String> {
 
 /// Reads an introspection result; `file` names it in errors.
 pub fn from_value(file: &Path, root: &Value) -> Result<Schema, GraphqlError> {
-    let invalid = |message: String| GraphqlError::NotIntrospection {
+    let invalid = |e: ShapeError| GraphqlError::NotIntrospection {
         file: file.to_path_buf(),
-        message,
+        message: e.to_string(),
     };
     let schema = schema_of(root).map_err(invalid)?;
     if !schema.is_object() {
-        return Err(invalid("`__schema` is not an object".into()));
+        return Err(invalid(ShapeError::Malformed("`__schema`")));
     }
     let root_name = |key: &str| {
         schema
@@ -127,28 +167,32 @@ pub fn from_value(file: &Path, root: &Value) -> Result<Schema, GraphqlError> {
         subscription: root_name("subscriptionType"),
     };
     let Some(list) = schema.get("types").and_then(Value::as_array) else {
-        return Err(invalid("`__schema.types` is not a list".into()));
+        return Err(invalid(ShapeError::Malformed("`__schema.types`")));
     };
     let types = list
         .iter()
         .enumerate()
         .map(|(i, ty)| type_def(ty, &format!("__schema.types[{i}]")))
-        .collect::<Result<Vec<_>, String>>()
+        .collect::<Result<Vec<_>, ShapeError>>()
         .map_err(invalid)?;
     Schema::new(file, roots, types)
 }
 
 /// A string member, or a message naming where it is missing.
-fn text<'a>(value: &'a Value, key: &str, at: &str) -> Result<&'a str, String> {
+fn text<'a>(value: &'a Value, key: &str, at: &str) -> Result<&'a str, ShapeError> {
     let text = value
         .get(key)
         .and_then(Value::as_str)
-        .ok_or_else(|| format!("{at} has no `{key}`"))?;
+        .ok_or_else(|| ShapeError::Missing {
+            at: at.to_string(),
+            key: key.to_string(),
+        })?;
     // A name goes into the operations written: it must be a GraphQL name.
     if key == "name" && !is_name(text) {
-        return Err(format!(
-            "{at} has a `name` that is no GraphQL name: {text:?}"
-        ));
+        return Err(ShapeError::NotAName {
+            at: at.to_string(),
+            name: text.to_string(),
+        });
     }
     Ok(text)
 }
@@ -170,7 +214,7 @@ fn items<'a>(value: &'a Value, key: &str) -> &'a [Value] {
         .map_or(&[], Vec::as_slice)
 }
 
-fn type_def(ty: &Value, at: &str) -> Result<TypeDef, String> {
+fn type_def(ty: &Value, at: &str) -> Result<TypeDef, ShapeError> {
     let name = text(ty, "name", at)?;
     let kind = match text(ty, "kind", at)? {
         "SCALAR" => Kind::Scalar,
@@ -179,7 +223,13 @@ fn type_def(ty: &Value, at: &str) -> Result<TypeDef, String> {
         "UNION" => Kind::Union,
         "ENUM" => Kind::Enum,
         "INPUT_OBJECT" => Kind::InputObject,
-        other => return Err(format!("{at} (`{name}`) has an unknown kind `{other}`")),
+        other => {
+            return Err(ShapeError::UnknownKind {
+                at: at.to_string(),
+                name: name.to_string(),
+                kind: other.to_string(),
+            });
+        }
     };
     let at = format!("{at} (`{name}`)");
     let fields = items(ty, "fields")
@@ -193,12 +243,12 @@ fn type_def(ty: &Value, at: &str) -> Result<TypeDef, String> {
                 ty: type_ref(field.get("type"), &at)?,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, ShapeError>>()?;
     let enum_values = items(ty, "enumValues")
         .iter()
         .enumerate()
         .map(|(i, v)| text(v, "name", &format!("{at}.enumValues[{i}]")).map(str::to_string))
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, ShapeError>>()?;
     Ok(TypeDef {
         name: name.to_string(),
         kind,
@@ -208,7 +258,7 @@ fn type_def(ty: &Value, at: &str) -> Result<TypeDef, String> {
     })
 }
 
-fn input_values(value: &Value, key: &str, at: &str) -> Result<Vec<InputValue>, String> {
+fn input_values(value: &Value, key: &str, at: &str) -> Result<Vec<InputValue>, ShapeError> {
     items(value, key)
         .iter()
         .enumerate()
@@ -224,9 +274,13 @@ fn input_values(value: &Value, key: &str, at: &str) -> Result<Vec<InputValue>, S
 }
 
 /// A type reference, `{kind, name, ofType}` nested (as deep as JSON parsing allows).
-fn type_ref(value: Option<&Value>, at: &str) -> Result<TypeRef, String> {
+fn type_ref(value: Option<&Value>, at: &str) -> Result<TypeRef, ShapeError> {
+    let missing = |key: &str| ShapeError::Missing {
+        at: at.to_string(),
+        key: key.to_string(),
+    };
     let Some(value) = value.filter(|v| v.is_object()) else {
-        return Err(format!("{at} has no `type`"));
+        return Err(missing("type"));
     };
     let inner = || type_ref(value.get("ofType"), at);
     match value.get("kind").and_then(Value::as_str) {
@@ -234,10 +288,11 @@ fn type_ref(value: Option<&Value>, at: &str) -> Result<TypeRef, String> {
         Some("LIST") => Ok(TypeRef::List(Box::new(inner()?))),
         _ => match value.get("name").and_then(Value::as_str) {
             Some(name) if is_name(name) => Ok(TypeRef::Named(name.to_string())),
-            Some(name) => Err(format!(
-                "{at} has a type named {name:?}, which is no GraphQL name"
-            )),
-            None => Err(format!("{at} has a type with no `name`")),
+            Some(name) => Err(ShapeError::NotAName {
+                at: at.to_string(),
+                name: name.to_string(),
+            }),
+            None => Err(missing("name")),
         },
     }
 }
