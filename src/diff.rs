@@ -153,6 +153,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, DiffError> {
                     decided_from: None,
                     facts: Vec::new(),
                     body: None,
+                    items: None,
                 },
             ));
         }

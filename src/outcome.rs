@@ -96,6 +96,9 @@ pub struct Observation {
     /// What `--record` keeps of the response (masked), when recording.
     #[serde(skip)]
     pub recorded: Option<Box<RecordedResponse>>,
+    /// The ids the cell's list answer held (every page), when the endpoint has `items:`.
+    #[serde(skip)]
+    pub items: Option<Box<ItemSet>>,
     /// How the `decide:` rules or the GraphQL built-ins read the response,
     /// when they read it (the status alone decides otherwise).
     #[serde(skip)]
@@ -122,6 +125,19 @@ impl Observation {
             .as_deref()
             .filter(|d| d.decided != Decided::Status(self.status))
     }
+}
+
+/// The ids a cell saw in a list answer (masked), sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ItemSet {
+    /// The first ids, sorted (at most 1,000).
+    pub ids: Vec<String>,
+    /// How many there were in all.
+    pub count: usize,
+    /// More than were kept.
+    pub truncated: bool,
+    /// Pages read.
+    pub pages: u32,
 }
 
 /// A cell's decision read from its response (every text masked).

@@ -151,6 +151,8 @@ pub struct Recorded {
     /// How its body compared with the reference principal's (`compare:`):
     /// `same as alice`, `differs from alice`, `n/a`.
     pub body: Option<String>,
+    /// The ids its list answer held (`items:`), sorted; with how many there were beyond.
+    pub items: Option<(Vec<String>, usize)>,
 }
 
 impl Recorded {
@@ -165,6 +167,9 @@ impl Recorded {
 
 /// The label of a cell's body fact line (`    body: same as alice`).
 const BODY_LABEL: &str = "body";
+
+/// The label of a cell's ids line (`    items: ["TEST-1","TEST-2"]`).
+const ITEMS_LABEL: &str = "items";
 
 /// A recorded matrix: endpoints in order, each with its principals in order,
 /// then the scope findings over it.
@@ -226,6 +231,13 @@ impl Matrix {
                 if let Some(body) = &cell.body {
                     out.push_str(&format!("    {BODY_LABEL}: {body}\n"));
                 }
+                if let Some((ids, beyond)) = &cell.items {
+                    let list = serde_json::to_string(ids).unwrap_or_default();
+                    match beyond {
+                        0 => out.push_str(&format!("    {ITEMS_LABEL}: {list}\n")),
+                        n => out.push_str(&format!("    {ITEMS_LABEL}: {list} (+{n} more)\n")),
+                    }
+                }
                 for fact in &cell.facts {
                     out.push_str(&format!("    {}: {}\n", fact.source, fact.value));
                 }
@@ -257,6 +269,22 @@ impl Matrix {
                 let Some((label, value)) = fact.split_once(": ") else {
                     continue;
                 };
+                if label == ITEMS_LABEL {
+                    let (list, beyond) = match value.rsplit_once("] (+") {
+                        Some((list, rest)) => (
+                            format!("{list}]"),
+                            rest.trim_end_matches(" more)").parse().unwrap_or(0),
+                        ),
+                        None => (value.to_string(), 0),
+                    };
+                    if let Some((_, cells)) = matrix.endpoints.last_mut()
+                        && let Some((_, cell)) = cells.last_mut()
+                        && let Ok(ids) = serde_json::from_str::<Vec<String>>(&list)
+                    {
+                        cell.items = Some((ids, beyond));
+                    }
+                    continue;
+                }
                 if label == BODY_LABEL {
                     if let Some((_, cells)) = matrix.endpoints.last_mut()
                         && let Some((_, cell)) = cells.last_mut()
@@ -294,6 +322,7 @@ impl Matrix {
                             decided_from,
                             facts: Vec::new(),
                             body: None,
+                            items: None,
                         },
                     ));
                 }
@@ -358,12 +387,17 @@ fn observed_over<'m>(
                     body: ran
                         .and_then(|o| o.body.as_ref())
                         .map(|b| b.fact.against(&b.with)),
+                    items: o
+                        .items
+                        .as_ref()
+                        .map(|i| (i.ids.clone(), i.count.saturating_sub(i.ids.len()))),
                 }),
                 Some(CellResult::Skipped { .. }) => Some(Recorded {
                     status: CellValue::Skipped,
                     decided_from: None,
                     facts: Vec::new(),
                     body: None,
+                    items: None,
                 }),
                 // A probe not sent while its principal ran (it no longer
                 // got in) leaves no line: it has nothing to say. Unselected,
@@ -511,6 +545,46 @@ pub fn classify_body(old: Option<&str>, new: Option<&str>) -> ChangeClass {
     }
 }
 
+/// A cell's ids before and after: new ids are widened (named), fewer narrowed.
+fn classify_items(
+    old: Option<&(Vec<String>, usize)>,
+    new: Option<&(Vec<String>, usize)>,
+) -> (ChangeClass, String) {
+    let set = |ids: Option<&(Vec<String>, usize)>| -> BTreeSet<String> {
+        ids.map(|(ids, _)| ids.iter().cloned().collect())
+            .unwrap_or_default()
+    };
+    let (before, after) = (set(old), set(new));
+    let added: Vec<&String> = after.difference(&before).collect();
+    let gone: Vec<&String> = before.difference(&after).collect();
+    let named = |ids: &[&String]| {
+        let shown: Vec<&str> = ids.iter().take(10).map(|s| s.as_str()).collect();
+        match ids.len().saturating_sub(10) {
+            0 => shown.join(", "),
+            more => format!("{} (+{more} more)", shown.join(", ")),
+        }
+    };
+    match (added.is_empty(), gone.is_empty()) {
+        (false, true) => (
+            ChangeClass::Widened,
+            format!("newly seen: {}", named(&added)),
+        ),
+        (true, false) => (
+            ChangeClass::Narrowed,
+            format!("no longer seen: {}", named(&gone)),
+        ),
+        (false, false) => (
+            ChangeClass::Widened,
+            format!(
+                "newly seen: {}; no longer seen: {}",
+                named(&added),
+                named(&gone)
+            ),
+        ),
+        (true, true) => (ChangeClass::Changed, "counted differently".to_string()),
+    }
+}
+
 /// Every difference between two matrices, classified, widened first.
 pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -592,6 +666,15 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                     ),
                     endpoint: Some(endpoint.clone()),
                 }),
+                Some(before) if before.items != cell.items => {
+                    let (class, what_changed) =
+                        classify_items(before.items.as_ref(), cell.items.as_ref());
+                    changes.push(Change {
+                        class,
+                        what: format!("{}: items {what_changed}", what()),
+                        endpoint: Some(endpoint.clone()),
+                    })
+                }
                 Some(before) if before.facts != cell.facts => changes.push(Change {
                     class: ChangeClass::Changed,
                     what: format!("{}: {}", what(), describe_facts(&before.facts, &cell.facts)),
@@ -796,6 +879,7 @@ mod tests {
                                     decided_from: None,
                                     facts: vec![],
                                     body: None,
+                                    items: None,
                                 },
                             )
                         })

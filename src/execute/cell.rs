@@ -26,6 +26,25 @@ pub(super) struct Prepared {
     curl: Option<String>,
 }
 
+impl Prepared {
+    /// The URL as the request carries it.
+    pub(super) fn uri_text(&self) -> String {
+        self.uri.to_string()
+    }
+
+    /// The same request to another URL (a list's next page).
+    pub(super) fn with_url(&self, url: &url::Url) -> Result<Prepared, RequestError> {
+        Ok(Prepared {
+            method: self.method.clone(),
+            uri: uri_of(url)?,
+            headers: self.headers.clone(),
+            body: self.body.clone(),
+            masked_url: self.masked_url.clone(),
+            curl: None,
+        })
+    }
+}
+
 /// Runs one cell to its outcome; never fails (failures are outcomes).
 pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
     let started = Instant::now();
@@ -115,7 +134,35 @@ async fn attempt_cell(
         }
     };
     match send_with_retries(shared, id, &prepared, runtime, auth.as_ref(), outcome).await {
-        Ok(response) => CellResult::Responded(observe(shared, id, endpoint, &response)),
+        Ok(response) => {
+            let mut observation = observe(shared, id, endpoint, &response);
+            // A list is read on reached cells only: a denied cell saw nothing.
+            if let Some(items) = &endpoint.items
+                && observation.decided().reached()
+            {
+                let read = super::items::collect(
+                    shared,
+                    id,
+                    items,
+                    &prepared,
+                    runtime,
+                    auth.as_ref(),
+                    &response,
+                    outcome,
+                )
+                .await;
+                match read {
+                    Ok(set) => observation.items = Some(Box::new(set)),
+                    Err(message) => {
+                        return CellResult::Error {
+                            kind: ErrorKind::Request,
+                            message: shared.redactor.mask(&message),
+                        };
+                    }
+                }
+            }
+            CellResult::Responded(observation)
+        }
         Err(refused) => refused,
     }
 }
@@ -577,6 +624,7 @@ fn observe(
     Observation {
         status: response.status,
         decision: decision.map(Box::new),
+        items: None,
         www_authenticate: header_text(WWW_AUTHENTICATE.as_str()),
         location: header_text(LOCATION.as_str()),
         recorded: shared

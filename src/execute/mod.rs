@@ -6,6 +6,7 @@ mod cell;
 mod certificate;
 mod compare;
 mod curl;
+mod items;
 mod pace;
 mod probe;
 pub mod steps;
@@ -276,7 +277,7 @@ pub async fn execute_into(
     let mut finish = |outcome: &mut CellOutcome| {
         canary::apply(outcome, &rejected);
         probe::judge(suites, outcome);
-        if compare::waits(suites, outcome) {
+        if compare::waits(suites, outcome) || items::waits(suites, outcome) {
             waiting.push(outcome.clone());
         } else {
             on_outcome(outcome)
@@ -286,6 +287,7 @@ pub async fn execute_into(
     let probe_cells = probe::runnable(suites, outcomes, probe_cells);
     run_phase(shared, &probe_cells, outcomes, &mut finish).await;
     compare::apply(suites, outcomes);
+    items::apply(shared, outcomes);
     for held in &waiting {
         if let Some(done) = outcomes.iter().find(|o| o.id == held.id) {
             on_outcome(done);

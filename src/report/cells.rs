@@ -158,6 +158,10 @@ pub(crate) fn reached(
 /// `WWW-Authenticate`, `Location` or a body excerpt; the error; the skip reason.
 pub(crate) fn detail(outcome: &CellOutcome) -> String {
     if let (Some(note), CellResult::Responded(o)) = (&outcome.note, &outcome.result) {
+        // An items rule broken by a cell whose status was as expected.
+        if note.starts_with("items:") && outcome.expected.accepts(o.decided()) {
+            return format!("{note} · got {}, as expected", o.shown());
+        }
         return format!("{note}; got {}, expected {}", o.shown(), outcome.expected);
     }
     match &outcome.result {

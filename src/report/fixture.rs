@@ -44,6 +44,7 @@ fn responded(status: u16, excerpt: &str, challenge: Option<&str>) -> CellResult 
         comparable: None,
         recorded: None,
         decision: None,
+        items: None,
     })
 }
 

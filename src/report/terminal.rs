@@ -581,6 +581,7 @@ endpoints:
             comparable: None,
             recorded: None,
             decision: None,
+            items: None,
         })
     }
 

@@ -21,6 +21,8 @@ const ENDPOINT_KEYS: &[&str] = &[
     "expect_body",
     "graphql",
     "decide",
+    "items",
+    "expect_items",
 ];
 const SNAPSHOT_KEYS: &[&str] = &["headers", "body"];
 
@@ -176,6 +178,12 @@ fn read_endpoint(
         resolved_body: Vec::new(),
         decide,
         graphql,
+        items: f.get("items").and_then(|n| super::items::read_items(r, n)),
+        expect_items: f
+            .get("expect_items")
+            .map(|n| super::items::read_expect_items(r, n))
+            .unwrap_or_default(),
+        resolved_items: Vec::new(),
     })
 }
 

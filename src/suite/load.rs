@@ -318,6 +318,21 @@ fn read_suite(
         top.key_pos("endpoints").unwrap_or(top.pos),
     );
     resolve_body_expectations(r, &suite, &mut endpoints);
+    {
+        let principals: Vec<&str> = suite.principals.iter().map(|p| p.name.as_str()).collect();
+        let keys: Vec<&str> = principals
+            .iter()
+            .copied()
+            .chain(suite.groups.iter().map(|g| g.name.as_str()))
+            .chain([super::expect::WILDCARD])
+            .collect();
+        let groups_of = |p: &str| -> Vec<String> {
+            suite.groups_of(p).into_iter().map(str::to_string).collect()
+        };
+        for endpoint in endpoints.iter_mut() {
+            super::items::check(r, &principals, &groups_of, &keys, endpoint);
+        }
+    }
     check_steps(
         r,
         &suite.principals,
@@ -388,6 +403,7 @@ fn with_probes(
                 line: base.pos.line,
             });
             endpoint.resolved_body.push(None);
+            endpoint.resolved_items.push(None);
         }
     }
     suite.principals.extend(derived);

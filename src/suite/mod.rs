@@ -10,6 +10,7 @@ pub mod diag;
 mod endpoint;
 pub mod expect;
 pub mod graphql;
+pub mod items;
 pub mod load;
 pub mod mock_def;
 pub mod model;

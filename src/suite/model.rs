@@ -320,6 +320,12 @@ pub struct Endpoint {
     pub decide: Vec<super::decide::Rule>,
     /// `graphql:`, the operation it sends.
     pub graphql: Option<super::graphql::Operation>,
+    /// `items:`, where its answer lists objects.
+    pub items: Option<super::items::Items>,
+    /// `expect_items:` entries as written.
+    pub expect_items: Vec<super::items::ItemsEntry>,
+    /// Each principal's items rule (an index into `expect_items`), in principal order.
+    pub resolved_items: Vec<Option<usize>>,
 }
 
 /// What an endpoint's `snapshot:` asks to record besides the status.

@@ -1,0 +1,460 @@
+//! Items of list answers: the ids a reached cell saw (every page followed),
+//! and the `expect_items` rules judged once every cell has finished.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use super::Shared;
+use super::cell::Prepared;
+use crate::outcome::{CellId, CellOutcome, CellResult, ItemSet, Verdict};
+use crate::suite::Suite;
+use crate::suite::decide::{Pointer, Segment};
+use crate::suite::items::{Items, ItemsRule, Next};
+
+/// The most ids a cell keeps (the count goes on).
+pub(super) const KEPT_IDS: usize = 1000;
+
+/// The ids of one page, and where the next one is.
+struct Page {
+    ids: Vec<String>,
+    next: Option<NextPage>,
+}
+
+/// The next page's request.
+enum NextPage {
+    /// A URL (absolute, or made absolute against the target).
+    Url(url::Url),
+    /// A token sent back as this query parameter on the same request.
+    Token { param: String, token: String },
+}
+
+/// Reads one page: its ids at `items.at`, and its next page.
+fn page(
+    items: &Items,
+    body: &[u8],
+    headers: &::http::HeaderMap,
+    base: &url::Url,
+    principal: &str,
+) -> Result<Page, String> {
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+        format!(
+            "items: the answer to {principal} is not JSON (or was cut at the 64 KiB read limit), so `{}` cannot be read",
+            items.at.text
+        )
+    })?;
+    let list = match pointed(&items.at, &json) {
+        Some(serde_json::Value::Array(list)) => list.as_slice(),
+        // A list left out of an object is an empty one (MLflow omits them).
+        None if json.is_object() => &[],
+        None => {
+            return Err(format!(
+                "items: `{}` is not in the answer to {principal}",
+                items.at.text
+            ));
+        }
+        Some(other) => {
+            return Err(format!(
+                "items: `{}` in the answer to {principal} is {}, not a list",
+                items.at.text,
+                kind(other)
+            ));
+        }
+    };
+    let mut ids = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        ids.push(id_of(items, item).map_err(|why| {
+            format!(
+                "items: item {i} of `{}` in the answer to {principal}: {why}",
+                items.at.text
+            )
+        })?);
+    }
+    let next = match &items.next {
+        None => None,
+        Some(Next::Link { header, rel }) => headers
+            .get_all(header.as_str())
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| link_with_rel(v, rel))
+            .and_then(|target| base.join(&target).ok())
+            .map(NextPage::Url),
+        Some(Next::Header(header)) => headers
+            .get(header.as_str())
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .and_then(|v| base.join(v).ok())
+            .map(NextPage::Url),
+        Some(Next::JsonUrl(pointer)) => match pointed(pointer, &json) {
+            Some(serde_json::Value::String(link)) if !link.is_empty() => {
+                base.join(link).ok().map(NextPage::Url)
+            }
+            _ => None,
+        },
+        Some(Next::JsonToken { pointer, param }) => match pointed(pointer, &json) {
+            Some(serde_json::Value::String(token)) if !token.is_empty() => Some(NextPage::Token {
+                param: param.clone(),
+                token: token.clone(),
+            }),
+            _ => None,
+        },
+    };
+    Ok(Page { ids, next })
+}
+
+/// The value a plain pointer names.
+fn pointed<'v>(pointer: &Pointer, root: &'v serde_json::Value) -> Option<&'v serde_json::Value> {
+    let mut value = root;
+    for segment in &pointer.segments {
+        let Segment::Key(key) = segment else {
+            return None;
+        };
+        value = match value {
+            serde_json::Value::Object(members) => members.get(key)?,
+            serde_json::Value::Array(list) => list.get(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+fn kind(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+/// An item's identity: its `id` pointers' values joined with `/`, or the
+/// whole item as JSON text.
+fn id_of(items: &Items, item: &serde_json::Value) -> Result<String, String> {
+    if items.id.is_empty() {
+        return Ok(match item {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
+    }
+    let mut parts = Vec::with_capacity(items.id.len());
+    for pointer in &items.id {
+        match pointed(pointer, item) {
+            Some(serde_json::Value::String(s)) => parts.push(s.clone()),
+            Some(value @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                parts.push(value.to_string())
+            }
+            Some(other) => {
+                return Err(format!(
+                    "`{}` is {}, not a scalar id",
+                    pointer.text,
+                    kind(other)
+                ));
+            }
+            None => return Err(format!("it has no `{}`", pointer.text)),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// The target of the first link of a `Link` header value with relation `rel`.
+fn link_with_rel(value: &str, rel: &str) -> Option<String> {
+    for link in value.split(',') {
+        let mut parts = link.split(';');
+        let target = parts.next()?.trim();
+        let target = target.strip_prefix('<')?.strip_suffix('>')?;
+        let has_rel = parts.any(|param| {
+            let Some((name, values)) = param.trim().split_once('=') else {
+                return false;
+            };
+            name.trim().eq_ignore_ascii_case("rel")
+                && values
+                    .trim()
+                    .trim_matches('"')
+                    .split_whitespace()
+                    .any(|r| r.eq_ignore_ascii_case(rel))
+        });
+        if has_rel {
+            return Some(target.to_string());
+        }
+    }
+    None
+}
+
+/// Every id a reached cell saw: the first page's, then each next page's (as
+/// the same principal, counted in the cell's requests) up to `max_pages`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn collect(
+    shared: &Shared<'_>,
+    id: CellId,
+    items: &Items,
+    prepared: &Prepared,
+    runtime: &super::PrincipalRuntime,
+    auth: &dyn crate::auth::Auth,
+    first: &crate::http::ReadResponse,
+    outcome: &mut CellOutcome,
+) -> Result<ItemSet, String> {
+    let principal = &shared.suites[id.suite].principals[id.principal].name;
+    let base = &shared.targets[id.suite].base_url;
+    let mut current: url::Url = prepared
+        .uri_text()
+        .parse()
+        .map_err(|_| "items: the request's URL does not parse".to_string())?;
+    let mut seen_urls: HashSet<String> = HashSet::from([current.to_string()]);
+    let mut ids: BTreeSet<String> = BTreeSet::new();
+    let mut page_now = page(items, &first.body, &first.headers, base, principal)?;
+    let mut pages = 1;
+    loop {
+        ids.extend(page_now.ids.drain(..).map(|i| shared.redactor.mask(&i)));
+        let Some(next) = page_now.next.take() else {
+            break;
+        };
+        if pages >= items.max_pages {
+            break;
+        }
+        let url = match next {
+            NextPage::Url(url) => url,
+            NextPage::Token { param, token } => {
+                let mut url = current.clone();
+                let kept: Vec<(String, String)> = url
+                    .query_pairs()
+                    .filter(|(name, _)| *name != param.as_str())
+                    .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                    .collect();
+                url.query_pairs_mut()
+                    .clear()
+                    .extend_pairs(kept)
+                    .append_pair(&param, &token);
+                url
+            }
+        };
+        if !seen_urls.insert(url.to_string()) {
+            return Err(format!(
+                "items: the next page of the answer to {principal} is one already read ({}): the pages loop",
+                shared.redactor.mask(url.as_str())
+            ));
+        }
+        let next_request = prepared.with_url(&url).map_err(|e| e.to_string())?;
+        let response =
+            super::cell::send_with_retries(shared, id, &next_request, runtime, auth, outcome)
+                .await
+                .map_err(|refused| match refused {
+                    CellResult::Error { message, .. } => {
+                        format!("items: page {} for {principal}: {message}", pages + 1)
+                    }
+                    _ => format!(
+                        "items: page {} for {principal} could not be sent",
+                        pages + 1
+                    ),
+                })?;
+        if !(200..300).contains(&response.status) {
+            return Err(format!(
+                "items: page {} for {principal} answered {}",
+                pages + 1,
+                response.status
+            ));
+        }
+        page_now = page(items, &response.body, &response.headers, base, principal)?;
+        pages += 1;
+        current = url;
+    }
+    let count = ids.len();
+    Ok(ItemSet {
+        ids: ids.into_iter().take(KEPT_IDS).collect(),
+        count,
+        truncated: count > KEPT_IDS,
+        pages,
+    })
+}
+
+/// Whether the outcome's report waits for the items rules.
+pub(super) fn waits(suites: &[Suite], outcome: &CellOutcome) -> bool {
+    !suites[outcome.id.suite].endpoints[outcome.id.endpoint]
+        .expect_items
+        .is_empty()
+}
+
+/// Judges each cell against its `expect_items` rule once every cell has
+/// finished: a cell that passed on its status fails when its ids break it.
+pub(super) fn apply(shared: &Shared<'_>, outcomes: &mut [CellOutcome]) {
+    let seen: HashMap<CellId, BTreeSet<String>> = outcomes
+        .iter()
+        .filter_map(|o| Some((o.id, ids_of(o)?)))
+        .collect();
+    for outcome in outcomes.iter_mut() {
+        let suite = &shared.suites[outcome.id.suite];
+        let endpoint = &suite.endpoints[outcome.id.endpoint];
+        let Some(index) = endpoint
+            .resolved_items
+            .get(outcome.id.principal)
+            .copied()
+            .flatten()
+        else {
+            continue;
+        };
+        if outcome.verdict != Verdict::Passed {
+            continue;
+        }
+        let Some(mine) = seen.get(&outcome.id) else {
+            continue;
+        };
+        let rule = &endpoint.expect_items[index].rule;
+        let of = |name: &str| {
+            let p = suite.principal_index(name)?;
+            seen.get(&CellId {
+                principal: p,
+                ..outcome.id
+            })
+        };
+        let render = |t: &crate::suite::Template| render_id(shared, outcome.id, t);
+        if let Some(problem) = broken(rule, mine, &of, &render) {
+            outcome.verdict = Verdict::Failed;
+            outcome.note = Some(shared.redactor.mask(&problem));
+        }
+    }
+}
+
+/// The ids a cell saw, when it read items.
+fn ids_of(outcome: &CellOutcome) -> Option<BTreeSet<String>> {
+    match &outcome.result {
+        CellResult::Responded(o) => o.items.as_ref().map(|i| i.ids.iter().cloned().collect()),
+        _ => None,
+    }
+}
+
+/// An id of a rule as the cell's principal renders it (`${own.rec_id}`).
+fn render_id(shared: &Shared<'_>, id: CellId, template: &crate::suite::Template) -> String {
+    let suite = &shared.suites[id.suite];
+    let principal = &suite.principals[id.principal];
+    let base_url = shared.targets[id.suite]
+        .base_url
+        .as_str()
+        .trim_end_matches('/');
+    let scope = suite
+        .scope(
+            &shared.options.cli_vars,
+            &shared.options.env,
+            Some(base_url),
+        )
+        .for_principal(&principal.vars)
+        .with_captured(
+            &shared.captured[id.suite],
+            Some(suite.own_name(id.principal)),
+        );
+    template
+        .render(&scope)
+        .unwrap_or_else(|_| template.raw.clone())
+}
+
+/// What breaks `rule` for a cell that saw `mine`; `None` when it holds.
+fn broken<'s>(
+    rule: &ItemsRule,
+    mine: &BTreeSet<String>,
+    of: &dyn Fn(&str) -> Option<&'s BTreeSet<String>>,
+    render: &dyn Fn(&crate::suite::Template) -> String,
+) -> Option<String> {
+    let listed = |ids: &[&String]| -> String {
+        let shown: Vec<&str> = ids.iter().take(10).map(|s| s.as_str()).collect();
+        let more = ids.len().saturating_sub(10);
+        if more > 0 {
+            format!("{} (+{more} more)", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    };
+    let missing: Vec<String> = rule
+        .includes
+        .iter()
+        .map(render)
+        .filter(|i| !mine.contains(i))
+        .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "items: does not see {} (includes)",
+            missing.join(", ")
+        ));
+    }
+    let unwanted: Vec<String> = rule
+        .excludes
+        .iter()
+        .map(render)
+        .filter(|i| mine.contains(i))
+        .collect();
+    if !unwanted.is_empty() {
+        return Some(format!("items: sees {} (excludes)", unwanted.join(", ")));
+    }
+    if let Some(exactly) = &rule.exactly {
+        let wanted: BTreeSet<String> = exactly.iter().map(render).collect();
+        let extra: Vec<&String> = mine.difference(&wanted).collect();
+        let lacking: Vec<&String> = wanted.difference(mine).collect();
+        if !extra.is_empty() || !lacking.is_empty() {
+            return Some(format!(
+                "items: not exactly the ids asked (sees also: {}; does not see: {})",
+                listed(&extra),
+                listed(&lacking)
+            ));
+        }
+    }
+    if let Some(count) = rule.count
+        && !count.holds(mine.len())
+    {
+        return Some(format!(
+            "items: sees {} item(s), count {count} asked",
+            mine.len()
+        ));
+    }
+    if let Some(other) = &rule.subset_of {
+        match of(other) {
+            Some(theirs) => {
+                let beyond: Vec<&String> = mine.difference(theirs).collect();
+                if !beyond.is_empty() {
+                    return Some(format!(
+                        "items: sees {} that {other} does not (subset_of {other})",
+                        listed(&beyond)
+                    ));
+                }
+            }
+            None => {
+                return Some(format!(
+                    "items: {other}'s ids are not known (its cell read none)"
+                ));
+            }
+        }
+    }
+    if let Some(other) = &rule.same_as {
+        match of(other) {
+            Some(theirs) if theirs == mine => {}
+            Some(theirs) => {
+                let extra: Vec<&String> = mine.difference(theirs).collect();
+                let lacking: Vec<&String> = theirs.difference(mine).collect();
+                return Some(format!(
+                    "items: not the same as {other} (sees also: {}; does not see: {})",
+                    listed(&extra),
+                    listed(&lacking)
+                ));
+            }
+            None => {
+                return Some(format!(
+                    "items: {other}'s ids are not known (its cell read none)"
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers_give_the_next_target() {
+        let value = r#"<https://api.example.com/x?page=1>; rel="prev", <https://api.example.com/x?page=3>; rel="next last""#;
+        assert_eq!(
+            link_with_rel(value, "next").as_deref(),
+            Some("https://api.example.com/x?page=3")
+        );
+        assert_eq!(link_with_rel(value, "first"), None);
+        assert_eq!(link_with_rel("garbage", "next"), None);
+    }
+}
