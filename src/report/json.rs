@@ -52,6 +52,13 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
                 })).collect::<Vec<_>>(),
                 "snapshot": run.snapshots.get(s).and_then(Option::as_ref).map(snapshot),
                 "findings": run.findings_of(s).iter().map(|f| finding(suite, f)).collect::<Vec<_>>(),
+                "objects": run.objects_of(s).iter().map(|object| json!({
+                    "id": object.id,
+                    "seen_by": object.seen_by.iter().map(|&(p, e)| json!({
+                        "principal": suite.principals[p].name,
+                        "endpoint": suite.endpoints[e].name,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
                 "cells": cells,
             })
         })

@@ -49,6 +49,45 @@ pub struct RunReport<'a> {
     pub steps: &'a [crate::outcome::StepRecord],
 }
 
+/// One object seen in a suite's lists, and who saw it through which endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SeenObject {
+    /// Its id.
+    pub id: String,
+    /// (principal index, endpoint index), in suite order.
+    pub seen_by: Vec<(usize, usize)>,
+}
+
+impl RunReport<'_> {
+    /// Every id suite `s`'s lists held, sorted, with who saw it where
+    /// ("who can see this object?"); empty when no endpoint has `items:`.
+    pub fn objects_of(&self, s: usize) -> Vec<SeenObject> {
+        let mut by_id: std::collections::BTreeMap<&str, Vec<(usize, usize)>> =
+            std::collections::BTreeMap::new();
+        for outcome in self.outcomes.iter().filter(|o| o.id.suite == s) {
+            let crate::outcome::CellResult::Responded(o) = &outcome.result else {
+                continue;
+            };
+            for id in o.items.iter().flat_map(|i| &i.ids) {
+                by_id
+                    .entry(id.as_str())
+                    .or_default()
+                    .push((outcome.id.principal, outcome.id.endpoint));
+            }
+        }
+        by_id
+            .into_iter()
+            .map(|(id, mut seen_by)| {
+                seen_by.sort_unstable();
+                SeenObject {
+                    id: id.to_string(),
+                    seen_by,
+                }
+            })
+            .collect()
+    }
+}
+
 /// When a run started and how long it took.
 #[derive(Clone, Copy, Debug)]
 pub struct RunTiming {
