@@ -1300,7 +1300,7 @@ fn invalid_issue_definitions_give_located_errors() {
         "did you mean `user`?",
         "i.yaml:20:75: error: unknown security level `Restrictd`",
         "did you mean `Restricted`?",
-        "i.yaml:22:67: error: `ignore_security` is for `issue: read` routes only",
+        "i.yaml:22:67: error: `ignore_security` is for `issue: read` and `issue: search` routes only",
         "i.yaml:24:106: error: unknown issue action `remove`",
         "i.yaml:25:109: error: a route with `issue:` answers from the issue store; drop `response:`",
     ] {
@@ -1325,7 +1325,7 @@ fn invalid_issue_definitions_give_located_errors() {
     );
     for needle in [
         "i.yaml:13:12: error: project key `test` is not a Jira project key",
-        "error: a route that reads or deletes an issue needs the issue's id or key as its last path segment",
+        "error: a route that reads, edits or deletes an issue needs the issue's id or key as its last path segment",
     ] {
         assert!(found.contains(needle), "missing {needle} in:\n{found}");
     }
