@@ -1332,7 +1332,7 @@ fn invalid_issue_definitions_give_located_errors() {
 }
 
 /// The shipped Jira profile keeps TEST-1 public and TEST-2 for site-admins, and
-/// serves create, read and delete from its issue store.
+/// serves create, read, search, edit and delete from its issue store.
 #[tokio::test]
 async fn the_shipped_profile_keeps_a_public_and_a_restricted_issue() {
     let file = format!(
@@ -1359,6 +1359,33 @@ async fn the_shipped_profile_keeps_a_public_and_a_restricted_issue() {
         (status, &leaked["fields"]["summary"]),
         (200, &json!("Salary review"))
     );
+    // Its searches list what each caller browses; its edit route is the store's.
+    let listed = |body: &Value| body["issues"].as_array().map_or(0, Vec::len);
+    for (caller, count) in [
+        (None, 1),
+        (Some(admin.as_str()), 2),
+        (Some(user.as_str()), 1),
+    ] {
+        for search in ["/rest/api/2/search", "/rest/api/3/search?maxResults=10"] {
+            let (status, _, body) = m.send("GET", search, caller).await;
+            assert_eq!(
+                (status, listed(&body), &body["total"]),
+                (200, count, &json!(count)),
+                "{search}: {body}"
+            );
+        }
+    }
+    let (status, _) = m
+        .send_json(
+            "PUT",
+            "/rest/api/2/issue/TEST-1",
+            Some(&user),
+            r#"{"fields": {"summary": "Edited by its reporter"}}"#,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, body) = m.read("TEST-1", None).await;
+    assert_eq!(body["fields"]["summary"], "Edited by its reporter");
     let (status, created) = m
         .send_json(
             "POST",
