@@ -1300,7 +1300,7 @@ fn invalid_issue_definitions_give_located_errors() {
         "did you mean `user`?",
         "i.yaml:20:75: error: unknown security level `Restrictd`",
         "did you mean `Restricted`?",
-        "i.yaml:22:67: error: `ignore_security` is for `issue: read` routes only",
+        "i.yaml:22:67: error: `ignore_security` is for `issue: read` and `issue: search` routes only",
         "i.yaml:24:106: error: unknown issue action `remove`",
         "i.yaml:25:109: error: a route with `issue:` answers from the issue store; drop `response:`",
     ] {
@@ -1325,14 +1325,14 @@ fn invalid_issue_definitions_give_located_errors() {
     );
     for needle in [
         "i.yaml:13:12: error: project key `test` is not a Jira project key",
-        "error: a route that reads or deletes an issue needs the issue's id or key as its last path segment",
+        "error: a route that reads, edits or deletes an issue needs the issue's id or key as its last path segment",
     ] {
         assert!(found.contains(needle), "missing {needle} in:\n{found}");
     }
 }
 
 /// The shipped Jira profile keeps TEST-1 public and TEST-2 for site-admins, and
-/// serves create, read and delete from its issue store.
+/// serves create, read, search, edit and delete from its issue store.
 #[tokio::test]
 async fn the_shipped_profile_keeps_a_public_and_a_restricted_issue() {
     let file = format!(
@@ -1359,6 +1359,33 @@ async fn the_shipped_profile_keeps_a_public_and_a_restricted_issue() {
         (status, &leaked["fields"]["summary"]),
         (200, &json!("Salary review"))
     );
+    // Its searches list what each caller browses; its edit route is the store's.
+    let listed = |body: &Value| body["issues"].as_array().map_or(0, Vec::len);
+    for (caller, count) in [
+        (None, 1),
+        (Some(admin.as_str()), 2),
+        (Some(user.as_str()), 1),
+    ] {
+        for search in ["/rest/api/2/search", "/rest/api/3/search?maxResults=10"] {
+            let (status, _, body) = m.send("GET", search, caller).await;
+            assert_eq!(
+                (status, listed(&body), &body["total"]),
+                (200, count, &json!(count)),
+                "{search}: {body}"
+            );
+        }
+    }
+    let (status, _) = m
+        .send_json(
+            "PUT",
+            "/rest/api/2/issue/TEST-1",
+            Some(&user),
+            r#"{"fields": {"summary": "Edited by its reporter"}}"#,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, body) = m.read("TEST-1", None).await;
+    assert_eq!(body["fields"]["summary"], "Edited by its reporter");
     let (status, created) = m
         .send_json(
             "POST",

@@ -40,13 +40,17 @@ ISSUES = {"project": "TEST",
           "seed": [{"key": "TEST-1", "summary": "A public issue", "reporter": "user"},
                    {"key": "TEST-2", "summary": "Salary review", "reporter": "admin", "security": "Restricted"}]}
 # Routes answered by the issue store, by (method, path): its action and the permission it needs.
-# The read route is the suite's own (EXTRA); create and delete are in the profile only, so the
-# generated suite and its snapshot do not change: a suite that creates, reads and deletes
-# issues declares them itself. On a delete route the permission is what deleting an issue
-# someone else reported needs: its reporter may delete it without (404 first when the caller
-# cannot see the issue, then 403 without the permission).
+# The read and search routes are the suite's own (EXTRA, FORUM): search lists the issues the
+# caller may browse, by the read route's rule, so its status for each principal is unchanged;
+# create, edit and delete are in the profile only, so the generated suite and its snapshot do
+# not change: a suite that creates, edits, reads and deletes issues declares them itself. On
+# edit and delete routes the permission is what editing or deleting an issue someone else
+# reported needs: its reporter may without (404 first when the caller cannot see the issue,
+# then 403 without the permission).
 STORE = {("POST", "issue"): ("create", "CREATE_ISSUES"),
          ("GET", "issue/{issueIdOrKey}"): ("read", None),
+         ("GET", "search"): ("search", None),
+         ("PUT", "issue/{issueIdOrKey}"): ("edit", "EDIT_ISSUES"),
          ("DELETE", "issue/{issueIdOrKey}"): ("delete", "DELETE_ISSUES")}
 CHAIN = ["NONE", "READ", "WRITE", "DELETE", "PROJECT_ADMIN", "ADMIN"]
 SAMPLE = {"issueIdOrKey": "TEST-1", "projectIdOrKey": "TEST", "projectKeyOrId": "TEST", "key": "jira-software",
@@ -190,7 +194,6 @@ def write_route(o, v, out):
         w(f"    issue: {store[0]}".ljust(34) + "# modeled: answered by the issue store\n")
         return
     body = {"configuration": "{ timeTrackingEnabled: true, attachmentsEnabled: true }",
-            "search": "{ startAt: 0, maxResults: 50, total: 1, issues: [{ key: TEST-1 }] }",
             "permissions": "{ permissions: { ADMINISTER: { key: ADMINISTER, type: GLOBAL } } }",
             "settings/columns": "[{ label: Key, value: issuekey }]"}.get(o["path"])
     if o["success"] != {"POST": 201, "DELETE": 204}.get(o["method"], 200) or body:
@@ -234,7 +237,7 @@ def write_profile(chosen, store, out):
     for o in chosen:
         for v in versions(o):
             write_route(o, v, out)
-    w("  # The issue store's create and delete (not in the generated suite; see STORE in the generator).\n")
+    w("  # The issue store's create, edit and delete (not in the generated suite; see STORE in the generator).\n")
     for o in store:
         write_route(o, "2", out)
 

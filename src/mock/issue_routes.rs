@@ -1,5 +1,6 @@
 //! What routes with `issue:` answer once the caller passed the route's checks:
-//! create, read and delete over the issue store, with Jira's statuses and bodies.
+//! create, read, edit and delete over the issue store, with Jira's statuses and
+//! bodies (search is [`super::issue_search`]).
 
 use std::sync::PoisonError;
 
@@ -23,9 +24,16 @@ pub(crate) struct IssueRequest<'a> {
     pub path: &'a str,
     /// The mock's origin as the client named it (`http://` and its `Host`), for `self`.
     pub origin: &'a str,
+    /// Its query string, if any.
+    pub query: Option<&'a str>,
     /// Its body.
     pub body: &'a [u8],
 }
+
+/// Jira's 400 for a body that is not JSON, on the routes that read one.
+const NOT_JSON: &str = "The request body is not JSON: send {\"fields\": {\"summary\": ...}}.";
+/// Jira's field error for a summary that is missing or blank.
+const NO_SUMMARY: &str = "You must specify a summary of the issue.";
 
 /// The store's answer on `route` for `caller` (`None`: anonymous), who passed its checks.
 pub(crate) fn answer(
@@ -74,6 +82,81 @@ pub(crate) fn answer(
             store.remove(id);
             StatusCode::NO_CONTENT.into_response()
         }
+        IssueAction::Edit => edit(def, route, &mut store, caller, request, &path),
+        IssueAction::Search => super::issue_search::answer(def, route, &store, caller, request),
+    }
+}
+
+/// `edit`: 404 when the caller does not see the issue; the summary of
+/// `{"fields": {"summary": …}}` set and 204 when it reported the issue or holds
+/// the route's permission; else 403, with the change applied all the same on a
+/// route with `apply_when_denied` (the flaw it demonstrates).
+fn edit(
+    def: &MockDef,
+    route: &MockRoute,
+    store: &mut IssueStore,
+    caller: Option<Account>,
+    request: &IssueRequest<'_>,
+    path: &[String],
+) -> Response {
+    let id_or_key = last_segment(path);
+    let Some(issue) = store.find(&id_or_key).filter(|i| visible(def, i, caller)) else {
+        return error(StatusCode::NOT_FOUND, NOT_VISIBLE);
+    };
+    let id = issue.id;
+    let allowed = (caller.is_some() && issue.reporter == caller) || holds(def, route, caller);
+    let denied = || {
+        error(
+            StatusCode::FORBIDDEN,
+            "You do not have permission to edit issues in this project.",
+        )
+    };
+    if !allowed && !route.apply_when_denied {
+        return denied();
+    }
+    let summary = match edited_summary(request.body) {
+        Ok(summary) => summary,
+        Err(_) if !allowed => return denied(),
+        Err(bad) => return bad.response(),
+    };
+    if let Some(summary) = summary {
+        store.set_summary(id, summary);
+    }
+    match allowed {
+        true => StatusCode::NO_CONTENT.into_response(),
+        false => denied(),
+    }
+}
+
+/// Why an edit's body is refused.
+enum BadEdit {
+    /// It is not JSON.
+    NotJson,
+    /// Its summary is blank or not a string.
+    NoSummary,
+}
+
+impl BadEdit {
+    /// Jira's 400 for it.
+    fn response(self) -> Response {
+        match self {
+            BadEdit::NotJson => error(StatusCode::BAD_REQUEST, NOT_JSON),
+            BadEdit::NoSummary => field_error("summary", NO_SUMMARY),
+        }
+    }
+}
+
+/// The summary an edit's body sets (`None`: the body sets none).
+fn edited_summary(body: &[u8]) -> Result<Option<String>, BadEdit> {
+    let Ok(body) = serde_json::from_slice::<Value>(body) else {
+        return Err(BadEdit::NotJson);
+    };
+    match body.get("fields").and_then(|f| f.get("summary")) {
+        None => Ok(None),
+        Some(Value::String(summary)) if !summary.trim().is_empty() => {
+            Ok(Some(summary.trim().to_string()))
+        }
+        Some(_) => Err(BadEdit::NoSummary),
     }
 }
 
@@ -99,10 +182,7 @@ fn create(
     request: &IssueRequest<'_>,
 ) -> Response {
     let Ok(body) = serde_json::from_slice::<Value>(request.body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "The request body is not JSON: send {\"fields\": {\"summary\": ...}}.",
-        );
+        return error(StatusCode::BAD_REQUEST, NOT_JSON);
     };
     let fields = &body["fields"];
     let summary = fields["summary"]
@@ -110,7 +190,7 @@ fn create(
         .map(str::trim)
         .filter(|s| !s.is_empty());
     let Some(summary) = summary else {
-        return field_error("summary", "You must specify a summary of the issue.");
+        return field_error("summary", NO_SUMMARY);
     };
     let security = match &fields["security"] {
         Value::Null => None,
@@ -142,7 +222,7 @@ fn security_level(issues: &IssuesDef, level: &Value) -> Result<usize, &'static s
 }
 
 /// Jira's ErrorCollection for one field.
-fn field_error(field: &str, message: &str) -> Response {
+pub(super) fn field_error(field: &str, message: &str) -> Response {
     let body = json!({"errorMessages": [], "errors": {field: message}});
     (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
@@ -156,7 +236,7 @@ fn last_segment(path: &[String]) -> String {
 }
 
 /// `origin` + `/` + `parent` segments + `/` + `id`: the issue under the route's collection.
-fn self_url(origin: &str, parent: &[String], id: u64) -> String {
+pub(super) fn self_url(origin: &str, parent: &[String], id: u64) -> String {
     let mut url = origin.to_string();
     for segment in parent {
         url.push('/');
@@ -166,7 +246,7 @@ fn self_url(origin: &str, parent: &[String], id: u64) -> String {
 }
 
 /// Jira's issue as `GET /rest/api/2/issue/{issueIdOrKey}` answers it (the fields the mock keeps).
-fn issue_json(def: &MockDef, store: &IssueStore, issue: &Issue, url: &str) -> Value {
+pub(super) fn issue_json(def: &MockDef, store: &IssueStore, issue: &Issue, url: &str) -> Value {
     let reporter = match issue.reporter {
         Some(Account::User(user)) => def.users.get(user).map_or(
             Value::Null,

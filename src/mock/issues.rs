@@ -70,6 +70,27 @@ impl IssueStore {
         format!("{}-{}", self.project, issue.number)
     }
 
+    /// The project whose issues the store keeps (`TEST`).
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// Every issue, in id order (ids only grow, so in the order they were added).
+    pub fn all(&self) -> &[Issue] {
+        &self.issues
+    }
+
+    /// Sets the summary of the issue with `id`; whether there was one.
+    pub fn set_summary(&mut self, id: u64, summary: String) -> bool {
+        match self.issues.iter_mut().find(|i| i.id == id) {
+            Some(issue) => {
+                issue.summary = summary;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The issue `id_or_key` names: an id (`10000`) or a key, in any case (`test-1`).
     pub fn find(&self, id_or_key: &str) -> Option<&Issue> {
         if let Ok(id) = id_or_key.parse::<u64>() {
@@ -179,6 +200,15 @@ routes: []
         assert!(store.remove(created.id));
         assert!(!store.remove(created.id), "removed once");
         assert_eq!(store.find("TEST-6"), None);
+        assert!(store.set_summary(10000, "Renamed".into()));
+        assert!(!store.set_summary(10004, "Gone".into()), "removed");
+        assert_eq!(
+            store.find("TEST-1").map(|i| i.summary.as_str()),
+            Some("Renamed")
+        );
+        let ids: Vec<u64> = store.all().iter().map(|i| i.id).collect();
+        assert_eq!(ids, [10000, 10001, 10002, 10003], "in id order");
+        assert_eq!(store.project(), "TEST");
         let next = store.create("Next".into(), None, None);
         assert_eq!(
             (next.id, next.number),

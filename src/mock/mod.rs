@@ -4,6 +4,7 @@
 
 pub(crate) mod graphql;
 pub(crate) mod issue_routes;
+mod issue_search;
 pub(crate) mod issues;
 mod jira_error;
 mod replay;

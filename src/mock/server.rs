@@ -183,6 +183,7 @@ async fn handle(
                 let request = IssueRequest {
                     path: uri.path(),
                     origin: origin.as_deref().unwrap_or_default(),
+                    query: uri.query(),
                     body: &body,
                 };
                 issue_routes::answer(&state, route, action, account, &request)
@@ -246,9 +247,13 @@ fn decide(
         }
         Caller::User(user) => *user,
     };
-    // On an `issue: delete` route the permission is what deleting an issue
-    // someone else reported needs: the store checks it, after visibility.
-    if route.issue == Some(IssueAction::Delete) {
+    // On an `issue: delete` or `issue: edit` route the permission is what
+    // deleting or editing an issue someone else reported needs: the store
+    // checks it, after visibility.
+    if route
+        .issue
+        .is_some_and(IssueAction::permission_is_the_stores)
+    {
         return Ok(Some(Account::User(user)));
     }
     let Some(permission) = &route.permission else {

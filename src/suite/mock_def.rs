@@ -99,9 +99,12 @@ pub struct MockRoute {
     pub body: serde_json::Value,
     /// `issue:`, what the route does with the issue store; `None`: it answers `response:`.
     pub issue: Option<IssueAction>,
-    /// `ignore_security:` on an `issue: read` route: security levels are ignored,
-    /// so whoever may call it sees every issue (a leak, for demonstrations).
+    /// `ignore_security:` on an `issue: read` or `issue: search` route: security
+    /// levels are ignored, so whoever may call it sees every issue (a leak, for demonstrations).
     pub ignore_security: bool,
+    /// `apply_when_denied:` on an `issue: edit` route: a refused edit is applied
+    /// all the same and still answered 403 (a flaw, for demonstrations).
+    pub apply_when_denied: bool,
     /// `graphql:`, the GraphQL root fields the route answers (on GET and POST);
     /// `None`: it answers `response:` or the issue store.
     pub graphql: Option<GraphqlDef>,
@@ -178,6 +181,7 @@ const ROUTE_KEYS: &[&str] = &[
     "response",
     "issue",
     "ignore_security",
+    "apply_when_denied",
     "graphql",
 ];
 const RESPONSE_KEYS: &[&str] = &["status", "json"];
@@ -541,7 +545,10 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         flag(r, "hidden", false),
     );
     let permission = f.get("permission").and_then(|n| r.scalar(n, "permission"));
-    let ignore_security = flag(r, "ignore_security", false);
+    let flags = issues::IssueFlags {
+        ignore_security: flag(r, "ignore_security", false),
+        apply_when_denied: flag(r, "apply_when_denied", false),
+    };
     // On a `graphql:` route, `issue:` is one error (from graphql's check), not three.
     let is_graphql = f.get("graphql").is_some();
     let issue = match is_graphql {
@@ -549,7 +556,7 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         false => f.get("issue").and_then(|n| issues::read_action(r, n)),
     };
     if !is_graphql {
-        issues::check_route(r, &f, issue, ignore_security, &segments);
+        issues::check_route(r, &f, issue, flags, &method, &segments);
     }
     graphql::check_route(r, &f, &method);
     let graphql = match f.get("graphql") {
@@ -582,7 +589,8 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         status,
         body,
         issue,
-        ignore_security,
+        ignore_security: flags.ignore_security,
+        apply_when_denied: flags.apply_when_denied,
         graphql,
     })
 }

@@ -218,7 +218,11 @@ const NOT_WITH_GRAPHQL: &[(&str, &str)] = &[
     ),
     ("response", "the route answers GraphQL; drop `response:`"),
     ("issue", "the route answers GraphQL; drop `issue:`"),
-    ("ignore_security", "it is for `issue: read` routes"),
+    (
+        "ignore_security",
+        "it is for `issue: read` and `issue: search` routes",
+    ),
+    ("apply_when_denied", "it is for `issue: edit` routes"),
 ];
 
 /// What a `graphql:` route must be: `POST <path>` (it answers GET there too),

@@ -23,11 +23,15 @@ pub enum IssueAction {
     Read,
     /// `delete`: removes the issue the path's last segment names.
     Delete,
+    /// `search`: lists the issues the caller sees, Jira's search shape, paginated.
+    Search,
+    /// `edit`: sets the summary of the issue the path's last segment names.
+    Edit,
 }
 
 impl IssueAction {
     /// The names `issue:` accepts.
-    pub const NAMES: &[&str] = &["create", "read", "delete"];
+    pub const NAMES: &[&str] = &["create", "read", "delete", "search", "edit"];
 
     /// The action `name` stands for.
     pub fn parse(name: &str) -> Option<IssueAction> {
@@ -35,8 +39,24 @@ impl IssueAction {
             "create" => Some(IssueAction::Create),
             "read" => Some(IssueAction::Read),
             "delete" => Some(IssueAction::Delete),
+            "search" => Some(IssueAction::Search),
+            "edit" => Some(IssueAction::Edit),
             _ => None,
         }
+    }
+
+    /// Whether the action acts on the one issue the path's last segment names.
+    pub fn names_one_issue(self) -> bool {
+        matches!(
+            self,
+            IssueAction::Read | IssueAction::Delete | IssueAction::Edit
+        )
+    }
+
+    /// Whether the route's `permission` is what acting on someone else's issue
+    /// needs (checked by the store, after visibility), not what calling it needs.
+    pub fn permission_is_the_stores(self) -> bool {
+        matches!(self, IssueAction::Delete | IssueAction::Edit)
     }
 }
 
@@ -315,13 +335,24 @@ pub(super) fn read_action(r: &mut Reader<'_>, node: &Node) -> Option<IssueAction
     action
 }
 
+/// The flags of a route that only some `issue:` actions take.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct IssueFlags {
+    /// `ignore_security:` (read and search routes).
+    pub ignore_security: bool,
+    /// `apply_when_denied:` (edit routes).
+    pub apply_when_denied: bool,
+}
+
 /// What an `issue:` route must be: answered by the store (no `response:`),
-/// and naming its issue in its last segment when it reads or deletes one.
+/// naming its issue in its last segment when it reads, edits or deletes one,
+/// a GET when it searches, and with only the flags its action takes.
 pub(super) fn check_route(
     r: &mut Reader<'_>,
     f: &Fields<'_>,
     issue: Option<IssueAction>,
-    ignore_security: bool,
+    flags: IssueFlags,
+    method: &::http::Method,
     segments: &[String],
 ) {
     if let (Some(_), Some(pos)) = (issue, f.key_pos("response")) {
@@ -330,23 +361,45 @@ pub(super) fn check_route(
             "a route with `issue:` answers from the issue store; drop `response:`",
         );
     }
-    if ignore_security
-        && issue != Some(IssueAction::Read)
+    if flags.ignore_security
+        && !matches!(issue, Some(IssueAction::Read | IssueAction::Search))
         && let Some(pos) = f.key_pos("ignore_security")
     {
-        r.diags
-            .error(pos, "`ignore_security` is for `issue: read` routes only");
+        r.diags.error(
+            pos,
+            "`ignore_security` is for `issue: read` and `issue: search` routes only",
+        );
+    }
+    if flags.apply_when_denied
+        && issue != Some(IssueAction::Edit)
+        && let Some(pos) = f.key_pos("apply_when_denied")
+    {
+        r.diags.error_with_help(
+            pos,
+            "`apply_when_denied` is for `issue: edit` routes only",
+            "it makes an edit route apply a refused change (a deliberate flaw, for demonstrations)",
+        );
+    }
+    if issue == Some(IssueAction::Search)
+        && *method != ::http::Method::GET
+        && let Some(pos) = f.key_pos("issue")
+    {
+        r.diags.error_with_help(
+            pos,
+            format!("an `issue: search` route is written `GET <path>`, not `{method}`"),
+            "e.g. `route: GET /rest/api/2/search`",
+        );
     }
     let names_issue = segments
         .last()
         .is_some_and(|s| s.starts_with('{') && s.ends_with('}'));
-    if matches!(issue, Some(IssueAction::Read | IssueAction::Delete))
+    if issue.is_some_and(IssueAction::names_one_issue)
         && !names_issue
         && let Some(pos) = f.key_pos("issue")
     {
         r.diags.error_with_help(
             pos,
-            "a route that reads or deletes an issue needs the issue's id or key as its last path segment",
+            "a route that reads, edits or deletes an issue needs the issue's id or key as its last path segment",
             "e.g. `route: GET /rest/api/2/issue/{issueIdOrKey}`",
         );
     }
@@ -368,6 +421,49 @@ mod tests {
         assert!(project_key_ok("TEST") && project_key_ok("A_1"));
         assert!(!project_key_ok("test") && !project_key_ok("1A") && !project_key_ok("TE-ST"));
         assert!(!project_key_ok(""));
+    }
+
+    /// The located errors loading `routes` (YAML lines after a fixed head) gives.
+    fn route_problems(routes: &str) -> String {
+        let def = format!(
+            "mock: m\nusers:\n  u: {{ email: u@x, api_token: ut-123456, account_id: acc-u, groups: [g] }}\n\
+             permissions:\n  EDIT_ISSUES: [g]\nissues:\n  project: TEST\nroutes:\n{routes}"
+        );
+        match super::super::load_str(std::path::Path::new("m.yaml"), &def) {
+            Ok(_) => String::from("(loaded)"),
+            Err(found) => found
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    #[test]
+    fn search_and_edit_routes_load_and_their_flags_stay_on_them() {
+        let good = "  - { route: GET /rest/api/2/search, issue: search, ignore_security: true }\n\
+                    \x20 - { route: \"PUT /rest/api/2/issue/{key}\", permission: EDIT_ISSUES, issue: edit, apply_when_denied: true }\n";
+        assert_eq!(route_problems(good), "(loaded)");
+        let found = route_problems(
+            "  - { route: POST /rest/api/2/search, issue: search }\n\
+             \x20 - { route: \"GET /rest/api/2/issue/{key}\", issue: read, apply_when_denied: true }\n\
+             \x20 - { route: PUT /rest/api/2/issue, issue: edit }\n\
+             \x20 - { route: \"PUT /rest/api/2/issue/{key}\", issue: edit, ignore_security: true }\n\
+             \x20 - { route: GET /rest/api/2/configuration, apply_when_denied: false }\n",
+        );
+        for needle in [
+            "m.yaml:9:39: error: an `issue: search` route is written `GET <path>`, not `POST`",
+            "e.g. `route: GET /rest/api/2/search`",
+            "m.yaml:10:58: error: `apply_when_denied` is for `issue: edit` routes only",
+            "m.yaml:11:37: error: a route that reads, edits or deletes an issue needs the issue's id or key as its last path segment",
+            "m.yaml:12:58: error: `ignore_security` is for `issue: read` and `issue: search` routes only",
+        ] {
+            assert!(found.contains(needle), "missing {needle} in:\n{found}");
+        }
+        assert!(
+            !found.contains("m.yaml:13:"),
+            "`false` on a plain route is no flaw: {found}"
+        );
     }
 
     #[test]
