@@ -346,6 +346,10 @@ struct RunArgs {
     /// (credentials as shell variables, never their values).
     #[arg(long)]
     curl: bool,
+    /// After each matrix, who can see each object: every id of the suite's
+    /// lists (`items:`) with the principals and endpoints that saw it.
+    #[arg(long)]
+    by_object: bool,
     /// Tamper probes for every principal, overriding the suites' `probes:`:
     /// comma-separated names, `all`, or `none` to turn them off.
     #[arg(long, value_name = "LIST", value_parser = parse_probes)]
@@ -433,6 +437,7 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
         quiet: args.quiet,
         width,
         curl: args.curl,
+        by_object: args.by_object,
     };
     let replace = |format, path: Option<PathBuf>| {
         path.map(|path| ReportFile {
@@ -584,6 +589,7 @@ fn init(
             quiet: true,
             width: None,
             curl: false,
+            by_object: false,
         },
     })
 }

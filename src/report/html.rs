@@ -125,6 +125,7 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         }
         matrix_table(&mut html, &by_cell, s, suite);
         reach_list(&mut html, &by_cell, s, suite);
+        objects_list(&mut html, run, s, suite);
         steps_list(&mut html, run, s);
         findings_list(&mut html, run, s);
         snapshot_changes(&mut html, run.snapshots.get(s));
@@ -252,6 +253,24 @@ fn matrix_table(
 }
 
 /// Each principal's reach: the endpoints it got 2xx from.
+/// Who saw each id of the suite's lists, when its endpoints read any.
+fn objects_list(html: &mut String, run: &RunReport<'_>, s: usize, suite: &crate::suite::Suite) {
+    let objects = run.objects_of(s);
+    if objects.is_empty() {
+        return;
+    }
+    html.push_str("<details open><summary style=\"margin:8px 16px;cursor:pointer\">Who can see each object</summary><ul class=\"reach\">\n");
+    for object in &objects {
+        let _ = writeln!(
+            html,
+            "<li><code>{}</code>: {}</li>",
+            escape(&object.id),
+            escape(&object.seen_text(suite))
+        );
+    }
+    html.push_str("</ul></details>\n");
+}
+
 fn reach_list(
     html: &mut String,
     by_cell: &HashMap<CellId, &CellOutcome>,

@@ -120,6 +120,17 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
             out.push_str(&line);
             out.push('\n');
         }
+        let objects = run.objects_of(s);
+        if !objects.is_empty() {
+            out.push_str("\n### Who can see each object\n\n| object | seen by (through) |\n| --- | --- |\n");
+            for object in &objects {
+                out.push_str(&format!(
+                    "| `{}` | {} |\n",
+                    escape(&object.id),
+                    prose(&object.seen_text(suite))
+                ));
+            }
+        }
         let steps: Vec<_> = run.steps.iter().filter(|step| step.suite == s).collect();
         if !steps.is_empty() {
             out.push_str("\n### Steps\n\n| step | as | result |\n| --- | --- | --- |\n");

@@ -58,6 +58,29 @@ pub struct SeenObject {
     pub seen_by: Vec<(usize, usize)>,
 }
 
+impl SeenObject {
+    /// `alice (GET /notes, GET /search); bob (GET /search)`: who saw it, through what.
+    pub fn seen_text(&self, suite: &Suite) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < self.seen_by.len() {
+            let principal = self.seen_by[i].0;
+            let endpoints: Vec<&str> = self.seen_by[i..]
+                .iter()
+                .take_while(|(p, _)| *p == principal)
+                .map(|&(_, e)| suite.endpoints[e].name.as_str())
+                .collect();
+            i += endpoints.len();
+            parts.push(format!(
+                "{} ({})",
+                suite.principals[principal].name,
+                endpoints.join(", ")
+            ));
+        }
+        parts.join("; ")
+    }
+}
+
 impl RunReport<'_> {
     /// Every id suite `s`'s lists held, sorted, with who saw it where
     /// ("who can see this object?"); empty when no endpoint has `items:`.

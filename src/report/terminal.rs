@@ -26,6 +26,8 @@ pub struct TerminalStyle {
     pub width: Option<usize>,
     /// `--curl`: a curl command under each failing or erroring cell's line.
     pub curl: bool,
+    /// `--by-object`: after each matrix, who saw each id of its lists.
+    pub by_object: bool,
 }
 
 /// Writes the human-readable report.
@@ -203,6 +205,9 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
                 text.push('\n');
             }
             text.push_str(&matrix(run, s, style));
+            if style.by_object {
+                text.push_str(&objects_lines(run, s));
+            }
         }
         if !text.is_empty() {
             text.push('\n');
@@ -218,6 +223,31 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
     };
     text.push_str(&tally);
     text.push('\n');
+    text
+}
+
+/// Who saw each id of suite `s`'s lists, one line per id:
+/// `TEST-3  admin (search), app-as-admin (search)`.
+fn objects_lines(run: &RunReport<'_>, s: usize) -> String {
+    let objects = run.objects_of(s);
+    if objects.is_empty() {
+        return String::new();
+    }
+    let suite = &run.suites[s];
+    let mut text = format!("\nwho can see each object in {}:\n", suite.name);
+    let width = objects
+        .iter()
+        .map(|o| o.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    for object in &objects {
+        let pad = " ".repeat(width.saturating_sub(object.id.chars().count()));
+        text.push_str(&format!(
+            "  {}{pad}  {}\n",
+            crate::http::printable(&object.id),
+            object.seen_text(suite)
+        ));
+    }
     text
 }
 
