@@ -32,9 +32,12 @@ fn page(
     items: &Items,
     body: &[u8],
     headers: &::http::HeaderMap,
-    base: &url::Url,
+    urls: (&url::Url, &url::Url),
     principal: &str,
 ) -> Result<Page, String> {
+    // A header's link is relative to the answer that carries it (RFC 8288
+    // §3.1); a link in the body to the target.
+    let (answered, base) = urls;
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
         format!(
             "items: the answer to {principal} is not JSON (or was cut at the 64 KiB read limit), so `{}` cannot be read",
@@ -75,14 +78,14 @@ fn page(
             .iter()
             .filter_map(|v| v.to_str().ok())
             .find_map(|v| link_with_rel(v, rel))
-            .and_then(|target| base.join(&target).ok())
+            .and_then(|target| answered.join(&target).ok())
             .map(NextPage::Url),
         Some(Next::Header(header)) => headers
             .get(header.as_str())
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-            .and_then(|v| base.join(v).ok())
+            .and_then(|v| answered.join(v).ok())
             .map(NextPage::Url),
         Some(Next::JsonUrl(pointer)) => match pointed(pointer, &json) {
             Some(serde_json::Value::String(link)) if !link.is_empty() => {
@@ -202,7 +205,13 @@ pub(super) async fn collect(
         .map_err(|_| "items: the request's URL does not parse".to_string())?;
     let mut seen_urls: HashSet<String> = HashSet::from([current.to_string()]);
     let mut ids: BTreeSet<String> = BTreeSet::new();
-    let mut page_now = page(items, &first.body, &first.headers, base, principal)?;
+    let mut page_now = page(
+        items,
+        &first.body,
+        &first.headers,
+        (&current, base),
+        principal,
+    )?;
     let mut pages = 1;
     loop {
         ids.extend(page_now.ids.drain(..).map(|i| shared.redactor.mask(&i)));
@@ -249,12 +258,19 @@ pub(super) async fn collect(
                 })?;
         if !(200..300).contains(&response.status) {
             return Err(format!(
-                "items: page {} for {principal} answered {}",
+                "items: page {} for {principal} ({}) answered {}",
                 pages + 1,
+                shared.redactor.mask(url.as_str()),
                 response.status
             ));
         }
-        page_now = page(items, &response.body, &response.headers, base, principal)?;
+        page_now = page(
+            items,
+            &response.body,
+            &response.headers,
+            (&url, base),
+            principal,
+        )?;
         pages += 1;
         current = url;
     }
@@ -306,7 +322,10 @@ pub(super) fn apply(shared: &Shared<'_>, outcomes: &mut [CellOutcome]) {
                 ..outcome.id
             })
         };
-        let render = |t: &crate::suite::Template| render_id(shared, outcome.id, t);
+        // The cell's ids are masked: so are the rule's, or a secret id
+        // (a token listed as an item) would never match its rule.
+        let render =
+            |t: &crate::suite::Template| shared.redactor.mask(&render_id(shared, outcome.id, t));
         if let Some(problem) = broken(rule, mine, &of, &render) {
             outcome.verdict = Verdict::Failed;
             outcome.note = Some(shared.redactor.mask(&problem));

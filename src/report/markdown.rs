@@ -122,7 +122,9 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         }
         let objects = run.objects_of(s);
         if !objects.is_empty() {
-            out.push_str("\n### Who can see each object\n\n| object | seen by (through) |\n| --- | --- |\n");
+            out.push_str(
+                "\n### Who can see each object\n\n| object | seen by (through) |\n| --- | --- |\n",
+            );
             for object in &objects {
                 out.push_str(&format!(
                     "| `{}` | {} |\n",
