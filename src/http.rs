@@ -199,6 +199,8 @@ pub(crate) struct ReadResponse {
     pub body: Vec<u8>,
     /// The body went quiet for [`BODY_DEADLINE`] before it ended: what came is kept.
     pub body_cut: bool,
+    /// The body went on past the read limit: only its start was read.
+    pub over_limit: bool,
 }
 
 /// How long a body may go quiet once the response's head has arrived: a
@@ -210,13 +212,17 @@ pub(crate) const BODY_DEADLINE: Duration = Duration::from_secs(2);
 /// Reads a reqwest response's status, headers and the start of its body.
 pub(crate) async fn read_response(
     response: reqwest::Response,
+    limit: usize,
 ) -> Result<ReadResponse, reqwest::Error> {
-    read_limited(::http::Response::from(response)).await
+    read_limited(::http::Response::from(response), limit).await
 }
 
 /// Reads a response's status, headers and the first [`BODY_LIMIT`] bytes of
 /// its body, from reqwest or straight from hyper.
-pub(crate) async fn read_limited<B>(response: ::http::Response<B>) -> Result<ReadResponse, B::Error>
+pub(crate) async fn read_limited<B>(
+    response: ::http::Response<B>,
+    limit: usize,
+) -> Result<ReadResponse, B::Error>
 where
     B: hyper::body::Body<Data = bytes::Bytes> + Unpin,
 {
@@ -224,6 +230,7 @@ where
     let (parts, mut incoming) = response.into_parts();
     let mut body = Vec::new();
     let mut body_cut = false;
+    let mut over_limit = false;
     loop {
         let Ok(frame) = tokio::time::timeout(BODY_DEADLINE, incoming.frame()).await else {
             body_cut = true;
@@ -235,9 +242,10 @@ where
         let Ok(chunk) = frame?.into_data() else {
             continue; // trailers
         };
-        let room = BODY_LIMIT.saturating_sub(body.len());
+        let room = limit.saturating_sub(body.len());
         body.extend_from_slice(&chunk[..chunk.len().min(room)]);
         if room < chunk.len() {
+            over_limit = true;
             break;
         }
     }
@@ -246,6 +254,7 @@ where
         headers: parts.headers,
         body,
         body_cut,
+        over_limit,
     })
 }
 

@@ -958,3 +958,54 @@ async fn a_rule_naming_a_secret_id_still_judges_it() {
     );
     assert!(!out.all().contains(ALICE), "{}", out.all());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_past_a_cells_64_kib_is_read_whole_and_max_body_bounds_it() {
+    let (base, _server) = list_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            &base,
+            r#"  - name: big
+    request: GET /big
+    items: { at: /notes, id: /id }
+    expect: { "*": 200 }
+    expect_items: { "*": { count: 2000 } }
+  - name: bounded
+    request: GET /big
+    items: { at: /notes, id: /id, max_body: 16KiB }
+    expect: { "*": 200 }
+"#,
+        ),
+    );
+    let out = run(&ws, &["run", "s.yaml", "--no-snapshot", "--json", "r.json"]).await;
+    let report = ws.json("r.json");
+    let big = cell(&report, "big", "alice");
+    assert_eq!(
+        big["outcome"], "passed",
+        "the default reads a list of ~110 KiB: {big}"
+    );
+    assert_eq!(big["items"]["count"], 2000, "{big}");
+    let bounded = cell(&report, "bounded", "alice");
+    assert_eq!(bounded["outcome"], "error", "{bounded}");
+    assert!(
+        out.stdout.contains("larger than items.max_body (16 KiB)"),
+        "the error says which limit to raise:\n{}",
+        out.stdout
+    );
+    ws.write(
+        "bad.yaml",
+        &suite(
+            &base,
+            "  - request: GET /big\n    items: { at: /notes, max_body: lots }\n    expect: { \"*\": 200 }\n",
+        ),
+    );
+    let out = ws.permatrix(&["check", "bad.yaml"]).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("`max_body: lots` is not a size"),
+        "{}",
+        out.stderr
+    );
+}

@@ -130,7 +130,7 @@ async fn send_setup(
             .try_clone()
             .ok_or_else(|| AuthError(format!("{what}: the request cannot be repeated")))?;
         let sent = match client.execute(copy).await {
-            Ok(response) => crate::http::read_response(response).await,
+            Ok(response) => crate::http::read_response(response, crate::http::BODY_LIMIT).await,
             Err(e) => Err(e),
         };
         match sent {

@@ -24,6 +24,8 @@ pub(super) struct Prepared {
     pub(super) masked_url: String,
     /// The request as a curl command, credentials as shell variables, when asked for.
     curl: Option<String>,
+    /// How much of the answer's body is read (`items.max_body` raises it).
+    pub(super) body_limit: usize,
 }
 
 impl Prepared {
@@ -41,6 +43,7 @@ impl Prepared {
             body: self.body.clone(),
             masked_url: self.masked_url.clone(),
             curl: None,
+            body_limit: self.body_limit,
         })
     }
 }
@@ -202,7 +205,10 @@ pub(super) async fn send_with_retries(
             Ok(request) => request,
             Err(refused) => return Err(refused),
         };
-        let sent = runtime.transport.send(request, timeout).await;
+        let sent = runtime
+            .transport
+            .send(request, timeout, prepared.body_limit)
+            .await;
         drop(permit);
         match sent {
             Ok(response) => {
@@ -415,6 +421,10 @@ pub(super) fn prepare(
         body,
         masked_url,
         curl,
+        body_limit: endpoint
+            .items
+            .as_ref()
+            .map_or(http::BODY_LIMIT, |items| items.max_body),
     })
 }
 
@@ -617,7 +627,7 @@ fn observe(
             status: response.status,
             headers: &response.headers,
             body: &response.body,
-            incomplete: response.body_cut || response.body.len() >= http::BODY_LIMIT,
+            incomplete: response.body_cut || response.over_limit,
         },
         &|text| shared.redactor.mask(&http::printable(text)),
     );

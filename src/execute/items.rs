@@ -40,7 +40,7 @@ fn page(
     let (answered, base) = urls;
     let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
         format!(
-            "items: the answer to {principal} is not JSON (or was cut at the 64 KiB read limit), so `{}` cannot be read",
+            "items: the answer to {principal} is not JSON, so `{}` cannot be read",
             items.at.text
         )
     })?;
@@ -205,6 +205,17 @@ pub(super) async fn collect(
         .map_err(|_| "items: the request's URL does not parse".to_string())?;
     let mut seen_urls: HashSet<String> = HashSet::from([current.to_string()]);
     let mut ids: BTreeSet<String> = BTreeSet::new();
+    let too_large = |response: &crate::http::ReadResponse| {
+        response.over_limit.then(|| {
+            format!(
+                "items: the answer to {principal} is larger than items.max_body ({} KiB): raise `items.max_body` (e.g. 8MiB) or ask for smaller pages",
+                items.max_body / 1024
+            )
+        })
+    };
+    if let Some(problem) = too_large(first) {
+        return Err(problem);
+    }
     let mut page_now = page(
         items,
         &first.body,
@@ -263,6 +274,9 @@ pub(super) async fn collect(
                 shared.redactor.mask(url.as_str()),
                 response.status
             ));
+        }
+        if let Some(problem) = too_large(&response) {
+            return Err(problem);
         }
         page_now = page(
             items,
@@ -326,7 +340,11 @@ pub(super) fn apply(shared: &Shared<'_>, outcomes: &mut [CellOutcome]) {
         // (a token listed as an item) would never match its rule.
         let render =
             |t: &crate::suite::Template| shared.redactor.mask(&render_id(shared, outcome.id, t));
-        if let Some(problem) = broken(rule, mine, &of, &render) {
+        let total = match &outcome.result {
+            CellResult::Responded(o) => o.items.as_ref().map_or(mine.len(), |i| i.count),
+            _ => mine.len(),
+        };
+        if let Some(problem) = broken(rule, mine, total, &of, &render) {
             outcome.verdict = Verdict::Failed;
             outcome.note = Some(shared.redactor.mask(&problem));
         }
@@ -369,6 +387,7 @@ fn render_id(shared: &Shared<'_>, id: CellId, template: &crate::suite::Template)
 fn broken<'s>(
     rule: &ItemsRule,
     mine: &BTreeSet<String>,
+    total: usize,
     of: &dyn Fn(&str) -> Option<&'s BTreeSet<String>>,
     render: &dyn Fn(&crate::suite::Template) -> String,
 ) -> Option<String> {
@@ -414,13 +433,11 @@ fn broken<'s>(
             ));
         }
     }
+    // The count is of every id, beyond the 1,000 kept.
     if let Some(count) = rule.count
-        && !count.holds(mine.len())
+        && !count.holds(total)
     {
-        return Some(format!(
-            "items: sees {} item(s), count {count} asked",
-            mine.len()
-        ));
+        return Some(format!("items: sees {total} item(s), count {count} asked"));
     }
     if let Some(other) = &rule.subset_of {
         match of(other) {

@@ -164,13 +164,17 @@ impl Transport {
         &self,
         request: CellRequest,
         timeout: Duration,
+        body_limit: usize,
     ) -> Result<ReadResponse, SendError> {
         match self {
             Transport::Direct(direct) => {
                 let deadline = tokio::time::Instant::now() + timeout;
-                tokio::time::timeout_at(deadline, direct.send(request, deadline, timeout))
-                    .await
-                    .unwrap_or_else(|_| Err(timed_out(timeout)))
+                tokio::time::timeout_at(
+                    deadline,
+                    direct.send(request, deadline, timeout, body_limit),
+                )
+                .await
+                .unwrap_or_else(|_| Err(timed_out(timeout)))
             }
             Transport::Proxied(client) => {
                 let mut request = reqwest::Request::try_from(request.map(reqwest::Body::from))
@@ -184,7 +188,7 @@ impl Transport {
                 // Boxed, for the reason the direct path boxes its connecting.
                 let read = Box::pin(async {
                     match client.execute(request).await {
-                        Ok(response) => http::read_response(response).await,
+                        Ok(response) => http::read_response(response, body_limit).await,
                         Err(e) => Err(e),
                     }
                 })
@@ -250,6 +254,7 @@ impl Direct {
         request: CellRequest,
         deadline: tokio::time::Instant,
         timeout: Duration,
+        body_limit: usize,
     ) -> Result<ReadResponse, SendError> {
         // A cell's path is joined onto the base URL, so this only guards the invariant.
         let uri = request.uri();
@@ -292,7 +297,7 @@ impl Direct {
                     _ => return Err(failure(&error.into_error(), false)),
                 },
             };
-            let read = http::read_limited(response)
+            let read = http::read_limited(response, body_limit)
                 .await
                 .map_err(|e| failure(&e, false))?;
             // The connection's own task reads past a body cut at the limit

@@ -18,6 +18,8 @@ pub struct Items {
     pub max_pages: u32,
     /// `next`: how the next page is found.
     pub next: Option<Next>,
+    /// `max_body`: how much of each page is read (a list is larger than a cell's 64 KiB).
+    pub max_body: usize,
     /// Where `items:` is.
     pub pos: Pos,
 }
@@ -105,7 +107,11 @@ pub struct ItemsEntry {
     pub rule: ItemsRule,
 }
 
-const ITEMS_KEYS: &[&str] = &["at", "id", "max_pages", "next"];
+const ITEMS_KEYS: &[&str] = &["at", "id", "max_pages", "next", "max_body"];
+/// How much of each page of a list is read unless `max_body` says otherwise.
+pub const MAX_BODY: usize = 1024 * 1024;
+/// The largest `max_body`.
+const MAX_BODY_CEILING: usize = 64 * 1024 * 1024;
 const NEXT_KEYS: &[&str] = &["header", "rel", "json", "param"];
 const RULE_KEYS: &[&str] = &[
     "includes",
@@ -168,13 +174,48 @@ pub(super) fn read_items(r: &mut Reader<'_>, node: &Node) -> Option<Items> {
         Some(n) => Some(read_next(r, n)?),
         None => None,
     };
+    let max_body = match f.get("max_body") {
+        Some(n) => read_size(r, n)?,
+        None => MAX_BODY,
+    };
     Some(Items {
         at,
         id,
         max_pages,
         next,
+        max_body,
         pos: node.pos,
     })
+}
+
+/// A size: bytes, or with `KiB`/`MiB` (`4MiB`), up to 64 MiB.
+fn read_size(r: &mut Reader<'_>, node: &Node) -> Option<usize> {
+    let text = node.scalar_text().unwrap_or_default();
+    let trimmed = text.trim();
+    let (digits, unit) = match trimmed.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => trimmed.split_at(at),
+        None => (trimmed, ""),
+    };
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "kb" | "k" => 1024,
+        "mib" | "mb" | "m" => 1024 * 1024,
+        _ => 0,
+    };
+    match digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+    {
+        Some(size) if size >= 1024 && size <= MAX_BODY_CEILING => Some(size),
+        _ => {
+            r.diags.error(
+                node.pos,
+                format!("`max_body: {trimmed}` is not a size from 1KiB to 64MiB (e.g. 4MiB)"),
+            );
+            None
+        }
+    }
 }
 
 fn read_next(r: &mut Reader<'_>, node: &Node) -> Option<Next> {

@@ -181,6 +181,11 @@ async fn answer(State(state): State<Arc<Lists>>, uri: Uri, headers: HeaderMap) -
             json_answer(200, json!({ "notes": notes }))
         }
         "/leaky" => json_answer(200, json!({ "notes": own_notes("admin") })),
+        // A list past the 64 KiB a cell reads: 2,000 items with some text each.
+        "/big" => json_answer(
+            200,
+            json!({ "notes": (0..2000).map(|i| json!({"id": i, "text": "x".repeat(40)})).collect::<Vec<_>>() }),
+        ),
         "/admin-only" if who == "admin" => json_answer(200, json!({ "notes": mine })),
         "/admin-only" => json_answer(403, json!({"error": "admins only"})),
         "/link" => {
