@@ -500,6 +500,7 @@ mod tests {
                     CellRequest::from_parts(parts, body),
                     tokio::time::Instant::now() + Duration::from_secs(5),
                     Duration::from_secs(5),
+                    http::BODY_LIMIT,
                 )
                 .await
                 .expect("an answer");

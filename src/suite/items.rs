@@ -207,7 +207,7 @@ fn read_size(r: &mut Reader<'_>, node: &Node) -> Option<usize> {
         .ok()
         .and_then(|n| n.checked_mul(unit))
     {
-        Some(size) if size >= 1024 && size <= MAX_BODY_CEILING => Some(size),
+        Some(size) if (1024..=MAX_BODY_CEILING).contains(&size) => Some(size),
         _ => {
             r.diags.error(
                 node.pos,
