@@ -1009,3 +1009,24 @@ async fn a_list_past_a_cells_64_kib_is_read_whole_and_max_body_bounds_it() {
         out.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_next_page_on_another_origin_is_never_sent_the_credentials() {
+    let (base, _server) = list_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            &base,
+            "  - request: GET /foreign-link\n    items: { at: /notes, id: /id, next: { header: Link } }\n    expect: { \"*\": 200 }\n",
+        ),
+    );
+    let out = run(&ws, &["run", "s.yaml", "--no-snapshot"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("is on another origin (http://other.invalid): it is not followed with alice's credentials"),
+        "{}",
+        out.stdout
+    );
+}

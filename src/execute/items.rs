@@ -248,6 +248,13 @@ pub(super) async fn collect(
                 url
             }
         };
+        // Credentials go only where the cell's request went.
+        if url.origin() != current.origin() {
+            return Err(format!(
+                "items: the next page of the answer to {principal} is on another origin ({}): it is not followed with {principal}'s credentials",
+                shared.redactor.mask(&url.origin().ascii_serialization())
+            ));
+        }
         if !seen_urls.insert(url.to_string()) {
             return Err(format!(
                 "items: the next page of the answer to {principal} is one already read ({}): the pages loop",

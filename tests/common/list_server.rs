@@ -186,6 +186,18 @@ async fn answer(State(state): State<Arc<Lists>>, uri: Uri, headers: HeaderMap) -
             200,
             json!({ "notes": (0..2000).map(|i| json!({"id": i, "text": "x".repeat(40)})).collect::<Vec<_>>() }),
         ),
+        // A next page on another origin: never to be sent the caller's credentials.
+        "/foreign-link" => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_string()),
+                (
+                    header::LINK,
+                    "<http://other.invalid/steal>; rel=\"next\"".to_string(),
+                ),
+            ],
+            json!({ "notes": mine }).to_string(),
+        )
+            .into_response(),
         "/admin-only" if who == "admin" => json_answer(200, json!({ "notes": mine })),
         "/admin-only" => json_answer(403, json!({"error": "admins only"})),
         "/link" => {
