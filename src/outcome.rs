@@ -127,6 +127,23 @@ impl Observation {
     }
 }
 
+/// The longest id shown in a line (an id may be a whole item).
+const SHOWN_ID_CHARS: usize = 60;
+
+/// An id as a line shows it: control characters (a line break a server put
+/// in an id) as U+FFFD, cut past [`SHOWN_ID_CHARS`] with `…`.
+pub fn shown_id(id: &str) -> String {
+    let mut shown: String = id
+        .chars()
+        .take(SHOWN_ID_CHARS)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    if id.chars().nth(SHOWN_ID_CHARS).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
 /// The ids a cell saw in a list answer (masked), sorted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ItemSet {
@@ -138,6 +155,8 @@ pub struct ItemSet {
     pub truncated: bool,
     /// Pages read.
     pub pages: u32,
+    /// `max_pages` stopped the reading while a next page remained: the set is partial.
+    pub more_pages: bool,
 }
 
 /// A cell's decision read from its response (every text masked).

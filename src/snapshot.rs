@@ -270,16 +270,20 @@ impl Matrix {
                     continue;
                 };
                 if label == ITEMS_LABEL {
-                    let (list, beyond) = match value.rsplit_once("] (+") {
-                        Some((list, rest)) => (
-                            format!("{list}]"),
-                            rest.trim_end_matches(" more)").parse().unwrap_or(0),
-                        ),
-                        None => (value.to_string(), 0),
-                    };
+                    // The JSON list first (an id may hold `] (+`), then ` (+N more)`.
+                    let mut stream =
+                        serde_json::Deserializer::from_str(value).into_iter::<Vec<String>>();
+                    let ids = stream.next().and_then(Result::ok);
+                    let rest = &value[stream.byte_offset()..];
+                    let beyond = rest
+                        .trim()
+                        .strip_prefix("(+")
+                        .and_then(|r| r.strip_suffix(" more)"))
+                        .and_then(|n| n.parse().ok())
+                        .unwrap_or(0);
                     if let Some((_, cells)) = matrix.endpoints.last_mut()
                         && let Some((_, cell)) = cells.last_mut()
-                        && let Ok(ids) = serde_json::from_str::<Vec<String>>(&list)
+                        && let Some(ids) = ids
                     {
                         cell.items = Some((ids, beyond));
                     }
@@ -550,6 +554,16 @@ fn classify_items(
     old: Option<&(Vec<String>, usize)>,
     new: Option<&(Vec<String>, usize)>,
 ) -> (ChangeClass, String) {
+    match (old, new) {
+        (None, Some((ids, _))) => {
+            return (
+                ChangeClass::Changed,
+                format!("ids first recorded ({})", ids.len()),
+            );
+        }
+        (Some(_), None) => return (ChangeClass::Changed, "ids no longer recorded".into()),
+        _ => {}
+    }
     let set = |ids: Option<&(Vec<String>, usize)>| -> BTreeSet<String> {
         ids.map(|(ids, _)| ids.iter().cloned().collect())
             .unwrap_or_default()
@@ -558,7 +572,11 @@ fn classify_items(
     let added: Vec<&String> = after.difference(&before).collect();
     let gone: Vec<&String> = before.difference(&after).collect();
     let named = |ids: &[&String]| {
-        let shown: Vec<&str> = ids.iter().take(10).map(|s| s.as_str()).collect();
+        let shown: Vec<String> = ids
+            .iter()
+            .take(10)
+            .map(|s| crate::outcome::shown_id(s))
+            .collect();
         match ids.len().saturating_sub(10) {
             0 => shown.join(", "),
             more => format!("{} (+{more} more)", shown.join(", ")),
@@ -581,7 +599,10 @@ fn classify_items(
                 named(&gone)
             ),
         ),
-        (true, true) => (ChangeClass::Changed, "counted differently".to_string()),
+        (true, true) => (
+            ChangeClass::Changed,
+            "the same kept ids, another count beyond them".to_string(),
+        ),
     }
 }
 
@@ -862,6 +883,48 @@ pub fn check(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn ids_read_back_whatever_they_hold() {
+        let ids = vec![
+            "a".to_string(),
+            "x] (+3 more)".to_string(),
+            "quote \" and\nline".to_string(),
+        ];
+        let matrix = Matrix {
+            endpoints: vec![(
+                "GET /list".into(),
+                vec![(
+                    "alice".into(),
+                    Recorded {
+                        status: CellValue::Status(200),
+                        decided_from: None,
+                        facts: vec![],
+                        body: None,
+                        items: Some((ids, 7)),
+                    },
+                )],
+            )],
+            findings: vec![],
+        };
+        assert_eq!(Matrix::parse(&matrix.render()), matrix);
+    }
+
+    #[test]
+    fn ids_recorded_for_the_first_time_are_no_widening() {
+        let some = (vec!["1".to_string()], 0);
+        assert_eq!(classify_items(None, Some(&some)).0, ChangeClass::Changed);
+        let more = (vec!["1".to_string(), "2".to_string()], 0);
+        assert_eq!(
+            classify_items(Some(&some), Some(&more)).0,
+            ChangeClass::Widened
+        );
+        assert_eq!(
+            classify_items(Some(&more), Some(&some)).0,
+            ChangeClass::Narrowed
+        );
+    }
+
     use super::*;
 
     fn matrix(rows: &[(&str, &[(&str, &str)])]) -> Matrix {

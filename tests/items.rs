@@ -142,7 +142,7 @@ async fn a_list_filtered_by_owner_holds_every_rule() {
     let alice = cell(&report, "excludes", "alice");
     assert_eq!(
         alice["items"],
-        json!({"ids": ["1", "3", "5", "7"], "count": 4, "truncated": false, "pages": 1}),
+        json!({"ids": ["1", "3", "5", "7"], "count": 4, "truncated": false, "pages": 1, "more_pages": false}),
         "{alice}"
     );
     assert_eq!(ids(&report, "excludes", "bob"), json!(["2", "4", "6"]));
@@ -404,7 +404,7 @@ async fn max_pages_stops_early_and_counts_what_it_read() {
             r#"  - request: GET /link
     items: { at: /notes, id: /id, max_pages: 2, next: { header: Link, rel: next } }
     expect: { "*": 200 }
-    expect_items: { admin: { count: 4 } }
+    expect_items: { admin: { includes: ["1", "4"] } }
 "#,
         ),
     );
@@ -414,7 +414,7 @@ async fn max_pages_stops_early_and_counts_what_it_read() {
     let admin = cell(&report, "GET /link", "admin");
     assert_eq!(
         admin["items"],
-        json!({"ids": ["1", "2", "3", "4"], "count": 4, "truncated": false, "pages": 2}),
+        json!({"ids": ["1", "2", "3", "4"], "count": 4, "truncated": false, "pages": 2, "more_pages": true}),
         "{admin}"
     );
     assert_eq!(admin["attempts"], 2, "{admin}");
@@ -517,7 +517,7 @@ async fn a_list_left_out_of_an_object_is_empty() {
     let report = ws.json("r.json");
     assert_eq!(
         cell(&report, "GET /case/empty-object", "admin")["items"],
-        json!({"ids": [], "count": 0, "truncated": false, "pages": 1})
+        json!({"ids": [], "count": 0, "truncated": false, "pages": 1, "more_pages": false})
     );
 }
 
@@ -1028,5 +1028,45 @@ async fn a_next_page_on_another_origin_is_never_sent_the_credentials() {
             .contains("is on another origin (http://other.invalid): it is not followed with alice's credentials"),
         "{}",
         out.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_cut_by_max_pages_cannot_pass_a_rule_that_needs_all_of_it() {
+    let (base, _server) = list_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            &base,
+            r#"  - name: cut
+    request: GET /link
+    items: { at: /notes, id: /id, max_pages: 1, next: { header: Link } }
+    expect: { "*": 200 }
+    expect_items: { admin: { excludes: ["999"] } }
+  - name: cut but includes
+    request: GET /link
+    items: { at: /notes, id: /id, max_pages: 1, next: { header: Link } }
+    expect: { "*": 200 }
+    expect_items: { admin: { includes: ["1"] } }
+"#,
+        ),
+    );
+    let out = run(&ws, &["run", "s.yaml", "--no-snapshot", "--json", "r.json"]).await;
+    let report = ws.json("r.json");
+    let cut = cell(&report, "cut", "admin");
+    assert_eq!(cut["outcome"], "failed", "{cut}");
+    assert_eq!(cut["items"]["more_pages"], true, "{cut}");
+    assert!(
+        cut["note"]
+            .as_str()
+            .is_some_and(|n| n.contains("pages remained after items.max_pages (1)")),
+        "{cut}\n{}",
+        out.all()
+    );
+    let includes = cell(&report, "cut but includes", "admin");
+    assert_eq!(
+        includes["outcome"], "passed",
+        "`includes` is judged on part of a list: {includes}"
     );
 }

@@ -224,12 +224,14 @@ pub(super) async fn collect(
         principal,
     )?;
     let mut pages = 1;
+    let mut more_pages = false;
     loop {
         ids.extend(page_now.ids.drain(..).map(|i| shared.redactor.mask(&i)));
         let Some(next) = page_now.next.take() else {
             break;
         };
         if pages >= items.max_pages {
+            more_pages = true;
             break;
         }
         let url = match next {
@@ -301,6 +303,7 @@ pub(super) async fn collect(
         count,
         truncated: count > KEPT_IDS,
         pages,
+        more_pages,
     })
 }
 
@@ -347,10 +350,26 @@ pub(super) fn apply(shared: &Shared<'_>, outcomes: &mut [CellOutcome]) {
         // (a token listed as an item) would never match its rule.
         let render =
             |t: &crate::suite::Template| shared.redactor.mask(&render_id(shared, outcome.id, t));
-        let total = match &outcome.result {
-            CellResult::Responded(o) => o.items.as_ref().map_or(mine.len(), |i| i.count),
-            _ => mine.len(),
+        let (total, more_pages, pages) = match &outcome.result {
+            CellResult::Responded(o) => o
+                .items
+                .as_ref()
+                .map_or((mine.len(), false, 1), |i| (i.count, i.more_pages, i.pages)),
+            _ => (mine.len(), false, 1),
         };
+        // Only `includes` can be judged on part of a list.
+        let needs_all = !rule.excludes.is_empty()
+            || rule.exactly.is_some()
+            || rule.count.is_some()
+            || rule.subset_of.is_some()
+            || rule.same_as.is_some();
+        if more_pages && needs_all {
+            outcome.verdict = Verdict::Failed;
+            outcome.note = Some(format!(
+                "items: pages remained after items.max_pages ({pages}): the set is partial, so the rule cannot be judged; raise items.max_pages"
+            ));
+            continue;
+        }
         if let Some(problem) = broken(rule, mine, total, &of, &render) {
             outcome.verdict = Verdict::Failed;
             outcome.note = Some(shared.redactor.mask(&problem));
@@ -399,7 +418,11 @@ fn broken<'s>(
     render: &dyn Fn(&crate::suite::Template) -> String,
 ) -> Option<String> {
     let listed = |ids: &[&String]| -> String {
-        let shown: Vec<&str> = ids.iter().take(10).map(|s| s.as_str()).collect();
+        let shown: Vec<String> = ids
+            .iter()
+            .take(10)
+            .map(|s| crate::outcome::shown_id(s))
+            .collect();
         let more = ids.len().saturating_sub(10);
         if more > 0 {
             format!("{} (+{more} more)", shown.join(", "))
@@ -414,6 +437,10 @@ fn broken<'s>(
         .filter(|i| !mine.contains(i))
         .collect();
     if !missing.is_empty() {
+        let missing: Vec<String> = missing
+            .iter()
+            .map(|s| crate::outcome::shown_id(s))
+            .collect();
         return Some(format!(
             "items: does not see {} (includes)",
             missing.join(", ")
@@ -426,6 +453,10 @@ fn broken<'s>(
         .filter(|i| mine.contains(i))
         .collect();
     if !unwanted.is_empty() {
+        let unwanted: Vec<String> = unwanted
+            .iter()
+            .map(|s| crate::outcome::shown_id(s))
+            .collect();
         return Some(format!("items: sees {} (excludes)", unwanted.join(", ")));
     }
     if let Some(exactly) = &rule.exactly {

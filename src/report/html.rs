@@ -264,7 +264,7 @@ fn objects_list(html: &mut String, run: &RunReport<'_>, s: usize, suite: &crate:
         let _ = writeln!(
             html,
             "<li><code>{}</code>: {}</li>",
-            escape(&object.id),
+            escape(&crate::outcome::shown_id(&object.id)),
             escape(&object.seen_text(suite))
         );
     }

@@ -196,7 +196,7 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
             "denied_fields": o.decision.as_ref().filter(|d| !d.denied.is_empty()).map(|d| &d.denied),
             "other_errors": o.decision.as_ref().filter(|d| !d.other_errors.is_empty()).map(|d| &d.other_errors),
             "decision_note": o.decision.as_ref().and_then(|d| d.note.as_ref()),
-            "items": o.items.as_ref().map(|i| json!({"ids": i.ids, "count": i.count, "truncated": i.truncated, "pages": i.pages})),
+            "items": o.items.as_ref().map(|i| json!({"ids": i.ids, "count": i.count, "truncated": i.truncated, "pages": i.pages, "more_pages": i.more_pages})),
             "www_authenticate": o.www_authenticate,
             "location": o.location,
             "excerpt": o.excerpt,

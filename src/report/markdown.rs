@@ -128,7 +128,7 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
             for object in &objects {
                 out.push_str(&format!(
                     "| `{}` | {} |\n",
-                    escape(&object.id),
+                    escape(&crate::outcome::shown_id(&object.id)),
                     prose(&object.seen_text(suite))
                 ));
             }

@@ -237,16 +237,13 @@ fn objects_lines(run: &RunReport<'_>, s: usize) -> String {
     let mut text = format!("\nwho can see each object in {}:\n", suite.name);
     let width = objects
         .iter()
-        .map(|o| o.id.chars().count())
+        .map(|o| crate::outcome::shown_id(&o.id).chars().count())
         .max()
         .unwrap_or(0);
     for object in &objects {
-        let pad = " ".repeat(width.saturating_sub(object.id.chars().count()));
-        text.push_str(&format!(
-            "  {}{pad}  {}\n",
-            crate::http::printable(&object.id),
-            object.seen_text(suite)
-        ));
+        let id = crate::outcome::shown_id(&object.id);
+        let pad = " ".repeat(width.saturating_sub(id.chars().count()));
+        text.push_str(&format!("  {id}{pad}  {}\n", object.seen_text(suite)));
     }
     text
 }
