@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::issues::{Account, Issue, IssueStore, visible};
+use super::issues::{Account, IssueRequest, IssueStore, issue_json, self_url, visible};
 use super::jira_error::error;
 use super::state::MockState;
 use crate::suite::mock_def::{IssueAction, IssuesDef, MockDef, MockRoute, segments};
@@ -17,18 +17,6 @@ use crate::suite::mock_def::{IssueAction, IssuesDef, MockDef, MockRoute, segment
 /// the two are indistinguishable, so existence is not disclosed.
 pub(crate) const NOT_VISIBLE: &str =
     "Issue does not exist or you do not have permission to see it.";
-
-/// The request an `issue:` route acts on.
-pub(crate) struct IssueRequest<'a> {
-    /// Its path as received.
-    pub path: &'a str,
-    /// The mock's origin as the client named it (`http://` and its `Host`), for `self`.
-    pub origin: &'a str,
-    /// Its query string, if any.
-    pub query: Option<&'a str>,
-    /// Its body.
-    pub body: &'a [u8],
-}
 
 /// Jira's 400 for a body that is not JSON, on the routes that read one.
 const NOT_JSON: &str = "The request body is not JSON: send {\"fields\": {\"summary\": ...}}.";
@@ -233,42 +221,4 @@ fn last_segment(path: &[String]) -> String {
     percent_encoding::percent_decode_str(last)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-/// `origin` + `/` + `parent` segments + `/` + `id`: the issue under the route's collection.
-pub(super) fn self_url(origin: &str, parent: &[String], id: u64) -> String {
-    let mut url = origin.to_string();
-    for segment in parent {
-        url.push('/');
-        url.push_str(segment);
-    }
-    format!("{url}/{id}")
-}
-
-/// Jira's issue as `GET /rest/api/2/issue/{issueIdOrKey}` answers it (the fields the mock keeps).
-pub(super) fn issue_json(def: &MockDef, store: &IssueStore, issue: &Issue, url: &str) -> Value {
-    let reporter = match issue.reporter {
-        Some(Account::User(user)) => def.users.get(user).map_or(
-            Value::Null,
-            |u| json!({"accountId": u.account_id, "accountType": "atlassian"}),
-        ),
-        Some(Account::App(app)) => def.apps.get(app).map_or(
-            Value::Null,
-            |a| json!({"accountId": app_account_id(&a.key), "accountType": "app"}),
-        ),
-        None => Value::Null,
-    };
-    let mut fields = json!({"summary": issue.summary, "reporter": reporter});
-    let level = issue
-        .security
-        .and_then(|i| Some((i, def.issues.as_ref()?.levels.get(i)?)));
-    if let Some((index, level)) = level {
-        fields["security"] = json!({"id": IssuesDef::level_id(index), "name": level.name});
-    }
-    json!({"id": issue.id.to_string(), "key": store.key(issue), "self": url, "fields": fields})
-}
-
-/// The account id of a Connect app's own user (modeled on the `addon_<key>` user Jira gives an app).
-pub(crate) fn app_account_id(key: &str) -> String {
-    format!("addon_{key}")
 }

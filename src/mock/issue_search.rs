@@ -6,8 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::issue_routes::{IssueRequest, issue_json, self_url};
-use super::issues::{Account, IssueStore, visible};
+use super::issues::{Account, IssueRequest, IssueStore, issue_json, self_url, visible};
 use super::jira_error::error;
 use crate::suite::mock_def::{MockDef, MockRoute, segments};
 

@@ -1,5 +1,7 @@
 //! A running mock's issue store: issues with reporters and security levels,
-//! seeded from the definition's `issues:`, and who may see each one.
+//! seeded from the definition's `issues:`, who may see each one, and how an issue reads as Jira's JSON.
+
+use serde_json::{Value, json};
 
 use crate::suite::mock_def::{FIRST_ID, IssuesDef, MockDef, key_number};
 
@@ -153,6 +155,56 @@ pub(crate) fn visible(def: &MockDef, issue: &Issue, viewer: Option<Account>) -> 
         Some(Account::App(_)) | None => false,
     };
     groups.iter().any(member)
+}
+
+/// The request an `issue:` route acts on.
+pub(crate) struct IssueRequest<'a> {
+    /// Its path as received.
+    pub path: &'a str,
+    /// The mock's origin as the client named it (`http://` and its `Host`), for `self`.
+    pub origin: &'a str,
+    /// Its query string, if any.
+    pub query: Option<&'a str>,
+    /// Its body.
+    pub body: &'a [u8],
+}
+
+/// `origin` + `/` + `parent` segments + `/` + `id`: the issue under the route's collection.
+pub(crate) fn self_url(origin: &str, parent: &[String], id: u64) -> String {
+    let mut url = origin.to_string();
+    for segment in parent {
+        url.push('/');
+        url.push_str(segment);
+    }
+    format!("{url}/{id}")
+}
+
+/// Jira's issue as `GET /rest/api/2/issue/{issueIdOrKey}` answers it (the fields the mock keeps).
+pub(crate) fn issue_json(def: &MockDef, store: &IssueStore, issue: &Issue, url: &str) -> Value {
+    let reporter = match issue.reporter {
+        Some(Account::User(user)) => def.users.get(user).map_or(
+            Value::Null,
+            |u| json!({"accountId": u.account_id, "accountType": "atlassian"}),
+        ),
+        Some(Account::App(app)) => def.apps.get(app).map_or(
+            Value::Null,
+            |a| json!({"accountId": app_account_id(&a.key), "accountType": "app"}),
+        ),
+        None => Value::Null,
+    };
+    let mut fields = json!({"summary": issue.summary, "reporter": reporter});
+    let level = issue
+        .security
+        .and_then(|i| Some((i, def.issues.as_ref()?.levels.get(i)?)));
+    if let Some((index, level)) = level {
+        fields["security"] = json!({"id": IssuesDef::level_id(index), "name": level.name});
+    }
+    json!({"id": issue.id.to_string(), "key": store.key(issue), "self": url, "fields": fields})
+}
+
+/// The account id of a Connect app's own user (modeled on the `addon_<key>` user Jira gives an app).
+pub(crate) fn app_account_id(key: &str) -> String {
+    format!("addon_{key}")
 }
 
 #[cfg(test)]

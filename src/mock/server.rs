@@ -17,8 +17,9 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::graphql::{self, GraphqlRequest};
-use super::issue_routes::{self, IssueRequest};
+use super::issue_routes;
 use super::issues::Account;
+use super::issues::IssueRequest;
 use super::jira_error::{ANYONE, error};
 use super::state::{Issued, MockState};
 use super::verify::{self, Caller, Refusal};
