@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::Shared;
-use super::cell::Prepared;
+use super::send::Prepared;
 use crate::outcome::{CellId, CellOutcome, CellResult, ItemSet, Verdict};
 use crate::suite::Suite;
 use crate::suite::decide::{Pointer, Segment};
@@ -265,7 +265,7 @@ pub(super) async fn collect(
         }
         let next_request = prepared.with_url(&url).map_err(|e| e.to_string())?;
         let response =
-            super::cell::send_with_retries(shared, id, &next_request, runtime, auth, outcome)
+            super::send::send_with_retries(shared, id, &next_request, runtime, auth, outcome)
                 .await
                 .map_err(|refused| match refused {
                     CellResult::Error { message, .. } => {
@@ -387,23 +387,7 @@ fn ids_of(outcome: &CellOutcome) -> Option<BTreeSet<String>> {
 
 /// An id of a rule as the cell's principal renders it (`${own.rec_id}`).
 fn render_id(shared: &Shared<'_>, id: CellId, template: &crate::suite::Template) -> String {
-    let suite = &shared.suites[id.suite];
-    let principal = &suite.principals[id.principal];
-    let base_url = shared.targets[id.suite]
-        .base_url
-        .as_str()
-        .trim_end_matches('/');
-    let scope = suite
-        .scope(
-            &shared.options.cli_vars,
-            &shared.options.env,
-            Some(base_url),
-        )
-        .for_principal(&principal.vars)
-        .with_captured(
-            &shared.captured[id.suite],
-            Some(suite.own_name(id.principal)),
-        );
+    let scope = shared.scope_of(id, &shared.captured[id.suite]);
     template
         .render(&scope)
         .unwrap_or_else(|_| template.raw.clone())

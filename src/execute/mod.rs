@@ -9,6 +9,7 @@ mod curl;
 mod items;
 mod pace;
 mod probe;
+mod send;
 pub mod steps;
 mod tls;
 mod trace;
@@ -155,6 +156,21 @@ struct Shared<'a> {
 }
 
 impl Shared<'_> {
+    /// The variables `id`'s principal renders its requests in: `--var`, the
+    /// principal's and the suite's vars, the environment, `${BASE_URL}` and
+    /// what the steps `captured`.
+    fn scope_of<'s>(&'s self, id: CellId, captured: &'s Captured) -> crate::suite::Scope<'s> {
+        let suite = &self.suites[id.suite];
+        let base_url = self.targets[id.suite]
+            .base_url
+            .as_str()
+            .trim_end_matches('/');
+        suite
+            .scope(&self.options.cli_vars, &self.options.env, Some(base_url))
+            .for_principal(&suite.principals[id.principal].vars)
+            .with_captured(captured, Some(suite.own_name(id.principal)))
+    }
+
     /// Records something the run says once.
     fn notice(&self, text: String) {
         if let Ok(mut notices) = self.notices.lock() {
@@ -499,7 +515,7 @@ fn fixed_urls(
                     let literal = fixed(&endpoint.request.target)
                         && endpoint.query.iter().all(|(_, value)| fixed(value));
                     let url = literal.then(|| cell::url_of(endpoint, target, &scope).ok())??;
-                    let uri = cell::uri_of(&url).ok()?;
+                    let uri = send::uri_of(&url).ok()?;
                     Some((url, uri))
                 })
                 .collect()

@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use super::cell::{Prepared, prepare, send_with_retries};
+use super::cell::prepare;
+use super::send::{Prepared, send_with_retries};
 use super::{ExecError, ExecOptions, ResolvedTarget, Shared, shared_state};
 use crate::http::{self, ReadResponse};
 use crate::outcome::{CellId, CellOutcome, CellResult, StepRecord, Verdict};
