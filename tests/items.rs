@@ -1070,3 +1070,77 @@ async fn a_list_cut_by_max_pages_cannot_pass_a_rule_that_needs_all_of_it() {
         "`includes` is judged on part of a list: {includes}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn who_can_see_each_object_reads_in_the_terminal_json_markdown_and_html() {
+    let (base, _server) = list_server::start().await;
+    let ws = Workspace::new();
+    ws.write(
+        "s.yaml",
+        &suite(
+            &base,
+            "  - request: GET /notes\n    items: { at: /notes, id: /id }\n    expect: { \"*\": 200 }\n",
+        ),
+    );
+    let out = run(
+        &ws,
+        &[
+            "run",
+            "s.yaml",
+            "--no-snapshot",
+            "--by-object",
+            "--json",
+            "r.json",
+            "--markdown",
+            "r.md",
+            "--html",
+            "r.html",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    // Note 2 is bob's: bob and admin see it, alice and the auditor do not.
+    let line = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("who can see each object in lists:"))
+        .find(|l| l.trim_start().starts_with("2 "))
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        line.trim(),
+        "2  bob (GET /notes); admin (GET /notes)",
+        "{}",
+        out.stdout
+    );
+    let report = ws.json("r.json");
+    let two = report["suites"][0]["objects"]
+        .as_array()
+        .and_then(|objects| objects.iter().find(|o| o["id"] == "2"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        two["seen_by"],
+        json!([
+            {"principal": "bob", "endpoint": "GET /notes"},
+            {"principal": "admin", "endpoint": "GET /notes"}
+        ])
+    );
+    let markdown = std::fs::read_to_string(ws.path("r.md")).unwrap_or_default();
+    assert!(
+        markdown.contains("| `2` | bob (GET /notes); admin (GET /notes) |"),
+        "{markdown}"
+    );
+    let html = std::fs::read_to_string(ws.path("r.html")).unwrap_or_default();
+    assert!(
+        html.contains("<li><code>2</code>: bob (GET /notes); admin (GET /notes)</li>"),
+        "{html}"
+    );
+    // Without --by-object the terminal has no such section.
+    let plain = run(&ws, &["run", "s.yaml", "--no-snapshot"]).await;
+    assert!(
+        !plain.stdout.contains("who can see each object"),
+        "{}",
+        plain.stdout
+    );
+}
