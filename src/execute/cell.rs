@@ -380,21 +380,28 @@ fn observe(
         });
     }
     let target = &shared.suites[id.suite].target;
-    let rules = crate::decide::Rules {
-        rules: endpoint.decide.iter().chain(&target.decide).collect(),
-        graphql: endpoint.graphql.is_some(),
-        codes: &target.graphql_codes,
-    };
-    let decision = crate::decide::decide(
-        &rules,
-        &crate::decide::Response {
-            status: response.status,
-            headers: &response.headers,
-            body: &response.body,
-            incomplete: response.body_cut || response.over_limit,
-        },
-        &|text| shared.redactor.mask(&http::printable(text)),
-    );
+    // Nothing to read beyond the status: no rule list is built, no body parsed.
+    let reads_body =
+        endpoint.graphql.is_some() || !endpoint.decide.is_empty() || !target.decide.is_empty();
+    let decision = reads_body
+        .then(|| {
+            let rules = crate::decide::Rules {
+                rules: endpoint.decide.iter().chain(&target.decide).collect(),
+                graphql: endpoint.graphql.is_some(),
+                codes: &target.graphql_codes,
+            };
+            crate::decide::decide(
+                &rules,
+                &crate::decide::Response {
+                    status: response.status,
+                    headers: &response.headers,
+                    body: &response.body,
+                    incomplete: response.body_cut || response.over_limit,
+                },
+                &|text| shared.redactor.mask(&http::printable(text)),
+            )
+        })
+        .flatten();
     Observation {
         status: response.status,
         decision: decision.map(Box::new),
