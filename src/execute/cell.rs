@@ -121,10 +121,10 @@ async fn attempt_cell(
                 .await;
                 match read {
                     Ok(set) => observation.items = Some(Box::new(set)),
-                    Err(message) => {
+                    Err(problem) => {
                         return CellResult::Error {
                             kind: ErrorKind::Request,
-                            message: shared.redactor.mask(&message),
+                            message: shared.redactor.mask(&problem.to_string()),
                         };
                     }
                 }

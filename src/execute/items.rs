@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::Shared;
 use super::send::Prepared;
+use crate::http::RequestError;
 use crate::outcome::{CellId, CellOutcome, CellResult, ItemSet, Verdict};
 use crate::suite::Suite;
 use crate::suite::decide::{Pointer, Segment};
@@ -12,6 +13,82 @@ use crate::suite::items::{Items, ItemsRule, Next};
 
 /// The most ids a cell keeps (the count goes on).
 pub(super) const KEPT_IDS: usize = 1000;
+
+/// Why a list answer's ids could not be read; each names the principal.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ItemsError {
+    /// The page is no JSON.
+    #[error("items: the answer to {principal} is not JSON, so `{at}` cannot be read")]
+    NotJson { principal: String, at: String },
+    /// `at` names nothing, in an answer that is no object.
+    #[error("items: `{at}` is not in the answer to {principal}")]
+    NoList { principal: String, at: String },
+    /// `at` names something else than a list.
+    #[error("items: `{at}` in the answer to {principal} is {kind}, not a list")]
+    NotAList {
+        principal: String,
+        at: String,
+        kind: &'static str,
+    },
+    /// An item's id cannot be read.
+    #[error("items: item {index} of `{at}` in the answer to {principal}: {problem}")]
+    BadItem {
+        principal: String,
+        at: String,
+        index: usize,
+        problem: IdProblem,
+    },
+    /// A page past `max_body`.
+    #[error(
+        "items: the answer to {principal} is larger than items.max_body ({kib} KiB): raise `items.max_body` (e.g. 8MiB) or ask for smaller pages"
+    )]
+    TooLarge { principal: String, kib: usize },
+    /// The cell's own URL does not parse (never expected).
+    #[error("items: the request's URL does not parse")]
+    BadUrl,
+    /// A next page elsewhere than the cell's request went.
+    #[error(
+        "items: the next page of the answer to {principal} is on another origin ({origin}): it is not followed with {principal}'s credentials"
+    )]
+    OtherOrigin { principal: String, origin: String },
+    /// A next page already read.
+    #[error(
+        "items: the next page of the answer to {principal} is one already read ({url}): the pages loop"
+    )]
+    Loop { principal: String, url: String },
+    /// A next page that cannot be built.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// A next page with no answer.
+    #[error("items: page {page} for {principal}: {message}")]
+    NoAnswer {
+        principal: String,
+        page: u32,
+        message: String,
+    },
+    /// A next page not sent.
+    #[error("items: page {page} for {principal} could not be sent")]
+    NotSent { principal: String, page: u32 },
+    /// A next page that was not reached.
+    #[error("items: page {page} for {principal} ({url}) answered {status}")]
+    Refused {
+        principal: String,
+        page: u32,
+        url: String,
+        status: u16,
+    },
+}
+
+/// Why an item has no id.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum IdProblem {
+    /// The id pointer names a list, an object or null.
+    #[error("`{pointer}` is {kind}, not a scalar id")]
+    NotScalar { pointer: String, kind: &'static str },
+    /// The id pointer names nothing.
+    #[error("it has no `{pointer}`")]
+    Absent { pointer: String },
+}
 
 /// The ids of one page, and where the next one is.
 struct Page {
@@ -34,41 +111,41 @@ fn page(
     headers: &::http::HeaderMap,
     urls: (&url::Url, &url::Url),
     principal: &str,
-) -> Result<Page, String> {
+) -> Result<Page, ItemsError> {
     // A header's link is relative to the answer that carries it (RFC 8288
     // §3.1); a link in the body to the target.
     let (answered, base) = urls;
-    let json: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
-        format!(
-            "items: the answer to {principal} is not JSON, so `{}` cannot be read",
-            items.at.text
-        )
-    })?;
+    let at = || items.at.text.clone();
+    let json: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| ItemsError::NotJson {
+            principal: principal.to_string(),
+            at: at(),
+        })?;
     let list = match pointed(&items.at, &json) {
         Some(serde_json::Value::Array(list)) => list.as_slice(),
         // A list left out of an object is an empty one (MLflow omits them).
         None if json.is_object() => &[],
         None => {
-            return Err(format!(
-                "items: `{}` is not in the answer to {principal}",
-                items.at.text
-            ));
+            return Err(ItemsError::NoList {
+                principal: principal.to_string(),
+                at: at(),
+            });
         }
         Some(other) => {
-            return Err(format!(
-                "items: `{}` in the answer to {principal} is {}, not a list",
-                items.at.text,
-                kind(other)
-            ));
+            return Err(ItemsError::NotAList {
+                principal: principal.to_string(),
+                at: at(),
+                kind: kind(other),
+            });
         }
     };
     let mut ids = Vec::with_capacity(list.len());
     for (i, item) in list.iter().enumerate() {
-        ids.push(id_of(items, item).map_err(|why| {
-            format!(
-                "items: item {i} of `{}` in the answer to {principal}: {why}",
-                items.at.text
-            )
+        ids.push(id_of(items, item).map_err(|problem| ItemsError::BadItem {
+            principal: principal.to_string(),
+            at: at(),
+            index: i,
+            problem,
         })?);
     }
     let next = match &items.next {
@@ -133,7 +210,7 @@ fn kind(value: &serde_json::Value) -> &'static str {
 
 /// An item's identity: its `id` pointers' values joined with `/`, or the
 /// whole item as JSON text.
-fn id_of(items: &Items, item: &serde_json::Value) -> Result<String, String> {
+fn id_of(items: &Items, item: &serde_json::Value) -> Result<String, IdProblem> {
     if items.id.is_empty() {
         return Ok(match item {
             serde_json::Value::String(s) => s.clone(),
@@ -148,13 +225,16 @@ fn id_of(items: &Items, item: &serde_json::Value) -> Result<String, String> {
                 parts.push(value.to_string())
             }
             Some(other) => {
-                return Err(format!(
-                    "`{}` is {}, not a scalar id",
-                    pointer.text,
-                    kind(other)
-                ));
+                return Err(IdProblem::NotScalar {
+                    pointer: pointer.text.clone(),
+                    kind: kind(other),
+                });
             }
-            None => return Err(format!("it has no `{}`", pointer.text)),
+            None => {
+                return Err(IdProblem::Absent {
+                    pointer: pointer.text.clone(),
+                });
+            }
         }
     }
     Ok(parts.join("/"))
@@ -196,21 +276,19 @@ pub(super) async fn collect(
     auth: &dyn crate::auth::Auth,
     first: &crate::http::ReadResponse,
     outcome: &mut CellOutcome,
-) -> Result<ItemSet, String> {
+) -> Result<ItemSet, ItemsError> {
     let principal = &shared.suites[id.suite].principals[id.principal].name;
     let base = &shared.targets[id.suite].base_url;
     let mut current: url::Url = prepared
         .uri_text()
         .parse()
-        .map_err(|_| "items: the request's URL does not parse".to_string())?;
+        .map_err(|_| ItemsError::BadUrl)?;
     let mut seen_urls: HashSet<String> = HashSet::from([current.to_string()]);
     let mut ids: BTreeSet<String> = BTreeSet::new();
     let too_large = |response: &crate::http::ReadResponse| {
-        response.over_limit.then(|| {
-            format!(
-                "items: the answer to {principal} is larger than items.max_body ({} KiB): raise `items.max_body` (e.g. 8MiB) or ask for smaller pages",
-                items.max_body / 1024
-            )
+        response.over_limit.then(|| ItemsError::TooLarge {
+            principal: principal.to_string(),
+            kib: items.max_body / 1024,
         })
     };
     if let Some(problem) = too_large(first) {
@@ -252,37 +330,39 @@ pub(super) async fn collect(
         };
         // Credentials go only where the cell's request went.
         if url.origin() != current.origin() {
-            return Err(format!(
-                "items: the next page of the answer to {principal} is on another origin ({}): it is not followed with {principal}'s credentials",
-                shared.redactor.mask(&url.origin().ascii_serialization())
-            ));
+            return Err(ItemsError::OtherOrigin {
+                principal: principal.to_string(),
+                origin: shared.redactor.mask(&url.origin().ascii_serialization()),
+            });
         }
         if !seen_urls.insert(url.to_string()) {
-            return Err(format!(
-                "items: the next page of the answer to {principal} is one already read ({}): the pages loop",
-                shared.redactor.mask(url.as_str())
-            ));
+            return Err(ItemsError::Loop {
+                principal: principal.to_string(),
+                url: shared.redactor.mask(url.as_str()),
+            });
         }
-        let next_request = prepared.with_url(&url).map_err(|e| e.to_string())?;
+        let next_request = prepared.with_url(&url)?;
         let response =
             super::send::send_with_retries(shared, id, &next_request, runtime, auth, outcome)
                 .await
                 .map_err(|refused| match refused {
-                    CellResult::Error { message, .. } => {
-                        format!("items: page {} for {principal}: {message}", pages + 1)
-                    }
-                    _ => format!(
-                        "items: page {} for {principal} could not be sent",
-                        pages + 1
-                    ),
+                    CellResult::Error { message, .. } => ItemsError::NoAnswer {
+                        principal: principal.to_string(),
+                        page: pages + 1,
+                        message,
+                    },
+                    _ => ItemsError::NotSent {
+                        principal: principal.to_string(),
+                        page: pages + 1,
+                    },
                 })?;
         if !(200..300).contains(&response.status) {
-            return Err(format!(
-                "items: page {} for {principal} ({}) answered {}",
-                pages + 1,
-                shared.redactor.mask(url.as_str()),
-                response.status
-            ));
+            return Err(ItemsError::Refused {
+                principal: principal.to_string(),
+                page: pages + 1,
+                url: shared.redactor.mask(url.as_str()),
+                status: response.status,
+            });
         }
         if let Some(problem) = too_large(&response) {
             return Err(problem);

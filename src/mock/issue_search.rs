@@ -36,7 +36,7 @@ pub(super) fn answer(
 ) -> Response {
     let query = match read_query(request.query) {
         Ok(query) => query,
-        Err(message) => return error(StatusCode::BAD_REQUEST, &message),
+        Err(bad) => return error(StatusCode::BAD_REQUEST, &bad.to_string()),
     };
     if let Some(project) = &query.project
         && project != store.project()
@@ -80,7 +80,7 @@ pub(super) fn answer(
 
 /// `startAt` (default 0, negative is 0), `maxResults` (default 50, clamped to
 /// 0..=100) and `jql`; a number that is not an integer is Jira's 400 message.
-fn read_query(query: Option<&str>) -> Result<Query, String> {
+fn read_query(query: Option<&str>) -> Result<Query, BadCount> {
     let mut read = Query {
         start_at: 0,
         max_results: DEFAULT_MAX_RESULTS,
@@ -97,14 +97,25 @@ fn read_query(query: Option<&str>) -> Result<Query, String> {
     Ok(read)
 }
 
+/// A count parameter that is no integer: Jira's 400 message.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("The value '{value}' is invalid for the {name} parameter.")]
+struct BadCount {
+    /// The parameter.
+    name: String,
+    /// Its value as sent.
+    value: String,
+}
+
 /// A count parameter: an integer, negative ones read as 0, huge ones as the largest count.
-fn count(name: &str, value: &str) -> Result<usize, String> {
+fn count(name: &str, value: &str) -> Result<usize, BadCount> {
     let value = value.trim();
     let digits = value.strip_prefix('-').unwrap_or(value);
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "The value '{value}' is invalid for the {name} parameter."
-        ));
+        return Err(BadCount {
+            name: name.to_string(),
+            value: value.to_string(),
+        });
     }
     if value.starts_with('-') {
         return Ok(0);
@@ -168,8 +179,8 @@ mod tests {
             assert!(page(bad).is_err(), "{bad}");
         }
         assert_eq!(
-            page("maxResults=ten"),
-            Err("The value 'ten' is invalid for the maxResults parameter.".into())
+            page("maxResults=ten").map_err(|e| e.to_string()),
+            Err("The value 'ten' is invalid for the maxResults parameter.".to_string())
         );
     }
 }
