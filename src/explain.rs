@@ -398,6 +398,16 @@ fn auth_mode(auth: &AuthSpec) -> &'static str {
 
 /// One line saying what the result means.
 pub fn reading(outcome: &CellOutcome, auth: &AuthSpec) -> String {
+    if let Some(write) = outcome
+        .write
+        .as_ref()
+        .filter(|_| outcome.verdict == Verdict::DeniedButApplied)
+    {
+        return format!(
+            "the server refused this write but applied it anyway ({}): it checks permission after it writes, or not at all on this path",
+            write.phrase()
+        );
+    }
     if let Some(note) = &outcome.note {
         return match outcome.verdict {
             Verdict::CredentialsRejected => {

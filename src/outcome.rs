@@ -35,8 +35,11 @@ pub enum Verdict {
     /// A denial from a principal whose canary was not reached: its credentials
     /// were rejected, so the denial says nothing about the permission.
     CredentialsRejected,
-    /// A tamper probe (a broken credential) was let in (2xx): the most severe.
+    /// A tamper probe (a broken credential) was let in (2xx).
     AcceptedTampered,
+    /// Refused (401, 403 or 404), yet the endpoint's `verify:` request saw
+    /// the write applied: the most severe.
+    DeniedButApplied,
 }
 
 impl Verdict {
@@ -49,6 +52,7 @@ impl Verdict {
             Verdict::Skipped => "skipped",
             Verdict::CredentialsRejected => "credentials-rejected",
             Verdict::AcceptedTampered => "accepted-tampered",
+            Verdict::DeniedButApplied => "denied-but-applied",
         }
     }
 
@@ -60,6 +64,7 @@ impl Verdict {
                 | Verdict::Error
                 | Verdict::CredentialsRejected
                 | Verdict::AcceptedTampered
+                | Verdict::DeniedButApplied
         )
     }
 }
@@ -354,6 +359,38 @@ pub struct CellOutcome {
     pub trace: Option<Box<Trace>>,
     /// How its body compares with the reference principal's, when the endpoint has `compare:`.
     pub body: Option<BodyComparison>,
+    /// What its write left behind, when the endpoint has `verify:` or `restore:`.
+    pub write: Option<Box<WriteTrace>>,
+}
+
+/// What a cell's write left behind, read by its endpoint's verify request
+/// before and after it (every text masked).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteTrace {
+    /// The fact.
+    pub trace: crate::suite::verify::Trace,
+    /// Where the answers differ (`/fields/summary`), what the verify request
+    /// got (`200 → 404`), or why there is no trace.
+    pub detail: Option<String>,
+    /// What `expect_trace` asks, if anything.
+    pub expected: Option<crate::suite::verify::ExpectTrace>,
+    /// Why the restore steps after the cell failed, if they did.
+    pub restore_failed: Option<String>,
+}
+
+impl WriteTrace {
+    /// Whether `expect_trace` asks for another trace.
+    pub fn mismatched(&self) -> bool {
+        self.expected.is_some_and(|expected| !expected.holds(self.trace))
+    }
+
+    /// `trace changed (/fields/summary)`.
+    pub fn phrase(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("trace {} ({detail})", self.trace),
+            None => format!("trace {}", self.trace),
+        }
+    }
 }
 
 /// A cell's body set against the reference principal's (`compare:`).
@@ -527,7 +564,9 @@ impl Tally {
         for outcome in outcomes {
             match outcome.verdict {
                 Verdict::Passed => tally.passed += 1,
-                Verdict::Failed | Verdict::AcceptedTampered => tally.failed += 1,
+                Verdict::Failed | Verdict::AcceptedTampered | Verdict::DeniedButApplied => {
+                    tally.failed += 1
+                }
                 Verdict::Error | Verdict::CredentialsRejected => tally.errors += 1,
                 Verdict::Skipped => tally.skipped += 1,
             }

@@ -55,10 +55,11 @@ pub enum SessionError {
     /// The engine could not set a principal up.
     #[error(transparent)]
     Execute(#[from] ExecError),
-    /// Steps would change state on a real target without leave.
+    /// Steps, or endpoints that check their writes, would change state on a
+    /// real target without leave.
     #[error(
         "{} change state on a real target: {}; set `allow_mutations: true` in the suite's target or pass --allow-mutations (nothing was sent)",
-        if .0.len() == 1 { "a step would" } else { "steps would" },
+        if .0.len() == 1 { "this would" } else { "these would" },
         .0.join(", ")
     )]
     MutatingSteps(Vec<String>),
@@ -205,7 +206,10 @@ impl Session {
     }
 
     /// The mutating steps of the suites of `cells` that the mutation guard
-    /// refuses (a real target without `allow_mutations`), as `suite: setup step 1 (POST /x)`.
+    /// refuses (a real target without `allow_mutations`), as `suite: setup
+    /// step 1 (POST /x)`, and the endpoints among `cells` that check their
+    /// writes (`verify:`, `restore:`): those are refused whole, never skipped
+    /// into a run that passes.
     pub fn guarded_steps(&self, cells: &[CellId]) -> Vec<String> {
         let mut which: Vec<usize> = cells.iter().map(|c| c.suite).collect();
         which.dedup();
@@ -218,9 +222,23 @@ impl Session {
             })
             .flat_map(|s| {
                 let suite = &self.suites[s];
+                let mut checked: Vec<usize> = cells
+                    .iter()
+                    .filter(|c| c.suite == s && suite.endpoints[c.endpoint].checks_writes())
+                    .map(|c| c.endpoint)
+                    .collect();
+                checked.sort_unstable();
+                checked.dedup();
+                let endpoints = checked.into_iter().map(move |e| {
+                    format!(
+                        "endpoint `{}` (line {}: `verify:`/`restore:` send writes and restore steps)",
+                        suite.endpoints[e].name, suite.endpoints[e].pos.line
+                    )
+                });
                 execute::steps::mutating(suite)
                     .into_iter()
-                    .map(move |step| format!("{}: {step}", suite.name))
+                    .chain(endpoints)
+                    .map(move |what| format!("{}: {what}", suite.name))
             })
             .collect()
     }
@@ -417,7 +435,7 @@ impl Started<'_> {
         on_outcome: impl FnMut(&CellOutcome),
     ) -> Result<Completion, SessionError> {
         let suites = &self.session.suites;
-        let captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
+        let mut captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
         let executed = self.runtime.block_on(async {
             let work = execute::execute_into(
                 suites,
@@ -443,9 +461,13 @@ impl Started<'_> {
                 Ok(Completion::Interrupted)
             }
             Some(Err(error)) => Err(error.into()),
-            Some(Ok(notices)) => {
+            Some(Ok(executed)) => {
                 if let Ok(mut kept) = self.notices.lock() {
-                    kept.extend(notices);
+                    kept.extend(executed.notices);
+                }
+                // Teardown removes what restore steps recreated, not what they replaced.
+                if let Some(written) = executed.captured {
+                    *captured = written;
                 }
                 Ok(Completion::Finished)
             }

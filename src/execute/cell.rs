@@ -15,6 +15,16 @@ use crate::suite::Endpoint;
 
 /// Runs one cell to its outcome; never fails (failures are outcomes).
 pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
+    run_in(shared, id, &shared.captured[id.suite]).await
+}
+
+/// [`run`], its request rendered with `captured` (what restore steps
+/// captured since setup, for the cells of endpoints that check their writes).
+pub(super) async fn run_in(
+    shared: &Shared<'_>,
+    id: CellId,
+    captured: &crate::suite::template::Captured,
+) -> CellOutcome {
     let started = Instant::now();
     let suite = &shared.suites[id.suite];
     let endpoint = &suite.endpoints[id.endpoint];
@@ -32,8 +42,9 @@ pub(super) async fn run(shared: &Shared<'_>, id: CellId) -> CellOutcome {
         note: None,
         trace: None,
         body: None,
+        write: None,
     };
-    outcome.result = attempt_cell(shared, id, endpoint, &mut outcome).await;
+    outcome.result = attempt_cell(shared, id, endpoint, captured, &mut outcome).await;
     outcome.verdict = judge(&outcome.expected, &outcome.result);
     outcome.elapsed = started.elapsed();
     outcome
@@ -43,12 +54,17 @@ async fn attempt_cell(
     shared: &Shared<'_>,
     id: CellId,
     endpoint: &Endpoint,
+    captured: &crate::suite::template::Captured,
     outcome: &mut CellOutcome,
 ) -> CellResult {
     let suite = &shared.suites[id.suite];
     let target = &shared.targets[id.suite];
     let fixed = shared.fixed_urls[id.suite][id.endpoint].as_ref();
-    let prepared = match prepare(shared, id, endpoint, fixed, &shared.captured[id.suite]) {
+    let rendering = Rendering {
+        captured,
+        own: id.principal,
+    };
+    let prepared = match prepare(shared, id, endpoint, fixed, rendering) {
         Ok(p) => p,
         // `${own.x}` for a principal no `for_each` step ran as, in the
         // request or in a var it uses: the cell does not apply to it.
@@ -135,6 +151,16 @@ async fn attempt_cell(
     }
 }
 
+/// What a request is rendered with besides its sender's variables.
+#[derive(Clone, Copy)]
+pub(super) struct Rendering<'c> {
+    /// What the steps captured.
+    pub(super) captured: &'c crate::suite::template::Captured,
+    /// The principal `${own.…}` names: the sender, or the cell whose write a
+    /// verify request or restore step is about.
+    pub(super) own: usize,
+}
+
 /// The request of `endpoint` (a cell's, or a step's) as `id`'s principal
 /// sends it; `fixed` is its URL when no variable goes into it.
 pub(super) fn prepare(
@@ -142,11 +168,11 @@ pub(super) fn prepare(
     id: CellId,
     endpoint: &Endpoint,
     fixed: Option<&(url::Url, ::http::Uri)>,
-    captured: &crate::suite::template::Captured,
+    rendering: Rendering<'_>,
 ) -> Result<Prepared, RequestError> {
     let suite = &shared.suites[id.suite];
     let principal = &suite.principals[id.principal];
-    let scope = shared.scope_of(id, captured);
+    let scope = shared.scope_for(id, rendering.own, rendering.captured);
     let (url, uri) = match fixed {
         Some(fixed) => fixed.clone(),
         None => {

@@ -14,6 +14,7 @@ pub mod steps;
 mod tls;
 mod trace;
 mod transport;
+mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -160,6 +161,16 @@ impl Shared<'_> {
     /// principal's and the suite's vars, the environment, `${BASE_URL}` and
     /// what the steps `captured`.
     fn scope_of<'s>(&'s self, id: CellId, captured: &'s Captured) -> crate::suite::Scope<'s> {
+        self.scope_for(id, id.principal, captured)
+    }
+
+    /// [`Shared::scope_of`], with `${own.…}` naming principal `own`'s captures.
+    fn scope_for<'s>(
+        &'s self,
+        id: CellId,
+        own: usize,
+        captured: &'s Captured,
+    ) -> crate::suite::Scope<'s> {
         let suite = &self.suites[id.suite];
         let base_url = self.targets[id.suite]
             .base_url
@@ -168,7 +179,7 @@ impl Shared<'_> {
         suite
             .scope(&self.options.cli_vars, &self.options.env, Some(base_url))
             .for_principal(&suite.principals[id.principal].vars)
-            .with_captured(captured, Some(suite.own_name(id.principal)))
+            .with_captured(captured, Some(suite.own_name(own)))
     }
 
     /// Records something the run says once.
@@ -250,7 +261,7 @@ pub async fn execute(
 
 /// [`execute`] into `outcomes`, which holds every finished cell even when the
 /// run is dropped part-way (Ctrl-C): what finished can still be reported.
-/// Returns what the run has to say once (a target that kept refusing).
+/// Returns what the run has to say once, and the captured values restore steps changed.
 pub async fn execute_into(
     suites: &[Suite],
     prepared: Prepared<'_>,
@@ -259,9 +270,10 @@ pub async fn execute_into(
     redactor: Arc<Redactor>,
     outcomes: &mut Vec<CellOutcome>,
     mut on_outcome: impl FnMut(&CellOutcome),
-) -> Result<Vec<String>, ExecError> {
+) -> Result<Executed, ExecError> {
     let Prepared { targets, captured } = prepared;
-    let needed: Vec<(usize, usize)> = cells.iter().map(|c| (c.suite, c.principal)).collect();
+    let mut needed: Vec<(usize, usize)> = cells.iter().map(|c| (c.suite, c.principal)).collect();
+    needed.extend(verify::senders(suites, cells));
     let shared = shared_state(suites, prepared, &needed, options, redactor)?;
     let global_limit = shared.in_flight.available_permits();
     let shared = &shared;
@@ -276,6 +288,7 @@ pub async fn execute_into(
             .for_principal(&principal.vars)
             .with_captured(&captured[cell.suite], Some(suite.own_name(cell.principal)));
         cell::register_request_secrets(&shared.redactor, &suite.endpoints[cell.endpoint], &scope);
+        verify::register_secrets(shared, *cell);
     }
     // Canaries run first: their result decides how the principal's denials read.
     let (canaries, rest) = canary::split(suites, cells);
@@ -288,6 +301,13 @@ pub async fn execute_into(
     let (probe_cells, rest): (Vec<CellId>, Vec<CellId>) = rest
         .into_iter()
         .partition(|c| suites[c.suite].principals[c.principal].probe.is_some());
+    // Cells whose writes are checked run last, one at a time.
+    let (writes, rest): (Vec<CellId>, Vec<CellId>) = rest
+        .into_iter()
+        .partition(|c| verify::checks_writes(suites, *c));
+    let (probe_writes, probe_cells): (Vec<CellId>, Vec<CellId>) = probe_cells
+        .into_iter()
+        .partition(|c| verify::checks_writes(suites, *c));
     // Cells whose body is compared report once their reference has finished.
     let mut waiting: Vec<CellOutcome> = Vec::new();
     let mut finish = |outcome: &mut CellOutcome| {
@@ -302,6 +322,16 @@ pub async fn execute_into(
     run_phase(shared, &rest, outcomes, &mut finish).await;
     let probe_cells = probe::runnable(suites, outcomes, probe_cells);
     run_phase(shared, &probe_cells, outcomes, &mut finish).await;
+    let mut written = None;
+    if !writes.is_empty() || !probe_writes.is_empty() {
+        // What restore steps capture (a recreated object's id) is what the
+        // later cells, and teardown, use.
+        let mut captured = captured.to_vec();
+        verify::run(shared, &writes, &mut captured, outcomes, &mut finish).await;
+        let probe_writes = probe::runnable(suites, outcomes, probe_writes);
+        verify::run(shared, &probe_writes, &mut captured, outcomes, &mut finish).await;
+        written = Some(captured);
+    }
     compare::apply(suites, outcomes);
     items::apply(shared, outcomes);
     for held in &waiting {
@@ -316,7 +346,20 @@ pub async fn execute_into(
         .lock()
         .map(|mut n| std::mem::take(&mut *n))
         .unwrap_or_default();
-    Ok(notices)
+    Ok(Executed {
+        notices,
+        captured: written,
+    })
+}
+
+/// What an execution has to say besides its outcomes.
+#[derive(Debug, Default)]
+pub struct Executed {
+    /// What the run has to say once (a target that kept refusing).
+    pub notices: Vec<String>,
+    /// By suite, the captured values after the restore steps that replaced
+    /// some (`None`: no cell checked its writes, the values are as setup left them).
+    pub captured: Option<Vec<Captured>>,
 }
 
 /// What cells and steps share: each needed principal set up (its client and

@@ -42,8 +42,10 @@ pub async fn run(
         keep,
     } = selection;
     let steps_of = |s: usize| match phase {
-        Phase::Setup => &suites[s].setup,
-        Phase::Teardown => &suites[s].teardown,
+        Phase::Setup => suites[s].setup.as_slice(),
+        Phase::Teardown => suites[s].teardown.as_slice(),
+        // Restore steps run after the cells they follow, not as a phase.
+        Phase::Restore => &[],
     };
     let mut needed = Vec::new();
     for &s in which {
@@ -83,7 +85,7 @@ pub async fn run(
                     .for_principal(&principal.vars)
                     .with_captured(&captured[s], Some(&principal.name));
                 super::cell::register_request_secrets(&shared.redactor, &step.request, &scope);
-                let record = run_one(&shared, s, p, step, &mut captured[s]).await;
+                let record = run_one(&shared, (s, p, p), step, &mut captured[s]).await;
                 let failed = !record.passed && !record.skipped;
                 records.push(record);
                 if failed && phase == Phase::Setup {
@@ -95,16 +97,17 @@ pub async fn run(
     Ok(())
 }
 
-/// Runs `step` as principal `p` of suite `s`.
-async fn run_one(
+/// Runs `step` as principal `p` of suite `s`, `${own.…}` naming principal
+/// `own`'s captures (itself, but for a restore step: the cell's principal).
+pub(super) async fn run_one(
     shared: &Shared<'_>,
-    s: usize,
-    p: usize,
+    (s, p, own): (usize, usize, usize),
     step: &Step,
     captured: &mut Captured,
 ) -> StepRecord {
     let suite = &shared.suites[s];
     let principal = &suite.principals[p];
+    let own_name = suite.own_name(own).to_string();
     let mut record = StepRecord {
         suite: s,
         phase: step.phase,
@@ -121,7 +124,7 @@ async fn run_one(
         captured: Vec::new(),
         line: step.pos.line,
     };
-    if let Some(missing) = missing_capture(suite, step, captured, &principal.name) {
+    if let Some(missing) = missing_capture(suite, step, captured, &own_name) {
         record.skipped = true;
         record.error = Some(format!("not sent: `${{{missing}}}` was never captured"));
         return record;
@@ -131,7 +134,11 @@ async fn run_one(
         endpoint: 0,
         principal: p,
     };
-    let prepared: Prepared = match prepare(shared, id, &step.request, None, captured) {
+    let rendering = super::cell::Rendering {
+        captured,
+        own,
+    };
+    let prepared: Prepared = match prepare(shared, id, &step.request, None, rendering) {
         Ok(prepared) => prepared,
         Err(e) => {
             record.error = Some(shared.redactor.mask(&e.to_string()));
@@ -274,7 +281,18 @@ async fn send(
         Ok(auth) => auth,
         Err(e) => return Err(NoResponse::Credentials(e.clone())),
     };
-    let mut scratch = CellOutcome {
+    let mut scratch = scratch(id);
+    match send_with_retries(shared, id, prepared, runtime, auth.as_ref(), &mut scratch).await {
+        Ok(response) => Ok(response),
+        Err(CellResult::Error { message, .. }) => Err(NoResponse::Failed(message)),
+        Err(_) => Err(NoResponse::Failed("the request was not sent".into())),
+    }
+}
+
+/// An outcome that only counts a request sent outside the cells (a step's, a
+/// verify request's) for the retry machinery.
+pub(super) fn scratch(id: CellId) -> CellOutcome {
+    CellOutcome {
         id,
         expected: crate::suite::Expectation::Any,
         request: None,
@@ -287,11 +305,7 @@ async fn send(
         note: None,
         trace: None,
         body: None,
-    };
-    match send_with_retries(shared, id, prepared, runtime, auth.as_ref(), &mut scratch).await {
-        Ok(response) => Ok(response),
-        Err(CellResult::Error { message, .. }) => Err(NoResponse::Failed(message)),
-        Err(_) => Err(NoResponse::Failed("the request was not sent".into())),
+        write: None,
     }
 }
 

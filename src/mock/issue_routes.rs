@@ -60,13 +60,17 @@ pub(crate) fn answer(
                 return error(StatusCode::NOT_FOUND, NOT_VISIBLE);
             };
             let reporter = caller.is_some() && issue.reporter == caller;
+            let id = issue.id;
             if !reporter && !holds(def, route, caller) {
+                // The flaw `apply_when_denied` demonstrates: refused, yet deleted.
+                if route.apply_when_denied {
+                    store.remove(id);
+                }
                 return error(
                     StatusCode::FORBIDDEN,
                     "You do not have permission to delete issues in this project.",
                 );
             }
-            let id = issue.id;
             store.remove(id);
             StatusCode::NO_CONTENT.into_response()
         }
@@ -78,7 +82,8 @@ pub(crate) fn answer(
 /// `edit`: 404 when the caller does not see the issue; the summary of
 /// `{"fields": {"summary": …}}` set and 204 when it reported the issue or holds
 /// the route's permission; else 403, with the change applied all the same on a
-/// route with `apply_when_denied` (the flaw it demonstrates).
+/// route with `apply_when_denied` (the flaw it demonstrates); an allowed edit
+/// on a route with `ignore_when_allowed` is answered 204 and not applied.
 fn edit(
     def: &MockDef,
     route: &MockRoute,
@@ -107,7 +112,10 @@ fn edit(
         Err(_) if !allowed => return denied(),
         Err(bad) => return bad.response(),
     };
-    if let Some(summary) = summary {
+    // `ignore_when_allowed`: the flaw of a write answered 204 and dropped.
+    if let Some(summary) = summary
+        && !(allowed && route.ignore_when_allowed)
+    {
         store.set_summary(id, summary);
     }
     match allowed {

@@ -130,7 +130,10 @@ pub(crate) fn short(outcome: &CellOutcome) -> String {
 pub(crate) fn mismatch(outcome: &CellOutcome) -> bool {
     matches!(
         outcome.verdict,
-        Verdict::Failed | Verdict::CredentialsRejected | Verdict::AcceptedTampered
+        Verdict::Failed
+            | Verdict::CredentialsRejected
+            | Verdict::AcceptedTampered
+            | Verdict::DeniedButApplied
     )
 }
 
@@ -157,6 +160,27 @@ pub(crate) fn reached(
 /// What went wrong with a cell, in one line: expectation and status, then
 /// `WWW-Authenticate`, `Location` or a body excerpt; the error; the skip reason.
 pub(crate) fn detail(outcome: &CellOutcome) -> String {
+    if let (Some(write), CellResult::Responded(o)) = (&outcome.write, &outcome.result) {
+        if outcome.verdict == Verdict::DeniedButApplied {
+            return format!(
+                "refused with {}, yet the write was applied: {}",
+                o.shown(),
+                write.phrase()
+            );
+        }
+        if write.mismatched() {
+            let expected = write.expected.map_or(String::new(), |e| e.to_string());
+            let status = if outcome.expected.accepts(o.decided()) {
+                format!("got {}, as expected", o.shown())
+            } else {
+                format!("got {}, expected {}", o.shown(), outcome.expected)
+            };
+            return format!(
+                "expected trace {expected}, got {} · {status}",
+                write.phrase()
+            );
+        }
+    }
     if let (Some(note), CellResult::Responded(o)) = (&outcome.note, &outcome.result) {
         // An items rule broken by a cell whose status was as expected.
         if note.starts_with("items:") && outcome.expected.accepts(o.decided()) {

@@ -70,6 +70,7 @@ fn outcome(
         note: None,
         trace: None,
         body: None,
+        write: None,
     }
 }
 

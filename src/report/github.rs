@@ -88,9 +88,12 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
 }
 
 fn cell_annotations(run: &RunReport<'_>) -> Vec<String> {
-    run.outcomes
-        .iter()
-        .filter(|o| o.verdict.fails_run())
+    let mut failing: Vec<&crate::outcome::CellOutcome> =
+        run.outcomes.iter().filter(|o| o.verdict.fails_run()).collect();
+    // The most severe first: a refused write that was applied.
+    failing.sort_by_key(|o| o.verdict != Verdict::DeniedButApplied);
+    failing
+        .into_iter()
         .map(|o| {
             let suite = &run.suites[o.id.suite];
             let endpoint = &suite.endpoints[o.id.endpoint];
@@ -99,6 +102,7 @@ fn cell_annotations(run: &RunReport<'_>) -> Vec<String> {
                 Verdict::Failed => "failed",
                 Verdict::CredentialsRejected => "credentials rejected",
                 Verdict::AcceptedTampered => "accepted a tampered credential",
+                Verdict::DeniedButApplied => "denied but applied",
                 _ => "error",
             };
             let title = format!(

@@ -467,6 +467,7 @@ mod tests {
                     note: None,
                     trace: None,
                     body: None,
+                    write: None,
                 });
             }
         }

@@ -92,13 +92,12 @@ pub(super) fn report(run: &RunReport<'_>) -> Report {
                 Verdict::Failed
                 | Verdict::Error
                 | Verdict::CredentialsRejected
-                | Verdict::AcceptedTampered => {
-                    let kind =
-                        if matches!(outcome.verdict, Verdict::Failed | Verdict::AcceptedTampered) {
-                            NonSuccessKind::Failure
-                        } else {
-                            NonSuccessKind::Error
-                        };
+                | Verdict::AcceptedTampered
+                | Verdict::DeniedButApplied => {
+                    let kind = match outcome.verdict {
+                        Verdict::Error | Verdict::CredentialsRejected => NonSuccessKind::Error,
+                        _ => NonSuccessKind::Failure,
+                    };
                     let mut status = TestCaseStatus::non_success(kind);
                     status.set_message(detail(outcome));
                     status.set_type(outcome.verdict.as_str());

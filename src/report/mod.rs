@@ -181,6 +181,23 @@ impl RunReport<'_> {
         if probes > 0 {
             line.push_str(&format!(", {}", plural(probes, "probe", "probes")));
         }
+        // Every sent cell of an endpoint with `verify:`: two more requests each, one at a time.
+        let verified = (self.outcomes.iter())
+            .filter(|o| {
+                o.write.is_some()
+                    && !matches!(o.result, crate::outcome::CellResult::Skipped { .. })
+                    && (self.suites.get(o.id.suite))
+                        .and_then(|s| s.endpoints.get(o.id.endpoint))
+                        .and_then(|e| e.writes.as_ref())
+                        .is_some_and(|w| w.verify.is_some())
+            })
+            .count();
+        if verified > 0 {
+            line.push_str(&format!(
+                ", {}",
+                plural(verified, "verified write", "verified writes")
+            ));
+        }
         let failed_steps = self.steps.iter().filter(|s| s.fails_run()).count();
         if failed_steps > 0 {
             line.push_str(&format!(

@@ -131,16 +131,20 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
         ));
     }
     let groups = super::grouped::groups(run.outcomes);
-    // A tampered credential let in comes first: it is the most severe.
-    let accepted = run
+    // A refused write that was applied comes first, then a tampered
+    // credential let in: the most severe.
+    let severity = |verdict| match verdict {
+        Verdict::DeniedButApplied => 0,
+        Verdict::AcceptedTampered => 1,
+        _ => 2,
+    };
+    let mut listed: Vec<&crate::outcome::CellOutcome> = run
         .outcomes
         .iter()
-        .filter(|o| o.verdict == Verdict::AcceptedTampered);
-    let others = run
-        .outcomes
-        .iter()
-        .filter(|o| !matches!(o.verdict, Verdict::Passed | Verdict::AcceptedTampered));
-    for outcome in accepted.chain(others) {
+        .filter(|o| o.verdict != Verdict::Passed)
+        .collect();
+    listed.sort_by_key(|o| severity(o.verdict));
+    for outcome in listed {
         let suite = &run.suites[outcome.id.suite];
         let group =
             super::grouped::Reason::of(outcome).and_then(|reason| groups.get_key_value(&reason));
@@ -152,6 +156,9 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
                 paint("REJECTED", style, |s| s.magenta().bold().to_string())
             }
             Verdict::AcceptedTampered => paint("ACCEPTED TAMPERED", style, |s| {
+                s.red().bold().reversed().to_string()
+            }),
+            Verdict::DeniedButApplied => paint("DENIED BUT APPLIED", style, |s| {
                 s.red().bold().reversed().to_string()
             }),
             Verdict::Passed => continue,
@@ -533,6 +540,7 @@ fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, St
     let plain = match (&outcome.result, outcome.verdict) {
         (CellResult::Responded(o), Verdict::Failed) => format!("{} ✗", o.shown()),
         (CellResult::Responded(o), Verdict::CredentialsRejected) => format!("{} ⊘", o.shown()),
+        (CellResult::Responded(o), Verdict::DeniedButApplied) => format!("{} ✗ applied", o.shown()),
         (CellResult::Responded(o), _) => o.shown(),
         (CellResult::Error { .. }, _) => "error".into(),
         (CellResult::Skipped { .. }, _) => "skip".into(),
@@ -543,7 +551,7 @@ fn cell_text(outcome: Option<&CellOutcome>, style: TerminalStyle) -> (String, St
         Verdict::Error => paint(&plain, style, |s| s.yellow().to_string()),
         Verdict::Skipped => paint(&plain, style, |s| s.dimmed().to_string()),
         Verdict::CredentialsRejected => paint(&plain, style, |s| s.magenta().to_string()),
-        Verdict::AcceptedTampered => {
+        Verdict::AcceptedTampered | Verdict::DeniedButApplied => {
             paint(&plain, style, |s| s.red().bold().reversed().to_string())
         }
     };
@@ -595,6 +603,7 @@ endpoints:
             note: None,
             trace: None,
             body: None,
+            write: None,
         }
     }
 

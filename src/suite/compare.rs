@@ -93,6 +93,20 @@ pub struct BodyEntry {
     pub value: BodyFact,
 }
 
+/// Reads one pointer of an `ignore:` list (`/updated_at`, `/items/*/etag`).
+pub(super) fn read_pointer(r: &mut Reader<'_>, item: &Node) -> Option<String> {
+    let pointer = r.string(item, "a JSON pointer")?;
+    if pointer.starts_with('/') {
+        return Some(pointer);
+    }
+    r.diags.error_with_help(
+        item.pos,
+        format!("`{pointer}` is not a JSON pointer"),
+        format!("a pointer starts with `/`, e.g. `/{pointer}`"),
+    );
+    None
+}
+
 /// Reads `compare:`.
 pub(super) fn read_compare(r: &mut Reader<'_>, node: &Node) -> Option<Compare> {
     let f = r.map(node, "compare", Some(COMPARE_KEYS))?;
@@ -105,23 +119,15 @@ pub(super) fn read_compare(r: &mut Reader<'_>, node: &Node) -> Option<Compare> {
         return None;
     };
     let with = r.string(with, "compare.with")?;
-    let mut ignore = Vec::new();
-    if let Some(list) = f.get("ignore") {
-        for item in r.seq(list, "compare.ignore").unwrap_or_default() {
-            let Some(pointer) = r.string(item, "a JSON pointer") else {
-                continue;
-            };
-            if pointer.starts_with('/') {
-                ignore.push(pointer);
-            } else {
-                r.diags.error_with_help(
-                    item.pos,
-                    format!("`{pointer}` is not a JSON pointer"),
-                    format!("a pointer starts with `/`, e.g. `/{pointer}`"),
-                );
-            }
-        }
-    }
+    let ignore = match f.get("ignore") {
+        Some(list) => r
+            .seq(list, "compare.ignore")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| read_pointer(r, item))
+            .collect(),
+        None => Vec::new(),
+    };
     Some(Compare {
         with,
         ignore,

@@ -23,6 +23,9 @@ const ENDPOINT_KEYS: &[&str] = &[
     "decide",
     "items",
     "expect_items",
+    "verify",
+    "restore",
+    "expect_trace",
 ];
 const SNAPSHOT_KEYS: &[&str] = &["headers", "body"];
 
@@ -184,6 +187,7 @@ fn read_endpoint(
             .map(|n| super::items::read_expect_items(r, n))
             .unwrap_or_default(),
         resolved_items: Vec::new(),
+        writes: super::verify::read_writes(r, &f, defaults.headers),
     })
 }
 

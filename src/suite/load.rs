@@ -331,6 +331,8 @@ fn read_suite(
         };
         for endpoint in endpoints.iter_mut() {
             super::items::check(r, &principals, &groups_of, &keys, endpoint);
+            super::verify::check(r, &principals, &groups_of, &keys, endpoint);
+            super::verify::check_restore_captures(r, &suite.setup, endpoint);
         }
     }
     check_steps(
@@ -404,6 +406,9 @@ fn with_probes(
             });
             endpoint.resolved_body.push(None);
             endpoint.resolved_items.push(None);
+            if let Some(writes) = endpoint.writes.as_deref_mut() {
+                writes.resolved_trace.push(None);
+            }
         }
     }
     suite.principals.extend(derived);

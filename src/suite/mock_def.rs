@@ -102,9 +102,13 @@ pub struct MockRoute {
     /// `ignore_security:` on an `issue: read` or `issue: search` route: security
     /// levels are ignored, so whoever may call it sees every issue (a leak, for demonstrations).
     pub ignore_security: bool,
-    /// `apply_when_denied:` on an `issue: edit` route: a refused edit is applied
-    /// all the same and still answered 403 (a flaw, for demonstrations).
+    /// `apply_when_denied:` on an `issue: edit` or `issue: delete` route: a
+    /// refused change is applied all the same and still answered 403 (a flaw,
+    /// for demonstrations).
     pub apply_when_denied: bool,
+    /// `ignore_when_allowed:` on an `issue: edit` route: an allowed edit is
+    /// answered 204 and not applied (a flaw, for demonstrations).
+    pub ignore_when_allowed: bool,
     /// `graphql:`, the GraphQL root fields the route answers (on GET and POST);
     /// `None`: it answers `response:` or the issue store.
     pub graphql: Option<GraphqlDef>,
@@ -182,6 +186,7 @@ const ROUTE_KEYS: &[&str] = &[
     "issue",
     "ignore_security",
     "apply_when_denied",
+    "ignore_when_allowed",
     "graphql",
 ];
 const RESPONSE_KEYS: &[&str] = &["status", "json"];
@@ -548,6 +553,7 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
     let flags = issues::IssueFlags {
         ignore_security: flag(r, "ignore_security", false),
         apply_when_denied: flag(r, "apply_when_denied", false),
+        ignore_when_allowed: flag(r, "ignore_when_allowed", false),
     };
     // On a `graphql:` route, `issue:` is one error (from graphql's check), not three.
     let is_graphql = f.get("graphql").is_some();
@@ -591,6 +597,7 @@ fn read_route(r: &mut Reader<'_>, node: &Node) -> Option<MockRoute> {
         issue,
         ignore_security: flags.ignore_security,
         apply_when_denied: flags.apply_when_denied,
+        ignore_when_allowed: flags.ignore_when_allowed,
         graphql,
     })
 }

@@ -25,6 +25,7 @@ pub mod source;
 pub mod step_refs;
 pub mod steps;
 pub mod template;
+pub mod verify;
 pub mod yaml;
 
 pub use base_url::parse_base_url;

@@ -326,6 +326,8 @@ pub struct Endpoint {
     pub expect_items: Vec<super::items::ItemsEntry>,
     /// Each principal's items rule (an index into `expect_items`), in principal order.
     pub resolved_items: Vec<Option<usize>>,
+    /// `verify:`, `restore:` and `expect_trace:`: how its writes are checked.
+    pub writes: Option<Box<super::verify::Writes>>,
 }
 
 /// What an endpoint's `snapshot:` asks to record besides the status.
@@ -338,6 +340,39 @@ pub struct SnapshotExtras {
 }
 
 impl Endpoint {
+    /// A request with nothing to judge: a step's, or a verify request.
+    pub fn plain(
+        name: String,
+        pos: super::yaml::Pos,
+        request: RequestLine,
+        headers: Vec<(String, Template)>,
+        query: Vec<(String, Template)>,
+        body: Option<Body>,
+    ) -> Endpoint {
+        Endpoint {
+            name,
+            pos,
+            request,
+            headers,
+            query,
+            body,
+            expect: Vec::new(),
+            resolved: Vec::new(),
+            resolved_from: Vec::new(),
+            snapshot: SnapshotExtras::default(),
+            scopes: None,
+            compare: None,
+            expect_body: Vec::new(),
+            resolved_body: Vec::new(),
+            decide: Vec::new(),
+            graphql: None,
+            items: None,
+            expect_items: Vec::new(),
+            resolved_items: Vec::new(),
+            writes: None,
+        }
+    }
+
     /// Whether the request may change state (refused against a real target by
     /// default): every method but the safe ones of RFC 9110 §9.2.1.
     pub fn is_mutation(&self) -> bool {

@@ -3,7 +3,7 @@
 //! variables (`${note_id}`, `${alice.note_id}`, `${own.note_id}`).
 
 use super::expect::Expectation;
-use super::model::{Endpoint, SnapshotExtras};
+use super::model::Endpoint;
 use super::read::{Fields, Reader};
 use super::template::Template;
 use super::yaml::{Node, Pos, Value};
@@ -22,6 +22,8 @@ pub enum Phase {
     Setup,
     /// After it, whatever happened.
     Teardown,
+    /// After a cell whose write the endpoint's `verify:` saw (`restore:`).
+    Restore,
 }
 
 impl Phase {
@@ -30,6 +32,7 @@ impl Phase {
         match self {
             Phase::Setup => "setup",
             Phase::Teardown => "teardown",
+            Phase::Restore => "restore",
         }
     }
 }
@@ -93,9 +96,11 @@ impl Step {
     }
 }
 
-/// The templates an endpoint's request renders.
+/// The templates an endpoint's request renders, with its verify request's and
+/// restore steps' (they are sent for its cells).
 pub fn endpoint_templates(endpoint: &Endpoint) -> Vec<&Template> {
     let mut all = vec![&endpoint.request.target];
+    all.extend(endpoint.write_templates());
     all.extend(endpoint.headers.iter().map(|(_, t)| t));
     all.extend(endpoint.query.iter().map(|(_, t)| t));
     all.extend(
@@ -211,27 +216,7 @@ fn read_step(r: &mut Reader<'_>, node: &Node, phase: Phase, number: usize) -> Op
         pos: node.pos,
         actor: actor?,
         actor_pos,
-        request: Endpoint {
-            name: label,
-            pos: node.pos,
-            request: request?,
-            headers,
-            query,
-            body,
-            expect: Vec::new(),
-            resolved: Vec::new(),
-            resolved_from: Vec::new(),
-            snapshot: SnapshotExtras::default(),
-            scopes: None,
-            compare: None,
-            expect_body: Vec::new(),
-            resolved_body: Vec::new(),
-            decide: Vec::new(),
-            graphql: None,
-            items: None,
-            expect_items: Vec::new(),
-            resolved_items: Vec::new(),
-        },
+        request: Endpoint::plain(label, node.pos, request?, headers, query, body),
         expect,
         captures,
     })

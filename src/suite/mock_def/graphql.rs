@@ -222,7 +222,11 @@ const NOT_WITH_GRAPHQL: &[(&str, &str)] = &[
         "ignore_security",
         "it is for `issue: read` and `issue: search` routes",
     ),
-    ("apply_when_denied", "it is for `issue: edit` routes"),
+    (
+        "apply_when_denied",
+        "it is for `issue: edit` and `issue: delete` routes",
+    ),
+    ("ignore_when_allowed", "it is for `issue: edit` routes"),
 ];
 
 /// What a `graphql:` route must be: `POST <path>` (it answers GET there too),

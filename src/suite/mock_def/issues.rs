@@ -340,8 +340,10 @@ pub(super) fn read_action(r: &mut Reader<'_>, node: &Node) -> Option<IssueAction
 pub(super) struct IssueFlags {
     /// `ignore_security:` (read and search routes).
     pub ignore_security: bool,
-    /// `apply_when_denied:` (edit routes).
+    /// `apply_when_denied:` (edit and delete routes).
     pub apply_when_denied: bool,
+    /// `ignore_when_allowed:` (edit routes).
+    pub ignore_when_allowed: bool,
 }
 
 /// What an `issue:` route must be: answered by the store (no `response:`),
@@ -371,13 +373,23 @@ pub(super) fn check_route(
         );
     }
     if flags.apply_when_denied
-        && issue != Some(IssueAction::Edit)
+        && !matches!(issue, Some(IssueAction::Edit | IssueAction::Delete))
         && let Some(pos) = f.key_pos("apply_when_denied")
     {
         r.diags.error_with_help(
             pos,
-            "`apply_when_denied` is for `issue: edit` routes only",
-            "it makes an edit route apply a refused change (a deliberate flaw, for demonstrations)",
+            "`apply_when_denied` is for `issue: edit` and `issue: delete` routes only",
+            "it makes a route apply a refused change (a deliberate flaw, for demonstrations)",
+        );
+    }
+    if flags.ignore_when_allowed
+        && issue != Some(IssueAction::Edit)
+        && let Some(pos) = f.key_pos("ignore_when_allowed")
+    {
+        r.diags.error_with_help(
+            pos,
+            "`ignore_when_allowed` is for `issue: edit` routes only",
+            "it makes an edit route answer 204 and change nothing (a deliberate flaw, for demonstrations)",
         );
     }
     if issue == Some(IssueAction::Search)
@@ -454,7 +466,7 @@ mod tests {
         for needle in [
             "m.yaml:9:39: error: an `issue: search` route is written `GET <path>`, not `POST`",
             "e.g. `route: GET /rest/api/2/search`",
-            "m.yaml:10:58: error: `apply_when_denied` is for `issue: edit` routes only",
+            "m.yaml:10:58: error: `apply_when_denied` is for `issue: edit` and `issue: delete` routes only",
             "m.yaml:11:37: error: a route that reads, edits or deletes an issue needs the issue's id or key as its last path segment",
             "m.yaml:12:58: error: `ignore_security` is for `issue: read` and `issue: search` routes only",
         ] {

@@ -1,0 +1,437 @@
+//! Cells of endpoints that check their writes (`verify:`, `restore:`): run
+//! one at a time after every other cell, each between two verify requests
+//! whose answers give its trace (`none`, `changed`, `gone`, `n/a`), then
+//! followed by the restore steps, so no cell sees another's write.
+
+use std::collections::HashMap;
+
+use super::Shared;
+use super::cell::{Rendering, prepare};
+use super::send::send_with_retries;
+use crate::outcome::{CellId, CellOutcome, CellResult, Comparable, Verdict, WriteTrace};
+use crate::suite::Suite;
+use crate::suite::expect::Decided;
+use crate::suite::template::Captured;
+use crate::suite::verify::{Trace, Verify, Writes};
+
+/// How much of a verify answer is read: it is compared whole, so a cut one
+/// gives no trace.
+const VERIFY_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// How many differing places a `changed` trace names.
+const SHOWN_DIFFERENCES: usize = 3;
+
+/// Whether `id`'s endpoint checks its writes: its cells run in [`run`].
+pub(super) fn checks_writes(suites: &[Suite], id: CellId) -> bool {
+    suites[id.suite].endpoints[id.endpoint].checks_writes()
+}
+
+/// The principals that send verify requests and restore steps for `cells`,
+/// as `(suite, principal)`.
+pub(super) fn senders(suites: &[Suite], cells: &[CellId]) -> Vec<(usize, usize)> {
+    let mut senders = Vec::new();
+    for cell in cells {
+        let suite = &suites[cell.suite];
+        let Some(writes) = &suite.endpoints[cell.endpoint].writes else {
+            continue;
+        };
+        let names = (writes.verify.iter().map(|v| v.principal.as_str())).chain(
+            writes
+                .restore
+                .iter()
+                .flat_map(|step| step.actor.principals().iter().map(String::as_str)),
+        );
+        for name in names {
+            if let Some(p) = suite.principal_index(name)
+                && !senders.contains(&(cell.suite, p))
+            {
+                senders.push((cell.suite, p));
+            }
+        }
+    }
+    senders
+}
+
+/// Registers what the verify requests and restore steps of `id`'s endpoint
+/// carry that is secret, as `id`'s own requests' are.
+pub(super) fn register_secrets(shared: &Shared<'_>, id: CellId) {
+    let suite = &shared.suites[id.suite];
+    let Some(writes) = &suite.endpoints[id.endpoint].writes else {
+        return;
+    };
+    let captured = &shared.captured[id.suite];
+    let requests = (writes.verify.iter().map(|v| (v.principal.as_str(), &v.request))).chain(
+        writes
+            .restore
+            .iter()
+            .flat_map(|step| step.actor.principals().iter().map(|p| (p.as_str(), &step.request))),
+    );
+    for (name, request) in requests {
+        if let Some(p) = suite.principal_index(name) {
+            let sender = CellId { principal: p, ..id };
+            let scope = shared.scope_for(sender, id.principal, captured);
+            super::cell::register_request_secrets(&shared.redactor, request, &scope);
+        }
+    }
+}
+
+/// Runs `cells` one at a time, each between its endpoint's verify requests
+/// and followed by its restore steps; `captured` (by suite) starts as setup
+/// left it and takes what restore steps capture.
+pub(super) async fn run(
+    shared: &Shared<'_>,
+    cells: &[CellId],
+    captured: &mut [Captured],
+    outcomes: &mut Vec<CellOutcome>,
+    on_outcome: &mut impl FnMut(&mut CellOutcome),
+) {
+    // By (suite, endpoint): why its restore failed, so its later cells are not sent.
+    let mut halted: HashMap<(usize, usize), String> = HashMap::new();
+    // Endpoints already said to leave a write in place (no restore steps).
+    let mut unrestored: Vec<(usize, usize)> = Vec::new();
+    for &id in cells {
+        let suite = &shared.suites[id.suite];
+        let endpoint = &suite.endpoints[id.endpoint];
+        let Some(writes) = endpoint.writes.as_deref() else {
+            continue;
+        };
+        let mut outcome = match halted.get(&(id.suite, id.endpoint)) {
+            Some(why) => not_sent(shared, id, why),
+            None => {
+                checked_cell(shared, id, writes, &mut captured[id.suite], &mut halted).await
+            }
+        };
+        if let Some(write) = &outcome.write
+            && write.trace.applied()
+            && writes.restore.is_empty()
+            && !unrestored.contains(&(id.suite, id.endpoint))
+        {
+            unrestored.push((id.suite, id.endpoint));
+            shared.notice(format!(
+                "{} › {}: {}'s cell changed what its verify request reads and the endpoint has no `restore:` steps; the cells after it started from the changed state",
+                suite.name,
+                endpoint.name,
+                suite.principals[id.principal].name
+            ));
+        }
+        on_outcome(&mut outcome);
+        outcomes.push(outcome);
+    }
+}
+
+/// One cell between its verify requests, judged by its trace, then restored.
+async fn checked_cell(
+    shared: &Shared<'_>,
+    id: CellId,
+    writes: &Writes,
+    captured: &mut Captured,
+    halted: &mut HashMap<(usize, usize), String>,
+) -> CellOutcome {
+    let before = match &writes.verify {
+        Some(verify) => Some(read(shared, id, verify, captured).await),
+        None => None,
+    };
+    let mut outcome = super::cell::run_in(shared, id, captured).await;
+    let sent = !matches!(outcome.result, CellResult::Skipped { .. });
+    let (trace, detail) = match (&writes.verify, before) {
+        (_, _) if !sent => (Trace::NotApplicable, Some("the cell was not sent".to_string())),
+        (None, _) | (_, None) => (Trace::NotApplicable, None),
+        (Some(verify), Some(before)) => {
+            let after = read(shared, id, verify, captured).await;
+            trace_of(&before, &after)
+        }
+    };
+    let mut write = WriteTrace {
+        trace,
+        detail: detail.map(|d| shared.redactor.mask(&d)),
+        expected: writes.resolved_trace.get(id.principal).copied().flatten(),
+        restore_failed: None,
+    };
+    judge(&mut outcome, &write);
+    if sent && trace != Trace::None && !writes.restore.is_empty() {
+        if let Some(failed) = restore(shared, id, writes, captured).await {
+            let suite = &shared.suites[id.suite];
+            halted.insert(
+                (id.suite, id.endpoint),
+                format!(
+                    "not sent: the restore steps after {}'s cell failed ({failed}), so this cell would not start from the state setup made",
+                    suite.principals[id.principal].name
+                ),
+            );
+            write.restore_failed = Some(failed);
+        }
+    }
+    outcome.write = Some(Box::new(write));
+    outcome
+}
+
+/// A refused cell whose write took effect fails as denied-but-applied,
+/// whatever it was expected to get; otherwise a trace other than the one
+/// `expect_trace` asks fails a cell whose status passed.
+fn judge(outcome: &mut CellOutcome, write: &WriteTrace) {
+    let refused = outcome
+        .decided()
+        .is_some_and(|d| matches!(d, Decided::Status(401 | 403 | 404)));
+    if refused && write.trace.applied() {
+        outcome.verdict = Verdict::DeniedButApplied;
+    } else if outcome.verdict == Verdict::Passed && write.mismatched() {
+        outcome.verdict = Verdict::Failed;
+    }
+}
+
+/// A cell left unsent because an earlier cell's restore failed: an error, so
+/// the run fails and says why.
+fn not_sent(shared: &Shared<'_>, id: CellId, why: &str) -> CellOutcome {
+    let suite = &shared.suites[id.suite];
+    let mut outcome = super::steps::scratch(id);
+    outcome.expected = suite.endpoints[id.endpoint].resolved[id.principal].clone();
+    outcome.result = CellResult::Error {
+        kind: crate::outcome::ErrorKind::Request,
+        message: why.to_string(),
+    };
+    outcome.verdict = Verdict::Error;
+    outcome.write = Some(Box::new(WriteTrace {
+        trace: Trace::NotApplicable,
+        detail: Some("the cell was not sent".into()),
+        expected: None,
+        restore_failed: None,
+    }));
+    outcome
+}
+
+/// Runs the endpoint's restore steps after `id`'s cell; why the first that
+/// failed did, if one did.
+async fn restore(
+    shared: &Shared<'_>,
+    id: CellId,
+    writes: &Writes,
+    captured: &mut Captured,
+) -> Option<String> {
+    let suite = &shared.suites[id.suite];
+    for step in &writes.restore {
+        for name in step.actor.principals() {
+            let Some(p) = suite.principal_index(name) else {
+                return Some(format!("{}: no principal `{name}`", step.title()));
+            };
+            let record =
+                super::steps::run_one(shared, (id.suite, p, id.principal), step, captured).await;
+            if !record.passed {
+                return Some(format!(
+                    "{}: {}",
+                    step.title(),
+                    record.error.as_deref().unwrap_or("failed")
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// What a verify request read.
+enum Read {
+    /// An answer, its body as it is compared.
+    Answer {
+        /// Its status.
+        status: u16,
+        /// Its body, `ignore` pointers dropped.
+        body: Comparable,
+    },
+    /// No answer to compare (masked).
+    Failed(String),
+}
+
+/// Sends `verify`'s request as its principal, for `cell`.
+async fn read(shared: &Shared<'_>, cell: CellId, verify: &Verify, captured: &Captured) -> Read {
+    let suite = &shared.suites[cell.suite];
+    let Some(p) = suite.principal_index(&verify.principal) else {
+        return Read::Failed(format!("no principal `{}`", verify.principal));
+    };
+    let id = CellId {
+        principal: p,
+        ..cell
+    };
+    let rendering = Rendering {
+        captured,
+        own: cell.principal,
+    };
+    let mut prepared = match prepare(shared, id, &verify.request, None, rendering) {
+        Ok(prepared) => prepared,
+        Err(e) => return Read::Failed(shared.redactor.mask(&e.to_string())),
+    };
+    prepared.body_limit = VERIFY_BODY_LIMIT;
+    let Some(runtime) = &shared.principals[id.suite][id.principal] else {
+        return Read::Failed(format!("{} was not set up", verify.principal));
+    };
+    let auth = match &runtime.auth {
+        Ok(auth) => auth,
+        Err(e) => return Read::Failed(format!("credentials of {}: {e}", verify.principal)),
+    };
+    let mut scratch = super::steps::scratch(id);
+    match send_with_retries(shared, id, &prepared, runtime, auth.as_ref(), &mut scratch).await {
+        Ok(response) if response.over_limit || response.body_cut => Read::Failed(format!(
+            "its answer was cut (over {} MiB, or it went quiet): it cannot be compared whole",
+            VERIFY_BODY_LIMIT / (1024 * 1024)
+        )),
+        Ok(response) => Read::Answer {
+            status: response.status,
+            body: super::compare::comparable(&response.body, &verify.ignore),
+        },
+        Err(CellResult::Error { message, .. }) => Read::Failed(message),
+        Err(_) => Read::Failed("it was not sent".into()),
+    }
+}
+
+/// The trace two verify answers make, with what says why.
+fn trace_of(before: &Read, after: &Read) -> (Trace, Option<String>) {
+    let (before, after) = match (before, after) {
+        (Read::Failed(why), _) => {
+            return (
+                Trace::NotApplicable,
+                Some(format!("the verify request before the cell got no answer: {why}")),
+            );
+        }
+        (_, Read::Failed(why)) => {
+            return (
+                Trace::NotApplicable,
+                Some(format!("the verify request after the cell got no answer: {why}")),
+            );
+        }
+        (
+            Read::Answer {
+                status: s1,
+                body: b1,
+            },
+            Read::Answer {
+                status: s2,
+                body: b2,
+            },
+        ) => ((*s1, b1), (*s2, b2)),
+    };
+    let absent = |status: u16| matches!(status, 404 | 410);
+    let ok = |status: u16| (200..300).contains(&status);
+    match (before.0, after.0) {
+        (s1, s2) if ok(s1) && ok(s2) => {
+            let differences = differences(before.1, after.1);
+            if differences.is_empty() {
+                (Trace::None, None)
+            } else {
+                (Trace::Changed, Some(format!("at {}", differences.join(", "))))
+            }
+        }
+        (s1, s2) if ok(s1) && absent(s2) => (Trace::Gone, Some(format!("verify {s1} → {s2}"))),
+        (s1, s2) if ok(s1) => (Trace::Changed, Some(format!("verify {s1} → {s2}"))),
+        (s1, s2) if absent(s1) && absent(s2) => (Trace::None, None),
+        (s1, s2) if absent(s1) && ok(s2) => (
+            Trace::Changed,
+            Some(format!("verify {s1} → {s2}: the write created it")),
+        ),
+        (s1, s2) => (
+            Trace::NotApplicable,
+            Some(format!(
+                "the verify request got {s1} before the cell and {s2} after: its principal may not read what the write changes"
+            )),
+        ),
+    }
+}
+
+/// Where two compared bodies differ, as JSON pointers (the first few, `…`
+/// after), or `the body` when one is not JSON; empty when they are the same.
+fn differences(before: &Comparable, after: &Comparable) -> Vec<String> {
+    if before == after {
+        return Vec::new();
+    }
+    let (Comparable::Json(a), Comparable::Json(b)) = (before, after) else {
+        return vec!["the body".into()];
+    };
+    let mut found = Vec::new();
+    walk(a, b, &mut String::new(), &mut found);
+    if found.len() > SHOWN_DIFFERENCES {
+        found.truncate(SHOWN_DIFFERENCES);
+        found.push("…".into());
+    }
+    found
+}
+
+/// Collects the pointers where `a` and `b` differ, up to one past the shown number.
+fn walk(a: &serde_json::Value, b: &serde_json::Value, at: &mut String, found: &mut Vec<String>) {
+    use serde_json::Value;
+    if found.len() > SHOWN_DIFFERENCES || a == b {
+        return;
+    }
+    let here = |at: &str| if at.is_empty() { "/".to_string() } else { at.to_string() };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let len = at.len();
+                at.push('/');
+                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                match (x.get(key), y.get(key)) {
+                    (Some(v), Some(w)) => walk(v, w, at, found),
+                    _ => found.push(at.clone()),
+                }
+                at.truncate(len);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (v, w)) in x.iter().zip(y).enumerate() {
+                let len = at.len();
+                at.push_str(&format!("/{i}"));
+                walk(v, w, at, found);
+                at.truncate(len);
+            }
+        }
+        _ => found.push(here(at)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answer(status: u16, body: serde_json::Value) -> Read {
+        Read::Answer {
+            status,
+            body: Comparable::Json(body),
+        }
+    }
+
+    #[test]
+    fn traces_from_two_answers() {
+        let same = trace_of(&answer(200, json!({"a": 1})), &answer(200, json!({"a": 1})));
+        assert_eq!(same, (Trace::None, None));
+        let changed = trace_of(
+            &answer(200, json!({"a": 1, "b": [1, 2]})),
+            &answer(200, json!({"a": 2, "b": [1, 3], "c": true})),
+        );
+        assert_eq!(
+            changed,
+            (Trace::Changed, Some("at /a, /b/1, /c".to_string()))
+        );
+        let gone = trace_of(&answer(200, json!({})), &answer(404, json!({})));
+        assert_eq!(gone.0, Trace::Gone);
+        let created = trace_of(&answer(404, json!({})), &answer(201, json!({})));
+        assert_eq!(created.0, Trace::Changed);
+        let unseen = trace_of(&answer(403, json!({})), &answer(403, json!({})));
+        assert_eq!(unseen.0, Trace::NotApplicable);
+        let lost = trace_of(&answer(200, json!({})), &answer(403, json!({})));
+        assert_eq!(lost.0, Trace::Changed, "the verifier lost access: an ACL changed");
+        let failed = trace_of(&Read::Failed("timeout".into()), &answer(200, json!({})));
+        assert_eq!(failed.0, Trace::NotApplicable);
+    }
+
+    #[test]
+    fn differences_are_named_by_pointer_and_capped() {
+        let a = Comparable::Json(json!({"a/b": 1, "c": 1, "d": 1, "e": 1, "f": 1}));
+        let b = Comparable::Json(json!({"a/b": 2, "c": 2, "d": 2, "e": 2, "f": 2}));
+        assert_eq!(differences(&a, &b), ["/a~1b", "/c", "/d", "…"]);
+        let text = Comparable::Text(b"x".to_vec());
+        assert_eq!(differences(&a, &text), ["the body"]);
+        let root = Comparable::Json(json!([1]));
+        let longer = Comparable::Json(json!([1, 2]));
+        assert_eq!(differences(&root, &longer), ["/"]);
+    }
+}

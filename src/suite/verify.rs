@@ -1,0 +1,420 @@
+//! `verify:`, `restore:` and `expect_trace:` on an endpoint: the request that
+//! reads what a write would change, sent before and after each cell; the
+//! steps that put things back after a cell that changed them; and what each
+//! principal's write must leave behind.
+
+use super::diag::nearest;
+use super::model::Endpoint;
+use super::read::Reader;
+use super::steps::{Actor, Phase, Step};
+use super::yaml::{Node, Pos};
+
+const VERIFY_KEYS: &[&str] = &[
+    "as", "request", "headers", "query", "json", "form", "body", "ignore",
+];
+
+/// What an endpoint's writes are checked with: `verify:`, `restore:`, `expect_trace:`.
+#[derive(Clone, Debug)]
+pub struct Writes {
+    /// `verify:`, the request that reads the written state (absent: no trace is read).
+    pub verify: Option<Verify>,
+    /// `restore:`, steps run after each cell whose trace is not `none`.
+    pub restore: Vec<Step>,
+    /// `expect_trace:` entries as written.
+    pub expect_trace: Vec<TraceEntry>,
+    /// The trace each principal's cell must leave, in principal order (`None`: not judged).
+    pub resolved_trace: Vec<Option<ExpectTrace>>,
+    /// Where the first of the three keys is written.
+    pub pos: Pos,
+}
+
+/// `verify: { as, request, ignore }`: the request sent before and after each cell.
+#[derive(Clone, Debug)]
+pub struct Verify {
+    /// `as`: the principal that sends it.
+    pub principal: String,
+    /// Where `as:` is written.
+    pub principal_pos: Pos,
+    /// The request, in the shape of an endpoint's.
+    pub request: Endpoint,
+    /// `ignore`: JSON pointers dropped before the two answers are compared
+    /// (a `*` segment stands for every member).
+    pub ignore: Vec<String>,
+}
+
+/// What a cell's write left behind, as the verify request read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Trace {
+    /// The verify request read the same before and after.
+    #[serde(rename = "none")]
+    None,
+    /// It read something else after.
+    #[serde(rename = "changed")]
+    Changed,
+    /// It found the object before and nothing after (404 or 410).
+    #[serde(rename = "gone")]
+    Gone,
+    /// Nothing to compare: the cell was not sent, or a verify request got no answer.
+    #[serde(rename = "n/a")]
+    NotApplicable,
+}
+
+impl Trace {
+    /// Its name in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trace::None => "none",
+            Trace::Changed => "changed",
+            Trace::Gone => "gone",
+            Trace::NotApplicable => "n/a",
+        }
+    }
+
+    /// Whether the write took effect.
+    pub fn applied(self) -> bool {
+        matches!(self, Trace::Changed | Trace::Gone)
+    }
+
+    /// Reads a snapshot's or report's name back.
+    pub fn parse(text: &str) -> Option<Trace> {
+        match text {
+            "none" => Some(Trace::None),
+            "changed" => Some(Trace::Changed),
+            "gone" => Some(Trace::Gone),
+            "n/a" => Some(Trace::NotApplicable),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `expect_trace:` asks of a cell's write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectTrace {
+    /// `none`: it must leave no trace.
+    None,
+    /// `changed`: it must change what the verify request reads.
+    Changed,
+    /// `gone`: the object must be gone after it.
+    Gone,
+    /// `applied`: changed or gone.
+    Applied,
+}
+
+impl ExpectTrace {
+    const WORDS: [&'static str; 4] = ["none", "changed", "gone", "applied"];
+
+    /// Its word in the suite.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpectTrace::None => "none",
+            ExpectTrace::Changed => "changed",
+            ExpectTrace::Gone => "gone",
+            ExpectTrace::Applied => "applied",
+        }
+    }
+
+    /// Whether `trace` meets it.
+    pub fn holds(self, trace: Trace) -> bool {
+        match self {
+            ExpectTrace::None => trace == Trace::None,
+            ExpectTrace::Changed => trace == Trace::Changed,
+            ExpectTrace::Gone => trace == Trace::Gone,
+            ExpectTrace::Applied => trace.applied(),
+        }
+    }
+
+    fn parse(word: &str) -> Option<ExpectTrace> {
+        match word {
+            "none" => Some(ExpectTrace::None),
+            "changed" => Some(ExpectTrace::Changed),
+            "gone" => Some(ExpectTrace::Gone),
+            "applied" => Some(ExpectTrace::Applied),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ExpectTrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One `expect_trace:` entry.
+#[derive(Clone, Debug)]
+pub struct TraceEntry {
+    /// A principal, a group, or `*`.
+    pub key: String,
+    /// Where the key is written.
+    pub pos: Pos,
+    /// What it asks.
+    pub value: ExpectTrace,
+}
+
+/// Reads an endpoint's `verify:`, `restore:` and `expect_trace:`, when any is there.
+pub(super) fn read_writes(
+    r: &mut Reader<'_>,
+    fields: &super::read::Fields<'_>,
+    defaults: &[(String, super::template::Template)],
+) -> Option<Box<Writes>> {
+    let pos = ["verify", "restore", "expect_trace"]
+        .iter()
+        .filter_map(|key| fields.key_pos(key))
+        .min()?;
+    let verify = fields
+        .get("verify")
+        .and_then(|n| read_verify(r, n, defaults));
+    let restore = match fields.get("restore") {
+        Some(n) => read_restore(r, n),
+        None => Vec::new(),
+    };
+    let expect_trace = fields
+        .get("expect_trace")
+        .map(|n| read_expect_trace(r, n))
+        .unwrap_or_default();
+    if verify.is_none()
+        && fields.get("verify").is_none()
+        && let Some(first) = expect_trace.first()
+    {
+        r.diags.error_with_help(
+            first.pos,
+            "`expect_trace:` needs `verify:`: a trace is what the verify request reads before and after the cell",
+            "add `verify: { as: <principal>, request: \"GET /…\" }`",
+        );
+    }
+    Some(Box::new(Writes {
+        verify,
+        restore,
+        expect_trace,
+        resolved_trace: Vec::new(),
+        pos,
+    }))
+}
+
+fn read_verify(
+    r: &mut Reader<'_>,
+    node: &Node,
+    defaults: &[(String, super::template::Template)],
+) -> Option<Verify> {
+    let f = r.map(node, "verify", Some(VERIFY_KEYS))?;
+    let Some(request_node) = f.get("request") else {
+        r.diags.error_with_help(
+            node.pos,
+            "`verify:` has no `request:`",
+            "the request that reads what the write changes, e.g. `request: GET /notes/${note_id}`",
+        );
+        return None;
+    };
+    let Some(as_node) = f.get("as") else {
+        r.diags.error_with_help(
+            node.pos,
+            "`verify:` names no principal",
+            "add `as: <principal>`: one who may read what the write changes",
+        );
+        return None;
+    };
+    let principal = r.string(as_node, "as")?;
+    let request = r.request_line(request_node, false)?;
+    if matches!(request.method.as_str(), "PUT" | "PATCH" | "DELETE") {
+        r.diags.error_with_help(
+            request_node.pos,
+            format!(
+                "the verify request is a {}: it must read, not write",
+                request.method
+            ),
+            "use GET (or POST for a search or a GraphQL query)",
+        );
+        return None;
+    }
+    let super::read::RequestParts {
+        headers,
+        query,
+        body,
+    } = r.request_parts(&f, defaults);
+    let ignore = match f.get("ignore") {
+        Some(n) => r
+            .seq(n, "ignore")
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| super::compare::read_pointer(r, p))
+            .collect(),
+        None => Vec::new(),
+    };
+    let name = request_node
+        .as_str()
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    Some(Verify {
+        principal,
+        principal_pos: as_node.pos,
+        request: Endpoint::plain(name, node.pos, request, headers, query, body),
+        ignore,
+    })
+}
+
+fn read_restore(r: &mut Reader<'_>, node: &Node) -> Vec<Step> {
+    let steps = super::steps::read_steps(r, node, Phase::Restore);
+    for step in &steps {
+        if let Actor::ForEach(_) = step.actor {
+            r.diags.error_with_help(
+                step.actor_pos,
+                format!("{} has `for_each:`", step.title()),
+                "a restore step runs once after a cell, as one principal: `as: <principal>`",
+            );
+        }
+    }
+    steps
+}
+
+fn read_expect_trace(r: &mut Reader<'_>, node: &Node) -> Vec<TraceEntry> {
+    let Some(fields) = r.map(node, "expect_trace", None) else {
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    for (key, key_node, value) in &fields.entries {
+        let Some(word) = r.string(value, "a trace") else {
+            continue;
+        };
+        match ExpectTrace::parse(word.trim()) {
+            Some(value) => entries.push(TraceEntry {
+                key: key.clone(),
+                pos: key_node.pos,
+                value,
+            }),
+            None => {
+                let help = match nearest(word.trim(), ExpectTrace::WORDS.iter().copied()) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("one of {}", ExpectTrace::WORDS.join(", ")),
+                };
+                r.diags.error_with_help(
+                    value.pos,
+                    format!("`{word}` is not a trace"),
+                    help,
+                );
+            }
+        }
+    }
+    entries
+}
+
+/// Checks an endpoint's writes against the suite's principals and groups, and
+/// resolves each principal's `expect_trace` (its own key, else its group's,
+/// else `*`).
+pub(super) fn check(
+    r: &mut Reader<'_>,
+    principals: &[&str],
+    groups_of: &dyn Fn(&str) -> Vec<String>,
+    keys: &[&str],
+    endpoint: &mut Endpoint,
+) {
+    let Some(writes) = endpoint.writes.as_deref_mut() else {
+        return;
+    };
+    let unknown_principal = |r: &mut Reader<'_>, name: &str, pos: Pos, what: String| {
+        if principals.contains(&name) {
+            return;
+        }
+        let help = nearest(name, principals.iter().copied())
+            .map(|n| format!("did you mean `{n}`?"))
+            .unwrap_or_else(|| "it names a principal of this suite".into());
+        r.diags
+            .error_with_help(pos, format!("{what} unknown principal `{name}`"), help);
+    };
+    if let Some(verify) = &writes.verify {
+        unknown_principal(
+            r,
+            &verify.principal,
+            verify.principal_pos,
+            "`verify:` runs as".into(),
+        );
+    }
+    for step in &writes.restore {
+        for name in step.actor.principals() {
+            unknown_principal(r, name, step.actor_pos, format!("{} runs as", step.title()));
+        }
+    }
+    for entry in &writes.expect_trace {
+        if !keys.contains(&entry.key.as_str()) {
+            let help = match nearest(&entry.key, keys.iter().copied()) {
+                Some(near) => format!("did you mean `{near}`?"),
+                None => "keys of `expect_trace` are principals, groups or \"*\"".to_string(),
+            };
+            r.diags.error_with_help(
+                entry.pos,
+                format!(
+                    "`expect_trace` names unknown principal or group `{}`",
+                    entry.key
+                ),
+                help,
+            );
+        }
+    }
+    writes.resolved_trace = principals
+        .iter()
+        .map(|principal| {
+            let own = writes.expect_trace.iter().find(|e| e.key == *principal);
+            let groups = groups_of(principal);
+            let by_group = || {
+                writes
+                    .expect_trace
+                    .iter()
+                    .find(|e| groups.iter().any(|g| *g == e.key))
+            };
+            let any = || writes.expect_trace.iter().find(|e| e.key == "*");
+            own.or_else(by_group).or_else(any).map(|e| e.value)
+        })
+        .collect();
+}
+
+/// A restore step's capture replaces a value setup captured once for the run
+/// (a recreated object's new id): it must name one.
+pub(super) fn check_restore_captures(r: &mut Reader<'_>, setup: &[Step], endpoint: &Endpoint) {
+    let Some(writes) = &endpoint.writes else {
+        return;
+    };
+    let shared: Vec<&str> = setup
+        .iter()
+        .filter(|step| matches!(step.actor, Actor::As(_)))
+        .flat_map(|step| step.captures.iter().map(|c| c.name.as_str()))
+        .collect();
+    for capture in writes.restore.iter().flat_map(|step| &step.captures) {
+        if !shared.contains(&capture.name.as_str()) {
+            r.diags.error_with_help(
+                capture.pos,
+                format!(
+                    "restore capture `{}` replaces no value: no `as:` setup step captures `{}`",
+                    capture.name, capture.name
+                ),
+                "a restore step captures to update what setup captured (a recreated object's new id)",
+            );
+        }
+    }
+}
+
+impl Endpoint {
+    /// Whether its cells run one at a time after the others, each checked by
+    /// `verify:` and followed by `restore:`.
+    pub fn checks_writes(&self) -> bool {
+        self.writes.is_some()
+    }
+
+    /// The verify request and restore steps' templates.
+    pub fn write_templates(&self) -> Vec<&super::template::Template> {
+        let Some(writes) = &self.writes else {
+            return Vec::new();
+        };
+        let verify = writes
+            .verify
+            .iter()
+            .flat_map(|v| super::steps::endpoint_templates(&v.request));
+        let restore = writes.restore.iter().flat_map(Step::templates);
+        verify.chain(restore).collect()
+    }
+}
