@@ -154,6 +154,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, DiffError> {
                     facts: Vec::new(),
                     body: None,
                     items: None,
+                    trace: None,
                 },
             ));
         }

@@ -153,6 +153,8 @@ pub struct Recorded {
     pub body: Option<String>,
     /// The ids its list answer held (`items:`), sorted; with how many there were beyond.
     pub items: Option<(Vec<String>, usize)>,
+    /// What its write left behind (`verify:`): `none`, `changed`, `gone`.
+    pub trace: Option<crate::suite::verify::Trace>,
 }
 
 impl Recorded {
@@ -170,6 +172,9 @@ const BODY_LABEL: &str = "body";
 
 /// The label of a cell's ids line (`    items: ["TEST-1","TEST-2"]`).
 const ITEMS_LABEL: &str = "items";
+
+/// The label of a cell's write trace line (`    trace: changed`).
+const TRACE_LABEL: &str = "trace";
 
 /// A recorded matrix: endpoints in order, each with its principals in order,
 /// then the scope findings over it.
@@ -238,6 +243,9 @@ impl Matrix {
                         n => out.push_str(&format!("    {ITEMS_LABEL}: {list} (+{n} more)\n")),
                     }
                 }
+                if let Some(trace) = cell.trace {
+                    out.push_str(&format!("    {TRACE_LABEL}: {trace}\n"));
+                }
                 for fact in &cell.facts {
                     out.push_str(&format!("    {}: {}\n", fact.source, fact.value));
                 }
@@ -289,6 +297,14 @@ impl Matrix {
                     }
                     continue;
                 }
+                if label == TRACE_LABEL {
+                    if let Some((_, cells)) = matrix.endpoints.last_mut()
+                        && let Some((_, cell)) = cells.last_mut()
+                    {
+                        cell.trace = crate::suite::verify::Trace::parse(value);
+                    }
+                    continue;
+                }
                 if label == BODY_LABEL {
                     if let Some((_, cells)) = matrix.endpoints.last_mut()
                         && let Some((_, cell)) = cells.last_mut()
@@ -327,6 +343,7 @@ impl Matrix {
                             facts: Vec::new(),
                             body: None,
                             items: None,
+                            trace: None,
                         },
                     ));
                 }
@@ -395,6 +412,11 @@ fn observed_over<'m>(
                         .items
                         .as_ref()
                         .map(|i| (i.ids.clone(), i.count.saturating_sub(i.ids.len()))),
+                    // `n/a` says nothing about the server: it is not recorded.
+                    trace: ran
+                        .and_then(|o| o.write.as_ref())
+                        .map(|w| w.trace)
+                        .filter(|t| *t != crate::suite::verify::Trace::NotApplicable),
                 }),
                 Some(CellResult::Skipped { .. }) => Some(Recorded {
                     status: CellValue::Skipped,
@@ -402,6 +424,7 @@ fn observed_over<'m>(
                     facts: Vec::new(),
                     body: None,
                     items: None,
+                    trace: None,
                 }),
                 // A probe not sent while its principal ran (it no longer
                 // got in) leaves no line: it has nothing to say. Unselected,
@@ -534,6 +557,19 @@ pub fn classify_status(old: CellValue, new: CellValue) -> ChangeClass {
         ChangeClass::Narrowed
     } else {
         ChangeClass::Changed
+    }
+}
+
+/// A write that now takes effect (`changed`, `gone`) where it did not is
+/// widened, the reverse narrowed; any other move (or one side not verified) changed.
+pub fn classify_trace(
+    old: Option<crate::suite::verify::Trace>,
+    new: Option<crate::suite::verify::Trace>,
+) -> ChangeClass {
+    match (old.map(|t| t.applied()), new.map(|t| t.applied())) {
+        (Some(false), Some(true)) => ChangeClass::Widened,
+        (Some(true), Some(false)) => ChangeClass::Narrowed,
+        _ => ChangeClass::Changed,
     }
 }
 
@@ -696,6 +732,16 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
                         endpoint: Some(endpoint.clone()),
                     })
                 }
+                Some(before) if before.trace != cell.trace => changes.push(Change {
+                    class: classify_trace(before.trace, cell.trace),
+                    what: format!(
+                        "{}: trace {} → {}",
+                        what(),
+                        before.trace.map_or("not verified", |t| t.as_str()),
+                        cell.trace.map_or("not verified", |t| t.as_str())
+                    ),
+                    endpoint: Some(endpoint.clone()),
+                }),
                 Some(before) if before.facts != cell.facts => changes.push(Change {
                     class: ChangeClass::Changed,
                     what: format!("{}: {}", what(), describe_facts(&before.facts, &cell.facts)),
@@ -902,6 +948,7 @@ mod tests {
                         facts: vec![],
                         body: None,
                         items: Some((ids, 7)),
+                        trace: None,
                     },
                 )],
             )],
@@ -943,6 +990,7 @@ mod tests {
                                     facts: vec![],
                                     body: None,
                                     items: None,
+                                    trace: None,
                                 },
                             )
                         })

@@ -128,7 +128,7 @@ fn keys(value: &Value) -> String {
 /// Fails unless the finding lines the terminal printed for `suite` (hints left out) are `expected`.
 #[track_caller]
 fn findings_are(out: &Output, suite: &str, expected: &str) {
-    let header = format!("scope findings in {suite}:\n");
+    let header = format!("findings in {suite}:\n");
     let section = out.stdout.split_once(&header).map_or("", |(_, s)| s);
     let section = section.split("\n\n").next().unwrap_or_default();
     let lines: Vec<&str> = section.lines().filter(|l| !l.starts_with("    ")).collect();
@@ -199,7 +199,7 @@ async fn denied_despite_scopes_only_where_the_scopes_are_held_and_documented() {
 ";
     findings_are(&out, "deny", expected);
     // After the matrix, and every cell passed.
-    let section = out.stdout.find("scope findings in deny:").unwrap_or(0);
+    let section = out.stdout.find("findings in deny:").unwrap_or(0);
     has(&out.stdout[..section], "GET /needs/admin ");
     has(&out.stdout[section..], "\n12 passed, 0 failed");
     let denied = finding(&report, "GET /needs/admin × reader");
@@ -411,7 +411,7 @@ async fn strict_scopes_fails_only_a_run_that_reached_without_them() {
     assert!(warned, "{}", out.stdout);
     let out = run("[read]", "--strict-scopes").await;
     assert_eq!(out.code, 0, "{}", out.all());
-    let quiet = !out.stdout.contains("scope findings in") && !out.stdout.contains("::");
+    let quiet = !out.stdout.contains("findings in ") && !out.stdout.contains("::");
     assert!(quiet, "{}", out.stdout);
 }
 
@@ -422,7 +422,7 @@ const REPORTED: &str = r#"endpoints:
 "#;
 
 /// What the reports of a run of [`REPORTED`] must hold, each line somewhere.
-const MARKDOWN: &str = "\n### Scope findings
+const MARKDOWN: &str = "\n### Findings
 | **denied_despite_scopes** | reader | `GET /needs/admin` | 403 | read | read, write |
 | **reached_without_scopes** | reader | `GET /open` | 200 | admin | read, write |
 | **denied_despite_scopes** | reader | `GET /expired` | 401 | (none) | read, write |
@@ -471,9 +471,9 @@ async fn findings_appear_in_json_markdown_html_and_annotations() {
     let out = permatrix(&ws, run, true).await;
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(findings(&ws.json("r.json")).is_empty());
-    assert!(!ws.read("r.md").contains("Scope findings"));
+    assert!(!ws.read("r.md").contains("### Findings"));
     assert!(!ws.read("r.html").contains("class=\"findings\""));
-    assert!(!out.stdout.contains("::warning") && !out.stdout.contains("scope findings in"));
+    assert!(!out.stdout.contains("::warning") && !out.stdout.contains("findings in "));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,5 +1,5 @@
 //! GitHub Actions: one `::error` annotation per failing cell, pointing at the
-//! suite file and the line of its endpoint, and one per scope finding.
+//! suite file and the line of its endpoint, and one per finding.
 
 use std::io::Write;
 
@@ -33,7 +33,7 @@ fn property(text: &str) -> String {
 }
 
 /// The annotation lines of a run: an error per failing cell, one per widened
-/// or auth-broken snapshot change, then a warning per scope finding (an error
+/// or auth-broken snapshot change, then a warning per finding (an error
 /// for one that fails the run).
 pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
     let mut lines = cell_annotations(run);
@@ -74,7 +74,7 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
                 .map_or(suite.principals[finding.principal].pos.line, |e| {
                     suite.endpoints[e].pos.line
                 });
-            let title = format!("{} › scope finding: {}", suite.name, finding.kind.as_str());
+            let title = format!("{} › finding: {}", suite.name, finding.kind.as_str());
             lines.push(format!(
                 "::{level} file={},line={line},title={}::{} — {}",
                 property(&suite.file.display().to_string()),
@@ -156,10 +156,10 @@ mod tests {
                 "::error file=suites/fixture.yaml,line=18,title=fixture › permissions | admin only › app%3A credentials rejected::credentials rejected: canary `GET /rest/api/2/search` was not reached (401); got 401, expected deny",
                 "::error file=suites/fixture.yaml,line=15,title=fixture › snapshot%3A widened::GET /rest/api/2/search × admin: 403 → 200",
                 "::error file=suites/fixture.yaml,line=15,title=fixture › snapshot%3A auth-broken::GET /rest/api/2/search × app: 200 → 401",
-                "::warning file=suites/fixture.yaml,line=15,title=fixture › scope finding%3A reached_without_scopes::reached_without_scopes: GET /rest/api/2/search × admin → 200 (holds (none); requires READ) — reached without READ: the API is more open than documented, or this endpoint's `scopes:` is wrong",
-                "::warning file=suites/fixture.yaml,line=15,title=fixture › scope finding%3A denied_despite_scopes::denied_despite_scopes: GET /rest/api/2/search × app → 401 (holds READ, ACT_AS_USER; requires READ) — 401 with body {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}; the server says the token's scopes do not cover this endpoint: the scopes the token was granted differ from the ones declared here (a token request that asked for fewer, or an app whose scopes changed since it was installed)",
-                "::warning file=suites/fixture.yaml,line=21,title=fixture › scope finding%3A reached_without_scopes::reached_without_scopes: <script>alert(1)</script> × admin → 201 (holds (none); requires WRITE) — reached without WRITE: the API is more open than documented, or this endpoint's `scopes:` is wrong",
-                "::warning file=suites/fixture.yaml,line=10,title=fixture › scope finding%3A unused_scopes::unused_scopes: app holds READ, ACT_AS_USER; drop READ, ACT_AS_USER, keep (none) — no endpoint it reached requires a scope it holds: it could hold none (least privilege)",
+                "::warning file=suites/fixture.yaml,line=15,title=fixture › finding%3A reached_without_scopes::reached_without_scopes: GET /rest/api/2/search × admin → 200 (holds (none); requires READ) — reached without READ: the API is more open than documented, or this endpoint's `scopes:` is wrong",
+                "::warning file=suites/fixture.yaml,line=15,title=fixture › finding%3A denied_despite_scopes::denied_despite_scopes: GET /rest/api/2/search × app → 401 (holds READ, ACT_AS_USER; requires READ) — 401 with body {\"code\":401,\"message\":\"Unauthorized; scope does not match\"}; the server says the token's scopes do not cover this endpoint: the scopes the token was granted differ from the ones declared here (a token request that asked for fewer, or an app whose scopes changed since it was installed)",
+                "::warning file=suites/fixture.yaml,line=21,title=fixture › finding%3A reached_without_scopes::reached_without_scopes: <script>alert(1)</script> × admin → 201 (holds (none); requires WRITE) — reached without WRITE: the API is more open than documented, or this endpoint's `scopes:` is wrong",
+                "::warning file=suites/fixture.yaml,line=10,title=fixture › finding%3A unused_scopes::unused_scopes: app holds READ, ACT_AS_USER; drop READ, ACT_AS_USER, keep (none) — no endpoint it reached requires a scope it holds: it could hold none (least privilege)",
             ]
         );
     }

@@ -1,6 +1,6 @@
 //! `--html FILE`: one self-contained page (inline CSS and JS, nothing fetched)
 //! with the coloured matrix, sticky headers, a filter, each cell's details,
-//! the reach lists, the scope findings and the snapshot's classified changes.
+//! the reach lists, the findings and the snapshot's classified changes.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -65,7 +65,7 @@ td.cell.selected { box-shadow: inset 0 0 0 2px #0969da; }
 .reach, .changes, .findings { margin: 8px 16px 16px; }
 .reach li code, .changes li code, .findings li code { font-size: 12px; }
 .findings .reached_without_scopes strong { color: var(--bad); }
-.findings .denied_despite_scopes strong { color: var(--denied); }
+.findings .denied_despite_scopes strong, .findings .reached_but_ignored strong { color: var(--denied); }
 .findings small { color: #57606a; }
 .changes .widened { color: var(--bad); font-weight: 700; }
 p.alarm { margin: 0 0 16px; padding: 10px 16px; background: #ffebe9; border: 1px solid var(--bad); border-radius: 8px; }
@@ -304,7 +304,6 @@ fn reach_list(
     html.push_str("</ul></details>\n");
 }
 
-/// A suite's scope findings, each with its hint.
 /// The suite's setup and teardown steps with their results, failed ones marked.
 fn steps_list(html: &mut String, run: &RunReport<'_>, s: usize) {
     let steps: Vec<_> = run.steps.iter().filter(|step| step.suite == s).collect();
@@ -324,12 +323,13 @@ fn steps_list(html: &mut String, run: &RunReport<'_>, s: usize) {
     html.push_str("</ul>\n");
 }
 
+/// A suite's findings (scopes, ignored writes), each with its hint.
 fn findings_list(html: &mut String, run: &RunReport<'_>, s: usize) {
     let (suite, findings) = (&run.suites[s], run.findings_of(s));
     if findings.is_empty() {
         return;
     }
-    html.push_str("<h3 style=\"margin:8px 16px\">Scope findings</h3><ul class=\"findings\">\n");
+    html.push_str("<h3 style=\"margin:8px 16px\">Findings</h3><ul class=\"findings\">\n");
     for finding in findings {
         let _ = writeln!(
             html,

@@ -105,7 +105,7 @@ pub(super) fn document(run: &RunReport<'_>) -> Value {
     document
 }
 
-/// One scope finding (schema in the README).
+/// One finding (schema in the README).
 fn finding(suite: &crate::suite::Suite, finding: &Finding) -> Value {
     let mut value = json!({
         "kind": finding.kind.as_str(),

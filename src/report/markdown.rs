@@ -150,10 +150,14 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
         }
         let findings = run.findings_of(s);
         if !findings.is_empty() {
-            out.push_str("\n### Scope findings\n\n| finding | principal | endpoint | status | requires | holds | what it means |\n| --- | --- | --- | --- | --- | --- | --- |\n");
+            out.push_str("\n### Findings\n\n| finding | principal | endpoint | status | requires | holds | what it means |\n| --- | --- | --- | --- | --- | --- | --- |\n");
             let list = |scopes: &[String]| prose(&crate::scopes::findings::list(scopes));
             for f in findings {
                 let (endpoint, requires) = match f.endpoint {
+                    Some(e) if f.kind == crate::scopes::FindingKind::ReachedButIgnored => (
+                        format!("`{}`", escape(&suite.endpoints[e].name)),
+                        "—".into(),
+                    ),
                     Some(e) => (
                         format!("`{}`", escape(&suite.endpoints[e].name)),
                         list(f.required.as_deref().unwrap_or_default()),

@@ -39,7 +39,7 @@ pub struct RunReport<'a> {
     pub snapshots: &'a [Option<crate::snapshot::SnapshotOutcome>],
     /// Cells planned but not run because the run was interrupted (empty when it was not).
     pub not_run: &'a [CellId],
-    /// Each suite's scope findings, by suite index (empty when none were computed).
+    /// Each suite's findings (scopes, ignored writes), by suite index (empty when none were computed).
     pub findings: &'a [Vec<Finding>],
     /// `--strict-scopes`: a reached-without-scopes finding fails the run.
     pub strict_scopes: bool,
@@ -126,7 +126,7 @@ impl RunReport<'_> {
         !self.not_run.is_empty()
     }
 
-    /// Suite `s`'s scope findings.
+    /// Suite `s`'s findings.
     pub fn findings_of(&self, s: usize) -> &[Finding] {
         self.findings.get(s).map_or(&[], Vec::as_slice)
     }

@@ -255,7 +255,8 @@ fn objects_lines(run: &RunReport<'_>, s: usize) -> String {
     text
 }
 
-/// Each suite's scope findings, with their hints; with `--quiet`, only those that fail the run.
+/// Each suite's findings (scopes, ignored writes), with their hints; with
+/// `--quiet`, only those that fail the run.
 fn findings_lines(run: &RunReport<'_>, style: TerminalStyle) -> String {
     use crate::scopes::FindingKind;
     let mut text = String::new();
@@ -267,13 +268,14 @@ fn findings_lines(run: &RunReport<'_>, style: TerminalStyle) -> String {
         if shown.is_empty() {
             continue;
         }
-        text.push_str(&format!("scope findings in {}:\n", suite.name));
+        text.push_str(&format!("findings in {}:\n", suite.name));
         for finding in shown {
             let line = finding.line(suite);
             let line = match finding.kind {
                 kind if failing(kind) => paint(&line, style, |s| s.red().bold().to_string()),
                 FindingKind::ReachedWithoutScopes => paint(&line, style, |s| s.red().to_string()),
                 FindingKind::DeniedDespiteScopes => paint(&line, style, |s| s.yellow().to_string()),
+                FindingKind::ReachedButIgnored => paint(&line, style, |s| s.yellow().to_string()),
                 FindingKind::UnusedScopes => line,
             };
             text.push_str(&format!(

@@ -18,6 +18,9 @@ pub enum FindingKind {
     ReachedWithoutScopes,
     /// Holds scopes that no reached endpoint needs.
     UnusedScopes,
+    /// Reached (2xx) a write whose `verify:` request read the same before and
+    /// after: the write was accepted and ignored.
+    ReachedButIgnored,
 }
 
 impl FindingKind {
@@ -27,6 +30,7 @@ impl FindingKind {
             FindingKind::DeniedDespiteScopes => "denied_despite_scopes",
             FindingKind::ReachedWithoutScopes => "reached_without_scopes",
             FindingKind::UnusedScopes => "unused_scopes",
+            FindingKind::ReachedButIgnored => "reached_but_ignored",
         }
     }
 }
@@ -69,6 +73,12 @@ impl Finding {
                 list(&self.unused),
                 list(&self.suggested)
             ),
+            (FindingKind::ReachedButIgnored, Some(e)) => format!(
+                "{}: {} × {principal} → {} (trace none)",
+                FindingKind::ReachedButIgnored.as_str(),
+                suite.endpoints[e].name,
+                self.status.map_or("?".into(), |s| s.to_string()),
+            ),
             (kind, Some(e)) => format!(
                 "{}: {} × {principal} → {} (holds {held}; requires {})",
                 kind.as_str(),
@@ -89,8 +99,53 @@ pub(crate) fn list(scopes: &[String]) -> String {
     }
 }
 
-/// The findings of one suite from a run's outcomes (of every suite; others are ignored).
+/// The findings of one suite from a run's outcomes (of every suite; others
+/// are ignored): the scope findings, then the writes reached but ignored.
 pub fn of_outcomes(suite: &Suite, s: usize, outcomes: &[CellOutcome]) -> Vec<Finding> {
+    let mut findings = scope_findings(suite, s, outcomes);
+    findings.extend(ignored_writes(suite, s, outcomes));
+    findings
+}
+
+/// A cell that reached a write (2xx) whose verify request read the same
+/// before and after, unless `expect_trace` judged it.
+fn ignored_writes<'a>(
+    suite: &'a Suite,
+    s: usize,
+    outcomes: &'a [CellOutcome],
+) -> impl Iterator<Item = Finding> + 'a {
+    outcomes
+        .iter()
+        .filter(move |o| o.id.suite == s)
+        .filter_map(move |o| {
+            let write = o.write.as_deref()?;
+            let decided = o.decided()?;
+            let unjudged = write.expected.is_none();
+            (unjudged && decided.reached() && write.trace == crate::suite::verify::Trace::None)
+                .then_some(())?;
+            let endpoint = &suite.endpoints[o.id.endpoint];
+            let verify = endpoint.writes.as_ref()?.verify.as_ref()?;
+            let principal = &suite.principals[o.id.principal].name;
+            Some(Finding {
+                kind: FindingKind::ReachedButIgnored,
+                endpoint: Some(o.id.endpoint),
+                principal: o.id.principal,
+                required: None,
+                required_any: Vec::new(),
+                held: suite.principals[o.id.principal].scopes.clone().unwrap_or_default(),
+                status: decided.status(),
+                hint: format!(
+                    "answered {decided}, yet {}'s `{}` read the same before and after: the server accepted the write and ignored it, or the verify request does not read what it changes; if the write must take effect, say so with `expect_trace: {{ {principal}: changed }}`",
+                    verify.principal, verify.request.name
+                ),
+                unused: Vec::new(),
+                suggested: Vec::new(),
+            })
+        })
+}
+
+/// The scope findings of one suite from a run's outcomes.
+fn scope_findings(suite: &Suite, s: usize, outcomes: &[CellOutcome]) -> Vec<Finding> {
     let width = suite.principals.len();
     let mut by_cell: Vec<Option<&CellOutcome>> = vec![None; suite.endpoints.len() * width];
     for outcome in outcomes.iter().filter(|o| o.id.suite == s) {
