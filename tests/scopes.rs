@@ -432,9 +432,9 @@ const HTML: &str = r#"<ul class="findings">
 <li class="reached_without_scopes"><strong>reached_without_scopes</strong> <code>GET /open × reader → 200 (holds read, write; requires admin)</code>
 <li class="unused_scopes"><strong>unused_scopes</strong> <code>reader holds read, write; drop read, write, keep (none)</code>"#;
 const ANNOTATIONS: &str = "
-::warning file=s.yaml,line=6,title=reports › scope finding%3A denied_despite_scopes::denied_despite_scopes: GET /needs/admin × reader → 403 (holds read, write; requires read) — 403 with body
-::warning file=s.yaml,line=7,title=reports › scope finding%3A reached_without_scopes::reached_without_scopes: GET /open × reader → 200
-::warning file=s.yaml,line=4,title=reports › scope finding%3A unused_scopes::unused_scopes: reader holds read, write; drop read, write, keep (none) — no endpoint";
+::warning file=s.yaml,line=6,title=reports › finding%3A denied_despite_scopes::denied_despite_scopes: GET /needs/admin × reader → 403 (holds read, write; requires read) — 403 with body
+::warning file=s.yaml,line=7,title=reports › finding%3A reached_without_scopes::reached_without_scopes: GET /open × reader → 200
+::warning file=s.yaml,line=4,title=reports › finding%3A unused_scopes::unused_scopes: reader holds read, write; drop read, write, keep (none) — no endpoint";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn findings_appear_in_json_markdown_html_and_annotations() {

@@ -21,8 +21,12 @@ fn the_shipped_suites_pass_against_the_mock_with_no_environment() {
         "{stdout}"
     );
     assert!(
-        tally.ends_with(" probes"),
+        tally.contains(" probes"),
         "the shipped suite's tamper probes ran: {tally}"
+    );
+    assert!(
+        tally.ends_with(" verified writes"),
+        "the object-level suite's edit was verified: {tally}"
     );
     let passed: usize = tally
         .split(' ')

@@ -184,11 +184,14 @@ fn cell(run: &RunReport<'_>, outcome: &CellOutcome) -> Value {
         "body": outcome.body.as_ref().map(|b| b.fact),
         "expected_body": outcome.body.as_ref().and_then(|b| b.expected),
         "body_compared_with": outcome.body.as_ref().map(|b| &b.with),
-        "trace": outcome.write.as_ref().map(|w| w.trace),
-        "trace_detail": outcome.write.as_ref().and_then(|w| w.detail.as_ref()),
-        "expected_trace": outcome.write.as_ref().and_then(|w| w.expected),
-        "restore_failed": outcome.write.as_ref().and_then(|w| w.restore_failed.as_ref()),
     });
+    // Only the cells of endpoints that check their writes carry a trace.
+    if let Some(write) = &outcome.write {
+        cell["trace"] = json!(write.trace);
+        cell["trace_detail"] = json!(write.detail);
+        cell["expected_trace"] = json!(write.expected);
+        cell["restore_failed"] = json!(write.restore_failed);
+    }
     let extra = match &outcome.result {
         CellResult::Responded(o) => json!({
             "decision": match o.decided() {
