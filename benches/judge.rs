@@ -64,7 +64,9 @@ fn tally(verdicts: impl Iterator<Item = Verdict>) -> [usize; 5] {
             Verdict::Failed => 1,
             Verdict::Error => 2,
             Verdict::Skipped => 3,
-            Verdict::CredentialsRejected | Verdict::AcceptedTampered | Verdict::DeniedButApplied => 4,
+            Verdict::CredentialsRejected
+            | Verdict::AcceptedTampered
+            | Verdict::DeniedButApplied => 4,
         };
         counts[slot] += 1;
     }

@@ -338,6 +338,29 @@ pub fn render(suite: &Suite, outcome: &CellOutcome) -> String {
         }
         (verdict, _) => verdict.as_str().to_uppercase(),
     };
+    if let Some(write) = &outcome.write {
+        let verify = suite.endpoints[outcome.id.endpoint]
+            .writes
+            .as_ref()
+            .and_then(|w| w.verify.as_ref());
+        let read_by = verify.map_or(String::new(), |v| {
+            format!(
+                ", read by {}'s `{}` before and after",
+                v.principal, v.request.name
+            )
+        });
+        let expected = write
+            .expected
+            .map_or(String::new(), |e| format!(" (expect_trace: {e})"));
+        let what = match &write.detail {
+            Some(detail) => format!("{} ({detail})", write.trace),
+            None => write.trace.to_string(),
+        };
+        line("trace", &format!("{what}{read_by}{expected}"));
+        if let Some(failed) = &write.restore_failed {
+            line("restore", &format!("failed: {failed}"));
+        }
+    }
     line("verdict", &verdict);
     line("reading", &reading(outcome, &principal.auth));
     out

@@ -381,7 +381,8 @@ pub struct WriteTrace {
 impl WriteTrace {
     /// Whether `expect_trace` asks for another trace.
     pub fn mismatched(&self) -> bool {
-        self.expected.is_some_and(|expected| !expected.holds(self.trace))
+        self.expected
+            .is_some_and(|expected| !expected.holds(self.trace))
     }
 
     /// `trace changed (/fields/summary)`.

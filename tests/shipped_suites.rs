@@ -170,3 +170,42 @@ fn the_mocks_credentials_never_leave_for_another_host() {
         "nothing connected to the other host"
     );
 }
+
+/// The README's flawed-writes example: the mock's deliberate flaws are found
+/// as it says (two refused writes applied, one edit acknowledged and dropped).
+#[test]
+fn the_flawed_writes_example_finds_its_three_flaws() {
+    let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args(["run", "examples/flawed-writes/suite.yaml", "--no-snapshot"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .output()
+        .expect("run permatrix");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let applied: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("DENIED BUT APPLIED"))
+        .collect();
+    assert_eq!(applied.len(), 2, "{stdout}");
+    assert!(
+        applied[0].contains("edit the issue › guest")
+            && applied[0].contains("trace changed (at /fields/summary)")
+    );
+    assert!(
+        applied[1].contains("delete the issue › guest")
+            && applied[1].contains("trace gone (verify 200 → 404)")
+    );
+    for who in ["admin", "user"] {
+        assert!(
+            stdout.contains(&format!(
+                "reached_but_ignored: edit the issue (v3) × {who} → 204 (trace none)"
+            )),
+            "{stdout}"
+        );
+    }
+    assert!(
+        stdout.ends_with("7 passed, 2 failed, 9 verified writes\n"),
+        "{stdout}"
+    );
+}

@@ -134,10 +134,7 @@ pub(super) async fn run_one(
         endpoint: 0,
         principal: p,
     };
-    let rendering = super::cell::Rendering {
-        captured,
-        own,
-    };
+    let rendering = super::cell::Rendering { captured, own };
     let prepared: Prepared = match prepare(shared, id, &step.request, None, rendering) {
         Ok(prepared) => prepared,
         Err(e) => {

@@ -60,12 +60,16 @@ pub(super) fn register_secrets(shared: &Shared<'_>, id: CellId) {
         return;
     };
     let captured = &shared.captured[id.suite];
-    let requests = (writes.verify.iter().map(|v| (v.principal.as_str(), &v.request))).chain(
-        writes
-            .restore
+    let requests = (writes
+        .verify
+        .iter()
+        .map(|v| (v.principal.as_str(), &v.request)))
+    .chain(writes.restore.iter().flat_map(|step| {
+        step.actor
+            .principals()
             .iter()
-            .flat_map(|step| step.actor.principals().iter().map(|p| (p.as_str(), &step.request))),
-    );
+            .map(|p| (p.as_str(), &step.request))
+    }));
     for (name, request) in requests {
         if let Some(p) = suite.principal_index(name) {
             let sender = CellId { principal: p, ..id };
@@ -97,9 +101,7 @@ pub(super) async fn run(
         };
         let mut outcome = match halted.get(&(id.suite, id.endpoint)) {
             Some(why) => not_sent(shared, id, why),
-            None => {
-                checked_cell(shared, id, writes, &mut captured[id.suite], &mut halted).await
-            }
+            None => checked_cell(shared, id, writes, &mut captured[id.suite], &mut halted).await,
         };
         if let Some(write) = &outcome.write
             && write.trace.applied()
@@ -134,7 +136,10 @@ async fn checked_cell(
     let mut outcome = super::cell::run_in(shared, id, captured).await;
     let sent = !matches!(outcome.result, CellResult::Skipped { .. });
     let (trace, detail) = match (&writes.verify, before) {
-        (_, _) if !sent => (Trace::NotApplicable, Some("the cell was not sent".to_string())),
+        (_, _) if !sent => (
+            Trace::NotApplicable,
+            Some("the cell was not sent".to_string()),
+        ),
         (None, _) | (_, None) => (Trace::NotApplicable, None),
         (Some(verify), Some(before)) => {
             let after = read(shared, id, verify, captured).await;
@@ -148,18 +153,17 @@ async fn checked_cell(
         restore_failed: None,
     };
     judge(&mut outcome, &write);
-    if sent && trace != Trace::None && !writes.restore.is_empty() {
-        if let Some(failed) = restore(shared, id, writes, captured).await {
-            let suite = &shared.suites[id.suite];
-            halted.insert(
-                (id.suite, id.endpoint),
-                format!(
-                    "not sent: the restore steps after {}'s cell failed ({failed}), so this cell would not start from the state setup made",
-                    suite.principals[id.principal].name
-                ),
-            );
-            write.restore_failed = Some(failed);
-        }
+    let restores = sent && trace != Trace::None && !writes.restore.is_empty();
+    if restores && let Some(failed) = restore(shared, id, writes, captured).await {
+        let suite = &shared.suites[id.suite];
+        halted.insert(
+            (id.suite, id.endpoint),
+            format!(
+                "not sent: the restore steps after {}'s cell failed ({failed}), so this cell would not start from the state setup made",
+                suite.principals[id.principal].name
+            ),
+        );
+        write.restore_failed = Some(failed);
     }
     outcome.write = Some(Box::new(write));
     outcome
@@ -287,13 +291,17 @@ fn trace_of(before: &Read, after: &Read) -> (Trace, Option<String>) {
         (Read::Failed(why), _) => {
             return (
                 Trace::NotApplicable,
-                Some(format!("the verify request before the cell got no answer: {why}")),
+                Some(format!(
+                    "the verify request before the cell got no answer: {why}"
+                )),
             );
         }
         (_, Read::Failed(why)) => {
             return (
                 Trace::NotApplicable,
-                Some(format!("the verify request after the cell got no answer: {why}")),
+                Some(format!(
+                    "the verify request after the cell got no answer: {why}"
+                )),
             );
         }
         (
@@ -315,7 +323,10 @@ fn trace_of(before: &Read, after: &Read) -> (Trace, Option<String>) {
             if differences.is_empty() {
                 (Trace::None, None)
             } else {
-                (Trace::Changed, Some(format!("at {}", differences.join(", "))))
+                (
+                    Trace::Changed,
+                    Some(format!("at {}", differences.join(", "))),
+                )
             }
         }
         (s1, s2) if ok(s1) && absent(s2) => (Trace::Gone, Some(format!("verify {s1} → {s2}"))),
@@ -358,7 +369,13 @@ fn walk(a: &serde_json::Value, b: &serde_json::Value, at: &mut String, found: &m
     if found.len() > SHOWN_DIFFERENCES || a == b {
         return;
     }
-    let here = |at: &str| if at.is_empty() { "/".to_string() } else { at.to_string() };
+    let here = |at: &str| {
+        if at.is_empty() {
+            "/".to_string()
+        } else {
+            at.to_string()
+        }
+    };
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
             let mut keys: Vec<&String> = x.keys().chain(y.keys()).collect();
@@ -418,7 +435,11 @@ mod tests {
         let unseen = trace_of(&answer(403, json!({})), &answer(403, json!({})));
         assert_eq!(unseen.0, Trace::NotApplicable);
         let lost = trace_of(&answer(200, json!({})), &answer(403, json!({})));
-        assert_eq!(lost.0, Trace::Changed, "the verifier lost access: an ACL changed");
+        assert_eq!(
+            lost.0,
+            Trace::Changed,
+            "the verifier lost access: an ACL changed"
+        );
         let failed = trace_of(&Read::Failed("timeout".into()), &answer(200, json!({})));
         assert_eq!(failed.0, Trace::NotApplicable);
     }

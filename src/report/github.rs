@@ -88,8 +88,11 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
 }
 
 fn cell_annotations(run: &RunReport<'_>) -> Vec<String> {
-    let mut failing: Vec<&crate::outcome::CellOutcome> =
-        run.outcomes.iter().filter(|o| o.verdict.fails_run()).collect();
+    let mut failing: Vec<&crate::outcome::CellOutcome> = run
+        .outcomes
+        .iter()
+        .filter(|o| o.verdict.fails_run())
+        .collect();
     // The most severe first: a refused write that was applied.
     failing.sort_by_key(|o| o.verdict != Verdict::DeniedButApplied);
     failing

@@ -293,11 +293,8 @@ fn read_expect_trace(r: &mut Reader<'_>, node: &Node) -> Vec<TraceEntry> {
                     Some(near) => format!("did you mean `{near}`?"),
                     None => format!("one of {}", ExpectTrace::WORDS.join(", ")),
                 };
-                r.diags.error_with_help(
-                    value.pos,
-                    format!("`{word}` is not a trace"),
-                    help,
-                );
+                r.diags
+                    .error_with_help(value.pos, format!("`{word}` is not a trace"), help);
             }
         }
     }
@@ -361,12 +358,7 @@ pub(super) fn check(
         .map(|principal| {
             let own = writes.expect_trace.iter().find(|e| e.key == *principal);
             let groups = groups_of(principal);
-            let by_group = || {
-                writes
-                    .expect_trace
-                    .iter()
-                    .find(|e| groups.iter().any(|g| *g == e.key))
-            };
+            let by_group = || writes.expect_trace.iter().find(|e| groups.contains(&e.key));
             let any = || writes.expect_trace.iter().find(|e| e.key == "*");
             own.or_else(by_group).or_else(any).map(|e| e.value)
         })
