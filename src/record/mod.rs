@@ -39,6 +39,12 @@ pub fn refusal(suites: &[Suite]) -> Option<String> {
             suite.name
         ));
     }
+    if let Some(endpoint) = suite.endpoints.iter().find(|e| e.checks_writes()) {
+        return Some(format!(
+            "--record cannot record suite `{}`: endpoint `{}` checks its writes (`verify:`, `restore:`), and a replay answers each request the same way every time",
+            suite.name, endpoint.name
+        ));
+    }
     None
 }
 
@@ -364,5 +370,39 @@ fn outside_names<'s>(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{LoadOptions, load_str};
+
+    fn suite(extra: &str) -> Suite {
+        let text = format!(
+            "suite: s\ntarget: {{ base_url: \"http://127.0.0.1:1\" }}\nprincipals:\n  a: {{ auth: none }}\n{extra}"
+        );
+        load_str(
+            std::path::Path::new("s.yaml"),
+            &text,
+            &LoadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("valid suite: {e:?}"))
+    }
+
+    #[test]
+    fn what_a_replay_cannot_answer_is_refused_before_anything_is_sent() {
+        let plain = suite("endpoints:\n  - { request: GET /a, expect: { a: 200 } }\n");
+        assert_eq!(refusal(std::slice::from_ref(&plain)), None);
+        let steps = suite(
+            "setup:\n  - { as: a, request: POST /n }\nendpoints:\n  - { request: GET /a, expect: { a: 200 } }\n",
+        );
+        let said = refusal(&[steps]).unwrap_or_default();
+        assert!(said.contains("setup and teardown steps"), "{said}");
+        let verified = suite(
+            "endpoints:\n  - { name: edit, request: PUT /a, verify: { as: a, request: GET /a }, expect: { a: 204 } }\n",
+        );
+        let said = refusal(&[verified]).unwrap_or_default();
+        assert!(said.contains("endpoint `edit` checks its writes"), "{said}");
     }
 }
