@@ -376,6 +376,9 @@ pub struct WriteTrace {
     pub expected: Option<crate::suite::verify::ExpectTrace>,
     /// Why the restore steps after the cell failed, if they did.
     pub restore_failed: Option<String>,
+    /// Whether the verify request was sent around the cell (a sent cell of an
+    /// endpoint with `verify:`): what the closing line counts.
+    pub verified: bool,
 }
 
 impl WriteTrace {

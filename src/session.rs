@@ -265,6 +265,7 @@ impl Session {
             redactor: Arc::new(Redactor::new()),
             notices: std::sync::Mutex::default(),
             captured: std::sync::Mutex::new(vec![Captured::default(); self.suites.len()]),
+            failed_restores: std::sync::Mutex::default(),
         })
     }
 }
@@ -282,6 +283,8 @@ pub struct Started<'s> {
     notices: std::sync::Mutex<Vec<String>>,
     /// By suite: what its steps captured so far.
     captured: std::sync::Mutex<Vec<Captured>>,
+    /// The restore steps that failed in the executions so far.
+    failed_restores: std::sync::Mutex<Vec<StepRecord>>,
 }
 
 impl Started<'_> {
@@ -388,6 +391,10 @@ impl Started<'_> {
         let teardown = self.steps(Phase::Teardown, cells, exec, choice);
         let completion = executed?;
         let (records, teardown_completion) = teardown?;
+        // A restore that failed left a cell's write in place: it fails the run as a step.
+        if let Ok(mut failed) = self.failed_restores.lock() {
+            steps.append(&mut failed);
+        }
         steps.extend(records);
         let teardown_cut = teardown_completion == Completion::Interrupted;
         Ok(StepsRun {
@@ -464,6 +471,9 @@ impl Started<'_> {
             Some(Ok(executed)) => {
                 if let Ok(mut kept) = self.notices.lock() {
                     kept.extend(executed.notices);
+                }
+                if let Ok(mut kept) = self.failed_restores.lock() {
+                    kept.extend(executed.failed_restores);
                 }
                 // Teardown removes what restore steps recreated, not what they replaced.
                 if let Some(written) = executed.captured {

@@ -323,13 +323,31 @@ pub async fn execute_into(
     let probe_cells = probe::runnable(suites, outcomes, probe_cells);
     run_phase(shared, &probe_cells, outcomes, &mut finish).await;
     let mut written = None;
+    let mut failed_restores = Vec::new();
     if !writes.is_empty() || !probe_writes.is_empty() {
         // What restore steps capture (a recreated object's id) is what the
         // later cells, and teardown, use.
         let mut captured = captured.to_vec();
-        verify::run(shared, &writes, &mut captured, outcomes, &mut finish).await;
+        let failed = &mut failed_restores;
+        verify::run(
+            shared,
+            &writes,
+            &mut captured,
+            outcomes,
+            failed,
+            &mut finish,
+        )
+        .await;
         let probe_writes = probe::runnable(suites, outcomes, probe_writes);
-        verify::run(shared, &probe_writes, &mut captured, outcomes, &mut finish).await;
+        verify::run(
+            shared,
+            &probe_writes,
+            &mut captured,
+            outcomes,
+            failed,
+            &mut finish,
+        )
+        .await;
         written = Some(captured);
     }
     compare::apply(suites, outcomes);
@@ -349,6 +367,7 @@ pub async fn execute_into(
     Ok(Executed {
         notices,
         captured: written,
+        failed_restores,
     })
 }
 
@@ -360,6 +379,8 @@ pub struct Executed {
     /// By suite, the captured values after the restore steps that replaced
     /// some (`None`: no cell checked its writes, the values are as setup left them).
     pub captured: Option<Vec<Captured>>,
+    /// The restore steps that failed (the state a cell changed may remain): they fail the run.
+    pub failed_restores: Vec<crate::outcome::StepRecord>,
 }
 
 /// What cells and steps share: each needed principal set up (its client and

@@ -167,11 +167,14 @@ pub(super) async fn run_one(
         }
     }
     if !step.expect.matches(response.status) {
+        let excerpt = http::excerpt(&response.body, &shared.redactor);
+        let excerpt = match excerpt.is_empty() {
+            true => String::new(),
+            false => format!(": {excerpt}"),
+        };
         record.error = Some(format!(
-            "expected {}, got {}: {}",
-            step.expect,
-            response.status,
-            http::excerpt(&response.body, &shared.redactor)
+            "expected {}, got {}{excerpt}",
+            step.expect, response.status
         ));
         return record;
     }

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use super::Shared;
 use super::cell::{Rendering, prepare};
 use super::send::send_with_retries;
-use crate::outcome::{CellId, CellOutcome, CellResult, Comparable, Verdict, WriteTrace};
+use crate::outcome::{
+    CellId, CellOutcome, CellResult, Comparable, StepRecord, Verdict, WriteTrace,
+};
 use crate::suite::Suite;
 use crate::suite::expect::Decided;
 use crate::suite::template::Captured;
@@ -81,12 +83,14 @@ pub(super) fn register_secrets(shared: &Shared<'_>, id: CellId) {
 
 /// Runs `cells` one at a time, each between its endpoint's verify requests
 /// and followed by its restore steps; `captured` (by suite) starts as setup
-/// left it and takes what restore steps capture.
+/// left it and takes what restore steps capture; the restore steps that
+/// failed go to `failures`.
 pub(super) async fn run(
     shared: &Shared<'_>,
     cells: &[CellId],
     captured: &mut [Captured],
     outcomes: &mut Vec<CellOutcome>,
+    failures: &mut Vec<StepRecord>,
     on_outcome: &mut impl FnMut(&mut CellOutcome),
 ) {
     // By (suite, endpoint): why its restore failed, so its later cells are not sent.
@@ -101,7 +105,10 @@ pub(super) async fn run(
         };
         let mut outcome = match halted.get(&(id.suite, id.endpoint)) {
             Some(why) => not_sent(shared, id, why),
-            None => checked_cell(shared, id, writes, &mut captured[id.suite], &mut halted).await,
+            None => {
+                let captured = &mut captured[id.suite];
+                checked_cell(shared, id, writes, captured, &mut halted, failures).await
+            }
         };
         if let Some(write) = &outcome.write
             && write.trace.applied()
@@ -128,6 +135,7 @@ async fn checked_cell(
     writes: &Writes,
     captured: &mut Captured,
     halted: &mut HashMap<(usize, usize), String>,
+    failures: &mut Vec<StepRecord>,
 ) -> CellOutcome {
     let before = match &writes.verify {
         Some(verify) => Some(read(shared, id, verify, captured).await),
@@ -135,6 +143,7 @@ async fn checked_cell(
     };
     let mut outcome = super::cell::run_in(shared, id, captured).await;
     let sent = !matches!(outcome.result, CellResult::Skipped { .. });
+    let verified = sent && writes.verify.is_some();
     let (trace, detail) = match (&writes.verify, before) {
         (_, _) if !sent => (
             Trace::NotApplicable,
@@ -151,19 +160,26 @@ async fn checked_cell(
         detail: detail.map(|d| shared.redactor.mask(&d)),
         expected: writes.resolved_trace.get(id.principal).copied().flatten(),
         restore_failed: None,
+        verified,
     };
     judge(&mut outcome, &write);
     let restores = sent && trace != Trace::None && !writes.restore.is_empty();
     if restores && let Some(failed) = restore(shared, id, writes, captured).await {
         let suite = &shared.suites[id.suite];
+        let why = format!(
+            "{}: {}",
+            failed.title(),
+            failed.error.as_deref().unwrap_or("failed")
+        );
         halted.insert(
             (id.suite, id.endpoint),
             format!(
-                "not sent: the restore steps after {}'s cell failed ({failed}), so this cell would not start from the state setup made",
+                "not sent: the restore steps after {}'s cell failed ({why}), so this cell would not start from the state setup made",
                 suite.principals[id.principal].name
             ),
         );
-        write.restore_failed = Some(failed);
+        write.restore_failed = Some(why);
+        failures.push(failed);
     }
     outcome.write = Some(Box::new(write));
     outcome
@@ -199,32 +215,34 @@ fn not_sent(shared: &Shared<'_>, id: CellId, why: &str) -> CellOutcome {
         detail: Some("the cell was not sent".into()),
         expected: None,
         restore_failed: None,
+        verified: false,
     }));
     outcome
 }
 
-/// Runs the endpoint's restore steps after `id`'s cell; why the first that
-/// failed did, if one did.
+/// Runs the endpoint's restore steps after `id`'s cell; the record of the
+/// first that failed, if one did, its error saying after which cell.
 async fn restore(
     shared: &Shared<'_>,
     id: CellId,
     writes: &Writes,
     captured: &mut Captured,
-) -> Option<String> {
+) -> Option<StepRecord> {
     let suite = &shared.suites[id.suite];
     for step in &writes.restore {
         for name in step.actor.principals() {
-            let Some(p) = suite.principal_index(name) else {
-                return Some(format!("{}: no principal `{name}`", step.title()));
-            };
-            let record =
+            // Loading checked the name.
+            let p = suite.principal_index(name)?;
+            let mut record =
                 super::steps::run_one(shared, (id.suite, p, id.principal), step, captured).await;
             if !record.passed {
-                return Some(format!(
-                    "{}: {}",
-                    step.title(),
+                record.error = Some(format!(
+                    "after {}'s cell of `{}`: {}",
+                    suite.principals[id.principal].name,
+                    suite.endpoints[id.endpoint].name,
                     record.error.as_deref().unwrap_or("failed")
                 ));
+                return Some(record);
             }
         }
     }

@@ -183,14 +183,7 @@ impl RunReport<'_> {
         }
         // Every sent cell of an endpoint with `verify:`: two more requests each, one at a time.
         let verified = (self.outcomes.iter())
-            .filter(|o| {
-                o.write.is_some()
-                    && !matches!(o.result, crate::outcome::CellResult::Skipped { .. })
-                    && (self.suites.get(o.id.suite))
-                        .and_then(|s| s.endpoints.get(o.id.endpoint))
-                        .and_then(|e| e.writes.as_ref())
-                        .is_some_and(|w| w.verify.is_some())
-            })
+            .filter(|o| o.write.as_ref().is_some_and(|w| w.verified))
             .count();
         if verified > 0 {
             line.push_str(&format!(

@@ -178,12 +178,16 @@ pub fn render(run: &RunReport<'_>, style: TerminalStyle) -> String {
         let endpoint = &suite.endpoints[outcome.id.endpoint];
         // Where a surprising expectation comes from, on the lines that judged one.
         let body_failed = outcome.body.as_ref().is_some_and(|b| b.mismatched());
+        let trace_failed = outcome.write.as_ref().is_some_and(|w| w.mismatched());
         let from = match (
             outcome.verdict,
             endpoint.resolved_from.get(outcome.id.principal),
         ) {
             (Verdict::Failed, _) if body_failed => {
                 " · body expectation from expect_body".to_string()
+            }
+            (Verdict::Failed, _) if trace_failed => {
+                " · trace expectation from expect_trace".to_string()
             }
             (Verdict::Failed | Verdict::CredentialsRejected, Some(source)) => {
                 format!(" · expectation from {source}, line {}", source.line)
