@@ -6,6 +6,7 @@ pub mod decide_server;
 pub mod flawed_server;
 pub mod list_server;
 pub mod mutator;
+pub mod notes_server;
 pub mod owned_server;
 pub mod record_server;
 pub mod role_server;
