@@ -788,13 +788,30 @@ async fn a_failed_restore_leaves_the_endpoints_later_cells_unsent_as_errors() {
         text.contains("not sent: the restore steps after alice's cell failed"),
         "{text}"
     );
-    // FEATURE BUG (fails against the current code, which prints "8 verified
-    // writes"): the closing line counts "every sent cell of an endpoint with
-    // verify" — alice's edit and the four patches — yet src/report/mod.rs
-    // counts the three edits left unsent by the failed restore too (they are
-    // errors, not skips).
+    // The closing line counts the cells sent between verify requests (alice's
+    // edit and the four patches, not the three edits held back), and the
+    // failed restore step fails the run as a step, said after which cell.
     assert!(
-        closing(&out).ends_with(", 5 verified writes"),
+        closing(&out).ends_with(", 5 verified writes, 1 step failed"),
+        "{}",
+        closing(&out)
+    );
+    assert!(
+        text.contains("restore step 1 (put the title back)")
+            && text.contains("after alice's cell of `edit note`: expected 200, got 204"),
+        "{text}"
+    );
+    let steps = report["steps"].as_array().cloned().unwrap_or_default();
+    let restore: Vec<&Value> = steps.iter().filter(|s| s["phase"] == "restore").collect();
+    assert_eq!(restore.len(), 1, "{steps:?}");
+    assert_eq!(restore[0]["passed"], false);
+
+    // A restore that fails after an endpoint's last cell holds nothing back,
+    // and still fails the run: the write it should have undone remains.
+    let out = run(&ws, &["--principal", "alice", "--no-snapshot"]).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        closing(&out).ends_with("1 step failed"),
         "{}",
         closing(&out)
     );
