@@ -25,6 +25,7 @@ pub mod source;
 pub mod step_refs;
 pub mod steps;
 pub mod template;
+pub mod trace;
 pub mod verify;
 pub mod yaml;
 

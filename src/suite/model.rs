@@ -327,7 +327,7 @@ pub struct Endpoint {
     /// Each principal's items rule (an index into `expect_items`), in principal order.
     pub resolved_items: Vec<Option<usize>>,
     /// `verify:`, `restore:` and `expect_trace:`: how its writes are checked.
-    pub writes: Option<Box<super::verify::Writes>>,
+    pub writes: Option<Box<Writes>>,
 }
 
 /// What an endpoint's `snapshot:` asks to record besides the status.
@@ -373,6 +373,12 @@ impl Endpoint {
         }
     }
 
+    /// Whether its cells run one at a time after the others, each checked by
+    /// `verify:` and followed by `restore:`.
+    pub fn checks_writes(&self) -> bool {
+        self.writes.is_some()
+    }
+
     /// Whether the request may change state (refused against a real target by
     /// default): every method but the safe ones of RFC 9110 §9.2.1.
     pub fn is_mutation(&self) -> bool {
@@ -385,4 +391,117 @@ impl Endpoint {
             "GET" | "HEAD" | "OPTIONS" | "TRACE"
         )
     }
+}
+
+/// When a step runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// Before the matrix.
+    Setup,
+    /// After it, whatever happened.
+    Teardown,
+    /// After a cell whose write the endpoint's `verify:` saw (`restore:`).
+    Restore,
+}
+
+/// Whom a step runs as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// `as: alice`: once; its captures are `${name}`.
+    As(String),
+    /// `for_each: [alice, bob]`: once per principal; its captures are `${alice.name}`.
+    ForEach(Vec<String>),
+}
+
+/// One request of `setup:` or `teardown:`.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Setup or teardown.
+    pub phase: Phase,
+    /// Its place in its list, from 1.
+    pub number: usize,
+    /// `name:`, or the request line as written.
+    pub label: String,
+    /// Where the step starts.
+    pub pos: Pos,
+    /// Whom it runs as.
+    pub actor: Actor,
+    /// Where `as:` or `for_each:` is written.
+    pub actor_pos: Pos,
+    /// The request, in the shape of an endpoint's (its `name` is the label).
+    pub request: Endpoint,
+    /// The statuses that let the run go on (default 2xx).
+    pub expect: Expectation,
+    /// What it captures from the answer.
+    pub captures: Vec<Capture>,
+}
+
+/// One `capture:` entry.
+#[derive(Clone, Debug)]
+pub struct Capture {
+    /// The variable it sets.
+    pub name: String,
+    /// Where it is written.
+    pub pos: Pos,
+    /// Where the value is read.
+    pub source: CaptureSource,
+    /// `secret: true`: masked like a credential.
+    pub secret: bool,
+}
+
+/// Where a captured value comes from in a response.
+#[derive(Clone, Debug)]
+pub enum CaptureSource {
+    /// A JSON pointer into the body (a string as is, anything else as JSON text).
+    Pointer(String),
+    /// A response header's value.
+    Header(String),
+    /// The first group of a regex over the body, or over a header's values.
+    Regex {
+        /// The expression.
+        regex: regex::Regex,
+        /// The header searched instead of the body.
+        header: Option<String>,
+    },
+}
+
+/// What an endpoint's writes are checked with: `verify:`, `restore:`, `expect_trace:`.
+#[derive(Clone, Debug)]
+pub struct Writes {
+    /// `verify:`, the request that reads the written state (absent: no trace is read).
+    pub verify: Option<Verify>,
+    /// `restore:`, steps run after each cell whose trace is not `none`.
+    pub restore: Vec<Step>,
+    /// `expect_trace:` entries as written.
+    pub expect_trace: Vec<TraceEntry>,
+    /// The trace each principal's cell must leave, in principal order (`None`: not judged).
+    pub resolved_trace: Vec<Option<super::trace::ExpectTrace>>,
+    /// Where the first of the three keys is written.
+    pub pos: Pos,
+}
+
+/// `verify: { as, request, ignore }`: the request sent before and after each cell.
+#[derive(Clone, Debug)]
+pub struct Verify {
+    /// `as`: the principal that sends it.
+    pub principal: String,
+    /// Where `as:` is written.
+    pub principal_pos: Pos,
+    /// The request, in the shape of an endpoint's.
+    pub request: Endpoint,
+    /// `ignore`: JSON pointers dropped before the two answers are compared
+    /// (a `*` segment stands for every member).
+    pub ignore: Vec<String>,
+}
+
+/// One `expect_trace:` entry.
+#[derive(Clone, Debug)]
+pub struct TraceEntry {
+    /// A principal, a group, or `*`.
+    pub key: String,
+    /// Where the key is written.
+    pub pos: Pos,
+    /// What it asks.
+    pub value: super::trace::ExpectTrace,
 }

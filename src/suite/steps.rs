@@ -4,6 +4,7 @@
 
 use super::expect::Expectation;
 use super::model::Endpoint;
+pub use super::model::{Actor, Capture, CaptureSource, Phase, Step};
 use super::read::{Fields, Reader};
 use super::template::Template;
 use super::yaml::{Node, Pos, Value};
@@ -13,18 +14,6 @@ const STEP_KEYS: &[&str] = &[
     "capture",
 ];
 const CAPTURE_KEYS: &[&str] = &["pointer", "header", "regex", "secret"];
-
-/// When a step runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Phase {
-    /// Before the matrix.
-    Setup,
-    /// After it, whatever happened.
-    Teardown,
-    /// After a cell whose write the endpoint's `verify:` saw (`restore:`).
-    Restore,
-}
 
 impl Phase {
     /// `setup` or `teardown`, as the YAML key.
@@ -37,15 +26,6 @@ impl Phase {
     }
 }
 
-/// Whom a step runs as.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Actor {
-    /// `as: alice`: once; its captures are `${name}`.
-    As(String),
-    /// `for_each: [alice, bob]`: once per principal; its captures are `${alice.name}`.
-    ForEach(Vec<String>),
-}
-
 impl Actor {
     /// The principals it runs as, in order.
     pub fn principals(&self) -> &[String] {
@@ -54,29 +34,6 @@ impl Actor {
             Actor::ForEach(many) => many,
         }
     }
-}
-
-/// One request of `setup:` or `teardown:`.
-#[derive(Clone, Debug)]
-pub struct Step {
-    /// Setup or teardown.
-    pub phase: Phase,
-    /// Its place in its list, from 1.
-    pub number: usize,
-    /// `name:`, or the request line as written.
-    pub label: String,
-    /// Where the step starts.
-    pub pos: Pos,
-    /// Whom it runs as.
-    pub actor: Actor,
-    /// Where `as:` or `for_each:` is written.
-    pub actor_pos: Pos,
-    /// The request, in the shape of an endpoint's (its `name` is the label).
-    pub request: Endpoint,
-    /// The statuses that let the run go on (default 2xx).
-    pub expect: Expectation,
-    /// What it captures from the answer.
-    pub captures: Vec<Capture>,
 }
 
 impl Step {
@@ -100,7 +57,12 @@ impl Step {
 /// restore steps' (they are sent for its cells).
 pub fn endpoint_templates(endpoint: &Endpoint) -> Vec<&Template> {
     let mut all = vec![&endpoint.request.target];
-    all.extend(endpoint.write_templates());
+    if let Some(writes) = &endpoint.writes {
+        if let Some(verify) = &writes.verify {
+            all.extend(endpoint_templates(&verify.request));
+        }
+        all.extend(writes.restore.iter().flat_map(Step::templates));
+    }
     all.extend(endpoint.headers.iter().map(|(_, t)| t));
     all.extend(endpoint.query.iter().map(|(_, t)| t));
     all.extend(
@@ -110,35 +72,6 @@ pub fn endpoint_templates(endpoint: &Endpoint) -> Vec<&Template> {
             .flat_map(super::request::Body::templates),
     );
     all
-}
-
-/// One `capture:` entry.
-#[derive(Clone, Debug)]
-pub struct Capture {
-    /// The variable it sets.
-    pub name: String,
-    /// Where it is written.
-    pub pos: Pos,
-    /// Where the value is read.
-    pub source: CaptureSource,
-    /// `secret: true`: masked like a credential.
-    pub secret: bool,
-}
-
-/// Where a captured value comes from in a response.
-#[derive(Clone, Debug)]
-pub enum CaptureSource {
-    /// A JSON pointer into the body (a string as is, anything else as JSON text).
-    Pointer(String),
-    /// A response header's value.
-    Header(String),
-    /// The first group of a regex over the body, or over a header's values.
-    Regex {
-        /// The expression.
-        regex: regex::Regex,
-        /// The header searched instead of the body.
-        header: Option<String>,
-    },
 }
 
 impl std::fmt::Display for CaptureSource {

@@ -5,158 +5,15 @@
 
 use super::diag::nearest;
 use super::model::Endpoint;
+pub use super::model::{TraceEntry, Verify, Writes};
 use super::read::Reader;
 use super::steps::{Actor, Phase, Step};
+pub use super::trace::{ExpectTrace, Trace};
 use super::yaml::{Node, Pos};
 
 const VERIFY_KEYS: &[&str] = &[
     "as", "request", "headers", "query", "json", "form", "body", "ignore",
 ];
-
-/// What an endpoint's writes are checked with: `verify:`, `restore:`, `expect_trace:`.
-#[derive(Clone, Debug)]
-pub struct Writes {
-    /// `verify:`, the request that reads the written state (absent: no trace is read).
-    pub verify: Option<Verify>,
-    /// `restore:`, steps run after each cell whose trace is not `none`.
-    pub restore: Vec<Step>,
-    /// `expect_trace:` entries as written.
-    pub expect_trace: Vec<TraceEntry>,
-    /// The trace each principal's cell must leave, in principal order (`None`: not judged).
-    pub resolved_trace: Vec<Option<ExpectTrace>>,
-    /// Where the first of the three keys is written.
-    pub pos: Pos,
-}
-
-/// `verify: { as, request, ignore }`: the request sent before and after each cell.
-#[derive(Clone, Debug)]
-pub struct Verify {
-    /// `as`: the principal that sends it.
-    pub principal: String,
-    /// Where `as:` is written.
-    pub principal_pos: Pos,
-    /// The request, in the shape of an endpoint's.
-    pub request: Endpoint,
-    /// `ignore`: JSON pointers dropped before the two answers are compared
-    /// (a `*` segment stands for every member).
-    pub ignore: Vec<String>,
-}
-
-/// What a cell's write left behind, as the verify request read it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-pub enum Trace {
-    /// The verify request read the same before and after.
-    #[serde(rename = "none")]
-    None,
-    /// It read something else after.
-    #[serde(rename = "changed")]
-    Changed,
-    /// It found the object before and nothing after (404 or 410).
-    #[serde(rename = "gone")]
-    Gone,
-    /// Nothing to compare: the cell was not sent, or a verify request got no answer.
-    #[serde(rename = "n/a")]
-    NotApplicable,
-}
-
-impl Trace {
-    /// Its name in every output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trace::None => "none",
-            Trace::Changed => "changed",
-            Trace::Gone => "gone",
-            Trace::NotApplicable => "n/a",
-        }
-    }
-
-    /// Whether the write took effect.
-    pub fn applied(self) -> bool {
-        matches!(self, Trace::Changed | Trace::Gone)
-    }
-
-    /// Reads a snapshot's or report's name back.
-    pub fn parse(text: &str) -> Option<Trace> {
-        match text {
-            "none" => Some(Trace::None),
-            "changed" => Some(Trace::Changed),
-            "gone" => Some(Trace::Gone),
-            "n/a" => Some(Trace::NotApplicable),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Trace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What `expect_trace:` asks of a cell's write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExpectTrace {
-    /// `none`: it must leave no trace.
-    None,
-    /// `changed`: it must change what the verify request reads.
-    Changed,
-    /// `gone`: the object must be gone after it.
-    Gone,
-    /// `applied`: changed or gone.
-    Applied,
-}
-
-impl ExpectTrace {
-    const WORDS: [&'static str; 4] = ["none", "changed", "gone", "applied"];
-
-    /// Its word in the suite.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExpectTrace::None => "none",
-            ExpectTrace::Changed => "changed",
-            ExpectTrace::Gone => "gone",
-            ExpectTrace::Applied => "applied",
-        }
-    }
-
-    /// Whether `trace` meets it.
-    pub fn holds(self, trace: Trace) -> bool {
-        match self {
-            ExpectTrace::None => trace == Trace::None,
-            ExpectTrace::Changed => trace == Trace::Changed,
-            ExpectTrace::Gone => trace == Trace::Gone,
-            ExpectTrace::Applied => trace.applied(),
-        }
-    }
-
-    fn parse(word: &str) -> Option<ExpectTrace> {
-        match word {
-            "none" => Some(ExpectTrace::None),
-            "changed" => Some(ExpectTrace::Changed),
-            "gone" => Some(ExpectTrace::Gone),
-            "applied" => Some(ExpectTrace::Applied),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for ExpectTrace {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One `expect_trace:` entry.
-#[derive(Clone, Debug)]
-pub struct TraceEntry {
-    /// A principal, a group, or `*`.
-    pub key: String,
-    /// Where the key is written.
-    pub pos: Pos,
-    /// What it asks.
-    pub value: ExpectTrace,
-}
 
 /// Reads an endpoint's `verify:`, `restore:` and `expect_trace:`, when any is there.
 pub(super) fn read_writes(
@@ -387,26 +244,5 @@ pub(super) fn check_restore_captures(r: &mut Reader<'_>, setup: &[Step], endpoin
                 "a restore step captures to update what setup captured (a recreated object's new id)",
             );
         }
-    }
-}
-
-impl Endpoint {
-    /// Whether its cells run one at a time after the others, each checked by
-    /// `verify:` and followed by `restore:`.
-    pub fn checks_writes(&self) -> bool {
-        self.writes.is_some()
-    }
-
-    /// The verify request and restore steps' templates.
-    pub fn write_templates(&self) -> Vec<&super::template::Template> {
-        let Some(writes) = &self.writes else {
-            return Vec::new();
-        };
-        let verify = writes
-            .verify
-            .iter()
-            .flat_map(|v| super::steps::endpoint_templates(&v.request));
-        let restore = writes.restore.iter().flat_map(Step::templates);
-        verify.chain(restore).collect()
     }
 }
