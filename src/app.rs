@@ -53,6 +53,12 @@ pub struct RunConfig {
     pub strict_scopes: bool,
     /// `--record FILE`: write the run as a recording (`exec.record` says what to keep).
     pub record: Option<PathBuf>,
+    /// `--lints`: which lints run, over every suite's `lints:`.
+    pub lints: Option<crate::suite::lints::LintChoice>,
+    /// `--fail-on`: which classes fail the run, over every suite's `fail_on:`.
+    pub fail_on: Option<crate::suite::lints::FailOn>,
+    /// `--openapi`: the API document every suite's endpoints are checked against.
+    pub openapi: Option<PathBuf>,
 }
 
 /// How a command ended when it did its work.
@@ -217,6 +223,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     if !guarded.is_empty() {
         return Err(CommandError::Session(SessionError::MutatingSteps(guarded)));
     }
+    let specs = api_documents(&session.suites, config.openapi.as_deref())?;
     let started = session
         .start()
         .map_err(|e| CommandError::from_session(e, NOTHING_RUN))?;
@@ -259,7 +266,26 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         elapsed: clock.elapsed(),
     });
     let findings: Vec<Vec<crate::scopes::Finding>> = (session.suites.iter().enumerate())
-        .map(|(s, suite)| crate::scopes::findings::of_outcomes(suite, s, &outcomes))
+        .map(|(s, suite)| {
+            let mut found = crate::scopes::findings::of_outcomes(suite, s, &outcomes);
+            let observed = crate::lints::Observed::of(suite, s, &outcomes);
+            let inputs = crate::lints::LintInputs {
+                choice: config.lints.as_ref(),
+                spec: specs[s].as_deref(),
+            };
+            found.extend(crate::lints::run(&observed, inputs));
+            found
+        })
+        .collect();
+    let fail_on: Vec<Option<crate::suite::lints::FailOn>> = session
+        .suites
+        .iter()
+        .map(|suite| {
+            config
+                .fail_on
+                .clone()
+                .or_else(|| suite.lint_settings.fail_on.clone())
+        })
         .collect();
     if completion == Completion::Interrupted {
         let not_run: Vec<_> = cells
@@ -278,6 +304,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             strict_scopes: config.strict_scopes,
             timing,
             steps: &steps,
+            fail_on: &fail_on,
         };
         emit(&mut reporters, &Event::Interrupted(&report), errors);
         drop(reporters);
@@ -295,7 +322,13 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     }
     let snapshots = match &config.snapshots {
         // A failed setup sent no cell: there is no matrix to record.
-        Some(settings) if !setup_failed => check_snapshots(&session, &outcomes, settings, errors),
+        Some(settings) if !setup_failed => {
+            let lints = |s: usize| crate::lints::LintInputs {
+                choice: config.lints.as_ref(),
+                spec: specs[s].as_deref(),
+            };
+            check_snapshots(&session, &outcomes, &lints, settings, errors)
+        }
         _ => Vec::new(),
     };
     if setup_failed {
@@ -325,6 +358,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         strict_scopes: config.strict_scopes,
         timing,
         steps: &steps,
+        fail_on: &[],
     };
     let failed = report.fails_run();
     emit(&mut reporters, &Event::Finished(&report), errors);
@@ -415,9 +449,10 @@ fn short_secrets_warning(started: &crate::session::Started<'_>) -> Option<String
 
 /// Each suite's snapshot check, by suite index; a check that could not be
 /// made is `None`, its error kept to be shown once.
-fn check_snapshots(
+fn check_snapshots<'a>(
     session: &Session,
     outcomes: &[CellOutcome],
+    lints: &dyn Fn(usize) -> crate::lints::LintInputs<'a>,
     settings: &SnapshotSettings,
     errors: &mut Vec<OutputError>,
 ) -> Vec<Option<crate::snapshot::SnapshotOutcome>> {
@@ -426,7 +461,7 @@ fn check_snapshots(
         .iter()
         .enumerate()
         .map(
-            |(s, suite)| match crate::snapshot::check(suite, s, outcomes, settings) {
+            |(s, suite)| match crate::snapshot::check(suite, s, outcomes, lints(s), settings) {
                 Ok(outcome) => Some(outcome),
                 Err(e) => {
                     errors.push(e.into());
@@ -435,6 +470,38 @@ fn check_snapshots(
             },
         )
         .collect()
+}
+
+/// The API document each suite's endpoints are checked against (`--openapi`,
+/// else its `openapi:`), each file read once; one that cannot be read stops
+/// the run before anything is sent.
+fn api_documents(
+    suites: &[crate::suite::Suite],
+    flag: Option<&Path>,
+) -> Result<Vec<Option<std::rc::Rc<crate::openapi::Spec>>>, CommandError> {
+    let mut read: Vec<(PathBuf, std::rc::Rc<crate::openapi::Spec>)> = Vec::new();
+    let mut specs = Vec::with_capacity(suites.len());
+    for suite in suites {
+        let Some(file) = flag.or(suite.lint_settings.openapi.as_deref()) else {
+            specs.push(None);
+            continue;
+        };
+        if let Some((_, spec)) = read.iter().find(|(f, _)| f == file) {
+            specs.push(Some(spec.clone()));
+            continue;
+        }
+        let spec = crate::openapi::load(file).map_err(|e| {
+            let whose = match flag {
+                Some(_) => "--openapi".to_string(),
+                None => format!("suite `{}`: openapi", suite.name),
+            };
+            CommandError::Usage(format!("{whose}: {e}"))
+        })?;
+        let spec = std::rc::Rc::new(spec);
+        read.push((file.to_path_buf(), spec.clone()));
+        specs.push(Some(spec));
+    }
+    Ok(specs)
 }
 
 /// Hands `event` to every reporter; their errors are kept to be shown once, after the run.

@@ -162,6 +162,7 @@ pub fn read_matrix(path: &Path) -> Result<Matrix, DiffError> {
     Ok(Matrix {
         endpoints,
         findings: Vec::new(),
+        lints: Vec::new(),
     })
 }
 

@@ -269,7 +269,16 @@ fn assert_snapshot(
         let _ = writeln!(std::io::stderr(), "{line}");
     };
     let file = suite.file.display();
-    match snapshot::check(suite, s, outcomes, &settings).map_err(|e| e.to_string())? {
+    // The lint findings go into the snapshot as `run` writes them.
+    let spec = match &suite.lint_settings.openapi {
+        Some(file) => Some(crate::openapi::load(file).map_err(|e| format!("openapi: {e}"))?),
+        None => None,
+    };
+    let inputs = crate::lints::LintInputs {
+        choice: None,
+        spec: spec.as_ref(),
+    };
+    match snapshot::check(suite, s, outcomes, inputs, &settings).map_err(|e| e.to_string())? {
         SnapshotOutcome::Unchanged | SnapshotOutcome::NothingRecorded => {}
         SnapshotOutcome::Created(path) => say(format!(
             "snapshot {}: the matrix of {file} written to {} (first run): commit it",

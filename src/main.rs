@@ -354,6 +354,20 @@ struct RunArgs {
     /// comma-separated names, `all`, or `none` to turn them off.
     #[arg(long, value_name = "LIST", value_parser = parse_probes)]
     probes: Option<permatrix::suite::probe::ProbeChoice>,
+    /// Which lints run over the observed matrix, overriding the suites'
+    /// `lints:`: `all`, `none`, or comma-separated lint ids.
+    #[arg(long, value_name = "LIST", value_parser = permatrix::suite::lints::LintChoice::parse)]
+    lints: Option<permatrix::suite::lints::LintChoice>,
+    /// Which classes make the exit code 1, overriding the suites' `fail_on:`
+    /// (default: every mismatch, error and snapshot change); the others are
+    /// reported only. Comma-separated: mismatch, error, widened, auth-broken,
+    /// narrowed, changed, added, removed, finding-added, a finding kind or a lint id.
+    #[arg(long, value_name = "CLASSES", value_parser = permatrix::suite::lints::FailOn::parse)]
+    fail_on: Option<permatrix::suite::lints::FailOn>,
+    /// An OpenAPI document: endpoints it does not list that answer 2xx are
+    /// `undocumented_reachable` findings (overrides the suites' `openapi:`).
+    #[arg(long, value_name = "SPEC")]
+    openapi: Option<PathBuf>,
     /// Record the run into FILE, a mock definition that replays it offline
     /// (`target.mock: FILE` and --mock); with --filter or --principal it is
     /// merged into FILE.
@@ -512,6 +526,9 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
         annotations,
         style,
         strict_scopes: args.strict_scopes,
+        lints: args.lints,
+        fail_on: args.fail_on,
+        openapi: args.openapi,
     }
 }
 

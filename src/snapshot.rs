@@ -184,11 +184,41 @@ pub struct Matrix {
     pub endpoints: Vec<(String, Vec<(String, Recorded)>)>,
     /// Each scope finding on one line ([`crate::scopes::Finding::line`]).
     pub findings: Vec<String>,
+    /// Each lint finding on one line, sorted.
+    pub lints: Vec<String>,
 }
 
 /// The line before the findings: no endpoint can be named so, since names
 /// may not contain `::`.
 const FINDINGS_HEADER: &str = ":: scope findings";
+
+/// The line before the lint findings.
+const LINTS_HEADER: &str = ":: lint findings";
+
+/// The lint findings over a recorded matrix, one line each, sorted: over the
+/// matrix (not the run's cells alone), so a run of some principals keeps the
+/// findings the others' recorded cells make.
+fn lint_lines(suite: &Suite, matrix: &Matrix, inputs: crate::lints::LintInputs<'_>) -> Vec<String> {
+    let statuses = matrix.statuses();
+    let cells = suite
+        .endpoints
+        .iter()
+        .flat_map(|e| {
+            suite
+                .principals
+                .iter()
+                .map(|p| statuses.get(&(e.name.as_str(), p.name.as_str())).copied())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let observed = crate::lints::Observed::from_statuses(suite, cells);
+    let mut lines: Vec<String> = crate::lints::run(&observed, inputs)
+        .iter()
+        .map(|f| f.line(suite))
+        .collect();
+    lines.sort();
+    lines
+}
 
 impl Matrix {
     fn principals(&self) -> BTreeSet<&str> {
@@ -251,11 +281,16 @@ impl Matrix {
                 }
             }
         }
-        if !self.findings.is_empty() {
-            out.push_str(FINDINGS_HEADER);
-            out.push('\n');
-            for finding in &self.findings {
-                out.push_str(&format!("  {finding}\n"));
+        for (header, lines) in [
+            (FINDINGS_HEADER, &self.findings),
+            (LINTS_HEADER, &self.lints),
+        ] {
+            if !lines.is_empty() {
+                out.push_str(header);
+                out.push('\n');
+                for line in lines {
+                    out.push_str(&format!("  {line}\n"));
+                }
             }
         }
         out
@@ -265,13 +300,19 @@ impl Matrix {
     /// (a cell value that is neither a status nor `skipped`, say) are skipped.
     pub fn parse(text: &str) -> Matrix {
         let mut matrix = Matrix::default();
-        let mut in_findings = false;
+        // Which findings section the lines are in, once one started.
+        let mut section: Option<bool> = None;
         for line in text.lines() {
             if line == FINDINGS_HEADER {
-                in_findings = true;
-            } else if in_findings {
+                section = Some(false);
+            } else if line == LINTS_HEADER {
+                section = Some(true);
+            } else if let Some(lints) = section {
                 if let Some(finding) = line.strip_prefix("  ") {
-                    matrix.findings.push(finding.to_string());
+                    match lints {
+                        true => matrix.lints.push(finding.to_string()),
+                        false => matrix.findings.push(finding.to_string()),
+                    }
                 }
             } else if let Some(fact) = line.strip_prefix("    ") {
                 let Some((label, value)) = fact.split_once(": ") else {
@@ -511,6 +552,10 @@ pub enum ChangeClass {
     Added,
     /// An endpoint or principal no longer recorded.
     Removed,
+    /// A lint finding that was not recorded before.
+    FindingAdded,
+    /// A lint finding no longer found.
+    FindingRemoved,
 }
 
 impl ChangeClass {
@@ -523,6 +568,8 @@ impl ChangeClass {
             ChangeClass::Changed => "changed",
             ChangeClass::Added => "added",
             ChangeClass::Removed => "removed",
+            ChangeClass::FindingAdded => "finding-added",
+            ChangeClass::FindingRemoved => "finding-removed",
         }
     }
 }
@@ -765,6 +812,21 @@ pub fn classify(old: &Matrix, new: &Matrix) -> Vec<Change> {
             endpoint: None,
         });
     }
+    // A lint finding whose witnesses changed is one removed and one added.
+    for finding in new.lints.iter().filter(|f| !old.lints.contains(f)) {
+        changes.push(Change {
+            class: ChangeClass::FindingAdded,
+            what: format!("lint {finding}"),
+            endpoint: None,
+        });
+    }
+    for finding in old.lints.iter().filter(|f| !new.lints.contains(f)) {
+        changes.push(Change {
+            class: ChangeClass::FindingRemoved,
+            what: format!("lint {finding}"),
+            endpoint: None,
+        });
+    }
     changes.sort();
     changes
 }
@@ -866,6 +928,7 @@ pub fn check(
     suite: &Suite,
     s: usize,
     outcomes: &[CellOutcome],
+    lints: crate::lints::LintInputs<'_>,
     settings: &SnapshotSettings,
 ) -> Result<SnapshotOutcome, SnapshotError> {
     let path = path_for(&settings.dir, &suite.name);
@@ -877,7 +940,8 @@ pub fn check(
         old.get_or_init(|| previous.as_deref().map(|text| Matrix::parse(body_of(text))))
             .as_ref()
     };
-    let new = observed_over(suite, s, outcomes, parse_old);
+    let mut new = observed_over(suite, s, outcomes, parse_old);
+    new.lints = lint_lines(suite, &new, lints);
     let rendered = new.render();
     let remove_stale = || match std::fs::remove_file(&new_path) {
         Err(source) if source.kind() != std::io::ErrorKind::NotFound => {
@@ -953,6 +1017,7 @@ mod tests {
                 )],
             )],
             findings: vec![],
+            lints: vec!["existence_oracle: GET /a/1 × bob → 403; GET /a/2 × bob → 404".into()],
         };
         assert_eq!(Matrix::parse(&matrix.render()), matrix);
     }
@@ -999,6 +1064,7 @@ mod tests {
                 })
                 .collect(),
             findings: Vec::new(),
+            lints: Vec::new(),
         }
     }
 

@@ -278,7 +278,11 @@ async fn unused_scopes_suggest_the_narrowest_cover_of_what_was_reached() {
   reached_without_scopes: GET /open × nobody → 200 (holds (none); requires extra)
   unused_scopes: tie holds admin, write; drop admin, keep write
   unused_scopes: token-less holds admin; drop admin, keep (none)
+  privilege_inversion: a lower principal reaches an endpoint that refuses a higher one
+  privilege_inversion: GET /needs/read × token-less → 403; GET /needs/read × exact → 200
 ";
+    // Without `ranks:`, the lint orders principals by their scope closures:
+    // token-less holds admin, which implies read, exact's only scope.
     findings_are(&out, "unused", expected);
     let tie = r#"
         kind: "unused_scopes"; endpoint: null; unused: ["admin"]; suggested: ["write"]

@@ -103,6 +103,7 @@ pub fn observe(
     let tally = Tally::of(&outcomes);
     let report = RunReport {
         steps: &[],
+        fail_on: &[],
         suites: &session.suites,
         targets: &started.targets,
         outcomes: &outcomes,

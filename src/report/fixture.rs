@@ -183,6 +183,7 @@ pub(super) fn with_report<R>(f: impl FnOnce(&super::RunReport<'_>) -> R) -> R {
     )];
     let report = super::RunReport {
         steps: &[],
+        fail_on: &[],
         suites: &suites,
         targets: &targets,
         outcomes: &outcomes,

@@ -6,7 +6,6 @@ use std::io::Write;
 use super::cells::detail;
 use super::{Event, ReportError, Reporter, RunReport};
 use crate::outcome::Verdict;
-use crate::scopes::FindingKind;
 
 /// Prints workflow commands when the run ends.
 pub(super) struct GithubAnnotations<W: Write> {
@@ -32,10 +31,16 @@ fn property(text: &str) -> String {
     data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
-/// The annotation lines of a run: an error per failing cell, one per widened
-/// or auth-broken snapshot change, then a warning per finding (an error
-/// for one that fails the run).
+/// The annotation lines of a run: one per failing cell and failed step, one
+/// per widened or auth-broken snapshot change (each an error when its class
+/// fails the run, as it does by default, else a warning), then one per
+/// finding: a warning, an error when its class fails the run, a notice when
+/// an endpoint accepts it (`allow_lints:`).
 pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
+    let level = |s: usize, class: &str| match run.class_fails(s, class) {
+        true => "error",
+        false => "warning",
+    };
     let mut lines = cell_annotations(run);
     for step in run.steps.iter().filter(|step| step.fails_run()) {
         let Some(suite) = run.suites.get(step.suite) else {
@@ -43,7 +48,8 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
         };
         let title = format!("{} › {}: failed", suite.name, step.title());
         lines.push(format!(
-            "::error file={},line={},title={}::{}",
+            "::{} file={},line={},title={}::{}",
+            level(step.suite, "error"),
             property(&suite.file.display().to_string()),
             step.line,
             property(&title),
@@ -59,7 +65,8 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
             .map_or(suite.name_pos.line, |e| e.pos.line);
         let title = format!("{} › snapshot: {}", suite.name, change.class.as_str());
         lines.push(format!(
-            "::error file={},line={line},title={}::{}",
+            "::{} file={},line={line},title={}::{}",
+            level(s, change.class.as_str()),
             property(&suite.file.display().to_string()),
             property(&title),
             data(&change.what)
@@ -67,16 +74,25 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
     }
     for (s, suite) in run.suites.iter().enumerate() {
         for finding in run.findings_of(s) {
-            let fails = run.strict_scopes && finding.kind == FindingKind::ReachedWithoutScopes;
-            let level = if fails { "error" } else { "warning" };
+            let level = match &finding.accepted {
+                Some(_) => "notice",
+                None => level(s, finding.kind.as_str()),
+            };
             let line = finding
                 .endpoint
                 .map_or(suite.principals[finding.principal].pos.line, |e| {
                     suite.endpoints[e].pos.line
                 });
-            let title = format!("{} › finding: {}", suite.name, finding.kind.as_str());
+            let title = match finding.kind.lint() {
+                Some(id) => format!("{} › lint: {}", suite.name, id.as_str()),
+                None => format!("{} › finding: {}", suite.name, finding.kind.as_str()),
+            };
+            let explanation = finding
+                .kind
+                .lint()
+                .map_or(String::new(), |id| format!("{}: ", id.explanation()));
             lines.push(format!(
-                "::{level} file={},line={line},title={}::{} — {}",
+                "::{level} file={},line={line},title={}::{} — {explanation}{}",
                 property(&suite.file.display().to_string()),
                 property(&title),
                 data(&finding.line(suite)),
@@ -112,8 +128,11 @@ fn cell_annotations(run: &RunReport<'_>) -> Vec<String> {
                 "{} › {} › {}: {kind}",
                 suite.name, endpoint.name, principal.name
             );
+            let fails = super::verdict_class(o.verdict)
+                .is_some_and(|class| run.class_fails(o.id.suite, class));
             format!(
-                "::error file={},line={},title={}::{}",
+                "::{} file={},line={},title={}::{}",
+                if fails { "error" } else { "warning" },
                 property(&suite.file.display().to_string()),
                 endpoint.pos.line,
                 property(&title),

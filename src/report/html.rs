@@ -239,7 +239,7 @@ fn matrix_table(
             };
             let _ = write!(
                 html,
-                "<td class=\"{class}\" data-detail=\"{}\" title=\"expected {}, got {}\">{}{}</td>",
+                "<td class=\"{class}\" id=\"c-{s}-{e}-{p}\" data-detail=\"{}\" title=\"expected {}, got {}\">{}{}</td>",
                 escape(&info),
                 escape(&expected_text(o)),
                 escape(&got),
@@ -252,7 +252,6 @@ fn matrix_table(
     html.push_str("</tbody></table></div>\n");
 }
 
-/// Each principal's reach: the endpoints it got 2xx from.
 /// Who saw each id of the suite's lists, when its endpoints read any.
 fn objects_list(html: &mut String, run: &RunReport<'_>, s: usize, suite: &crate::suite::Suite) {
     let objects = run.objects_of(s);
@@ -271,6 +270,7 @@ fn objects_list(html: &mut String, run: &RunReport<'_>, s: usize, suite: &crate:
     html.push_str("</ul></details>\n");
 }
 
+/// Each principal's reach: the endpoints it got 2xx from.
 fn reach_list(
     html: &mut String,
     by_cell: &HashMap<CellId, &CellOutcome>,
@@ -331,6 +331,38 @@ fn findings_list(html: &mut String, run: &RunReport<'_>, s: usize) {
     }
     html.push_str("<h3 style=\"margin:8px 16px\">Findings</h3><ul class=\"findings\">\n");
     for finding in findings {
+        if let Some(id) = finding.kind.lint() {
+            // Each witness links to its cell in the matrix above.
+            let witnesses: Vec<String> = finding
+                .witnesses
+                .iter()
+                .map(|w| {
+                    format!(
+                        "<a href=\"#c-{s}-{}-{}\"><code>{}</code></a>",
+                        w.endpoint,
+                        w.principal,
+                        escape(&w.text(suite))
+                    )
+                })
+                .collect();
+            let accepted = finding.accepted.as_deref().map_or(String::new(), |why| {
+                format!(" <em>accepted: {}</em>", escape(why))
+            });
+            let _ = writeln!(
+                html,
+                "<li class=\"lint {kind}{}\"><strong>{kind}</strong>{accepted} {}<br><small>{}: {}</small></li>",
+                if finding.accepted.is_some() {
+                    " accepted"
+                } else {
+                    ""
+                },
+                witnesses.join("; "),
+                escape(id.explanation()),
+                escape(&finding.hint),
+                kind = id.as_str(),
+            );
+            continue;
+        }
         let _ = writeln!(
             html,
             "<li class=\"{kind}\"><strong>{kind}</strong> <code>{}</code><br><small>{}</small></li>",
@@ -474,6 +506,7 @@ mod tests {
         let suites = [suite];
         let report = super::super::RunReport {
             steps: &[],
+            fail_on: &[],
             suites: &suites,
             targets: &[],
             outcomes: &outcomes,

@@ -121,6 +121,22 @@ fn finding(suite: &crate::suite::Suite, finding: &Finding) -> Value {
         value["unused"] = json!(finding.unused);
         value["suggested"] = json!(finding.suggested);
     }
+    if let Some(id) = finding.kind.lint() {
+        value["lint"] = json!(true);
+        value["explanation"] = json!(id.explanation());
+        value["witnesses"] = finding
+            .witnesses
+            .iter()
+            .map(|w| {
+                json!({
+                    "endpoint": suite.endpoints[w.endpoint].name,
+                    "principal": suite.principals[w.principal].name,
+                    "status": w.status,
+                })
+            })
+            .collect();
+        value["accepted_reason"] = json!(finding.accepted);
+    }
     value
 }
 

@@ -136,7 +136,46 @@ pub(super) fn report(run: &RunReport<'_>) -> Report {
             located(&mut case, suite, suite.name_pos.line);
             test_suite.add_test_case(case);
         }
+        if let Some(mut case) = lints_case(run, s) {
+            located(&mut case, suite, suite.name_pos.line);
+            test_suite.add_test_case(case);
+        }
         report.add_test_suite(test_suite);
     }
     report
+}
+
+/// The suite's `lints` testcase: its lint findings in its output, a failure
+/// only when one of them is in `--fail-on` (accepted ones never are); none
+/// when the run found no lint finding.
+fn lints_case(run: &RunReport<'_>, s: usize) -> Option<TestCase> {
+    let suite = &run.suites[s];
+    let lints: Vec<&crate::scopes::Finding> = run
+        .findings_of(s)
+        .iter()
+        .filter(|f| f.kind.lint().is_some())
+        .collect();
+    if lints.is_empty() {
+        return None;
+    }
+    let failing: Vec<String> = lints
+        .iter()
+        .filter(|f| f.accepted.is_none() && run.class_fails(s, f.kind.as_str()))
+        .map(|f| f.line(suite))
+        .collect();
+    let all: Vec<String> = lints.iter().map(|f| f.line(suite)).collect();
+    let status = match failing.is_empty() {
+        true => TestCaseStatus::success(),
+        false => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(format!("{} lint finding(s) in --fail-on", failing.len()));
+            status.set_type("lint");
+            status.set_description(failing.join("\n"));
+            status
+        }
+    };
+    let mut case = TestCase::new("lints", status);
+    case.set_classname(suite.name.as_str());
+    case.set_system_out(all.join("\n"));
+    Some(case)
 }

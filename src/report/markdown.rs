@@ -148,7 +148,10 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
                 ));
             }
         }
-        let findings = run.findings_of(s);
+        let (lints, findings): (Vec<&crate::scopes::Finding>, Vec<&crate::scopes::Finding>) = run
+            .findings_of(s)
+            .iter()
+            .partition(|f| f.kind.lint().is_some());
         if !findings.is_empty() {
             out.push_str("\n### Findings\n\n| finding | principal | endpoint | status | requires | holds | what it means |\n| --- | --- | --- | --- | --- | --- | --- |\n");
             let list = |scopes: &[String]| prose(&crate::scopes::findings::list(scopes));
@@ -173,6 +176,28 @@ pub(super) fn render(run: &RunReport<'_>) -> String {
                     prose(&suite.principals[f.principal].name),
                     f.status.map_or("—".into(), |s| s.to_string()),
                     list(&f.held),
+                    prose(&f.hint)
+                ));
+            }
+        }
+        if !lints.is_empty() {
+            out.push_str("\n### Lint findings\n\n| lint | witnesses | what it means |\n| --- | --- | --- |\n");
+            for f in lints {
+                let Some(id) = f.kind.lint() else { continue };
+                let witnesses: Vec<String> = f
+                    .witnesses
+                    .iter()
+                    .map(|w| format!("`{}`", escape(&w.text(suite))))
+                    .collect();
+                let accepted = f
+                    .accepted
+                    .as_deref()
+                    .map_or(String::new(), |why| format!(" (accepted: {})", prose(why)));
+                out.push_str(&format!(
+                    "| **{}**{accepted} | {} | {}: {} |\n",
+                    id.as_str(),
+                    witnesses.join("; "),
+                    prose(id.explanation()),
                     prose(&f.hint)
                 ));
             }

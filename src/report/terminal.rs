@@ -259,32 +259,59 @@ fn objects_lines(run: &RunReport<'_>, s: usize) -> String {
     text
 }
 
-/// Each suite's findings (scopes, ignored writes), with their hints; with
-/// `--quiet`, only those that fail the run.
+/// How many findings of one lint the terminal shows; the rest are counted
+/// (every report file and the snapshot have them all).
+const SHOWN_PER_LINT: usize = 5;
+
+/// Each suite's findings (scopes, ignored writes, lints), with their hints;
+/// lints with their one-line explanation, at most [`SHOWN_PER_LINT`] each;
+/// with `--quiet`, only those that fail the run.
 fn findings_lines(run: &RunReport<'_>, style: TerminalStyle) -> String {
     use crate::scopes::FindingKind;
     let mut text = String::new();
     for (s, suite) in run.suites.iter().enumerate() {
-        let failing = |kind| run.strict_scopes && kind == FindingKind::ReachedWithoutScopes;
+        let failing = |f: &crate::scopes::Finding| {
+            f.accepted.is_none() && run.class_fails(s, f.kind.as_str())
+        };
         let shown: Vec<_> = (run.findings_of(s).iter())
-            .filter(|f| !style.quiet || failing(f.kind))
+            .filter(|f| !style.quiet || failing(f))
             .collect();
         if shown.is_empty() {
             continue;
         }
         text.push_str(&format!("findings in {}:\n", suite.name));
-        for finding in shown {
+        let mut per_lint: std::collections::BTreeMap<&str, usize> = Default::default();
+        for finding in &shown {
+            if let Some(id) = finding.kind.lint() {
+                let seen = per_lint.entry(id.as_str()).or_default();
+                *seen += 1;
+                if *seen == 1 {
+                    text.push_str(&format!("  {}: {}\n", id.as_str(), id.explanation()));
+                }
+                if *seen > SHOWN_PER_LINT {
+                    continue;
+                }
+            }
             let line = finding.line(suite);
             let line = match finding.kind {
-                kind if failing(kind) => paint(&line, style, |s| s.red().bold().to_string()),
+                _ if failing(finding) => paint(&line, style, |s| s.red().bold().to_string()),
+                _ if finding.accepted.is_some() => paint(&line, style, |s| s.dimmed().to_string()),
                 FindingKind::ReachedWithoutScopes => paint(&line, style, |s| s.red().to_string()),
                 FindingKind::DeniedDespiteScopes => paint(&line, style, |s| s.yellow().to_string()),
-                FindingKind::ReachedButIgnored => paint(&line, style, |s| s.yellow().to_string()),
+                FindingKind::ReachedButIgnored | FindingKind::Lint(_) => {
+                    paint(&line, style, |s| s.yellow().to_string())
+                }
                 FindingKind::UnusedScopes => line,
             };
             text.push_str(&format!(
                 "  {line}\n    {}\n",
                 http::printable(&finding.hint)
+            ));
+        }
+        for (id, n) in per_lint.into_iter().filter(|(_, n)| *n > SHOWN_PER_LINT) {
+            text.push_str(&format!(
+                "  … and {} more {id} finding(s): every one is in the JSON, Markdown and HTML reports and the snapshot\n",
+                n - SHOWN_PER_LINT
             ));
         }
         text.push('\n');
@@ -658,6 +685,7 @@ endpoints:
         ];
         let report = RunReport {
             steps: &[],
+            fail_on: &[],
             suites: &suites,
             targets: &targets,
             outcomes: &outcomes,

@@ -6,98 +6,9 @@ use std::collections::BTreeSet;
 
 use super::cover::smallest_cover;
 use super::{Seen, closures};
+pub use crate::finding::{Finding, FindingKind, list};
 use crate::outcome::{CellOutcome, CellResult};
 use crate::suite::{Required, Suite};
-
-/// The kind of a finding; its name is the same in every output.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FindingKind {
-    /// Holds every required scope, but got 401 or 403.
-    DeniedDespiteScopes,
-    /// Reached (2xx) without holding a required scope.
-    ReachedWithoutScopes,
-    /// Holds scopes that no reached endpoint needs.
-    UnusedScopes,
-    /// Reached (2xx) a write whose `verify:` request read the same before and
-    /// after: the write was accepted and ignored.
-    ReachedButIgnored,
-}
-
-impl FindingKind {
-    /// Its name in JSON, the snapshot and the terminal.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FindingKind::DeniedDespiteScopes => "denied_despite_scopes",
-            FindingKind::ReachedWithoutScopes => "reached_without_scopes",
-            FindingKind::UnusedScopes => "unused_scopes",
-            FindingKind::ReachedButIgnored => "reached_but_ignored",
-        }
-    }
-}
-
-/// One finding about a principal, and an endpoint unless it is [`FindingKind::UnusedScopes`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Finding {
-    /// Its kind.
-    pub kind: FindingKind,
-    /// The endpoint's index, for the kinds about one cell.
-    pub endpoint: Option<usize>,
-    /// The principal's index.
-    pub principal: usize,
-    /// The alternative of the endpoint's `scopes:` the finding is about: the one
-    /// held (denied), the one closest to held (reached).
-    pub required: Option<Vec<String>>,
-    /// Every alternative of the endpoint's `scopes:`.
-    pub required_any: Vec<Vec<String>>,
-    /// The principal's `scopes:`, as declared.
-    pub held: Vec<String>,
-    /// The cell's status.
-    pub status: Option<u16>,
-    /// What it likely means, quoting the server where it said something.
-    pub hint: String,
-    /// For unused scopes: the held scopes that could be dropped.
-    pub unused: Vec<String>,
-    /// For unused scopes: the smallest held set that still covers every reached endpoint.
-    pub suggested: Vec<String>,
-}
-
-impl Finding {
-    /// The finding on one line, without the hint: its line in the snapshot.
-    pub fn line(&self, suite: &Suite) -> String {
-        let principal = &suite.principals[self.principal].name;
-        let held = list(&self.held);
-        match (self.kind, self.endpoint) {
-            (FindingKind::UnusedScopes, _) | (_, None) => format!(
-                "{}: {principal} holds {held}; drop {}, keep {}",
-                self.kind.as_str(),
-                list(&self.unused),
-                list(&self.suggested)
-            ),
-            (FindingKind::ReachedButIgnored, Some(e)) => format!(
-                "{}: {} × {principal} → {} (trace none)",
-                FindingKind::ReachedButIgnored.as_str(),
-                suite.endpoints[e].name,
-                self.status.map_or("?".into(), |s| s.to_string()),
-            ),
-            (kind, Some(e)) => format!(
-                "{}: {} × {principal} → {} (holds {held}; requires {})",
-                kind.as_str(),
-                suite.endpoints[e].name,
-                self.status.map_or("?".into(), |s| s.to_string()),
-                self.required.as_deref().map_or("(none)".into(), list),
-            ),
-        }
-    }
-}
-
-/// Scopes as `A, B`, or `(none)`.
-pub(crate) fn list(scopes: &[String]) -> String {
-    if scopes.is_empty() {
-        "(none)".into()
-    } else {
-        scopes.join(", ")
-    }
-}
 
 /// The findings of one suite from a run's outcomes (of every suite; others
 /// are ignored): the scope findings, then the writes reached but ignored.
@@ -140,6 +51,8 @@ fn ignored_writes<'a>(
                 ),
                 unused: Vec::new(),
                 suggested: Vec::new(),
+                witnesses: Vec::new(),
+                accepted: None,
             })
         })
 }
@@ -209,6 +122,8 @@ pub fn of_suite<'a>(
                 hint,
                 unused: Vec::new(),
                 suggested: Vec::new(),
+                witnesses: Vec::new(),
+                accepted: None,
             };
             match met {
                 Some(alternative) if cell.denied() => findings.push(finding(
@@ -274,6 +189,8 @@ pub fn of_suite<'a>(
             hint,
             unused,
             suggested,
+            witnesses: Vec::new(),
+            accepted: None,
         });
     }
     findings

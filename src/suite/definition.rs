@@ -38,6 +38,8 @@ pub struct Suite {
     pub setup: Vec<Step>,
     /// `teardown:`, in order.
     pub teardown: Vec<Step>,
+    /// `lints:`, `ranks:`, `openapi:`, `fail_on:`.
+    pub lint_settings: super::lints::LintSettings,
 }
 
 impl Suite {

@@ -26,6 +26,7 @@ const ENDPOINT_KEYS: &[&str] = &[
     "verify",
     "restore",
     "expect_trace",
+    "allow_lints",
 ];
 const SNAPSHOT_KEYS: &[&str] = &["headers", "body"];
 
@@ -188,6 +189,10 @@ fn read_endpoint(
             .unwrap_or_default(),
         resolved_items: Vec::new(),
         writes: super::verify::read_writes(r, &f, defaults.headers),
+        allow_lints: f
+            .get("allow_lints")
+            .map(|n| super::lints::read_allow(r, n))
+            .unwrap_or_default(),
     })
 }
 

@@ -37,6 +37,10 @@ const SUITE_KEYS: &[&str] = &[
     "teardown",
     "probes",
     "expect_probes",
+    "lints",
+    "ranks",
+    "openapi",
+    "fail_on",
 ];
 const TARGET_KEYS: &[&str] = &[
     "base_url",
@@ -308,6 +312,7 @@ fn read_suite(
         scope_rules,
         setup,
         teardown,
+        lint_settings: Default::default(),
     };
     check_expect_keys(r, &suite, &default_expect, &endpoints, &dropped);
     resolve_expectations(
@@ -344,6 +349,11 @@ fn read_suite(
         &endpoints,
     );
     let suite = Suite { endpoints, ..suite };
+    let lint_settings = read_lint_settings(r, &top, &suite);
+    let suite = Suite {
+        lint_settings,
+        ..suite
+    };
     check_canaries(r, &suite);
     check_variables(r, &suite, options);
     check_base_url(r, &suite, options);
@@ -359,6 +369,30 @@ fn read_suite(
         expect_probes.as_ref(),
         options,
     ))
+}
+
+/// `lints:`, `ranks:`, `openapi:` and `fail_on:`.
+fn read_lint_settings(
+    r: &mut Reader<'_>,
+    top: &super::read::Fields<'_>,
+    suite: &Suite,
+) -> super::lints::LintSettings {
+    let names: Vec<&str> = suite.principals.iter().map(|p| p.name.as_str()).collect();
+    super::lints::LintSettings {
+        choice: top
+            .get("lints")
+            .map(|n| super::lints::read_choice(r, n))
+            .unwrap_or_default(),
+        ranks: top
+            .get("ranks")
+            .and_then(|n| super::lints::read_ranks(r, n, &names)),
+        openapi: top
+            .get("openapi")
+            .and_then(|n| super::lints::read_openapi(r, n, &suite.file)),
+        fail_on: top
+            .get("fail_on")
+            .and_then(|n| super::lints::read_fail_on(r, n)),
+    }
 }
 
 /// An expectation value (`expect_probes:`), its error located.

@@ -11,6 +11,7 @@ mod endpoint;
 pub mod expect;
 pub mod graphql;
 pub mod items;
+pub mod lints;
 pub mod load;
 pub mod mock_def;
 pub mod model;

@@ -328,6 +328,8 @@ pub struct Endpoint {
     pub resolved_items: Vec<Option<usize>>,
     /// `verify:`, `restore:` and `expect_trace:`: how its writes are checked.
     pub writes: Option<Box<Writes>>,
+    /// `allow_lints:`, the lints whose findings it accepts, with why.
+    pub allow_lints: Vec<(super::lints::LintId, String)>,
 }
 
 /// What an endpoint's `snapshot:` asks to record besides the status.
@@ -370,6 +372,7 @@ impl Endpoint {
             expect_items: Vec::new(),
             resolved_items: Vec::new(),
             writes: None,
+            allow_lints: Vec::new(),
         }
     }
 

@@ -1,0 +1,263 @@
+//! Lints: findings that need no expectation, computed once after a run from
+//! the observed matrix (each principal's decided status on each endpoint).
+//! Each lint is one file with one function over [`Observed`]; a finding lists
+//! its witness cells, both sides of the shape, and is accepted when an
+//! endpoint among them allows its id (`allow_lints:`).
+
+mod anonymous_over_authenticated;
+mod anonymous_write;
+mod delete_without_update;
+mod existence_oracle;
+mod privilege_inversion;
+mod undocumented_reachable;
+mod valid_credentials_rejected;
+mod write_without_read;
+
+use std::collections::HashMap;
+
+use crate::finding::{Finding, FindingKind, Witness};
+use crate::openapi::Spec;
+use crate::outcome::{CellOutcome, CellResult, Decided};
+use crate::suite::lints::{LintChoice, LintId};
+use crate::suite::{AuthSpec, Suite};
+
+/// Who a principal is, as the lints compare principals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// `auth: none`.
+    Anonymous,
+    /// Any other auth mode.
+    Authenticated,
+    /// A tamper probe: broken credentials, left out of every lint.
+    Probe,
+}
+
+/// A suite's observed matrix as the lints read it: each cell's decided
+/// status (`None`: not sent, no answer, or a decision that is no status).
+pub struct Observed<'a> {
+    /// The suite.
+    pub suite: &'a Suite,
+    width: usize,
+    cells: Vec<Option<u16>>,
+    callers: Vec<Caller>,
+}
+
+impl<'a> Observed<'a> {
+    /// Suite `s`'s cells among `outcomes` (of every suite).
+    pub fn of(suite: &'a Suite, s: usize, outcomes: &[CellOutcome]) -> Observed<'a> {
+        let width = suite.principals.len();
+        let mut cells = vec![None; suite.endpoints.len() * width];
+        for outcome in outcomes.iter().filter(|o| o.id.suite == s) {
+            if let CellResult::Responded(o) = &outcome.result
+                && let Decided::Status(status) = o.decided()
+                && let Some(slot) =
+                    cells.get_mut(outcome.id.endpoint * width + outcome.id.principal)
+            {
+                *slot = Some(status);
+            }
+        }
+        Observed::from_statuses(suite, cells)
+    }
+
+    /// A matrix of statuses, by `endpoint * principals + principal`.
+    pub fn from_statuses(suite: &'a Suite, cells: Vec<Option<u16>>) -> Observed<'a> {
+        let callers = suite
+            .principals
+            .iter()
+            .map(|p| match (&p.probe, &p.auth) {
+                (Some(_), _) => Caller::Probe,
+                (None, AuthSpec::None) => Caller::Anonymous,
+                (None, _) => Caller::Authenticated,
+            })
+            .collect();
+        Observed {
+            suite,
+            width: suite.principals.len(),
+            cells,
+            callers,
+        }
+    }
+
+    /// The status principal `p` got from endpoint `e`.
+    pub(crate) fn status(&self, e: usize, p: usize) -> Option<u16> {
+        self.cells.get(e * self.width + p).copied().flatten()
+    }
+
+    /// Whether `p` reached `e` (2xx).
+    pub(crate) fn reached(&self, e: usize, p: usize) -> bool {
+        self.status(e, p).is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// Whether `p` was denied `e` (401 or 403).
+    pub(crate) fn denied(&self, e: usize, p: usize) -> bool {
+        matches!(self.status(e, p), Some(401 | 403))
+    }
+
+    /// What principal `p` is.
+    pub(crate) fn caller(&self, p: usize) -> Caller {
+        self.callers[p]
+    }
+
+    /// The principals the lints compare (not tamper probes), in order.
+    pub(crate) fn principals(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.width).filter(|&p| self.callers[p] != Caller::Probe)
+    }
+
+    /// The endpoints, in order.
+    pub(crate) fn endpoints(&self) -> std::ops::Range<usize> {
+        0..self.suite.endpoints.len()
+    }
+
+    /// The endpoints whose path and method say what they do (not GraphQL), in order.
+    pub(crate) fn rest_endpoints(&self) -> impl Iterator<Item = usize> + '_ {
+        self.endpoints()
+            .filter(|&e| self.suite.endpoints[e].graphql.is_none())
+    }
+
+    /// Cell `(e, p)` as a witness, when it has a status.
+    pub(crate) fn witness(&self, e: usize, p: usize) -> Option<Witness> {
+        self.status(e, p).map(|status| Witness {
+            endpoint: e,
+            principal: p,
+            status,
+        })
+    }
+
+    /// The name of principal `p`.
+    pub(crate) fn name(&self, p: usize) -> &str {
+        &self.suite.principals[p].name
+    }
+
+    /// The name of endpoint `e`.
+    pub(crate) fn endpoint_name(&self, e: usize) -> &str {
+        &self.suite.endpoints[e].name
+    }
+}
+
+/// What the lints are given besides the matrix.
+#[derive(Clone, Copy, Default)]
+pub struct LintInputs<'a> {
+    /// Which lints run (the suite's `lints:`, or `--lints`).
+    pub choice: Option<&'a LintChoice>,
+    /// The API document endpoints are checked against (`--openapi`, `openapi:`).
+    pub spec: Option<&'a Spec>,
+}
+
+/// Every finding of the chosen lints over `observed`, each accepted when an
+/// endpoint among its witnesses allows it; in lint order, then by witnesses.
+pub fn run(observed: &Observed<'_>, inputs: LintInputs<'_>) -> Vec<Finding> {
+    let choice = inputs
+        .choice
+        .unwrap_or(&observed.suite.lint_settings.choice);
+    let mut findings = Vec::new();
+    for id in LintId::ALL.into_iter().filter(|id| choice.runs(*id)) {
+        let mut found: Vec<Shape> = match id {
+            LintId::ExistenceOracle => existence_oracle::find(observed),
+            LintId::ValidCredentialsRejected => valid_credentials_rejected::find(observed),
+            LintId::WriteWithoutRead => write_without_read::find(observed),
+            LintId::DeleteWithoutUpdate => delete_without_update::find(observed),
+            LintId::AnonymousOverAuthenticated => anonymous_over_authenticated::find(observed),
+            LintId::AnonymousWrite => anonymous_write::find(observed),
+            LintId::UndocumentedReachable => match inputs.spec {
+                Some(spec) => undocumented_reachable::find(observed, spec),
+                None => Vec::new(),
+            },
+            LintId::PrivilegeInversion => privilege_inversion::find(observed),
+        };
+        found.sort_by(|a, b| a.witnesses.cmp(&b.witnesses));
+        found.dedup_by(|a, b| a.witnesses == b.witnesses);
+        findings.extend(
+            found
+                .into_iter()
+                .map(|shape| finding(observed.suite, id, shape)),
+        );
+    }
+    findings
+}
+
+/// One lint's shape: its witness cells and what it means.
+pub(crate) struct Shape {
+    /// Every cell that makes it, both sides, the one it is about first.
+    pub(crate) witnesses: Vec<Witness>,
+    /// What it likely means here.
+    pub(crate) hint: String,
+}
+
+impl Shape {
+    /// A shape of `witnesses`, the cell it is about first (its line in
+    /// annotations), each cell once.
+    pub(crate) fn new(witnesses: Vec<Witness>, hint: String) -> Shape {
+        let mut kept: Vec<Witness> = Vec::with_capacity(witnesses.len());
+        for witness in witnesses {
+            if !kept.contains(&witness) {
+                kept.push(witness);
+            }
+        }
+        Shape {
+            witnesses: kept,
+            hint,
+        }
+    }
+}
+
+fn finding(suite: &Suite, id: LintId, shape: Shape) -> Finding {
+    let first = shape.witnesses.first().copied();
+    let accepted = shape.witnesses.iter().find_map(|w| {
+        suite.endpoints[w.endpoint]
+            .allow_lints
+            .iter()
+            .find(|(allowed, _)| *allowed == id)
+            .map(|(_, reason)| reason.clone())
+    });
+    Finding {
+        kind: FindingKind::Lint(id),
+        endpoint: first.map(|w| w.endpoint),
+        principal: first.map_or(0, |w| w.principal),
+        required: None,
+        required_any: Vec::new(),
+        held: Vec::new(),
+        status: first.map(|w| w.status),
+        hint: shape.hint,
+        unused: Vec::new(),
+        suggested: Vec::new(),
+        witnesses: shape.witnesses,
+        accepted,
+    }
+}
+
+/// The path of an endpoint's request line, without its query.
+pub(crate) fn path_of(suite: &Suite, e: usize) -> &str {
+    let raw = suite.endpoints[e].request.target.raw.as_str();
+    raw.split_once('?').map_or(raw, |(path, _)| path)
+}
+
+/// The endpoints of `observed` by path (query left out), for the lints that
+/// compare methods on one path; paths in first-seen order. GraphQL endpoints
+/// are left out: one path serves every operation, whatever the method.
+pub(crate) fn by_path<'o>(observed: &'o Observed<'_>) -> Vec<(&'o str, Vec<usize>)> {
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut paths: Vec<(&str, Vec<usize>)> = Vec::new();
+    for e in observed.rest_endpoints() {
+        let path = path_of(observed.suite, e);
+        let slot = *index.entry(path).or_insert_with(|| {
+            paths.push((path, Vec::new()));
+            paths.len() - 1
+        });
+        paths[slot].1.push(e);
+    }
+    paths
+}
+
+/// The method of endpoint `e`.
+pub(crate) fn method_of(suite: &Suite, e: usize) -> &str {
+    suite.endpoints[e].request.method.as_str()
+}
+
+/// `alice`, `alice and bob`, `alice, bob and carol`.
+pub(crate) fn names(list: &[&str]) -> String {
+    match list {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
