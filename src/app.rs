@@ -358,7 +358,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         strict_scopes: config.strict_scopes,
         timing,
         steps: &steps,
-        fail_on: &[],
+        fail_on: &fail_on,
     };
     let failed = report.fails_run();
     emit(&mut reporters, &Event::Finished(&report), errors);

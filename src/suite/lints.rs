@@ -140,7 +140,7 @@ impl LintChoice {
 
 /// A name that is none of the known ones.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{name}`{}; the {what}s are {}", match .nearest { Some(n) => format!(" (did you mean `{n}`?)"), None => String::new() }, .known.join(", "))]
+#[error("unknown {what} `{name}`{}; the {} are {}", match .nearest { Some(n) => format!(" (did you mean `{n}`?)"), None => String::new() }, if *.what == "class" { "classes" } else { "lints" }, .known.join(", "))]
 pub struct UnknownName {
     /// The name.
     pub name: String,
