@@ -15,7 +15,9 @@ pub(super) fn find(observed: &Observed<'_>) -> Vec<Shape> {
         .endpoints()
         .map(|e| observed.principals().find(|&p| observed.reached(e, p)))
         .collect();
-    let mut shapes = Vec::new();
+    let mut shapes: Vec<Shape> = Vec::new();
+    // An endpoint with two id-like segments is in two templates: one shape once.
+    let mut found: std::collections::HashSet<Vec<crate::finding::Witness>> = Default::default();
     for group in templates(observed) {
         for p in observed.principals() {
             let with = |status: u16, reached: bool| -> Vec<usize> {
@@ -52,14 +54,17 @@ pub(super) fn find(observed: &Observed<'_>) -> Vec<Shape> {
                     }
                 }
                 let template = path_of(suite, group[0]);
-                shapes.push(Shape::new(
+                let shape = Shape::new(
                     witnesses,
                     format!(
                         "on {} {template}…, {} {what}",
                         method_of(suite, group[0]),
                         observed.name(p)
                     ),
-                ));
+                );
+                if found.insert(shape.witnesses.clone()) {
+                    shapes.push(shape);
+                }
             }
         }
     }

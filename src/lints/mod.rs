@@ -144,14 +144,15 @@ pub struct LintInputs<'a> {
 }
 
 /// Every finding of the chosen lints over `observed`, each accepted when an
-/// endpoint among its witnesses allows it; in lint order, then by witnesses.
+/// endpoint among its witnesses allows it; in lint order, then in the order
+/// each lint walks the matrix (endpoints, then principals).
 pub fn run(observed: &Observed<'_>, inputs: LintInputs<'_>) -> Vec<Finding> {
     let choice = inputs
         .choice
         .unwrap_or(&observed.suite.lint_settings.choice);
     let mut findings = Vec::new();
     for id in LintId::ALL.into_iter().filter(|id| choice.runs(*id)) {
-        let mut found: Vec<Shape> = match id {
+        let found: Vec<Shape> = match id {
             LintId::ExistenceOracle => existence_oracle::find(observed),
             LintId::ValidCredentialsRejected => valid_credentials_rejected::find(observed),
             LintId::WriteWithoutRead => write_without_read::find(observed),
@@ -164,8 +165,8 @@ pub fn run(observed: &Observed<'_>, inputs: LintInputs<'_>) -> Vec<Finding> {
             },
             LintId::PrivilegeInversion => privilege_inversion::find(observed),
         };
-        found.sort_by(|a, b| a.witnesses.cmp(&b.witnesses));
-        found.dedup_by(|a, b| a.witnesses == b.witnesses);
+        // Each lint finds its shapes in suite order: no sort is needed for a
+        // stable report (the snapshot sorts its lines).
         findings.extend(
             found
                 .into_iter()
@@ -186,17 +187,11 @@ pub(crate) struct Shape {
 impl Shape {
     /// A shape of `witnesses`, the cell it is about first (its line in
     /// annotations), each cell once.
-    pub(crate) fn new(witnesses: Vec<Witness>, hint: String) -> Shape {
-        let mut kept: Vec<Witness> = Vec::with_capacity(witnesses.len());
-        for witness in witnesses {
-            if !kept.contains(&witness) {
-                kept.push(witness);
-            }
-        }
-        Shape {
-            witnesses: kept,
-            hint,
-        }
+    pub(crate) fn new(mut witnesses: Vec<Witness>, hint: String) -> Shape {
+        // A shape may hold thousands of cells (every object of a template).
+        let mut seen = std::collections::HashSet::with_capacity(witnesses.len());
+        witnesses.retain(|w| seen.insert(*w));
+        Shape { witnesses, hint }
     }
 }
 
