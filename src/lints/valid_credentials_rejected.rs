@@ -1,7 +1,8 @@
 //! `valid_credentials_rejected`: a principal whose credentials work (it
-//! reached some endpoint in the run) gets 401 where another authenticated
-//! principal got 2xx or 403: the server answers 401 for something other than
-//! missing or bad credentials.
+//! reached an endpoint that refused someone else, so its answer depended on
+//! who it is) gets 401 where another authenticated principal got 2xx or 403:
+//! the server answers 401 for something other than missing or bad
+//! credentials.
 
 use super::{Caller, Observed, Shape};
 
@@ -12,7 +13,18 @@ pub(super) fn find(observed: &Observed<'_>) -> Vec<Shape> {
         .collect();
     let mut shapes = Vec::new();
     for &p in &authenticated {
-        let Some(works) = observed.endpoints().find(|&e| observed.reached(e, p)) else {
+        // Its credentials work where it reached an endpoint that refused
+        // someone else (401, 403 or 404): its answer depended on who it is.
+        // A public endpoint proves nothing: wrong credentials reach it too.
+        let checks = |e: usize| {
+            observed
+                .principals()
+                .any(|q| q != p && matches!(observed.status(e, q), Some(401 | 403 | 404)))
+        };
+        let Some(works) = observed
+            .endpoints()
+            .find(|&e| observed.reached(e, p) && checks(e))
+        else {
             continue;
         };
         for e in observed.endpoints() {
