@@ -55,7 +55,7 @@ fn consistent(endpoints: usize) -> Vec<Option<u16>> {
     let mut cells = Vec::with_capacity(endpoints * PRINCIPALS);
     for e in 0..endpoints {
         let read = METHODS[e % METHODS.len()] == "GET";
-        let gone = (e / METHODS.len()) % 50 == 0;
+        let gone = (e / METHODS.len()).is_multiple_of(50);
         for p in 0..PRINCIPALS {
             cells.push(Some(match (p, read, gone) {
                 (0, _, _) => 401,
