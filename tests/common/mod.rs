@@ -4,6 +4,7 @@
 
 pub mod decide_server;
 pub mod flawed_server;
+pub mod lint_server;
 pub mod list_server;
 pub mod mutator;
 pub mod notes_server;
