@@ -59,6 +59,8 @@ pub struct RunConfig {
     pub fail_on: Option<crate::suite::lints::FailOn>,
     /// `--openapi`: the API document every suite's endpoints are checked against.
     pub openapi: Option<PathBuf>,
+    /// `--openapi-map FROM=TO`: request path prefixes matched as others.
+    pub openapi_maps: Vec<crate::openapi::matcher::PathMap>,
 }
 
 /// How a command ended when it did its work.
@@ -272,6 +274,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             let inputs = crate::lints::LintInputs {
                 choice: config.lints.as_ref(),
                 spec: specs[s].as_deref(),
+                maps: &config.openapi_maps,
             };
             found.extend(crate::lints::run(&observed, inputs));
             found
@@ -326,6 +329,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
             let lints = |s: usize| crate::lints::LintInputs {
                 choice: config.lints.as_ref(),
                 spec: specs[s].as_deref(),
+                maps: &config.openapi_maps,
             };
             check_snapshots(&session, &outcomes, &lints, settings, errors)
         }
@@ -472,36 +476,32 @@ fn check_snapshots<'a>(
         .collect()
 }
 
-/// The API document each suite's endpoints are checked against (`--openapi`,
-/// else its `openapi:`), each file read once; one that cannot be read stops
-/// the run before anything is sent.
+/// The API document each suite's endpoints are checked against: `--openapi`
+/// (read once here; one that cannot be read stops the run before anything is
+/// sent), else its `openapi:` (read when it loaded).
 fn api_documents(
     suites: &[crate::suite::Suite],
     flag: Option<&Path>,
-) -> Result<Vec<Option<std::rc::Rc<crate::openapi::Spec>>>, CommandError> {
-    let mut read: Vec<(PathBuf, std::rc::Rc<crate::openapi::Spec>)> = Vec::new();
-    let mut specs = Vec::with_capacity(suites.len());
-    for suite in suites {
-        let Some(file) = flag.or(suite.lint_settings.openapi.as_deref()) else {
-            specs.push(None);
-            continue;
-        };
-        if let Some((_, spec)) = read.iter().find(|(f, _)| f == file) {
-            specs.push(Some(spec.clone()));
-            continue;
-        }
-        let spec = crate::openapi::load(file).map_err(|e| {
-            let whose = match flag {
-                Some(_) => "--openapi".to_string(),
-                None => format!("suite `{}`: openapi", suite.name),
-            };
-            CommandError::Usage(format!("{whose}: {e}"))
-        })?;
-        let spec = std::rc::Rc::new(spec);
-        read.push((file.to_path_buf(), spec.clone()));
-        specs.push(Some(spec));
-    }
-    Ok(specs)
+) -> Result<Vec<Option<std::sync::Arc<crate::openapi::Spec>>>, CommandError> {
+    let from_flag = match flag {
+        Some(file) => Some(std::sync::Arc::new(
+            crate::openapi::load(file)
+                .map_err(|e| CommandError::Usage(format!("--openapi: {e}")))?,
+        )),
+        None => None,
+    };
+    Ok(suites
+        .iter()
+        .map(|suite| {
+            from_flag.clone().or_else(|| {
+                suite
+                    .lint_settings
+                    .openapi
+                    .as_ref()
+                    .map(|(_, spec)| spec.clone())
+            })
+        })
+        .collect())
 }
 
 /// Hands `event` to every reporter; their errors are kept to be shown once, after the run.

@@ -270,13 +270,14 @@ fn assert_snapshot(
     };
     let file = suite.file.display();
     // The lint findings go into the snapshot as `run` writes them.
-    let spec = match &suite.lint_settings.openapi {
-        Some(file) => Some(crate::openapi::load(file).map_err(|e| format!("openapi: {e}"))?),
-        None => None,
-    };
     let inputs = crate::lints::LintInputs {
         choice: None,
-        spec: spec.as_ref(),
+        spec: suite
+            .lint_settings
+            .openapi
+            .as_ref()
+            .map(|(_, spec)| &**spec),
+        maps: &[],
     };
     match snapshot::check(suite, s, outcomes, inputs, &settings).map_err(|e| e.to_string())? {
         SnapshotOutcome::Unchanged | SnapshotOutcome::NothingRecorded => {}

@@ -186,6 +186,10 @@ struct InitArgs {
     /// An OpenAPI 2.0, 3.0, 3.1 or 3.2 document (JSON or YAML): one endpoint per operation.
     #[arg(long, value_name = "SPEC")]
     openapi: Option<PathBuf>,
+    /// With an OpenAPI document: match request paths starting with FROM as if
+    /// they started with TO (repeatable), as `coverage --map` does.
+    #[arg(long = "openapi-map", value_name = "FROM=TO", value_parser = permatrix::coverage::parse_map)]
+    openapi_maps: Vec<permatrix::coverage::PathMap>,
     /// A HAR 1.2 recording (browser devtools, a proxy): one endpoint per distinct request.
     #[arg(long, value_name = "FILE")]
     har: Option<PathBuf>,
@@ -368,6 +372,10 @@ struct RunArgs {
     /// `undocumented_reachable` findings (overrides the suites' `openapi:`).
     #[arg(long, value_name = "SPEC")]
     openapi: Option<PathBuf>,
+    /// With an OpenAPI document: match request paths starting with FROM as if
+    /// they started with TO (repeatable), as `coverage --map` does.
+    #[arg(long = "openapi-map", value_name = "FROM=TO", value_parser = permatrix::coverage::parse_map)]
+    openapi_maps: Vec<permatrix::coverage::PathMap>,
     /// Record the run into FILE, a mock definition that replays it offline
     /// (`target.mock: FILE` and --mock); with --filter or --principal it is
     /// merged into FILE.
@@ -529,6 +537,7 @@ fn run_config(args: RunArgs, color: ColorChoice, env: BTreeMap<String, String>) 
         lints: args.lints,
         fail_on: args.fail_on,
         openapi: args.openapi,
+        openapi_maps: args.openapi_maps,
     }
 }
 

@@ -942,6 +942,19 @@ pub fn check(
     };
     let mut new = observed_over(suite, s, outcomes, parse_old);
     new.lints = lint_lines(suite, &new, lints);
+    // A lint not computed this time (`--lints none`, no `--openapi`) keeps
+    // its recorded lines: not looked for is not gone.
+    if let Some(old) = previous.as_ref().and_then(|_| parse_old()) {
+        let kept = old.lints.iter().filter(|line| {
+            let id = line
+                .split(':')
+                .next()
+                .and_then(crate::suite::lints::LintId::parse);
+            id.is_some_and(|id| !lints.computes(suite, id))
+        });
+        new.lints.extend(kept.cloned());
+        new.lints.sort();
+    }
     let rendered = new.render();
     let remove_stale = || match std::fs::remove_file(&new_path) {
         Err(source) if source.kind() != std::io::ErrorKind::NotFound => {

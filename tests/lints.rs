@@ -286,11 +286,9 @@ async fn existence_oracle_403_where_someone_reached_404_where_nobody_did() {
 
 #[tokio::test]
 async fn existence_oracle_needs_paths_that_differ_in_an_id() {
-    // FEATURE BUG: two endpoints on one path that differ only in their query
-    // (one object, two views) are taken for one template: `templates()` keys
-    // each path by its id-like segment and the rest, and never checks that the
-    // two ids differ, so bob's 403/404 on the same /docs/1 is reported as an
-    // existence oracle, though the paths differ in no segment at all.
+    // Two endpoints on one path that differ only in their query are one
+    // object seen two ways: bob's 403 and 404 on /docs/1 tell nothing about
+    // which objects exist.
     let server = lint_server::start(
         "GET /docs/1?view=summary alice=200 bob=403
          GET /docs/1?view=full alice=404 bob=404",
@@ -779,7 +777,13 @@ paths:
     ws.write("suites/broken.yaml", &broken_key);
     let out = permatrix(&ws, &["run", "suites/broken.yaml"], false).await;
     assert_eq!(out.code, 2, "{}", out.all());
-    has(&out.stderr, "suite `undoc`: openapi");
+    has(
+        &out.stderr,
+        &format!(
+            "suites/broken.yaml:{}: error: openapi:",
+            locate(&broken_key, "openapi:", "../broken")
+        ),
+    );
     assert_eq!(server.requests(), sent, "nothing may be sent");
 
     // A file that is not there is a load error at the key.
@@ -804,9 +808,8 @@ paths:
 
 #[tokio::test]
 async fn check_refuses_a_suite_whose_openapi_document_run_refuses() {
-    // FEATURE BUG: `check` only looks whether the `openapi:` file exists; the
-    // document is read by `run` alone, so `check` calls valid ("1 suite(s)
-    // valid") a suite that `run` then refuses with exit 2.
+    // The `openapi:` document is read while the suite loads: `check` and
+    // `run` refuse it alike, at the key.
     let ws = Workspace::new();
     ws.write("broken.yaml", "just: a map\n");
     let text = suite(
@@ -819,9 +822,14 @@ async fn check_refuses_a_suite_whose_openapi_document_run_refuses() {
     ws.write("s.yaml", &text);
     let run = permatrix(&ws, &["run", "s.yaml"], false).await;
     assert_eq!(run.code, 2, "{}", run.all());
-    has(&run.stderr, "suite `undoc`: openapi");
+    let at = format!(
+        "s.yaml:{}: error: openapi: broken.yaml: not an OpenAPI document",
+        locate(&text, "openapi:", "broken")
+    );
+    has(&run.stderr, &at);
     let check = permatrix(&ws, &["check", "s.yaml"], false).await;
     assert_eq!(check.code, 2, "check and run disagree: {}", check.all());
+    has(&check.all(), &at);
 }
 
 #[tokio::test]
@@ -1282,11 +1290,8 @@ async fn snapshot_keeps_lint_lines_and_a_new_finding_is_a_change() {
 
 #[tokio::test]
 async fn the_json_report_of_a_lint_change_matches_the_schema() {
-    // FEATURE BUG: `finding-added` and `finding-removed` are snapshot change
-    // classes in the JSON report (`snapshot.changes[].class`), but the
-    // schema's `change.class` enum still lists only widened, auth-broken,
-    // narrowed, changed, added and removed: a report with a lint change is
-    // invalid against docs/permatrix.run.v1.schema.json.
+    // `finding-added` and `finding-removed` are snapshot change classes in
+    // the JSON report (`snapshot.changes[].class`): the schema knows them.
     let table = |vault: u16| {
         format!(
             "GET /vaults/1 alice=200 bob=403

@@ -88,7 +88,22 @@ fn templates(observed: &Observed<'_>) -> Vec<Vec<usize>> {
             groups.entry(key).or_default().push(e);
         }
     }
-    let mut groups: Vec<Vec<usize>> = groups.into_values().filter(|g| g.len() > 1).collect();
+    // Objects, not endpoints: two endpoints with the same id (one path with
+    // two queries) are one object, the first of them kept.
+    let mut groups: Vec<Vec<usize>> = groups
+        .into_iter()
+        .map(|((_, i, _), members)| {
+            let mut ids = std::collections::HashSet::new();
+            members
+                .into_iter()
+                .filter(|&e| {
+                    let id = path_of(suite, e).split('/').nth(i).unwrap_or_default();
+                    ids.insert(id)
+                })
+                .collect::<Vec<usize>>()
+        })
+        .filter(|g| g.len() > 1)
+        .collect();
     groups.sort();
     groups
 }

@@ -141,17 +141,28 @@ pub struct LintInputs<'a> {
     pub choice: Option<&'a LintChoice>,
     /// The API document endpoints are checked against (`--openapi`, `openapi:`).
     pub spec: Option<&'a Spec>,
+    /// `--openapi-map`: request path prefixes matched as others (`/rest/api/2=/rest/api/3`).
+    pub maps: &'a [crate::openapi::matcher::PathMap],
+}
+
+impl LintInputs<'_> {
+    /// Whether lint `id` is computed for `suite`: chosen, and for
+    /// `undocumented_reachable`, with a document to check against.
+    pub fn computes(&self, suite: &Suite, id: LintId) -> bool {
+        let choice = self.choice.unwrap_or(&suite.lint_settings.choice);
+        choice.runs(id) && (id != LintId::UndocumentedReachable || self.spec.is_some())
+    }
 }
 
 /// Every finding of the chosen lints over `observed`, each accepted when an
 /// endpoint among its witnesses allows it; in lint order, then in the order
 /// each lint walks the matrix (endpoints, then principals).
 pub fn run(observed: &Observed<'_>, inputs: LintInputs<'_>) -> Vec<Finding> {
-    let choice = inputs
-        .choice
-        .unwrap_or(&observed.suite.lint_settings.choice);
     let mut findings = Vec::new();
-    for id in LintId::ALL.into_iter().filter(|id| choice.runs(*id)) {
+    for id in LintId::ALL
+        .into_iter()
+        .filter(|id| inputs.computes(observed.suite, *id))
+    {
         let found: Vec<Shape> = match id {
             LintId::ExistenceOracle => existence_oracle::find(observed),
             LintId::ValidCredentialsRejected => valid_credentials_rejected::find(observed),
@@ -160,7 +171,7 @@ pub fn run(observed: &Observed<'_>, inputs: LintInputs<'_>) -> Vec<Finding> {
             LintId::AnonymousOverAuthenticated => anonymous_over_authenticated::find(observed),
             LintId::AnonymousWrite => anonymous_write::find(observed),
             LintId::UndocumentedReachable => match inputs.spec {
-                Some(spec) => undocumented_reachable::find(observed, spec),
+                Some(spec) => undocumented_reachable::find(observed, spec, inputs.maps),
                 None => Vec::new(),
             },
             LintId::PrivilegeInversion => privilege_inversion::find(observed),

@@ -3,12 +3,12 @@
 
 use super::{Observed, Shape, method_of};
 use crate::openapi::Spec;
-use crate::openapi::matcher::{Found, Matcher};
+use crate::openapi::matcher::{Found, Matcher, PathMap};
 use crate::openapi::path::RequestPath;
 
-pub(super) fn find(observed: &Observed<'_>, spec: &Spec) -> Vec<Shape> {
+pub(super) fn find(observed: &Observed<'_>, spec: &Spec, maps: &[PathMap]) -> Vec<Shape> {
     let suite = observed.suite;
-    let matcher = Matcher::new(&spec.operations, &spec.servers, &[]);
+    let matcher = Matcher::new(&spec.operations, &spec.servers, maps);
     let mut shapes = Vec::new();
     for e in observed.endpoints() {
         let path = RequestPath::parse(&suite.endpoints[e].request.target.raw);

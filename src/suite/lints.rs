@@ -138,9 +138,9 @@ impl LintChoice {
     }
 }
 
-/// A name that is none of the known ones.
+/// A name that is none of the known ones (empty: a list that names nothing).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("unknown {what} `{name}`{}; the {} are {}", match .nearest { Some(n) => format!(" (did you mean `{n}`?)"), None => String::new() }, if *.what == "class" { "classes" } else { "lints" }, .known.join(", "))]
+#[error("{}; the {} are {}", self.problem(), if self.what == "class" { "classes" } else { "lints" }, self.known.join(", "))]
 pub struct UnknownName {
     /// The name.
     pub name: String,
@@ -153,6 +153,23 @@ pub struct UnknownName {
 }
 
 impl UnknownName {
+    /// `unknown class `widend` (did you mean `widened`?)`, or that nothing was named.
+    fn problem(&self) -> String {
+        if self.name.is_empty() {
+            return format!(
+                "the list names no {}: nothing would ever fail the run",
+                self.what
+            );
+        }
+        match &self.nearest {
+            Some(n) => format!(
+                "unknown {} `{}` (did you mean `{n}`?)",
+                self.what, self.name
+            ),
+            None => format!("unknown {} `{}`", self.what, self.name),
+        }
+    }
+
     fn of(
         name: &str,
         known: impl Iterator<Item = &'static str> + Clone,
@@ -202,9 +219,14 @@ pub const FAIL_CLASSES: &[&str] = &[
 pub struct FailOn(pub BTreeSet<&'static str>);
 
 impl FailOn {
-    /// Reads `widened,auth-broken,…`; the first unknown class, with the nearest one.
+    /// Reads `widened,auth-broken,…`; the first unknown class, with the
+    /// nearest one (an empty list is refused: nothing would ever fail).
     pub fn parse(text: &str) -> Result<FailOn, UnknownName> {
-        Self::of(text.split(',').map(str::trim).filter(|c| !c.is_empty()))
+        let fail_on = Self::of(text.split(',').map(str::trim).filter(|c| !c.is_empty()))?;
+        if fail_on.0.is_empty() {
+            return Err(UnknownName::of("", FAIL_CLASSES.iter().copied(), "class"));
+        }
+        Ok(fail_on)
     }
 
     fn of<'t>(names: impl Iterator<Item = &'t str>) -> Result<FailOn, UnknownName> {
@@ -232,8 +254,8 @@ pub struct LintSettings {
     pub choice: LintChoice,
     /// `ranks:`, lowest first, as principal indices; `None`: the order of scope closures.
     pub ranks: Option<Vec<Vec<usize>>>,
-    /// `openapi:`, resolved against the suite's folder.
-    pub openapi: Option<PathBuf>,
+    /// `openapi:`, resolved against the suite's folder, and the document read from it.
+    pub openapi: Option<(PathBuf, std::sync::Arc<crate::openapi::Spec>)>,
     /// `fail_on:`.
     pub fail_on: Option<FailOn>,
 }
@@ -243,7 +265,16 @@ pub(super) fn read_choice(r: &mut Reader<'_>, node: &Node) -> LintChoice {
     let items = match &node.value {
         Value::Str(text) if text.trim() == "all" => return LintChoice::All,
         Value::Str(text) if text.trim() == "none" => return LintChoice::None,
-        Value::Str(_) => std::slice::from_ref(node),
+        // `lints: "a, b"` reads as `--lints a,b` does.
+        Value::Str(text) => {
+            let ids: Option<Vec<LintId>> = text
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(|id| read_id(r, id, node.pos))
+                .collect();
+            return ids.map_or(LintChoice::All, LintChoice::Only);
+        }
         _ => r.seq(node, "lints").unwrap_or_default(),
     };
     read_ids(r, items).map_or(LintChoice::All, LintChoice::Only)
@@ -292,21 +323,32 @@ pub(super) fn read_fail_on(r: &mut Reader<'_>, node: &Node) -> Option<FailOn> {
     let mut names = Vec::new();
     for item in items {
         let text = r.string(item, "a class")?;
-        match FailOn::of(std::iter::once(text.trim())) {
-            Ok(_) => names.push(text.trim().to_string()),
-            Err(unknown) => {
-                let help = match unknown.nearest {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("the classes are {}", FAIL_CLASSES.join(", ")),
-                };
-                r.diags.error_with_help(
-                    item.pos,
-                    format!("unknown class `{}` in `fail_on`", text.trim()),
-                    help,
-                );
-                return None;
+        // `fail_on: "widened, error"` reads as `--fail-on widened,error` does.
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match FailOn::of(std::iter::once(name)) {
+                Ok(_) => names.push(name.to_string()),
+                Err(unknown) => {
+                    let help = match unknown.nearest {
+                        Some(near) => format!("did you mean `{near}`?"),
+                        None => format!("the classes are {}", FAIL_CLASSES.join(", ")),
+                    };
+                    r.diags.error_with_help(
+                        item.pos,
+                        format!("unknown class `{name}` in `fail_on`"),
+                        help,
+                    );
+                    return None;
+                }
             }
         }
+    }
+    if names.is_empty() {
+        r.diags.error_with_help(
+            node.pos,
+            "`fail_on` names no class: nothing would ever fail the run",
+            "name the classes that must fail it, e.g. `fail_on: [widened, error]`; leave the key out for the default",
+        );
+        return None;
     }
     FailOn::of(names.iter().map(String::as_str)).ok()
 }
@@ -362,8 +404,14 @@ pub(super) fn read_ranks(
     ok.then_some(ranks)
 }
 
-/// Reads `openapi:`, a file relative to the suite's folder.
-pub(super) fn read_openapi(r: &mut Reader<'_>, node: &Node, suite_file: &Path) -> Option<PathBuf> {
+/// Reads `openapi:`, a file relative to the suite's folder, and the API
+/// document in it: one that cannot be read is a load error, so `check`
+/// refuses what `run` would.
+pub(super) fn read_openapi(
+    r: &mut Reader<'_>,
+    node: &Node,
+    suite_file: &Path,
+) -> Option<(PathBuf, std::sync::Arc<crate::openapi::Spec>)> {
     let text = r.string(node, "openapi")?;
     let path = suite_file
         .parent()
@@ -378,7 +426,13 @@ pub(super) fn read_openapi(r: &mut Reader<'_>, node: &Node, suite_file: &Path) -
         );
         return None;
     }
-    Some(path)
+    match crate::openapi::load(&path) {
+        Ok(spec) => Some((path, std::sync::Arc::new(spec))),
+        Err(e) => {
+            r.diags.error(node.pos, format!("openapi: {e}"));
+            None
+        }
+    }
 }
 
 /// Reads an endpoint's `allow_lints: { id: "reason" }`: a known id, a reason
