@@ -1253,8 +1253,15 @@ async fn snapshot_keeps_lint_lines_and_a_new_finding_is_a_change() {
     );
 
     // A run of bob alone, or of some endpoints, keeps the findings the
-    // others' recorded cells make.
-    for partial in [&["--principal", "bob"], &["--filter", "vaults"]] {
+    // others' recorded cells make; so does a run that computes fewer lints
+    // (not looked for is not gone).
+    let partials: [&'static [&'static str]; 4] = [
+        &["--principal", "bob"],
+        &["--filter", "vaults"],
+        &["--lints", "none"],
+        &["--lints", "anonymous_write"],
+    ];
+    for partial in partials {
         let out = run(partial).await;
         assert_eq!(out.code, 0, "{partial:?}: {}", out.all());
         assert!(!out.stdout.contains("snapshot snap:"), "{}", out.stdout);
@@ -1665,4 +1672,104 @@ fn xml(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+}
+
+#[tokio::test]
+async fn fail_on_lists_name_something_and_suite_keys_take_commas() {
+    let server = lint_server::start(
+        "GET /docs/1 anon=401 alice=200 bob=403
+         GET /docs/2 anon=401 alice=404 bob=404
+         POST /guestbook anon=201 alice=201 bob=201",
+    )
+    .await;
+    let ws = Workspace::new();
+    let endpoints = "GET /docs/1
+         GET /docs/2
+         POST /guestbook";
+    let principals = ["anon", "alice", "bob"];
+    ws.write(
+        "s.yaml",
+        &suite("lists", &server.base, &principals, "", endpoints),
+    );
+    // An empty list would let nothing fail the run: refused, on the flag and in a suite.
+    let out = permatrix(&ws, &["run", "s.yaml", "--fail-on", ""], false).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    has(
+        &out.stderr,
+        "the list names no class: nothing would ever fail the run",
+    );
+    let empty = suite("lists", &server.base, &principals, "fail_on: []", endpoints);
+    ws.write("e.yaml", &empty);
+    let out = permatrix(&ws, &["check", "e.yaml"], false).await;
+    assert_eq!(out.code, 2, "{}", out.all());
+    has(&out.all(), "`fail_on` names no class");
+    // One string with commas reads as the flag's list does.
+    let comma = suite(
+        "lists",
+        &server.base,
+        &principals,
+        "lints: \"existence_oracle, anonymous_write\"\nfail_on: \"mismatch, anonymous_write\"",
+        endpoints,
+    );
+    ws.write("c.yaml", &comma);
+    let out = permatrix(&ws, &["run", "c.yaml", "--no-snapshot"], false).await;
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        closing(&out).ends_with("· exit 1: 1 anonymous_write; reported: 1 lint finding"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[tokio::test]
+async fn openapi_map_matches_an_old_prefix_as_the_documented_one() {
+    // Jira's v2 and v3 paths are one API; its document lists v3 only.
+    const V3: &str = "openapi: 3.0.3
+info: { title: Issues, version: '3' }
+paths:
+  /rest/api/3/issue/{key}:
+    get: { responses: { '200': { description: ok } } }
+";
+    let server = lint_server::start(
+        "GET /rest/api/2/issue/7 alice=200
+         GET /rest/api/2/secret alice=200",
+    )
+    .await;
+    let ws = Workspace::new();
+    ws.write("v3.yaml", V3);
+    let endpoints = "GET /rest/api/2/issue/7
+         GET /rest/api/2/secret";
+    ws.write(
+        "s.yaml",
+        &suite("mapped", &server.base, &["alice"], "", endpoints),
+    );
+    let lines = |report: &Value| -> Vec<String> {
+        all_lines(report)
+            .into_iter()
+            .filter(|l| l.starts_with("undocumented_reachable"))
+            .collect()
+    };
+    let base = ["run", "s.yaml", "--no-snapshot", "--openapi", "v3.yaml"];
+    let out = permatrix(&ws, &[&base[..], &["--json", "a.json"]].concat(), false).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        lines(&ws.json("a.json")),
+        owned(&[
+            "undocumented_reachable: GET /rest/api/2/issue/7 × alice → 200",
+            "undocumented_reachable: GET /rest/api/2/secret × alice → 200",
+        ])
+    );
+    let mapped = [
+        "--openapi-map",
+        "/rest/api/2=/rest/api/3",
+        "--json",
+        "b.json",
+    ];
+    let out = permatrix(&ws, &[&base[..], &mapped[..]].concat(), false).await;
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        lines(&ws.json("b.json")),
+        owned(&["undocumented_reachable: GET /rest/api/2/secret × alice → 200"]),
+        "the mapped v2 issue is the documented v3 operation; the secret route is still no operation"
+    );
 }
