@@ -209,3 +209,41 @@ fn the_flawed_writes_example_finds_its_three_flaws() {
         "{stdout}"
     );
 }
+
+/// The forum case needs no expectation: the lints find the impersonation
+/// token's 401 on `/rest/api/2/permissions` from the matrix alone, and say why.
+#[test]
+fn the_forum_case_is_a_lint_finding_of_the_shipped_suite() {
+    let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args([
+            "run",
+            "suites/jira-cloud.yaml",
+            "--no-snapshot",
+            "--lints",
+            "valid_credentials_rejected",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_clear()
+        .output()
+        .expect("run permatrix");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "a lint fails nothing: {stdout}"
+    );
+    let finding = stdout
+        .lines()
+        .position(|l| {
+            l.starts_with(
+                "  valid_credentials_rejected: GET /rest/api/2/permissions × app-as-admin → 401; ",
+            )
+        })
+        .unwrap_or_else(|| panic!("no finding for the forum case in:\n{stdout}"));
+    let hint = stdout.lines().nth(finding + 1).unwrap_or_default();
+    assert!(
+        hint.contains("answers 401 for something other than missing or bad credentials")
+            && hint.contains("scope"),
+        "{hint}"
+    );
+}
