@@ -254,6 +254,58 @@ pub(crate) fn by_path<'o>(observed: &'o Observed<'_>) -> Vec<(&'o str, Vec<usize
     paths
 }
 
+/// On each path, each principal denied an endpoint whose method is among
+/// `refused` but that reached one whose method is among `allowed`: a shape
+/// of both, its hint from `hint(principal, path, the methods it reached)`.
+pub(crate) fn on_one_path(
+    observed: &Observed<'_>,
+    refused: &[&str],
+    allowed: &[&str],
+    hint: impl Fn(&str, &str, &[&str]) -> String,
+) -> Vec<Shape> {
+    let suite = observed.suite;
+    let mut shapes = Vec::new();
+    for (path, endpoints) in by_path(observed) {
+        let with = |methods: &[&str]| -> Vec<usize> {
+            endpoints
+                .iter()
+                .copied()
+                .filter(|&e| methods.contains(&method_of(suite, e)))
+                .collect()
+        };
+        let (first, then) = (with(refused), with(allowed));
+        if first.is_empty() || then.is_empty() {
+            continue;
+        }
+        for p in observed.principals() {
+            let denied: Vec<usize> = first
+                .iter()
+                .copied()
+                .filter(|&e| observed.denied(e, p))
+                .collect();
+            let reached: Vec<usize> = then
+                .iter()
+                .copied()
+                .filter(|&e| observed.reached(e, p))
+                .collect();
+            if denied.is_empty() || reached.is_empty() {
+                continue;
+            }
+            let witnesses = denied
+                .iter()
+                .chain(&reached)
+                .filter_map(|&e| observed.witness(e, p))
+                .collect();
+            let methods: Vec<&str> = reached.iter().map(|&e| method_of(suite, e)).collect();
+            shapes.push(Shape::new(
+                witnesses,
+                hint(observed.name(p), path, &methods),
+            ));
+        }
+    }
+    shapes
+}
+
 /// The method of endpoint `e`.
 pub(crate) fn method_of(suite: &Suite, e: usize) -> &str {
     suite.endpoints[e].request.method.as_str()

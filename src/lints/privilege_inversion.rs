@@ -58,17 +58,7 @@ impl Order {
                 }
                 Order::Ranks(rank)
             }
-            None => Order::Scopes(
-                suite
-                    .principals
-                    .iter()
-                    .map(|p| {
-                        p.scopes
-                            .as_ref()
-                            .map(|held| suite.scope_rules.closure(held))
-                    })
-                    .collect(),
-            ),
+            None => Order::Scopes(crate::scopes::closures(suite)),
         }
     }
 

@@ -64,24 +64,6 @@ pub(crate) fn verdict_class(verdict: crate::outcome::Verdict) -> Option<&'static
     }
 }
 
-/// The classes that fail a run when no `--fail-on` says otherwise: every
-/// cell outcome and every snapshot change.
-const DEFAULT_FAILING: &[&str] = &[
-    "mismatch",
-    "error",
-    "accepted_tampered",
-    "denied_but_applied",
-    "widened",
-    "auth-broken",
-    "narrowed",
-    "changed",
-    "added",
-    "removed",
-    "finding-added",
-    "finding-removed",
-    "snapshot-missing",
-];
-
 /// One object seen in a suite's lists, and who saw it through which endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeenObject {
@@ -282,7 +264,7 @@ impl RunReport<'_> {
         strict
             || match self.fail_on.get(s).and_then(Option::as_ref) {
                 Some(fail_on) => fail_on.fails(class),
-                None => DEFAULT_FAILING.contains(&class),
+                None => crate::suite::lints::DEFAULT_FAILING.contains(&class),
             }
     }
 
@@ -579,4 +561,50 @@ pub fn reporters(
         all.push(Box::new(github::GithubAnnotations::new(human(()))));
     }
     all
+}
+
+#[cfg(test)]
+mod class_tests {
+    use crate::outcome::Verdict;
+    use crate::snapshot::ChangeClass;
+    use crate::suite::lints::{DEFAULT_FAILING, FAIL_CLASSES, LintId};
+
+    /// What fails by default is every cell outcome that fails and every
+    /// snapshot change, and every class a run can present is one
+    /// `--fail-on` may name.
+    #[test]
+    fn the_default_is_every_failing_outcome_and_snapshot_change() {
+        let outcomes = [
+            Verdict::Failed,
+            Verdict::Error,
+            Verdict::CredentialsRejected,
+            Verdict::AcceptedTampered,
+            Verdict::DeniedButApplied,
+        ];
+        let changes = [
+            ChangeClass::Widened,
+            ChangeClass::AuthBroken,
+            ChangeClass::Narrowed,
+            ChangeClass::Changed,
+            ChangeClass::Added,
+            ChangeClass::Removed,
+            ChangeClass::FindingAdded,
+            ChangeClass::FindingRemoved,
+        ];
+        let mut expected: Vec<&str> = outcomes
+            .iter()
+            .filter_map(|v| super::verdict_class(*v))
+            .chain(changes.iter().map(|c| c.as_str()))
+            .chain(["snapshot-missing"])
+            .collect();
+        expected.sort_unstable();
+        expected.dedup();
+        let mut default = DEFAULT_FAILING.to_vec();
+        default.sort_unstable();
+        assert_eq!(default, expected);
+        assert_eq!(super::verdict_class(Verdict::Passed), None);
+        for id in LintId::ALL {
+            assert!(FAIL_CLASSES.contains(&id.as_str()), "{}", id.as_str());
+        }
+    }
 }

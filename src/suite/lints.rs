@@ -184,8 +184,13 @@ impl UnknownName {
     }
 }
 
-/// What `--fail-on` and `fail_on:` may name: the cell outcomes, the snapshot
-/// change classes, the finding kinds and the lint ids.
+/// The classes that fail a run when no `--fail-on` says otherwise: the cell
+/// outcomes and the snapshot changes, the first of [`FAIL_CLASSES`].
+pub const DEFAULT_FAILING: &[&str] = FAIL_CLASSES.split_at(13).0;
+
+/// What `--fail-on` and `fail_on:` may name: the cell outcomes and the
+/// snapshot change classes (what fails a run by default), then the finding
+/// kinds and the lint ids.
 pub const FAIL_CLASSES: &[&str] = &[
     "mismatch",
     "error",
