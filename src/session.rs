@@ -443,6 +443,7 @@ impl Started<'_> {
     ) -> Result<Completion, SessionError> {
         let suites = &self.session.suites;
         let mut captured = self.captured.lock().map_err(|_| SessionError::Poisoned)?;
+        let mut written = execute::Written::default();
         let executed = self.runtime.block_on(async {
             let work = execute::execute_into(
                 suites,
@@ -454,6 +455,7 @@ impl Started<'_> {
                 exec,
                 self.redactor.clone(),
                 outcomes,
+                &mut written,
                 on_outcome,
             );
             tokio::select! {
@@ -461,6 +463,14 @@ impl Started<'_> {
                 _ = interrupted() => None,
             }
         });
+        // Teardown removes what restore steps recreated, not what they
+        // replaced, interrupted or not; a failed restore fails the run.
+        if let Some(kept) = written.captured {
+            *captured = kept;
+        }
+        if let Ok(mut kept) = self.failed_restores.lock() {
+            kept.extend(written.failed_restores);
+        }
         match executed {
             None => {
                 execute::compare_bodies(suites, outcomes);
@@ -471,13 +481,6 @@ impl Started<'_> {
             Some(Ok(executed)) => {
                 if let Ok(mut kept) = self.notices.lock() {
                     kept.extend(executed.notices);
-                }
-                if let Ok(mut kept) = self.failed_restores.lock() {
-                    kept.extend(executed.failed_restores);
-                }
-                // Teardown removes what restore steps recreated, not what they replaced.
-                if let Some(written) = executed.captured {
-                    *captured = written;
                 }
                 Ok(Completion::Finished)
             }

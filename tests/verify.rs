@@ -1014,3 +1014,83 @@ async fn every_misuse_of_the_writes_keys_is_a_located_load_error() {
         "the fine endpoint adds no problem:\n{all}"
     );
 }
+
+/// Ctrl-C (here SIGTERM) while the cells that check their writes run:
+/// teardown still removes the note a restore step recreated (its new id was
+/// kept as it was captured), not the one setup made.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupt_during_checked_writes_tears_down_what_restore_recreated() {
+    let (base, server) = notes_server::start().await;
+    // alice's DELETE is the first, bob's the second: it never answers.
+    server
+        .hang_delete
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let ws = Workspace::new();
+    let rest = format!(
+        r#"setup:
+  - {{ name: create the note, as: alice, request: POST /notes, json: {{ title: "{ORIGINAL}" }}, expect: 201, capture: {{ note_id: /id }} }}
+teardown:
+  - {{ name: delete the note, as: alice, request: "DELETE /notes/${{note_id}}", expect: 204 }}
+endpoints:
+  - name: delete note
+    request: DELETE /notes/${{note_id}}
+    verify: {{ as: alice, request: "GET /notes/${{note_id}}" }}
+    restore:
+      - {{ name: recreate the note, as: alice, request: POST /notes, json: {{ title: "{ORIGINAL}" }}, expect: 201, capture: {{ note_id: /id }} }}
+    expect: {{ "*": any }}
+"#
+    );
+    ws.write("s.yaml", &suite(&base, MUTATIONS, &rest));
+    let dir = ws.dir.path().to_path_buf();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_permatrix"))
+        .args([
+            "run",
+            "s.yaml",
+            "--principal",
+            "alice",
+            "--principal",
+            "bob",
+            "--no-snapshot",
+        ])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn permatrix");
+    // Waits for bob's DELETE to arrive (a bound, not a timing assumption).
+    let arrived =
+        tokio::time::timeout(std::time::Duration::from_secs(60), server.hung.notified()).await;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(arrived.is_ok(), "bob's DELETE never arrived: {all}");
+    assert_eq!(output.status.code(), Some(130), "{all}");
+    let created = server.created();
+    assert_eq!(
+        created.len(),
+        2,
+        "setup's note and the restored one: {created:?}"
+    );
+    assert_eq!(
+        server.live(),
+        Vec::<String>::new(),
+        "teardown deleted the recreated note {}: {all}",
+        created[1]
+    );
+    let teardown = server
+        .with_method("DELETE")
+        .into_iter()
+        .last()
+        .map(|s| s.path)
+        .unwrap_or_default();
+    assert_eq!(teardown, format!("/notes/{}", created[1]), "{all}");
+}

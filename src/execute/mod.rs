@@ -253,6 +253,7 @@ pub async fn execute(
         options,
         redactor,
         &mut outcomes,
+        &mut Written::default(),
         on_outcome,
     )
     .await?;
@@ -260,8 +261,10 @@ pub async fn execute(
 }
 
 /// [`execute`] into `outcomes`, which holds every finished cell even when the
-/// run is dropped part-way (Ctrl-C): what finished can still be reported.
-/// Returns what the run has to say once, and the captured values restore steps changed.
+/// run is dropped part-way (Ctrl-C): what finished can still be reported;
+/// `written` likewise holds what the restore steps captured and which failed,
+/// as they go. Returns what the run has to say once.
+#[allow(clippy::too_many_arguments)] // the two out-parameters survive a dropped run
 pub async fn execute_into(
     suites: &[Suite],
     prepared: Prepared<'_>,
@@ -269,6 +272,7 @@ pub async fn execute_into(
     options: &ExecOptions,
     redactor: Arc<Redactor>,
     outcomes: &mut Vec<CellOutcome>,
+    written: &mut Written,
     mut on_outcome: impl FnMut(&CellOutcome),
 ) -> Result<Executed, ExecError> {
     let Prepared { targets, captured } = prepared;
@@ -322,33 +326,26 @@ pub async fn execute_into(
     run_phase(shared, &rest, outcomes, &mut finish).await;
     let probe_cells = probe::runnable(suites, outcomes, probe_cells);
     run_phase(shared, &probe_cells, outcomes, &mut finish).await;
-    let mut written = None;
-    let mut failed_restores = Vec::new();
     if !writes.is_empty() || !probe_writes.is_empty() {
         // What restore steps capture (a recreated object's id) is what the
-        // later cells, and teardown, use.
-        let mut captured = captured.to_vec();
-        let failed = &mut failed_restores;
-        verify::run(
-            shared,
-            &writes,
-            &mut captured,
-            outcomes,
-            failed,
-            &mut finish,
-        )
-        .await;
+        // later cells, and teardown, use: kept outside this future, so a
+        // Ctrl-C in the middle still tears down what was recreated.
+        let Written {
+            captured: kept,
+            failed_restores: failed,
+        } = written;
+        let captured = kept.insert(captured.to_vec());
+        verify::run(shared, &writes, captured, outcomes, failed, &mut finish).await;
         let probe_writes = probe::runnable(suites, outcomes, probe_writes);
         verify::run(
             shared,
             &probe_writes,
-            &mut captured,
+            captured,
             outcomes,
             failed,
             &mut finish,
         )
         .await;
-        written = Some(captured);
     }
     compare::apply(suites, outcomes);
     items::apply(shared, outcomes);
@@ -364,11 +361,7 @@ pub async fn execute_into(
         .lock()
         .map(|mut n| std::mem::take(&mut *n))
         .unwrap_or_default();
-    Ok(Executed {
-        notices,
-        captured: written,
-        failed_restores,
-    })
+    Ok(Executed { notices })
 }
 
 /// What an execution has to say besides its outcomes.
@@ -376,6 +369,12 @@ pub async fn execute_into(
 pub struct Executed {
     /// What the run has to say once (a target that kept refusing).
     pub notices: Vec<String>,
+}
+
+/// What the cells that check their writes left, filled as they run (so an
+/// interrupted run keeps it).
+#[derive(Debug, Default)]
+pub struct Written {
     /// By suite, the captured values after the restore steps that replaced
     /// some (`None`: no cell checked its writes, the values are as setup left them).
     pub captured: Option<Vec<Captured>>,

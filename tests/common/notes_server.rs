@@ -77,6 +77,11 @@ pub struct Notes {
     pub created: Mutex<Vec<String>>,
     /// On (the default): bob's refused PUT and DELETE take effect.
     pub apply_when_denied: AtomicBool,
+    /// The DELETE (counted from 1) that never answers; 0: none.
+    pub hang_delete: AtomicU64,
+    /// Told when that DELETE arrives.
+    pub hung: tokio::sync::Notify,
+    deletes: AtomicU64,
     sequence: AtomicU64,
     clock: AtomicU64,
 }
@@ -88,6 +93,9 @@ impl Default for Notes {
             notes: Mutex::default(),
             created: Mutex::default(),
             apply_when_denied: AtomicBool::new(true),
+            hang_delete: AtomicU64::new(0),
+            hung: tokio::sync::Notify::new(),
+            deletes: AtomicU64::new(0),
             sequence: AtomicU64::new(1),
             clock: AtomicU64::new(1000),
         }
@@ -303,6 +311,12 @@ async fn patch(
 /// DELETE: the owner and the admin delete; bob is refused with 403, and the
 /// note is deleted all the same while `apply_when_denied` is on.
 async fn delete(State(s): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let n = s.deletes.fetch_add(1, Ordering::SeqCst) + 1;
+    if n == s.hang_delete.load(Ordering::SeqCst) {
+        // The test interrupts the run while this request is in flight.
+        s.hung.notify_one();
+        std::future::pending::<()>().await;
+    }
     let Some(caller) = who(&headers) else {
         return error(StatusCode::UNAUTHORIZED, "authentication required");
     };
