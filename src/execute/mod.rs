@@ -1,6 +1,7 @@
 //! The async engine: every selected cell of every suite through one bounded
 //! pipeline, with per-principal clients, auth, pacing and retries.
 
+mod before_after;
 mod canary;
 mod cell;
 mod certificate;

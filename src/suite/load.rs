@@ -391,7 +391,7 @@ fn read_lint_settings(
             .and_then(|n| super::lints::read_openapi(r, n, &suite.file)),
         fail_on: top
             .get("fail_on")
-            .and_then(|n| super::lints::read_fail_on(r, n)),
+            .and_then(|n| super::fail_on::read_fail_on(r, n)),
     }
 }
 
