@@ -30,6 +30,9 @@ pub struct ExplainConfig {
     /// `--curl`: end with a curl command that re-sends the request, a signed
     /// or fetched credential in a variable set to the one just used.
     pub curl: bool,
+    /// `--snapshots`: where the suite's snapshot is, for the lints the cell
+    /// is a witness of (`None`: none are looked for).
+    pub snapshots: Option<PathBuf>,
 }
 
 /// Runs one cell (after its principal's canary, as `run` does) and returns
@@ -77,7 +80,12 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
     }
     let mut text = steps_section(&run.steps, Phase::Setup);
     match &outcome {
-        Some(outcome) => text.push_str(&render(suite, outcome)),
+        Some(outcome) => {
+            text.push_str(&render(suite, outcome));
+            if let Some(dir) = &config.snapshots {
+                text.push_str(&lint_lines(suite, outcome, dir));
+            }
+        }
         None => {
             text.push_str("cell     not sent: a setup step failed or the run was interrupted\n")
         }
@@ -97,6 +105,33 @@ pub fn explain(config: &ExplainConfig) -> Result<Finished, CommandError> {
         lines: vec![text.trim_end_matches('\n').to_string()],
         notes: Vec::new(),
     })
+}
+
+/// The lint findings this cell is a witness of, over the suite's recorded
+/// matrix with the cell's new answer in place (`lint` lines with their
+/// hints); nothing without a snapshot.
+fn lint_lines(suite: &Suite, outcome: &CellOutcome, dir: &std::path::Path) -> String {
+    let path = crate::snapshot::path_for(dir, &suite.name);
+    let Ok(Some(recorded)) = crate::snapshot::read_recorded(&path) else {
+        return String::new();
+    };
+    let status = outcome.decided().and_then(|d| d.status());
+    let findings = crate::snapshot::lints_with(suite, &recorded, outcome.id, status);
+    let mut text = String::new();
+    for finding in findings {
+        let Some(id) = finding.kind.lint() else {
+            continue;
+        };
+        let _ = writeln!(
+            text,
+            "lint     {}: {} (over {} with this answer)\n         {}",
+            id.as_str(),
+            id.explanation(),
+            path.display(),
+            finding.hint
+        );
+    }
+    text
 }
 
 /// The steps of `phase` that ran, each with its status and what it captured

@@ -288,6 +288,10 @@ struct ExplainArgs {
     /// credential is set in a variable to the one just used (it expires soon).
     #[arg(long)]
     curl: bool,
+    /// Where the suite's snapshot is: the lints over it, with this cell's new
+    /// answer, say which findings the cell is a witness of.
+    #[arg(long, value_name = "DIR", default_value = "snapshots")]
+    snapshots: PathBuf,
 }
 
 #[derive(Args)]
@@ -715,6 +719,7 @@ fn main() -> ExitCode {
                 },
                 exec,
                 curl: args.curl,
+                snapshots: Some(args.snapshots),
             })
         }
     };

@@ -195,12 +195,11 @@ const FINDINGS_HEADER: &str = ":: scope findings";
 /// The line before the lint findings.
 const LINTS_HEADER: &str = ":: lint findings";
 
-/// The lint findings over a recorded matrix, one line each, sorted: over the
-/// matrix (not the run's cells alone), so a run of some principals keeps the
-/// findings the others' recorded cells make.
-fn lint_lines(suite: &Suite, matrix: &Matrix, inputs: crate::lints::LintInputs<'_>) -> Vec<String> {
+/// A recorded matrix's statuses in suite order (`endpoint * principals +
+/// principal`), as the lints read a matrix.
+fn cells_of(suite: &Suite, matrix: &Matrix) -> Vec<Option<u16>> {
     let statuses = matrix.statuses();
-    let cells = suite
+    suite
         .endpoints
         .iter()
         .flat_map(|e| {
@@ -210,7 +209,51 @@ fn lint_lines(suite: &Suite, matrix: &Matrix, inputs: crate::lints::LintInputs<'
                 .map(|p| statuses.get(&(e.name.as_str(), p.name.as_str())).copied())
                 .collect::<Vec<_>>()
         })
-        .collect();
+        .collect()
+}
+
+/// The lint findings about a cell, over the recorded snapshot `text` with
+/// the cell's new `status` in its place (`None`: no status), with the suite's
+/// own lint settings: those it is a witness of whose principal is its own
+/// (not those where it is only the other side of someone else's shape).
+pub fn lints_with(
+    suite: &Suite,
+    text: &str,
+    cell: crate::outcome::CellId,
+    status: Option<u16>,
+) -> Vec<crate::scopes::Finding> {
+    let matrix = Matrix::parse(body_of(text));
+    let width = suite.principals.len();
+    let mut cells = cells_of(suite, &matrix);
+    if let Some(slot) = cells.get_mut(cell.endpoint * width + cell.principal) {
+        *slot = status;
+    }
+    let inputs = crate::lints::LintInputs {
+        choice: None,
+        spec: suite
+            .lint_settings
+            .openapi
+            .as_ref()
+            .map(|(_, spec)| &**spec),
+        maps: &[],
+    };
+    let observed = crate::lints::Observed::from_statuses(suite, cells);
+    crate::lints::run(&observed, inputs)
+        .into_iter()
+        .filter(|f| {
+            f.principal == cell.principal
+                && f.witnesses
+                    .iter()
+                    .any(|w| w.endpoint == cell.endpoint && w.principal == cell.principal)
+        })
+        .collect()
+}
+
+/// The lint findings over a recorded matrix, one line each, sorted: over the
+/// matrix (not the run's cells alone), so a run of some principals keeps the
+/// findings the others' recorded cells make.
+fn lint_lines(suite: &Suite, matrix: &Matrix, inputs: crate::lints::LintInputs<'_>) -> Vec<String> {
+    let cells = cells_of(suite, matrix);
     let observed = crate::lints::Observed::from_statuses(suite, cells);
     let mut lines: Vec<String> = crate::lints::run(&observed, inputs)
         .iter()
