@@ -602,6 +602,21 @@ async fn anonymous_write_a_write_reached_without_credentials_five_shown_then_cou
         "{}",
         out.stdout
     );
+    // GitHub shows ten annotations of a kind: five findings of a lint are
+    // annotated, the rest counted in one notice at the suite's line.
+    let out = permatrix(&ws, &["run", "s.yaml", "--no-snapshot"], true).await;
+    let annotated = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("::warning") && l.contains("lint%3A anonymous_write::"))
+        .count();
+    assert_eq!(annotated, 5, "{}", out.stdout);
+    assert!(
+        out.stdout.lines().any(|l| l.starts_with("::notice file=s.yaml,line=1,")
+            && l.ends_with("::3 more anonymous_write finding(s) not annotated: every one is in the JSON, Markdown and HTML reports and the snapshot")),
+        "{}",
+        out.stdout
+    );
 
     // A tamper probe without credentials is let in to a write: that is an
     // accepted tampered credential, not an anonymous principal's write.

@@ -73,7 +73,17 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
         ));
     }
     for (s, suite) in run.suites.iter().enumerate() {
+        // GitHub shows ten annotations of a kind per step: a lint found on
+        // every admin endpoint would bury the rest.
+        let mut per_lint: std::collections::BTreeMap<&str, usize> = Default::default();
         for finding in run.findings_of(s) {
+            if let Some(id) = finding.kind.lint() {
+                let seen = per_lint.entry(id.as_str()).or_default();
+                *seen += 1;
+                if *seen > ANNOTATED_PER_LINT {
+                    continue;
+                }
+            }
             let level = match &finding.accepted {
                 Some(_) => "notice",
                 None => level(s, finding.kind.as_str()),
@@ -99,9 +109,24 @@ pub(super) fn annotations(run: &RunReport<'_>) -> Vec<String> {
                 data(&finding.hint)
             ));
         }
+        for (id, n) in per_lint
+            .into_iter()
+            .filter(|(_, n)| *n > ANNOTATED_PER_LINT)
+        {
+            lines.push(format!(
+                "::notice file={},line={},title={}::{} more {id} finding(s) not annotated: every one is in the JSON, Markdown and HTML reports and the snapshot",
+                property(&suite.file.display().to_string()),
+                suite.name_pos.line,
+                property(&format!("{} › lint: {id}", suite.name)),
+                n - ANNOTATED_PER_LINT
+            ));
+        }
     }
     lines
 }
+
+/// How many findings of one lint are annotated per suite; the rest are counted.
+const ANNOTATED_PER_LINT: usize = 5;
 
 fn cell_annotations(run: &RunReport<'_>) -> Vec<String> {
     let mut failing: Vec<&crate::outcome::CellOutcome> = run
