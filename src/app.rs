@@ -267,16 +267,17 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
         started: started_at,
         elapsed: clock.elapsed(),
     });
+    // What the lints of suite `s` read besides the matrix: the command line over its keys.
+    let lint_inputs = |s: usize| crate::lints::LintInputs {
+        choice: config.lints.as_ref(),
+        spec: specs[s].as_deref(),
+        maps: &config.openapi_maps,
+    };
     let findings: Vec<Vec<crate::scopes::Finding>> = (session.suites.iter().enumerate())
         .map(|(s, suite)| {
             let mut found = crate::scopes::findings::of_outcomes(suite, s, &outcomes);
             let observed = crate::lints::Observed::of(suite, s, &outcomes);
-            let inputs = crate::lints::LintInputs {
-                choice: config.lints.as_ref(),
-                spec: specs[s].as_deref(),
-                maps: &config.openapi_maps,
-            };
-            found.extend(crate::lints::run(&observed, inputs));
+            found.extend(crate::lints::run(&observed, lint_inputs(s)));
             found
         })
         .collect();
@@ -326,12 +327,7 @@ pub fn run(config: &RunConfig) -> Result<Finished, CommandError> {
     let snapshots = match &config.snapshots {
         // A failed setup sent no cell: there is no matrix to record.
         Some(settings) if !setup_failed => {
-            let lints = |s: usize| crate::lints::LintInputs {
-                choice: config.lints.as_ref(),
-                spec: specs[s].as_deref(),
-                maps: &config.openapi_maps,
-            };
-            check_snapshots(&session, &outcomes, &lints, settings, errors)
+            check_snapshots(&session, &outcomes, &lint_inputs, settings, errors)
         }
         _ => Vec::new(),
     };

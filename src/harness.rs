@@ -270,15 +270,7 @@ fn assert_snapshot(
     };
     let file = suite.file.display();
     // The lint findings go into the snapshot as `run` writes them.
-    let inputs = crate::lints::LintInputs {
-        choice: None,
-        spec: suite
-            .lint_settings
-            .openapi
-            .as_ref()
-            .map(|(_, spec)| &**spec),
-        maps: &[],
-    };
+    let inputs = crate::lints::LintInputs::of_suite(suite);
     match snapshot::check(suite, s, outcomes, inputs, &settings).map_err(|e| e.to_string())? {
         SnapshotOutcome::Unchanged | SnapshotOutcome::NothingRecorded => {}
         SnapshotOutcome::Created(path) => say(format!(

@@ -228,15 +228,7 @@ pub fn lints_with(
     if let Some(slot) = cells.get_mut(cell.endpoint * width + cell.principal) {
         *slot = status;
     }
-    let inputs = crate::lints::LintInputs {
-        choice: None,
-        spec: suite
-            .lint_settings
-            .openapi
-            .as_ref()
-            .map(|(_, spec)| &**spec),
-        maps: &[],
-    };
+    let inputs = crate::lints::LintInputs::of_suite(suite);
     let observed = crate::lints::Observed::from_statuses(suite, cells);
     crate::lints::run(&observed, inputs)
         .into_iter()

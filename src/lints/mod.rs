@@ -145,7 +145,21 @@ pub struct LintInputs<'a> {
     pub maps: &'a [crate::openapi::matcher::PathMap],
 }
 
-impl LintInputs<'_> {
+impl<'a> LintInputs<'a> {
+    /// What a suite's own keys give (its `lints:` and `openapi:`), with no
+    /// command line over them: the harness and `explain`.
+    pub fn of_suite(suite: &'a Suite) -> LintInputs<'a> {
+        LintInputs {
+            choice: None,
+            spec: suite
+                .lint_settings
+                .openapi
+                .as_ref()
+                .map(|(_, spec)| &**spec),
+            maps: &[],
+        }
+    }
+
     /// Whether lint `id` is computed for `suite`: chosen, and for
     /// `undocumented_reachable`, with a document to check against.
     pub fn computes(&self, suite: &Suite, id: LintId) -> bool {

@@ -145,22 +145,8 @@ pub(super) fn resolve_body_expectations(
                 help,
             );
         }
-        for entry in &endpoint.expect_body {
-            if !keys.contains(&entry.key.as_str()) {
-                let help = match nearest(&entry.key, keys.iter().copied()) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => "keys of `expect_body` are principals, groups or \"*\"".to_string(),
-                };
-                r.diags.error_with_help(
-                    entry.pos,
-                    format!(
-                        "`expect_body` names unknown principal or group `{}`",
-                        entry.key
-                    ),
-                    help,
-                );
-            }
-        }
+        let entries = endpoint.expect_body.iter().map(|e| (e.key.as_str(), e.pos));
+        expect::check_entry_keys(r, "expect_body", entries, &keys);
         for principal in &suite.principals {
             let groups = suite.groups_of(&principal.name);
             let fact = match resolve_body(&endpoint.expect_body, &principal.name, &groups) {

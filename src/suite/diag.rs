@@ -288,6 +288,18 @@ fn window(line: &str, column: u32) -> (String, u32) {
     )
 }
 
+/// `did you mean `x`?` with the candidate nearest to `word`, else `otherwise`.
+pub fn suggestion<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+    otherwise: &str,
+) -> String {
+    match nearest(word, candidates) {
+        Some(near) => format!("did you mean `{near}`?"),
+        None => otherwise.to_string(),
+    }
+}
+
 /// The closest of `candidates` to a misspelt `word`, if any is close enough.
 pub fn nearest<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
     candidates

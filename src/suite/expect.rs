@@ -251,6 +251,52 @@ impl std::fmt::Display for ExpectSource {
     }
 }
 
+/// Each key of an `expect`-like map (`expect_body`, `expect_items`,
+/// `expect_trace`) names a principal, a group or `*`; an unknown one is
+/// located, with the nearest key.
+pub(super) fn check_entry_keys<'k>(
+    r: &mut super::read::Reader<'_>,
+    what: &str,
+    entries: impl IntoIterator<Item = (&'k str, Pos)>,
+    keys: &[&str],
+) {
+    for (key, pos) in entries {
+        if keys.contains(&key) {
+            continue;
+        }
+        let otherwise = format!("keys of `{what}` are principals, groups or \"*\"");
+        r.diags.error_with_help(
+            pos,
+            format!("`{what}` names unknown principal or group `{key}`"),
+            super::diag::suggestion(key, keys.iter().copied(), &otherwise),
+        );
+    }
+}
+
+/// The entry of an `expect`-like map (`expect_items`, `expect_trace`) that
+/// `principal` (a member of `groups`) takes, by index: its own key, else its
+/// groups' (one at most), else `*`; `Err` with the groups' keys when several do.
+pub fn resolve_keyed<E>(
+    entries: &[E],
+    key: impl Fn(&E) -> &str,
+    principal: &str,
+    groups: &[&str],
+) -> Result<Option<usize>, Vec<String>> {
+    let position = |wanted: &str| entries.iter().position(|e| key(e) == wanted);
+    if let Some(own) = position(principal) {
+        return Ok(Some(own));
+    }
+    let from_groups: Vec<usize> = groups.iter().filter_map(|g| position(g)).collect();
+    match from_groups.as_slice() {
+        [one] => Ok(Some(*one)),
+        [] => Ok(position(WILDCARD)),
+        several => Err(several
+            .iter()
+            .map(|&i| key(&entries[i]).to_string())
+            .collect()),
+    }
+}
+
 /// The expectation of `principal` (a member of `groups_of_principal`), and
 /// where it comes from: its own key, else its groups' (which must agree),
 /// else `*`; the endpoint's `expect` laid over `defaults.expect`.
@@ -298,6 +344,27 @@ pub fn resolve(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn keyed_maps_resolve_own_key_then_one_group_then_the_wildcard() {
+        let entries: Vec<String> = ["*", "admins", "users", "bob"].map(String::from).to_vec();
+        fn key(e: &String) -> &str {
+            e
+        }
+        assert_eq!(resolve_keyed(&entries, key, "bob", &["users"]), Ok(Some(3)));
+        assert_eq!(
+            resolve_keyed(&entries, key, "carol", &["users"]),
+            Ok(Some(2))
+        );
+        assert_eq!(resolve_keyed(&entries, key, "dave", &[]), Ok(Some(0)));
+        assert_eq!(
+            resolve_keyed(&entries, key, "eve", &["admins", "users"]),
+            Err(vec!["admins".to_string(), "users".to_string()]),
+            "two groups with a key each: which one is ambiguous"
+        );
+        assert_eq!(resolve_keyed(&entries[1..], key, "dave", &[]), Ok(None));
+    }
+
     use super::*;
     use crate::suite::yaml::parse;
 

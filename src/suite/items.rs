@@ -353,27 +353,6 @@ fn read_count(r: &mut Reader<'_>, node: &Node) -> Option<Count> {
     }
 }
 
-/// The rule `principal` (a member of `groups`) must meet: its own key, else
-/// its groups' (one at most), else `*`; `Err` with the groups when several do.
-pub fn resolve_items<'e>(
-    entries: &'e [ItemsEntry],
-    principal: &str,
-    groups: &[&str],
-) -> Result<Option<&'e ItemsEntry>, Vec<String>> {
-    if let Some(entry) = entries.iter().find(|e| e.key == principal) {
-        return Ok(Some(entry));
-    }
-    let from_groups: Vec<&ItemsEntry> = groups
-        .iter()
-        .filter_map(|g| entries.iter().find(|e| e.key == *g))
-        .collect();
-    match from_groups.as_slice() {
-        [one] => Ok(Some(one)),
-        [] => Ok(entries.iter().find(|e| e.key == "*")),
-        several => Err(several.iter().map(|e| e.key.clone()).collect()),
-    }
-}
-
 /// Checks an endpoint's `expect_items` against the suite's principals and
 /// groups, and resolves each principal's rule (an index into the entries).
 pub(super) fn check(
@@ -391,21 +370,12 @@ pub(super) fn check(
             "add `items: { at: /list, id: /id }`",
         );
     }
+    let entries = endpoint
+        .expect_items
+        .iter()
+        .map(|e| (e.key.as_str(), e.pos));
+    super::expect::check_entry_keys(r, "expect_items", entries, keys);
     for entry in &endpoint.expect_items {
-        if !keys.contains(&entry.key.as_str()) {
-            let help = match nearest(&entry.key, keys.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => "keys of `expect_items` are principals, groups or \"*\"".to_string(),
-            };
-            r.diags.error_with_help(
-                entry.pos,
-                format!(
-                    "`expect_items` names unknown principal or group `{}`",
-                    entry.key
-                ),
-                help,
-            );
-        }
         for other in [&entry.rule.subset_of, &entry.rule.same_as]
             .into_iter()
             .flatten()
@@ -426,14 +396,13 @@ pub(super) fn check(
     for principal in principals {
         let groups = groups_of(principal);
         let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
-        let resolved = match resolve_items(&endpoint.expect_items, principal, &groups) {
-            Ok(entry) => entry.map(|e| {
-                endpoint
-                    .expect_items
-                    .iter()
-                    .position(|x| std::ptr::eq(x, e))
-                    .unwrap_or(0)
-            }),
+        let resolved = match super::expect::resolve_keyed(
+            &endpoint.expect_items,
+            |e| &e.key,
+            principal,
+            &groups,
+        ) {
+            Ok(found) => found,
             Err(conflict) => {
                 r.diags.error_with_help(
                     endpoint.pos,

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::diag::nearest;
+use super::diag::suggestion;
 pub use super::fail_on::{DEFAULT_FAILING, FAIL_CLASSES, FailOn};
 pub use super::lint_id::{LintId, UnknownName};
 use super::read::Reader;
@@ -106,13 +106,11 @@ pub(super) fn read_id(r: &mut Reader<'_>, text: &str, pos: Pos) -> Option<LintId
     if let Some(id) = LintId::parse(text.trim()) {
         return Some(id);
     }
-    let help = match nearest(text.trim(), LintId::ids()) {
-        Some(near) => format!("did you mean `{near}`?"),
-        None => format!(
-            "the lints are {}",
-            LintId::ids().collect::<Vec<_>>().join(", ")
-        ),
-    };
+    let otherwise = format!(
+        "the lints are {}",
+        LintId::ids().collect::<Vec<_>>().join(", ")
+    );
+    let help = suggestion(text.trim(), LintId::ids(), &otherwise);
     r.diags
         .error_with_help(pos, format!("unknown lint `{}`", text.trim()), help);
     None
@@ -152,9 +150,11 @@ pub(super) fn read_ranks(
                     indices.push(i);
                 }
                 None => {
-                    let help = nearest(&name, names.iter().copied())
-                        .map(|n| format!("did you mean `{n}`?"))
-                        .unwrap_or_else(|| "a rank lists principals of this suite".into());
+                    let help = suggestion(
+                        &name,
+                        names.iter().copied(),
+                        "a rank lists principals of this suite",
+                    );
                     r.diags.error_with_help(
                         member.pos,
                         format!("`ranks` names unknown principal `{name}`"),

@@ -3,7 +3,7 @@
 //! steps that put things back after a cell that changed them; and what each
 //! principal's write must leave behind.
 
-use super::diag::nearest;
+use super::diag::suggestion;
 use super::model::Endpoint;
 pub use super::model::{TraceEntry, Verify, Writes};
 use super::read::Reader;
@@ -146,10 +146,8 @@ fn read_expect_trace(r: &mut Reader<'_>, node: &Node) -> Vec<TraceEntry> {
                 value,
             }),
             None => {
-                let help = match nearest(word.trim(), ExpectTrace::WORDS.iter().copied()) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => format!("one of {}", ExpectTrace::WORDS.join(", ")),
-                };
+                let otherwise = format!("one of {}", ExpectTrace::WORDS.join(", "));
+                let help = suggestion(word.trim(), ExpectTrace::WORDS, &otherwise);
                 r.diags
                     .error_with_help(value.pos, format!("`{word}` is not a trace"), help);
             }
@@ -175,9 +173,11 @@ pub(super) fn check(
         if principals.contains(&name) {
             return;
         }
-        let help = nearest(name, principals.iter().copied())
-            .map(|n| format!("did you mean `{n}`?"))
-            .unwrap_or_else(|| "it names a principal of this suite".into());
+        let help = suggestion(
+            name,
+            principals.iter().copied(),
+            "it names a principal of this suite",
+        );
         r.diags
             .error_with_help(pos, format!("{what} unknown principal `{name}`"), help);
     };
@@ -194,32 +194,28 @@ pub(super) fn check(
             unknown_principal(r, name, step.actor_pos, format!("{} runs as", step.title()));
         }
     }
-    for entry in &writes.expect_trace {
-        if !keys.contains(&entry.key.as_str()) {
-            let help = match nearest(&entry.key, keys.iter().copied()) {
-                Some(near) => format!("did you mean `{near}`?"),
-                None => "keys of `expect_trace` are principals, groups or \"*\"".to_string(),
-            };
-            r.diags.error_with_help(
-                entry.pos,
-                format!(
-                    "`expect_trace` names unknown principal or group `{}`",
-                    entry.key
-                ),
-                help,
-            );
-        }
+    let entries = writes.expect_trace.iter().map(|e| (e.key.as_str(), e.pos));
+    super::expect::check_entry_keys(r, "expect_trace", entries, keys);
+    let mut resolved = Vec::with_capacity(principals.len());
+    for principal in principals {
+        let groups = groups_of(principal);
+        let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+        let found = super::expect::resolve_keyed(&writes.expect_trace, |e| &e.key, principal, &groups)
+            .unwrap_or_else(|conflict| {
+                r.diags.error_with_help(
+                    writes.pos,
+                    format!(
+                        "conflicting trace expectations for principal `{principal}` in endpoint `{}` through its groups ({})",
+                        endpoint.name,
+                        conflict.join(", ")
+                    ),
+                    format!("name `{principal}` in this endpoint's expect_trace"),
+                );
+                None
+            });
+        resolved.push(found.map(|i| writes.expect_trace[i].value));
     }
-    writes.resolved_trace = principals
-        .iter()
-        .map(|principal| {
-            let own = writes.expect_trace.iter().find(|e| e.key == *principal);
-            let groups = groups_of(principal);
-            let by_group = || writes.expect_trace.iter().find(|e| groups.contains(&e.key));
-            let any = || writes.expect_trace.iter().find(|e| e.key == "*");
-            own.or_else(by_group).or_else(any).map(|e| e.value)
-        })
-        .collect();
+    writes.resolved_trace = resolved;
 }
 
 /// A restore step's capture replaces a value setup captured once for the run
