@@ -254,3 +254,48 @@ fn the_forum_case_is_a_lint_finding_of_the_shipped_suite() {
         "{hint}"
     );
 }
+
+/// `explain` on a refused write that was applied says what the verify request
+/// read, the verdict, and a reading; on a delete, teardown removes the issue
+/// the restore step recreated.
+#[test]
+fn explain_tells_a_refused_write_that_was_applied() {
+    let explain = |endpoint: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_permatrix"))
+            .args([
+                "explain",
+                "examples/flawed-writes/suite.yaml",
+                "--endpoint",
+                endpoint,
+                "--principal",
+                "guest",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .output()
+            .expect("run permatrix");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, text) = explain("edit the issue");
+    assert_eq!(code, Some(1), "{text}");
+    for needle in [
+        "trace    changed (at /fields/summary), read by admin's `GET /rest/api/2/issue/${key}` before and after",
+        "verdict  DENIED-BUT-APPLIED",
+        "reading  the server refused this write but applied it anyway",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+    }
+    let (code, text) = explain("delete the issue");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("trace    gone (verify 200 → 404)"), "{text}");
+    // Setup made TEST-1; guest's refused delete removed it, the restore step
+    // made TEST-2, and teardown deletes that one.
+    assert!(
+        text.contains("teardown DELETE http://127.0.0.1:")
+            && text.contains("/rest/api/2/issue/TEST-2 as admin: 204"),
+        "{text}"
+    );
+}
